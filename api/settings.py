@@ -1,0 +1,67 @@
+"""Settings: read from the environment once, into a frozen object.
+
+Invariant: this is the only module that reads ``os.environ``; everything else is given
+the ``Settings`` it needs (or the plain values in it).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+
+class SettingsError(ValueError):
+    """A setting has a value the service cannot use."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    #: External PostgreSQL; ``None`` starts the embedded server in ``data_dir``.
+    database_url: str | None = None
+    data_dir: Path = Path(".creditbank")
+    host: str = "127.0.0.1"
+    port: int = 8080
+    #: Run the projections inside the server (``True``) or in their own process.
+    inline_projections: bool = True
+    timezone: str = "Asia/Shanghai"
+    #: First year of a 5-year training cycle; cycles repeat every ``cycle_years``.
+    cycle_anchor_year: int = 2021
+    cycle_years: int = 5
+    max_batch: int = 10_000
+    max_body_bytes: int = 16 * 1024 * 1024
+    read_pool_size: int = 8
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        env = os.environ if environ is None else environ
+        try:
+            settings = cls(
+                database_url=env.get("CREDITBANK_DATABASE_URL") or None,
+                data_dir=Path(env.get("CREDITBANK_DATA_DIR", ".creditbank")),
+                host=env.get("CREDITBANK_HOST", "127.0.0.1"),
+                port=int(env.get("CREDITBANK_PORT", "8080")),
+                inline_projections=_flag(env.get("CREDITBANK_INLINE_PROJECTIONS", "yes")),
+                timezone=env.get("CREDITBANK_TIMEZONE", "Asia/Shanghai"),
+                cycle_anchor_year=int(env.get("CREDITBANK_CYCLE_ANCHOR_YEAR", "2021")),
+                cycle_years=int(env.get("CREDITBANK_CYCLE_YEARS", "5")),
+                max_batch=int(env.get("CREDITBANK_MAX_BATCH", "10000")),
+                max_body_bytes=int(env.get("CREDITBANK_MAX_BODY_BYTES", str(16 * 1024 * 1024))),
+                read_pool_size=int(env.get("CREDITBANK_READ_POOL_SIZE", "8")),
+                log_level=env.get("CREDITBANK_LOG_LEVEL", "INFO"),
+            )
+        except ValueError as error:
+            raise SettingsError(f"bad setting: {error}") from None
+        return replace(settings, **overrides) if overrides else settings
+
+
+def _flag(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in {"1", "y", "yes", "true", "on"}:
+        return True
+    if lowered in {"0", "n", "no", "false", "off"}:
+        return False
+    raise ValueError(f"{value!r} is not yes or no")

@@ -1,0 +1,390 @@
+"""The credit bank's write side: the ``eventsourcing`` application and its commands.
+
+Invariants:
+- every command either records all of its events in one transaction or none;
+- a batch of completions is atomic per item: an item is recorded whole, answered as a
+  duplicate, or rejected whole, and one bad item never stops the good ones;
+- ``(provider_id, record_id)`` names a completion once: the same facts again answer the
+  original position and record nothing; other facts under that id are a conflict;
+- a concurrent writer elsewhere surfaces as a version conflict in the event store; the
+  command evicts what it had cached and runs again, so nothing is lost or doubled;
+- the application holds no clock of its own: ``today`` is given to it.
+
+Call the commands from one thread at a time (see ``ledger.committer``): cached aggregates
+are shared, not copied, for speed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Literal, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError, JSONTranscoder
+
+from ledger.completion import Completion, CompletionFacts
+from ledger.errors import (
+    CompletionConflict,
+    CompletionNotFound,
+    DomainError,
+    LearnerAlreadyRegistered,
+    LearnerNotFound,
+    ProviderNotFound,
+)
+from ledger.ids import completion_uuid, learner_uuid, provider_uuid
+from ledger.learner import Learner
+from ledger.provider import Provider, check_accreditation
+from ledger.store import register_ledger_transcodings
+
+A = TypeVar("A", bound=Aggregate)
+
+#: How often a command is run again after another writer won a race for its aggregates.
+MAX_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class Written:
+    """The answer to a write: the position of its last event, and whether it was new."""
+
+    position: int | None
+    status: Literal["recorded", "duplicate", "unchanged"]
+
+
+@dataclass(frozen=True)
+class CompletionOutcome:
+    record_id: str
+    status: Literal["recorded", "duplicate", "rejected"]
+    position: int | None = None
+    error: DomainError | None = None
+
+
+@dataclass(frozen=True)
+class LearnerRegistration:
+    learner_id: str
+    name: str
+    jurisdiction: str
+    school: str | None
+    hired_on: date | None
+    roles: tuple[tuple[str, date], ...] = ()
+
+
+@dataclass(frozen=True)
+class Accreditation:
+    provider_id: str
+    name: str
+    jurisdiction: str
+    categories: tuple[str, ...]
+    levels: tuple[str, ...]
+    valid_from: date
+    valid_to: date | None
+
+
+class CreditBank(Application[UUID]):
+    name = "CreditBank"
+    env = {
+        # Safe because one thread per process writes and a second process's write
+        # surfaces as an IntegrityError, on which the command evicts and retries.
+        "AGGREGATE_CACHE_MAXSIZE": "20000",
+        "AGGREGATE_CACHE_FASTFORWARD": "n",
+        "DEEPCOPY_FROM_AGGREGATE_CACHE": "n",
+    }
+
+    def __init__(self, env: dict[str, str] | None = None, *, today: Callable[[], date]) -> None:
+        super().__init__(env)
+        self._today = today
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        register_ledger_transcodings(transcoder)
+
+    # -- reading aggregates ------------------------------------------------------
+
+    def _get_many(self, ids: Iterable[UUID], *, fresh: bool = False) -> dict[UUID, Aggregate]:
+        """Aggregates by id, from the cache where allowed, the rest in one round trip."""
+        wanted = set(ids)
+        found: dict[UUID, Aggregate] = {}
+        cache = self.repository.cache
+        if cache is not None and not fresh:
+            for aggregate_id in wanted:
+                try:
+                    found[aggregate_id] = cache.get(aggregate_id)
+                except KeyError:
+                    pass
+        missing = wanted - found.keys()
+        if missing:
+            for aggregate_id, aggregate in self._load(missing).items():
+                found[aggregate_id] = aggregate
+                if cache is not None:
+                    cache.put(aggregate_id, aggregate)
+        return found
+
+    def _load(self, ids: Iterable[UUID]) -> dict[UUID, Aggregate]:
+        loaded: dict[UUID, Aggregate] = {}
+        for stored, _position in self.recorder.select_with_positions(ids):  # type: ignore[attr-defined]
+            domain_event = self.mapper.to_domain_event(stored)
+            loaded[stored.originator_id] = domain_event.mutate(  # type: ignore[attr-defined]
+                loaded.get(stored.originator_id)
+            )
+        return loaded
+
+    def _creation_positions(self, ids: Iterable[UUID]) -> dict[UUID, int]:
+        rows = self.recorder.select_with_positions(ids)  # type: ignore[attr-defined]
+        return {stored.originator_id: pos for stored, pos in rows if stored.originator_version == 1}
+
+    def _get(self, aggregate_id: UUID, kind: type[A], fresh: bool = False) -> A | None:
+        aggregate = self._get_many([aggregate_id], fresh=fresh).get(aggregate_id)
+        if aggregate is not None and not isinstance(aggregate, kind):
+            msg = f"{aggregate_id} is a {type(aggregate).__name__}, not a {kind.__name__}"
+            raise TypeError(msg)
+        return aggregate
+
+    def learner(self, learner_id: str) -> Learner:
+        learner = self._get(learner_uuid(learner_id), Learner)
+        if learner is None:
+            raise LearnerNotFound(f"no learner {learner_id} is registered", field="learner_id")
+        return learner
+
+    def provider(self, provider_id: str) -> Provider:
+        provider = self._get(provider_uuid(provider_id), Provider, fresh=True)
+        if provider is None:
+            raise ProviderNotFound(f"no provider {provider_id} is registered", field="provider_id")
+        return provider
+
+    # -- saving ------------------------------------------------------------------
+
+    def _save_all(self, *aggregates: Aggregate) -> int | None:
+        """Save; on any failure forget what this process cached of these aggregates,
+        because their in-memory state may now be ahead of the store."""
+        try:
+            recordings = self.save(*aggregates)
+        except BaseException:
+            self._evict(a.id for a in aggregates)
+            raise
+        return recordings[-1].notification.id if recordings else None
+
+    def _evict(self, ids: Iterable[UUID]) -> None:
+        cache = self.repository.cache
+        if cache is None:
+            return
+        for aggregate_id in ids:
+            try:
+                cache.get(aggregate_id, evict=True)
+            except KeyError:
+                pass
+
+    def _retrying(self, command: Callable[[], Written]) -> Written:
+        for attempt in range(MAX_ATTEMPTS):
+            try:
+                return command()
+            except IntegrityError:
+                # Another writer recorded first; what we cached is stale (evicted in
+                # _save_all), so run the checks again against the store.
+                if attempt == MAX_ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # -- learners ----------------------------------------------------------------
+
+    def register_learner(self, registration: LearnerRegistration) -> Written:
+        def command() -> Written:
+            existing = self._get(learner_uuid(registration.learner_id), Learner, fresh=True)
+            if existing is not None:
+                wanted = (
+                    registration.name,
+                    registration.jurisdiction,
+                    registration.school,
+                    registration.hired_on,
+                )
+                if existing.registration() != wanted:
+                    raise LearnerAlreadyRegistered(
+                        f"{registration.learner_id} is registered with other details; "
+                        "change roles with the roles endpoint",
+                        field="learner_id",
+                    )
+                positions = self._creation_positions([existing.id])
+                return Written(positions.get(existing.id), "duplicate")
+            learner = Learner(
+                learner_id=registration.learner_id,
+                name=registration.name,
+                jurisdiction=registration.jurisdiction,
+                school=registration.school,
+                hired_on=registration.hired_on,
+                roles=[{"role": r, "since": s, "until": None} for r, s in registration.roles],
+            )
+            return Written(self._save_all(learner), "recorded")
+
+        return self._retrying(command)
+
+    def start_role(self, learner_id: str, role: str, since: date) -> Written:
+        def command() -> Written:
+            learner = self.learner(learner_id)
+            learner.start_role(role, since)
+            return Written(self._save_all(learner), "recorded")
+
+        return self._retrying(command)
+
+    def end_role(self, learner_id: str, role: str, until: date) -> Written:
+        def command() -> Written:
+            learner = self.learner(learner_id)
+            learner.end_role(role, until)
+            return Written(self._save_all(learner), "recorded")
+
+        return self._retrying(command)
+
+    # -- providers ---------------------------------------------------------------
+
+    def accredit_provider(self, accreditation: Accreditation) -> Written:
+        """Register an institution, or re-accredit it if it is registered already."""
+        check_accreditation(accreditation.valid_from, accreditation.valid_to)
+        fields: dict[str, Any] = {
+            "name": accreditation.name,
+            "jurisdiction": accreditation.jurisdiction,
+            "categories": sorted(accreditation.categories),
+            "levels": sorted(accreditation.levels),
+            "valid_from": accreditation.valid_from,
+            "valid_to": accreditation.valid_to,
+        }
+
+        def command() -> Written:
+            provider = self._get(provider_uuid(accreditation.provider_id), Provider, fresh=True)
+            if provider is None:
+                provider = Provider(provider_id=accreditation.provider_id, **fields)
+            else:
+                current = provider.accreditation()
+                wanted = (
+                    accreditation.name,
+                    accreditation.jurisdiction,
+                    frozenset(accreditation.categories),
+                    frozenset(accreditation.levels),
+                    accreditation.valid_from,
+                    accreditation.valid_to,
+                )
+                if current == wanted:
+                    return Written(None, "unchanged")
+                provider.reaccredit(**fields)
+            return Written(self._save_all(provider), "recorded")
+
+        return self._retrying(command)
+
+    def suspend_provider(self, provider_id: str, reason: str) -> Written:
+        def command() -> Written:
+            provider = self.provider(provider_id)
+            provider.suspend(reason)
+            return Written(self._save_all(provider), "recorded")
+
+        return self._retrying(command)
+
+    def reinstate_provider(self, provider_id: str) -> Written:
+        def command() -> Written:
+            provider = self.provider(provider_id)
+            provider.reinstate()
+            return Written(self._save_all(provider), "recorded")
+
+        return self._retrying(command)
+
+    # -- completions -------------------------------------------------------------
+
+    def record_completions(self, batch: Sequence[CompletionFacts]) -> list[CompletionOutcome]:
+        """Record a batch of completions (from one request or from several grouped
+        together); one outcome per item, in order."""
+        for attempt in range(MAX_ATTEMPTS):
+            try:
+                return self._record_completions_once(batch)
+            except IntegrityError:
+                if attempt == MAX_ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _record_completions_once(
+        self, batch: Sequence[CompletionFacts]
+    ) -> list[CompletionOutcome]:
+        today = self._today()
+        providers = self._get_many({provider_uuid(f.provider_id) for f in batch}, fresh=True)
+        learners = self._get_many({learner_uuid(f.learner_id) for f in batch})
+        existing = self._get_many({f.completion_id for f in batch}, fresh=True)
+
+        outcomes: list[CompletionOutcome | None] = [None] * len(batch)
+        new: dict[UUID, tuple[Completion, list[int]]] = {}
+        duplicates: dict[int, UUID] = {}
+        for index, facts in enumerate(batch):
+            try:
+                completion_id = facts.completion_id
+                recorded = existing.get(completion_id)
+                if recorded is None and completion_id in new:
+                    recorded = new[completion_id][0]
+                if isinstance(recorded, Completion):
+                    if recorded.facts != facts:
+                        raise CompletionConflict(
+                            f"record {facts.record_id} of {facts.provider_id} was recorded "
+                            "with other facts; a correction is a revocation and a new record",
+                            field="record_id",
+                        )
+                    duplicates[index] = completion_id
+                    if completion_id in new:
+                        new[completion_id][1].append(index)
+                    continue
+                provider = providers.get(provider_uuid(facts.provider_id))
+                if not isinstance(provider, Provider):
+                    raise ProviderNotFound(f"no provider {facts.provider_id} is registered")
+                if learner_uuid(facts.learner_id) not in learners:
+                    raise LearnerNotFound(
+                        f"no learner {facts.learner_id} is registered", field="learner_id"
+                    )
+                facts.check(today)
+                provider.check_may_post(facts.category, facts.level, facts.completed_on)
+                new[completion_id] = (Completion.record(facts), [index])
+            except DomainError as error:
+                outcomes[index] = CompletionOutcome(facts.record_id, "rejected", error=error)
+
+        positions: dict[UUID, int] = {}
+        if new:
+            recordings = self.save(*(completion for completion, _ in new.values()))
+            for recording in recordings:
+                positions[recording.domain_event.originator_id] = recording.notification.id
+            for completion_id, (_, indexes) in new.items():
+                first = indexes[0]
+                outcomes[first] = CompletionOutcome(
+                    batch[first].record_id, "recorded", positions[completion_id]
+                )
+        earlier = {cid for cid in duplicates.values() if cid not in positions}
+        if earlier:
+            positions.update(self._creation_positions(earlier))
+        for index, completion_id in duplicates.items():
+            outcomes[index] = CompletionOutcome(
+                batch[index].record_id, "duplicate", positions.get(completion_id)
+            )
+        return [outcome for outcome in outcomes if outcome is not None]
+
+    def revoke_completion(
+        self, provider_id: str, record_id: str, reason: str, *, by_provider: str | None
+    ) -> Written:
+        """Revoke a completion; ``by_provider`` is the revoking institution, ``None`` for
+        an admin. Revoking a revoked completion records nothing and says so."""
+
+        def command() -> Written:
+            completion = self._get(completion_uuid(provider_id, record_id), Completion, fresh=True)
+            if completion is None:
+                raise CompletionNotFound(
+                    f"{provider_id} has recorded no completion {record_id}", field="record_id"
+                )
+            if completion.revoked:
+                if by_provider is not None and by_provider != completion.facts.provider_id:
+                    completion.revoke(reason, by_provider)  # raises: not theirs to revoke
+                rows = self.recorder.select_with_positions([completion.id])  # type: ignore[attr-defined]
+                revoked_at = [p for s, p in rows if s.topic.endswith(".Revoked")]
+                return Written(revoked_at[0] if revoked_at else None, "unchanged")
+            completion.revoke(reason, by_provider)
+            return Written(self._save_all(completion), "recorded")
+
+        return self._retrying(command)
+
+
+def event_type_name(topic: str) -> str:
+    """``ledger.completion:Completion.Recorded`` -> ``CompletionRecorded``."""
+    return topic.rsplit(":", 1)[-1].replace(".", "")
+
+

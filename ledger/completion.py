@@ -1,0 +1,140 @@
+"""The completion aggregate: one learner finished one programme of one institution.
+
+Invariants:
+- a completion is identified by ``(provider_id, record_id)``; its aggregate id is
+  derived from that pair, so the event store refuses a second record under it;
+- its facts never change once recorded; posting the same facts again is a duplicate,
+  posting other facts under the same id is a conflict;
+- only a passed (``pass``/``excellent``) and unrevoked completion earns hours;
+- a revocation names a reason; revoking twice records nothing the second time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from ledger.errors import CompletionDatesOutOfOrder, CompletionInFuture, RevocationNotPermitted
+from ledger.hours import check_hours
+from ledger.ids import completion_uuid
+from ledger.vocabulary import PASSING_ASSESSMENTS
+
+
+@dataclass(frozen=True)
+class CompletionFacts:
+    """What an institution states about one completion. Types are already parsed."""
+
+    provider_id: str
+    record_id: str
+    learner_id: str
+    programme_code: str
+    programme_title: str
+    category: str
+    level: str
+    hours: Decimal
+    assessment: str
+    completed_on: date
+    started_on: date | None = None
+    topics: tuple[str, ...] = field(default=())
+
+    @property
+    def completion_id(self) -> UUID:
+        return completion_uuid(self.provider_id, self.record_id)
+
+    def check(self, today: date) -> None:
+        """The rules a completion must meet on its own, whoever posts it."""
+        check_hours(self.hours)
+        if self.completed_on > today:
+            raise CompletionInFuture(
+                f"completed_on {self.completed_on} is after today ({today})",
+                field="completed_on",
+            )
+        if self.started_on is not None and self.started_on > self.completed_on:
+            raise CompletionDatesOutOfOrder(
+                f"started_on {self.started_on} is after completed_on {self.completed_on}",
+                field="started_on",
+            )
+
+    def as_event_kwargs(self) -> dict[str, Any]:
+        return {
+            "provider_id": self.provider_id,
+            "record_id": self.record_id,
+            "learner_id": self.learner_id,
+            "programme_code": self.programme_code,
+            "programme_title": self.programme_title,
+            "category": self.category,
+            "level": self.level,
+            "hours": self.hours,
+            "assessment": self.assessment,
+            "completed_on": self.completed_on,
+            "started_on": self.started_on,
+            "topics": list(self.topics),
+        }
+
+
+class Completion(Aggregate):
+    @staticmethod
+    def create_id(provider_id: str, record_id: str, **_: Any) -> UUID:
+        return completion_uuid(provider_id, record_id)
+
+    @event("Recorded")
+    def __init__(
+        self,
+        provider_id: str,
+        record_id: str,
+        learner_id: str,
+        programme_code: str,
+        programme_title: str,
+        category: str,
+        level: str,
+        hours: Decimal,
+        assessment: str,
+        completed_on: date,
+        started_on: date | None,
+        topics: list[str],
+    ) -> None:
+        self.facts = CompletionFacts(
+            provider_id=provider_id,
+            record_id=record_id,
+            learner_id=learner_id,
+            programme_code=programme_code,
+            programme_title=programme_title,
+            category=category,
+            level=level,
+            hours=hours,
+            assessment=assessment,
+            completed_on=completed_on,
+            started_on=started_on,
+            topics=tuple(topics),
+        )
+        self.revocation_reason: str | None = None
+
+    @classmethod
+    def record(cls, facts: CompletionFacts) -> Completion:
+        return cls(**facts.as_event_kwargs())
+
+    @property
+    def revoked(self) -> bool:
+        return self.revocation_reason is not None
+
+    @property
+    def earns_hours(self) -> bool:
+        return self.facts.assessment in PASSING_ASSESSMENTS and not self.revoked
+
+    def revoke(self, reason: str, by_provider: str | None) -> None:
+        """Revoke; ``by_provider`` is the revoking institution, ``None`` for an admin."""
+        if by_provider is not None and by_provider != self.facts.provider_id:
+            raise RevocationNotPermitted(
+                f"{by_provider} did not post this completion; "
+                f"only {self.facts.provider_id} or an admin may revoke it"
+            )
+        self._revoked(reason=reason, revoked_by=by_provider or "admin")
+
+    @event("Revoked")
+    def _revoked(self, reason: str, revoked_by: str) -> None:
+        self.revocation_reason = reason

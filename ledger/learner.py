@@ -1,0 +1,94 @@
+"""The learner aggregate: a teacher, head teacher, principal or trainer.
+
+Invariants:
+- a learner is identified by the national teacher number; its aggregate id is derived
+  from it, so a learner is registered at most once anywhere;
+- a role is held by at most one open spell at a time; a spell never ends before it
+  started; ending a role the learner does not hold is refused.
+Completions are aggregates of their own (keyed by provider and record id), so posting
+one never contends with another posting for the same learner.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from ledger.errors import RoleAlreadyHeld, RoleDatesOutOfOrder, RoleNotHeld
+from ledger.ids import learner_uuid
+
+
+@dataclass(frozen=True)
+class RoleSpell:
+    role: str
+    since: date
+    until: date | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"role": self.role, "since": self.since, "until": self.until}
+
+
+class Learner(Aggregate):
+    @staticmethod
+    def create_id(learner_id: str, **_: Any) -> UUID:
+        return learner_uuid(learner_id)
+
+    @event("Registered")
+    def __init__(
+        self,
+        learner_id: str,
+        name: str,
+        jurisdiction: str,
+        school: str | None,
+        hired_on: date | None,
+        roles: list[dict[str, Any]],
+    ) -> None:
+        self.learner_id = learner_id
+        self.name = name
+        self.jurisdiction = jurisdiction
+        self.school = school
+        self.hired_on = hired_on
+        self.spells: list[RoleSpell] = [
+            RoleSpell(r["role"], r["since"], r.get("until")) for r in roles
+        ]
+
+    def registration(self) -> tuple[Any, ...]:
+        """What a repeated registration must match to count as the same one."""
+        return (self.name, self.jurisdiction, self.school, self.hired_on)
+
+    def open_spell(self, role: str) -> RoleSpell | None:
+        for spell in self.spells:
+            if spell.role == role and spell.until is None:
+                return spell
+        return None
+
+    def start_role(self, role: str, since: date) -> None:
+        if self.open_spell(role) is not None:
+            raise RoleAlreadyHeld(f"{self.learner_id} already holds the role {role}", field="role")
+        self._role_started(role=role, since=since)
+
+    def end_role(self, role: str, until: date) -> None:
+        spell = self.open_spell(role)
+        if spell is None:
+            raise RoleNotHeld(f"{self.learner_id} does not hold the role {role}", field="role")
+        if until < spell.since:
+            raise RoleDatesOutOfOrder(
+                f"the role {role} started on {spell.since}; it cannot end on {until}",
+                field="until",
+            )
+        self._role_ended(role=role, until=until)
+
+    @event("RoleStarted")
+    def _role_started(self, role: str, since: date) -> None:
+        self.spells.append(RoleSpell(role, since))
+
+    @event("RoleEnded")
+    def _role_ended(self, role: str, until: date) -> None:
+        self.spells = [
+            RoleSpell(s.role, s.since, until) if s.role == role and s.until is None else s
+            for s in self.spells
+        ]

@@ -1,0 +1,127 @@
+"""The event store: the library's recorders, plus one batched read the ledger needs.
+
+Invariants:
+- events are only ever inserted; the library's PostgreSQL recorder locks the event
+  table for each insert, so positions (notification ids) become visible in order and
+  a reader tailing the log never skips one;
+- ``select_with_positions`` reads whole aggregates for many ids in one round trip,
+  with each event's global position; it never writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import JSONTranscoder, Mapper, StoredEvent, Transcoding
+from eventsourcing.popo import POPOApplicationRecorder, POPOFactory
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresFactory
+from psycopg.sql import SQL, Identifier
+
+PositionedEvent = tuple[StoredEvent, int]
+
+
+class DateAsISO(Transcoding):
+    type = date
+    name = "date_iso"
+
+    def encode(self, obj: date) -> str:
+        return obj.isoformat()
+
+    def decode(self, data: str) -> date:
+        return date.fromisoformat(data)
+
+
+def register_ledger_transcodings(transcoder: JSONTranscoder) -> None:
+    transcoder.register(DateAsISO())
+
+
+def ledger_mapper() -> Mapper[UUID]:
+    """A mapper that turns stored events back into the ledger's domain events."""
+    from eventsourcing.persistence import DatetimeAsISO, DecimalAsStr, UUIDAsHex
+
+    transcoder = JSONTranscoder()
+    for transcoding in (UUIDAsHex(), DecimalAsStr(), DatetimeAsISO(), DateAsISO()):
+        transcoder.register(transcoding)
+    return Mapper(transcoder=transcoder)
+
+
+class PostgresLedgerRecorder(PostgresApplicationRecorder):
+    def select_with_positions(self, originator_ids: Iterable[UUID]) -> list[PositionedEvent]:
+        ids = list(originator_ids)
+        if not ids:
+            return []
+        statement = SQL(
+            "SELECT originator_id, originator_version, topic, state, notification_id "
+            "FROM {schema}.{table} WHERE originator_id = ANY(%s) "
+            "ORDER BY originator_id, originator_version"
+        ).format(
+            schema=Identifier(self.datastore.schema),
+            table=Identifier(self.events_table_name),
+        )
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(statement, [ids], prepare=True)
+            return [
+                (
+                    StoredEvent(
+                        originator_id=row["originator_id"],
+                        originator_version=row["originator_version"],
+                        topic=row["topic"],
+                        state=bytes(row["state"]),
+                    ),
+                    row["notification_id"],
+                )
+                for row in curs.fetchall()
+            ]
+
+
+class PostgresLedgerFactory(PostgresFactory):
+    application_recorder_class = PostgresLedgerRecorder
+
+
+class MemoryLedgerRecorder(POPOApplicationRecorder):
+    def select_with_positions(self, originator_ids: Iterable[UUID]) -> list[PositionedEvent]:
+        with self._database_lock:
+            found: list[PositionedEvent] = []
+            for originator_id in originator_ids:
+                index = self._stored_events_index.get(str(originator_id), {})
+                for version in sorted(index):
+                    found.append((self._stored_events[index[version]], index[version] + 1))
+            return found
+
+
+class MemoryLedgerFactory(POPOFactory):
+    def application_recorder(self) -> MemoryLedgerRecorder:
+        return MemoryLedgerRecorder()
+
+
+def postgres_environment(
+    *,
+    dbname: str,
+    host: str,
+    port: int,
+    user: str,
+    password: str,
+    pool_size: int = 2,
+) -> dict[str, str]:
+    """The library's settings for the PostgreSQL event store of this bank."""
+    return {
+        "PERSISTENCE_MODULE": "ledger.store:PostgresLedgerFactory",
+        "POSTGRES_DBNAME": dbname,
+        "POSTGRES_HOST": host,
+        "POSTGRES_PORT": str(port),
+        "POSTGRES_USER": user,
+        "POSTGRES_PASSWORD": password,
+        "POSTGRES_POOL_SIZE": str(pool_size),
+        "POSTGRES_MAX_OVERFLOW": "2",
+        "POSTGRES_PRE_PING": "y",
+        "POSTGRES_LOCK_TIMEOUT": "10",
+    }
+
+
+def memory_environment() -> dict[str, str]:
+    return {"PERSISTENCE_MODULE": "ledger.store:MemoryLedgerFactory"}
+
+

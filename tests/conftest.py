@@ -1,0 +1,41 @@
+"""Shared fixtures: a real PostgreSQL for every test that needs one.
+
+By default the embedded server (the same one ``creditbank serve`` starts) runs in a
+temporary folder for the whole session. With ``CREDITBANK_TEST_DATABASE_URL`` set (for
+example ``postgresql://postgres@127.0.0.1:5432/postgres``) the tests use that server
+instead. Either way each test gets a database of its own, dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from api.database import Database, embedded_postgres
+
+TODAY = date(2026, 11, 26)
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
+    url = os.environ.get("CREDITBANK_TEST_DATABASE_URL")
+    if url:
+        yield Database.from_url(url)
+        return
+    with embedded_postgres(Path(tmp_path_factory.mktemp("embedded"))) as server:
+        yield server
+
+
+@pytest.fixture
+def database(postgres_server: Database) -> Iterator[Database]:
+    db = postgres_server.with_dbname(f"cb_test_{uuid.uuid4().hex[:12]}")
+    db.ensure_exists()
+    try:
+        yield db
+    finally:
+        db.drop()
