@@ -125,3 +125,9 @@ class UnknownCode(DomainError):
     code = "unknown_code"
     status = 422
     title = "The value is not one of the known codes"
+
+
+class PostingAsAnotherProvider(DomainError):
+    code = "posting_as_another_provider"
+    status = 403
+    title = "An institution posts only as itself"

@@ -9,6 +9,8 @@ instead. Either way each test gets a database of its own, dropped afterwards.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from datetime import date
@@ -22,13 +24,20 @@ TODAY = date(2026, 11, 26)
 
 
 @pytest.fixture(scope="session")
-def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
+def postgres_server() -> Iterator[Database]:
     url = os.environ.get("CREDITBANK_TEST_DATABASE_URL")
     if url:
         yield Database.from_url(url)
         return
-    with embedded_postgres(Path(tmp_path_factory.mktemp("embedded"))) as server:
-        yield server
+    # A folder of our own, not pytest's tmp_path: concurrent pytest runs prune each
+    # other's numbered temp folders, which would pull the data directory from under
+    # a running server.
+    folder = Path(tempfile.mkdtemp(prefix="creditbank-test-pg-"))
+    try:
+        with embedded_postgres(folder) as server:
+            yield server
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture

@@ -1,0 +1,167 @@
+"""The aiohttp application factory.
+
+Invariants:
+- ``create_app(settings)`` builds everything from settings; resources (database,
+  event store, writer thread, read pool, projections, token listener) are opened in
+  ``cleanup_ctx`` in dependency order and closed in reverse;
+- every non-public route needs a valid bearer token whose role the route allows;
+- blocking work (the embedded server, the event store's psycopg calls) runs off the
+  event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import asyncpg
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from api import auth
+from api.context import PRINCIPAL, SERVICES, SETTINGS, Metrics, Services
+from api.database import Database, embedded_postgres
+from api.openapi import build_openapi
+from api.ops import OPENAPI
+from api.problems import Problem, problem_middleware
+from api.routes import ROUTES, Route, route_table
+from api.settings import Settings
+from ledger.application import CreditBank
+from ledger.committer import Committer
+from projections.runner import ProjectionRunner
+from projections.schema import ensure_schema
+
+log = logging.getLogger(__name__)
+
+DATABASE = web.AppKey("database", Database)
+_ROUTE_BY_KEY = {(r.method, r.path): r for r in ROUTES}
+
+
+def _route_of(request: web.Request) -> Route | None:
+    resource = request.match_info.route.resource
+    if resource is None:
+        return None
+    return _ROUTE_BY_KEY.get((request.method, resource.canonical))
+
+
+@web.middleware
+async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    route = _route_of(request)
+    if route is None or route.roles is None:
+        return await handler(request)
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Problem(
+            401, "unauthenticated", "A bearer token is required",
+            "send Authorization: Bearer <token>", headers={"WWW-Authenticate": "Bearer"},
+        )
+    caller = await request.app[SERVICES].tokens.verify(token.strip())
+    if caller is None:
+        raise Problem(
+            401, "unauthenticated", "The token is not valid",
+            "the token is unknown, expired or revoked",
+            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        )
+    if caller.role not in route.roles:
+        raise Problem(
+            403, "forbidden", "Your role may not do this",
+            f"{request.method} {route.path} is for {', '.join(sorted(route.roles))}, not {caller.role}",
+        )
+    request[PRINCIPAL] = caller
+    return await handler(request)
+
+
+@web.middleware
+async def metrics_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    response = await handler(request)
+    route = _route_of(request)
+    if SERVICES in request.app:
+        key = (request.method, route.path if route else "unmatched", response.status)
+        request.app[SERVICES].metrics.requests[key] += 1
+    return response
+
+
+def create_app(
+    settings: Settings,
+    *,
+    database: Database | None = None,
+    today: Callable[[], date] | None = None,
+) -> web.Application:
+    """The service. ``database`` overrides the configured one (tests, the demo)."""
+    app = web.Application(
+        client_max_size=settings.max_body_bytes,
+        middlewares=[metrics_middleware, problem_middleware, auth_middleware],
+    )
+    app[SETTINGS] = settings
+    app[OPENAPI] = build_openapi(ROUTES)
+    app.add_routes(route_table())
+    zone = ZoneInfo(settings.timezone)
+
+    async def open_database(app: web.Application) -> AsyncIterator[None]:
+        if database is not None:
+            await asyncio.to_thread(database.ensure_exists)
+            app[DATABASE] = database
+            yield
+            return
+        if settings.database_url is not None:
+            external = Database.from_url(settings.database_url)
+            await asyncio.to_thread(external.ensure_exists)
+            app[DATABASE] = external
+            yield
+            return
+        with contextlib.ExitStack() as stack:
+            server = await asyncio.to_thread(stack.enter_context, embedded_postgres(settings.data_dir))
+            embedded = server.with_dbname("creditbank")
+            await asyncio.to_thread(embedded.ensure_exists)
+            app[DATABASE] = embedded
+            yield
+            await asyncio.to_thread(stack.close)
+
+    async def open_services(app: web.Application) -> AsyncIterator[None]:
+        db = app[DATABASE]
+        pool = await asyncpg.create_pool(
+            **db.asyncpg_kwargs(), min_size=2, max_size=settings.read_pool_size
+        )
+        assert pool is not None
+        try:
+            async with pool.acquire() as conn:
+                await conn.execute(auth.SCHEMA)
+                await ensure_schema(conn)
+            clock = today or (lambda: datetime.now(zone).date())
+            bank = await asyncio.to_thread(CreditBank, db.event_store_env(), today=clock)
+            committer = Committer(bank)
+            runner = ProjectionRunner(pool, connect_kwargs=db.asyncpg_kwargs())
+            app[SERVICES] = Services(
+                settings=settings, database=db, pool=pool, bank=bank, committer=committer,
+                runner=runner, tokens=auth.TokenVerifier(pool), zone=zone, metrics=Metrics(),
+            )
+            listener = await asyncpg.connect(**db.asyncpg_kwargs())
+
+            def on_revocation(*args: object) -> None:
+                app[SERVICES].tokens.forget(str(args[-1]))
+
+            await listener.add_listener(auth.REVOCATION_CHANNEL, on_revocation)
+            task = asyncio.create_task(runner.run()) if settings.inline_projections else None
+            try:
+                yield
+            finally:
+                if task is not None:
+                    await runner.stop()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+                await listener.close()
+                await asyncio.to_thread(committer.close)
+                await asyncio.to_thread(bank.close)
+        finally:
+            await pool.close()
+
+    app.cleanup_ctx.append(open_database)
+    app.cleanup_ctx.append(open_services)
+    return app
+
+

@@ -1,0 +1,275 @@
+"""The ``creditbank`` command line: serve, demo, tokens, projections.
+
+Invariant: a thin entry point. It parses arguments and settings, opens the database
+the settings name (the embedded one by default) and calls into the service; it holds
+no rules of its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import asyncpg
+from aiohttp import web
+
+from api import auth
+from api.app import create_app
+from api.database import Database, open_database
+from api.settings import Settings, SettingsError
+from ledger.application import CreditBank
+from projections.runner import ProjectionRunner
+from projections.schema import ensure_schema
+
+
+def _today(settings: Settings) -> date:
+    return datetime.now(ZoneInfo(settings.timezone)).date()
+
+
+@contextmanager
+def _database(settings: Settings) -> Iterator[Database]:
+    with open_database(settings.database_url, settings.data_dir) as database:
+        yield database
+
+
+class Progress:
+    """A one-line progress report with a rate, for long work on a terminal or a log."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.started = time.monotonic()
+        self.last = 0.0
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - self.last < 0.5 and done < total:
+            return
+        self.last = now
+        rate = done / max(now - self.started, 1e-6)
+        pct = f"{100 * done / total:5.1f}%" if total else "     "
+        end = "\n" if done >= total else ""
+        sys.stderr.write(f"\r{self.label} {stage:<14} {done:>9,}/{total:<9,} {pct} {rate:>9,.0f}/s{end}")
+        sys.stderr.flush()
+
+
+# -- serve -------------------------------------------------------------------------
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    app = create_app(settings)
+    logging.getLogger(__name__).info("serving on http://%s:%s", settings.host, settings.port)
+    web.run_app(app, host=settings.host, port=settings.port, print=None, shutdown_timeout=10)
+    return 0
+
+
+# -- demo --------------------------------------------------------------------------
+
+DEMO_TOKENS = (
+    ("admin", {}),
+    ("institution", {"provider_id": "PROVIDER"}),
+    ("hr", {"jurisdiction": "220106"}),
+    ("auditor", {}),
+    ("learner", {"learner_id": "LEARNER"}),
+)
+
+
+async def _mint_demo_tokens(database: Database, provider_id: str, learner_id: str) -> dict[str, str]:
+    conn = await asyncpg.connect(**database.asyncpg_kwargs())
+    try:
+        await conn.execute(auth.SCHEMA)
+        tokens = {}
+        for role, scope in DEMO_TOKENS:
+            kwargs = {
+                k: provider_id if v == "PROVIDER" else learner_id if v == "LEARNER" else v
+                for k, v in scope.items()
+            }
+            tokens[role] = await auth.mint(conn, role, label="demo", **kwargs)
+        return tokens
+    finally:
+        await conn.close()
+
+
+def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
+    from api.demo import build_demo
+
+    with _database(settings) as database:
+        today = _today(settings)
+        bank = CreditBank(database.event_store_env(), today=lambda: today)
+        try:
+            summary = build_demo(bank, today=today, learners=args.learners, progress=Progress("demo"))
+        finally:
+            bank.close()
+        institution = summary.provider_ids[0]
+        learner = summary.sample_learners.get("prospective_principal") or next(
+            iter(summary.sample_learners.values())
+        )
+        tokens = asyncio.run(_mint_demo_tokens(database, institution, learner))
+        base = f"http://{settings.host}:{settings.port}"
+        print(_demo_banner(base, summary, tokens, institution, learner))
+        if args.no_serve:
+            return 0
+        app = create_app(settings, database=database)
+        web.run_app(app, host=settings.host, port=settings.port, print=None, shutdown_timeout=10)
+    return 0
+
+
+def _demo_banner(base: str, summary: object, tokens: dict[str, str], provider: str, learner: str) -> str:
+    counts = getattr(summary, "counts", {})
+    lines = [
+        "",
+        "Creditbank demo bank is ready: " + ", ".join(f"{k} {v:,}" for k, v in dict(counts).items()),
+        "",
+        "Tokens (shown once; stored only as hashes):",
+    ]
+    for role, token in tokens.items():
+        scope = {"institution": f" (provider {provider})", "hr": " (jurisdiction 220106)",
+                 "learner": f" (learner {learner})"}.get(role, "")
+        lines.append(f"  {role:<12}{token}{scope}")
+    lines += [
+        "",
+        "Try:",
+        f"  curl -s {base}/v1/learners/{learner}/balance -H 'Authorization: Bearer {tokens['hr']}'",
+        f"  curl -s {base}/v1/learners/{learner}/history -H 'Authorization: Bearer {tokens['auditor']}'",
+        f"  curl -s '{base}/v1/events?after=0&limit=5' -H 'Authorization: Bearer {tokens['auditor']}'",
+        f"  curl -s -X POST {base}/v1/completions -H 'Authorization: Bearer {tokens['institution']}' \\",
+        "       -H 'Content-Type: application/json' -d '{\"completions\": [{\"record_id\": \"try-1\", "
+        f"\"learner_id\": \"{learner}\", \"programme\": {{\"code\": \"DEMO-1\", \"title\": \"试听课程\", "
+        "\"category\": \"ethics\", \"level\": \"national\"}, \"hours\": \"2.5\", \"assessment\": \"pass\", "
+        f"\"completed_on\": \"{date.today() - timedelta(days=1)}\"}}]}}'",
+        f"  open {base}/docs for the whole contract",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+# -- tokens ------------------------------------------------------------------------
+
+
+async def _tokens(database: Database, args: argparse.Namespace) -> int:
+    conn = await asyncpg.connect(**database.asyncpg_kwargs())
+    try:
+        await conn.execute(auth.SCHEMA)
+        if args.tokens_command == "create":
+            expires = timedelta(days=args.expires_in_days) if args.expires_in_days else None
+            try:
+                token = await auth.mint(
+                    conn, args.role, provider_id=args.provider, jurisdiction=args.jurisdiction,
+                    learner_id=args.learner, label=args.label, expires_in=expires,
+                )
+            except auth.TokenError as error:
+                print(f"creditbank: {error}", file=sys.stderr)
+                return 2
+            print(token)
+        elif args.tokens_command == "revoke":
+            token_id = args.token_id.split("_")[1] if args.token_id.startswith("cbk_") else args.token_id
+            if not await auth.revoke(conn, token_id):
+                print(f"creditbank: no active token {token_id}", file=sys.stderr)
+                return 1
+            print(f"revoked {token_id}")
+        else:
+            for row in await auth.list_tokens(conn):
+                state = "revoked" if row["revoked_at"] else "active"
+                scope = row["provider_id"] or row["jurisdiction"] or row["learner_id"] or "-"
+                print(f"{row['token_id']}  {row['role']:<12} {scope:<20} {state:<8} {row['label'] or ''}")
+        return 0
+    finally:
+        await conn.close()
+
+
+def cmd_tokens(settings: Settings, args: argparse.Namespace) -> int:
+    with _database(settings) as database:
+        return asyncio.run(_tokens(database, args))
+
+
+# -- projections -------------------------------------------------------------------
+
+
+async def _projections(database: Database, rebuild: bool) -> int:
+    pool = await asyncpg.create_pool(**database.asyncpg_kwargs(), min_size=1, max_size=4)
+    assert pool is not None
+    try:
+        async with pool.acquire() as conn:
+            await ensure_schema(conn)
+        runner = ProjectionRunner(pool, connect_kwargs=database.asyncpg_kwargs())
+        if rebuild:
+            progress = Progress("rebuild")
+            position = await runner.rebuild(lambda done, total: progress("events", done, total))
+            print(f"rebuilt read models to position {position}")
+            return 0
+        loop = asyncio.get_running_loop()
+        import signal
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, lambda: asyncio.ensure_future(runner.stop()))
+        await runner.run()
+        return 0
+    finally:
+        await pool.close()
+
+
+def cmd_projections(settings: Settings, args: argparse.Namespace) -> int:
+    # The event table must exist before the read side tails it.
+    with _database(settings) as database:
+        CreditBank(database.event_store_env(), today=lambda: _today(settings)).close()
+        return asyncio.run(_projections(database, args.projections_command == "rebuild"))
+
+
+# -- parser ------------------------------------------------------------------------
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="creditbank", description="Creditbank: training credit bank")
+    sub = root.add_subparsers(dest="command", required=True)
+    sub.add_parser("serve", help="run the HTTP service")
+    demo = sub.add_parser("demo", help="build a demo district, print tokens, and serve it")
+    demo.add_argument("--learners", type=int, default=1000)
+    demo.add_argument("--no-serve", action="store_true", help="build and print tokens, then exit")
+    tokens = sub.add_parser("tokens", help="create, revoke or list API tokens")
+    tsub = tokens.add_subparsers(dest="tokens_command", required=True)
+    create = tsub.add_parser("create")
+    create.add_argument("--role", required=True, choices=auth.ROLES)
+    create.add_argument("--provider")
+    create.add_argument("--jurisdiction")
+    create.add_argument("--learner")
+    create.add_argument("--label")
+    create.add_argument("--expires-in-days", type=int)
+    revoke = tsub.add_parser("revoke")
+    revoke.add_argument("token_id", help="the token's id (or the whole token)")
+    tsub.add_parser("list")
+    projections = sub.add_parser("projections", help="run or rebuild the read models")
+    psub = projections.add_subparsers(dest="projections_command", required=True)
+    psub.add_parser("run", help="apply new events as they arrive (a worker process)")
+    psub.add_parser("rebuild", help="rebuild every read model from the event log")
+    return root
+
+
+COMMANDS = {
+    "serve": cmd_serve,
+    "demo": cmd_demo,
+    "tokens": cmd_tokens,
+    "projections": cmd_projections,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+    except SettingsError as error:
+        print(f"creditbank: {error}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    return COMMANDS[args.command](settings, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,183 @@
+"""Errors as ``application/problem+json`` (RFC 9457), from one middleware.
+
+Invariants:
+- every refusal has ``type``, ``title``, ``status``, ``detail``; a validation refusal
+  also has ``errors``, a map from field path (``completions[3].hours``) to messages;
+- a domain error answers with its rule's stable ``code`` and status;
+- nothing the client sent ever produces a 500; an unexpected failure is a 500 that says
+  nothing of the internals (the log has it, without personal data);
+- a database that cannot be reached is a 503 with ``Retry-After``, not a 500.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import asyncpg
+import psycopg
+from aiohttp import web
+from aiohttp.typedefs import Handler
+from eventsourcing.persistence import OperationalError as StoreOperationalError
+from marshmallow import ValidationError
+
+from ledger.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+TYPE_BASE = "https://creditbank.example/problems/"
+
+
+class Problem(web.HTTPException):
+    """An HTTP refusal raised by the API layer itself (auth, bad query, limits)."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        title: str,
+        detail: str,
+        *,
+        errors: Mapping[str, list[str]] | None = None,
+        headers: Mapping[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        self.status_code = status
+        super().__init__(headers=headers)
+        self.code = code
+        self.title = title
+        self.detail = detail
+        self.errors = dict(errors) if errors else None
+        self.extra = extra
+        # Kept apart from HTTPException.headers, which also carries a Content-Type.
+        self.problem_headers = dict(headers or {})
+
+
+def problem_response(
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    *,
+    errors: Mapping[str, list[str]] | None = None,
+    headers: Mapping[str, str] | None = None,
+    **extra: Any,
+) -> web.Response:
+    body: dict[str, Any] = {
+        "type": TYPE_BASE + code,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    if errors:
+        body["errors"] = dict(errors)
+    body.update({k: v for k, v in extra.items() if v is not None})
+    return web.Response(
+        status=status,
+        text=json.dumps(body, ensure_ascii=False),
+        content_type=PROBLEM_JSON,
+        headers=headers,
+    )
+
+
+def flatten_messages(messages: Any, prefix: str = "") -> dict[str, list[str]]:
+    """marshmallow's nested error dict -> ``{"completions[0].programme.level": [...]}``."""
+    flat: dict[str, list[str]] = {}
+    if isinstance(messages, Mapping):
+        for key, value in messages.items():
+            if isinstance(key, int):
+                path = f"{prefix}[{key}]"
+            elif key == "_schema":
+                path = prefix or "body"
+            else:
+                path = f"{prefix}.{key}" if prefix else str(key)
+            flat.update(flatten_messages(value, path))
+    elif isinstance(messages, list) and all(isinstance(m, str) for m in messages):
+        flat.setdefault(prefix or "body", []).extend(messages)
+    elif isinstance(messages, list):
+        for index, value in enumerate(messages):
+            flat.update(flatten_messages(value, f"{prefix}[{index}]"))
+    else:
+        flat.setdefault(prefix or "body", []).append(str(messages))
+    return flat
+
+
+def validation_problem(error: ValidationError, prefix: str = "") -> web.Response:
+    errors = flatten_messages(error.messages, prefix)
+    fields = ", ".join(sorted(errors))
+    return problem_response(
+        422, "validation_failed", "The request has invalid fields", f"invalid: {fields}",
+        errors=errors,
+    )
+
+
+def domain_problem(error: DomainError, *, status: int | None = None) -> web.Response:
+    errors = {error.field: [error.detail]} if error.field else None
+    return problem_response(
+        status or error.status, error.code, error.title, error.detail, errors=errors
+    )
+
+
+def domain_error_body(error: DomainError) -> dict[str, Any]:
+    """The per-item form of a domain error inside a batch answer."""
+    return {
+        "code": error.code,
+        "title": error.title,
+        "detail": error.detail,
+        "errors": {error.field or "body": [error.detail]},
+    }
+
+
+_UNAVAILABLE = (
+    OSError,
+    asyncio.TimeoutError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.InterfaceError,
+    asyncpg.exceptions.AdminShutdownError,
+    psycopg.OperationalError,
+    StoreOperationalError,
+)
+
+
+@web.middleware
+async def problem_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except Problem as problem:
+        return problem_response(
+            problem.status_code, problem.code, problem.title, problem.detail,
+            errors=problem.errors, headers=problem.problem_headers, **problem.extra,
+        )
+    except DomainError as error:
+        return domain_problem(error)
+    except ValidationError as error:
+        return validation_problem(error)
+    except web.HTTPRequestEntityTooLarge as error:
+        return problem_response(
+            413, "body_too_large", "The request body is too large", error.text or "too large"
+        )
+    except web.HTTPException as error:
+        if error.status_code < 400:
+            raise
+        code = error.reason.lower().replace(" ", "_")
+        return problem_response(
+            error.status_code, code, error.reason, error.text or error.reason,
+            headers={k: v for k, v in error.headers.items() if k.lower() == "allow"},
+        )
+    except _UNAVAILABLE:
+        log.warning("database unavailable for %s %s", request.method, request.path)
+        return problem_response(
+            503, "unavailable", "The service is temporarily unavailable",
+            "the database cannot be reached; retry shortly", headers={"Retry-After": "2"},
+        )
+    except Exception:
+        log.exception("unexpected failure in %s %s", request.method, request.path)
+        return problem_response(
+            500, "internal_error", "Internal error", "an unexpected error occurred; it is logged"
+        )

@@ -1,0 +1,90 @@
+"""Read endpoints: scope check, position, one query into the read models.
+
+Invariants:
+- every answer names the ``position`` it reflects; the same request at the same
+  position gives the same answer;
+- personal data is read only after the caller's scope has been checked.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from api.context import principal, services
+from api.http import answer, authorize_learner, load_query, resolve_position
+from api.problems import Problem
+from api.schemas import events_query_schema, history_query_schema, read_query_schema
+from projections import queries
+
+
+def _timeline(query: dict[str, object], position: int) -> dict[str, object]:
+    """Say which question was answered: as known at a position, at the end of a day, or now."""
+    if "as_of" in query:
+        return {"position": position, "as_of": query["as_of"], "timeline": "as_known_on"}
+    if "at_position" in query:
+        return {"position": position, "timeline": "at_position"}
+    return {"position": position, "timeline": "current"}
+
+
+async def get_learner(request: web.Request) -> web.Response:
+    learner_id = request.match_info["learner_id"]
+    query = load_query(request, read_query_schema)
+    async with services(request).pool.acquire() as conn:
+        await authorize_learner(conn, request, learner_id)
+        position = await resolve_position(conn, request, query)
+        profile = await queries.learner_profile(conn, learner_id, at_position=position)
+    if profile is None:
+        raise Problem(404, "learner_not_found", "No such learner", f"{learner_id} was not registered by then")
+    profile.setdefault("certificates", [])
+    return answer({**profile, **_timeline(query, position)})
+
+
+async def get_balance(request: web.Request) -> web.Response:
+    svc = services(request)
+    learner_id = request.match_info["learner_id"]
+    query = load_query(request, read_query_schema)
+    async with svc.pool.acquire() as conn:
+        await authorize_learner(conn, request, learner_id)
+        position = await resolve_position(conn, request, query)
+        balance = await queries.learner_balance(
+            conn,
+            learner_id,
+            at_position=position,
+            today=query.get("as_of") or svc.today(),
+            cycle_anchor_year=svc.settings.cycle_anchor_year,
+            cycle_years=svc.settings.cycle_years,
+        )
+    return answer({"learner_id": learner_id, **balance, **_timeline(query, position)})
+
+
+async def get_history(request: web.Request) -> web.Response:
+    learner_id = request.match_info["learner_id"]
+    query = load_query(request, history_query_schema)
+    async with services(request).pool.acquire() as conn:
+        await authorize_learner(conn, request, learner_id)
+        position = await resolve_position(conn, request, query)
+        events = await queries.learner_history(
+            conn, learner_id, at_position=position, after=query["after"], limit=query["limit"]
+        )
+    return answer({"learner_id": learner_id, "events": events, **_timeline(query, position)})
+
+
+async def get_events(request: web.Request) -> web.Response:
+    query = load_query(request, events_query_schema)
+    async with services(request).pool.acquire() as conn:
+        events = await queries.event_stream(conn, after=query["after"], limit=query["limit"])
+    last = events[-1]["position"] if events else query["after"]
+    return answer({"events": events, "after": query["after"], "next_after": last})
+
+
+async def get_provider(request: web.Request) -> web.Response:
+    provider_id = request.match_info["provider_id"]
+    caller = principal(request)
+    if caller.role == "institution" and caller.provider_id != provider_id:
+        raise Problem(403, "forbidden", "Outside your scope", "an institution reads only itself")
+    async with services(request).pool.acquire() as conn:
+        view = await queries.provider_view(conn, provider_id)
+        position = await queries.current_position(conn)
+    if view is None:
+        raise Problem(404, "provider_not_found", "No such training institution", f"no provider {provider_id}")
+    return answer({**view, "position": position})

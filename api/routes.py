@@ -1,0 +1,96 @@
+"""The one routes table: every endpoint, who may call it, and what it takes and gives.
+
+Invariant: the router, the authorisation middleware and the OpenAPI document are all
+built from ``ROUTES``, so they cannot disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from aiohttp import web
+from marshmallow import Schema
+
+from api import ops, reads, writes
+from api import schemas as s
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+ANY_AUTHENTICATED = frozenset({"admin", "institution", "hr", "auditor", "learner"})
+LEARNER_READERS = frozenset({"admin", "hr", "auditor", "learner"})
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    handler: Handler
+    summary: str
+    #: Roles allowed; ``None`` means public (no token).
+    roles: frozenset[str] | None
+    body: Schema | None = None
+    query: Schema | None = None
+    responses: dict[int, tuple[str, Schema | None]] = field(default_factory=dict)
+    content_types: tuple[str, ...] = ("application/json",)
+
+
+ROUTES: tuple[Route, ...] = (
+    Route("POST", "/v1/providers", writes.post_provider,
+          "Register or re-accredit a training institution", frozenset({"admin"}),
+          body=s.provider_schema,
+          responses={201: ("recorded", s.WrittenSchema()), 200: ("unchanged", s.WrittenSchema())}),
+    Route("GET", "/v1/providers/{provider_id}", reads.get_provider,
+          "A training institution and its accreditation", frozenset({"admin", "auditor", "institution"}),
+          responses={200: ("the institution", None)}),
+    Route("POST", "/v1/providers/{provider_id}/suspension", writes.post_suspension,
+          "Suspend an institution", frozenset({"admin"}), body=s.suspension_schema,
+          responses={201: ("suspended", s.WrittenSchema())}),
+    Route("DELETE", "/v1/providers/{provider_id}/suspension", writes.delete_suspension,
+          "Reinstate a suspended institution", frozenset({"admin"}),
+          responses={200: ("reinstated", s.WrittenSchema())}),
+    Route("POST", "/v1/learners", writes.post_learner,
+          "Register a learner", frozenset({"admin", "hr"}), body=s.learner_schema,
+          responses={201: ("registered", s.WrittenSchema()), 200: ("already registered", s.WrittenSchema())}),
+    Route("POST", "/v1/learners/{learner_id}/roles", writes.post_role,
+          "A role starts (since) or ends (until)", frozenset({"admin", "hr"}), body=s.role_change_schema,
+          responses={201: ("recorded", s.WrittenSchema())}),
+    Route("POST", "/v1/completions", writes.post_completions,
+          "Post one completion, or a batch {completions: [...]} of up to 10,000",
+          frozenset({"institution"}), body=s.completion_schema,
+          responses={
+              201: ("recorded", s.CompletionResultSchema()),
+              200: ("duplicate of an earlier post", s.CompletionResultSchema()),
+              207: ("batch: one result per item", s.BatchResultSchema()),
+          }),
+    Route("POST", "/v1/completions/{provider_id}/{record_id}/revocation", writes.post_revocation,
+          "Revoke a completion", frozenset({"institution", "admin"}), body=s.revocation_schema,
+          responses={201: ("revoked", s.WrittenSchema()), 200: ("already revoked", s.WrittenSchema())}),
+    Route("GET", "/v1/learners/{learner_id}", reads.get_learner,
+          "Learner profile, roles, certificates", LEARNER_READERS, query=s.read_query_schema,
+          responses={200: ("profile", s.LearnerViewSchema())}),
+    Route("GET", "/v1/learners/{learner_id}/balance", reads.get_balance,
+          "Hours by category, year and cycle, each with the events behind it", LEARNER_READERS,
+          query=s.read_query_schema, responses={200: ("balance", s.BalanceSchema())}),
+    Route("GET", "/v1/learners/{learner_id}/history", reads.get_history,
+          "Every event about the learner, in order", frozenset({"admin", "auditor", "learner"}),
+          query=s.history_query_schema, responses={200: ("events", None)}),
+    Route("GET", "/v1/events", reads.get_events,
+          "The global event stream, in order", frozenset({"admin", "auditor"}),
+          query=s.events_query_schema, responses={200: ("events", None)}),
+    Route("GET", "/healthz", ops.healthz, "Liveness", None, responses={200: ("alive", None)}),
+    Route("GET", "/readyz", ops.readyz, "Readiness: database and projection lag", None,
+          responses={200: ("ready", None), 503: ("not ready", None)}),
+    Route("GET", "/metrics", ops.metrics, "Prometheus metrics (loopback only)", None,
+          responses={200: ("metrics", None)}, content_types=("text/plain",)),
+    Route("GET", "/openapi.json", ops.openapi, "This contract", None, responses={200: ("OpenAPI 3.1", None)}),
+    Route("GET", "/docs", ops.docs, "A page to read the contract", None,
+          responses={200: ("HTML", None)}, content_types=("text/html",)),
+)
+
+
+def route_table() -> web.RouteTableDef:
+    table = web.RouteTableDef()
+    for route in ROUTES:
+        table.route(route.method, route.path)(route.handler)
+    return table

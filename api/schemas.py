@@ -1,0 +1,271 @@
+"""Request and response schemas (marshmallow), one module-level instance each.
+
+Invariants:
+- unknown fields are refused (``unknown=RAISE``), so a typo never silently drops data;
+- hours travel as strings holding exact decimals; a number is accepted on input only
+  if it is exactly a two-place decimal (``ledger.hours`` decides);
+- codes (category, level, assessment, role, jurisdiction) are checked against the
+  vocabulary here, so the ledger only ever sees known codes;
+- strings are NFC-normalised and may not hold control characters.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+
+from ledger.errors import HoursInvalid
+from ledger.hours import format_hours, parse_hours
+from ledger.vocabulary import ASSESSMENTS, CATEGORIES, LEVELS, ROLES, is_jurisdiction
+
+EARLIEST = date(1950, 1, 1)
+LATEST = date(2100, 12, 31)
+
+
+class Hours(fields.Field):  # type: ignore[type-arg]
+    """Exact decimal hours: ``"2.5"`` or ``2.5`` in, ``"2.5"`` out."""
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        return None if value is None else format_hours(Decimal(value))
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Decimal:
+        try:
+            return parse_hours(value)
+        except HoursInvalid as error:
+            raise ValidationError(error.detail) from None
+
+
+class Text(fields.String):
+    """A trimmed, NFC-normalised string with no control characters."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        text = unicodedata.normalize("NFC", text).strip()
+        if any(unicodedata.category(ch) in {"Cc", "Cf", "Cs"} for ch in text):
+            raise ValidationError("control characters are not allowed")
+        return text
+
+
+class Day(fields.Date):
+    """A calendar date within a sane range."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> date:
+        day: date = super()._deserialize(value, attr, data, **kwargs)
+        if not EARLIEST <= day <= LATEST:
+            raise ValidationError(f"must lie between {EARLIEST} and {LATEST}")
+        return day
+
+
+def _jurisdiction(value: str) -> None:
+    if not is_jurisdiction(value):
+        raise ValidationError("must be CN or a six-digit GB/T 2260 division code such as 220106")
+
+
+def _identifier(max_length: int) -> list[Any]:
+    return [
+        validate.Length(min=1, max=max_length),
+        validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$", error="letters, digits and . _ : / - only"),
+    ]
+
+
+category = validate.OneOf(CATEGORIES, error="must be one of the category codes: {choices}")
+level = validate.OneOf(LEVELS, error="must be one of {choices}")
+assessment = validate.OneOf(ASSESSMENTS, error="must be one of {choices}")
+role = validate.OneOf(ROLES, error="must be one of {choices}")
+
+
+class Strict(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class ProgrammeSchema(Strict):
+    code = Text(required=True, validate=validate.Length(min=1, max=64))
+    title = Text(required=True, validate=validate.Length(min=1, max=200))
+    category = fields.String(required=True, validate=category)
+    level = fields.String(required=True, validate=level)
+
+
+class CompletionSchema(Strict):
+    record_id = fields.String(required=True, validate=_identifier(128))
+    provider_id = fields.String(validate=_identifier(64))
+    learner_id = fields.String(required=True, validate=_identifier(64))
+    programme = fields.Nested(ProgrammeSchema, required=True)
+    hours = Hours(required=True, metadata={"type": "string", "example": "2.5"})
+    assessment = fields.String(required=True, validate=assessment)
+    completed_on = Day(required=True)
+    started_on = Day(load_default=None, allow_none=True)
+    topics = fields.List(
+        Text(validate=validate.Length(min=1, max=100)),
+        load_default=list,
+        validate=validate.Length(max=50),
+    )
+
+
+class CompletionBatchSchema(Strict):
+    """The envelope of a batch; items are validated one by one (a bad item is rejected
+    alone, the rest are recorded)."""
+
+    completions = fields.List(fields.Dict(), required=True, validate=validate.Length(min=1))
+
+
+class RevocationSchema(Strict):
+    reason = Text(required=True, validate=validate.Length(min=1, max=500))
+
+
+class AccreditationSchema(Strict):
+    categories = fields.List(
+        fields.String(validate=category), required=True, validate=validate.Length(min=1)
+    )
+    levels = fields.List(fields.String(validate=level), required=True, validate=validate.Length(min=1))
+    valid_from = Day(required=True)
+    valid_to = Day(load_default=None, allow_none=True)
+
+    @validates_schema
+    def _dates_in_order(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("valid_to") and data["valid_to"] < data["valid_from"]:
+            raise ValidationError("must not be before valid_from", "valid_to")
+
+
+class ProviderSchema(Strict):
+    provider_id = fields.String(required=True, validate=_identifier(64))
+    name = Text(required=True, validate=validate.Length(min=1, max=200))
+    jurisdiction = fields.String(required=True, validate=_jurisdiction)
+    accreditation = fields.Nested(AccreditationSchema, required=True)
+
+
+class SuspensionSchema(Strict):
+    reason = Text(required=True, validate=validate.Length(min=1, max=500))
+
+
+class RoleSpellSchema(Strict):
+    role = fields.String(required=True, validate=role)
+    since = Day(required=True)
+
+
+class LearnerSchema(Strict):
+    learner_id = fields.String(required=True, validate=_identifier(64))
+    name = Text(required=True, validate=validate.Length(min=1, max=100))
+    jurisdiction = fields.String(required=True, validate=_jurisdiction)
+    school = Text(load_default=None, allow_none=True, validate=validate.Length(min=1, max=200))
+    hired_on = Day(load_default=None, allow_none=True)
+    roles = fields.List(fields.Nested(RoleSpellSchema), load_default=list)
+
+
+class RoleChangeSchema(Strict):
+    role = fields.String(required=True, validate=role)
+    since = Day(load_default=None)
+    until = Day(load_default=None)
+
+    @validates_schema
+    def _one_of_since_until(self, data: dict[str, Any], **_: Any) -> None:
+        if (data.get("since") is None) == (data.get("until") is None):
+            raise ValidationError("give exactly one of since (role starts) or until (role ends)")
+
+
+class ReadQuerySchema(Strict):
+    """Time travel and read-your-writes on every ledger read."""
+
+    as_of = Day()
+    at_position = fields.Integer(validate=validate.Range(min=0))
+    min_position = fields.Integer(validate=validate.Range(min=0))
+
+    @validates_schema
+    def _one_timeline(self, data: dict[str, Any], **_: Any) -> None:
+        if "as_of" in data and "at_position" in data:
+            raise ValidationError("give as_of or at_position, not both")
+
+
+class HistoryQuerySchema(ReadQuerySchema):
+    after = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    limit = fields.Integer(load_default=1000, validate=validate.Range(min=1, max=10_000))
+
+
+class EventsQuerySchema(Strict):
+    after = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    limit = fields.Integer(load_default=1000, validate=validate.Range(min=1, max=10_000))
+
+
+# --- responses (documented in the OpenAPI; handlers return plain dicts) -------------
+
+
+class ProblemSchema(Schema):
+    type = fields.String()
+    title = fields.String()
+    status = fields.Integer()
+    detail = fields.String()
+    code = fields.String()
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
+
+
+class WrittenSchema(Schema):
+    status = fields.String(metadata={"enum": ["recorded", "duplicate", "unchanged"]})
+    position = fields.Integer(allow_none=True)
+
+
+class CompletionResultSchema(Schema):
+    record_id = fields.String()
+    status = fields.String(metadata={"enum": ["recorded", "duplicate", "rejected"]})
+    position = fields.Integer(allow_none=True)
+    completion_id = fields.String()
+    code = fields.String()
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
+
+
+class BatchResultSchema(Schema):
+    results = fields.List(fields.Nested(CompletionResultSchema))
+    recorded = fields.Integer()
+    duplicates = fields.Integer()
+    rejected = fields.Integer()
+    position = fields.Integer(allow_none=True)
+
+
+class TotalSchema(Schema):
+    hours = fields.String()
+    events = fields.List(fields.String())
+    positions = fields.List(fields.Integer())
+
+
+class BalanceSchema(Schema):
+    learner_id = fields.String()
+    position = fields.Integer()
+    total = fields.Nested(TotalSchema)
+    by_category = fields.Dict(keys=fields.String(), values=fields.Nested(TotalSchema))
+    by_year = fields.Dict(keys=fields.String(), values=fields.Nested(TotalSchema))
+    cycles = fields.List(fields.Dict())
+
+
+class EventSchema(Schema):
+    position = fields.Integer()
+    event_id = fields.String()
+    type = fields.String()
+    recorded_at = fields.String()
+    data = fields.Dict()
+    hash = fields.String(allow_none=True)
+
+
+class LearnerViewSchema(Schema):
+    learner_id = fields.String()
+    name = fields.String()
+    jurisdiction = fields.String()
+    school = fields.String(allow_none=True)
+    hired_on = fields.String(allow_none=True)
+    roles = fields.List(fields.Dict())
+    certificates = fields.List(fields.Dict())
+    position = fields.Integer()
+
+
+completion_schema = CompletionSchema()
+completion_batch_schema = CompletionBatchSchema()
+revocation_schema = RevocationSchema()
+provider_schema = ProviderSchema()
+suspension_schema = SuspensionSchema()
+learner_schema = LearnerSchema()
+role_change_schema = RoleChangeSchema()
+read_query_schema = ReadQuerySchema()
+history_query_schema = HistoryQuerySchema()
+events_query_schema = EventsQuerySchema()

@@ -1,0 +1,248 @@
+"""Write endpoints: thin adapters from HTTP to the ledger's commands.
+
+Invariants:
+- every command runs on the bank's writer thread (never on the event loop);
+- an institution posts and revokes only as itself: the provider comes from its token;
+- a batch answers one result per item, in order; bad items are rejected alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from aiohttp import web
+from marshmallow import ValidationError
+
+from api.context import principal, services
+from api.http import answer, load, load_body, read_json, run_in_writer
+from api.problems import Problem, domain_error_body, flatten_messages
+from api.schemas import (
+    completion_batch_schema,
+    completion_schema,
+    learner_schema,
+    provider_schema,
+    revocation_schema,
+    role_change_schema,
+    suspension_schema,
+)
+from ledger.application import Accreditation, CompletionOutcome, CreditBank, LearnerRegistration, Written
+from ledger.completion import CompletionFacts
+from ledger.errors import DomainError, PostingAsAnotherProvider
+from ledger.ids import completion_uuid
+
+
+def written(result: Written, status_new: int = 201) -> web.Response:
+    status = status_new if result.status == "recorded" else 200
+    return answer({"status": result.status, "position": result.position}, status)
+
+
+# -- providers -------------------------------------------------------------------
+
+
+async def post_provider(request: web.Request) -> web.Response:
+    data = await load_body(request, provider_schema)
+    acc = data["accreditation"]
+    accreditation = Accreditation(
+        provider_id=data["provider_id"],
+        name=data["name"],
+        jurisdiction=data["jurisdiction"],
+        categories=tuple(acc["categories"]),
+        levels=tuple(acc["levels"]),
+        valid_from=acc["valid_from"],
+        valid_to=acc["valid_to"],
+    )
+    result = await run_in_writer(request, lambda bank: bank.accredit_provider(accreditation))
+    return written(result)
+
+
+async def post_suspension(request: web.Request) -> web.Response:
+    provider_id = request.match_info["provider_id"]
+    data = await load_body(request, suspension_schema)
+    result = await run_in_writer(
+        request, lambda bank: bank.suspend_provider(provider_id, data["reason"])
+    )
+    return written(result)
+
+
+async def delete_suspension(request: web.Request) -> web.Response:
+    provider_id = request.match_info["provider_id"]
+    result = await run_in_writer(request, lambda bank: bank.reinstate_provider(provider_id))
+    return written(result, 200)
+
+
+# -- learners --------------------------------------------------------------------
+
+
+def _check_jurisdiction(request: web.Request, jurisdiction: str) -> None:
+    caller = principal(request)
+    if not caller.covers_jurisdiction(jurisdiction):
+        raise Problem(
+            403, "forbidden", "Outside your scope",
+            f"this token covers jurisdiction {caller.jurisdiction}, not {jurisdiction}",
+        )
+
+
+async def post_learner(request: web.Request) -> web.Response:
+    data = await load_body(request, learner_schema)
+    _check_jurisdiction(request, data["jurisdiction"])
+    registration = LearnerRegistration(
+        learner_id=data["learner_id"],
+        name=data["name"],
+        jurisdiction=data["jurisdiction"],
+        school=data["school"],
+        hired_on=data["hired_on"],
+        roles=tuple((r["role"], r["since"]) for r in data["roles"]),
+    )
+    result = await run_in_writer(request, lambda bank: bank.register_learner(registration))
+    return written(result)
+
+
+async def post_role(request: web.Request) -> web.Response:
+    learner_id = request.match_info["learner_id"]
+    data = await load_body(request, role_change_schema)
+    caller = principal(request)
+
+    def command(bank: CreditBank) -> Written:
+        # The scope is checked against the write side, so it holds even before the
+        # read models have seen the learner.
+        learner = bank.learner(learner_id)
+        if not caller.covers_jurisdiction(learner.jurisdiction):
+            raise Problem(403, "forbidden", "Outside your scope", "the learner is outside this token's jurisdiction")
+        if data["since"] is not None:
+            return bank.start_role(learner_id, data["role"], data["since"])
+        return bank.end_role(learner_id, data["role"], data["until"])
+
+    return written(await run_in_writer(request, command))
+
+
+# -- completions -----------------------------------------------------------------
+
+
+def _facts(provider_id: str, data: dict[str, Any]) -> CompletionFacts:
+    programme = data["programme"]
+    return CompletionFacts(
+        provider_id=provider_id,
+        record_id=data["record_id"],
+        learner_id=data["learner_id"],
+        programme_code=programme["code"],
+        programme_title=programme["title"],
+        category=programme["category"],
+        level=programme["level"],
+        hours=data["hours"],
+        assessment=data["assessment"],
+        completed_on=data["completed_on"],
+        started_on=data["started_on"],
+        topics=tuple(data["topics"]),
+    )
+
+
+def _provider_of(request: web.Request, data: dict[str, Any]) -> str:
+    caller = principal(request)
+    assert caller.provider_id is not None
+    claimed = data.get("provider_id")
+    if claimed is not None and claimed != caller.provider_id:
+        raise PostingAsAnotherProvider(
+            f"this token posts as {caller.provider_id}, not as {claimed}", field="provider_id"
+        )
+    return caller.provider_id
+
+
+def _item_result(outcome: CompletionOutcome, provider_id: str) -> dict[str, Any]:
+    result: dict[str, Any] = {"record_id": outcome.record_id, "status": outcome.status}
+    if outcome.error is not None:
+        result.update(domain_error_body(outcome.error))
+    else:
+        result["position"] = outcome.position
+        result["completion_id"] = str(completion_uuid(provider_id, outcome.record_id))
+    return result
+
+
+async def post_completions(request: web.Request) -> web.Response:
+    body = await read_json(request)
+    if isinstance(body, dict) and "completions" in body:
+        return await _post_batch(request, body)
+    data = load(completion_schema, body)
+    provider_id = _provider_of(request, data)
+    future = services(request).committer.record_completions([_facts(provider_id, data)])
+    (outcome,) = await asyncio.wrap_future(future)
+    services(request).metrics.completions[outcome.status] += 1
+    if outcome.error is not None:
+        error = outcome.error
+        # A missing learner or provider is a bad reference in the body, not a missing URL.
+        status = 422 if error.status == 404 else error.status
+        raise Problem(
+            status, error.code, error.title, error.detail,
+            errors={error.field or "body": [error.detail]}, record_id=outcome.record_id,
+        )
+    return answer(_item_result(outcome, provider_id), 201 if outcome.status == "recorded" else 200)
+
+
+async def _post_batch(request: web.Request, body: dict[str, Any]) -> web.Response:
+    svc = services(request)
+    load(completion_batch_schema, body)
+    items = body["completions"]
+    if len(items) > svc.settings.max_batch:
+        raise Problem(
+            413, "batch_too_large", "The batch is too large",
+            f"{len(items)} completions; at most {svc.settings.max_batch} per request",
+        )
+    results: list[dict[str, Any] | None] = [None] * len(items)
+    facts: list[CompletionFacts] = []
+    slots: list[int] = []
+    first_index: dict[str, int] = {}
+    provider_id = principal(request).provider_id or ""
+    for index, item in enumerate(items):
+        record_id = item.get("record_id") if isinstance(item, dict) else None
+        try:
+            data = completion_schema.load(item)
+            provider_id = _provider_of(request, data)
+        except ValidationError as error:
+            results[index] = {
+                "record_id": record_id, "status": "rejected", "code": "validation_failed",
+                "errors": flatten_messages(error.messages),
+            }
+            continue
+        except DomainError as error:
+            results[index] = {"record_id": record_id, "status": "rejected", **domain_error_body(error)}
+            continue
+        seen = first_index.setdefault(data["record_id"], index)
+        if seen != index:
+            results[index] = {
+                "record_id": record_id, "status": "rejected", "code": "repeated_in_batch",
+                "errors": {"record_id": [f"repeats the record at index {seen} of this batch"]},
+            }
+            continue
+        facts.append(_facts(provider_id, data))
+        slots.append(index)
+    outcomes = await asyncio.wrap_future(svc.committer.record_completions(facts)) if facts else []
+    for index, outcome in zip(slots, outcomes, strict=True):
+        results[index] = _item_result(outcome, provider_id)
+    final = [r for r in results if r is not None]
+    counts = {s: sum(1 for r in final if r["status"] == s) for s in ("recorded", "duplicate", "rejected")}
+    for status, count in counts.items():
+        svc.metrics.completions[status] += count
+    positions = [r["position"] for r in final if r.get("position") is not None]
+    return answer(
+        {
+            "results": final,
+            "recorded": counts["recorded"],
+            "duplicates": counts["duplicate"],
+            "rejected": counts["rejected"],
+            "position": max(positions) if positions else None,
+        },
+        207,
+    )
+
+
+async def post_revocation(request: web.Request) -> web.Response:
+    provider_id = request.match_info["provider_id"]
+    record_id = request.match_info["record_id"]
+    data = await load_body(request, revocation_schema)
+    caller = principal(request)
+    by_provider = None if caller.role == "admin" else caller.provider_id
+    result = await run_in_writer(
+        request,
+        lambda bank: bank.revoke_completion(provider_id, record_id, data["reason"], by_provider=by_provider),
+    )
+    return written(result)

@@ -1,0 +1,100 @@
+"""The real app on a real PostgreSQL, driven over HTTP with aiohttp's test client."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from api import auth
+from api.app import create_app
+from api.database import Database
+from api.settings import Settings
+from tests.conftest import TODAY
+
+ACCREDITATION = {
+    "categories": ["online", "ethics", "principal_qualification", "school_based"],
+    "levels": ["national", "provincial", "county"],
+    "valid_from": "2020-01-01",
+    "valid_to": None,
+}
+
+
+@dataclass
+class Bank:
+    """A running service with one token per role."""
+
+    client: TestClient
+    database: Database
+    tokens: dict[str, str]
+
+    def auth(self, role: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[role]}"}
+
+    async def mint(self, role: str, **scope: Any) -> str:
+        conn = await asyncpg.connect(**self.database.asyncpg_kwargs())
+        try:
+            return await auth.mint(conn, role, **scope)
+        finally:
+            await conn.close()
+
+
+@pytest.fixture
+async def bank(database: Database) -> AsyncIterator[Bank]:
+    settings = Settings(max_batch=10_000)
+    app = create_app(settings, database=database, today=lambda: TODAY)
+    client = TestClient(TestServer(app))
+    await client.start_server()
+    try:
+        conn = await asyncpg.connect(**database.asyncpg_kwargs())
+        try:
+            tokens = {
+                "admin": await auth.mint(conn, "admin"),
+                "institution": await auth.mint(conn, "institution", provider_id="JLU-TTC"),
+                "other_institution": await auth.mint(conn, "institution", provider_id="OTHER"),
+                "hr": await auth.mint(conn, "hr", jurisdiction="220106"),
+                "foreign_hr": await auth.mint(conn, "hr", jurisdiction="330300"),
+                "auditor": await auth.mint(conn, "auditor"),
+                "learner": await auth.mint(conn, "learner", learner_id="T-0001"),
+            }
+        finally:
+            await conn.close()
+        yield Bank(client, database, tokens)
+    finally:
+        await client.close()
+
+
+async def seed(bank: Bank) -> None:
+    """One institution, one teacher, one prospective principal."""
+    for provider_id in ("JLU-TTC", "OTHER"):
+        r = await bank.client.post(
+            "/v1/providers", headers=bank.auth("admin"),
+            json={"provider_id": provider_id, "name": "吉林省教师培训学院", "jurisdiction": "220000",
+                  "accreditation": ACCREDITATION},
+        )
+        assert r.status == 201, await r.text()
+    for learner_id, name, role in (("T-0001", "王芳", "teacher"), ("P-0001", "李强", "prospective_principal")):
+        r = await bank.client.post(
+            "/v1/learners", headers=bank.auth("hr"),
+            json={"learner_id": learner_id, "name": name, "jurisdiction": "220106",
+                  "school": "绿园区第一实验小学", "hired_on": "2015-09-01",
+                  "roles": [{"role": role, "since": "2015-09-01"}]},
+        )
+        assert r.status == 201, await r.text()
+
+
+def completion(record_id: str, learner_id: str = "T-0001", **overrides: Any) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "record_id": record_id,
+        "learner_id": learner_id,
+        "programme": {"code": "ETH-2024", "title": "师德师风专题", "category": "ethics", "level": "provincial"},
+        "hours": "2.5",
+        "assessment": "pass",
+        "completed_on": "2024-05-10",
+    }
+    item.update(overrides)
+    return item

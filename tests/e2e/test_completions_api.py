@@ -1,0 +1,196 @@
+"""Worked examples of the core contract, through HTTP, on a real PostgreSQL."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from tests.e2e.conftest import Bank, completion, seed
+
+
+async def post_batch(bank: Bank, items: list[dict[str, Any]], role: str = "institution") -> dict[str, Any]:
+    r = await bank.client.post("/v1/completions", headers=bank.auth(role), json={"completions": items})
+    assert r.status == 207, await r.text()
+    body: dict[str, Any] = await r.json()
+    return body
+
+
+async def test_a_batch_is_recorded_once_and_shows_in_the_balance(bank: Bank) -> None:
+    await seed(bank)
+    items = [
+        completion("R-1", hours="2.5"),
+        completion("R-2", hours="12", programme={"code": "NET-1", "title": "网络研修", "category": "online", "level": "national"}),
+        completion("R-3", hours="4", assessment="fail"),
+        completion("R-4", learner_id="NOBODY"),
+    ]
+    first = await post_batch(bank, items)
+    assert [r["status"] for r in first["results"]] == ["recorded", "recorded", "recorded", "rejected"]
+    assert first["results"][3]["code"] == "learner_not_found"
+
+    again = await post_batch(bank, items)
+    assert [r["status"] for r in again["results"]] == ["duplicate", "duplicate", "duplicate", "rejected"]
+    assert [r["position"] for r in again["results"][:3]] == [r["position"] for r in first["results"][:3]]
+
+    r = await bank.client.get(
+        f"/v1/learners/T-0001/balance?min_position={first['position']}", headers=bank.auth("hr")
+    )
+    assert r.status == 200, await r.text()
+    balance = await r.json()
+    # 2.5 h ethics + 12 h online; the failed 4 h earn nothing.
+    assert balance["total"]["hours"] == "14.5"
+    assert balance["by_category"]["ethics"]["hours"] == "2.5"
+    assert balance["by_category"]["online"]["hours"] == "12"
+    assert balance["position"] >= first["position"]
+
+
+async def test_every_balance_equals_a_recomputation_from_the_event_stream(bank: Bank) -> None:
+    await seed(bank)
+    batch = await post_batch(bank, [completion(f"R-{i}", hours=f"{i}.5") for i in range(1, 8)])
+    r = await bank.client.post(
+        "/v1/completions/JLU-TTC/R-3/revocation", headers=bank.auth("institution"),
+        json={"reason": "posted for the wrong learner"},
+    )
+    assert r.status == 201, await r.text()
+    revoked_at = (await r.json())["position"]
+    assert revoked_at > batch["position"]
+
+    r = await bank.client.get("/v1/events?after=0&limit=1000", headers=bank.auth("auditor"))
+    events = (await r.json())["events"]
+    earned: dict[str, Decimal] = {}
+    by_completion: dict[str, tuple[str, Decimal]] = {}
+    for event in events:
+        data = event["data"]
+        if event["type"] == "CompletionRecorded" and data["assessment"] != "fail":
+            by_completion[event["originator_id"]] = (data["learner_id"], Decimal(data["hours"]))
+        elif event["type"] == "CompletionRevoked":
+            by_completion.pop(event["originator_id"], None)
+    for learner_id, hours in by_completion.values():
+        earned[learner_id] = earned.get(learner_id, Decimal(0)) + hours
+
+    r = await bank.client.get(
+        f"/v1/learners/T-0001/balance?min_position={revoked_at}", headers=bank.auth("auditor")
+    )
+    balance = await r.json()
+    assert Decimal(balance["total"]["hours"]) == earned["T-0001"] == Decimal("28")
+
+
+async def test_a_single_post_answers_201_then_200_and_a_changed_repost_is_a_conflict(bank: Bank) -> None:
+    await seed(bank)
+    r = await bank.client.post("/v1/completions", headers=bank.auth("institution"), json=completion("S-1"))
+    assert r.status == 201, await r.text()
+    first = await r.json()
+    r = await bank.client.post("/v1/completions", headers=bank.auth("institution"), json=completion("S-1"))
+    assert r.status == 200
+    assert (await r.json())["position"] == first["position"]
+    r = await bank.client.post(
+        "/v1/completions", headers=bank.auth("institution"), json=completion("S-1", hours="3")
+    )
+    assert r.status == 409
+    assert r.content_type == "application/problem+json"
+    assert (await r.json())["code"] == "completion_conflict"
+
+
+async def test_history_lists_the_learners_events_in_order_with_hashes(bank: Bank) -> None:
+    await seed(bank)
+    batch = await post_batch(bank, [completion("H-1"), completion("H-2")])
+    r = await bank.client.get(
+        f"/v1/learners/T-0001/history?min_position={batch['position']}", headers=bank.auth("auditor")
+    )
+    assert r.status == 200, await r.text()
+    events = (await r.json())["events"]
+    assert [e["type"] for e in events] == ["LearnerRegistered", "CompletionRecorded", "CompletionRecorded"]
+    assert [e["position"] for e in events] == sorted(e["position"] for e in events)
+    assert all(len(e["hash"]) == 64 for e in events)
+
+
+async def test_bad_input_gets_a_problem_naming_the_field(bank: Bank) -> None:
+    await seed(bank)
+    headers = {**bank.auth("institution"), "Content-Type": "application/json"}
+    r = await bank.client.post("/v1/completions", headers=headers, data=b'{"record_id": ')
+    assert r.status == 400
+    assert (await r.json())["code"] == "malformed_json"
+
+    r = await bank.client.post(
+        "/v1/completions", headers=bank.auth("institution"),
+        json=completion("B-1", hours=0.1 + 0.2, colour="red"),
+    )
+    assert r.status == 422
+    problem = await r.json()
+    assert set(problem["errors"]) == {"hours", "colour"}
+
+    r = await bank.client.post(
+        "/v1/completions", headers=headers, data=b'{"completions": [{"record_id": "B-2"}]}'
+    )
+    body = await r.json()
+    assert r.status == 207
+    assert body["results"][0]["status"] == "rejected"
+    assert "learner_id" in body["results"][0]["errors"]
+
+    # 2.25 written as a JSON number is exact, and accepted.
+    r = await bank.client.post(
+        "/v1/completions", headers=headers, data=(
+            b'{"record_id": "B-3", "learner_id": "T-0001", "programme": {"code": "X", "title": "X",'
+            b' "category": "ethics", "level": "county"}, "hours": 2.25, "assessment": "pass",'
+            b' "completed_on": "2024-01-02"}'
+        ),
+    )
+    assert r.status == 201, await r.text()
+
+    r = await bank.client.post(
+        "/v1/completions", headers=bank.auth("institution"), json=completion("B-4", completed_on="2027-01-01")
+    )
+    assert r.status == 422
+    assert (await r.json())["code"] == "completion_in_future"
+
+
+async def test_tokens_and_scopes(bank: Bank) -> None:
+    await seed(bank)
+    r = await bank.client.get("/v1/learners/T-0001/balance")
+    assert r.status == 401
+    r = await bank.client.get("/v1/learners/T-0001/balance", headers={"Authorization": "Bearer cbk_nope_nope"})
+    assert r.status == 401
+    r = await bank.client.get("/v1/learners/T-0001/balance", headers=bank.auth("foreign_hr"))
+    assert r.status == 403
+    r = await bank.client.get("/v1/learners/P-0001/balance", headers=bank.auth("learner"))
+    assert r.status == 403
+    r = await bank.client.get("/v1/learners/T-0001/balance", headers=bank.auth("learner"))
+    assert r.status == 200
+    r = await bank.client.post("/v1/completions", headers=bank.auth("hr"), json=completion("Z-1"))
+    assert r.status == 403
+    r = await bank.client.get("/v1/events", headers=bank.auth("hr"))
+    assert r.status == 403
+    # Only the posting institution (or an admin) may revoke.
+    await post_batch(bank, [completion("Z-2")])
+    r = await bank.client.post(
+        "/v1/completions/JLU-TTC/Z-2/revocation", headers=bank.auth("other_institution"),
+        json={"reason": "not ours"},
+    )
+    assert r.status == 403
+    assert (await r.json())["code"] == "revocation_not_permitted"
+
+
+async def test_a_suspended_institution_posts_nothing_until_reinstated(bank: Bank) -> None:
+    await seed(bank)
+    r = await bank.client.post(
+        "/v1/providers/JLU-TTC/suspension", headers=bank.auth("admin"), json={"reason": "audit finding"}
+    )
+    assert r.status == 201, await r.text()
+    body = await post_batch(bank, [completion("U-1")])
+    assert body["results"][0]["code"] == "provider_suspended"
+    r = await bank.client.delete("/v1/providers/JLU-TTC/suspension", headers=bank.auth("admin"))
+    assert r.status == 200
+    body = await post_batch(bank, [completion("U-1")])
+    assert body["results"][0]["status"] == "recorded"
+
+
+async def test_public_endpoints_and_the_contract(bank: Bank) -> None:
+    assert (await bank.client.get("/healthz")).status == 200
+    r = await bank.client.get("/readyz")
+    assert r.status == 200
+    spec = await (await bank.client.get("/openapi.json")).json()
+    assert "/v1/completions" in spec["paths"]
+    assert spec["components"]["schemas"]["Completion"]["properties"]["hours"]["type"] == "string"
+    r = await bank.client.get("/docs")
+    assert r.status == 200 and "openapi.json" in await r.text()
+    r = await bank.client.get("/metrics")
+    assert r.status == 200 and "creditbank_requests_total" in await r.text()
