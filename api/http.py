@@ -115,8 +115,7 @@ async def resolve_position(conn: asyncpg.Connection, request: web.Request, query
 async def authorize_learner(conn: asyncpg.Connection, request: web.Request, learner_id: str) -> None:
     """Refuse unless the caller may see this learner; 404 if there is no such learner."""
     caller = principal(request)
-    if caller.role == "learner":
-        if caller.learner_id != learner_id:
+    if caller.role == "learner" and caller.learner_id != learner_id:
             raise Problem(403, "forbidden", "Outside your scope", "a learner token reads only its own learner")
     found = await queries.learner_jurisdiction(conn, learner_id)
     if found is None:

@@ -29,7 +29,7 @@ async def readyz(request: web.Request) -> web.Response:
         async with svc.pool.acquire(timeout=2) as conn:
             position = await queries.current_position(conn)
             head = await conn.fetchval("SELECT coalesce(max(notification_id), 0) FROM creditbank_events")
-    except Exception:  # noqa: BLE001 - any failure means not ready
+    except Exception:
         return answer({"status": "unavailable", "database": "unreachable"}, 503)
     return answer(
         {"status": "ready", "database": "ok", "position": position, "head": head, "lag": head - position}

@@ -26,7 +26,13 @@ from api.schemas import (
     role_change_schema,
     suspension_schema,
 )
-from ledger.application import Accreditation, CompletionOutcome, CreditBank, LearnerRegistration, Written
+from ledger.application import (
+    Accreditation,
+    CompletionOutcome,
+    CreditBank,
+    LearnerRegistration,
+    Written,
+)
 from ledger.completion import CompletionFacts
 from ledger.errors import DomainError, PostingAsAnotherProvider
 from ledger.ids import completion_uuid

@@ -16,10 +16,11 @@ are shared, not copied, for speed.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Literal, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar, cast
 from uuid import UUID
 
 from eventsourcing.application import Application
@@ -85,7 +86,7 @@ class Accreditation:
 
 class CreditBank(Application[UUID]):
     name = "CreditBank"
-    env = {
+    env: ClassVar[dict[str, str]] = {
         # Safe because one thread per process writes and a second process's write
         # surfaces as an IntegrityError, on which the command evicts and retries.
         "AGGREGATE_CACHE_MAXSIZE": "20000",
@@ -110,16 +111,14 @@ class CreditBank(Application[UUID]):
         cache = self.repository.cache
         if cache is not None and not fresh:
             for aggregate_id in wanted:
-                try:
-                    found[aggregate_id] = cache.get(aggregate_id)
-                except KeyError:
-                    pass
+                with contextlib.suppress(KeyError):
+                    found[aggregate_id] = cast(Aggregate, cache.get(aggregate_id))
         missing = wanted - found.keys()
         if missing:
-            for aggregate_id, aggregate in self._load(missing).items():
-                found[aggregate_id] = aggregate
+            for aggregate_id, loaded in self._load(missing).items():
+                found[aggregate_id] = loaded
                 if cache is not None:
-                    cache.put(aggregate_id, aggregate)
+                    cache.put(aggregate_id, loaded)
         return found
 
     def _load(self, ids: Iterable[UUID]) -> dict[UUID, Aggregate]:
@@ -171,10 +170,8 @@ class CreditBank(Application[UUID]):
         if cache is None:
             return
         for aggregate_id in ids:
-            try:
+            with contextlib.suppress(KeyError):
                 cache.get(aggregate_id, evict=True)
-            except KeyError:
-                pass
 
     def _retrying(self, command: Callable[[], Written]) -> Written:
         for attempt in range(MAX_ATTEMPTS):

@@ -97,7 +97,7 @@ class Committer:
             return
         try:
             item.future.set_result(item.run(self.bank))
-        except BaseException as error:  # noqa: BLE001 - handed to the caller
+        except BaseException as error:
             item.future.set_exception(error)
 
     def _run_group(self, group: list[_Completions]) -> None:
@@ -107,7 +107,7 @@ class Committer:
         merged = [facts for g in live for facts in g.batch]
         try:
             outcomes = self.bank.record_completions(merged)
-        except BaseException as error:  # noqa: BLE001 - handed to every caller
+        except BaseException as error:
             for g in live:
                 g.future.set_exception(error)
             return

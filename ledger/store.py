@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date
-from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import JSONTranscoder, Mapper, StoredEvent, Transcoding

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh clone with only Python 3.11+:
+#   lint (ruff), types (mypy --strict), unit + integration + end-to-end tests on the
+#   embedded PostgreSQL, the integration and end-to-end tests again on the machine's own
+#   PostgreSQL at 127.0.0.1:5432 when one answers, and the benchmark smoke run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+
+echo "== ruff"
+.venv/bin/ruff check ledger projections api tests bench
+echo "== mypy --strict"
+.venv/bin/mypy
+
+echo "== tests on the embedded PostgreSQL"
+.venv/bin/pytest -q -p no:cacheprovider
+
+LOCAL_PG=${CREDITBANK_LOCAL_PG_URL:-postgresql://postgres@127.0.0.1:5432/postgres}
+if .venv/bin/python - "$LOCAL_PG" <<'PY'
+import sys, psycopg
+try:
+    psycopg.connect(sys.argv[1], connect_timeout=3).close()
+except Exception:
+    sys.exit(1)
+PY
+then
+  echo "== integration and end-to-end tests on the machine's PostgreSQL ($LOCAL_PG)"
+  CREDITBANK_TEST_DATABASE_URL="$LOCAL_PG" .venv/bin/pytest -q -p no:cacheprovider tests/integration tests/e2e
+else
+  echo "== no PostgreSQL at $LOCAL_PG; skipped the second run"
+fi
+
+if [ -f bench/run.py ]; then
+  echo "== benchmark smoke run (quick mode, no speed thresholds)"
+  .venv/bin/python -m bench.run --quick --out "${TMPDIR:-/tmp}/creditbank-bench-quick.md"
+fi
