@@ -135,6 +135,8 @@ def create_app(
             clock = today or (lambda: datetime.now(zone).date())
             bank = await asyncio.to_thread(CreditBank, db.event_store_env(), today=clock)
             committer = Committer(bank)
+            # A new bank judges by the national rules out of the box (idempotent).
+            await asyncio.wrap_future(committer.submit(lambda b: b.publish_shipped_policies()))
             runner = ProjectionRunner(pool, connect_kwargs=db.asyncpg_kwargs())
             app[SERVICES] = Services(
                 settings=settings, database=db, pool=pool, bank=bank, committer=committer,

@@ -223,6 +223,32 @@ def cmd_projections(settings: Settings, args: argparse.Namespace) -> int:
         return asyncio.run(_projections(database, args.projections_command == "rebuild"))
 
 
+# -- policies ----------------------------------------------------------------------
+
+
+def cmd_policies(settings: Settings, args: argparse.Namespace) -> int:
+    from ledger.errors import DomainError
+    from ledger.policy import load_policy_file
+
+    try:
+        with open(args.file, encoding="utf-8") as handle:
+            data = load_policy_file(handle.read())
+    except (OSError, ValueError) as error:
+        print(f"creditbank: cannot read {args.file}: {error}", file=sys.stderr)
+        return 2
+    with _database(settings) as database:
+        bank = CreditBank(database.event_store_env(), today=lambda: _today(settings))
+        try:
+            result = bank.publish_policy(data)
+        except DomainError as error:
+            print(f"creditbank: {error.code} at {error.field or 'body'}: {error.detail}", file=sys.stderr)
+            return 1
+        finally:
+            bank.close()
+    print(f"{result.status} {data.get('policy_id')} at position {result.position}")
+    return 0
+
+
 # -- parser ------------------------------------------------------------------------
 
 
@@ -249,6 +275,10 @@ def parser() -> argparse.ArgumentParser:
     psub = projections.add_subparsers(dest="projections_command", required=True)
     psub.add_parser("run", help="apply new events as they arrive (a worker process)")
     psub.add_parser("rebuild", help="rebuild every read model from the event log")
+    policies = sub.add_parser("policies", help="publish policy versions")
+    polsub = policies.add_subparsers(dest="policies_command", required=True)
+    publish = polsub.add_parser("publish", help="publish a policy version from a JSON file")
+    publish.add_argument("file")
     return root
 
 
@@ -257,6 +287,7 @@ COMMANDS = {
     "demo": cmd_demo,
     "tokens": cmd_tokens,
     "projections": cmd_projections,
+    "policies": cmd_policies,
 }
 
 

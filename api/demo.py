@@ -38,6 +38,10 @@ PROVINCE: Final = "220000"  # 吉林省
 #: The fewest learners the demo's cast (principals, prospective principals, trainers and
 #: the example teachers) needs.
 MIN_LEARNERS: Final = 20
+#: Completions per ``record_completions`` call. Kept under ~600: the library's PostgreSQL
+#: recorder sends a save as one psycopg pipeline, which hangs (both ends waiting, the
+#: server in ClientRead) from about 800 completions per save (eventsourcing 9.5.6,
+#: psycopg 3.3.9, embedded PostgreSQL 18 over a Unix socket).
 BATCH_SIZE: Final = 1000
 #: The prospective principal one failed module short of 300 h.
 NEAR_QUALIFIED_HOURS: Final = Decimal("299.5")
@@ -696,6 +700,8 @@ def build_demo(
         if progress is not None:
             progress(stage, done, total)
 
+    # The seed policies, the district's (seed 002, 绿园区) included.
+    bank.publish_shipped_policies(include_districts=True)
     accreditations = _accreditations(today.year)
     for done, accreditation in enumerate(accreditations, start=1):
         bank.accredit_provider(accreditation)

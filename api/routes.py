@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from aiohttp import web
 from marshmallow import Schema
 
-from api import ops, reads, writes
+from api import eligibility, ops, reads, writes
+from api import policy_schemas as ps
 from api import schemas as s
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -78,6 +79,27 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/v1/events", reads.get_events,
           "The global event stream, in order", frozenset({"admin", "auditor"}),
           query=s.events_query_schema, responses={200: ("events", None)}),
+    Route("POST", "/v1/policies", eligibility.post_policy,
+          "Publish a policy version (rules as data; refused with field paths if invalid)", frozenset({"admin"}),
+          body=ps.PolicyDocSchema(),
+          responses={201: ("published", s.WrittenSchema()),
+                     200: ("same version published already", s.WrittenSchema())}),
+    Route("GET", "/v1/policies/{policy_id}", eligibility.get_policy,
+          "Every version of a policy with its effective dates", ANY_AUTHENTICATED,
+          responses={200: ("the policy's versions", None)}),
+    Route("POST", "/v1/policies/{policy_id}/impact", eligibility.post_impact,
+          "Whose verdicts a draft version would flip, and why (nothing is published)", frozenset({"admin", "hr"}),
+          body=ps.PolicyDocSchema(), query=ps.impact_query_schema, responses={200: ("flips", None)}),
+    Route("GET", "/v1/learners/{learner_id}/eligibility", eligibility.get_eligibility,
+          "Verdict for a target, each requirement with its source and evidence", LEARNER_READERS,
+          query=ps.verdict_query_schema, responses={200: ("verdict", ps.VerdictSchema())}),
+    Route("GET", "/v1/learners/{learner_id}/plan", eligibility.get_plan,
+          "What remains for a target, by category, before which date", LEARNER_READERS,
+          query=ps.verdict_query_schema, responses={200: ("plan", None)}),
+    Route("GET", "/v1/eligibility", eligibility.get_cohort,
+          "Verdicts for every learner in scope, paged; Accept: text/csv for a spreadsheet (UTF-8 with BOM)",
+          frozenset({"admin", "hr", "auditor"}), query=ps.cohort_query_schema,
+          responses={200: ("a page of verdicts, or CSV", None)}, content_types=("application/json", "text/csv")),
     Route("GET", "/healthz", ops.healthz, "Liveness", None, responses={200: ("alive", None)}),
     Route("GET", "/readyz", ops.readyz, "Readiness: database and projection lag", None,
           responses={200: ("ready", None), 503: ("not ready", None)}),

@@ -17,8 +17,10 @@ are shared, not copied, for speed.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+import random
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any, ClassVar, Literal, TypeVar, cast
 from uuid import UUID
@@ -31,20 +33,25 @@ from ledger.completion import Completion, CompletionFacts
 from ledger.errors import (
     CompletionConflict,
     CompletionNotFound,
+    ConcurrentWriteConflict,
     DomainError,
     LearnerAlreadyRegistered,
     LearnerNotFound,
+    PolicyInvalid,
+    PolicyNotFound,
     ProviderNotFound,
 )
-from ledger.ids import completion_uuid, learner_uuid, provider_uuid
+from ledger.ids import completion_uuid, learner_uuid, policy_uuid, provider_uuid
 from ledger.learner import Learner
+from ledger.policy import Policy, PolicyVersion, check_replacements, parse_policy, shipped_policies
 from ledger.provider import Provider, check_accreditation
 from ledger.store import register_ledger_transcodings
 
 A = TypeVar("A", bound=Aggregate)
+T = TypeVar("T")
 
 #: How often a command is run again after another writer won a race for its aggregates.
-MAX_ATTEMPTS = 5
+MAX_ATTEMPTS = 8
 
 
 @dataclass(frozen=True)
@@ -141,8 +148,8 @@ class CreditBank(Application[UUID]):
             raise TypeError(msg)
         return aggregate
 
-    def learner(self, learner_id: str) -> Learner:
-        learner = self._get(learner_uuid(learner_id), Learner)
+    def learner(self, learner_id: str, *, fresh: bool = False) -> Learner:
+        learner = self._get(learner_uuid(learner_id), Learner, fresh=fresh)
         if learner is None:
             raise LearnerNotFound(f"no learner {learner_id} is registered", field="learner_id")
         return learner
@@ -173,16 +180,18 @@ class CreditBank(Application[UUID]):
             with contextlib.suppress(KeyError):
                 cache.get(aggregate_id, evict=True)
 
-    def _retrying(self, command: Callable[[], Written]) -> Written:
+    def _retrying(self, command: Callable[[], T]) -> T:
         for attempt in range(MAX_ATTEMPTS):
             try:
                 return command()
             except IntegrityError:
                 # Another writer recorded first; what we cached is stale (evicted in
-                # _save_all), so run the checks again against the store.
-                if attempt == MAX_ATTEMPTS - 1:
-                    raise
-        raise AssertionError("unreachable")  # pragma: no cover
+                # _save_all), so run the checks again against the store. The pause grows
+                # and is jittered so two writers that keep colliding fall out of step.
+                time.sleep(random.uniform(0, 0.005 * 2**attempt))  # noqa: S311 - not crypto
+        raise ConcurrentWriteConflict(
+            f"another writer changed the same records {MAX_ATTEMPTS} times in a row; retry shortly"
+        )
 
     # -- learners ----------------------------------------------------------------
 
@@ -218,7 +227,7 @@ class CreditBank(Application[UUID]):
 
     def start_role(self, learner_id: str, role: str, since: date) -> Written:
         def command() -> Written:
-            learner = self.learner(learner_id)
+            learner = self.learner(learner_id, fresh=True)
             learner.start_role(role, since)
             return Written(self._save_all(learner), "recorded")
 
@@ -226,7 +235,7 @@ class CreditBank(Application[UUID]):
 
     def end_role(self, learner_id: str, role: str, until: date) -> Written:
         def command() -> Written:
-            learner = self.learner(learner_id)
+            learner = self.learner(learner_id, fresh=True)
             learner.end_role(role, until)
             return Written(self._save_all(learner), "recorded")
 
@@ -288,13 +297,7 @@ class CreditBank(Application[UUID]):
     def record_completions(self, batch: Sequence[CompletionFacts]) -> list[CompletionOutcome]:
         """Record a batch of completions (from one request or from several grouped
         together); one outcome per item, in order."""
-        for attempt in range(MAX_ATTEMPTS):
-            try:
-                return self._record_completions_once(batch)
-            except IntegrityError:
-                if attempt == MAX_ATTEMPTS - 1:
-                    raise
-        raise AssertionError("unreachable")  # pragma: no cover
+        return self._retrying(lambda: self._record_completions_once(batch))
 
     def _record_completions_once(
         self, batch: Sequence[CompletionFacts]
@@ -379,6 +382,64 @@ class CreditBank(Application[UUID]):
 
         return self._retrying(command)
 
+    # -- policies ----------------------------------------------------------------
+
+    def policy(self, policy_id: str) -> Policy:
+        policy = self._get(policy_uuid(policy_id), Policy, fresh=True)
+        if policy is None:
+            raise PolicyNotFound(f"no policy {policy_id} is published", field="policy_id")
+        return policy
+
+    def _checked_policy(self, data: Mapping[str, Any]) -> tuple[Policy | None, PolicyVersion, PolicyVersion | None]:
+        """(the policy if published before, the draft as it would be published, the
+        published version it repeats if any)."""
+        draft = parse_policy(data)
+        policy = self._get(policy_uuid(draft.policy_id), Policy, fresh=True)
+        if policy is not None:
+            same = policy.find_same(draft)
+            if same is not None:
+                return policy, same, same
+        named = {r.replaces.policy_id for r in draft.rules if r.replaces is not None}
+        higher = {
+            p.policy_id: p.versions
+            for p in self._get_many({policy_uuid(n) for n in named}, fresh=True).values()
+            if isinstance(p, Policy)
+        }
+        check_replacements(draft, higher)
+        if policy is None and draft.version not in (None, 1):
+            raise PolicyInvalid(f"{draft.policy_id} is not published yet; its first version is 1", field="version")
+        checked = policy.check(draft) if policy is not None else replace(draft, version=1)
+        return policy, checked, None
+
+    def check_policy(self, data: Mapping[str, Any]) -> PolicyVersion:
+        """Validate a draft version exactly as publishing would, recording nothing."""
+        return self._checked_policy(data)[1]
+
+    def publish_policy(self, data: Mapping[str, Any]) -> Written:
+        """Publish a policy version; the same content again is a duplicate, not a new version."""
+
+        def command() -> Written:
+            policy, checked, same = self._checked_policy(data)
+            if same is not None:
+                assert policy is not None
+                rows = self.recorder.select_with_positions([policy.id])  # type: ignore[attr-defined]
+                published = [p for s, p in rows if s.topic.endswith(".Published")]
+                return Written(published[same.version - 1] if same.version else None, "duplicate")
+            if policy is None:
+                policy = Policy(policy_id=checked.policy_id, jurisdiction=checked.jurisdiction)
+            policy.publish(checked)
+            return Written(self._save_all(policy), "recorded")
+
+        return self._retrying(command)
+
+    def publish_shipped_policies(self, *, include_districts: bool = False) -> list[Written]:
+        """Publish the seed policies shipped with the bank: national, provincial and city
+        ones, and the districts' too when asked (the demo); again, it records nothing."""
+        return [
+            self.publish_policy(data)
+            for data in shipped_policies()
+            if include_districts or data["jurisdiction"] == "CN" or data["jurisdiction"][4:] == "00"
+        ]
 
 def event_type_name(topic: str) -> str:
     """``ledger.completion:Completion.Recorded`` -> ``CompletionRecorded``."""

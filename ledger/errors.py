@@ -131,3 +131,69 @@ class PostingAsAnotherProvider(DomainError):
     code = "posting_as_another_provider"
     status = 403
     title = "An institution posts only as itself"
+
+
+class PolicyNotFound(DomainError):
+    code = "policy_not_found"
+    status = 404
+    title = "No such policy"
+
+
+class PolicyInvalid(DomainError):
+    code = "policy_invalid"
+    status = 422
+    title = "The policy version is not valid"
+
+
+class RuleInvalid(DomainError):
+    code = "rule_invalid"
+    status = 422
+    title = "A rule of the policy is not valid"
+
+
+class RuleKindUnknown(DomainError):
+    code = "rule_kind_unknown"
+    status = 422
+    title = "The rule kind is not one the bank can evaluate"
+
+
+class PolicyVersionsOverlap(DomainError):
+    code = "policy_versions_overlap"
+    status = 409
+    title = "The new version overlaps a published version of the same policy"
+
+
+class PolicyVersionConflict(DomainError):
+    code = "policy_version_conflict"
+    status = 409
+    title = "This version number was already published with other content"
+
+
+class PolicyJurisdictionChanged(DomainError):
+    code = "policy_jurisdiction_changed"
+    status = 409
+    title = "A policy keeps the jurisdiction it was first published for"
+
+
+class LooseningNotExplicit(DomainError):
+    code = "loosening_not_explicit"
+    status = 422
+    title = "A lower-level rule loosens a higher-level one without saying so"
+
+
+class ReplacedRuleNotFound(DomainError):
+    code = "replaced_rule_not_found"
+    status = 422
+    title = "The rule named in replaces is not in force above this jurisdiction"
+
+
+class ConcurrentWriteConflict(DomainError):
+    code = "concurrent_write_conflict"
+    status = 409
+    title = "Another writer kept changing the same records; retry shortly"
+
+
+class RoleSpellsOverlap(DomainError):
+    code = "role_spells_overlap"
+    status = 409
+    title = "A role cannot start again before its previous spell ended"

@@ -24,6 +24,8 @@ def parse_hours(value: object, *, field: str = "hours") -> Decimal:
         raise HoursInvalid("hours must be a decimal number, not a boolean", field=field)
     if isinstance(value, float):
         exact = Decimal(value)
+        if exact.is_finite() and abs(exact) > MAX_HOURS_PER_COMPLETION:
+            return check_hours(exact, field=field)
         rounded = exact.quantize(_CENT) if exact.is_finite() else exact
         if not exact.is_finite() or exact != rounded:
             # Binary floats such as 0.1 are not the decimal the sender meant.
@@ -50,15 +52,17 @@ def check_hours(amount: Decimal, *, field: str = "hours") -> Decimal:
         raise HoursInvalid("hours must be a finite number", field=field)
     if amount <= 0:
         raise HoursInvalid("hours must be greater than 0", field=field)
-    exponent = amount.as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -2 and amount != amount.quantize(_CENT):
-        raise HoursInvalid(f"{amount} has more than two decimal places", field=field)
     if amount > MAX_HOURS_PER_COMPLETION:
+        # Checked before quantize(), which fails on numbers with more digits than the
+        # decimal context holds.
         raise HoursInvalid(
             f"{amount} h is more than {MAX_HOURS_PER_COMPLETION} h for one completion; "
             "check the unit (hours, not minutes)",
             field=field,
         )
+    exponent = amount.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -2 and amount != amount.quantize(_CENT):
+        raise HoursInvalid(f"{amount} has more than two decimal places", field=field)
     return amount.quantize(_CENT)
 
 

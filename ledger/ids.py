@@ -29,3 +29,7 @@ def completion_uuid(provider_id: str, record_id: str) -> UUID:
 def event_uuid(originator_id: UUID, originator_version: int) -> UUID:
     """A stable id for one stored event, derivable by anyone holding the log."""
     return uuid5(originator_id, str(originator_version))
+
+
+def policy_uuid(policy_id: str) -> UUID:
+    return uuid5(NAMESPACE, f"policy:{policy_id}")

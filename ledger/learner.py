@@ -18,7 +18,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from ledger.errors import RoleAlreadyHeld, RoleDatesOutOfOrder, RoleNotHeld
+from ledger.errors import RoleAlreadyHeld, RoleDatesOutOfOrder, RoleNotHeld, RoleSpellsOverlap
 from ledger.ids import learner_uuid
 
 
@@ -69,6 +69,13 @@ class Learner(Aggregate):
     def start_role(self, role: str, since: date) -> None:
         if self.open_spell(role) is not None:
             raise RoleAlreadyHeld(f"{self.learner_id} already holds the role {role}", field="role")
+        for spell in self.spells:
+            if spell.role == role and spell.until is not None and since < spell.until:
+                # Overlapping spells would count years of service twice.
+                raise RoleSpellsOverlap(
+                    f"the previous {role} spell ended on {spell.until}; a new one cannot start on {since}",
+                    field="since",
+                )
         self._role_started(role=role, since=since)
 
     def end_role(self, role: str, until: date) -> None:

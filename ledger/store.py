@@ -10,13 +10,22 @@ Invariants:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date
+from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import JSONTranscoder, Mapper, StoredEvent, Transcoding
+from eventsourcing.persistence import (
+    InterfaceError,
+    JSONTranscoder,
+    Mapper,
+    OperationalError,
+    StoredEvent,
+    Transcoding,
+)
 from eventsourcing.popo import POPOApplicationRecorder, POPOFactory
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresFactory
+from eventsourcing.utils import retry
 from psycopg.sql import SQL, Identifier
 
 PositionedEvent = tuple[StoredEvent, int]
@@ -48,6 +57,31 @@ def ledger_mapper() -> Mapper[UUID]:
 
 
 class PostgresLedgerRecorder(PostgresApplicationRecorder):
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+        """The library's insert, without psycopg's pipeline mode.
+
+        In pipeline mode a large batch (about 800 events and more) deadlocks: the client
+        is still sending the INSERT while the server, blocked writing earlier results,
+        stops reading (psycopg issue 685). Here the lock, the notification and the one
+        multi-row INSERT run as plain statements in one transaction, so a batch of any
+        size commits whole or not at all, still under the table lock that keeps
+        positions in commit order. Uniqueness violations surface as the library's
+        ``IntegrityError`` (translated by ``get_connection``).
+        """
+        if not stored_events:
+            return []
+        with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
+            preamble = [*self.lock_table_statements, SQL("NOTIFY {0}").format(Identifier(self.channel_name))]
+            # One round trip for the lock and the notification (simple query protocol).
+            curs.execute(SQL("; ").join(preamble))
+            pg_stored_events = [
+                self.construct_pg_stored_event(e.originator_id, e.originator_version, e.topic, e.state)
+                for e in stored_events
+            ]
+            curs.execute(self.insert_events_statement, (pg_stored_events,))
+            return self._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+
     def select_with_positions(self, originator_ids: Iterable[UUID]) -> list[PositionedEvent]:
         ids = list(originator_ids)
         if not ids:

@@ -74,3 +74,11 @@ def parent_chain(code: str) -> list[str]:
 def covers(scope: str, code: str) -> bool:
     """Whether jurisdiction ``scope`` is ``code`` or lies above it."""
     return scope in parent_chain(code)
+
+#: Certificate kinds a rule may ask for (certificates themselves arrive in a later issue).
+CERTIFICATES: Final[dict[str, str]] = {
+    "principal_qualification": "任职资格证书",
+    "principal_improvement": "提高培训证书",
+    "continuing_education": "继续教育证书",
+    "head_teacher_post": "班主任上岗证",
+}

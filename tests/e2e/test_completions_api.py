@@ -19,7 +19,11 @@ async def test_a_batch_is_recorded_once_and_shows_in_the_balance(bank: Bank) -> 
     await seed(bank)
     items = [
         completion("R-1", hours="2.5"),
-        completion("R-2", hours="12", programme={"code": "NET-1", "title": "网络研修", "category": "online", "level": "national"}),
+        completion(
+            "R-2",
+            hours="12",
+            programme={"code": "NET-1", "title": "网络研修", "category": "online", "level": "national"},
+        ),
         completion("R-3", hours="4", assessment="fail"),
         completion("R-4", learner_id="NOBODY"),
     ]

@@ -1,0 +1,263 @@
+"""Policy and eligibility endpoints: publish and read policies, verdicts, cohorts, plans,
+and the impact of a draft.
+
+Invariants:
+- a verdict names the ``position`` and the date ``on`` it answers for; the same request
+  with the same ``at_position`` and ``as_of`` gives the same answer (``on`` defaults to the
+  day the asked position was recorded, so it is no clock reading when a position is given);
+- scope is checked before personal data is read; an hr token sees its jurisdiction only;
+- a draft's impact publishes nothing: the draft is checked on the writer thread exactly
+  as publishing would, then judged on the read side next to the rules in force.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import AsyncIterator
+from datetime import date
+from typing import Any
+
+import asyncpg
+from aiohttp import web
+
+from api.context import principal, services
+from api.http import answer, authorize_learner, load_query, read_json, resolve_position, run_in_writer
+from api.policy_schemas import cohort_query_schema, impact_query_schema, verdict_query_schema
+from api.problems import Problem
+from api.writes import written
+from ledger.eligibility import Facts, evaluate, plan
+from ledger.policy import PolicyVersion
+from ledger.vocabulary import covers, parent_chain
+from projections import policies as pq
+
+CSV_CHUNK = 500
+
+
+async def post_policy(request: web.Request) -> web.Response:
+    data = await read_json(request)
+    if not isinstance(data, dict):
+        raise Problem(422, "validation_failed", "The request has invalid fields", "the body must be a JSON object",
+                      errors={"body": ["must be a JSON object"]})
+    result = await run_in_writer(request, lambda bank: bank.publish_policy(data))
+    return written(result)
+
+
+async def get_policy(request: web.Request) -> web.Response:
+    policy_id = request.match_info["policy_id"]
+    async with services(request).pool.acquire() as conn:
+        position = await resolve_position(conn, request, {})
+        versions = await pq.policy_versions(conn, policy_id, position)
+    if not versions:
+        raise Problem(404, "policy_not_found", "No such policy", f"no policy {policy_id} is published")
+    return answer({"policy_id": policy_id, "jurisdiction": versions[0]["jurisdiction"], "versions": versions,
+                   "position": position})
+
+
+async def _when(conn: asyncpg.Connection, request: web.Request, query: dict[str, Any]) -> tuple[date, int]:
+    """(the date judged, the position answered for)."""
+    position = await resolve_position(conn, request, query)
+    if "as_of" in query:
+        return query["as_of"], position
+    svc = services(request)
+    if "at_position" in query:
+        recorded = await conn.fetchval(
+            "SELECT recorded_at FROM rm_event_index WHERE position <= $1 ORDER BY position DESC LIMIT 1", position)
+        if recorded is not None:
+            return recorded.astimezone(svc.zone).date(), position
+    return svc.today(), position
+
+
+async def _policies_for(conn: asyncpg.Connection, facts: list[Facts], on: date, position: int) -> list[PolicyVersion]:
+    chains = {j for f in facts for j in parent_chain(f.jurisdiction)}
+    return await pq.policies_in_force(conn, sorted(chains), on, position)
+
+
+async def _verdict(request: web.Request) -> tuple[dict[str, Any], dict[str, Any]]:
+    learner_id = request.match_info["learner_id"]
+    query = load_query(request, verdict_query_schema)
+    async with services(request).pool.acquire() as conn:
+        await authorize_learner(conn, request, learner_id)
+        on, position = await _when(conn, request, query)
+        facts = await pq.learner_facts(conn, learner_id, position)
+        if facts is None:
+            raise Problem(404, "learner_not_found", "No such learner", f"{learner_id} was not registered by then")
+        policies = await _policies_for(conn, [facts], on, position)
+    return evaluate(query["target"], facts, policies, on), {"position": position, "at_position": position}
+
+
+async def get_eligibility(request: web.Request) -> web.Response:
+    verdict, where = await _verdict(request)
+    return answer({**verdict, "position": where["position"]})
+
+
+async def get_plan(request: web.Request) -> web.Response:
+    verdict, where = await _verdict(request)
+    return answer({
+        "learner_id": verdict["learner_id"], "target": verdict["target"], "on": verdict["on"],
+        "eligible": verdict["eligible"], "remaining": plan(verdict), "policies": verdict["policies"],
+        "position": where["position"],
+    })
+
+
+def _cohort_row(facts: Facts, verdict: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "learner_id": facts.learner_id, "name": facts.name, "school": facts.school,
+        "jurisdiction": facts.jurisdiction, "eligible": verdict["eligible"],
+        "unmet": [f"{m['policy_id']}#{m['rule']}" for m in verdict["missing"]],
+        "missing": verdict["missing"],
+    }
+
+
+async def _cohort_rows(
+    conn: asyncpg.Connection, query: dict[str, Any], on: date, position: int, after: str, want: int | None
+) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+    """(cursor, row) for learners in scope after ``after``, filtered by ``eligible``."""
+    wanted = query.get("eligible")
+    chunk = min(max(want or CSV_CHUNK, 100), CSV_CHUNK)
+    while True:
+        ids = await pq.cohort(conn, query["jurisdiction"], query.get("school"), position, after=after, limit=chunk)
+        if not ids:
+            return
+        facts = await pq.learner_facts_many(conn, ids, position)
+        policies = await _policies_for(conn, facts, on, position)
+        for f in facts:
+            verdict = evaluate(query["target"], f, policies, on)
+            if wanted is None or verdict["eligible"] is wanted:
+                yield f.learner_id, _cohort_row(f, verdict)
+        after = ids[-1]
+        if len(ids) < chunk:
+            return
+
+
+def _check_scope(request: web.Request, jurisdiction: str) -> None:
+    if not principal(request).covers_jurisdiction(jurisdiction):
+        raise Problem(403, "forbidden", "Outside your scope",
+                      f"this token covers jurisdiction {principal(request).jurisdiction}, not {jurisdiction}")
+
+
+async def get_cohort(request: web.Request) -> web.StreamResponse:
+    query = load_query(request, cohort_query_schema)
+    _check_scope(request, query["jurisdiction"])
+    svc = services(request)
+    if "text/csv" in request.headers.get("Accept", ""):
+        return await _cohort_csv(request, query)
+    async with svc.pool.acquire() as conn:
+        on, position = await _when(conn, request, query)
+        rows: list[dict[str, Any]] = []
+        cursor = None
+        async for last, row in _cohort_rows(conn, query, on, position, query["after"], query["limit"]):
+            rows.append(row)
+            if len(rows) == query["limit"]:
+                cursor = last
+                break
+    return answer({"target": query["target"], "jurisdiction": query["jurisdiction"], "school": query.get("school"),
+                   "on": on.isoformat(), "position": position, "learners": rows, "next_after": cursor})
+
+
+_CSV_COLUMNS = ("learner_id", "name", "school", "jurisdiction", "target", "on", "eligible", "unmet", "missing_hours",
+                "position")
+
+
+def _csv_line(values: list[Any]) -> bytes:
+    out = io.StringIO()
+    csv.writer(out).writerow(values)
+    return out.getvalue().encode("utf-8")
+
+
+async def _cohort_csv(request: web.Request, query: dict[str, Any]) -> web.StreamResponse:
+    svc = services(request)
+    response = web.StreamResponse(headers={
+        "Content-Type": "text/csv; charset=utf-8",
+        "Content-Disposition": f'attachment; filename="eligibility-{query["target"]}-{query["jurisdiction"]}.csv"',
+    })
+    async with svc.pool.acquire() as conn:
+        on, position = await _when(conn, request, query)
+        await response.prepare(request)
+        # The byte order mark makes Excel read the file as UTF-8 (Chinese names).
+        await response.write("\ufeff".encode() + _csv_line(list(_CSV_COLUMNS)))
+        async for _, row in _cohort_rows(conn, query, on, position, query["after"], None):
+            hours = "; ".join(f"{cat} {h} h by {m.get('due') or '-'}" for m in row["missing"]
+                              for cat, h in (m.get("hours") or {}).items())
+            eligible = "" if row["eligible"] is None else ("yes" if row["eligible"] else "no")
+            await response.write(_csv_line([
+                row["learner_id"], row["name"], row["school"] or "", row["jurisdiction"], query["target"],
+                on.isoformat(), eligible, " ".join(row["unmet"]), hours, position]))
+    await response.write_eof()
+    return response
+
+
+async def post_impact(request: web.Request) -> web.Response:
+    policy_id = request.match_info["policy_id"]
+    query = load_query(request, impact_query_schema)
+    data = await read_json(request)
+    if not isinstance(data, dict):
+        raise Problem(422, "validation_failed", "The request has invalid fields", "the body must be a JSON object",
+                      errors={"body": ["must be a JSON object"]})
+    data.setdefault("policy_id", policy_id)
+    if data["policy_id"] != policy_id:
+        raise Problem(422, "validation_failed", "The request has invalid fields", "policy_id differs from the path",
+                      errors={"policy_id": [f"must be {policy_id}, as in the path"]})
+    draft: PolicyVersion = await run_in_writer(request, lambda bank: bank.check_policy(data))
+    caller = principal(request)
+    scope = draft.jurisdiction
+    if caller.role == "hr":
+        assert caller.jurisdiction is not None
+        if covers(draft.jurisdiction, caller.jurisdiction):
+            scope = caller.jurisdiction
+        elif not covers(caller.jurisdiction, draft.jurisdiction):
+            raise Problem(403, "forbidden", "Outside your scope",
+                          f"this token covers {caller.jurisdiction}; the draft is for {draft.jurisdiction}")
+    svc = services(request)
+    on = query.get("on") or max(svc.today(), draft.effective_from)
+    async with svc.pool.acquire() as conn:
+        position = await resolve_position(conn, request, {})
+        current_versions = await pq.policy_versions(conn, draft.policy_id, position)
+        targets = sorted(draft.targets() | {t for v in current_versions for r in v["rules"] for t in r["targets"]})
+        flips: list[dict[str, Any]] = []
+        counts = {"to_eligible": 0, "to_ineligible": 0, "other": 0}
+        judged, after = 0, ""
+        while True:
+            ids = await pq.cohort(conn, scope, None, position, after=after, limit=1000)
+            if not ids:
+                break
+            facts = await pq.learner_facts_many(conn, ids, position)
+            before = await _policies_for(conn, facts, on, position)
+            with_draft = [*before, draft]
+            for f in facts:
+                judged += 1
+                for target in targets:
+                    old, new = evaluate(target, f, before, on), evaluate(target, f, with_draft, on)
+                    if old["eligible"] == new["eligible"]:
+                        continue
+                    direction = ("to_eligible" if new["eligible"] else "to_ineligible") if (
+                        old["eligible"] is not None and new["eligible"] is not None) else "other"
+                    counts[direction] += 1
+                    if len(flips) < query["limit"]:
+                        flips.append({"learner_id": f.learner_id, "name": f.name, "school": f.school,
+                                      "target": target, "from": old["eligible"], "to": new["eligible"],
+                                      "direction": direction, "why": _why(old, new)})
+            after = ids[-1]
+    return answer({"policy_id": draft.policy_id, "draft_version": draft.version, "jurisdiction": draft.jurisdiction,
+                   "scope": scope, "on": on.isoformat(), "position": position, "targets": targets,
+                   "learners_judged": judged, "flips_count": counts, "flips": flips, "published": False})
+
+
+def _why(old: dict[str, Any], new: dict[str, Any]) -> list[dict[str, Any]]:
+    """The requirements whose outcome differs between the two verdicts."""
+    def key(r: dict[str, Any]) -> tuple[str, str]:
+        return r["policy_id"], r["rule"]
+
+    before = {key(r): r for r in old["requirements"]}
+    after = {key(r): r for r in new["requirements"]}
+    out = []
+    for k in sorted(before.keys() | after.keys()):
+        b, a = before.get(k), after.get(k)
+        if b is not None and a is not None and b["met"] == a["met"] and b.get("required") == a.get("required"):
+            continue
+        out.append({"policy_id": k[0], "rule": k[1],
+                    "before": None if b is None else {"met": b["met"], "required": b.get("required"),
+                                                      "actual": b.get("actual")},
+                    "after": None if a is None else {"met": a["met"], "required": a.get("required"),
+                                                     "actual": a.get("actual"), "source": a["source"]}})
+    return out

@@ -1,0 +1,78 @@
+"""Schemas of the policy and eligibility endpoints (marshmallow, module-level instances).
+
+Invariants: unknown query fields are refused; a policy body is validated by the ledger
+itself (``ledger.policy.parse_policy``), so the field paths of its refusals
+(``rules[2].hours``) are the ledger's and the schema here only documents the shape.
+"""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from api.schemas import Day, Strict, _jurisdiction
+
+_TARGET = validate.Regexp(r"^[a-z0-9][a-z0-9_.-]{0,63}$", error="a target is a name such as teacher_cycle")
+
+
+class VerdictQuerySchema(Strict):
+    target = fields.String(required=True, validate=_TARGET)
+    as_of = Day()
+    at_position = fields.Integer(validate=validate.Range(min=0))
+    min_position = fields.Integer(validate=validate.Range(min=0))
+
+
+class CohortQuerySchema(VerdictQuerySchema):
+    jurisdiction = fields.String(required=True, validate=_jurisdiction)
+    school = fields.String(validate=validate.Length(min=1, max=200))
+    eligible = fields.Boolean()
+    after = fields.String(load_default="", validate=validate.Length(max=64))
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+
+
+class ImpactQuerySchema(Strict):
+    on = Day()
+    limit = fields.Integer(load_default=1000, validate=validate.Range(min=1, max=10_000))
+
+
+class RuleDocSchema(Schema):
+    id = fields.String(required=True)
+    kind = fields.String(required=True, metadata={"enum": [
+        "min_hours", "category_present", "min_hours_each_year", "role_held_years", "certificate_held",
+        "not_refused_head_teacher_post", "credit_ratio"]})
+    targets = fields.List(fields.String(), required=True)
+    source = fields.Dict(required=True, metadata={"description": "{document, article}"})
+    applies_to = fields.Dict(metadata={"description": "{roles[], hired_within_months}"})
+    window = fields.Dict(metadata={"description": "{kind: calendar_year|cycle|after_hire|before_date, ...}"})
+    hours = fields.String(metadata={"example": "90"})
+    categories = fields.List(fields.String())
+    levels = fields.List(fields.String())
+    replaces = fields.Dict(metadata={"description": "{policy_id, rule} of a higher-level rule"})
+    loosens = fields.Boolean()
+    note = fields.String()
+
+
+class PolicyDocSchema(Schema):
+    policy_id = fields.String(required=True)
+    version = fields.Integer()
+    jurisdiction = fields.String(required=True)
+    effective_from = fields.Date(required=True)
+    effective_to = fields.Date(allow_none=True)
+    title = fields.String(required=True)
+    note = fields.String()
+    rules = fields.List(fields.Nested(RuleDocSchema), required=True)
+
+
+class VerdictSchema(Schema):
+    learner_id = fields.String()
+    target = fields.String()
+    on = fields.Date()
+    eligible = fields.Boolean(allow_none=True)
+    policies = fields.List(fields.Dict())
+    requirements = fields.List(fields.Dict())
+    missing = fields.List(fields.Dict())
+    position = fields.Integer()
+
+
+verdict_query_schema = VerdictQuerySchema()
+cohort_query_schema = CohortQuerySchema()
+impact_query_schema = ImpactQuerySchema()

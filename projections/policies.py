@@ -1,0 +1,176 @@
+"""The policies read model and the queries eligibility needs.
+
+Invariants:
+- ``rm_policies`` holds one row per published version, straight from its
+  ``Policy.Published`` event (rules as the event's plain data, hours as exact strings);
+- ``at_position=P`` sees only versions published at or before P and only events recorded
+  by then: completions recorded by P and not revoked by P, role spells started by P (an
+  end recorded after P is not known yet), learners registered by P;
+- ``learner_facts_many`` is one query for any number of learners (profile, roles and
+  passed completions), so a page of a cohort costs one round trip;
+- nothing here writes outside ``apply`` (called inside the runner's transaction).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any, Final
+
+from ledger.eligibility import CompletionFact, Facts, RoleFact
+from ledger.policy import PolicyVersion, parse_policy
+from ledger.vocabulary import NATIONAL, PASSING_ASSESSMENTS
+from projections.events import Decoded, json_ready
+
+POLICY_PUBLISHED: Final = "ledger.policy:Policy.Published"
+_LATEST: Final = 2**63 - 1
+
+DDL: Final = """
+CREATE TABLE IF NOT EXISTS rm_policies (
+    policy_id text NOT NULL,
+    version integer NOT NULL,
+    jurisdiction text NOT NULL,
+    effective_from date NOT NULL,
+    effective_to date NULL,
+    title text NOT NULL,
+    data jsonb NOT NULL,
+    published_position bigint NOT NULL,
+    event_id uuid NOT NULL,
+    published_at timestamptz NULL,
+    PRIMARY KEY (policy_id, version)
+);
+CREATE INDEX IF NOT EXISTS rm_policies_jurisdiction ON rm_policies (jurisdiction, effective_from);
+-- Cohort pages walk one district (and school) in learner_id order.
+CREATE INDEX IF NOT EXISTS rm_learners_cohort ON rm_learners (jurisdiction, school, learner_id);
+CREATE INDEX IF NOT EXISTS rm_learners_cohort_all ON rm_learners (jurisdiction, learner_id);
+"""
+
+INSERT: Final = (
+    "sql",
+    "INSERT INTO rm_policies (policy_id, version, jurisdiction, effective_from, effective_to, title, data,"
+    " published_position, event_id, published_at) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10)",
+)
+
+
+def row(e: Decoded) -> tuple[Any, ...]:
+    f = e.fields
+    data = json_ready({k: f.get(k) for k in (
+        "policy_id", "version", "jurisdiction", "effective_from", "effective_to", "title", "rules", "note")})
+    return (f["policy_id"], f["version"], f["jurisdiction"], f["effective_from"], f.get("effective_to"),
+            f["title"], json.dumps(data, ensure_ascii=False), e.position, e.event_id, e.recorded_at)
+
+
+def _bound(at_position: int | None) -> int:
+    return _LATEST if at_position is None else at_position
+
+
+def _version(r: Any) -> PolicyVersion:
+    return parse_policy(json.loads(r["data"]))
+
+
+async def policies_in_force(
+    conn: Any, jurisdictions: Sequence[str], on: date, at_position: int | None = None
+) -> list[PolicyVersion]:
+    """Every version that may be in force on ``on`` for these jurisdictions (as known at the
+    position); ``ledger.eligibility`` picks the one in force of each policy."""
+    rows = await conn.fetch(
+        "SELECT data FROM rm_policies WHERE jurisdiction = ANY($1) AND effective_from <= $2"
+        " AND published_position <= $3 ORDER BY policy_id, version",
+        list(jurisdictions), on, _bound(at_position),
+    )
+    return [_version(r) for r in rows]
+
+
+async def policy_versions(conn: Any, policy_id: str, at_position: int | None = None) -> list[dict[str, Any]]:
+    rows = await conn.fetch(
+        "SELECT data, published_position, event_id, published_at FROM rm_policies"
+        " WHERE policy_id = $1 AND published_position <= $2 ORDER BY version",
+        policy_id, _bound(at_position),
+    )
+    versions = [json.loads(r["data"]) for r in rows]
+    out = []
+    for index, (r, data) in enumerate(zip(rows, versions, strict=True)):
+        # In force until the day before the next version starts, or its own end if earlier.
+        ends = [date.fromisoformat(data["effective_to"])] if data.get("effective_to") else []
+        if index + 1 < len(versions):
+            ends.append(date.fromisoformat(versions[index + 1]["effective_from"]) - timedelta(days=1))
+        out.append({**data, "in_force_until": min(ends).isoformat() if ends else None,
+                    "position": int(r["published_position"]), "event_id": str(r["event_id"]),
+                    "published_at": json_ready(r["published_at"])})
+    return out
+
+
+_FACTS_SQL: Final = """
+SELECT l.learner_id, l.name, l.jurisdiction, l.school, l.hired_on,
+  (SELECT coalesce(json_agg(json_build_object(
+      'role', r.role, 'since', r.since,
+      'until', CASE WHEN r.ended_position <= $2 THEN r.until END,
+      'position', r.started_position, 'event_id', i.event_id)), '[]')
+   FROM rm_learner_roles r LEFT JOIN rm_event_index i ON i.position = r.started_position
+   WHERE r.learner_id = l.learner_id AND r.started_position <= $2) AS roles,
+  (SELECT coalesce(json_agg(json_build_object(
+      'event_id', c.event_id, 'position', c.recorded_position, 'category', c.category,
+      'level', c.level, 'hours', c.hours::text, 'completed_on', c.completed_on)), '[]')
+   FROM rm_completions c
+   WHERE c.learner_id = l.learner_id AND c.recorded_position <= $2 AND c.assessment = ANY($3)
+     AND (c.revoked_position IS NULL OR c.revoked_position > $2)) AS completions
+FROM rm_learners l
+WHERE l.learner_id = ANY($1) AND l.registered_position <= $2
+"""
+
+
+def _facts(r: Any) -> Facts:
+    roles = tuple(
+        RoleFact(x["role"], date.fromisoformat(x["since"]),
+                 date.fromisoformat(x["until"]) if x["until"] else None, x["event_id"], x["position"])
+        for x in json.loads(r["roles"])
+    )
+    completions = tuple(
+        CompletionFact(x["event_id"], x["position"], x["category"], x["level"], Decimal(x["hours"]),
+                       date.fromisoformat(x["completed_on"]))
+        for x in json.loads(r["completions"])
+    )
+    # Certificates and refusals arrive in later issues; until then there are none.
+    return Facts(r["learner_id"], r["jurisdiction"], r["hired_on"], roles, completions,
+                 name=r["name"], school=r["school"])
+
+
+async def learner_facts_many(conn: Any, learner_ids: Sequence[str], at_position: int | None = None) -> list[Facts]:
+    rows = await conn.fetch(_FACTS_SQL, list(learner_ids), _bound(at_position), sorted(PASSING_ASSESSMENTS))
+    found = {r["learner_id"]: _facts(r) for r in rows}
+    return [found[i] for i in learner_ids if i in found]
+
+
+async def learner_facts(conn: Any, learner_id: str, at_position: int | None = None) -> Facts | None:
+    found = await learner_facts_many(conn, [learner_id], at_position)
+    return found[0] if found else None
+
+
+def _scope(jurisdiction: str) -> tuple[str, str]:
+    """The range of division codes under ``jurisdiction`` (inclusive, exclusive)."""
+    if jurisdiction == NATIONAL:
+        return "0", "A"
+    if jurisdiction[2:] == "0000":
+        prefix = jurisdiction[:2]
+    elif jurisdiction[4:] == "00":
+        prefix = jurisdiction[:4]
+    else:
+        return jurisdiction, jurisdiction + "0"  # only the code itself lies between
+    return prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
+async def cohort(
+    conn: Any, jurisdiction: str, school: str | None, at_position: int | None = None,
+    *, after: str = "", limit: int = 100,
+) -> list[str]:
+    """Learner ids in scope (registered by the position), in id order, after ``after``."""
+    low, high = _scope(jurisdiction)
+    rows = await conn.fetch(
+        "SELECT learner_id FROM rm_learners WHERE jurisdiction >= $1 AND jurisdiction < $2"
+        " AND ($3::text IS NULL OR school = $3) AND learner_id > $4 AND registered_position <= $5"
+        " ORDER BY learner_id LIMIT $6",
+        low, high, school, after, _bound(at_position), limit,
+    )
+    return [r["learner_id"] for r in rows]

@@ -1,0 +1,263 @@
+"""The projection runner: tails the event log and applies it to the read models.
+
+Invariants:
+- exactly once: a batch of events is applied in one transaction that first moves
+  ``rm_tracking`` from the position it was read at to the batch's last position
+  (compare-and-set). Taking that row lock first serialises rival appliers; the loser
+  finds the position moved, rolls back and reloads. So a crash, a rival process or a
+  rebuild never applies an event twice or skips one;
+- positions are applied in order and without gaps the log does not have (the event store
+  makes positions visible in order);
+- at most one process applies while ``run`` is used: it holds a session advisory lock on
+  its dedicated connection, and losing that connection loses both lock and applier role
+  at once. Others stand by and retry; ``catch_up`` alone is safe anywhere (the CAS);
+- ``run`` survives database errors: it logs, waits with capped exponential backoff and
+  reconnects; it ends only on ``stop``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any, Final
+
+import asyncpg
+
+from projections.apply import apply_batch
+from projections.chain import GENESIS, canonical_bytes, link
+from projections.events import Decoded, EventDecoder
+from projections.schema import APPLIER_LOCK_KEY, PROJECTION, ensure_schema, reset
+
+log = logging.getLogger(__name__)
+
+CHANNEL: Final = "creditbank_events"
+_FETCH: Final = (
+    "SELECT notification_id, originator_id, originator_version, topic, state"
+    " FROM creditbank_events WHERE notification_id > $1 ORDER BY notification_id LIMIT $2"
+)
+_CAS: Final = (
+    "UPDATE rm_tracking SET position = $2, chain_hash = $3, updated_at = now()"
+    " WHERE projection = $1 AND position = $4"
+)
+_LAST: Final = "SELECT coalesce(max(notification_id), 0) FROM creditbank_events"
+_MAX_BACKOFF: Final = 30.0
+
+
+class _Moved(Exception):
+    """Another applier (or a reset) moved the tracking row; roll back and reload."""
+
+
+class ProjectionRunner:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        *,
+        connect_kwargs: Mapping[str, Any] | None = None,
+        batch_size: int = 5000,
+        poll_interval: float = 0.5,
+        decoder: EventDecoder | None = None,
+    ) -> None:
+        """``connect_kwargs`` open the dedicated LISTEN/applier connection (for example
+        ``Database.asyncpg_kwargs()``); without them one pool connection is held instead."""
+        self._pool = pool
+        self._connect_kwargs = dict(connect_kwargs) if connect_kwargs is not None else None
+        self._batch_size = batch_size
+        self._poll_interval = poll_interval
+        self._decoder = decoder or EventDecoder()
+        self._position = 0
+        self._head = GENESIS
+        self._loaded = False
+        self._active = False
+        self._stopping = False
+        self._wake = asyncio.Event()
+        self._advanced = asyncio.Event()
+        self._running: asyncio.Event | None = None
+
+    # -- state ---------------------------------------------------------------------
+
+    @property
+    def position(self) -> int:
+        """The last position this runner applied or saw applied."""
+        return self._position
+
+    @property
+    def active(self) -> bool:
+        """Whether this runner holds the applier lock."""
+        return self._active
+
+    def _advance(self, position: int, head: bytes) -> None:
+        self._position, self._head = position, head
+        # Wake everything waiting for progress; later waiters use the fresh event.
+        self._advanced.set()
+        self._advanced = asyncio.Event()
+
+    async def _reload(self, conn: Any) -> None:
+        row = await conn.fetchrow(
+            "SELECT position, chain_hash FROM rm_tracking WHERE projection = $1", PROJECTION
+        )
+        if row is None:
+            await ensure_schema(conn)
+            position, head = 0, GENESIS
+        else:
+            position, head = int(row["position"]), bytes(row["chain_hash"])
+        self._position, self._head, self._loaded = position, head, True
+
+    # -- applying ------------------------------------------------------------------
+
+    async def _apply_next(self, conn: Any) -> int:
+        """Apply the next batch; answer how many events it held (0: nothing new)."""
+        if not self._loaded:
+            await self._reload(conn)
+        # Take the base before any await: another coroutine may move self._position, and
+        # the chain and the CAS must both start from the position the rows follow.
+        old, head = self._position, self._head
+        try:
+            rows = await conn.fetch(_FETCH, old, self._batch_size)
+        except asyncpg.UndefinedTableError:
+            return 0  # no event has ever been written in this database
+        if not rows:
+            return 0
+        decode = self._decoder.decode
+        events: list[Decoded] = [decode(r[0], r[1], r[2], r[3], bytes(r[4])) for r in rows]
+        hashes: list[bytes] = []
+        for e in events:
+            canonical = canonical_bytes(
+                e.position, e.originator_id, e.originator_version, e.topic, e.state
+            )
+            head = link(head, canonical)
+            hashes.append(head)
+        new = events[-1].position
+        try:
+            async with conn.transaction():
+                moved = await conn.execute(_CAS, PROJECTION, new, head, old)
+                if moved != "UPDATE 1":
+                    raise _Moved
+                await apply_batch(conn, events, hashes)
+        except _Moved:
+            log.info("tracking moved away from %s under us; reloading", old)
+            await self._reload(conn)
+            self._advance(self._position, self._head)
+            return 0
+        self._advance(new, head)
+        return len(events)
+
+    async def catch_up(self) -> int:
+        """Apply everything available now; answer the position reached."""
+        async with self._pool.acquire() as conn:
+            await self._reload(conn)
+            while await self._apply_next(conn):
+                pass
+        return self._position
+
+    async def rebuild(self, progress: Callable[[int, int], None] | None = None) -> int:
+        """Empty the read models and apply the whole log again; ``progress(done, total)``
+        is called after each batch with positions. Answers the position reached."""
+        async with self._pool.acquire() as conn:
+            await ensure_schema(conn)
+            await reset(conn)
+            self._advance(0, GENESIS)
+            try:
+                total = int(await conn.fetchval(_LAST))
+            except asyncpg.UndefinedTableError:
+                total = 0
+            while await self._apply_next(conn):
+                if progress is not None:
+                    progress(self._position, max(total, self._position))
+        return self._position
+
+    # -- waiting -------------------------------------------------------------------
+
+    async def wait_for(self, position: int, timeout: float) -> int:  # noqa: ASYNC109
+        """Wait (at most ``timeout`` seconds) until ``position`` is applied, by this
+        runner or by whichever process is applying; answer the position reached."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            if self._position < position and not self._active:
+                # Another process may be the applier: its progress is in rm_tracking.
+                reached = await self._pool.fetchval(
+                    "SELECT position FROM rm_tracking WHERE projection = $1", PROJECTION
+                )
+                if reached is not None and int(reached) > self._position:
+                    self._position = int(reached)
+                    self._loaded = False  # the chain head we hold is stale now
+            if self._position >= position:
+                return self._position
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return self._position
+            advanced = self._advanced
+            self._wake.set()  # an applier in poll mode looks now rather than later
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(advanced.wait(), min(remaining, 0.05))
+
+    # -- running -------------------------------------------------------------------
+
+    def _notified(self, *_: object) -> None:
+        self._wake.set()
+
+    async def _sleep(self, seconds: float) -> None:
+        """Sleep until woken (a notification, ``stop``) or ``seconds`` pass."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), seconds)
+        self._wake.clear()
+
+    async def _open(self) -> tuple[Any, Callable[[], Any]]:
+        if self._connect_kwargs is not None:
+            conn = await asyncpg.connect(**self._connect_kwargs)
+            return conn, conn.close
+        conn = await self._pool.acquire()
+        return conn, lambda: self._pool.release(conn)
+
+    async def run(self) -> None:
+        """Apply events as they arrive until ``stop`` is called."""
+        self._stopping = False
+        self._running = asyncio.Event()
+        backoff = 0.5
+        try:
+            while not self._stopping:
+                try:
+                    await self._serve()
+                    backoff = 0.5
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("projection runner failed; retrying in %.1f s", backoff)
+                    await self._sleep(backoff)
+                    backoff = min(backoff * 2, _MAX_BACKOFF)
+        finally:
+            self._active = False
+            self._running.set()
+
+    async def _serve(self) -> None:
+        conn, close = await self._open()
+        try:
+            await ensure_schema(conn)
+            await conn.add_listener(CHANNEL, self._notified)
+            self._loaded = False
+            while not self._stopping:
+                if not self._active:
+                    self._active = bool(
+                        await conn.fetchval("SELECT pg_try_advisory_lock($1)", APPLIER_LOCK_KEY)
+                    )
+                    if not self._active:
+                        await self._sleep(max(self._poll_interval, 1.0))
+                        continue
+                    log.info("projection runner is now the applier")
+                    self._loaded = False
+                if await self._apply_next(conn) < self._batch_size:
+                    await self._sleep(self._poll_interval)
+        finally:
+            self._active = False
+            # Closing the connection also releases the session advisory lock.
+            with contextlib.suppress(Exception):
+                await close()
+
+    async def stop(self) -> None:
+        """Ask ``run`` to end and wait until it has."""
+        self._stopping = True
+        self._wake.set()
+        if self._running is not None:
+            await self._running.wait()
