@@ -13,7 +13,7 @@ fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
 
 echo "== ruff"
-.venv/bin/ruff check ledger projections api tests bench
+.venv/bin/ruff check .
 echo "== mypy --strict"
 .venv/bin/mypy
 
