@@ -22,6 +22,8 @@ class Settings:
     #: External PostgreSQL; ``None`` starts the embedded server in ``data_dir``.
     database_url: str | None = None
     data_dir: Path = Path(".creditbank")
+    #: The bank's Ed25519 signing keys (certificates, checkpoints); default data_dir/keys.
+    key_dir: Path | None = None
     host: str = "127.0.0.1"
     port: int = 8080
     #: Run the projections inside the server (``True``) or in their own process.
@@ -35,6 +37,10 @@ class Settings:
     read_pool_size: int = 8
     log_level: str = "INFO"
 
+    @property
+    def keys_path(self) -> Path:
+        return self.key_dir if self.key_dir is not None else self.data_dir / "keys"
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         env = os.environ if environ is None else environ
@@ -42,6 +48,7 @@ class Settings:
             settings = cls(
                 database_url=env.get("CREDITBANK_DATABASE_URL") or None,
                 data_dir=Path(env.get("CREDITBANK_DATA_DIR", ".creditbank")),
+                key_dir=Path(env["CREDITBANK_KEY_DIR"]) if env.get("CREDITBANK_KEY_DIR") else None,
                 host=env.get("CREDITBANK_HOST", "127.0.0.1"),
                 port=int(env.get("CREDITBANK_PORT", "8080")),
                 inline_projections=_flag(env.get("CREDITBANK_INLINE_PROJECTIONS", "yes")),
