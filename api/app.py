@@ -22,7 +22,7 @@ import asyncpg
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from api import auth
+from api import audit, auth, certificates
 from api.context import PRINCIPAL, SERVICES, SETTINGS, Metrics, Services
 from api.database import Database, embedded_postgres
 from api.openapi import build_openapi
@@ -164,6 +164,8 @@ def create_app(
 
     app.cleanup_ctx.append(open_database)
     app.cleanup_ctx.append(open_services)
+    app.cleanup_ctx.append(certificates.cascade_ctx)
+    app.cleanup_ctx.append(audit.checkpoints_ctx)
     return app
 
 

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 from aiohttp import web
 
-from api import auth
+from api import audit_cli, auth, certificate_cli
 from api.app import create_app
 from api.database import Database, open_database
 from api.demo import DemoSummary, build_demo
@@ -279,6 +279,8 @@ def parser() -> argparse.ArgumentParser:
     polsub = policies.add_subparsers(dest="policies_command", required=True)
     publish = polsub.add_parser("publish", help="publish a policy version from a JSON file")
     publish.add_argument("file")
+    certificate_cli.add_parsers(sub)
+    audit_cli.add_parsers(sub)
     return root
 
 
@@ -288,6 +290,8 @@ COMMANDS = {
     "tokens": cmd_tokens,
     "projections": cmd_projections,
     "policies": cmd_policies,
+    **certificate_cli.COMMANDS,
+    **audit_cli.COMMANDS,
 }
 
 

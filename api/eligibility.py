@@ -25,6 +25,7 @@ from api.context import principal, services
 from api.http import answer, authorize_learner, load_query, read_json, resolve_position, run_in_writer
 from api.policy_schemas import cohort_query_schema, impact_query_schema, verdict_query_schema
 from api.problems import Problem
+from api.time_travel import judged_on, question
 from api.writes import written
 from ledger.eligibility import Facts, evaluate, plan
 from ledger.policy import PolicyVersion
@@ -56,6 +57,8 @@ async def get_policy(request: web.Request) -> web.Response:
 
 async def _when(conn: asyncpg.Connection, request: web.Request, query: dict[str, Any]) -> tuple[date, int]:
     """(the date judged, the position answered for)."""
+    if "on" in query:
+        return await judged_on(conn, request, query)
     position = await resolve_position(conn, request, query)
     if "as_of" in query:
         return query["as_of"], position
@@ -83,7 +86,8 @@ async def _verdict(request: web.Request) -> tuple[dict[str, Any], dict[str, Any]
         if facts is None:
             raise Problem(404, "learner_not_found", "No such learner", f"{learner_id} was not registered by then")
         policies = await _policies_for(conn, [facts], on, position)
-    return evaluate(query["target"], facts, policies, on), {"position": position, "at_position": position}
+    verdict = {**evaluate(query["target"], facts, policies, on), **question(query, on, position)}
+    return verdict, {"position": position, "at_position": position}
 
 
 async def get_eligibility(request: web.Request) -> web.Response:

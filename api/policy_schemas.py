@@ -17,6 +17,9 @@ _TARGET = validate.Regexp(r"^[a-z0-9][a-z0-9_.-]{0,63}$", error="a target is a n
 class VerdictQuerySchema(Strict):
     target = fields.String(required=True, validate=_TARGET)
     as_of = Day()
+    #: Judge on this date; ``knowledge`` says with what the bank knew then or knows now.
+    on = Day()
+    knowledge = fields.String(validate=validate.OneOf(["recorded", "current"]))
     at_position = fields.Integer(validate=validate.Range(min=0))
     min_position = fields.Integer(validate=validate.Range(min=0))
 

@@ -14,7 +14,7 @@ from api.context import principal, services
 from api.http import answer, authorize_learner, load_query, resolve_position
 from api.problems import Problem
 from api.schemas import events_query_schema, history_query_schema, read_query_schema
-from projections import queries
+from projections import certificates, queries
 
 
 def _timeline(query: dict[str, object], position: int) -> dict[str, object]:
@@ -33,9 +33,11 @@ async def get_learner(request: web.Request) -> web.Response:
         await authorize_learner(conn, request, learner_id)
         position = await resolve_position(conn, request, query)
         profile = await queries.learner_profile(conn, learner_id, at_position=position)
+        held = await certificates.learner_certificates(
+            conn, learner_id, query.get("as_of") or services(request).today(), position)
     if profile is None:
         raise Problem(404, "learner_not_found", "No such learner", f"{learner_id} was not registered by then")
-    profile.setdefault("certificates", [])
+    profile["certificates"] = held
     return answer({**profile, **_timeline(query, position)})
 
 

@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from aiohttp import web
 from marshmallow import Schema
 
-from api import eligibility, ops, reads, writes
+from api import audit, eligibility, ops, reads, transfers, writes
+from api import certificate_schemas as cs
+from api import certificates as certs
 from api import policy_schemas as ps
 from api import schemas as s
 
@@ -100,6 +102,58 @@ ROUTES: tuple[Route, ...] = (
           "Verdicts for every learner in scope, paged; Accept: text/csv for a spreadsheet (UTF-8 with BOM)",
           frozenset({"admin", "hr", "auditor"}), query=ps.cohort_query_schema,
           responses={200: ("a page of verdicts, or CSV", None)}, content_types=("application/json", "text/csv")),
+    Route("GET", "/v1/audit/verification", audit.get_verification,
+          "Recompute the hash chain over the log (or from/to positions) against stored hashes and signed checkpoints",
+          frozenset({"admin", "auditor"}), query=audit.verification_query_schema,
+          responses={200: ("ok, or the first broken position and the kind of break", None)}),
+    Route("GET", "/v1/audit/checkpoints", audit.get_checkpoints,
+          "Signed checkpoints (position, chain head, time), like a transparency log's signed tree heads", None,
+          query=audit.checkpoints_query_schema, responses={200: ("checkpoints", None)}),
+    Route("GET", "/v1/audit/institutions/{provider_id}", audit.get_institution_audit,
+          "One institution's month: completions posted, revoked, refused, and anomalies; Accept: text/csv for CSV",
+          frozenset({"admin", "auditor"}), query=audit.institution_query_schema,
+          responses={200: ("the month's audit, or CSV (UTF-8 with BOM)", None)},
+          content_types=("application/json", "text/csv")),
+    Route("GET", "/v1/keys", audit.get_keys, "The bank's public Ed25519 keys (JWKS)", None,
+          responses={200: ("JWKS", None)}),
+    # -- certificates (issue 4) --
+    Route("POST", "/v1/certificates", certs.post_certificate,
+          "Issue a certificate of a kind; refused unless the learner meets its rule on the issue date; "
+          "the answer carries the signed credential (VC 2.0 as JWS)", frozenset({"admin", "hr"}),
+          body=cs.issue_schema, query=s.read_query_schema,
+          responses={201: ("issued", None), 200: ("the same issuance, issued before", None)}),
+    Route("GET", "/v1/certificates/{certificate_id}", certs.get_certificate,
+          "A certificate with its basis, signed document and status history", LEARNER_READERS,
+          query=s.read_query_schema, responses={200: ("the certificate", None)}),
+    Route("POST", "/v1/certificates/{certificate_id}/revocation", certs.post_revocation,
+          "Revoke a certificate (reason, on)", frozenset({"admin"}), body=cs.status_change_schema,
+          responses={201: ("revoked", s.WrittenSchema()), 200: ("already revoked", s.WrittenSchema())}),
+    Route("POST", "/v1/certificates/{certificate_id}/suspension", certs.post_suspension,
+          "Suspend a certificate (reason, on)", frozenset({"admin"}), body=cs.status_change_schema,
+          responses={201: ("suspended", s.WrittenSchema()), 200: ("already suspended", s.WrittenSchema())}),
+    Route("POST", "/v1/certificates/{certificate_id}/reinstatement", certs.post_reinstatement,
+          "Reinstate a suspended certificate (reason, on)", frozenset({"admin"}), body=cs.status_change_schema,
+          responses={201: ("reinstated", s.WrittenSchema())}),
+    Route("GET", "/v1/certificates/{certificate_id}/verification", certs.get_verification,
+          "Public: valid, revoked, suspended or expired, since when and why; no personal data", None,
+          query=cs.min_position_schema, responses={200: ("the status", None)}),
+    Route("POST", "/v1/certificates/verification", certs.post_verification,
+          "Public: verify a presented certificate (its JWS): signature, then status", None,
+          body=cs.presented_schema, query=cs.min_position_schema, responses={200: ("the verdict", None)}),
+    Route("GET", "/v1/status-lists/{list_id}", certs.get_status_list,
+          "Public: a Bitstring Status List credential (revocation-N, suspension-N), signed", None,
+          responses={200: ("the status list credential and its JWS", None)}),
+    # -- credit transfers (issue 4) --
+    Route("POST", "/v1/transfers", transfers.post_transfer,
+          "Move a learner's account to another jurisdiction: the origin closes, the destination carries the "
+          "hours and a digest of the origin history", frozenset({"admin", "hr"}), body=transfers.transfer_schema,
+          query=s.read_query_schema, responses={201: ("transferred", None), 200: ("the same transfer again", None)}),
+    Route("POST", "/v1/transfers/{transfer_id}/reversal", transfers.post_reversal,
+          "Reverse the latest transfer by a compensating event", frozenset({"admin", "hr"}),
+          body=transfers.reversal_schema, responses={201: ("reversed", s.WrittenSchema())}),
+    Route("GET", "/v1/learners/{learner_id}/transfers", transfers.get_transfers,
+          "Every move of the learner's account, reversed or not", LEARNER_READERS, query=s.read_query_schema,
+          responses={200: ("transfers", None)}),
     Route("GET", "/healthz", ops.healthz, "Liveness", None, responses={200: ("alive", None)}),
     Route("GET", "/readyz", ops.readyz, "Readiness: database and projection lag", None,
           responses={200: ("ready", None), 503: ("not ready", None)}),

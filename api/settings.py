@@ -36,6 +36,8 @@ class Settings:
     max_body_bytes: int = 16 * 1024 * 1024
     read_pool_size: int = 8
     log_level: str = "INFO"
+    #: How often the server signs an audit checkpoint when the log grew (0: never).
+    checkpoint_seconds: float = 60.0
 
     @property
     def keys_path(self) -> Path:
@@ -59,6 +61,7 @@ class Settings:
                 max_body_bytes=int(env.get("CREDITBANK_MAX_BODY_BYTES", str(16 * 1024 * 1024))),
                 read_pool_size=int(env.get("CREDITBANK_READ_POOL_SIZE", "8")),
                 log_level=env.get("CREDITBANK_LOG_LEVEL", "INFO"),
+                checkpoint_seconds=float(env.get("CREDITBANK_CHECKPOINT_SECONDS", "60")),
             )
         except ValueError as error:
             raise SettingsError(f"bad setting: {error}") from None

@@ -14,6 +14,7 @@ from typing import Any
 from aiohttp import web
 from marshmallow import ValidationError
 
+from api.audit import keep_rejections
 from api.context import principal, services
 from api.http import answer, load, load_body, read_json, run_in_writer
 from api.problems import Problem, domain_error_body, flatten_messages
@@ -177,6 +178,7 @@ async def post_completions(request: web.Request) -> web.Response:
         error = outcome.error
         # A missing learner or provider is a bad reference in the body, not a missing URL.
         status = 422 if error.status == 404 else error.status
+        await keep_rejections(request, provider_id, [data], [domain_error_body(error)])
         raise Problem(
             status, error.code, error.title, error.detail,
             errors={error.field or "body": [error.detail]}, record_id=outcome.record_id,
@@ -228,6 +230,7 @@ async def _post_batch(request: web.Request, body: dict[str, Any]) -> web.Respons
     counts = {s: sum(1 for r in final if r["status"] == s) for s in ("recorded", "duplicate", "rejected")}
     for status, count in counts.items():
         svc.metrics.completions[status] += count
+    await keep_rejections(request, provider_id, items, final)
     positions = [r["position"] for r in final if r.get("position") is not None]
     return answer(
         {

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 from uuid import UUID
 
@@ -42,7 +43,7 @@ class CompletionFacts:
     started_on: date | None = None
     topics: tuple[str, ...] = field(default=())
 
-    @property
+    @cached_property
     def completion_id(self) -> UUID:
         return completion_uuid(self.provider_id, self.record_id)
 
@@ -116,7 +117,9 @@ class Completion(Aggregate):
 
     @classmethod
     def record(cls, facts: CompletionFacts) -> Completion:
-        return cls(**facts.as_event_kwargs())
+        # The id is known already; skip create_id's second uuid5 on the hot path.
+        recorded: Any = cls.Recorded  # type: ignore[attr-defined]  # made by @event
+        return cls._create(recorded, id=facts.completion_id, **facts.as_event_kwargs())
 
     @property
     def revoked(self) -> bool:

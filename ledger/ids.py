@@ -7,15 +7,18 @@ completion with the same natural key, in this process or any other.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from uuid import UUID, uuid5
 
 NAMESPACE = UUID("6f1c2a4e-9a7b-5d1e-8c3f-2b4a6d8e0f12")
 
 
+@lru_cache(maxsize=200_000)
 def learner_uuid(learner_id: str) -> UUID:
     return uuid5(NAMESPACE, f"learner:{learner_id}")
 
 
+@lru_cache(maxsize=10_000)
 def provider_uuid(provider_id: str) -> UUID:
     return uuid5(NAMESPACE, f"provider:{provider_id}")
 

@@ -26,7 +26,7 @@ from eventsourcing.persistence import (
 from eventsourcing.popo import POPOApplicationRecorder, POPOFactory
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresFactory
 from eventsourcing.utils import retry
-from psycopg.sql import SQL, Identifier
+from psycopg.sql import SQL, Composed, Identifier
 
 PositionedEvent = tuple[StoredEvent, int]
 
@@ -66,8 +66,10 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
         stops reading (psycopg issue 685). Here the lock, the notification and the one
         multi-row INSERT run as plain statements in one transaction, so a batch of any
         size commits whole or not at all, still under the table lock that keeps
-        positions in commit order. Uniqueness violations surface as the library's
-        ``IntegrityError`` (translated by ``get_connection``).
+        positions in commit order. Positions come back in the order of the rows given
+        (the INSERT draws them from the sequence as it reads ``unnest``). Uniqueness
+        violations surface as the library's ``IntegrityError`` (translated by
+        ``get_connection``).
         """
         if not stored_events:
             return []
@@ -75,12 +77,27 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
             preamble = [*self.lock_table_statements, SQL("NOTIFY {0}").format(Identifier(self.channel_name))]
             # One round trip for the lock and the notification (simple query protocol).
             curs.execute(SQL("; ").join(preamble))
-            pg_stored_events = [
-                self.construct_pg_stored_event(e.originator_id, e.originator_version, e.topic, e.state)
-                for e in stored_events
-            ]
-            curs.execute(self.insert_events_statement, (pg_stored_events,))
-            return self._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+            # Four typed arrays, not an array of composites: psycopg dumps these in C,
+            # which is an order of magnitude cheaper per event.
+            curs.execute(
+                self._insert_unnest_statement,
+                (
+                    [e.originator_id for e in stored_events],
+                    [e.originator_version for e in stored_events],
+                    [e.topic for e in stored_events],
+                    [e.state for e in stored_events],
+                ),
+                # %b: binary array dumping skips per-element quoting in Python.
+            )
+            return [row["notification_id"] for row in curs.fetchall()]
+
+    @property
+    def _insert_unnest_statement(self) -> Composed:
+        return SQL(
+            "INSERT INTO {schema}.{table} (originator_id, originator_version, topic, state) "
+            "SELECT * FROM unnest(%b::uuid[], %b::bigint[], %b::text[], %b::bytea[]) "
+            "RETURNING notification_id"
+        ).format(schema=Identifier(self.datastore.schema), table=Identifier(self.events_table_name))
 
     def select_with_positions(self, originator_ids: Iterable[UUID]) -> list[PositionedEvent]:
         ids = list(originator_ids)
@@ -88,7 +105,7 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
             return []
         statement = SQL(
             "SELECT originator_id, originator_version, topic, state, notification_id "
-            "FROM {schema}.{table} WHERE originator_id = ANY(%s) "
+            "FROM {schema}.{table} WHERE originator_id = ANY(%b) "
             "ORDER BY originator_id, originator_version"
         ).format(
             schema=Identifier(self.datastore.schema),

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from typing import Any, Final
 from uuid import UUID
 
-from projections import policies
+from projections import credits, policies
 from projections.events import Decoded
 
 LEARNER_REGISTERED: Final = "ledger.learner:Learner.Registered"
@@ -195,6 +195,7 @@ async def apply_batch(conn: Any, events: Sequence[Decoded], hashes: Sequence[byt
         )
     await conn.copy_records_to_table("rm_event_index", records=index, columns=list(_INDEX_COLUMNS))
     await writes.send(conn)
+    await credits.apply(conn, events)
 
 
 def _apply_one(
@@ -279,6 +280,7 @@ def _apply_one(
         writes.add(policies.INSERT, policies.row(e))
         return None, None
     else:
-        # A topic this module has no projection for (the decoder knew its class).
-        return None, None
+        # A topic this module has no projection for (the decoder knew its class);
+        # issue 4's read models name the learner of theirs.
+        return credits.learner_of(e), None
     return None, providers.get(oid)

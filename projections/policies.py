@@ -7,7 +7,8 @@ Invariants:
   by then: completions recorded by P and not revoked by P, role spells started by P (an
   end recorded after P is not known yet), learners registered by P;
 - ``learner_facts_many`` is one query for any number of learners (profile, roles and
-  passed completions), so a page of a cohort costs one round trip;
+  passed completions) plus one for their certificates, so a page of a cohort costs two
+  round trips;
 - nothing here writes outside ``apply`` (called inside the runner's transaction).
 """
 
@@ -22,6 +23,7 @@ from typing import Any, Final
 from ledger.eligibility import CompletionFact, Facts, RoleFact
 from ledger.policy import PolicyVersion, parse_policy
 from ledger.vocabulary import NATIONAL, PASSING_ASSESSMENTS
+from projections.certificates import with_certificates
 from projections.events import Decoded, json_ready
 
 POLICY_PUBLISHED: Final = "ledger.policy:Policy.Published"
@@ -132,7 +134,7 @@ def _facts(r: Any) -> Facts:
                        date.fromisoformat(x["completed_on"]))
         for x in json.loads(r["completions"])
     )
-    # Certificates and refusals arrive in later issues; until then there are none.
+    # Certificates are added by learner_facts_many; refusals arrive in a later issue.
     return Facts(r["learner_id"], r["jurisdiction"], r["hired_on"], roles, completions,
                  name=r["name"], school=r["school"])
 
@@ -140,7 +142,8 @@ def _facts(r: Any) -> Facts:
 async def learner_facts_many(conn: Any, learner_ids: Sequence[str], at_position: int | None = None) -> list[Facts]:
     rows = await conn.fetch(_FACTS_SQL, list(learner_ids), _bound(at_position), sorted(PASSING_ASSESSMENTS))
     found = {r["learner_id"]: _facts(r) for r in rows}
-    return [found[i] for i in learner_ids if i in found]
+    # Certificates (issue 4) come from their own read model, one more query per call.
+    return await with_certificates(conn, [found[i] for i in learner_ids if i in found], at_position)
 
 
 async def learner_facts(conn: Any, learner_id: str, at_position: int | None = None) -> Facts | None:

@@ -15,6 +15,8 @@ from __future__ import annotations
 from typing import Any, Final
 
 from projections.chain import GENESIS
+from projections.credits import DDL as CREDITS_DDL
+from projections.credits import TABLES as CREDITS_TABLES
 from projections.policies import DDL as POLICIES_DDL
 
 #: The projection's name in ``rm_tracking``.
@@ -31,6 +33,7 @@ READ_MODEL_TABLES: Final = (
     "rm_providers",
     "rm_completions",
     "rm_policies",
+    *CREDITS_TABLES,
 )
 
 _DDL: Final = """
@@ -132,6 +135,7 @@ async def ensure_schema(conn: Any) -> None:
         await conn.execute("SELECT pg_advisory_xact_lock($1)", SCHEMA_LOCK_KEY)
         await conn.execute(_DDL)
         await conn.execute(POLICIES_DDL)
+        await conn.execute(CREDITS_DDL)
         await conn.execute(
             "INSERT INTO rm_tracking (projection, position, chain_hash) VALUES ($1, 0, $2) "
             "ON CONFLICT (projection) DO NOTHING",

@@ -316,7 +316,7 @@ async def test_an_unknown_event_type_is_indexed_and_skipped(
     write_story(bank)
     await pool.execute(
         "INSERT INTO creditbank_events (originator_id, originator_version, topic, state)"
-        " VALUES ($1, 1, 'ledger.certificate:Certificate.Issued', $2)",
+        " VALUES ($1, 1, 'ledger.future:Thing.Happened', $2)",
         uuid4(),
         b'{"timestamp":{"_type_":"datetime_iso","_data_":"2026-11-26T08:00:00+00:00"},'
         b'"learner_id":"T1","kind":"continuing_education"}',
@@ -327,13 +327,13 @@ async def test_an_unknown_event_type_is_indexed_and_skipped(
 
     assert reached == await pool.fetchval("SELECT max(notification_id) FROM creditbank_events")
     row = await pool.fetchrow(
-        "SELECT type, learner_id FROM rm_event_index WHERE type = 'CertificateIssued'"
+        "SELECT type, learner_id FROM rm_event_index WHERE type = 'ThingHappened'"
     )
     assert row is not None and row["learner_id"] is None
     balance = await queries.learner_balance(pool, "T1", today=TODAY)
     assert balance["total"]["hours"] == "17.75"  # r6 after the unknown event still counts
     stream = await queries.event_stream(pool, after=0, limit=100)
-    assert any(e["type"] == "CertificateIssued" and e["data"]["kind"] == "continuing_education" for e in stream)
+    assert any(e["type"] == "ThingHappened" and e["data"]["kind"] == "continuing_education" for e in stream)
 
 
 async def test_run_follows_the_log_and_others_can_wait_for_it(

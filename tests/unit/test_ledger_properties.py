@@ -30,6 +30,7 @@ from ledger.errors import (
     RoleAlreadyHeld,
     RoleDatesOutOfOrder,
     RoleNotHeld,
+    RoleSpellsOverlap,
 )
 from ledger.ids import completion_uuid
 from ledger.store import ledger_mapper
@@ -182,7 +183,7 @@ def run(commands: list[tuple[Any, ...]]) -> tuple[CreditBank, Model]:
                     bank.end_role(learner_id, role, on)
             except LearnerNotFound:
                 assert learner_id not in model.learners
-            except (RoleAlreadyHeld, RoleNotHeld, RoleDatesOutOfOrder):
+            except (RoleAlreadyHeld, RoleNotHeld, RoleDatesOutOfOrder, RoleSpellsOverlap):
                 pass
         elif kind == "post":
             _, provider_id, record_id, learner_id, hours, assessment, day = command

@@ -1,0 +1,201 @@
+"""Audit endpoints: verify the log, publish signed checkpoints and the public key set,
+and the background task that signs checkpoints.
+
+Invariants:
+- verification and checkpoints read the raw event table (``projections.audit``); nothing
+  here writes anything but ``audit_checkpoints``;
+- checkpoints and public keys are public, like a transparency log's signed tree heads:
+  they reveal positions and hashes, never personal data;
+- the checkpoint task signs only when the log grew and only what recomputes (see
+  ``projections.audit.make_checkpoint``); a failure is logged and retried next round.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import csv
+import io
+import logging
+from collections.abc import AsyncIterator
+from datetime import date
+from typing import Any
+
+from aiohttp import web
+from marshmallow import fields, validate
+
+from api.context import SERVICES, services
+from api.http import answer, load_query
+from api.problems import Problem
+from api.schemas import Strict
+from ledger.keys import KeyRing
+from projections import audit, institution_audit
+from projections.queries import current_position
+
+log = logging.getLogger(__name__)
+
+
+class VerificationQuerySchema(Strict):
+    # ``from`` is a Python keyword: the field is named by data_key.
+    start = fields.Integer(data_key="from", load_default=1, validate=validate.Range(min=1))
+    end = fields.Integer(data_key="to", validate=validate.Range(min=1))
+
+
+class CheckpointsQuerySchema(Strict):
+    after = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+
+
+verification_query_schema = VerificationQuerySchema()
+checkpoints_query_schema = CheckpointsQuerySchema()
+
+
+def key_ring(request: web.Request) -> KeyRing:
+    return KeyRing(services(request).settings.keys_path)
+
+
+async def get_verification(request: web.Request) -> web.Response:
+    query = load_query(request, verification_query_schema)
+    public_keys = await asyncio.to_thread(key_ring(request).public_keys)
+    async with services(request).pool.acquire() as conn:
+        report = await audit.verify(conn, public_keys, query["start"], query.get("end"))
+    return answer(report.as_json())
+
+
+async def get_checkpoints(request: web.Request) -> web.Response:
+    query = load_query(request, checkpoints_query_schema)
+    async with services(request).pool.acquire() as conn:
+        found = await audit.load_checkpoints(conn, query["after"] + 1, limit=query["limit"] + 1)
+    page = found[: query["limit"]]
+    return answer({
+        "checkpoints": [c.as_json() for c in page],
+        "next_after": page[-1].position if len(found) > len(page) else None,
+        "payload_format": "creditbank-checkpoint/v1\\n{position}\\n{chain_head hex}\\n{signed_at UTC}\\n, "
+                          "signed with Ed25519 by the key kid (see /v1/keys)",
+    })
+
+
+async def get_keys(request: web.Request) -> web.Response:
+    return answer(await asyncio.to_thread(key_ring(request).jwks))
+
+
+async def checkpoint_once(app: web.Application) -> audit.Checkpoint | None:
+    svc = app[SERVICES]
+    key = await asyncio.to_thread(KeyRing(svc.settings.keys_path).current)
+    async with svc.pool.acquire() as conn:
+        checkpoint, report = await audit.make_checkpoint(conn, key)
+    if checkpoint is None and not report.ok:
+        log.error("not signing a checkpoint: the log does not verify: %s", report.as_json()["first_break"])
+    return checkpoint
+
+
+async def checkpoints_ctx(app: web.Application) -> AsyncIterator[None]:
+    """``cleanup_ctx``: create the audit tables, then sign a checkpoint every
+    ``checkpoint_seconds`` while the log grows."""
+    interval = app[SERVICES].settings.checkpoint_seconds
+    async with app[SERVICES].pool.acquire() as conn:
+        await audit.ensure_audit_schema(conn)
+        await conn.execute(institution_audit.DDL)
+
+    async def loop() -> None:
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await checkpoint_once(app)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("checkpoint failed; retrying in %.0f s", interval)
+
+    task = asyncio.create_task(loop()) if interval > 0 else None
+    try:
+        yield
+    finally:
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+# -- institution audit ---------------------------------------------------------------
+
+
+class InstitutionQuerySchema(Strict):
+    month = fields.String(required=True, validate=validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="YYYY-MM"))
+    backdated_days = fields.Integer(load_default=90, validate=validate.Range(min=1, max=3650))
+    burst = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100_000))
+
+
+institution_query_schema = InstitutionQuerySchema()
+
+_CSV_COLUMNS = ("provider_id", "month", "section", "kind", "learner_id", "date", "count", "hours", "detail", "events")
+
+
+def _csv(report: dict[str, Any]) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(_CSV_COLUMNS)
+    head = [report["provider_id"], report["month"]]
+    posted = report["posted"]
+    writer.writerow([*head, "posted", "", "", "", posted["count"], posted["hours"], f"{posted['learners']} learners",
+                     ""])
+    writer.writerow([*head, "revoked", "", "", "", report["revoked"]["count"], "", "", ""])
+    for item in report["revoked"]["items"]:
+        writer.writerow([*head, "revoked", "revocation", item["learner_id"], "", 1, "", item["reason"],
+                         item["event_id"]])
+    writer.writerow([*head, "rejected", "", "", "", report["rejected"]["count"], "", "", ""])
+    for code, count in report["rejected"]["by_code"].items():
+        writer.writerow([*head, "rejected", code, "", "", count, "", "", ""])
+    for a in report["anomalies"]:
+        writer.writerow([*head, "anomaly", a["kind"], a.get("learner_id", ""), a.get("date", ""),
+                         a.get("count", ""), a.get("hours", ""), a.get("detail", a.get("programme_code", "")),
+                         " ".join(a["events"])])
+    # The byte order mark makes Excel read the file as UTF-8 (Chinese names).
+    return "\ufeff".encode() + out.getvalue().encode("utf-8")
+
+
+async def get_institution_audit(request: web.Request) -> web.Response:
+    provider_id = request.match_info["provider_id"]
+    query = load_query(request, institution_query_schema)
+    svc = services(request)
+    async with svc.pool.acquire() as conn:
+        known = await conn.fetchval("SELECT 1 FROM rm_providers WHERE provider_id = $1", provider_id)
+        if known is None:
+            raise Problem(404, "provider_not_found", "No such training institution", f"no provider {provider_id}")
+        report = await institution_audit.institution_month(
+            conn, provider_id, query["month"], svc.zone, backdated_days=query["backdated_days"], burst=query["burst"])
+        report["position"] = await current_position(conn)
+    if "text/csv" in request.headers.get("Accept", ""):
+        return web.Response(body=_csv(report), headers={
+            "Content-Type": "text/csv; charset=utf-8",
+            "Content-Disposition": f'attachment; filename="institution-audit-{provider_id}-{query["month"]}.csv"'})
+    return answer(report)
+
+
+async def keep_rejections(
+    request: web.Request, provider_id: str, items: list[Any], results: list[dict[str, Any]]
+) -> None:
+    """Record the refused items of a post for the institution audit; never fails the post."""
+    refused = []
+    for item, result in zip(items, results, strict=False):
+        if result.get("status", "rejected") == "rejected" and result.get("code"):
+            data = item if isinstance(item, dict) else {}
+            refused.append({"record_id": data.get("record_id"), "learner_id": data.get("learner_id"),
+                            "code": result["code"], "detail": result.get("detail"),
+                            "completed_on": _day(data.get("completed_on"))})
+    if not refused:
+        return
+    try:
+        async with services(request).pool.acquire() as conn:
+            await institution_audit.record_rejections(conn, provider_id, refused)
+    except Exception:
+        log.exception("could not record %d rejected completions", len(refused))
+
+
+def _day(value: Any) -> date | None:
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        return None

@@ -1,0 +1,214 @@
+"""Certificate endpoints: issue, revoke, suspend, reinstate, read, verify, status lists,
+and the certificate cascade's place in the server's lifetime.
+
+Invariants:
+- issuing reads the learner's facts and the policies at one position of the read side,
+  and the ledger judges them on the writer thread (``ledger.certificate_commands``);
+- verification and status lists are public and show no personal data: the status, its
+  dates and reasons, the certificate's kind and dates, never the learner's name or id;
+- the signing key is read from the key directory on use, so a ``keys rotate`` takes
+  effect without a restart; every older key still verifies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+from uuid import UUID
+
+from aiohttp import web
+
+from api.certificate_schemas import issue_schema, min_position_schema, presented_schema, status_change_schema
+from api.context import SERVICES, services
+from api.http import answer, authorize_learner, load_body, load_query, resolve_position, run_in_writer
+from api.problems import Problem
+from api.schemas import LATEST, read_query_schema
+from ledger import credential
+from ledger.certificate_commands import (
+    IssueRequest,
+    issue_certificate,
+    reinstate_certificate,
+    revoke_certificate,
+    suspend_certificate,
+)
+from ledger.keys import KeyRing
+from ledger.vocabulary import parent_chain
+from projections import certificates as rm
+from projections.cascade import CertificateCascade
+from projections.policies import learner_facts, policies_in_force
+
+_LIST_ID = re.compile(r"^(revocation|suspension)-([1-9][0-9]{0,5})$")
+CASCADE = web.AppKey("certificate_cascade", CertificateCascade)
+
+
+def _keys(request: web.Request) -> KeyRing:
+    return KeyRing(services(request).settings.keys_path)
+
+
+def _certificate_id(request: web.Request) -> UUID:
+    try:
+        return UUID(request.match_info["certificate_id"])
+    except ValueError:
+        raise Problem(404, "certificate_not_found", "No such certificate", "not a certificate id") from None
+
+
+def _written(status: str, position: int | None, **extra: Any) -> web.Response:
+    return answer({"status": status, "position": position, **extra}, 201 if status == "recorded" else 200)
+
+
+async def post_certificate(request: web.Request) -> web.Response:
+    svc = services(request)
+    query = load_query(request, read_query_schema)
+    data = await load_body(request, issue_schema)
+    # None: the bank's today, decided on the writer thread (its clock is the ledger's).
+    issued_on = data.get("issued_on")
+    async with svc.pool.acquire() as conn:
+        position = await resolve_position(conn, request, query)
+        await authorize_learner(conn, request, data["learner_id"])
+        facts = await learner_facts(conn, data["learner_id"], position)
+        if facts is None:
+            raise Problem(404, "learner_not_found", "No such learner", f"{data['learner_id']} is not registered")
+        # Every version that may be in force on the day; the ledger picks the one in force.
+        policies = await policies_in_force(conn, parent_chain(facts.jurisdiction), issued_on or LATEST,
+                                           at_position=position)
+    key = await asyncio.to_thread(_keys(request).current)
+    req = IssueRequest(data["learner_id"], data["kind"], issued_on, data.get("valid_until"), data.get("issuance_id"))
+    base_url = str(request.url.origin())
+    issued = await run_in_writer(
+        request, lambda bank: issue_certificate(bank, req, facts, policies, key, base_url))
+    return _written(issued.written.status, issued.written.position, certificate_id=str(issued.certificate_id),
+                    jws=issued.jws, credential=credential.unverified(issued.jws), read_position=position)
+
+
+async def post_revocation(request: web.Request) -> web.Response:
+    certificate_id = _certificate_id(request)
+    data = await load_body(request, status_change_schema)
+    result = await run_in_writer(
+        request, lambda bank: revoke_certificate(bank, certificate_id, data["reason"], data.get("on")))
+    return _written(result.status, result.position)
+
+
+async def post_suspension(request: web.Request) -> web.Response:
+    certificate_id = _certificate_id(request)
+    data = await load_body(request, status_change_schema)
+    result = await run_in_writer(
+        request, lambda bank: suspend_certificate(bank, certificate_id, data["reason"], data.get("on")))
+    return _written(result.status, result.position)
+
+
+async def post_reinstatement(request: web.Request) -> web.Response:
+    certificate_id = _certificate_id(request)
+    data = await load_body(request, status_change_schema)
+    result = await run_in_writer(
+        request, lambda bank: reinstate_certificate(bank, certificate_id, data["reason"], data.get("on")))
+    return _written(result.status, result.position)
+
+
+async def get_certificate(request: web.Request) -> web.Response:
+    """The whole record (basis, signed document, status history), for those who may see the learner."""
+    svc = services(request)
+    certificate_id = _certificate_id(request)
+    query = load_query(request, read_query_schema)
+    async with svc.pool.acquire() as conn:
+        found = await rm.certificate(conn, certificate_id, query.get("as_of") or svc.today())
+        if found is None:
+            raise Problem(404, "certificate_not_found", "No such certificate", f"no certificate {certificate_id}")
+        await authorize_learner(conn, request, found[1]["learner_id"])
+        position = await resolve_position(conn, request, query)
+        found = await rm.certificate(conn, certificate_id, query.get("as_of") or svc.today(), position)
+    if found is None:
+        raise Problem(404, "certificate_not_found", "No such certificate", "not issued by then")
+    view, row = found
+    return answer({**view, "learner_id": row["learner_id"], "hours": row["hours"], "basis": row["basis"],
+                   "jws": row["jws"], "position": position})
+
+
+def _public(view: dict[str, Any], signature: dict[str, Any]) -> dict[str, Any]:
+    history = [{"status": h["status"], "since": h["since"], "reason": h["reason"],
+                "event_id": h["event_id"], "position": h["position"],
+                "cause": {k: h["cause"][k] for k in ("type", "event_id", "position")} if h["cause"] else None}
+               for h in view["history"]]
+    return {"certificate_id": view["certificate_id"], "kind": view["kind"], "valid_from": view["valid_from"],
+            "valid_until": view["valid_until"], "valid": view["status"] == "valid" and signature["valid"],
+            "status": view["status"], "since": view["since"], "reason": view["reason"],
+            "history": history, "signature": signature}
+
+
+async def _verification(request: web.Request, certificate_id: UUID, presented: str | None) -> dict[str, Any]:
+    svc = services(request)
+    query = load_query(request, min_position_schema)
+    async with svc.pool.acquire() as conn:
+        position = await resolve_position(conn, request, query)
+        found = await rm.certificate(conn, certificate_id, svc.today(), position)
+    if found is None:
+        raise Problem(404, "certificate_not_found", "No such certificate", f"no certificate {certificate_id}")
+    view, row = found
+    keys = await asyncio.to_thread(_keys(request).public_keys)
+    token = presented if presented is not None else row["jws"]
+    try:
+        verified = credential.verify(token, keys)
+        signature: dict[str, Any] = {"valid": True, "kid": verified.kid, "alg": "EdDSA"}
+    except credential.CredentialInvalid as error:
+        signature = {"valid": False, "reason": str(error)}
+    if signature["valid"] and presented is not None and presented.strip() != row["jws"]:
+        signature = {"valid": False, "reason": "the bank issued this certificate with other content"}
+    return {**_public(view, signature), "position": position}
+
+
+async def get_verification(request: web.Request) -> web.Response:
+    return answer(await _verification(request, _certificate_id(request), None))
+
+
+async def post_verification(request: web.Request) -> web.Response:
+    """Verify a presented certificate (the JWS as held): signature, then status."""
+    data = await load_body(request, presented_schema)
+    keys = await asyncio.to_thread(_keys(request).public_keys)
+    try:
+        verified = credential.verify(data["jws"], keys)
+    except credential.CredentialInvalid as error:
+        return answer({"valid": False, "signature": {"valid": False, "reason": str(error)}})
+    try:
+        certificate_id = UUID(str(verified.credential.get("id", "")).rsplit("/", 1)[-1])
+    except ValueError:
+        return answer({"valid": False, "signature": {"valid": True, "kid": verified.kid},
+                       "reason": "the credential names no certificate of this bank"})
+    return answer(await _verification(request, certificate_id, data["jws"]))
+
+
+async def get_status_list(request: web.Request) -> web.Response:
+    svc = services(request)
+    match = _LIST_ID.match(request.match_info["list_id"])
+    if match is None:
+        raise Problem(404, "status_list_not_found", "No such status list", "lists are revocation-N or suspension-N")
+    purpose, number = match.group(1), int(match.group(2))
+    async with svc.pool.acquire() as conn:
+        position = int(await conn.fetchval("SELECT position FROM rm_tracking WHERE projection = 'main'") or 0)
+        indexes = await rm.revoked_indexes(conn, purpose, number, position)
+    key = await asyncio.to_thread(_keys(request).current)
+    document = credential.status_list_credential(
+        str(request.url.origin()), match.group(0), purpose, indexes, f"{svc.today().isoformat()}T00:00:00Z")
+    response = answer({"credential": document, "jws": credential.sign(key, document), "position": position})
+    response.headers["Cache-Control"] = "max-age=60"
+    return response
+
+
+async def cascade_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Run the certificate cascade next to the inline projections."""
+    svc = app[SERVICES]
+    if not svc.settings.inline_projections:
+        yield
+        return
+    cascade = CertificateCascade(svc.pool, svc.committer, svc.runner)
+    app[CASCADE] = cascade
+    task = asyncio.create_task(cascade.run())
+    try:
+        yield
+    finally:
+        cascade.stop()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+

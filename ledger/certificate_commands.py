@@ -1,0 +1,185 @@
+"""Certificate commands of the ``CreditBank``: issue, revoke, suspend, reinstate.
+
+Invariants:
+- like the bank's own commands they run on the writer thread, retry on a version
+  conflict and answer ``Written``;
+- the learner's facts and the policy versions are read by the caller from the read side
+  and passed in; the verdict is made here, by ``ledger.eligibility.evaluate``, so the
+  refusal and the recorded basis come from the same evaluation;
+- the certificate, its status-list index and its signature are recorded together or not
+  at all; the private key never leaves ``SigningKey``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import date
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from ledger import credential
+from ledger.application import CreditBank, Written
+from ledger.certificate import CERTIFICATE_TARGETS, STATUS_REGISTRY_ID, Certificate, StatusRegistry, certificate_uuid
+from ledger.credit_errors import (
+    CertificateDatesInvalid,
+    CertificateKindUnknown,
+    CertificateNotEarned,
+    CertificateNotFound,
+)
+from ledger.eligibility import Facts, evaluate
+from ledger.keys import SigningKey
+from ledger.policy import PolicyVersion
+
+
+@dataclass(frozen=True)
+class IssueRequest:
+    learner_id: str
+    kind: str
+    #: Default (None): the bank's today.
+    issued_on: date | None
+    valid_until: date | None = None
+    #: Names this issuance; the same one again is a duplicate. Default: the issue date.
+    issuance_id: str | None = None
+
+    @property
+    def certificate_id(self) -> UUID:
+        assert self.issued_on is not None
+        return certificate_uuid(self.learner_id, self.kind, self.issuance_id or self.issued_on.isoformat())
+
+
+@dataclass(frozen=True)
+class Issued:
+    written: Written
+    certificate_id: UUID
+    jws: str
+    verdict: dict[str, Any] | None
+
+
+def basis_of(verdict: dict[str, Any]) -> tuple[dict[str, Any], Decimal]:
+    """What a positive verdict rests on, and the hours of the completions behind it."""
+    completions: dict[str, Decimal] = {}
+    others: set[str] = set()
+    for req in verdict["requirements"]:
+        if not req.get("applies", True):
+            continue
+        for item in req.get("evidence", []):
+            if "hours" in item:
+                completions[str(item["event_id"])] = Decimal(item["hours"])
+            elif item.get("event_id"):
+                others.add(str(item["event_id"]))
+    basis = {
+        "target": verdict["target"],
+        "on": verdict["on"],
+        "completions": sorted(completions),
+        "other_events": sorted(others),
+        "policies": [{"policy_id": p["policy_id"], "version": p["version"]} for p in verdict["policies"]],
+        "rules": [{"policy_id": r["policy_id"], "rule": r["rule"], "version": r["version"]}
+                  for r in verdict["requirements"]],
+    }
+    return basis, sum(completions.values(), Decimal(0))
+
+
+def judge(kind: str, facts: Facts, policies: Sequence[PolicyVersion], on: date) -> dict[str, Any]:
+    if kind not in CERTIFICATE_TARGETS:
+        raise CertificateKindUnknown(f"{kind!r} is not a certificate kind", field="kind")
+    return evaluate(CERTIFICATE_TARGETS[kind], facts, policies, on)
+
+
+def issue_certificate(
+    bank: CreditBank, req: IssueRequest, facts: Facts, policies: Sequence[PolicyVersion],
+    key: SigningKey, base_url: str,
+) -> Issued:
+    def command() -> Issued:
+        return _issue(bank, replace(req, issued_on=req.issued_on or bank._today()), facts, policies, key, base_url)
+
+    return bank._retrying(command)
+
+
+def _issue(
+    bank: CreditBank, req: IssueRequest, facts: Facts, policies: Sequence[PolicyVersion],
+    key: SigningKey, base_url: str,
+) -> Issued:
+    assert req.issued_on is not None
+    existing = bank._get(req.certificate_id, Certificate, fresh=True)
+    if existing is not None:
+        positions = bank._creation_positions([existing.id])
+        return Issued(Written(positions.get(existing.id), "duplicate"), existing.id, existing.jws, None)
+    learner = bank.learner(req.learner_id, fresh=True)
+    if facts.learner_id != req.learner_id:
+        raise ValueError("the facts are of another learner")
+    if req.issued_on > bank._today():
+        raise CertificateDatesInvalid(f"issued_on {req.issued_on} is in the future", field="issued_on")
+    if req.valid_until is not None and req.valid_until < req.issued_on:
+        raise CertificateDatesInvalid("valid_until is before issued_on", field="valid_until")
+    verdict = judge(req.kind, facts, policies, req.issued_on)
+    if not verdict["eligible"]:
+        unmet = ", ".join(f"{m['policy_id']}#{m['rule']}" for m in verdict["missing"])
+        detail = verdict["note"] or f"{req.learner_id} does not meet {unmet} on {req.issued_on}"
+        raise CertificateNotEarned(detail, field="kind", missing=verdict["missing"])
+    basis, hours = basis_of(verdict)
+    registry = bank._get(STATUS_REGISTRY_ID, StatusRegistry) or StatusRegistry()
+    index = registry.allocate(req.certificate_id)
+    document = credential.certificate_credential(
+        base_url=base_url, certificate_id=str(req.certificate_id), kind=req.kind, name=learner.name,
+        hours=hours, valid_from=req.issued_on, valid_until=req.valid_until, status_index=index,
+    )
+    jws = credential.sign(key, document)
+    certificate = Certificate(
+        learner_id=req.learner_id, kind=req.kind, issuance_id=req.issuance_id or req.issued_on.isoformat(),
+        issued_on=req.issued_on, valid_from=req.issued_on, valid_until=req.valid_until, hours=hours,
+        basis=basis, status_index=index, kid=key.kid, jws=jws,
+    )
+    position = bank._save_all(certificate, registry)
+    return Issued(Written(position, "recorded"), certificate.id, jws, verdict)
+
+
+def _certificate(bank: CreditBank, certificate_id: UUID) -> Certificate:
+    found = bank._get(certificate_id, Certificate, fresh=True)
+    if found is None:
+        raise CertificateNotFound(f"no certificate {certificate_id} was issued")
+    return found
+
+
+def _check_not_future(bank: CreditBank, on: date) -> None:
+    if on > bank._today():
+        raise CertificateDatesInvalid(f"{on} is in the future", field="on")
+
+
+def revoke_certificate(bank: CreditBank, certificate_id: UUID, reason: str, on: date | None = None) -> Written:
+    def command() -> Written:
+        certificate = _certificate(bank, certificate_id)
+        day = on or bank._today()
+        _check_not_future(bank, day)
+        if not certificate.revoke(reason, day):
+            return Written(None, "unchanged")
+        return Written(bank._save_all(certificate), "recorded")
+
+    return bank._retrying(command)
+
+
+def suspend_certificate(
+    bank: CreditBank, certificate_id: UUID, reason: str, since: date | None = None,
+    cause: dict[str, Any] | None = None,
+) -> Written:
+    def command() -> Written:
+        certificate = _certificate(bank, certificate_id)
+        day = since or bank._today()
+        _check_not_future(bank, day)
+        if not certificate.suspend(reason, day, cause):
+            return Written(None, "unchanged")
+        return Written(bank._save_all(certificate), "recorded")
+
+    return bank._retrying(command)
+
+
+def reinstate_certificate(bank: CreditBank, certificate_id: UUID, reason: str, since: date | None = None) -> Written:
+    def command() -> Written:
+        certificate = _certificate(bank, certificate_id)
+        day = since or bank._today()
+        _check_not_future(bank, day)
+        certificate.reinstate(reason, day)
+        return Written(bank._save_all(certificate), "recorded")
+
+    return bank._retrying(command)

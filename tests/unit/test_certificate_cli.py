@@ -1,0 +1,39 @@
+"""``creditbank keys rotate`` and ``creditbank certificates verify FILE``, offline."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from api.cli import main
+from ledger import credential
+from ledger.keys import KeyRing
+
+
+def test_rotate_then_verify_a_certificate_signed_with_the_older_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    keys = tmp_path / "keys"
+    monkeypatch.setenv("CREDITBANK_KEY_DIR", str(keys))
+    ring = KeyRing(keys)
+    doc = credential.certificate_credential(
+        base_url="https://b.example", certificate_id="c1", kind="continuing_education", name="王芳",
+        hours=Decimal("360"), valid_from=date(2026, 1, 1), valid_until=None, status_index=3)
+    cert = tmp_path / "cert.jwt"
+    cert.write_text(credential.sign(ring.current(), doc))
+    assert main(["keys", "rotate"]) == 0
+    assert len(ring.keys()) == 2
+    capsys.readouterr()
+    assert main(["certificates", "verify", str(cert)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["valid"] is True and report["kind"] == "continuing_education"
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text(json.dumps(ring.jwks()))
+    assert main(["certificates", "verify", str(cert), "--keys", str(jwks)]) == 0
+    text = cert.read_text()
+    cert.write_text(text[:-3] + ("x" if text[-3] != "x" else "y") + text[-2:])
+    assert main(["certificates", "verify", str(cert), "--keys", str(jwks)]) == 1
