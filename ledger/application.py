@@ -54,6 +54,9 @@ T = TypeVar("T")
 #: How often a command is run again after another writer won a race for its aggregates.
 MAX_ATTEMPTS = 8
 
+#: Registered learner ids remembered by the writer (16 bytes of id each, plus set overhead).
+MAX_KNOWN_LEARNERS = 500_000
+
 
 @dataclass(frozen=True)
 class Written:
@@ -105,6 +108,7 @@ class CreditBank(Application[UUID]):
     def __init__(self, env: dict[str, str] | None = None, *, today: Callable[[], date]) -> None:
         super().__init__(env)
         self._today = today
+        self._known_learners: set[UUID] = set()
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -172,6 +176,17 @@ class CreditBank(Application[UUID]):
             self._evict(a.id for a in aggregates)
             raise
         return recordings[-1].notification.id if recordings else None
+
+    def _registered_learners(self, ids: set[UUID]) -> set[UUID]:
+        """Which of these learners are registered. A learner, once registered, stays
+        registered, so a positive answer is kept for good (in a bounded set of ids) and
+        only unknown ids cost one ids-only query: no learner is rebuilt to post for it."""
+        unknown = ids - self._known_learners
+        if unknown:
+            if len(self._known_learners) > MAX_KNOWN_LEARNERS:
+                self._known_learners.clear()
+            self._known_learners |= self.recorder.select_existing(unknown)  # type: ignore[attr-defined]
+        return ids & self._known_learners
 
     def _save_new_completions(self, completions: list[Completion]) -> list[Recording[UUID]]:
         """``save`` for freshly made completions, without the library's per-object
@@ -313,7 +328,7 @@ class CreditBank(Application[UUID]):
     ) -> list[CompletionOutcome]:
         today = self._today()
         providers = self._get_many({provider_uuid(f.provider_id) for f in batch}, fresh=True)
-        learners = self._get_many({learner_uuid(f.learner_id) for f in batch})
+        learners = self._registered_learners({learner_uuid(f.learner_id) for f in batch})
         existing = self._get_many({f.completion_id for f in batch}, fresh=True)
         # Accounts closed by a transfer (issue 4); few learners have one, read fresh.
         accounts = self._get_many({account_uuid(f.learner_id) for f in batch}, fresh=True)

@@ -127,6 +127,20 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
             ]
 
 
+    def select_existing(self, originator_ids: Iterable[UUID]) -> set[UUID]:
+        """Which of these aggregates exist (have a first event): ids only, nothing decoded."""
+        ids = list(originator_ids)
+        if not ids:
+            return set()
+        statement = SQL(
+            "SELECT originator_id FROM {schema}.{table} "
+            "WHERE originator_id = ANY(%b) AND originator_version = 1"
+        ).format(schema=Identifier(self.datastore.schema), table=Identifier(self.events_table_name))
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(statement, [ids], prepare=True)
+            return {row["originator_id"] for row in curs.fetchall()}
+
+
 class PostgresLedgerFactory(PostgresFactory):
     application_recorder_class = PostgresLedgerRecorder
 
@@ -140,6 +154,11 @@ class MemoryLedgerRecorder(POPOApplicationRecorder):
                 for version in sorted(index):
                     found.append((self._stored_events[index[version]], index[version] + 1))
             return found
+
+
+    def select_existing(self, originator_ids: Iterable[UUID]) -> set[UUID]:
+        with self._database_lock:
+            return {i for i in originator_ids if self._stored_events_index.get(str(i))}
 
 
 class MemoryLedgerFactory(POPOFactory):

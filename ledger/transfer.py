@@ -25,6 +25,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 from uuid import UUID, uuid5
 
@@ -36,6 +37,7 @@ from ledger.ids import NAMESPACE
 from ledger.vocabulary import covers, is_jurisdiction
 
 
+@lru_cache(maxsize=200_000)
 def account_uuid(learner_id: str) -> UUID:
     return uuid5(NAMESPACE, f"account:{learner_id}")
 
