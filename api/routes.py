@@ -15,6 +15,7 @@ from marshmallow import Schema
 from api import audit, eligibility, ops, reads, transfers, writes
 from api import certificate_schemas as cs
 from api import certificates as certs
+from api import degree_credits as dc
 from api import policy_schemas as ps
 from api import schemas as s
 
@@ -146,7 +147,10 @@ ROUTES: tuple[Route, ...] = (
     # -- credit transfers (issue 4) --
     Route("POST", "/v1/transfers", transfers.post_transfer,
           "Move a learner's account to another jurisdiction: the origin closes, the destination carries the "
-          "hours and a digest of the origin history", frozenset({"admin", "hr"}), body=transfers.transfer_schema,
+          "hours and a digest of the origin history; or, with type \"degree_credit\" (transfer_id, learner_id, "
+          "mapping_id, completions [{provider_id, record_id, hours?}]), convert those completions' hours into degree "
+          "credits under a published mapping (refused if any hour is recognised already, in any programme)",
+          frozenset({"admin", "hr"}), body=transfers.transfer_schema,
           query=s.read_query_schema, responses={201: ("transferred", None), 200: ("the same transfer again", None)}),
     Route("POST", "/v1/transfers/{transfer_id}/reversal", transfers.post_reversal,
           "Reverse the latest transfer by a compensating event", frozenset({"admin", "hr"}),
@@ -154,6 +158,19 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/v1/learners/{learner_id}/transfers", transfers.get_transfers,
           "Every move of the learner's account, reversed or not", LEARNER_READERS, query=s.read_query_schema,
           responses={200: ("transfers", None)}),
+    # -- credit-to-degree mappings (issue 4) --
+    Route("POST", "/v1/degree-mappings", dc.post_mapping,
+          "Publish a version of a university's credit-to-degree mapping for a programme: categories and levels "
+          "that count, hours per degree credit, caps per category and overall", frozenset({"admin"}),
+          body=dc.mapping_schema,
+          responses={201: ("published", None), 200: ("the same version, published before", None)}),
+    Route("GET", "/v1/degree-mappings/{mapping_id}", dc.get_mapping,
+          "Every version of a mapping (by UUID or university:programme)", ANY_AUTHENTICATED,
+          query=s.read_query_schema, responses={200: ("the mapping's versions", None)}),
+    Route("GET", "/v1/learners/{learner_id}/degree-credits", dc.get_degree_credits,
+          "Per completion, the degree credits it maps to under a programme's mapping, what is recognised already "
+          "(and in which programme), what is still recognisable, totals and caps, each with its events",
+          LEARNER_READERS, query=dc.degree_credits_query_schema, responses={200: ("degree credits", None)}),
     Route("GET", "/healthz", ops.healthz, "Liveness", None, responses={200: ("alive", None)}),
     Route("GET", "/readyz", ops.readyz, "Readiness: database and projection lag", None,
           responses={200: ("ready", None), 503: ("not ready", None)}),

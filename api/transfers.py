@@ -15,8 +15,18 @@ from typing import Any
 from aiohttp import web
 from marshmallow import ValidationError, fields, validate
 
+from api import degree_credits
 from api.context import services
-from api.http import answer, authorize_learner, load_body, load_query, resolve_position, run_in_writer
+from api.http import (
+    answer,
+    authorize_learner,
+    load,
+    load_body,
+    load_query,
+    read_json,
+    resolve_position,
+    run_in_writer,
+)
 from api.problems import Problem
 from api.schemas import Day, Strict, Text, read_query_schema
 from ledger.transfer import Carried
@@ -36,7 +46,7 @@ def _jurisdiction(value: str) -> None:
 class TransferSchema(Strict):
     transfer_id = Text(required=True, validate=_ID)
     learner_id = Text(required=True, validate=_ID)
-    #: ``jurisdiction``: move the account (degree recognitions are not built yet).
+    #: ``jurisdiction``: move the account; ``degree_credit`` bodies go to ``api.degree_credits``.
     type = fields.String(load_default="jurisdiction", validate=validate.OneOf(["jurisdiction"]))
     destination = fields.String(required=True, validate=_jurisdiction)
     on = Day()
@@ -44,6 +54,8 @@ class TransferSchema(Strict):
 
 class ReversalSchema(Strict):
     learner_id = Text(required=True, validate=_ID)
+    #: ``degree_credit``: reverse a degree-credit recognition of that id instead of a move.
+    type = fields.String(load_default="jurisdiction", validate=validate.OneOf(["jurisdiction", "degree_credit"]))
     reason = Text(required=True, validate=validate.Length(min=1, max=500))
 
 
@@ -58,7 +70,10 @@ def _written(status: str, position: int | None, **extra: Any) -> web.Response:
 async def post_transfer(request: web.Request) -> web.Response:
     svc = services(request)
     query = load_query(request, read_query_schema)
-    data = await load_body(request, transfer_schema)
+    raw = await read_json(request)
+    if isinstance(raw, dict) and raw.get("type") == "degree_credit":
+        return await degree_credits.post_recognition(request, raw)
+    data = load(transfer_schema, raw)
     async with svc.pool.acquire() as conn:
         position = await resolve_position(conn, request, query)
         await authorize_learner(conn, request, data["learner_id"])
@@ -75,6 +90,8 @@ async def post_transfer(request: web.Request) -> web.Response:
 async def post_reversal(request: web.Request) -> web.Response:
     transfer_id = request.match_info["transfer_id"]
     data = await load_body(request, reversal_schema)
+    if data["type"] == "degree_credit":
+        return await degree_credits.post_recognition_reversal(request, data)
     async with services(request).pool.acquire() as conn:
         await authorize_learner(conn, request, data["learner_id"])
     result = await run_in_writer(

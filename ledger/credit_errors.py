@@ -97,3 +97,39 @@ class RecognitionInvalid(DomainError):
     code = "recognition_invalid"
     status = 422
     title = "The recognition is not valid"
+
+
+class MappingVersionConflict(DomainError):
+    code = "degree_mapping_version_conflict"
+    status = 409
+    title = "This mapping version number was already published with other content"
+
+
+class CompletionNotRecognisable(DomainError):
+    code = "completion_not_recognisable"
+    status = 409
+    title = "The completion cannot be recognised as degree credit (revoked, failed, or not counted)"
+
+
+class DegreeCapExceeded(DomainError):
+    code = "degree_cap_exceeded"
+    status = 409
+    title = "The recognition would exceed a cap of the degree programme"
+
+
+class RecognitionNotFound(DomainError):
+    code = "recognition_not_found"
+    status = 404
+    title = "No such degree-credit recognition"
+
+
+class RecognitionAlreadyReversed(DomainError):
+    code = "recognition_already_reversed"
+    status = 409
+    title = "The recognition was reversed already"
+
+
+class RecognitionConflict(DomainError):
+    code = "recognition_conflict"
+    status = 409
+    title = "This recognition id was already used for a different recognition"

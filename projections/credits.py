@@ -10,18 +10,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Final
 
-from projections import certificates, transfers
+from projections import certificates, degree_credits, transfers
 from projections.events import Decoded
 
-DDL: Final = certificates.DDL + transfers.DDL
-TABLES: Final = (*certificates.TABLES, *transfers.TABLES)
+DDL: Final = certificates.DDL + transfers.DDL + degree_credits.DDL
+TABLES: Final = (*certificates.TABLES, *transfers.TABLES, *degree_credits.TABLES)
 
 
 def learner_of(e: Decoded) -> str | None:
     """The learner an event of these read models concerns, for the event index."""
-    return certificates.learner_of(e) or transfers.learner_of(e)
+    return certificates.learner_of(e) or transfers.learner_of(e) or degree_credits.learner_of(e)
 
 
 async def apply(conn: Any, events: Sequence[Decoded]) -> None:
     await certificates.apply(conn, events)
     await transfers.apply(conn, events)
+    await degree_credits.apply(conn, events)

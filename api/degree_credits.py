@@ -1,0 +1,216 @@
+"""Degree-credit endpoints (学分互认): publish and read mappings, recognise completions'
+hours as degree credits (``POST /v1/transfers`` with ``type: "degree_credit"``), reverse a
+recognition, and read what a learner's completions are worth toward a programme.
+
+Invariants:
+- the ledger decides on the writer thread from what is recorded
+  (``ledger.degree_commands``); nothing here decides whether hours are recognisable;
+- HR may recognise only for learners in its scope; reads follow the learner-reader rules;
+- a programme is named by its mapping id (a UUID) or as ``university:programme``;
+- a refusal carries the ledger's context (for example in which programme the hours were
+  recognised already) next to the problem fields.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from uuid import UUID
+
+from aiohttp import web
+from marshmallow import ValidationError, fields, validate
+
+from api.context import services
+from api.http import answer, authorize_learner, load, load_body, load_query, resolve_position, run_in_writer
+from api.problems import Problem
+from api.schemas import Day, Hours, ReadQuerySchema, Strict, Text, category, level
+from ledger.credit_errors import MappingNotFound
+from ledger.degree import degree_mapping_uuid
+from ledger.degree_commands import (
+    RecognitionItem,
+    RecognitionRequest,
+    publish_mapping,
+    recognise_hours,
+    reverse_recognition,
+)
+from ledger.errors import DomainError
+from projections import degree_credits as rm
+from projections.events import json_ready
+
+_KEY = [validate.Length(min=1, max=64),
+        validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9._-]*$", error="letters, digits and . _ - only")]
+_ID = validate.Length(min=1, max=64)
+
+
+class Amount(fields.Field):  # type: ignore[type-arg]
+    """An exact decimal above 0 with at most two places (credits, hours per credit)."""
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        return None if value is None else str(value)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Decimal:
+        if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
+            raise ValidationError('send an exact decimal such as "16" or "0.5"')
+        try:
+            amount = Decimal(value.strip()) if isinstance(value, str) else Decimal(value)
+        except InvalidOperation:
+            raise ValidationError(f"{value!r} is not a decimal number") from None
+        if not amount.is_finite() or amount <= 0 or amount > 1000:
+            raise ValidationError("must be above 0 and at most 1000")
+        exponent = amount.as_tuple().exponent
+        if isinstance(exponent, int) and exponent < -2 and amount != amount.quantize(Decimal("0.01")):
+            raise ValidationError("at most two decimal places")
+        return amount.quantize(Decimal("0.01"))
+
+
+class CategoryCapSchema(Strict):
+    category = fields.String(required=True, validate=category)
+    #: Most degree credits from this category; omitted: only the overall cap limits it.
+    cap = Amount(load_default=None, allow_none=True, metadata={"type": "string", "example": "8"})
+
+
+class MappingSchema(Strict):
+    university = fields.String(required=True, validate=_KEY)
+    programme = fields.String(required=True, validate=_KEY)
+    title = Text(required=True, validate=validate.Length(min=1, max=200))
+    programme_credits = Amount(required=True, metadata={"type": "string", "example": "36"})
+    hours_per_credit = Amount(required=True, metadata={"type": "string", "example": "16"})
+    overall_cap = Amount(metadata={"type": "string", "example": "12"})
+    overall_cap_fraction = fields.String(validate=validate.Regexp(r"^[1-9][0-9]{0,2}/[1-9][0-9]{0,2}$"),
+                                         metadata={"example": "1/3"})
+    categories = fields.List(fields.Nested(CategoryCapSchema), required=True, validate=validate.Length(min=1, max=50))
+    levels = fields.List(fields.String(validate=level), required=True, validate=validate.Length(min=1))
+    effective_from = Day(required=True)
+    version = fields.Integer(validate=validate.Range(min=1))
+
+
+class RecognitionItemSchema(Strict):
+    provider_id = fields.String(required=True, validate=_ID)
+    record_id = fields.String(required=True, validate=validate.Length(min=1, max=128))
+    #: Omitted: every hour of the completion still recognisable.
+    hours = Hours(metadata={"type": "string", "example": "32"})
+
+
+class RecognitionSchema(Strict):
+    """``POST /v1/transfers`` with ``type: "degree_credit"``."""
+
+    transfer_id = Text(required=True, validate=_ID)
+    learner_id = Text(required=True, validate=_ID)
+    type = fields.String(required=True, validate=validate.Equal("degree_credit"))
+    mapping_id = fields.String(required=True, validate=validate.Length(min=1, max=130),
+                               metadata={"description": "the mapping's UUID, or university:programme"})
+    mapping_version = fields.Integer(validate=validate.Range(min=1))
+    on = Day()
+    completions = fields.List(fields.Nested(RecognitionItemSchema), required=True,
+                              validate=validate.Length(min=1, max=500))
+
+
+class DegreeCreditsQuerySchema(ReadQuerySchema):
+    programme = fields.String(required=True, validate=validate.Length(min=1, max=130),
+                              metadata={"description": "the mapping's UUID, or university:programme"})
+
+
+mapping_schema = MappingSchema()
+recognition_schema = RecognitionSchema()
+degree_credits_query_schema = DegreeCreditsQuerySchema()
+
+
+def mapping_uuid(name: str) -> UUID:
+    """A programme named by its mapping UUID or as ``university:programme``."""
+    try:
+        return UUID(name)
+    except ValueError:
+        pass
+    university, sep, programme = name.partition(":")
+    if not sep or not university or not programme:
+        raise Problem(422, "validation_failed", "The request has invalid fields",
+                      "name the programme by its mapping id or as university:programme",
+                      errors={"programme": ["a UUID or university:programme"]})
+    return degree_mapping_uuid(university, programme)
+
+
+async def _with_context(fn: Callable[[], Awaitable[Any]]) -> Any:
+    """Run ``fn``; a domain refusal is answered with its context as extra problem fields."""
+    try:
+        return await fn()
+    except DomainError as error:
+        extra = {k: json_ready(v) for k, v in error.context.items()}
+        raise Problem(error.status, error.code, error.title, error.detail,
+                      errors={error.field or "body": [error.detail]}, **extra) from None
+
+
+def _written(status: str, position: int | None, **extra: Any) -> web.Response:
+    return answer({"status": status, "position": position, **extra}, 201 if status == "recorded" else 200)
+
+
+# -- mappings ---------------------------------------------------------------------------
+
+
+async def post_mapping(request: web.Request) -> web.Response:
+    data = await load_body(request, mapping_schema)
+    published = await _with_context(lambda: run_in_writer(request, lambda bank: publish_mapping(bank, data)))
+    return _written(published.written.status, published.written.position, mapping_id=str(published.mapping_id),
+                    version=published.version)
+
+
+async def get_mapping(request: web.Request) -> web.Response:
+    mapping_id = mapping_uuid(request.match_info["mapping_id"])
+    query = load_query(request, ReadQuerySchema())
+    async with services(request).pool.acquire() as conn:
+        position = await resolve_position(conn, request, query)
+        view = await rm.mapping_view(conn, mapping_id, position)
+    if view is None:
+        raise MappingNotFound(f"no degree mapping {mapping_id} is published")
+    return answer({**view, "position": position})
+
+
+# -- recognitions -------------------------------------------------------------------------
+
+
+async def post_recognition(request: web.Request, raw: Any) -> web.Response:
+    """``POST /v1/transfers`` with ``type: "degree_credit"`` (dispatched by ``api.transfers``)."""
+    data = load(recognition_schema, raw)
+    async with services(request).pool.acquire() as conn:
+        await authorize_learner(conn, request, data["learner_id"])
+    req = RecognitionRequest(
+        recognition_id=data["transfer_id"], learner_id=data["learner_id"],
+        mapping_id=mapping_uuid(data["mapping_id"]),
+        items=tuple(RecognitionItem(i["provider_id"], i["record_id"], i.get("hours")) for i in data["completions"]),
+        mapping_version=data.get("mapping_version"), on=data.get("on"),
+    )
+    result = await _with_context(lambda: run_in_writer(request, lambda bank: recognise_hours(bank, req)))
+    record = result.record
+    return _written(result.written.status, result.written.position, type="degree_credit",
+                    transfer_id=record["recognition_id"], learner_id=data["learner_id"],
+                    mapping_id=record["mapping_id"], university=record["university"],
+                    programme=record["programme"], mapping_version=record["mapping_version"], on=record["on"],
+                    hours=record["hours"], credits=record["credits"],
+                    completions=[{k: line[k] for k in ("provider_id", "record_id", "event_id", "category",
+                                                       "hours", "credits")} for line in record["lines"]])
+
+
+async def post_recognition_reversal(request: web.Request, data: dict[str, Any]) -> web.Response:
+    """``POST /v1/transfers/{id}/reversal`` with ``type: "degree_credit"``."""
+    recognition_id = request.match_info["transfer_id"]
+    async with services(request).pool.acquire() as conn:
+        await authorize_learner(conn, request, data["learner_id"])
+    written = await _with_context(lambda: run_in_writer(request, lambda bank: reverse_recognition(
+        bank, data["learner_id"], recognition_id, data["reason"])))
+    return _written(written.status, written.position, type="degree_credit", transfer_id=recognition_id)
+
+
+# -- the learner's view -------------------------------------------------------------------
+
+
+async def get_degree_credits(request: web.Request) -> web.Response:
+    learner_id = request.match_info["learner_id"]
+    query = load_query(request, degree_credits_query_schema)
+    mapping_id = mapping_uuid(query["programme"])
+    async with services(request).pool.acquire() as conn:
+        await authorize_learner(conn, request, learner_id)
+        position = await resolve_position(conn, request, query)
+        view = await rm.learner_degree_credits(conn, learner_id, mapping_id, position)
+    if view is None:
+        raise MappingNotFound(f"no degree mapping {mapping_id} is published", field="programme")
+    return answer({**view, "position": position})
