@@ -25,6 +25,7 @@ from api.context import principal, services
 from api.http import answer, authorize_learner, load_query, read_json, resolve_position, run_in_writer
 from api.policy_schemas import cohort_query_schema, impact_query_schema, verdict_query_schema
 from api.problems import Problem
+from api.schemas import read_query_schema
 from api.time_travel import judged_on, question
 from api.writes import written
 from ledger.eligibility import Facts, evaluate, plan
@@ -46,8 +47,9 @@ async def post_policy(request: web.Request) -> web.Response:
 
 async def get_policy(request: web.Request) -> web.Response:
     policy_id = request.match_info["policy_id"]
+    query = load_query(request, read_query_schema)
     async with services(request).pool.acquire() as conn:
-        position = await resolve_position(conn, request, {})
+        position = await resolve_position(conn, request, query)
         versions = await pq.policy_versions(conn, policy_id, position)
     if not versions:
         raise Problem(404, "policy_not_found", "No such policy", f"no policy {policy_id} is published")

@@ -89,7 +89,7 @@ ROUTES: tuple[Route, ...] = (
                      200: ("same version published already", s.WrittenSchema())}),
     Route("GET", "/v1/policies/{policy_id}", eligibility.get_policy,
           "Every version of a policy with its effective dates", ANY_AUTHENTICATED,
-          responses={200: ("the policy's versions", None)}),
+          query=s.read_query_schema, responses={200: ("the policy's versions", None)}),
     Route("POST", "/v1/policies/{policy_id}/impact", eligibility.post_impact,
           "Whose verdicts a draft version would flip, and why (nothing is published)", frozenset({"admin", "hr"}),
           body=ps.PolicyDocSchema(), query=ps.impact_query_schema, responses={200: ("flips", None)}),

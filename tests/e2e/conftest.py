@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -68,8 +69,18 @@ async def bank(database: Database) -> AsyncIterator[Bank]:
         await client.close()
 
 
+async def settle(bank: Bank) -> int:
+    """Wait until the read models have applied every event written so far."""
+    for _ in range(200):
+        ready = await (await bank.client.get("/readyz")).json()
+        if ready.get("lag") == 0:
+            return int(ready["position"])
+        await asyncio.sleep(0.025)
+    raise AssertionError(f"the projections did not catch up: {ready}")
+
+
 async def seed(bank: Bank) -> None:
-    """One institution, one teacher, one prospective principal."""
+    """One institution, one teacher, one prospective principal; projected before return."""
     for provider_id in ("JLU-TTC", "OTHER"):
         r = await bank.client.post(
             "/v1/providers", headers=bank.auth("admin"),
@@ -85,6 +96,7 @@ async def seed(bank: Bank) -> None:
                   "roles": [{"role": role, "since": "2015-09-01"}]},
         )
         assert r.status == 201, await r.text()
+    await settle(bank)
 
 
 def completion(record_id: str, learner_id: str = "T-0001", **overrides: Any) -> dict[str, Any]:

@@ -4,6 +4,7 @@ CSV, the impact of a draft policy, and publishing refusals as problem+json."""
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 from ledger.policy import shipped_policies
@@ -116,7 +117,7 @@ async def test_impact_of_a_draft_publishes_nothing(bank: Bank) -> None:
     r = await bank.client.post("/v1/policies/lv-principal-extra/impact", headers=bank.auth("hr"), json=draft)
     assert r.status == 200, await r.text()
     impact = await r.json()
-    assert impact["flips_count"]["to_ineligible"] == 1
+    assert impact["flips_count"]["to_ineligible"] == 1, json.dumps(impact)
     [flip] = impact["flips"]
     assert flip["learner_id"] == "P-0001" and flip["direction"] == "to_ineligible"
     assert flip["why"][0]["rule"] == "ethics-before-appointment"
