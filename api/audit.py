@@ -27,7 +27,7 @@ from marshmallow import fields, validate
 from api.context import SERVICES, services
 from api.http import answer, load_query
 from api.problems import Problem
-from api.schemas import Strict
+from api.schemas import MAX_POSITION, Strict
 from ledger.keys import KeyRing
 from projections import audit, institution_audit
 from projections.queries import current_position
@@ -37,12 +37,12 @@ log = logging.getLogger(__name__)
 
 class VerificationQuerySchema(Strict):
     # ``from`` is a Python keyword: the field is named by data_key.
-    start = fields.Integer(data_key="from", load_default=1, validate=validate.Range(min=1))
-    end = fields.Integer(data_key="to", validate=validate.Range(min=1))
+    start = fields.Integer(data_key="from", load_default=1, validate=validate.Range(min=1, max=MAX_POSITION))
+    end = fields.Integer(data_key="to", validate=validate.Range(min=1, max=MAX_POSITION))
 
 
 class CheckpointsQuerySchema(Strict):
-    after = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    after = fields.Integer(load_default=0, validate=validate.Range(min=0, max=MAX_POSITION))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
 
 

@@ -24,7 +24,7 @@ from marshmallow import ValidationError, fields, validate
 from api.context import services
 from api.http import answer, authorize_learner, load, load_body, load_query, resolve_position, run_in_writer
 from api.problems import Problem
-from api.schemas import Day, Hours, ReadQuerySchema, Strict, Text, category, level
+from api.schemas import MAX_POSITION, Day, Hours, ReadQuerySchema, Strict, Text, category, level
 from ledger.credit_errors import MappingNotFound
 from ledger.degree import degree_mapping_uuid
 from ledger.degree_commands import (
@@ -82,7 +82,7 @@ class MappingSchema(Strict):
     categories = fields.List(fields.Nested(CategoryCapSchema), required=True, validate=validate.Length(min=1, max=50))
     levels = fields.List(fields.String(validate=level), required=True, validate=validate.Length(min=1))
     effective_from = Day(required=True)
-    version = fields.Integer(validate=validate.Range(min=1))
+    version = fields.Integer(validate=validate.Range(min=1, max=MAX_POSITION))
 
 
 class RecognitionItemSchema(Strict):
@@ -100,7 +100,7 @@ class RecognitionSchema(Strict):
     type = fields.String(required=True, validate=validate.Equal("degree_credit"))
     mapping_id = fields.String(required=True, validate=validate.Length(min=1, max=130),
                                metadata={"description": "the mapping's UUID, or university:programme"})
-    mapping_version = fields.Integer(validate=validate.Range(min=1))
+    mapping_version = fields.Integer(validate=validate.Range(min=1, max=MAX_POSITION))
     on = Day()
     completions = fields.List(fields.Nested(RecognitionItemSchema), required=True,
                               validate=validate.Length(min=1, max=500))

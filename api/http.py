@@ -106,6 +106,15 @@ async def resolve_position(conn: asyncpg.Connection, request: web.Request, query
     # The applier in this process knows its position; ask the database only otherwise.
     current = svc.runner.position if svc.runner.active else await queries.current_position(conn)
     if wanted > current:
+        head = await conn.fetchval("SELECT coalesce(max(notification_id), 0) FROM creditbank_events")
+        if wanted > head:
+            # Not a lag to wait out: no event has that position yet.
+            field = "at_position" if query.get("at_position", 0) > head else "min_position"
+            raise Problem(
+                422, "position_not_written", "No event has that position yet",
+                f"the log ends at position {head}; asked for {wanted}",
+                errors={field: [f"must be at most {head}, the last position written"]}, position=current,
+            )
         current = await svc.runner.wait_for(wanted, MAX_WAIT_SECONDS)
         if current < wanted:
             raise Problem(

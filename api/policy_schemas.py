@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from api.schemas import Day, Strict, _jurisdiction
+from api.schemas import MAX_POSITION, Day, Strict, _jurisdiction
 
 _TARGET = validate.Regexp(r"^[a-z0-9][a-z0-9_.-]{0,63}$", error="a target is a name such as teacher_cycle")
 
@@ -20,8 +20,8 @@ class VerdictQuerySchema(Strict):
     #: Judge on this date; ``knowledge`` says with what the bank knew then or knows now.
     on = Day()
     knowledge = fields.String(validate=validate.OneOf(["recorded", "current"]))
-    at_position = fields.Integer(validate=validate.Range(min=0))
-    min_position = fields.Integer(validate=validate.Range(min=0))
+    at_position = fields.Integer(validate=validate.Range(min=0, max=MAX_POSITION))
+    min_position = fields.Integer(validate=validate.Range(min=0, max=MAX_POSITION))
 
 
 class CohortQuerySchema(VerdictQuerySchema):

@@ -22,6 +22,9 @@ from ledger.errors import HoursInvalid
 from ledger.hours import format_hours, parse_hours
 from ledger.vocabulary import ASSESSMENTS, CATEGORIES, LEVELS, ROLES, is_jurisdiction
 
+#: Positions and counters are PostgreSQL bigints; larger numbers are refused, not overflowed.
+MAX_POSITION = 2**62  # headroom for "after + 1" arithmetic below the bigint limit
+
 EARLIEST = date(1950, 1, 1)
 LATEST = date(2100, 12, 31)
 
@@ -171,8 +174,8 @@ class ReadQuerySchema(Strict):
     """Time travel and read-your-writes on every ledger read."""
 
     as_of = Day()
-    at_position = fields.Integer(validate=validate.Range(min=0))
-    min_position = fields.Integer(validate=validate.Range(min=0))
+    at_position = fields.Integer(validate=validate.Range(min=0, max=MAX_POSITION))
+    min_position = fields.Integer(validate=validate.Range(min=0, max=MAX_POSITION))
 
     @validates_schema
     def _one_timeline(self, data: dict[str, Any], **_: Any) -> None:
@@ -181,12 +184,12 @@ class ReadQuerySchema(Strict):
 
 
 class HistoryQuerySchema(ReadQuerySchema):
-    after = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    after = fields.Integer(load_default=0, validate=validate.Range(min=0, max=MAX_POSITION))
     limit = fields.Integer(load_default=1000, validate=validate.Range(min=1, max=10_000))
 
 
 class EventsQuerySchema(Strict):
-    after = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    after = fields.Integer(load_default=0, validate=validate.Range(min=0, max=MAX_POSITION))
     limit = fields.Integer(load_default=1000, validate=validate.Range(min=1, max=10_000))
 
 
