@@ -1,0 +1,240 @@
+"""Faults survived with nothing lost and nothing doubled, against real processes.
+
+The server runs as its own process (``creditbank serve``) on a real PostgreSQL; the test
+kills it with SIGKILL in the middle of a 10,000-item batch, restarts it, and checks that
+every item is either fully recorded or absent, and that posting the same batch again
+records exactly the missing ones. It also checks that SIGTERM shuts the server down
+cleanly while a request is in flight, answering that request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import asyncpg
+import pytest
+
+from api import auth
+from api.database import Database
+
+CREDITBANK = str(Path(sys.executable).with_name("creditbank"))
+BATCH = 10_000
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def database_url(db: Database) -> str:
+    from urllib.parse import quote
+
+    host = quote(db.host, safe="")
+    password = f":{quote(db.password)}" if db.password else ""
+    return f"postgresql://{quote(db.user)}{password}@/{db.dbname}?host={host}&port={db.port}"
+
+
+class Server:
+    def __init__(self, db: Database, workdir: Path) -> None:
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            **os.environ,
+            "CREDITBANK_DATABASE_URL": database_url(db),
+            "CREDITBANK_DATA_DIR": str(workdir),
+            "CREDITBANK_PORT": str(self.port),
+            "CREDITBANK_LOG_LEVEL": "WARNING",
+            "CREDITBANK_CHECKPOINT_SECONDS": "0",
+        }
+        self.log = workdir / f"server-{self.port}.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        handle = self.log.open("ab")
+        self.process = subprocess.Popen([CREDITBANK, "serve"], env=self.env, stdout=handle, stderr=handle)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log.read_text()[-2000:]}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("server did not start")
+
+    def kill(self, sig: int) -> int:
+        assert self.process is not None
+        self.process.send_signal(sig)
+        return self.process.wait(timeout=60)
+
+
+@pytest.fixture
+def server(database: Database, tmp_path: Path) -> Iterator[Server]:
+    running = Server(database, tmp_path)
+    try:
+        yield running
+    finally:
+        if running.process is not None and running.process.poll() is None:
+            running.process.kill()
+            running.process.wait()
+
+
+async def tokens(db: Database) -> dict[str, str]:
+    conn = await asyncpg.connect(**db.asyncpg_kwargs())
+    try:
+        return {
+            "admin": await auth.mint(conn, "admin"),
+            "institution": await auth.mint(conn, "institution", provider_id="JLU-TTC"),
+        }
+    finally:
+        await conn.close()
+
+
+def items(count: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "record_id": f"K-{i:05d}",
+            "learner_id": f"T-{i % 50:03d}",
+            "programme": {"code": "NET-1", "title": "网络研修", "category": "online", "level": "provincial"},
+            "hours": "1.5",
+            "assessment": "pass",
+            "completed_on": "2024-05-10",
+        }
+        for i in range(count)
+    ]
+
+
+async def prepare(session: aiohttp.ClientSession, base: str, token: dict[str, str]) -> None:
+    headers = {"Authorization": f"Bearer {token['admin']}"}
+    r = await session.post(f"{base}/v1/providers", headers=headers, json={
+        "provider_id": "JLU-TTC", "name": "吉林省教师培训学院", "jurisdiction": "220000",
+        "accreditation": {"categories": ["online"], "levels": ["provincial"], "valid_from": "2020-01-01"},
+    })
+    assert r.status in (200, 201), await r.text()
+    for i in range(50):
+        r = await session.post(f"{base}/v1/learners", headers=headers, json={
+            "learner_id": f"T-{i:03d}", "name": f"教师{i}", "jurisdiction": "220106", "school": "S1",
+        })
+        assert r.status in (200, 201), await r.text()
+
+
+async def recorded_completions(db: Database) -> dict[str, int]:
+    """record_id -> number of Recorded events carrying it (must be 0 or 1 each)."""
+    conn = await asyncpg.connect(**db.asyncpg_kwargs())
+    try:
+        rows = await conn.fetch(
+            "SELECT convert_from(state, 'UTF8')::jsonb ->> 'record_id' AS record_id, count(*) AS n"
+            " FROM creditbank_events WHERE topic = 'ledger.completion:Completion.Recorded'"
+            " GROUP BY 1"
+        )
+        return {row["record_id"]: row["n"] for row in rows}
+    finally:
+        await conn.close()
+
+
+async def wait_for_moment(db: Database, moment: str) -> None:
+    """Return when the batch reaches ``moment``: being validated (a fixed short delay),
+    being inserted (the INSERT is running in PostgreSQL), or committed (its events are
+    visible, the answer not yet sent)."""
+    if moment == "validating":
+        await asyncio.sleep(0.3)
+        return
+    conn = await asyncpg.connect(**db.asyncpg_kwargs())
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if moment == "inserting":
+                busy = await conn.fetchval(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND state = 'active' AND query ILIKE 'INSERT INTO%creditbank_events%'"
+                )
+            else:
+                busy = await conn.fetchval(
+                    "SELECT count(*) FROM creditbank_events WHERE topic = 'ledger.completion:Completion.Recorded'"
+                )
+            if busy:
+                return
+            await asyncio.sleep(0.002)
+        raise AssertionError(f"the batch never reached {moment}")
+    finally:
+        await conn.close()
+
+
+@pytest.mark.parametrize("moment", ["validating", "inserting", "committed"])
+async def test_sigkill_in_the_middle_of_a_batch_loses_nothing_and_doubles_nothing(
+    server: Server, database: Database, moment: str
+) -> None:
+    batch = items(BATCH)
+    server.start()
+    token = await tokens(database)
+    async with aiohttp.ClientSession() as session:
+        await prepare(session, server.base, token)
+        post = asyncio.ensure_future(session.post(
+            f"{server.base}/v1/completions", json={"completions": batch},
+            headers={"Authorization": f"Bearer {token['institution']}"},
+        ))
+        await wait_for_moment(database, moment)
+        server.kill(signal.SIGKILL)
+        try:
+            response = await post
+            first_answer = response.status
+        except aiohttp.ClientError:
+            first_answer = None  # the connection died with the server
+
+    before = await recorded_completions(database)
+    assert all(n == 1 for n in before.values())
+    # The batch is one transaction: all of it or none of it survived the kill.
+    assert len(before) in (0, BATCH), len(before)
+    if moment == "validating":
+        assert len(before) == 0
+    if moment == "committed":
+        assert len(before) == BATCH
+    if first_answer == 207:
+        assert len(before) == BATCH
+
+    server.start()
+    async with aiohttp.ClientSession() as session:
+        r = await session.post(
+            f"{server.base}/v1/completions", json={"completions": batch},
+            headers={"Authorization": f"Bearer {token['institution']}"},
+        )
+        assert r.status == 207, await r.text()
+        body = await r.json()
+    assert body["recorded"] == BATCH - len(before)
+    assert body["duplicates"] == len(before)
+    after = await recorded_completions(database)
+    assert len(after) == BATCH and all(n == 1 for n in after.values())
+
+
+async def test_sigterm_finishes_the_request_in_flight_and_stops_cleanly(
+    server: Server, database: Database
+) -> None:
+    server.start()
+    token = await tokens(database)
+    async with aiohttp.ClientSession() as session:
+        await prepare(session, server.base, token)
+        post = asyncio.ensure_future(session.post(
+            f"{server.base}/v1/completions", json={"completions": items(2_000)},
+            headers={"Authorization": f"Bearer {token['institution']}"},
+        ))
+        await asyncio.sleep(0.2)
+        assert server.process is not None
+        server.process.send_signal(signal.SIGTERM)
+        response = await post
+        assert response.status == 207
+        body = await response.json()
+        assert body["recorded"] == 2_000
+    assert await asyncio.to_thread(server.process.wait, 60) == 0
+    assert len(await recorded_completions(database)) == 2_000
