@@ -21,6 +21,7 @@ import asyncpg
 from aiohttp import web
 
 from api import audit_cli, auth, certificate_cli
+from api.access_log import RouteAccessLogger
 from api.app import create_app
 from api.database import Database, open_database
 from api.demo import DemoSummary, build_demo
@@ -66,7 +67,10 @@ class Progress:
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     app = create_app(settings)
     logging.getLogger(__name__).info("serving on http://%s:%s", settings.host, settings.port)
-    web.run_app(app, host=settings.host, port=settings.port, print=None, shutdown_timeout=10)
+    web.run_app(
+        app, host=settings.host, port=settings.port, print=None, shutdown_timeout=10,
+        access_log_class=RouteAccessLogger,
+    )
     return 0
 
 
@@ -117,7 +121,10 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
         if args.no_serve:
             return 0
         app = create_app(settings, database=database)
-        web.run_app(app, host=settings.host, port=settings.port, print=None, shutdown_timeout=10)
+        web.run_app(
+            app, host=settings.host, port=settings.port, print=None, shutdown_timeout=10,
+            access_log_class=RouteAccessLogger,
+        )
     return 0
 
 

@@ -145,6 +145,12 @@ _UNAVAILABLE = (
 )
 
 
+def _route(request: web.Request) -> str:
+    """The route's pattern, not the path: paths hold learner ids, which are personal data."""
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else "(no route)"
+
+
 @web.middleware
 async def problem_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
@@ -171,13 +177,13 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
             headers={k: v for k, v in error.headers.items() if k.lower() == "allow"},
         )
     except _UNAVAILABLE:
-        log.warning("database unavailable for %s %s", request.method, request.path)
+        log.warning("database unavailable for %s %s", request.method, _route(request))
         return problem_response(
             503, "unavailable", "The service is temporarily unavailable",
             "the database cannot be reached; retry shortly", headers={"Retry-After": "2"},
         )
     except Exception:
-        log.exception("unexpected failure in %s %s", request.method, request.path)
+        log.exception("unexpected failure in %s %s", request.method, _route(request))
         return problem_response(
             500, "internal_error", "Internal error", "an unexpected error occurred; it is logged"
         )
