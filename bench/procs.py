@@ -22,6 +22,11 @@ from api.database import Database
 
 VENV_BIN = Path(sys.executable).parent
 CREDITBANK = str(VENV_BIN / "creditbank")
+#: How the bench runs ``creditbank ARGS``: the same entry point, through the interpreter,
+#: so that the command line does not read ``creditbank serve``: on a shared machine other
+#: sessions stop their demo servers with ``pkill -f "creditbank serve"``, which killed
+#: the bench's server mid-run (twice). Every process here is still stopped by its own pid.
+CREDITBANK_ARGV = [sys.executable, "-c", "import sys; from api.cli import main; sys.exit(main())"]
 
 
 def free_port() -> int:
@@ -204,9 +209,10 @@ class MemorySampler:
 
 
 @dataclass
-class Server:
+class Worker:
+    """``creditbank projections run``: the read models in their own process."""
+
     process: subprocess.Popen[bytes]
-    base: str
     log: Path
     memory: MemorySampler
 
@@ -215,14 +221,91 @@ class Server:
         return self.process.pid
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        _stop_process(self.process)
         self.memory.stop()
+
+
+def _stop_process(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@dataclass
+class Server:
+    """The server, and in the ``worker`` deployment the projection worker beside it."""
+
+    process: subprocess.Popen[bytes]
+    base: str
+    log: Path
+    memory: MemorySampler
+    worker: Worker | None = None
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def window(self) -> dict[str, float]:
+        """Peak RSS (MB) since the previous call: the server's, and the worker's if any."""
+        peaks = {"server_peak_rss_mb": self.memory.window()}
+        if self.worker is not None:
+            peaks["worker_peak_rss_mb"] = self.worker.memory.window()
+        return peaks
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU seconds used so far (user + system) by the server and the worker."""
+        used = {"server": process_cpu_seconds(self.pid)}
+        if self.worker is not None:
+            used["worker"] = process_cpu_seconds(self.worker.pid)
+        return used
+
+    def exited(self) -> str | None:
+        """Which of our processes ended on its own, and how (None if both still run)."""
+        ended = []
+        for name, proc in (("server", self.process), ("worker", self.worker and self.worker.process)):
+            if proc is not None and proc.poll() is not None:
+                code = proc.returncode
+                how = f"signal {signal.Signals(-code).name}" if code < 0 else f"exit status {code}"
+                ended.append(f"the {name} (pid {proc.pid}) ended by {how}")
+        return "; ".join(ended) or None
+
+    def stop(self) -> None:
+        if self.worker is not None:
+            self.worker.stop()
+        _stop_process(self.process)
+        self.memory.stop()
+
+
+# -- CPU: ours and the machine's -----------------------------------------------------
+
+
+def process_cpu_seconds(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_cpu() -> tuple[float, float]:
+    """(busy, total) jiffies of all CPUs since boot, from /proc/stat."""
+    with open("/proc/stat") as f:
+        values = [int(x) for x in f.readline().split()[1:]]
+    idle = values[3] + (values[4] if len(values) > 4 else 0)
+    total = float(sum(values[:8]))
+    return total - idle, total
+
+
+def loadavg() -> float:
+    try:
+        return float(Path("/proc/loadavg").read_text().split()[0])
+    except OSError:
+        return float("nan")
 
 
 def server_env(url: str, workdir: Path, port: int | None = None, **extra: str) -> dict[str, str]:
@@ -239,11 +322,16 @@ def server_env(url: str, workdir: Path, port: int | None = None, **extra: str) -
     return env
 
 
-def start_server(url: str, workdir: Path, **extra: str) -> Server:
+def start_server(url: str, workdir: Path, projections: str = "inline", **extra: str) -> Server:
+    """``creditbank serve`` on a free port; with ``projections="worker"`` the server runs
+    with ``CREDITBANK_INLINE_PROJECTIONS=no`` and ``creditbank projections run`` runs
+    beside it (the deployment of docker/compose.yaml), started once the server is ready
+    (the server creates the tables)."""
     port = free_port()
     log = workdir / f"server-{port}.log"
+    extra = {"CREDITBANK_INLINE_PROJECTIONS": "no" if projections == "worker" else "yes", **extra}
     process = subprocess.Popen(
-        [CREDITBANK, "serve"],
+        [*CREDITBANK_ARGV, "serve"],
         env=server_env(url, workdir, port, **extra),
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,
@@ -257,16 +345,33 @@ def start_server(url: str, workdir: Path, **extra: str) -> Server:
         try:
             with urllib.request.urlopen(base + "/readyz", timeout=2) as r:
                 if r.status == 200:
-                    return Server(process, base, log, memory)
+                    server = Server(process, base, log, memory)
+                    if projections == "worker":
+                        server.worker = start_worker(url, workdir)
+                    return server
         except OSError:
             time.sleep(0.2)
     process.kill()
     raise RuntimeError(f"server did not become ready: {log.read_text()[-2000:]}")
 
 
+def start_worker(url: str, workdir: Path) -> Worker:
+    log = workdir / "projections-worker.log"
+    process = subprocess.Popen(
+        [*CREDITBANK_ARGV, "projections", "run"],
+        env=server_env(url, workdir),
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    time.sleep(1.0)
+    if process.poll() is not None:
+        raise RuntimeError(f"projections worker exited with {process.returncode}: {log.read_text()[-2000:]}")
+    return Worker(process, log, MemorySampler(process.pid).start())
+
+
 def cli(url: str, workdir: Path, *args: str, timeout: float = 120) -> str:
     done = subprocess.run(
-        [CREDITBANK, *args], env=server_env(url, workdir), capture_output=True, timeout=timeout, check=False
+        [*CREDITBANK_ARGV, *args], env=server_env(url, workdir), capture_output=True, timeout=timeout, check=False
     )
     if done.returncode != 0:
         raise RuntimeError(f"creditbank {' '.join(args)} failed: {done.stderr.decode()[-2000:]}")
@@ -277,7 +382,7 @@ def mint_tokens(url: str, workdir: Path, specs: dict[str, list[str]]) -> dict[st
     """Mint tokens with the CLI, in parallel; ``specs`` maps a name to CLI arguments."""
     procs = {
         name: subprocess.Popen(
-            [CREDITBANK, "tokens", "create", *args],
+            [*CREDITBANK_ARGV, "tokens", "create", *args],
             env=server_env(url, workdir),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

@@ -6,6 +6,7 @@ spent under each stage of the write path, and the hottest frames.
 
 from __future__ import annotations
 
+import re
 import sys
 from collections import Counter
 from pathlib import Path
@@ -17,10 +18,14 @@ STAGES = (
     ("validation (marshmallow CompletionSchema.load per item)", "Schema.load (marshmallow"),
     ("answer JSON (json.dumps of 1,000 results)", "answer (api/http.py"),
     ("writer: record_completions (whole)", "record_completions (ledger/application.py"),
-    ("writer: _get_many (cache/DB look-ups)", "_get_many (ledger/application.py"),
+    ("writer: _get_many (providers, existing completions, accounts)", "_get_many (ledger/application.py"),
+    ("writer: _registered_learners (id set, ids-only query)", "_registered_learners (ledger/application.py"),
+    ("writer: _save_new_completions (events.put)", "_save_new_completions (ledger/application.py"),
+    ("writer: Application.save (other writes)", "save (eventsourcing/application.py"),
     ("writer: Completion.record (aggregate creation)", "record (ledger/completion.py"),
     ("writer: mapper.to_stored_event (JSON encoding of events)", "to_stored_event (eventsourcing"),
-    ("writer: insert_events (psycopg, the INSERT)", "insert_events (eventsourcing/postgres.py"),
+    ("writer: insert_events (ledger/store.py, binary unnest INSERT)", "insert_events (ledger/store.py"),
+    ("writer: insert_events (library's, eventsourcing/postgres.py)", "insert_events (eventsourcing/postgres.py"),
     ("writer: uuid5 ids", "uuid5 (uuid.py"),
     ("projections: decode", "decode (projections/events.py"),
     ("projections: apply_batch", "apply_batch (projections/apply.py"),
@@ -32,10 +37,16 @@ STAGES = (
 )
 
 
+def _function(frame: str) -> str:
+    """``name (path:line)`` -> ``name (path)``: one entry per function, not per line."""
+    return re.sub(r":\d+\)$", ")", frame)
+
+
 def main(path: str) -> int:
     total = 0
     stage_counts: Counter[str] = Counter()
     leaf: Counter[str] = Counter()
+    inclusive: Counter[str] = Counter()
     for line in Path(path).read_text().splitlines():
         stack, _, count_s = line.rpartition(" ")
         try:
@@ -45,6 +56,9 @@ def main(path: str) -> int:
         total += count
         frames = stack.split(";")
         leaf[frames[-1]] += count
+        project = {_function(f) for f in frames if any(f"({d}/" in f for d in ("api", "ledger", "projections"))}
+        for frame in project:
+            inclusive[frame] += count
         for label, needle in STAGES:
             if any(needle in f for f in frames):
                 stage_counts[label] += count
@@ -52,6 +66,9 @@ def main(path: str) -> int:
     print("\nshare of samples by stage (a sample may count under several stages):")
     for label, _ in STAGES:
         print(f"  {100 * stage_counts[label] / max(total, 1):5.1f}%  {label}")
+    print("\nhottest project frames, inclusive (api/, ledger/, projections/; once per sample):")
+    for frame, count in inclusive.most_common(30):
+        print(f"  {100 * count / max(total, 1):5.1f}%  {frame}")
     print("\nhottest leaf frames:")
     for frame, count in leaf.most_common(25):
         print(f"  {100 * count / max(total, 1):5.1f}%  {frame}")

@@ -93,12 +93,129 @@ def _load_table(s: dict[str, Any], unit: str, rows: list[tuple[str, str, str]]) 
         f"| server peak RSS | {_n(s.get('server_peak_rss_mb'))} MB | < 300 MB |"
         f" {_at_most(s.get('server_peak_rss_mb'), 300, 'MB')} |"
     )
+    if s.get("worker_peak_rss_mb") is not None:
+        lines.append(f"| projection worker peak RSS | {_n(s['worker_peak_rss_mb'])} MB | | |")
+    if s.get("cpu"):
+        lines.append(f"| CPU used, in cores | {_cpu(s)} | | |")
+        per = s["cpu"].get("server", 0) / s["items_per_s"] if s.get("items_per_s") else 0
+        if per:
+            lines.append(
+                f"| server CPU per {unit} | {per * 1000:.2f} ms (one core would give at most"
+                f" {_n(1 / per)} {unit}s/s; less load-dependent than the throughput) | | |"
+            )
     cpu = s.get("client_cpu_pct", 0)
     note = " (**the client saturates a core**: the figure is a floor)" if cpu >= 90 else ""
     lines.append(f"| load client CPU | {_n(cpu)}% of one core{note} | | |")
     lines.append(f"| concurrency | {s.get('concurrency', '–')} client connections | | |")
     lines.append(f"| errors | {s['errors']} | 0 | {'ok' if not s['errors'] else '**failed**'} |")
     return lines
+
+
+def _rss(s: dict[str, Any], key: str = "server_peak_rss_mb") -> str:
+    """The server's peak RSS, and the projection worker's beside it when there is one."""
+    text = f"{_n(s.get(key))} MB"
+    if s.get("worker_peak_rss_mb") is not None:
+        text += f" + worker {_n(s['worker_peak_rss_mb'])} MB"
+    return text
+
+
+def _cpu(s: dict[str, Any]) -> str:
+    c = s.get("cpu")
+    if not c:
+        return "–"
+    parts = [f"server {c.get('server', 0):.2f}"]
+    if "worker" in c:
+        parts.append(f"worker {c['worker']:.2f}")
+    if "postgres" in c:
+        parts.append(f"PostgreSQL {c['postgres']:.2f}")
+    parts.append(f"load client {c.get('bench', 0):.2f}")
+    parts.append(f"**others {c.get('other', 0):.2f}**")
+    return f"{' · '.join(parts)} (machine {c.get('machine', 0):.2f} of 2; load avg {c.get('loadavg', 0):.1f})"
+
+
+#: (key, label, unit, higher is better) of the figures compared across runs.
+KEY_FIGURES = (
+    ("batch", "Batch ingest", "completions/s", True),
+    ("batch_p99", "Batch ingest p99 per batch", "ms", False),
+    ("single", "Single-record ingest", "req/s", True),
+    ("single_p99", "Single-record ingest p99", "ms", False),
+    ("balance", "Reads: balance", "req/s", True),
+    ("balance_p99", "Reads: balance p99", "ms", False),
+    ("eligibility", "Reads: eligibility", "req/s", True),
+    ("eligibility_p99", "Reads: eligibility p99", "ms", False),
+    ("projection_during_ingest", "Projections applied during batch ingest", "events/s", True),
+    ("rebuild", "Projection rebuild from zero", "events/s", True),
+    ("audit", "Audit verification (HTTP)", "events/s", True),
+    ("server_rss", "Server peak RSS, whole run", "MB", False),
+    ("worker_rss", "Projection worker peak RSS, whole run", "MB", False),
+    ("ref_library", "Reference: library `save`", "events/s", True),
+    ("ref_copy", "Reference: PostgreSQL COPY", "events/s", True),
+)
+
+
+def key_figures(results: dict[str, Any]) -> dict[str, float | None]:
+    """The headline figures of a run, to compare with another run."""
+    sc = results.get("scenarios", {})
+
+    def get(key: str, field: str) -> float | None:
+        s = sc.get(key) or {}
+        value = s.get(field)
+        return None if "skipped" in s or value is None else float(value)
+
+    pdi = (sc.get("batch") or {}).get("projection_during_ingest") or {}
+    return {
+        "batch": get("batch", "items_per_s"),
+        "batch_p99": get("batch", "p99_ms"),
+        "single": get("single", "requests_per_s"),
+        "single_p99": get("single", "p99_ms"),
+        "balance": get("balance", "requests_per_s"),
+        "balance_p99": get("balance", "p99_ms"),
+        "eligibility": get("eligibility", "requests_per_s"),
+        "eligibility_p99": get("eligibility", "p99_ms"),
+        "projection_during_ingest": pdi.get("events_per_s"),
+        "rebuild": get("rebuild", "events_per_s"),
+        "audit": get("audit", "events_per_s"),
+        "server_rss": results.get("server_peak_rss_mb"),
+        "worker_rss": results.get("worker_peak_rss_mb"),
+        "ref_library": get("ref_library", "items_per_s"),
+        "ref_copy": get("ref_copy", "items_per_s"),
+    }
+
+
+def _comparison(results: dict[str, Any]) -> list[str]:
+    prev = results.get("previous")
+    if not prev:
+        return []
+    now = key_figures(results)
+    before = prev.get("figures", {})
+    out = [
+        "## Previous run",
+        "",
+        f"The previous full run (`{prev.get('file')}`, started {prev.get('started')}, projections "
+        f"{prev.get('projections', 'inline')}, size `{prev.get('size')}`) against this one (projections "
+        f"{results.get('projections', 'inline')}, size `{results.get('size')}`)"
+        + (":" if prev.get("size") == results.get("size") else "; **the sizes differ**, so compare with care:"),
+        "",
+        "| figure | previous run | this run | change |",
+        "|---|---|---|---|",
+    ]
+    for key, label, unit, higher in KEY_FIGURES:
+        a, b = before.get(key), now.get(key)
+        if a is None and b is None:
+            continue
+        if a and b:
+            ratio = b / a
+            better = ratio > 1 if higher else ratio < 1
+            change = f"{ratio:.2f}× ({'better' if better else 'worse' if ratio != 1 else 'same'})"
+        else:
+            change = "–"
+        digits = 1 if unit == "ms" else 0
+        out.append(
+            f"| {label} | {_n(a, digits)} {unit if a is not None else ''} | {_n(b, digits)} "
+            f"{unit if b is not None else ''} | {change} |"
+        )
+    out.append("")
+    return out
 
 
 def render(results: dict[str, Any]) -> str:
@@ -109,7 +226,14 @@ def render(results: dict[str, Any]) -> str:
         f"Size `{results.get('size')}`: {_n(sizes.get('learners'))} learners, "
         f"{_n(sizes.get('completions'))} completions through `POST /v1/completions`, "
         "run against the real server (`creditbank serve`, a subprocess) and real PostgreSQL "
-        "over loopback. Produced by:"
+        "over loopback. "
+        + (
+            "Projections ran in their own process (`CREDITBANK_INLINE_PROJECTIONS=no` plus "
+            "`creditbank projections run`, the deployment of docker/compose.yaml). "
+            if results.get("projections") == "worker"
+            else "Projections ran inline, in the server process. "
+        )
+        + "Produced by:"
     )
     out += ["", "```", results.get("command", ".venv/bin/python -m bench.run"), "```", ""]
     if results.get("failure"):
@@ -120,12 +244,17 @@ def render(results: dict[str, Any]) -> str:
     pg = results.get("postgres", {})
     out.append(f"| PostgreSQL | {pg.get('version', '?')} ({pg.get('kind', '?')}; default settings) |")
     out.append(f"| date | {results.get('started')} → {results.get('finished')} (UTC) |")
+    if results.get("loadavg_start") is not None:
+        out.append(
+            f"| load average (1 min) | {_n(results.get('loadavg_start'), 2)} at the start, "
+            f"{_n(results.get('loadavg_end'), 2)} at the end |"
+        )
     out.append("")
 
     out += [
         "## Summary",
         "",
-        "| scenario | throughput | p50 / p99 | server peak RSS | target | verdict |",
+        "| scenario | throughput | p50 / p99 | peak RSS | target | verdict |",
         "|---|---|---|---|---|---|",
     ]
     summary_rows = []
@@ -136,7 +265,7 @@ def render(results: dict[str, Any]) -> str:
                 "Batch ingest (1,000/batch)",
                 f"{_n(s['items_per_s'])} completions/s",
                 f"{_n(s['p50_ms'])} / {_n(s['p99_ms'])} ms per batch",
-                s.get("server_peak_rss_mb"),
+                _rss(s),
                 "≥ 10,000 completions/s",
                 _at_least(s["items_per_s"], 10_000, "completions/s"),
             )
@@ -149,7 +278,7 @@ def render(results: dict[str, Any]) -> str:
                 "Single-record ingest (64 clients)",
                 f"{_n(s['requests_per_s'])} req/s",
                 f"{_n(s['p50_ms'], 1)} / {_n(s['p99_ms'], 1)} ms",
-                s.get("server_peak_rss_mb"),
+                _rss(s),
                 "≥ 2,000 req/s, p99 < 50 ms",
                 "; ".join(verdicts),
             )
@@ -167,7 +296,7 @@ def render(results: dict[str, Any]) -> str:
                 label,
                 f"{_n(s['requests_per_s'])} req/s",
                 f"{_n(s['p50_ms'], 1)} / {_n(s['p99_ms'], 1)} ms",
-                s.get("server_peak_rss_mb"),
+                _rss(s),
                 "≥ 4,000 req/s, p99 < 10 ms",
                 "; ".join(verdicts),
             )
@@ -202,7 +331,7 @@ def render(results: dict[str, Any]) -> str:
                 "Projection drain after ingest (/readyz lag)",
                 f"{_n(s.get('events_per_s'))} events/s",
                 "–",
-                s.get("server_peak_rss_mb"),
+                _rss(s),
                 "≥ 30,000 events/s",
                 _at_least(s.get("events_per_s"), 30_000, "events/s")
                 if s.get("lag_at_start", 0) > 10_000
@@ -218,14 +347,26 @@ def render(results: dict[str, Any]) -> str:
         else:
             summary_rows.append(
                 (
-                    "Audit verification",
-                    f"{_n(s['events_per_s'])} events/s",
+                    "Audit verification (`GET /v1/audit/verification`)",
+                    f"{_n(s['events_per_s'])} events/s ({_n(s['events'])} events in {_n(s['seconds'], 1)} s)",
                     "–",
-                    None,
+                    _rss(s),
                     "≥ 200,000 events/s",
                     _at_least(s["events_per_s"], 200_000, "events/s"),
                 )
             )
+            cli = s.get("cli")
+            if cli:
+                summary_rows.append(
+                    (
+                        "Audit verification (`creditbank audit verify`, whole process)",
+                        f"{_n(cli['events_per_s'])} events/s ({_n(cli['events'])} events in {_n(cli['seconds'], 1)} s)",
+                        "–",
+                        cli.get("peak_rss_mb"),
+                        "≥ 200,000 events/s",
+                        _at_least(cli["events_per_s"], 200_000, "events/s"),
+                    )
+                )
     if "server_peak_rss_mb" in results:
         summary_rows.append(
             (
@@ -235,6 +376,19 @@ def render(results: dict[str, Any]) -> str:
                 results["server_peak_rss_mb"],
                 "< 300 MB throughout",
                 _at_most(results["server_peak_rss_mb"], 300, "MB"),
+            )
+        )
+    if results.get("worker_peak_rss_mb") is not None:
+        both = results["server_peak_rss_mb"] + results["worker_peak_rss_mb"]
+        summary_rows.append(
+            (
+                "Projection worker memory, whole run",
+                f"peak RSS {_n(results['worker_peak_rss_mb'])} MB",
+                f"VmHWM {_n(results.get('worker_vmhwm_mb'))} MB",
+                results["worker_peak_rss_mb"],
+                "(the target is the server's)",
+                f"server + worker ≤ {_n(both)} MB "
+                + ("(also under 300 MB)" if both < 300 else "(**over 300 MB together**)"),
             )
         )
     for key, label in (
@@ -254,8 +408,10 @@ def render(results: dict[str, Any]) -> str:
                 )
             )
     for name, thr, lat, rss, target, verdict in summary_rows:
-        out.append(f"| {name} | {thr} | {lat} | {_n(rss)} MB | {target} | {verdict} |")
+        rss_text = rss if isinstance(rss, str) else f"{_n(rss)} MB"
+        out.append(f"| {name} | {thr} | {lat} | {rss_text} | {target} | {verdict} |")
     out.append("")
+    out += _comparison(results)
 
     if "batch" in sc and "ref_library" in sc:
         b, lib = sc["batch"]["items_per_s"], sc["ref_library"]["items_per_s"]
@@ -358,6 +514,8 @@ def render(results: dict[str, Any]) -> str:
                 f" drained in {_n(c['seconds'], 1)} s = {_n(c.get('events_per_s'))} events/s | ≥ 30,000 events/s"
                 f" | {rated} |"
             )
+            if c.get("cpu"):
+                out.append(f"| CPU used during the drain, in cores | {_cpu(c)} | | |")
         r = sc.get("rebuild")
         if r:
             limit = 60 * max(r["events"], 1) / 1_000_000
@@ -374,13 +532,36 @@ def render(results: dict[str, Any]) -> str:
     if "audit" in sc:
         s = sc["audit"]
         out += ["### Audit verification", ""]
-        out += [
-            f"Skipped: {s['skipped']}."
-            if "skipped" in s
-            else f"{_n(s['events'])} events verified in {_n(s['seconds'], 1)} s = {_n(s['events_per_s'])} events/s "
-            f"(target ≥ 200,000: {_at_least(s['events_per_s'], 200_000, 'events/s')}).",
-            "",
-        ]
+        if "skipped" in s:
+            out += [f"Skipped: {s['skipped']}.", ""]
+        else:
+            out += [
+                "The hash chain over the whole log, after ingest and reads: `GET /v1/audit/verification` "
+                "with an auditor token (the server recomputes the chain; `events_checked` of the answer), "
+                "then `creditbank audit verify` from the CLI (a new process: start-up included).",
+                "",
+                "| figure | measured | target | verdict |",
+                "|---|---|---|---|",
+                f"| `GET /v1/audit/verification` | {_n(s['events'])} events in {_n(s['seconds'], 1)} s ="
+                f" {_n(s['events_per_s'])} events/s | ≥ 200,000 events/s |"
+                f" {_at_least(s['events_per_s'], 200_000, 'events/s')} |",
+            ]
+            if s.get("server_peak_rss_mb") is not None:
+                out.append(
+                    f"| server peak RSS while verifying | {_rss(s)} | < 300 MB |"
+                    f" {_at_most(s.get('server_peak_rss_mb'), 300, 'MB')} |"
+                )
+            if s.get("cpu"):
+                out.append(f"| CPU used, in cores | {_cpu(s)} | | |")
+            cli = s.get("cli")
+            if cli:
+                out.append(
+                    f"| `creditbank audit verify` (whole process) | {_n(cli['events'])} events in"
+                    f" {_n(cli['seconds'], 1)} s = {_n(cli['events_per_s'])} events/s | ≥ 200,000 events/s |"
+                    f" {_at_least(cli['events_per_s'], 200_000, 'events/s')} |"
+                )
+                out.append(f"| CLI process peak RSS | {_n(cli['peak_rss_mb'])} MB | | |")
+            out.append("")
     refs = [(k, sc[k]) for k in ("ref_library", "ref_copy") if k in sc]
     if refs:
         out += [

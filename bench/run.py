@@ -175,14 +175,60 @@ async def drain(session: aiohttp.ClientSession, base: str, max_seconds: float) -
     }
 
 
+# -- CPU: who used the machine during a scenario ---------------------------------------
+
+
+class CpuMeter:
+    """CPU used during a scenario, in cores: the whole machine (/proc/stat), the
+    server, the worker, PostgreSQL (the embedded cluster's processes) and this load
+    client; ``other`` is what the rest of the machine used (other users' processes).
+    On a quiet machine ``other`` is near 0."""
+
+    def __init__(self, server: procs.Server, pg_pid: int | None) -> None:
+        self.server, self.pg_pid = server, pg_pid
+        self._start = self._snapshot()
+
+    def _snapshot(self) -> dict[str, float]:
+        busy, total = procs.machine_cpu()
+        snap = {"machine": busy, "total": total, "t": time.perf_counter(), "bench": time.process_time()}
+        snap.update(self.server.cpu_seconds())
+        if self.pg_pid:
+            snap["postgres"] = sum(procs.process_cpu_seconds(p) for p in [self.pg_pid, *procs.descendants(self.pg_pid)])
+        return snap
+
+    def since(self) -> dict[str, float]:
+        end = self._snapshot()
+        start = self._start
+        seconds = end["t"] - start["t"]
+        if seconds <= 0:
+            return {}
+        tick = os.sysconf("SC_CLK_TCK")
+        cores = {"machine": (end["machine"] - start["machine"]) / tick / seconds}
+        for key in ("server", "worker", "postgres", "bench"):
+            if key in end and key in start:
+                cores[key] = max(0.0, end[key] - start[key]) / seconds
+        ours = sum(v for k, v in cores.items() if k != "machine")
+        # postgres backends that ended during the window are not counted: "other" is an upper bound
+        cores["other"] = max(0.0, cores["machine"] - ours)
+        cores["loadavg"] = procs.loadavg()
+        return {k: round(v, 2) for k, v in cores.items()}
+
+
 # -- profiling -----------------------------------------------------------------------
 
 
+NO_PY_SPY = "--profile: py-spy is not installed (.venv/bin/pip install py-spy, or set PY_SPY=/path/to/py-spy)"
+
+
+def _py_spy() -> str | None:
+    spy = os.environ.get("PY_SPY") or shutil.which("py-spy") or str(procs.VENV_BIN / "py-spy")
+    return spy if Path(spy).exists() else None
+
+
 def start_profiler(pid: int, out: Path) -> subprocess.Popen[bytes] | None:
-    spy = shutil.which("py-spy") or str(procs.VENV_BIN / "py-spy")
-    if not Path(spy).exists():
-        log("py-spy is not installed (pip install py-spy); not profiling")
-        return None
+    spy = _py_spy()
+    if spy is None:
+        raise Failure(NO_PY_SPY)
     fmt = "raw" if out.suffix in {".txt", ".raw"} else "speedscope" if out.suffix == ".json" else "flamegraph"
     return subprocess.Popen(
         [spy, "record", "--pid", str(pid), "--rate", "100", "--format", fmt, "-o", str(out)],
@@ -214,6 +260,7 @@ async def scenarios(
     results: dict[str, Any],
 ) -> None:
     base = server.base
+    pg_pid = _pg_pid(workdir)
     providers = provider_ids(sizes.providers)
     specs: dict[str, list[str]] = {
         "admin": ["--role", "admin"],
@@ -241,7 +288,8 @@ async def scenarios(
 
         over_http = min(sizes.learners, HTTP_LEARNERS)
         log(f"registering {over_http:,} learners over HTTP ({LEARNER_CONCURRENCY} clients)")
-        server.memory.window()
+        server.window()
+        meter = CpuMeter(server, pg_pid)
         learner_calls = (
             Call("POST", "/v1/learners", tokens["admin"], dumps(learner_body(n))) for n in range(over_http)
         )
@@ -257,7 +305,8 @@ async def scenarios(
         scen["learners"] = {
             **stats.summary(),
             "concurrency": LEARNER_CONCURRENCY,
-            "server_peak_rss_mb": server.memory.window(),
+            **server.window(),
+            "cpu": meter.since(),
         }
         log(_line(scen["learners"]))
         if stats.items != over_http:
@@ -291,8 +340,14 @@ async def scenarios(
 
         sampler = ReadyzSampler(session, base)
         sampler.start()
-        profiler = start_profiler(server.pid, Path(args.profile)) if args.profile else None
-        server.memory.window()
+        profilers = []
+        if args.profile:
+            profilers.append(start_profiler(server.pid, Path(args.profile)))
+            if server.worker is not None:
+                out = Path(args.profile)
+                profilers.append(start_profiler(server.worker.pid, out.with_name(f"{out.stem}-worker{out.suffix}")))
+        server.window()
+        meter = CpuMeter(server, pg_pid)
         stats = await drive(
             session,
             base,
@@ -302,14 +357,16 @@ async def scenarios(
             max_seconds=7200,
             handle=check_batch,
         )
-        stop_profiler(profiler)
+        for profiler in profilers:
+            stop_profiler(profiler)
         await sampler.stop()
         summary = stats.summary()
         summary.update(
             concurrency=BATCH_CONCURRENCY,
             batch=sizes.batch,
-            server_peak_rss_mb=server.memory.window(),
+            **server.window(),
             slices=_slices(stats, sizes.completions),
+            cpu=meter.since(),
         )
         projected = [s for s in sampler.samples if s[0] <= stats.seconds + 1]
         if len(projected) >= 2:
@@ -325,9 +382,11 @@ async def scenarios(
 
         # -- projection catch-up after ingest -------------------------------------------
         log("waiting for the read models to reach the head (/readyz lag)")
-        server.memory.window()
+        server.window()
+        meter = CpuMeter(server, pg_pid)
         drained = await drain(session, base, max_seconds=3600)
-        drained["server_peak_rss_mb"] = server.memory.window()
+        drained.update(server.window())
+        drained["cpu"] = meter.since()
         scen["catchup"] = drained
         log(f"catch-up: {drained}")
         if not drained["caught_up"]:
@@ -356,7 +415,8 @@ async def scenarios(
                 p = providers[n % len(providers)]
                 yield Call("POST", "/v1/completions", tokens[p], dumps(completion_item(rng, "S", n, sizes.learners)))
 
-        server.memory.window()
+        server.window()
+        meter = CpuMeter(server, pg_pid)
         stats = await drive(
             session,
             base,
@@ -369,7 +429,8 @@ async def scenarios(
         scen["single"] = {
             **stats.summary(),
             "concurrency": SINGLE_CONCURRENCY,
-            "server_peak_rss_mb": server.memory.window(),
+            **server.window(),
+            "cpu": meter.since(),
         }
         log(_line(scen["single"]))
         if stats.error_count:
@@ -385,7 +446,8 @@ async def scenarios(
             for _ in range(sizes.read_requests):
                 yield Call("GET", path.format(learner_id(rng.randrange(sizes.learners))), tokens["hr"])
 
-        server.memory.window()
+        server.window()
+        meter = CpuMeter(server, pg_pid)
         stats = await drive(
             session,
             base,
@@ -398,7 +460,8 @@ async def scenarios(
         scen["balance"] = {
             **stats.summary(),
             "concurrency": READ_CONCURRENCY,
-            "server_peak_rss_mb": server.memory.window(),
+            **server.window(),
+            "cpu": meter.since(),
         }
         log(_line(scen["balance"]))
         if stats.error_count:
@@ -409,7 +472,8 @@ async def scenarios(
             scen["eligibility"] = {"skipped": "GET /v1/learners/{id}/eligibility answers 404 (no such route yet)"}
             log("eligibility: skipped, the route does not exist yet")
         else:
-            server.memory.window()
+            server.window()
+            meter = CpuMeter(server, pg_pid)
             stats = await drive(
                 session,
                 base,
@@ -422,29 +486,65 @@ async def scenarios(
             scen["eligibility"] = {
                 **stats.summary(),
                 "concurrency": READ_CONCURRENCY,
-                "server_peak_rss_mb": server.memory.window(),
+                **server.window(),
+                "cpu": meter.since(),
             }
             log(_line(scen["eligibility"]))
             if stats.error_count:
                 raise Failure(f"eligibility reads: {stats.errors}")
 
         # -- audit verification -----------------------------------------------------------
-        if await _route_missing(session, base, "/v1/audit/verification", tokens["auditor"]):
+        if await _route_missing(session, base, "/v1/audit/verification?to=1", tokens["auditor"]):
             scen["audit"] = {"skipped": "GET /v1/audit/verification answers 404 (no such route yet)"}
             log("audit verification: skipped, the route does not exist yet")
         else:
+            log("audit verification: GET /v1/audit/verification (auditor) over the whole log")
+            server.window()
+            meter = CpuMeter(server, pg_pid)
             t0 = time.perf_counter()
             async with session.get(
                 base + "/v1/audit/verification",
                 headers={"Authorization": f"Bearer {tokens['auditor']}"},
-                timeout=aiohttp.ClientTimeout(total=1800),
+                timeout=aiohttp.ClientTimeout(total=3600),
             ) as r:
-                body = await r.read()
+                raw = await r.read()
                 seconds = time.perf_counter() - t0
                 if r.status != 200:
-                    raise Failure(f"audit verification: {r.status} {body[:300]!r}")
-            head = (await readyz(session, base))["head"]
-            scen["audit"] = {"events": head, "seconds": seconds, "events_per_s": head / seconds}
+                    raise Failure(f"audit verification: {r.status} {raw[:300]!r}")
+            report = json.loads(raw)
+            if not report.get("ok"):
+                raise Failure(f"audit verification: the log does not verify: {report.get('first_break')}")
+            checked = int(report["events_checked"])
+            scen["audit"] = {
+                "events": checked,
+                "seconds": seconds,
+                "events_per_s": checked / seconds,
+                "checkpoints_checked": report.get("checkpoints_checked"),
+                **server.window(),
+                "cpu": meter.since(),
+            }
+            log(f"audit (HTTP): {checked:,} events in {seconds:.1f} s = {checked / seconds:,.0f} events/s")
+            log("audit verification: creditbank audit verify (CLI)")
+            out, cli_seconds, cli_peak, rc = await asyncio.to_thread(
+                procs.run_measured,
+                [*procs.CREDITBANK_ARGV, "audit", "verify"],
+                procs.server_env(url, workdir),
+                3600,
+            )
+            if rc != 0:
+                raise Failure(f"creditbank audit verify exited {rc}: {out[-300:]}")
+            cli_report = json.loads(out)
+            cli_checked = int(cli_report["events_checked"])
+            scen["audit"]["cli"] = {
+                "events": cli_checked,
+                "seconds": cli_seconds,
+                "events_per_s": cli_checked / cli_seconds,
+                "peak_rss_mb": cli_peak,
+            }
+            log(
+                f"audit (CLI): {cli_checked:,} events in {cli_seconds:.1f} s (whole process)"
+                f" = {cli_checked / cli_seconds:,.0f} events/s, peak RSS {cli_peak:.0f} MB"
+            )
 
         final = await readyz(session, base)
 
@@ -507,6 +607,13 @@ async def _route_missing(session: aiohttp.ClientSession, base: str, path: str, t
         return True
 
 
+def _pg_pid(workdir: Path) -> int | None:
+    """The embedded cluster's postmaster (None for an external PostgreSQL)."""
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        return int((workdir / "pgdata" / "postmaster.pid").read_text().split()[0])
+    return None
+
+
 def _slices(stats: Stats, total: int, parts: int = 10) -> list[float]:
     """Throughput (items/s) over each tenth of the run: flat if nothing grows with the bank."""
     rates: list[float] = []
@@ -537,7 +644,7 @@ def _line(s: dict[str, Any]) -> str:
 def rebuild(url: str, workdir: Path, results: dict[str, Any]) -> None:
     log("full rebuild: creditbank projections rebuild (server stopped)")
     out, seconds, peak, rc = procs.run_measured(
-        [procs.CREDITBANK, "projections", "rebuild"], procs.server_env(url, workdir), timeout=7200
+        [*procs.CREDITBANK_ARGV, "projections", "rebuild"], procs.server_env(url, workdir), timeout=7200
     )
     if rc != 0:
         raise Failure(f"creditbank projections rebuild exited {rc}")
@@ -597,8 +704,21 @@ def run(args: argparse.Namespace) -> int:
         "sizes": sizes.__dict__,
         "command": " ".join([".venv/bin/python", "-m", "bench.run", *sys.argv[1:]]),
         "started": datetime.now(UTC).isoformat(timespec="seconds"),
+        "projections": args.projections,
         "scenarios": {},
+        "loadavg_start": procs.loadavg(),
     }
+    if args.compare:
+        from bench.report import key_figures
+
+        previous = json.loads(Path(args.compare).read_text())
+        results["previous"] = {
+            "file": args.compare,
+            "started": previous.get("started"),
+            "size": previous.get("size"),
+            "projections": previous.get("projections", "inline"),
+            "figures": key_figures(previous),
+        }
     ok = False
     log(f"size {size}: {sizes.learners:,} learners, {sizes.completions:,} completions; workdir {workdir}")
     try:
@@ -611,15 +731,24 @@ def run(args: argparse.Namespace) -> int:
             results["postgres"] = {"kind": kind, "version": asyncio.run(_server_version(cluster))}
             url, ref_url = procs.database_url(main_db), procs.database_url(ref_db)
             try:
-                log("starting creditbank serve")
-                server = procs.start_server(url, workdir)
+                log(f"starting creditbank serve (projections: {args.projections})")
+                server = procs.start_server(url, workdir, projections=args.projections)
                 results["server_pid"] = server.pid
                 try:
-                    asyncio.run(scenarios(server, url, workdir, sizes, args, results))
+                    try:
+                        asyncio.run(scenarios(server, url, workdir, sizes, args, results))
+                    except Failure as failure:
+                        ended = server.exited()
+                        if ended:
+                            raise Failure(f"{failure} ({ended}: not stopped by the bench)") from failure
+                        raise
                 finally:
                     server.stop()
                     results["server_peak_rss_mb"] = server.memory.peak_rss_kb / 1024
                     results["server_vmhwm_mb"] = server.memory.hwm_kb / 1024
+                    if server.worker is not None:
+                        results["worker_peak_rss_mb"] = server.worker.memory.peak_rss_kb / 1024
+                        results["worker_vmhwm_mb"] = server.worker.memory.hwm_kb / 1024
                     log(
                         f"server stopped; peak RSS {results['server_peak_rss_mb']:.0f} MB,"
                         f" VmHWM {results['server_vmhwm_mb']:.0f} MB"
@@ -637,6 +766,7 @@ def run(args: argparse.Namespace) -> int:
         log(f"FAILED: {failure}")
     finally:
         results["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
+        results["loadavg_end"] = procs.loadavg()
         if args.out:
             from bench.report import write
 
@@ -668,8 +798,21 @@ def main(argv: list[str] | None = None) -> int:
         help="py-spy record the server during batch ingest into this file "
         "(.svg flamegraph, .txt collapsed stacks, .json speedscope)",
     )
+    parser.add_argument(
+        "--projections",
+        choices=("inline", "worker"),
+        default="worker",
+        help="worker (default): the server with CREDITBANK_INLINE_PROJECTIONS=no plus a separate "
+        "`creditbank projections run` process (docker/compose.yaml); inline: the projections in the server",
+    )
+    parser.add_argument(
+        "--compare",
+        help="a previous run's results JSON: the report shows its figures next to this run's",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the databases and the temp dir")
     args = parser.parse_args(argv)
+    if args.profile and _py_spy() is None:
+        parser.error(NO_PY_SPY)
     try:
         return run(args)
     except KeyboardInterrupt:

@@ -13,7 +13,7 @@ from uuid import UUID, uuid5
 NAMESPACE = UUID("6f1c2a4e-9a7b-5d1e-8c3f-2b4a6d8e0f12")
 
 
-@lru_cache(maxsize=200_000)
+@lru_cache(maxsize=50_000)
 def learner_uuid(learner_id: str) -> UUID:
     return uuid5(NAMESPACE, f"learner:{learner_id}")
 

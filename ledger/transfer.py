@@ -37,7 +37,7 @@ from ledger.ids import NAMESPACE
 from ledger.vocabulary import covers, is_jurisdiction
 
 
-@lru_cache(maxsize=200_000)
+@lru_cache(maxsize=50_000)
 def account_uuid(learner_id: str) -> UUID:
     return uuid5(NAMESPACE, f"account:{learner_id}")
 
