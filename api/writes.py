@@ -161,7 +161,9 @@ def _item_result(outcome: CompletionOutcome, provider_id: str) -> dict[str, Any]
         result.update(domain_error_body(outcome.error))
     else:
         result["position"] = outcome.position
-        result["completion_id"] = str(completion_uuid(provider_id, outcome.record_id))
+        # The ledger computed the id once already; uuid5 again per item was measurable.
+        completion_id = outcome.completion_id or completion_uuid(provider_id, outcome.record_id)
+        result["completion_id"] = str(completion_id)
     return result
 
 

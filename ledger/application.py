@@ -72,6 +72,7 @@ class CompletionOutcome:
     status: Literal["recorded", "duplicate", "rejected"]
     position: int | None = None
     error: DomainError | None = None
+    completion_id: UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -377,14 +378,14 @@ class CreditBank(Application[UUID]):
             for completion_id, (_, indexes) in new.items():
                 first = indexes[0]
                 outcomes[first] = CompletionOutcome(
-                    batch[first].record_id, "recorded", positions[completion_id]
+                    batch[first].record_id, "recorded", positions[completion_id], completion_id=completion_id
                 )
         earlier = {cid for cid in duplicates.values() if cid not in positions}
         if earlier:
             positions.update(self._creation_positions(earlier))
         for index, completion_id in duplicates.items():
             outcomes[index] = CompletionOutcome(
-                batch[index].record_id, "duplicate", positions.get(completion_id)
+                batch[index].record_id, "duplicate", positions.get(completion_id), completion_id=completion_id
             )
         return [outcome for outcome in outcomes if outcome is not None]
 
