@@ -121,7 +121,8 @@ async def checkpoints_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 class InstitutionQuerySchema(Strict):
-    month = fields.String(required=True, validate=validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="YYYY-MM"))
+    month = fields.String(required=True, validate=validate.Regexp(
+        r"^(19[5-9][0-9]|20[0-9]{2}|2100)-(0[1-9]|1[0-2])$", error="YYYY-MM, from 1950-01 to 2100-12"))
     backdated_days = fields.Integer(load_default=90, validate=validate.Range(min=1, max=3650))
     burst = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100_000))
 

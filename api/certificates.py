@@ -164,6 +164,7 @@ async def get_verification(request: web.Request) -> web.Response:
 
 async def post_verification(request: web.Request) -> web.Response:
     """Verify a presented certificate (the JWS as held): signature, then status."""
+    load_query(request, min_position_schema)  # refused before any answer, even a bad signature's
     data = await load_body(request, presented_schema)
     keys = await asyncio.to_thread(_keys(request).public_keys)
     try:

@@ -89,7 +89,7 @@ class RecognitionItemSchema(Strict):
     provider_id = fields.String(required=True, validate=_ID)
     record_id = fields.String(required=True, validate=validate.Length(min=1, max=128))
     #: Omitted: every hour of the completion still recognisable.
-    hours = Hours(metadata={"type": "string", "example": "32"})
+    hours = Hours(metadata={"example": "32"})
 
 
 class RecognitionSchema(Strict):

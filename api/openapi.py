@@ -17,6 +17,30 @@ from api.schemas import ProblemSchema
 _PARAM = re.compile(r"{(\w+)}")
 
 
+#: Public routes that touch no resource named by the caller: no 404 beyond the router's.
+_FIXED = {"/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/v1/keys", "/v1/audit/checkpoints"}
+
+
+def _errors(route: Any, has_path_parameters: bool) -> dict[str, str]:
+    """The refusals an operation can actually give, as the middleware and handlers raise them."""
+    errors = {"400": "malformed request (a query string or body that cannot be read)"}
+    if route.roles is not None:
+        errors |= {"401": "missing, unknown, expired or revoked token",
+                   "403": "the token's role may not do this, or the resource lies outside its scope"}
+    elif route.path == "/metrics":
+        errors |= {"403": "asked from outside the host (metrics answer loopback clients only)"}
+    if has_path_parameters or route.path not in _FIXED:
+        errors |= {"404": "no such resource (or a path that names none)"}
+    if route.method in {"POST", "DELETE", "PUT", "PATCH"}:
+        errors |= {"409": "conflicts with what is recorded"}
+    if route.body is not None:
+        errors |= {"413": "body or batch too large", "415": "not JSON (Content-Type must be application/json)"}
+    if route.body is not None or route.query is not None or route.path not in _FIXED:
+        errors |= {"422": "invalid fields or a broken rule; errors maps each field path to its messages"}
+    errors |= {"503": "temporarily unavailable (database down, or read models behind); retry after Retry-After"}
+    return errors
+
+
 def build_openapi(routes: Any) -> dict[str, Any]:
     spec = APISpec(
         title="Creditbank",
@@ -34,9 +58,10 @@ def build_openapi(routes: Any) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for route in routes:
         operation: dict[str, Any] = {"summary": route.summary, "responses": {}}
+        names = _PARAM.findall(route.path)
         parameters: list[dict[str, Any]] = [
-            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-            for name in _PARAM.findall(route.path)
+            {"name": name, "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}}
+            for name in names
         ]
         if route.query is not None:
             parameters.append({"in": "query", "schema": route.query})
@@ -50,16 +75,12 @@ def build_openapi(routes: Any) -> dict[str, Any]:
         for status, (description, schema) in route.responses.items():
             content = {ct: {"schema": schema if schema is not None else {}} for ct in route.content_types}
             operation["responses"][str(status)] = {"description": description, "content": content}
-        errors = {"400": "malformed request", "422": "invalid fields or a broken rule"}
         if route.roles is not None:
             operation["security"] = [{"bearer": []}]
             operation["x-roles"] = sorted(route.roles)
-            errors |= {"401": "missing or bad token", "403": "outside the token's scope"}
-        if route.method in {"POST", "DELETE"}:
-            errors |= {"404": "no such resource", "409": "conflicts with what is recorded",
-                       "413": "body or batch too large", "415": "not JSON"}
-        errors |= {"503": "temporarily unavailable; retry after the Retry-After header"}
-        for status, description in errors.items():
+        else:
+            operation["security"] = []
+        for status, description in _errors(route, bool(names)).items():
             operation["responses"].setdefault(status, {"description": description, "content": problem})
         paths.setdefault(route.path, {})[route.method.lower()] = operation
     for path, operations in paths.items():

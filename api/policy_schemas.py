@@ -7,21 +7,35 @@ itself (``ledger.policy.parse_policy``), so the field paths of its refusals
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from typing import Any
 
-from api.schemas import MAX_POSITION, Day, Strict, _jurisdiction
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from api.schemas import AS_OF, AT_POSITION, MAX_POSITION, MIN_POSITION, Answer, Day, Strict, _jurisdiction
 
 _TARGET = validate.Regexp(r"^[a-z0-9][a-z0-9_.-]{0,63}$", error="a target is a name such as teacher_cycle")
 
 
 class VerdictQuerySchema(Strict):
     target = fields.String(required=True, validate=_TARGET)
-    as_of = Day()
+    as_of = Day(metadata={"description": AS_OF + " Judged on that day; mutually exclusive with on too."})
     #: Judge on this date; ``knowledge`` says with what the bank knew then or knows now.
-    on = Day()
-    knowledge = fields.String(validate=validate.OneOf(["recorded", "current"]))
-    at_position = fields.Integer(validate=validate.Range(min=0, max=MAX_POSITION))
-    min_position = fields.Integer(validate=validate.Range(min=0, max=MAX_POSITION))
+    on = Day(metadata={"description": "Judge on this day (with knowledge); "
+                                      "mutually exclusive with as_of: giving both is refused with 422."})
+    knowledge = fields.String(validate=validate.OneOf(["recorded", "current"]),
+                              metadata={"description": "With on only: as recorded by the end of that day, "
+                                                       "or as the bank knows it now (default)."})
+    at_position = fields.Integer(validate=validate.Range(min=0, max=MAX_POSITION),
+                                 metadata={"description": AT_POSITION})
+    min_position = fields.Integer(validate=validate.Range(min=0, max=MAX_POSITION),
+                                  metadata={"description": MIN_POSITION})
+
+    @validates_schema
+    def _one_timeline(self, data: dict[str, Any], **_: Any) -> None:
+        if "as_of" in data and "at_position" in data:
+            raise ValidationError("give as_of or at_position, not both")
+        if "as_of" in data and "on" in data:
+            raise ValidationError("give as_of (judged that day, as known that day) or on (with knowledge), not both")
 
 
 class CohortQuerySchema(VerdictQuerySchema):
@@ -65,7 +79,7 @@ class PolicyDocSchema(Schema):
     rules = fields.List(fields.Nested(RuleDocSchema), required=True)
 
 
-class VerdictSchema(Schema):
+class VerdictSchema(Answer):
     learner_id = fields.String()
     target = fields.String()
     on = fields.Date()

@@ -16,11 +16,11 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import INCLUDE, RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from ledger.errors import HoursInvalid
 from ledger.hours import format_hours, parse_hours
-from ledger.vocabulary import ASSESSMENTS, CATEGORIES, LEVELS, ROLES, is_jurisdiction
+from ledger.vocabulary import ASSESSMENTS, CATEGORIES, LEVELS, ROLES
 
 #: Positions and counters are PostgreSQL bigints; larger numbers are refused, not overflowed.
 MAX_POSITION = 2**62  # headroom for "after + 1" arithmetic below the bigint limit
@@ -29,8 +29,16 @@ EARLIEST = date(1950, 1, 1)
 LATEST = date(2100, 12, 31)
 
 
+HOURS = ("Exact decimal hours greater than 0 and at most 2000, with at most two decimal places: "
+         'a string such as "2.5" (preferred) or a number that is exactly such a decimal; refused with 422 otherwise.')
+
+
 class Hours(fields.Field):  # type: ignore[type-arg]
     """Exact decimal hours: ``"2.5"`` or ``2.5`` in, ``"2.5"`` out."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["metadata"] = {"type": ["string", "number"], "description": HOURS, **kwargs.get("metadata", {})}
+        super().__init__(*args, **kwargs)
 
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
         return None if value is None else format_hours(Decimal(value))
@@ -42,8 +50,33 @@ class Hours(fields.Field):  # type: ignore[type-arg]
             raise ValidationError(error.detail) from None
 
 
+def _control_ranges() -> str:
+    """The Basic Multilingual Plane's control and format characters (Cc, Cf) as a regex class body."""
+    spans: list[tuple[int, int]] = []
+    for cp in range(0x10000):
+        if unicodedata.category(chr(cp)) in {"Cc", "Cf"}:
+            if spans and spans[-1][1] == cp - 1:
+                spans[-1] = (spans[-1][0], cp)
+            else:
+                spans.append((cp, cp))
+    return "".join(f"\\u{a:04x}" if a == b else f"\\u{a:04x}-\\u{b:04x}" for a, b in spans)
+
+
+_CONTROL = _control_ranges()
+#: What the OpenAPI document says of a ``Text``: some character that is not a space, and
+#: no control or format character (leading and trailing spaces are trimmed).
+TEXT_PATTERN = f"^[^{_CONTROL}]*[^{_CONTROL}\\s][^{_CONTROL}]*$"
+#: A ``Day`` as the document states it: an ISO date from 1950 to 2100.
+DAY_PATTERN = r"^(19[5-9][0-9]|20[0-9]{2}|2100)-[0-9]{2}-[0-9]{2}$"
+JURISDICTION_PATTERN = r"^(CN|[1-9][0-9]{5})$"
+
+
 class Text(fields.String):
     """A trimmed, NFC-normalised string with no control characters."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["metadata"] = {"pattern": TEXT_PATTERN, **kwargs.get("metadata", {})}
+        super().__init__(*args, **kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         text = super()._deserialize(value, attr, data, **kwargs)
@@ -56,6 +89,10 @@ class Text(fields.String):
 class Day(fields.Date):
     """A calendar date within a sane range."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["metadata"] = {"pattern": DAY_PATTERN, **kwargs.get("metadata", {})}
+        super().__init__(*args, **kwargs)
+
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> date:
         day: date = super()._deserialize(value, attr, data, **kwargs)
         if not EARLIEST <= day <= LATEST:
@@ -63,9 +100,9 @@ class Day(fields.Date):
         return day
 
 
-def _jurisdiction(value: str) -> None:
-    if not is_jurisdiction(value):
-        raise ValidationError("must be CN or a six-digit GB/T 2260 division code such as 220106")
+_jurisdiction = validate.Regexp(
+    JURISDICTION_PATTERN, error="must be CN or a six-digit GB/T 2260 division code such as 220106"
+)
 
 
 def _identifier(max_length: int) -> list[Any]:
@@ -98,7 +135,7 @@ class CompletionSchema(Strict):
     provider_id = fields.String(validate=_identifier(64))
     learner_id = fields.String(required=True, validate=_identifier(64))
     programme = fields.Nested(ProgrammeSchema, required=True)
-    hours = Hours(required=True, metadata={"type": "string", "example": "2.5"})
+    hours = Hours(required=True, metadata={"example": "2.5"})
     assessment = fields.String(required=True, validate=assessment)
     completed_on = Day(required=True)
     started_on = Day(load_default=None, allow_none=True)
@@ -170,12 +207,25 @@ class RoleChangeSchema(Strict):
             raise ValidationError("give exactly one of since (role starts) or until (role ends)")
 
 
+AS_OF = ("Answer as the bank knew it at the end of this day (Asia/Shanghai). "
+         "Mutually exclusive with at_position: giving both is refused with 422.")
+AT_POSITION = ("Answer as the bank knew it at this log position. "
+               "Mutually exclusive with as_of: giving both is refused with 422. "
+               "A position beyond the last one written is refused with 422.")
+MIN_POSITION = ("Read your writes: wait (at most 5 s, else 503) until the read models reach this position. "
+                "A position beyond the last one written is refused with 422.")
+
+
 class ReadQuerySchema(Strict):
     """Time travel and read-your-writes on every ledger read."""
 
-    as_of = Day()
-    at_position = fields.Integer(validate=validate.Range(min=0, max=MAX_POSITION))
-    min_position = fields.Integer(validate=validate.Range(min=0, max=MAX_POSITION))
+    as_of = Day(metadata={"description": AS_OF})
+    at_position = fields.Integer(
+        validate=validate.Range(min=0, max=MAX_POSITION), metadata={"description": AT_POSITION}
+    )
+    min_position = fields.Integer(
+        validate=validate.Range(min=0, max=MAX_POSITION), metadata={"description": MIN_POSITION}
+    )
 
     @validates_schema
     def _one_timeline(self, data: dict[str, Any], **_: Any) -> None:
@@ -196,21 +246,30 @@ class EventsQuerySchema(Strict):
 # --- responses (documented in the OpenAPI; handlers return plain dicts) -------------
 
 
-class ProblemSchema(Schema):
-    type = fields.String()
-    title = fields.String()
-    status = fields.Integer()
-    detail = fields.String()
-    code = fields.String()
+class Answer(Schema):
+    """A response body: the fields listed are always of these types; an answer may carry
+    more (``additionalProperties`` is open), so a new field never breaks a client."""
+
+    class Meta:
+        unknown = INCLUDE
+
+
+class ProblemSchema(Answer):
+    type = fields.String(required=True)
+    title = fields.String(required=True)
+    status = fields.Integer(required=True)
+    detail = fields.String(required=True)
+    code = fields.String(required=True)
     errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
+    position = fields.Integer(metadata={"description": "the position the read models had reached"})
 
 
-class WrittenSchema(Schema):
-    status = fields.String(metadata={"enum": ["recorded", "duplicate", "unchanged"]})
-    position = fields.Integer(allow_none=True)
+class WrittenSchema(Answer):
+    status = fields.String(required=True, metadata={"enum": ["recorded", "duplicate", "unchanged"]})
+    position = fields.Integer(required=True, allow_none=True)
 
 
-class CompletionResultSchema(Schema):
+class CompletionResultSchema(Answer):
     record_id = fields.String()
     status = fields.String(metadata={"enum": ["recorded", "duplicate", "rejected"]})
     position = fields.Integer(allow_none=True)
@@ -219,7 +278,7 @@ class CompletionResultSchema(Schema):
     errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
 
 
-class BatchResultSchema(Schema):
+class BatchResultSchema(Answer):
     results = fields.List(fields.Nested(CompletionResultSchema))
     recorded = fields.Integer()
     duplicates = fields.Integer()
@@ -227,13 +286,13 @@ class BatchResultSchema(Schema):
     position = fields.Integer(allow_none=True)
 
 
-class TotalSchema(Schema):
+class TotalSchema(Answer):
     hours = fields.String()
     events = fields.List(fields.String())
     positions = fields.List(fields.Integer())
 
 
-class BalanceSchema(Schema):
+class BalanceSchema(Answer):
     learner_id = fields.String()
     position = fields.Integer()
     total = fields.Nested(TotalSchema)
@@ -242,16 +301,42 @@ class BalanceSchema(Schema):
     cycles = fields.List(fields.Dict())
 
 
-class EventSchema(Schema):
+class EventSchema(Answer):
+    position = fields.Integer(required=True)
+    event_id = fields.String(required=True)
+    type = fields.String(required=True)
+    recorded_at = fields.String(required=True)
+    data = fields.Dict(required=True)
+    hash = fields.String(required=True, allow_none=True, metadata={"description": "null until indexed"})
+
+
+class HistorySchema(Answer):
+    learner_id = fields.String(required=True)
+    events = fields.List(fields.Nested(EventSchema), required=True)
+    position = fields.Integer(required=True)
+    timeline = fields.String(required=True, metadata={"enum": ["current", "as_known_on", "at_position"]})
+    as_of = fields.String()
+
+
+class EventsPageSchema(Answer):
+    events = fields.List(fields.Nested(EventSchema), required=True)
+    after = fields.Integer(required=True)
+    next_after = fields.Integer(required=True)
+
+
+class HealthSchema(Answer):
+    status = fields.String(required=True)
+
+
+class ReadinessSchema(Answer):
+    status = fields.String(required=True, metadata={"enum": ["ready", "unavailable"]})
+    database = fields.String(required=True, metadata={"enum": ["ok", "unreachable"]})
     position = fields.Integer()
-    event_id = fields.String()
-    type = fields.String()
-    recorded_at = fields.String()
-    data = fields.Dict()
-    hash = fields.String(allow_none=True)
+    head = fields.Integer()
+    lag = fields.Integer()
 
 
-class LearnerViewSchema(Schema):
+class LearnerViewSchema(Answer):
     learner_id = fields.String()
     name = fields.String()
     jurisdiction = fields.String()

@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from aiohttp import web
-from marshmallow import ValidationError, fields, validate
+from marshmallow import fields, validate
 
 from api import degree_credits
 from api.context import services
@@ -28,19 +28,16 @@ from api.http import (
     run_in_writer,
 )
 from api.problems import Problem
-from api.schemas import Day, Strict, Text, read_query_schema
+from api.schemas import JURISDICTION_PATTERN, Day, Strict, Text, read_query_schema
 from ledger.transfer import Carried
 from ledger.transfer_commands import reverse_transfer, transfer_account
-from ledger.vocabulary import is_jurisdiction
 from projections import transfers as rm
 from projections.policies import learner_facts
 
 _ID = validate.Length(min=1, max=64)
 
 
-def _jurisdiction(value: str) -> None:
-    if not is_jurisdiction(value):
-        raise ValidationError("CN or a six-digit division code")
+_jurisdiction = validate.Regexp(JURISDICTION_PATTERN, error="CN or a six-digit division code")
 
 
 class TransferSchema(Strict):

@@ -2,7 +2,8 @@
 # The whole test suite, from a fresh clone with only Python 3.11+:
 #   lint (ruff), types (mypy --strict), unit + integration + end-to-end tests on the
 #   embedded PostgreSQL, the integration and end-to-end tests again on the machine's own
-#   PostgreSQL at 127.0.0.1:5432 when one answers, and the benchmark smoke run.
+#   PostgreSQL at 127.0.0.1:5432 when one answers, schemathesis over the served OpenAPI
+#   document for every role (tests/fuzz_api.py), and the benchmark smoke run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,6 +35,9 @@ then
 else
   echo "== no PostgreSQL at $LOCAL_PG; skipped the second run"
 fi
+
+echo "== property-based API fuzzing from the served OpenAPI document (schemathesis, every role)"
+.venv/bin/python -m tests.fuzz_api
 
 if [ -f bench/run.py ]; then
   echo "== benchmark smoke run (quick mode, no speed thresholds)"

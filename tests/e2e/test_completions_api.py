@@ -193,7 +193,9 @@ async def test_public_endpoints_and_the_contract(bank: Bank) -> None:
     assert r.status == 200
     spec = await (await bank.client.get("/openapi.json")).json()
     assert "/v1/completions" in spec["paths"]
-    assert spec["components"]["schemas"]["Completion"]["properties"]["hours"]["type"] == "string"
+    # Hours travel as strings; a number is accepted only if it is exactly a two-place decimal,
+    # and the contract says both (the fuzzer holds the server to it).
+    assert spec["components"]["schemas"]["Completion"]["properties"]["hours"]["type"] == ["string", "number"]
     r = await bank.client.get("/docs")
     assert r.status == 200 and "openapi.json" in await r.text()
     r = await bank.client.get("/metrics")

@@ -1,0 +1,273 @@
+"""The authorisation matrix: every route in ``api.routes.ROUTES`` × every caller, own and
+foreign scope, gives the expected class of status; and a revoked or expired token fails.
+
+The cases are generated from ``ROUTES``: a route added without an entry in ``PROBES``
+fails ``test_every_route_has_an_expectation`` (and its own matrix case), so none can be
+forgotten. Expectations: no token on a protected route is 401; a role the route does not
+list is 403; a role it lists but a scope it does not cover (another provider, another
+jurisdiction, another learner) is 403; everything else is anything but 401 and 403 (a
+404 or 422 is fine: the caller got past authorisation).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from api import auth
+from api.app import create_app
+from api.database import Database
+from api.routes import ROUTES, Route
+from api.settings import Settings
+from tests.conftest import TODAY
+from tests.e2e.conftest import Bank, completion, seed, settle
+
+#: The callers, anonymous first; a scope denial must not depend on what others wrote.
+#: Subjects: learner P-0001 (jurisdiction 220106), provider JLU-TTC.
+CALLERS: dict[str, dict[str, Any] | None] = {
+    "anonymous": None,
+    "other_institution": {"role": "institution", "provider_id": "OTHER"},
+    "foreign_hr": {"role": "hr", "jurisdiction": "330300"},
+    "other_learner": {"role": "learner", "learner_id": "T-0001"},
+    "learner": {"role": "learner", "learner_id": "P-0001"},
+    "institution": {"role": "institution", "provider_id": "JLU-TTC"},
+    "hr": {"role": "hr", "jurisdiction": "220106"},
+    "auditor": {"role": "auditor"},
+    "admin": {"role": "admin"},
+}
+#: Which callers are outside the subject's scope, by the kind of scope a route checks.
+FOREIGN = {
+    "role": set(),
+    "learner": {"foreign_hr", "other_learner"},
+    "provider": {"other_institution"},
+    "jurisdiction": {"foreign_hr"},
+}
+
+CERT = "{certificate_id}"
+DRAFT = {
+    "policy_id": "lv-draft", "jurisdiction": "220106", "effective_from": "2026-12-01", "title": "草案",
+    "rules": [{"id": "ethics", "kind": "category_present", "targets": ["principal_appointment"],
+               "window": {"kind": "before_date"}, "categories": ["ethics"],
+               "source": {"document": "草案", "article": "1"}}],
+}
+MAPPING = {
+    "university": "jlu", "programme": "med", "title": "教育硕士", "programme_credits": "36",
+    "hours_per_credit": "16", "overall_cap": "12", "categories": [{"category": "ethics", "cap": "8"}],
+    "levels": ["national", "provincial"], "effective_from": "2025-01-01",
+}
+
+
+@dataclass(frozen=True)
+class Probe:
+    """How to call a route so that authorisation is what decides, and which scope it checks."""
+
+    path: str
+    scope: str = "role"
+    body: Any = None
+    needs_certificate: bool = False
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+PROBES: dict[tuple[str, str], Probe] = {
+    ("POST", "/v1/providers"): Probe("/v1/providers", body={
+        "provider_id": "NEW", "name": "新学院", "jurisdiction": "220000",
+        "accreditation": {"categories": ["ethics"], "levels": ["county"], "valid_from": "2020-01-01"}}),
+    ("GET", "/v1/providers/{provider_id}"): Probe("/v1/providers/JLU-TTC", "provider"),
+    ("POST", "/v1/providers/{provider_id}/suspension"): Probe(
+        "/v1/providers/OTHER/suspension", body={"reason": "审计"}),
+    ("DELETE", "/v1/providers/{provider_id}/suspension"): Probe("/v1/providers/OTHER/suspension"),
+    ("POST", "/v1/learners"): Probe("/v1/learners", "jurisdiction", body={
+        "learner_id": "T-0009", "name": "赵敏", "jurisdiction": "220106"}),
+    ("POST", "/v1/learners/{learner_id}/roles"): Probe(
+        "/v1/learners/P-0001/roles", "learner", body={"role": "teacher", "since": "2020-01-01"}),
+    ("POST", "/v1/completions"): Probe("/v1/completions", body=completion("M-1", "P-0001")),
+    ("POST", "/v1/completions/{provider_id}/{record_id}/revocation"): Probe(
+        "/v1/completions/JLU-TTC/PQ-1/revocation", "provider", body={"reason": "录入错误"}),
+    ("GET", "/v1/learners/{learner_id}"): Probe("/v1/learners/P-0001", "learner"),
+    ("GET", "/v1/learners/{learner_id}/balance"): Probe("/v1/learners/P-0001/balance", "learner"),
+    ("GET", "/v1/learners/{learner_id}/history"): Probe("/v1/learners/P-0001/history", "learner"),
+    ("GET", "/v1/events"): Probe("/v1/events?limit=5"),
+    ("POST", "/v1/policies"): Probe("/v1/policies", body={**DRAFT, "policy_id": "lv-published"}),
+    ("GET", "/v1/policies/{policy_id}"): Probe("/v1/policies/cn-principal-training"),
+    ("POST", "/v1/policies/{policy_id}/impact"): Probe("/v1/policies/lv-draft/impact", "jurisdiction", body=DRAFT),
+    ("GET", "/v1/learners/{learner_id}/eligibility"): Probe(
+        "/v1/learners/P-0001/eligibility?target=principal_appointment", "learner"),
+    ("GET", "/v1/learners/{learner_id}/plan"): Probe(
+        "/v1/learners/P-0001/plan?target=principal_appointment", "learner"),
+    ("GET", "/v1/eligibility"): Probe(
+        "/v1/eligibility?target=principal_appointment&jurisdiction=220106", "jurisdiction"),
+    ("GET", "/v1/audit/verification"): Probe("/v1/audit/verification"),
+    ("GET", "/v1/audit/checkpoints"): Probe("/v1/audit/checkpoints"),
+    ("GET", "/v1/audit/institutions/{provider_id}"): Probe("/v1/audit/institutions/JLU-TTC?month=2025-06"),
+    ("GET", "/v1/keys"): Probe("/v1/keys"),
+    ("POST", "/v1/certificates"): Probe("/v1/certificates", "learner", body={
+        "learner_id": "P-0001", "kind": "principal_qualification"}),
+    ("GET", "/v1/certificates/{certificate_id}"): Probe(f"/v1/certificates/{CERT}", "learner", needs_certificate=True),
+    ("POST", "/v1/certificates/{certificate_id}/revocation"): Probe(
+        f"/v1/certificates/{CERT}/revocation", body={"reason": "错发"}, needs_certificate=True),
+    ("POST", "/v1/certificates/{certificate_id}/suspension"): Probe(
+        f"/v1/certificates/{CERT}/suspension", body={"reason": "核查"}, needs_certificate=True),
+    ("POST", "/v1/certificates/{certificate_id}/reinstatement"): Probe(
+        f"/v1/certificates/{CERT}/reinstatement", body={"reason": "核查完毕"}, needs_certificate=True),
+    ("GET", "/v1/certificates/{certificate_id}/verification"): Probe(
+        f"/v1/certificates/{CERT}/verification", needs_certificate=True),
+    ("POST", "/v1/certificates/verification"): Probe("/v1/certificates/verification", body={"jws": "a.b.c"}),
+    ("GET", "/v1/status-lists/{list_id}"): Probe("/v1/status-lists/revocation-0"),
+    ("POST", "/v1/transfers"): Probe("/v1/transfers", "learner", body={
+        "transfer_id": "mv-1", "learner_id": "P-0001", "destination": "330300"}),
+    ("POST", "/v1/transfers/{transfer_id}/reversal"): Probe(
+        "/v1/transfers/mv-0/reversal", "learner", body={"learner_id": "P-0001", "reason": "录入错误"}),
+    ("GET", "/v1/learners/{learner_id}/transfers"): Probe("/v1/learners/P-0001/transfers", "learner"),
+    ("POST", "/v1/degree-mappings"): Probe("/v1/degree-mappings", body=MAPPING),
+    ("GET", "/v1/degree-mappings/{mapping_id}"): Probe("/v1/degree-mappings/jlu:med"),
+    ("GET", "/v1/learners/{learner_id}/degree-credits"): Probe(
+        "/v1/learners/P-0001/degree-credits?programme=jlu:med", "learner"),
+    ("GET", "/healthz"): Probe("/healthz"),
+    ("GET", "/readyz"): Probe("/readyz"),
+    ("GET", "/metrics"): Probe("/metrics"),
+    ("GET", "/openapi.json"): Probe("/openapi.json"),
+    ("GET", "/docs"): Probe("/docs"),
+}
+
+
+def _key(route: Route) -> tuple[str, str]:
+    return route.method, route.path
+
+
+def expected(route: Route, caller: str) -> str:
+    """``"401"``, ``"403"`` or ``"pass"`` (anything but 401 and 403)."""
+    probe = PROBES[_key(route)]
+    scope = CALLERS[caller]
+    if route.roles is None:
+        return "pass"
+    if scope is None:
+        return "401"
+    if scope["role"] not in route.roles:
+        return "403"
+    return "403" if caller in FOREIGN[probe.scope] else "pass"
+
+
+@pytest.fixture
+async def matrix_bank(database: Database, tmp_path: Path) -> AsyncIterator[Bank]:
+    settings = Settings(max_batch=10_000, key_dir=tmp_path / "keys")
+    app = create_app(settings, database=database, today=lambda: TODAY)
+    client = TestClient(TestServer(app))
+    await client.start_server()
+    try:
+        conn = await asyncpg.connect(**database.asyncpg_kwargs())
+        try:
+            tokens = {}
+            for name, scope in CALLERS.items():
+                if scope is not None:
+                    tokens[name] = await auth.mint(conn, **scope)
+        finally:
+            await conn.close()
+        yield Bank(client, database, tokens)
+    finally:
+        await client.close()
+
+
+def test_every_route_has_an_expectation() -> None:
+    keys = [_key(route) for route in ROUTES]
+    missing = sorted(set(keys) - set(PROBES))
+    stale = sorted(set(PROBES) - set(keys))
+    assert not missing, f"routes with no authorisation expectation (add them to PROBES): {missing}"
+    assert not stale, f"expectations for routes that no longer exist: {stale}"
+    for key, probe in PROBES.items():
+        assert probe.scope in FOREIGN, (key, probe.scope)
+
+
+def _pq(record_id: str) -> dict[str, Any]:
+    return completion(record_id, "P-0001", hours="150", completed_on="2025-06-30",
+                      programme={"code": "PQ-2025", "title": "拟任校长任职资格培训",
+                                 "category": "principal_qualification", "level": "national"})
+
+
+async def _prepare(bank: Bank, probe: Probe) -> str:
+    """Seed the subjects; returns the path with a real certificate id when it needs one."""
+    await seed(bank)
+    r = await bank.client.post("/v1/completions", headers=bank.auth("institution"),
+                               json={"completions": [_pq("PQ-1"), _pq("PQ-2")]})
+    assert r.status == 207, await r.text()
+    position = await settle(bank)
+    if not probe.needs_certificate:
+        return probe.path
+    r = await bank.client.post(f"/v1/certificates?min_position={position}", headers=bank.auth("hr"),
+                               json={"learner_id": "P-0001", "kind": "principal_qualification"})
+    issued = await r.json()
+    assert r.status == 201, issued
+    await settle(bank)
+    return probe.path.replace(CERT, issued["certificate_id"])
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=lambda r: f"{r.method} {r.path}")
+async def test_authorisation_matrix(matrix_bank: Bank, route: Route) -> None:
+    assert _key(route) in PROBES, f"no authorisation expectation for {route.method} {route.path}"
+    probe = PROBES[_key(route)]
+    path = await _prepare(matrix_bank, probe)
+    wrong: list[str] = []
+    for caller in CALLERS:
+        headers = {} if CALLERS[caller] is None else matrix_bank.auth(caller)
+        kwargs: dict[str, Any] = {"headers": headers}
+        if probe.body is not None:
+            kwargs["json"] = probe.body
+        async with matrix_bank.client.request(route.method, path, **kwargs) as r:
+            status, text = r.status, await r.text()
+        want = expected(route, caller)
+        ok = str(status) == want if want != "pass" else status not in {401, 403}
+        if not ok:
+            wrong.append(f"{caller}: expected {want}, got {status} {text[:300]}")
+    assert not wrong, f"{route.method} {path}:\n" + "\n".join(wrong)
+
+
+async def test_a_revoked_token_fails_at_once(matrix_bank: Bank) -> None:
+    token = await matrix_bank.mint("auditor")
+    headers = {"Authorization": f"Bearer {token}"}
+    r = await matrix_bank.client.get("/v1/events?limit=1", headers=headers)
+    assert r.status == 200, await r.text()  # verified, and now in the server's cache
+    conn = await asyncpg.connect(**matrix_bank.database.asyncpg_kwargs())
+    try:
+        assert await auth.revoke(conn, token.split("_")[1])
+    finally:
+        await conn.close()
+    # The revocation notice reaches the server's listener asynchronously; "at once" means
+    # within moments, far below the cache's lifetime (30 s).
+    for _ in range(50):
+        r = await matrix_bank.client.get("/v1/events?limit=1", headers=headers)
+        if r.status == 401:
+            break
+        await asyncio.sleep(0.02)
+    assert r.status == 401, await r.text()
+    assert (await r.json())["code"] == "unauthenticated"
+
+
+async def test_an_expired_token_fails(matrix_bank: Bank) -> None:
+    conn = await asyncpg.connect(**matrix_bank.database.asyncpg_kwargs())
+    try:
+        expired = await auth.mint(conn, "admin", expires_in=timedelta(microseconds=1))
+        short = await auth.mint(conn, "admin", expires_in=timedelta(seconds=1))
+    finally:
+        await conn.close()
+    r = await matrix_bank.client.get("/v1/events?limit=1", headers={"Authorization": f"Bearer {expired}"})
+    assert r.status == 401, await r.text()
+    # Verified (and cached) while valid, refused once it has expired, cache or not.
+    r = await matrix_bank.client.get("/v1/events?limit=1", headers={"Authorization": f"Bearer {short}"})
+    assert r.status == 200, await r.text()
+    await asyncio.sleep(1.1)
+    r = await matrix_bank.client.get("/v1/events?limit=1", headers={"Authorization": f"Bearer {short}"})
+    assert r.status == 401, await r.text()
+
+
+async def test_a_malformed_or_unknown_token_fails(matrix_bank: Bank) -> None:
+    for value in ("Bearer", "Bearer nonsense", "Basic YWRtaW46YWRtaW4=", f"Bearer {matrix_bank.tokens['admin']}x",
+                  "Bearer cbk_000000000000_secret"):
+        r = await matrix_bank.client.get("/v1/events?limit=1", headers={"Authorization": value})
+        assert r.status == 401, (value, await r.text())
