@@ -23,7 +23,7 @@ from aiohttp import web
 
 from api.certificate_schemas import issue_schema, min_position_schema, presented_schema, status_change_schema
 from api.context import SERVICES, services
-from api.http import answer, authorize_learner, load_body, load_query, resolve_position, run_in_writer
+from api.http import answer, authorize_learner, load_body, load_query, resolve_position, run_in_writer, written
 from api.problems import Problem
 from api.schemas import LATEST, read_query_schema
 from ledger import credential
@@ -55,10 +55,6 @@ def _certificate_id(request: web.Request) -> UUID:
         raise Problem(404, "certificate_not_found", "No such certificate", "not a certificate id") from None
 
 
-def _written(status: str, position: int | None, **extra: Any) -> web.Response:
-    return answer({"status": status, "position": position, **extra}, 201 if status == "recorded" else 200)
-
-
 async def post_certificate(request: web.Request) -> web.Response:
     svc = services(request)
     query = load_query(request, read_query_schema)
@@ -79,7 +75,7 @@ async def post_certificate(request: web.Request) -> web.Response:
     base_url = str(request.url.origin())
     issued = await run_in_writer(
         request, lambda bank: issue_certificate(bank, req, facts, policies, key, base_url))
-    return _written(issued.written.status, issued.written.position, certificate_id=str(issued.certificate_id),
+    return written(issued.written.status, issued.written.position, certificate_id=str(issued.certificate_id),
                     jws=issued.jws, credential=credential.unverified(issued.jws), read_position=position)
 
 
@@ -88,7 +84,7 @@ async def post_revocation(request: web.Request) -> web.Response:
     data = await load_body(request, status_change_schema)
     result = await run_in_writer(
         request, lambda bank: revoke_certificate(bank, certificate_id, data["reason"], data.get("on")))
-    return _written(result.status, result.position)
+    return written(result.status, result.position)
 
 
 async def post_suspension(request: web.Request) -> web.Response:
@@ -96,7 +92,7 @@ async def post_suspension(request: web.Request) -> web.Response:
     data = await load_body(request, status_change_schema)
     result = await run_in_writer(
         request, lambda bank: suspend_certificate(bank, certificate_id, data["reason"], data.get("on")))
-    return _written(result.status, result.position)
+    return written(result.status, result.position)
 
 
 async def post_reinstatement(request: web.Request) -> web.Response:
@@ -104,7 +100,7 @@ async def post_reinstatement(request: web.Request) -> web.Response:
     data = await load_body(request, status_change_schema)
     result = await run_in_writer(
         request, lambda bank: reinstate_certificate(bank, certificate_id, data["reason"], data.get("on")))
-    return _written(result.status, result.position)
+    return written(result.status, result.position)
 
 
 async def get_certificate(request: web.Request) -> web.Response:

@@ -22,7 +22,7 @@ from aiohttp import web
 from marshmallow import ValidationError, fields, validate
 
 from api.context import services
-from api.http import answer, authorize_learner, load, load_body, load_query, resolve_position, run_in_writer
+from api.http import answer, authorize_learner, load, load_body, load_query, resolve_position, run_in_writer, written
 from api.problems import Problem
 from api.schemas import MAX_POSITION, Day, Hours, ReadQuerySchema, Strict, Text, category, level
 from ledger.credit_errors import MappingNotFound
@@ -140,17 +140,13 @@ async def _with_context(fn: Callable[[], Awaitable[Any]]) -> Any:
                       errors={error.field or "body": [error.detail]}, **extra) from None
 
 
-def _written(status: str, position: int | None, **extra: Any) -> web.Response:
-    return answer({"status": status, "position": position, **extra}, 201 if status == "recorded" else 200)
-
-
 # -- mappings ---------------------------------------------------------------------------
 
 
 async def post_mapping(request: web.Request) -> web.Response:
     data = await load_body(request, mapping_schema)
     published = await _with_context(lambda: run_in_writer(request, lambda bank: publish_mapping(bank, data)))
-    return _written(published.written.status, published.written.position, mapping_id=str(published.mapping_id),
+    return written(published.written.status, published.written.position, mapping_id=str(published.mapping_id),
                     version=published.version)
 
 
@@ -181,7 +177,7 @@ async def post_recognition(request: web.Request, raw: Any) -> web.Response:
     )
     result = await _with_context(lambda: run_in_writer(request, lambda bank: recognise_hours(bank, req)))
     record = result.record
-    return _written(result.written.status, result.written.position, type="degree_credit",
+    return written(result.written.status, result.written.position, type="degree_credit",
                     transfer_id=record["recognition_id"], learner_id=data["learner_id"],
                     mapping_id=record["mapping_id"], university=record["university"],
                     programme=record["programme"], mapping_version=record["mapping_version"], on=record["on"],
@@ -195,9 +191,9 @@ async def post_recognition_reversal(request: web.Request, data: dict[str, Any]) 
     recognition_id = request.match_info["transfer_id"]
     async with services(request).pool.acquire() as conn:
         await authorize_learner(conn, request, data["learner_id"])
-    written = await _with_context(lambda: run_in_writer(request, lambda bank: reverse_recognition(
+    reversed_ = await _with_context(lambda: run_in_writer(request, lambda bank: reverse_recognition(
         bank, data["learner_id"], recognition_id, data["reason"])))
-    return _written(written.status, written.position, type="degree_credit", transfer_id=recognition_id)
+    return written(reversed_.status, reversed_.position, type="degree_credit", transfer_id=recognition_id)
 
 
 # -- the learner's view -------------------------------------------------------------------

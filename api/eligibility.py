@@ -27,7 +27,7 @@ from api.policy_schemas import cohort_query_schema, impact_query_schema, verdict
 from api.problems import Problem
 from api.schemas import read_query_schema
 from api.time_travel import judged_on, question
-from api.writes import written
+from api.writes import answer_written
 from ledger.eligibility import Facts, evaluate, plan
 from ledger.policy import PolicyVersion
 from ledger.vocabulary import covers, parent_chain
@@ -42,7 +42,7 @@ async def post_policy(request: web.Request) -> web.Response:
         raise Problem(422, "validation_failed", "The request has invalid fields", "the body must be a JSON object",
                       errors={"body": ["must be a JSON object"]})
     result = await run_in_writer(request, lambda bank: bank.publish_policy(data))
-    return written(result)
+    return answer_written(result)
 
 
 async def get_policy(request: web.Request) -> web.Response:

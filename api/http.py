@@ -56,6 +56,12 @@ def answer(data: Any, status: int = 200) -> web.Response:
     return web.Response(body=body, status=status, content_type="application/json")
 
 
+def written(status: str, position: int | None, *, status_new: int = 201, **extra: Any) -> web.Response:
+    """The answer to a write: ``status_new`` (201) when something was recorded, else 200
+    (a duplicate, or a no-op answered as such), with the position of its last event."""
+    return answer({"status": status, "position": position, **extra}, status_new if status == "recorded" else 200)
+
+
 async def read_json(request: web.Request) -> Any:
     if request.content_type not in {"application/json", "application/problem+json"}:
         raise Problem(

@@ -10,7 +10,6 @@ Invariants:
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
 from aiohttp import web
 from marshmallow import fields, validate
@@ -26,6 +25,7 @@ from api.http import (
     read_json,
     resolve_position,
     run_in_writer,
+    written,
 )
 from api.problems import Problem
 from api.schemas import JURISDICTION_PATTERN, Day, Strict, Text, read_query_schema
@@ -60,10 +60,6 @@ transfer_schema = TransferSchema()
 reversal_schema = ReversalSchema()
 
 
-def _written(status: str, position: int | None, **extra: Any) -> web.Response:
-    return answer({"status": status, "position": position, **extra}, 201 if status == "recorded" else 200)
-
-
 async def post_transfer(request: web.Request) -> web.Response:
     svc = services(request)
     query = load_query(request, read_query_schema)
@@ -80,7 +76,7 @@ async def post_transfer(request: web.Request) -> web.Response:
     carried = [Carried(c.event_id, c.hours, c.category, c.completed_on) for c in facts.completions]
     result = await run_in_writer(request, lambda bank: transfer_account(
         bank, data["transfer_id"], data["learner_id"], data["destination"], carried, data.get("on")))
-    return _written(result.status, result.position, transfer_id=data["transfer_id"],
+    return written(result.status, result.position, transfer_id=data["transfer_id"],
                     hours=sum((c.hours for c in carried), Decimal(0)), read_position=position)
 
 
@@ -93,7 +89,7 @@ async def post_reversal(request: web.Request) -> web.Response:
         await authorize_learner(conn, request, data["learner_id"])
     result = await run_in_writer(
         request, lambda bank: reverse_transfer(bank, data["learner_id"], transfer_id, data["reason"]))
-    return _written(result.status, result.position)
+    return written(result.status, result.position)
 
 
 async def get_transfers(request: web.Request) -> web.Response:

@@ -16,7 +16,7 @@ from marshmallow import ValidationError
 
 from api.audit import keep_rejections
 from api.context import principal, services
-from api.http import answer, load, load_body, read_json, run_in_writer
+from api.http import answer, load, load_body, read_json, run_in_writer, written
 from api.problems import Problem, domain_error_body, flatten_messages
 from api.schemas import (
     completion_batch_schema,
@@ -39,9 +39,8 @@ from ledger.errors import DomainError, PostingAsAnotherProvider
 from ledger.ids import completion_uuid
 
 
-def written(result: Written, status_new: int = 201) -> web.Response:
-    status = status_new if result.status == "recorded" else 200
-    return answer({"status": result.status, "position": result.position}, status)
+def answer_written(result: Written, status_new: int = 201) -> web.Response:
+    return written(result.status, result.position, status_new=status_new)
 
 
 # -- providers -------------------------------------------------------------------
@@ -60,7 +59,7 @@ async def post_provider(request: web.Request) -> web.Response:
         valid_to=acc["valid_to"],
     )
     result = await run_in_writer(request, lambda bank: bank.accredit_provider(accreditation))
-    return written(result)
+    return answer_written(result)
 
 
 async def post_suspension(request: web.Request) -> web.Response:
@@ -69,13 +68,13 @@ async def post_suspension(request: web.Request) -> web.Response:
     result = await run_in_writer(
         request, lambda bank: bank.suspend_provider(provider_id, data["reason"])
     )
-    return written(result)
+    return answer_written(result)
 
 
 async def delete_suspension(request: web.Request) -> web.Response:
     provider_id = request.match_info["provider_id"]
     result = await run_in_writer(request, lambda bank: bank.reinstate_provider(provider_id))
-    return written(result, 200)
+    return answer_written(result, 200)
 
 
 # -- learners --------------------------------------------------------------------
@@ -102,7 +101,7 @@ async def post_learner(request: web.Request) -> web.Response:
         roles=tuple((r["role"], r["since"]) for r in data["roles"]),
     )
     result = await run_in_writer(request, lambda bank: bank.register_learner(registration))
-    return written(result)
+    return answer_written(result)
 
 
 async def post_role(request: web.Request) -> web.Response:
@@ -120,7 +119,7 @@ async def post_role(request: web.Request) -> web.Response:
             return bank.start_role(learner_id, data["role"], data["since"])
         return bank.end_role(learner_id, data["role"], data["until"])
 
-    return written(await run_in_writer(request, command))
+    return answer_written(await run_in_writer(request, command))
 
 
 # -- completions -----------------------------------------------------------------
@@ -256,4 +255,4 @@ async def post_revocation(request: web.Request) -> web.Response:
         request,
         lambda bank: bank.revoke_completion(provider_id, record_id, data["reason"], by_provider=by_provider),
     )
-    return written(result)
+    return answer_written(result)
