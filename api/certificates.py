@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 from uuid import UUID
 
@@ -27,6 +27,7 @@ from api.http import answer, authorize_learner, load_body, load_query, resolve_p
 from api.problems import Problem
 from api.schemas import LATEST, read_query_schema
 from ledger import credential
+from ledger.application import Written
 from ledger.certificate_commands import (
     IssueRequest,
     issue_certificate,
@@ -79,28 +80,23 @@ async def post_certificate(request: web.Request) -> web.Response:
                     jws=issued.jws, credential=credential.unverified(issued.jws), read_position=position)
 
 
-async def post_revocation(request: web.Request) -> web.Response:
-    certificate_id = _certificate_id(request)
-    data = await load_body(request, status_change_schema)
-    result = await run_in_writer(
-        request, lambda bank: revoke_certificate(bank, certificate_id, data["reason"], data.get("on")))
-    return written(result.status, result.position)
+def _status_change(command: Callable[..., Written]) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """A handler that applies one status change (revoke, suspend, reinstate) with its reason."""
+
+    async def handler(request: web.Request) -> web.Response:
+        certificate_id = _certificate_id(request)
+        data = await load_body(request, status_change_schema)
+        result: Written = await run_in_writer(
+            request, lambda bank: command(bank, certificate_id, data["reason"], data.get("on"))
+        )
+        return written(result.status, result.position)
+
+    return handler
 
 
-async def post_suspension(request: web.Request) -> web.Response:
-    certificate_id = _certificate_id(request)
-    data = await load_body(request, status_change_schema)
-    result = await run_in_writer(
-        request, lambda bank: suspend_certificate(bank, certificate_id, data["reason"], data.get("on")))
-    return written(result.status, result.position)
-
-
-async def post_reinstatement(request: web.Request) -> web.Response:
-    certificate_id = _certificate_id(request)
-    data = await load_body(request, status_change_schema)
-    result = await run_in_writer(
-        request, lambda bank: reinstate_certificate(bank, certificate_id, data["reason"], data.get("on")))
-    return written(result.status, result.position)
+post_revocation = _status_change(revoke_certificate)
+post_suspension = _status_change(suspend_certificate)
+post_reinstatement = _status_change(reinstate_certificate)
 
 
 async def get_certificate(request: web.Request) -> web.Response:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -44,29 +46,41 @@ class Bank:
             await conn.close()
 
 
-@pytest.fixture
-async def bank(database: Database) -> AsyncIterator[Bank]:
-    settings = Settings(max_batch=10_000)
+@contextlib.asynccontextmanager
+async def running_bank(
+    database: Database, key_dir: Path, token_scopes: dict[str, dict[str, Any]]
+) -> AsyncIterator[Bank]:
+    """The real app on ``database``, with a token minted for each named scope."""
+    settings = Settings(max_batch=10_000, key_dir=key_dir)
     app = create_app(settings, database=database, today=lambda: TODAY)
     client = TestClient(TestServer(app))
     await client.start_server()
     try:
         conn = await asyncpg.connect(**database.asyncpg_kwargs())
         try:
-            tokens = {
-                "admin": await auth.mint(conn, "admin"),
-                "institution": await auth.mint(conn, "institution", provider_id="JLU-TTC"),
-                "other_institution": await auth.mint(conn, "institution", provider_id="OTHER"),
-                "hr": await auth.mint(conn, "hr", jurisdiction="220106"),
-                "foreign_hr": await auth.mint(conn, "hr", jurisdiction="330300"),
-                "auditor": await auth.mint(conn, "auditor"),
-                "learner": await auth.mint(conn, "learner", learner_id="T-0001"),
-            }
+            tokens = {name: await auth.mint(conn, **scope) for name, scope in token_scopes.items()}
         finally:
             await conn.close()
         yield Bank(client, database, tokens)
     finally:
         await client.close()
+
+
+TOKENS: dict[str, dict[str, Any]] = {
+    "admin": {"role": "admin"},
+    "institution": {"role": "institution", "provider_id": "JLU-TTC"},
+    "other_institution": {"role": "institution", "provider_id": "OTHER"},
+    "hr": {"role": "hr", "jurisdiction": "220106"},
+    "foreign_hr": {"role": "hr", "jurisdiction": "330300"},
+    "auditor": {"role": "auditor"},
+    "learner": {"role": "learner", "learner_id": "T-0001"},
+}
+
+
+@pytest.fixture
+async def bank(database: Database, tmp_path: Path) -> AsyncIterator[Bank]:
+    async with running_bank(database, tmp_path / "keys", TOKENS) as running:
+        yield running
 
 
 async def settle(bank: Bank) -> int:

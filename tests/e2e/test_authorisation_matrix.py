@@ -20,15 +20,11 @@ from typing import Any
 
 import asyncpg
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 
 from api import auth
-from api.app import create_app
 from api.database import Database
 from api.routes import ROUTES, Route
-from api.settings import Settings
-from tests.conftest import TODAY
-from tests.e2e.conftest import Bank, completion, seed, settle
+from tests.e2e.conftest import Bank, completion, running_bank, seed, settle
 
 #: The callers, anonymous first; a scope denial must not depend on what others wrote.
 #: Subjects: learner P-0001 (jurisdiction 220106), provider JLU-TTC.
@@ -157,22 +153,9 @@ def expected(route: Route, caller: str) -> str:
 
 @pytest.fixture
 async def matrix_bank(database: Database, tmp_path: Path) -> AsyncIterator[Bank]:
-    settings = Settings(max_batch=10_000, key_dir=tmp_path / "keys")
-    app = create_app(settings, database=database, today=lambda: TODAY)
-    client = TestClient(TestServer(app))
-    await client.start_server()
-    try:
-        conn = await asyncpg.connect(**database.asyncpg_kwargs())
-        try:
-            tokens = {}
-            for name, scope in CALLERS.items():
-                if scope is not None:
-                    tokens[name] = await auth.mint(conn, **scope)
-        finally:
-            await conn.close()
-        yield Bank(client, database, tokens)
-    finally:
-        await client.close()
+    scopes = {name: scope for name, scope in CALLERS.items() if scope is not None}
+    async with running_bank(database, tmp_path / "keys", scopes) as running:
+        yield running
 
 
 def test_every_route_has_an_expectation() -> None:

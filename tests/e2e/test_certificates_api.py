@@ -10,43 +10,21 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 
-from api import auth
-from api.app import create_app
 from api.certificate_cli import _public_keys, verify_file
 from api.database import Database
-from api.settings import Settings
 from ledger import credential
 from ledger.keys import KeyRing
-from tests.conftest import TODAY
-from tests.e2e.conftest import Bank, completion, seed
+from tests.e2e.conftest import TOKENS, Bank, completion, running_bank, seed
 
 
 @pytest.fixture
 async def bank(database: Database, tmp_path: Path) -> AsyncIterator[Bank]:
-    settings = Settings(max_batch=10_000, key_dir=tmp_path / "keys")
-    app = create_app(settings, database=database, today=lambda: TODAY)
-    client = TestClient(TestServer(app))
-    await client.start_server()
-    try:
-        conn = await asyncpg.connect(**database.asyncpg_kwargs())
-        try:
-            tokens = {
-                "admin": await auth.mint(conn, "admin"),
-                "institution": await auth.mint(conn, "institution", provider_id="JLU-TTC"),
-                "hr": await auth.mint(conn, "hr", jurisdiction="220106"),
-                "foreign_hr": await auth.mint(conn, "hr", jurisdiction="330300"),
-                "auditor": await auth.mint(conn, "auditor"),
-                "learner": await auth.mint(conn, "learner", learner_id="P-0001"),
-            }
-        finally:
-            await conn.close()
-        yield Bank(client, database, tokens)
-    finally:
-        await client.close()
+    # The learner token is the prospective principal's, who earns the certificate here.
+    tokens = {**TOKENS, "learner": {"role": "learner", "learner_id": "P-0001"}}
+    async with running_bank(database, tmp_path / "keys", tokens) as running:
+        yield running
 
 
 def _pq(record_id: str, hours: str) -> dict[str, Any]:
