@@ -18,6 +18,7 @@ import json
 from collections.abc import Sequence
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any, Final
 
 from ledger.eligibility import CompletionFact, Facts, RoleFact
@@ -69,7 +70,14 @@ def _bound(at_position: int | None) -> int:
 
 
 def _version(r: Any) -> PolicyVersion:
-    return parse_policy(json.loads(r["data"]))
+    return _parsed(r["data"])
+
+
+@lru_cache(maxsize=1024)
+def _parsed(data: str) -> PolicyVersion:
+    # A published version never changes, so its text is a safe key; parsing it on every
+    # verdict was a fifth of an eligibility read.
+    return parse_policy(json.loads(data))
 
 
 async def policies_in_force(
