@@ -10,10 +10,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import multiprocessing
+import os
+import signal
 import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -64,13 +68,42 @@ class Progress:
 # -- serve -------------------------------------------------------------------------
 
 
-def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
-    app = create_app(settings)
-    logging.getLogger(__name__).info("serving on http://%s:%s", settings.host, settings.port)
+def _run(settings: Settings, *, reuse_port: bool = False) -> None:
     web.run_app(
-        app, host=settings.host, port=settings.port, print=None, shutdown_timeout=10,
-        access_log_class=RouteAccessLogger,
+        create_app(settings), host=settings.host, port=settings.port, print=None, shutdown_timeout=10,
+        access_log_class=RouteAccessLogger, reuse_port=reuse_port or None,
     )
+
+
+def _serve_worker(settings: Settings) -> None:
+    """A further server process (``serve --workers N``): same port, no projections."""
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _run(settings, reuse_port=True)
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    logging.getLogger(__name__).info("serving on http://%s:%s", settings.host, settings.port)
+    if args.workers <= 1:
+        _run(settings)
+        return 0
+    # Several processes share the port (SO_REUSEPORT), so requests use every core; each has
+    # its own writer, and a conflict between them is a version conflict that is retried.
+    # They must reach one database: the embedded one is started here and its URL handed on.
+    with _database(settings) as database:
+        shared = replace(settings, database_url=database.url)
+        others = replace(shared, inline_projections=False, checkpoint_seconds=0)
+        spawn = multiprocessing.get_context("spawn")
+        workers = [spawn.Process(target=_serve_worker, args=(others,), daemon=True) for _ in range(args.workers - 1)]
+        for worker in workers:
+            worker.start()
+        try:
+            _run(shared, reuse_port=True)
+        finally:
+            for worker in workers:
+                if worker.pid is not None and worker.is_alive():
+                    os.kill(worker.pid, signal.SIGTERM)
+            for worker in workers:
+                worker.join(timeout=30)
     return 0
 
 
@@ -213,7 +246,6 @@ async def _projections(database: Database, rebuild: bool) -> int:
             print(f"rebuilt read models to position {position}")
             return 0
         loop = asyncio.get_running_loop()
-        import signal
 
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, lambda: asyncio.ensure_future(runner.stop()))
@@ -262,7 +294,11 @@ def cmd_policies(settings: Settings, args: argparse.Namespace) -> int:
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="creditbank", description="Creditbank: training credit bank")
     sub = root.add_subparsers(dest="command", required=True)
-    sub.add_parser("serve", help="run the HTTP service")
+    serve = sub.add_parser("serve", help="run the HTTP service")
+    serve.add_argument(
+        "--workers", type=int, default=1,
+        help="server processes sharing the port (projections run in the first); default 1",
+    )
     demo = sub.add_parser("demo", help="build a demo district, print tokens, and serve it")
     demo.add_argument("--learners", type=int, default=1000)
     demo.add_argument("--no-serve", action="store_true", help="build and print tokens, then exit")

@@ -50,6 +50,17 @@ class Database:
         return Database(self.host, self.port, self.user, self.password, dbname)
 
     @property
+    def url(self) -> str:
+        """A URL for this database that ``from_url`` reads back (sockets included)."""
+        from urllib.parse import quote
+
+        password = f":{quote(self.password, safe='')}" if self.password else ""
+        return (
+            f"postgresql://{quote(self.user, safe='')}{password}@/{quote(self.dbname, safe='')}"
+            f"?host={quote(self.host, safe='')}&port={self.port}"
+        )
+
+    @property
     def dsn(self) -> str:
         """A libpq keyword DSN (understood by psycopg and asyncpg, sockets included)."""
         return psycopg.conninfo.make_conninfo(

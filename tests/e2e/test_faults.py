@@ -61,9 +61,9 @@ class Server:
         self.log = workdir / f"server-{self.port}.log"
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> None:
+    def start(self, *args: str) -> None:
         handle = self.log.open("ab")
-        self.process = subprocess.Popen([CREDITBANK, "serve"], env=self.env, stdout=handle, stderr=handle)
+        self.process = subprocess.Popen([CREDITBANK, "serve", *args], env=self.env, stdout=handle, stderr=handle)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -452,3 +452,40 @@ def cluster_restart(data_dir: Path) -> None:
          "-o", f'-h "" -k {socket_dir} -p {port}', "start"],
         check=True, capture_output=True, user=owner if os.getuid() == 0 and owner != 0 else None,
     )
+
+
+async def test_serve_with_two_worker_processes_shares_the_port_and_records_everything_once(
+    server: Server, database: Database
+) -> None:
+    server.start("--workers", "2")
+    token = await tokens(database)
+    assert server.process is not None
+    pid = server.process.pid
+    children = (await asyncio.to_thread(Path(f"/proc/{pid}/task/{pid}/children").read_text)).split()
+    assert len(children) >= 1  # the second server process
+    headers = {"Authorization": f"Bearer {token['institution']}"}
+    async with aiohttp.ClientSession() as session:
+        await prepare(session, server.base, token)
+        batch = items(4_000)
+        answers = await asyncio.gather(*[
+            session.post(f"{server.base}/v1/completions", json={"completions": batch[i::8]}, headers=headers)
+            for i in range(8)
+        ])
+        bodies = [await a.json() for a in answers]
+        # The same batch again, split differently: every item is a duplicate now.
+        again = await asyncio.gather(*[
+            session.post(f"{server.base}/v1/completions", json={"completions": batch[i::5]}, headers=headers)
+            for i in range(5)
+        ])
+        repeated = [await a.json() for a in again]
+    assert sum(b["recorded"] for b in bodies) == 4_000
+    assert sum(b["duplicates"] for b in repeated) == 4_000
+    recorded = await recorded_completions(database)
+    assert len(recorded) == 4_000 and all(n == 1 for n in recorded.values())
+    assert server.kill(signal.SIGTERM) == 0
+    for child in children:
+        with contextlib.suppress(ProcessLookupError):
+            for _ in range(100):
+                os.kill(int(child), 0)
+                await asyncio.sleep(0.1)
+            raise AssertionError(f"worker {child} still running after SIGTERM")
