@@ -67,18 +67,13 @@ CREATE TABLE IF NOT EXISTS rm_certificate_status (
 );
 """
 
+#: Every event of this module carries the learner it concerns.
+LEARNER_TOPICS: Final = frozenset({ISSUED, *STATUS_TOPICS})
+
 _STATUS_INSERT: Final = (
     "INSERT INTO rm_certificate_status (certificate_id, position, status, since, reason, cause, event_id,"
     " recorded_at) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8)"
 )
-
-
-def learner_of(e: Decoded) -> str | None:
-    """The learner an event of this module concerns (every one carries it)."""
-    if e.topic == ISSUED or e.topic in STATUS_TOPICS:
-        learner = e.fields.get("learner_id")
-        return str(learner) if learner is not None else None
-    return None
 
 
 _ISSUED_FIELDS: Final = frozenset({"learner_id", "kind", "issued_on", "valid_from", "hours", "basis",

@@ -17,9 +17,15 @@ DDL: Final = certificates.DDL + transfers.DDL + degree_credits.DDL
 TABLES: Final = (*certificates.TABLES, *transfers.TABLES, *degree_credits.TABLES)
 
 
+_LEARNER_TOPICS: Final = certificates.LEARNER_TOPICS | transfers.TOPICS | degree_credits.LEARNER_TOPICS
+
+
 def learner_of(e: Decoded) -> str | None:
     """The learner an event of these read models concerns, for the event index."""
-    return certificates.learner_of(e) or transfers.learner_of(e) or degree_credits.learner_of(e)
+    if e.topic not in _LEARNER_TOPICS:
+        return None
+    learner = e.fields.get("learner_id")
+    return str(learner) if learner is not None else None
 
 
 async def apply(conn: Any, events: Sequence[Decoded]) -> None:

@@ -34,7 +34,7 @@ PUBLISHED: Final = "ledger.degree:DegreeMapping.Published"
 STARTED: Final = "ledger.degree:Recognitions.Started"
 RECOGNISED: Final = "ledger.degree:Recognitions.Recognised"
 REVERSED: Final = "ledger.degree:Recognitions.Reversed"
-_LEARNER_TOPICS: Final = frozenset({STARTED, RECOGNISED, REVERSED})
+LEARNER_TOPICS: Final = frozenset({STARTED, RECOGNISED, REVERSED})
 TABLES: Final = ("rm_degree_mappings", "rm_degree_recognitions", "rm_degree_recognition_lines")
 _LATEST: Final = 2**63 - 1
 
@@ -81,13 +81,6 @@ CREATE TABLE IF NOT EXISTS rm_degree_recognition_lines (
     PRIMARY KEY (learner_id, recognition_id, completion_id)
 );
 """
-
-
-def learner_of(e: Decoded) -> str | None:
-    if e.topic in _LEARNER_TOPICS:
-        learner = e.fields.get("learner_id")
-        return str(learner) if learner is not None else None
-    return None
 
 
 async def apply(conn: Any, events: Sequence[Decoded]) -> None:

@@ -43,13 +43,6 @@ CREATE TABLE IF NOT EXISTS rm_transfers (
 """
 
 
-def learner_of(e: Decoded) -> str | None:
-    if e.topic in TOPICS:
-        learner = e.fields.get("learner_id")
-        return str(learner) if learner is not None else None
-    return None
-
-
 async def apply(conn: Any, events: Sequence[Decoded]) -> None:
     for e in events:
         f = e.fields
