@@ -125,7 +125,8 @@ async def post_role(request: web.Request) -> web.Response:
 # -- completions -----------------------------------------------------------------
 
 
-def _facts(provider_id: str, data: dict[str, Any]) -> CompletionFacts:
+def completion_facts(provider_id: str, data: dict[str, Any]) -> CompletionFacts:
+    """The ledger's facts for one completion item loaded by ``completion_schema``."""
     programme = data["programme"]
     return CompletionFacts(
         provider_id=provider_id,
@@ -172,7 +173,7 @@ async def post_completions(request: web.Request) -> web.Response:
         return await _post_batch(request, body)
     data = load(completion_schema, body)
     provider_id = _provider_of(request, data)
-    future = services(request).committer.record_completions([_facts(provider_id, data)])
+    future = services(request).committer.record_completions([completion_facts(provider_id, data)])
     (outcome,) = await asyncio.wrap_future(future)
     services(request).metrics.completions[outcome.status] += 1
     if outcome.error is not None:
@@ -222,7 +223,7 @@ async def _post_batch(request: web.Request, body: dict[str, Any]) -> web.Respons
                 "errors": {"record_id": [f"repeats the record at index {seen} of this batch"]},
             }
             continue
-        facts.append(_facts(provider_id, data))
+        facts.append(completion_facts(provider_id, data))
         slots.append(index)
     outcomes = await asyncio.wrap_future(svc.committer.record_completions(facts)) if facts else []
     for index, outcome in zip(slots, outcomes, strict=True):
