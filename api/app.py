@@ -22,7 +22,7 @@ import asyncpg
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from api import audit, auth, certificates
+from api import audit, auth, certificates, privacy
 from api.context import PRINCIPAL, SERVICES, SETTINGS, Metrics, Services
 from api.database import Database, embedded_postgres
 from api.openapi import build_openapi
@@ -148,6 +148,9 @@ def create_app(
                 app[SERVICES].tokens.forget(str(args[-1]))
 
             await listener.add_listener(auth.REVOCATION_CHANNEL, on_revocation)
+            await listener.add_listener(
+                privacy.ERASURE_CHANNEL, lambda *args: privacy.forget_erased(committer, str(args[-1]))
+            )
             task = asyncio.create_task(runner.run()) if settings.inline_projections else None
             try:
                 yield

@@ -106,7 +106,8 @@ def _offline(args: argparse.Namespace) -> int:
     report, events = offline.verify_bundle(args.bundle, trusted)
     out: dict[str, Any] = {"bundle": str(args.bundle), **report.as_json()}
     if args.balances:
-        out["recomputed"] = offline.recompute(events, args.on or date.today(), args.at_position)
+        out["recomputed"] = offline.recompute(events, args.on or date.today(), args.at_position,
+                                              offline.read_learners(args.bundle))
     _print(out)
     return 0 if report.ok else 1
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from aiohttp import web
 from marshmallow import Schema
 
-from api import audit, eligibility, ops, reads, transfers, writes
+from api import audit, eligibility, ops, privacy, reads, transfers, writes
 from api import certificate_schemas as cs
 from api import certificates as certs
 from api import degree_credits as dc
@@ -59,6 +59,11 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/v1/learners/{learner_id}/roles", writes.post_role,
           "A role starts (since) or ends (until)", frozenset({"admin", "hr"}), body=s.role_change_schema,
           responses={201: ("recorded", s.WrittenSchema())}),
+    Route("POST", "/v1/learners/{learner_id}/erasure", privacy.post_erasure,
+          "Erase the learner's personal data (PIPL): the name and teacher number become unrecoverable "
+          "from the log and every export; hours, verdicts and the audit chain stay, under a pseudonym "
+          "(erased:…). Asking again answers 404.", frozenset({"admin"}), body=s.revocation_schema,
+          responses={201: ("erased", privacy.ErasedSchema())}),
     Route("POST", "/v1/completions", writes.post_completions,
           "Post one completion, or a batch {completions: [...]} of up to 10,000",
           frozenset({"institution"}), body=s.completion_schema,

@@ -337,8 +337,8 @@ class ReadinessSchema(Answer):
 
 
 class LearnerViewSchema(Answer):
-    learner_id = fields.String()
-    name = fields.String()
+    learner_id = fields.String(metadata={"description": "the teacher number; erased:<pseudonym> once erased"})
+    name = fields.String(allow_none=True, metadata={"description": "null once the learner's personal data is erased"})
     jurisdiction = fields.String()
     school = fields.String(allow_none=True)
     hired_on = fields.String(allow_none=True)

@@ -8,7 +8,12 @@ Invariants:
   original position and record nothing; other facts under that id are a conflict;
 - a concurrent writer elsewhere surfaces as a version conflict in the event store; the
   command evicts what it had cached and runs again, so nothing is lost or doubled;
-- the application holds no clock of its own: ``today`` is given to it.
+- the application holds no clock of its own: ``today`` is given to it;
+- commands take the national teacher number (``learner_id`` at the edge) and turn it into
+  the learner's pseudonym through the vault (``ledger.vault``) before anything is recorded:
+  no event holds a teacher number or a name unsealed;
+- an erasure records ``Learner.Erased`` first and destroys the vault entry second, so a
+  crash in between leaves an erased learner whose erasure can simply be asked for again.
 
 Call the commands from one thread at a time (see ``ledger.committer``): cached aggregates
 are shared, not copied, for speed.
@@ -36,7 +41,9 @@ from ledger.errors import (
     ConcurrentWriteConflict,
     DomainError,
     LearnerAlreadyRegistered,
+    LearnerErased,
     LearnerNotFound,
+    PersonalDataUnreadable,
     PolicyInvalid,
     PolicyNotFound,
     ProviderNotFound,
@@ -45,6 +52,7 @@ from ledger.ids import completion_uuid, learner_uuid, policy_uuid, provider_uuid
 from ledger.learner import Learner
 from ledger.policy import Policy, PolicyVersion, check_replacements, parse_policy, shipped_policies
 from ledger.provider import Provider, check_accreditation
+from ledger.sealing import seal, unseal
 from ledger.store import register_ledger_transcodings
 from ledger.transfer import Account, account_uuid
 
@@ -56,6 +64,9 @@ MAX_ATTEMPTS = 8
 
 #: Registered learner ids remembered by the writer (16 bytes of id each, plus set overhead).
 MAX_KNOWN_LEARNERS = 500_000
+
+#: Teacher number -> pseudonym pairs remembered by the writer (about 200 bytes each).
+MAX_KNOWN_SUBJECTS = 500_000
 
 
 @dataclass(frozen=True)
@@ -110,6 +121,7 @@ class CreditBank(Application[UUID]):
         super().__init__(env)
         self._today = today
         self._known_learners: set[UUID] = set()
+        self._subjects: dict[str, str] = {}
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -155,10 +167,54 @@ class CreditBank(Application[UUID]):
         return aggregate
 
     def learner(self, learner_id: str, *, fresh: bool = False) -> Learner:
-        learner = self._get(learner_uuid(learner_id), Learner, fresh=fresh)
+        """The learner with this national teacher number (not erased)."""
+        learner = self._get(learner_uuid(self.subject_of(learner_id)), Learner, fresh=fresh)
         if learner is None:
             raise LearnerNotFound(f"no learner {learner_id} is registered", field="learner_id")
+        learner.check_not_erased()
         return learner
+
+    # -- pseudonyms and personal data --------------------------------------------
+
+    def subjects_of(self, learner_ids: Iterable[str]) -> dict[str, str]:
+        """The pseudonyms of those of these teacher numbers the vault knows. A pair,
+        once seen, is kept until an erasure (``forget_learner``), so a batch for known
+        learners costs no query."""
+        wanted = set(learner_ids)
+        found = {i: self._subjects[i] for i in wanted if i in self._subjects}
+        missing = wanted - found.keys()
+        if missing:
+            fetched = self.recorder.vault_subjects(missing)  # type: ignore[attr-defined]
+            if len(self._subjects) > MAX_KNOWN_SUBJECTS:
+                self._subjects.clear()
+            self._subjects.update(fetched)
+            found.update(fetched)
+        return found
+
+    def subject_of(self, learner_id: str) -> str:
+        subject = self.subjects_of([learner_id]).get(learner_id)
+        if subject is None:
+            raise LearnerNotFound(f"no learner {learner_id} is registered", field="learner_id")
+        return subject
+
+    def forget_learner(self, learner_id: str) -> None:
+        """Drop what this process remembers of a teacher number (another process erased it)."""
+        subject = self._subjects.pop(learner_id, None)
+        if subject is not None:
+            self._evict([learner_uuid(subject)])
+
+    def open_personal(self, subject: str, sealed: str) -> dict[str, Any]:
+        """A sealed value of the learner ``subject``, opened with the key in the vault."""
+        key = self.recorder.vault_keys([subject]).get(subject)  # type: ignore[attr-defined]
+        if key is None:
+            raise PersonalDataUnreadable("this learner's personal data was erased", field="learner_id")
+        return unseal(key, subject, sealed)
+
+    def seal_personal(self, subject: str, data: dict[str, Any]) -> str:
+        key = self.recorder.vault_keys([subject]).get(subject)  # type: ignore[attr-defined]
+        if key is None:
+            raise LearnerErased("this learner's personal data was erased", field="learner_id")
+        return seal(key, subject, data)
 
     def provider(self, provider_id: str) -> Provider:
         provider = self._get(provider_uuid(provider_id), Provider, fresh=True)
@@ -222,15 +278,19 @@ class CreditBank(Application[UUID]):
 
     def register_learner(self, registration: LearnerRegistration) -> Written:
         def command() -> Written:
-            existing = self._get(learner_uuid(registration.learner_id), Learner, fresh=True)
+            enrolment = self.recorder.vault_enrol([registration.learner_id])[registration.learner_id]  # type: ignore[attr-defined]
+            subject = enrolment.subject
+            existing = self._get(learner_uuid(subject), Learner, fresh=True)
             if existing is not None:
+                existing.check_not_erased()
+                name = unseal(enrolment.key, subject, existing.personal)["name"]
                 wanted = (
                     registration.name,
                     registration.jurisdiction,
                     registration.school,
                     registration.hired_on,
                 )
-                if existing.registration() != wanted:
+                if existing.registration(name) != wanted:
                     raise LearnerAlreadyRegistered(
                         f"{registration.learner_id} is registered with other details; "
                         "change roles with the roles endpoint",
@@ -238,15 +298,60 @@ class CreditBank(Application[UUID]):
                     )
                 positions = self._creation_positions([existing.id])
                 return Written(positions.get(existing.id), "duplicate")
-            learner = Learner(
-                learner_id=registration.learner_id,
-                name=registration.name,
-                jurisdiction=registration.jurisdiction,
-                school=registration.school,
-                hired_on=registration.hired_on,
-                roles=[{"role": r, "since": s, "until": None} for r, s in registration.roles],
-            )
-            return Written(self._save_all(learner), "recorded")
+            learner = self._new_learner(registration, subject, enrolment.key)
+            position = self._save_all(learner)
+            self._subjects[registration.learner_id] = subject
+            return Written(position, "recorded")
+
+        return self._retrying(command)
+
+    @staticmethod
+    def _new_learner(registration: LearnerRegistration, subject: str, key: bytes) -> Learner:
+        personal = seal(key, subject, {"learner_id": registration.learner_id, "name": registration.name})
+        return Learner(
+            learner_id=subject,
+            personal=personal,
+            jurisdiction=registration.jurisdiction,
+            school=registration.school,
+            hired_on=registration.hired_on,
+            roles=[{"role": r, "since": s, "until": None} for r, s in registration.roles],
+        )
+
+    def register_new_learners(self, registrations: Sequence[LearnerRegistration]) -> int | None:
+        """Register many learners in one transaction (seeding a bank: the demo, the
+        benchmark). Any of them registered already makes the whole call fail with
+        ``LearnerAlreadyRegistered``; use ``register_learner`` to re-post one."""
+        enrolments = self.recorder.vault_enrol([r.learner_id for r in registrations])  # type: ignore[attr-defined]
+        learners = [
+            self._new_learner(r, enrolments[r.learner_id].subject, enrolments[r.learner_id].key)
+            for r in registrations
+        ]
+        try:
+            position = self._save_all(*learners)
+        except IntegrityError as error:
+            raise LearnerAlreadyRegistered(
+                "one of these learners is registered already", field="learner_id"
+            ) from error
+        for r in registrations:
+            self._subjects[r.learner_id] = enrolments[r.learner_id].subject
+        return position
+
+    def erase_learner(self, learner_id: str, reason: str) -> Written:
+        """Erase a learner's personal data (PIPL art. 47): record ``Learner.Erased``, then
+        destroy the vault entry. Afterwards the teacher number leads nowhere, so asking
+        again answers ``LearnerNotFound``; hours and verdicts stay, under the pseudonym."""
+
+        def command() -> Written:
+            subject = self.subject_of(learner_id)
+            learner = self._get(learner_uuid(subject), Learner, fresh=True)
+            if learner is None:
+                raise LearnerNotFound(f"no learner {learner_id} is registered", field="learner_id")
+            position = None
+            if learner.erase(self._today(), reason):
+                position = self._save_all(learner)
+            self.recorder.vault_destroy(subject)  # type: ignore[attr-defined]
+            self.forget_learner(learner_id)
+            return Written(position, "recorded" if position is not None else "unchanged")
 
         return self._retrying(command)
 
@@ -329,22 +434,30 @@ class CreditBank(Application[UUID]):
     ) -> list[CompletionOutcome]:
         today = self._today()
         providers = self._get_many({provider_uuid(f.provider_id) for f in batch}, fresh=True)
-        learners = self._registered_learners({learner_uuid(f.learner_id) for f in batch})
+        subjects = self.subjects_of({f.learner_id for f in batch})
+        learners = self._registered_learners({learner_uuid(s) for s in subjects.values()})
         existing = self._get_many({f.completion_id for f in batch}, fresh=True)
         # Accounts closed by a transfer (issue 4); few learners have one, read fresh.
-        accounts = self._get_many({account_uuid(f.learner_id) for f in batch}, fresh=True)
+        accounts = self._get_many({account_uuid(s) for s in subjects.values()}, fresh=True)
 
         outcomes: list[CompletionOutcome | None] = [None] * len(batch)
         new: dict[UUID, tuple[Completion, list[int]]] = {}
         duplicates: dict[int, UUID] = {}
-        for index, facts in enumerate(batch):
+        for index, posted in enumerate(batch):
+            facts = posted
             try:
-                completion_id = facts.completion_id
+                subject = subjects.get(posted.learner_id)
+                if subject is not None:
+                    # From here on the learner is the pseudonym, as recorded.
+                    facts = posted.with_learner(subject)
+                completion_id = posted.completion_id
                 recorded = existing.get(completion_id)
                 if recorded is None and completion_id in new:
                     recorded = new[completion_id][0]
+                # A record id already taken answers first (duplicate or conflict), whoever
+                # the learner posted is: an unknown teacher number is never the one recorded.
                 if isinstance(recorded, Completion):
-                    if recorded.facts != facts:
+                    if subject is None or recorded.facts != facts:
                         raise CompletionConflict(
                             f"record {facts.record_id} of {facts.provider_id} was recorded "
                             "with other facts; a correction is a revocation and a new record",
@@ -357,10 +470,8 @@ class CreditBank(Application[UUID]):
                 provider = providers.get(provider_uuid(facts.provider_id))
                 if not isinstance(provider, Provider):
                     raise ProviderNotFound(f"no provider {facts.provider_id} is registered")
-                if learner_uuid(facts.learner_id) not in learners:
-                    raise LearnerNotFound(
-                        f"no learner {facts.learner_id} is registered", field="learner_id"
-                    )
+                if subject is None or learner_uuid(subject) not in learners:
+                    raise LearnerNotFound(f"no learner {posted.learner_id} is registered", field="learner_id")
                 facts.check(today)
                 provider.check_may_post(facts.category, facts.level, facts.completed_on)
                 account = accounts.get(account_uuid(facts.learner_id))

@@ -102,13 +102,18 @@ def _issue(
     key: SigningKey, base_url: str,
 ) -> Issued:
     assert req.issued_on is not None
+    if facts.learner_id != req.learner_id:
+        raise ValueError("the facts are of another learner")
+    learner = bank.learner(req.learner_id, fresh=True)
+    number = req.learner_id
+    # The certificate is the pseudonym's: its id is not derivable from the teacher number.
+    req = replace(req, learner_id=learner.learner_id)
+    assert req.issued_on is not None
     existing = bank._get(req.certificate_id, Certificate, fresh=True)
     if existing is not None:
         positions = bank._creation_positions([existing.id])
-        return Issued(Written(positions.get(existing.id), "duplicate"), existing.id, existing.jws, None)
-    learner = bank.learner(req.learner_id, fresh=True)
-    if facts.learner_id != req.learner_id:
-        raise ValueError("the facts are of another learner")
+        jws = bank.open_personal(learner.learner_id, existing.jws)["jws"]
+        return Issued(Written(positions.get(existing.id), "duplicate"), existing.id, jws, None)
     if req.issued_on > bank._today():
         raise CertificateDatesInvalid(f"issued_on {req.issued_on} is in the future", field="issued_on")
     if req.valid_until is not None and req.valid_until < req.issued_on:
@@ -116,20 +121,23 @@ def _issue(
     verdict = judge(req.kind, facts, policies, req.issued_on)
     if not verdict["eligible"]:
         unmet = ", ".join(f"{m['policy_id']}#{m['rule']}" for m in verdict["missing"])
-        detail = verdict["note"] or f"{req.learner_id} does not meet {unmet} on {req.issued_on}"
+        detail = verdict["note"] or f"{number} does not meet {unmet} on {req.issued_on}"
         raise CertificateNotEarned(detail, field="kind", missing=verdict["missing"])
     basis, hours = basis_of(verdict)
     registry = bank._get(STATUS_REGISTRY_ID, StatusRegistry) or StatusRegistry()
     index = registry.allocate(req.certificate_id)
+    name = bank.open_personal(learner.learner_id, learner.personal)["name"]
     document = credential.certificate_credential(
-        base_url=base_url, certificate_id=str(req.certificate_id), kind=req.kind, name=learner.name,
+        base_url=base_url, certificate_id=str(req.certificate_id), kind=req.kind, name=name,
         hours=hours, valid_from=req.issued_on, valid_until=req.valid_until, status_index=index,
     )
     jws = credential.sign(key, document)
     certificate = Certificate(
         learner_id=req.learner_id, kind=req.kind, issuance_id=req.issuance_id or req.issued_on.isoformat(),
         issued_on=req.issued_on, valid_from=req.issued_on, valid_until=req.valid_until, hours=hours,
-        basis=basis, status_index=index, kid=key.kid, jws=jws,
+        basis=basis, status_index=index, kid=key.kid,
+        # The credential states the name, so the log holds it sealed like the name itself.
+        jws=bank.seal_personal(learner.learner_id, {"jws": jws}),
     )
     position = bank._save_all(certificate, registry)
     return Issued(Written(position, "recorded"), certificate.id, jws, verdict)

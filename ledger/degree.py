@@ -360,7 +360,7 @@ class Recognitions(Aggregate):
     def reverse(self, recognition_id: str, reason: str, on: date) -> None:
         record = self.recognitions.get(recognition_id)
         if record is None:
-            raise RecognitionNotFound(f"no recognition {recognition_id} of {self.learner_id}", field="transfer_id")
+            raise RecognitionNotFound(f"this learner has no recognition {recognition_id}", field="transfer_id")
         if record["reversed"]:
             raise RecognitionAlreadyReversed(f"recognition {recognition_id} was reversed already")
         self._reversed(recognition_id=recognition_id, learner_id=self.learner_id, mapping_id=record["mapping_id"],

@@ -71,7 +71,12 @@ def degree_mapping(bank: CreditBank, mapping_id: UUID) -> DegreeMapping:
 
 
 def recognitions(bank: CreditBank, learner_id: str) -> Recognitions | None:
-    return bank._get(recognitions_uuid(learner_id), Recognitions, fresh=True)
+    """The recognitions of the learner with this teacher number."""
+    return _recognitions_of(bank, bank.subject_of(learner_id))
+
+
+def _recognitions_of(bank: CreditBank, subject: str) -> Recognitions | None:
+    return bank._get(recognitions_uuid(subject), Recognitions, fresh=True)
 
 
 def _position_of(bank: CreditBank, aggregate_id: UUID, suffix: str, **match: Any) -> int | None:
@@ -145,11 +150,11 @@ def recognise_hours(bank: CreditBank, req: RecognitionRequest) -> Recognised:
     """Convert the named completions' hours into degree credits under a mapping."""
 
     def command() -> Recognised:
-        bank.learner(req.learner_id, fresh=True)
+        subject = bank.learner(req.learner_id, fresh=True).learner_id
         day = req.on or bank._today()
         if day > bank._today():
             raise RecognitionInvalid(f"{day} is in the future", field="on")
-        existing = recognitions(bank, req.learner_id)
+        existing = _recognitions_of(bank, subject)
         if existing is not None and req.recognition_id in existing.recognitions:
             record = existing.recognitions[req.recognition_id]
             if not _same(record, req):
@@ -160,7 +165,7 @@ def recognise_hours(bank: CreditBank, req: RecognitionRequest) -> Recognised:
         mapping = degree_mapping(bank, req.mapping_id)
         version = _version(mapping, req.mapping_version, day)
         offers = _offers(bank, req.items)
-        found = existing or Recognitions(learner_id=req.learner_id)
+        found = existing or Recognitions(learner_id=subject)
         found.recognise(req.recognition_id, str(mapping.id), version, day, offers)
         return Recognised(Written(bank._save_all(found), "recorded"), found.recognitions[req.recognition_id])
 

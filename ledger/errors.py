@@ -37,6 +37,18 @@ class LearnerAlreadyRegistered(DomainError):
     title = "A learner with this id is registered with other details"
 
 
+class LearnerErased(DomainError):
+    code = "learner_erased"
+    status = 410
+    title = "The learner's personal data was erased; nothing more is recorded for them"
+
+
+class PersonalDataUnreadable(DomainError):
+    code = "personal_data_unreadable"
+    status = 410
+    title = "The learner's personal data cannot be opened (erased, or not sealed by this bank)"
+
+
 class RoleNotHeld(DomainError):
     code = "role_not_held"
     status = 409

@@ -1,8 +1,13 @@
 """The learner aggregate: a teacher, head teacher, principal or trainer.
 
 Invariants:
-- a learner is identified by the national teacher number; its aggregate id is derived
-  from it, so a learner is registered at most once anywhere;
+- inside the ledger a learner is known by a pseudonym (``learner_id`` here is the vault's
+  subject, never the national teacher number); the aggregate id is derived from it, and
+  the vault gives one teacher number one subject, so a learner is registered at most once;
+- the national teacher number and the name are in the log only sealed under the learner's
+  own key (``personal``, see ``ledger.sealing``); jurisdiction, school, hire date and roles
+  are not personal in this sense (they decide which rules apply) and stay readable;
+- an erased learner stays erased: no role changes are recorded for them afterwards;
 - a role is held by at most one open spell at a time; a spell never ends before it
   started; ending a role the learner does not hold is refused.
 Completions are aggregates of their own (keyed by provider and record id), so posting
@@ -18,7 +23,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from ledger.errors import RoleAlreadyHeld, RoleDatesOutOfOrder, RoleNotHeld, RoleSpellsOverlap
+from ledger.errors import LearnerErased, RoleAlreadyHeld, RoleDatesOutOfOrder, RoleNotHeld, RoleSpellsOverlap
 from ledger.ids import learner_uuid
 
 
@@ -41,14 +46,15 @@ class Learner(Aggregate):
     def __init__(
         self,
         learner_id: str,
-        name: str,
+        personal: str,
         jurisdiction: str,
         school: str | None,
         hired_on: date | None,
         roles: list[dict[str, Any]],
     ) -> None:
         self.learner_id = learner_id
-        self.name = name
+        self.personal = personal
+        self.erased = False
         self.jurisdiction = jurisdiction
         self.school = school
         self.hired_on = hired_on
@@ -56,9 +62,26 @@ class Learner(Aggregate):
             RoleSpell(r["role"], r["since"], r.get("until")) for r in roles
         ]
 
-    def registration(self) -> tuple[Any, ...]:
-        """What a repeated registration must match to count as the same one."""
-        return (self.name, self.jurisdiction, self.school, self.hired_on)
+    def registration(self, name: str) -> tuple[Any, ...]:
+        """What a repeated registration must match to count as the same one (``name``
+        is this learner's name, opened from ``personal`` by the caller, who holds the key)."""
+        return (name, self.jurisdiction, self.school, self.hired_on)
+
+    def check_not_erased(self) -> None:
+        if self.erased:
+            raise LearnerErased("this learner's personal data was erased", field="learner_id")
+
+    def erase(self, on: date, reason: str) -> bool:
+        """Record the erasure of the personal data; ``False`` if erased already."""
+        if self.erased:
+            return False
+        # Named like every other event about a learner, so the read side can find its rows.
+        self._erased(on=on, reason=reason, learner_id=self.learner_id)
+        return True
+
+    @event("Erased")
+    def _erased(self, on: date, reason: str, learner_id: str) -> None:
+        self.erased = True
 
     def open_spell(self, role: str) -> RoleSpell | None:
         for spell in self.spells:
@@ -67,8 +90,9 @@ class Learner(Aggregate):
         return None
 
     def start_role(self, role: str, since: date) -> None:
+        self.check_not_erased()
         if self.open_spell(role) is not None:
-            raise RoleAlreadyHeld(f"{self.learner_id} already holds the role {role}", field="role")
+            raise RoleAlreadyHeld(f"the learner already holds the role {role}", field="role")
         for spell in self.spells:
             if spell.role == role and spell.until is not None and since < spell.until:
                 # Overlapping spells would count years of service twice.
@@ -79,9 +103,10 @@ class Learner(Aggregate):
         self._role_started(role=role, since=since)
 
     def end_role(self, role: str, until: date) -> None:
+        self.check_not_erased()
         spell = self.open_spell(role)
         if spell is None:
-            raise RoleNotHeld(f"{self.learner_id} does not hold the role {role}", field="role")
+            raise RoleNotHeld(f"the learner does not hold the role {role}", field="role")
         if until < spell.since:
             raise RoleDatesOutOfOrder(
                 f"the role {role} started on {spell.since}; it cannot end on {until}",

@@ -94,7 +94,7 @@ class Account(Aggregate):
     def reverse(self, transfer_id: str, reason: str, on: date) -> None:
         record = self.transfers.get(transfer_id)
         if record is None:
-            raise TransferNotFound(f"no transfer {transfer_id} of {self.learner_id}")
+            raise TransferNotFound(f"this learner has no transfer {transfer_id}")
         if record["reversed"]:
             raise TransferAlreadyReversed(f"transfer {transfer_id} was reversed already")
         if self.latest() is not record:
@@ -109,7 +109,7 @@ class Account(Aggregate):
         for closed in self.closed:
             if covers(provider_jurisdiction, closed):
                 raise AccountClosed(
-                    f"{self.learner_id}'s account in {closed} was closed by a transfer; it is open in "
+                    f"the learner's account in {closed} was closed by a transfer; it is open in "
                     f"{self.jurisdiction}, where completions are posted now", field="learner_id")
 
     @event("Transferred")

@@ -17,7 +17,12 @@ from ledger.transfer import Account, Carried, account_uuid
 
 
 def account(bank: CreditBank, learner_id: str) -> Account | None:
-    return bank._get(account_uuid(learner_id), Account, fresh=True)
+    """The account of the learner with this teacher number, if it was ever transferred."""
+    return _account_of(bank, bank.subject_of(learner_id))
+
+
+def _account_of(bank: CreditBank, subject: str) -> Account | None:
+    return bank._get(account_uuid(subject), Account, fresh=True)
 
 
 def transfer_account(
@@ -26,7 +31,8 @@ def transfer_account(
 ) -> Written:
     def command() -> Written:
         learner = bank.learner(learner_id, fresh=True)
-        found = account(bank, learner_id) or Account(learner_id=learner_id, jurisdiction=learner.jurisdiction)
+        subject = learner.learner_id
+        found = _account_of(bank, subject) or Account(learner_id=subject, jurisdiction=learner.jurisdiction)
         day = on or bank._today()
         if day > bank._today():
             raise TransferInvalid(f"{day} is in the future", field="on")

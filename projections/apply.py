@@ -20,12 +20,13 @@ from collections.abc import Sequence
 from typing import Any, Final
 from uuid import UUID
 
-from projections import credits, policies
+from projections import credits, personal, policies
 from projections.events import Decoded
 
 LEARNER_REGISTERED: Final = "ledger.learner:Learner.Registered"
 ROLE_STARTED: Final = "ledger.learner:Learner.RoleStarted"
 ROLE_ENDED: Final = "ledger.learner:Learner.RoleEnded"
+LEARNER_ERASED: Final = "ledger.learner:Learner.Erased"
 PROVIDER_ACCREDITED: Final = "ledger.provider:Provider.Accredited"
 PROVIDER_REACCREDITED: Final = "ledger.provider:Provider.Reaccredited"
 PROVIDER_SUSPENDED: Final = "ledger.provider:Provider.Suspended"
@@ -33,7 +34,7 @@ PROVIDER_REINSTATED: Final = "ledger.provider:Provider.Reinstated"
 COMPLETION_RECORDED: Final = "ledger.completion:Completion.Recorded"
 COMPLETION_REVOKED: Final = "ledger.completion:Completion.Revoked"
 
-_LEARNER_LATER: Final = frozenset({ROLE_STARTED, ROLE_ENDED})
+_LEARNER_LATER: Final = frozenset({ROLE_STARTED, ROLE_ENDED, LEARNER_ERASED})
 _PROVIDER_LATER: Final = frozenset(
     {PROVIDER_REACCREDITED, PROVIDER_SUSPENDED, PROVIDER_REINSTATED}
 )
@@ -54,8 +55,8 @@ _COMPLETION_COPY: Final[_Key] = (
 _LEARNER_INSERT: Final[_Key] = (
     "sql",
     "INSERT INTO rm_learners (learner_id, learner_uuid, name, jurisdiction, school, hired_on,"
-    " registered_position, registered_event_id, registered_at)"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    " registered_position, registered_event_id, registered_at, subject)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
 )
 _ROLE_INSERT: Final[_Key] = (
     "sql",
@@ -97,8 +98,12 @@ class _Writes:
         self.tables: dict[str, list[tuple[_Key, list[tuple[Any, ...]]]]] = {}
 
     def add(self, key: _Key, row: tuple[Any, ...]) -> None:
-        runs = self.tables.setdefault(_TABLE_OF[key], [])
-        if runs and runs[-1][0] is key:
+        # By identity: hashing a statement tuple (its every string) per row costs more.
+        table = _TABLE_BY_ID.get(id(key)) or _TABLE_OF[key]
+        runs = self.tables.get(table)
+        if runs is None:
+            self.tables[table] = [(key, [row])]
+        elif runs[-1][0] is key:
             runs[-1][1].append(row)
         else:
             runs.append((key, [row]))
@@ -124,6 +129,20 @@ _TABLE_OF: Final[dict[_Key, str]] = {
     _PROVIDER_SUSPEND: "rm_providers",
     policies.INSERT: "rm_policies",
 }
+_TABLE_BY_ID: Final[dict[int, str]] = {id(key): table for key, table in _TABLE_OF.items()}
+
+
+_TYPE_NAMES: dict[str, str] = {}
+
+
+def _type_name(e: Decoded) -> str:
+    """``e.type``, remembered per topic (a handful of topics, one string operation each)."""
+    name = _TYPE_NAMES.get(e.topic)
+    if name is None:
+        name = e.type
+        if len(_TYPE_NAMES) < 10_000:  # bounded: topics come from the stored log
+            _TYPE_NAMES[e.topic] = name
+    return name
 
 
 async def _lookup(conn: Any, sql: str, ids: set[UUID]) -> dict[UUID, Any]:
@@ -146,8 +165,8 @@ async def apply_batch(conn: Any, events: Sequence[Decoded], hashes: Sequence[byt
             continue
         topic, oid, f = e.topic, e.originator_id, e.fields
         if topic == COMPLETION_RECORDED:
-            completions[oid] = (f["learner_id"], f["provider_id"])
-        elif topic == COMPLETION_REVOKED:
+            continue  # the common case; wanted only by a revocation (below)
+        if topic == COMPLETION_REVOKED:
             want_completions.add(oid)
         elif topic == LEARNER_REGISTERED:
             learners[oid] = f["learner_id"]
@@ -157,6 +176,10 @@ async def apply_batch(conn: Any, events: Sequence[Decoded], hashes: Sequence[byt
             providers[oid] = f["provider_id"]
         elif topic in _PROVIDER_LATER:
             want_providers.add(oid)
+    if want_completions:
+        for e in events:
+            if e.topic == COMPLETION_RECORDED and e.known and e.originator_id in want_completions:
+                completions[e.originator_id] = (e.fields["learner_id"], e.fields["provider_id"])
     for oid, (learner_id,) in (
         await _lookup(
             conn,
@@ -185,17 +208,24 @@ async def apply_batch(conn: Any, events: Sequence[Decoded], hashes: Sequence[byt
 
     writes = _Writes()
     index: list[tuple[Any, ...]] = []
+    append = index.append
     for e, chain_hash in zip(events, hashes, strict=True):
         learner_id, provider_id = _apply_one(e, writes, learners, providers, completions)
-        index.append(
+        append(
             (
-                e.position, e.event_id, e.originator_id, e.originator_version, e.type,
+                e.position, e.event_id, e.originator_id, e.originator_version, _type_name(e),
                 learner_id, provider_id, e.recorded_at, chain_hash,
             )
         )
     await conn.copy_records_to_table("rm_event_index", records=index, columns=list(_INDEX_COLUMNS))
     await writes.send(conn)
     await credits.apply(conn, events)
+    # Last, so that rows this batch wrote for the learner are scrubbed too.
+    for e in events:
+        if e.topic == LEARNER_ERASED and e.known:
+            number = learners.get(e.originator_id)
+            if number is not None and e.fields.get("subject"):
+                await personal.scrub(conn, number, e.fields["subject"])
 
 
 def _apply_one(
@@ -231,8 +261,8 @@ def _apply_one(
         writes.add(
             _LEARNER_INSERT,
             (
-                learner_id, oid, f["name"], f["jurisdiction"], f.get("school"),
-                f.get("hired_on"), pos, e.event_id, e.recorded_at,
+                learner_id, oid, f.get("name"), f["jurisdiction"], f.get("school"),
+                f.get("hired_on"), pos, e.event_id, e.recorded_at, f.get("subject"),
             ),
         )
         for ordinal, spell in enumerate(f.get("roles") or ()):
@@ -250,6 +280,8 @@ def _apply_one(
         if learner is not None:
             writes.add(_ROLE_INSERT, (learner, pos, 0, f["role"], f["since"], None, None))
         return learner, None
+    if topic == LEARNER_ERASED:
+        return learners.get(oid), None  # scrubbed with the rest once the batch is written
     if topic == ROLE_ENDED:
         learner = learners.get(oid)
         if learner is not None:

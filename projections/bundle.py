@@ -8,6 +8,10 @@ A bundle is a directory:
   in the whole log, included or not) and ``chain_hash``;
 - ``checkpoints.json``: the signed checkpoints within and just after the exported range;
 - ``keys.json``: the bank's public keys (JWKS);
+- ``learners.json``: pseudonym -> teacher number and name of the learners the events
+  register, for those whose personal data is not erased (the events name learners only by
+  pseudonym, with their personal data sealed: an erased learner is not in this file and
+  cannot be recovered from the bundle);
 - ``manifest.json``: scope, positions, counts and the sha256 of each file above, with
   ``manifest.sig.json``: the bank's Ed25519 signature over the manifest's exact bytes.
 
@@ -35,7 +39,8 @@ from projections.chain import GENESIS
 from projections.policies import _scope
 
 FORMAT: Final = "creditbank-audit-bundle/v1"
-FILES: Final = ("events.jsonl", "checkpoints.json", "keys.json")
+FILES: Final = ("events.jsonl", "checkpoints.json", "keys.json", "learners.json")
+LEARNER_REGISTERED: Final = "ledger.learner:Learner.Registered"
 _CHUNK: Final = 10_000
 
 _EVENTS_SQL: Final = """
@@ -117,11 +122,14 @@ async def export(
     head = int(await conn.fetchval("SELECT coalesce(max(notification_id), 0) FROM creditbank_events"))
     counts: dict[str, int] = {}
     written = 0
+    registered: list[Any] = []
     await asyncio.to_thread(_write, out / "events.jsonl", b"")
     for index in range(0, len(positions), _CHUNK):
         rows = await conn.fetch(_EVENTS_SQL, positions[index:index + _CHUNK])
         for r in rows:
             counts[r[3]] = counts.get(r[3], 0) + 1
+            if r[3] == LEARNER_REGISTERED:
+                registered.append(r[1])
         await asyncio.to_thread(_write, out / "events.jsonl", "".join(map(_line, rows)).encode(), True)
         written += len(rows)
         if progress is not None:
@@ -132,6 +140,14 @@ async def export(
     covering += [c for c in checkpoints if c.position > last][:1]
     await asyncio.to_thread(_write, out / "checkpoints.json",
                             json.dumps([c.as_json() for c in covering], indent=1).encode())
+    people = {
+        r[0]: {"learner_id": r[1], "name": r[2]}
+        for r in await conn.fetch(
+            "SELECT subject, learner_id, name FROM rm_learners WHERE learner_uuid = ANY($1::uuid[])"
+            " AND subject IS NOT NULL AND learner_id NOT LIKE 'erased:%'", registered)
+    }
+    await asyncio.to_thread(_write, out / "learners.json",
+                            json.dumps(dict(sorted(people.items())), indent=1, ensure_ascii=False).encode())
     jwks = await asyncio.to_thread(keys.jwks)
     await asyncio.to_thread(_write, out / "keys.json", json.dumps(jwks, indent=1).encode())
     manifest = {

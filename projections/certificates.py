@@ -48,8 +48,9 @@ CREATE TABLE IF NOT EXISTS rm_certificates (
     basis jsonb NOT NULL,
     status_index integer NOT NULL UNIQUE,
     kid text NOT NULL,
-    jws text NOT NULL,
-    credential jsonb NOT NULL,
+    -- Both state the learner's name: NULL once the learner's personal data is erased.
+    jws text NULL,
+    credential jsonb NULL,
     issued_position bigint NOT NULL,
     event_id uuid NOT NULL
 );
@@ -92,7 +93,8 @@ async def apply(conn: Any, events: Sequence[Decoded]) -> None:
                 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, $11, $12::jsonb, $13, $14)",
                 e.originator_id, f["learner_id"], f["kind"], f["issued_on"], f["valid_from"], f.get("valid_until"),
                 f["hours"], json.dumps(json_ready(f["basis"]), ensure_ascii=False), f["status_index"], f["kid"],
-                f["jws"], json.dumps(unverified(f["jws"]), ensure_ascii=False), e.position, e.event_id,
+                f["jws"], None if f["jws"] is None else json.dumps(unverified(f["jws"]), ensure_ascii=False),
+                e.position, e.event_id,
             )
             await conn.execute(_STATUS_INSERT, e.originator_id, e.position, "valid", f["valid_from"], None, None,
                                e.event_id, e.recorded_at)

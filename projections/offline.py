@@ -31,6 +31,7 @@ from ledger.eligibility import CompletionFact, Facts, RoleFact, evaluate
 from ledger.hours import format_hours
 from ledger.keys import b64url_decode, public_key_from_jwk, verify_with
 from ledger.policy import PolicyVersion, parse_policy
+from ledger.vault import tombstone
 from ledger.vocabulary import PASSING_ASSESSMENTS
 from projections import apply, policies
 from projections.audit import Checkpoint
@@ -122,16 +123,37 @@ def verify_bundle(folder: Path, trusted_jwks: dict[str, Any] | None = None) -> t
     return report, events
 
 
-def _decode(events: list[dict[str, Any]], at_position: int | None) -> list[Decoded]:
+def read_learners(folder: Path) -> dict[str, dict[str, Any]]:
+    """The bundle's pseudonym -> {learner_id, name} (only learners not erased)."""
+    path = folder / "learners.json"
+    if not path.exists():
+        return {}
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return data if isinstance(data, dict) else {}
+
+
+def _decode(events: list[dict[str, Any]], at_position: int | None,
+            learners: dict[str, dict[str, Any]]) -> list[Decoded]:
     decoder = EventDecoder()
-    return [decoder.decode(e["position"], UUID(e["originator_id"]), e["originator_version"], e["topic"],
-                           base64.b64decode(e["state"]))
-            for e in events if at_position is None or e["position"] <= at_position]
+    decoded = [decoder.decode(e["position"], UUID(e["originator_id"]), e["originator_version"], e["topic"],
+                              base64.b64decode(e["state"]))
+               for e in events if at_position is None or e["position"] <= at_position]
+    for d in decoded:
+        subject = d.fields.get("learner_id")
+        if isinstance(subject, str):
+            person = learners.get(subject)
+            d.fields["learner_id"] = person["learner_id"] if person else tombstone(subject)
+            if d.topic == apply.LEARNER_REGISTERED:
+                d.fields["name"] = person["name"] if person else None
+    return decoded
 
 
-def recompute(events: list[dict[str, Any]], on: date, at_position: int | None = None) -> dict[str, Any]:
-    """Each learner's balance and verdicts from the bundle's events as known at ``at_position``."""
-    decoded = _decode(events, at_position)
+def recompute(events: list[dict[str, Any]], on: date, at_position: int | None = None,
+              people: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Each learner's balance and verdicts from the bundle's events as known at ``at_position``;
+    learners are named by teacher number where ``people`` (``read_learners``) has them,
+    by tombstone (``erased:<pseudonym>``) where not."""
+    decoded = _decode(events, at_position, people or {})
     profiles: dict[UUID, dict[str, Any]] = {}
     roles: dict[str, list[RoleFact]] = defaultdict(list)
     completions: dict[UUID, Decoded] = {}

@@ -14,6 +14,7 @@ Invariants:
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, Final
@@ -21,13 +22,15 @@ from zoneinfo import ZoneInfo
 
 from ledger.hours import format_hours
 from ledger.vocabulary import PASSING_ASSESSMENTS
-from projections.events import EventDecoder, json_ready
+from projections.events import Decoded, EventDecoder, json_ready
+from projections.personal import PersonalData
 from projections.schema import PROJECTION
 
 #: "No bound": larger than any position.
 _LATEST: Final = 2**63 - 1
 
 _DECODER: Final = EventDecoder()
+_PERSONAL: Final = PersonalData(_DECODER)
 
 
 def _bound(at_position: int | None) -> int:
@@ -230,8 +233,14 @@ async def learner_balance(
     }
 
 
-def _event_data(topic: str, position: int, oid: Any, version: int, state: bytes) -> Any:
-    return json_ready(_DECODER.decode(position, oid, version, topic, state).fields)
+async def _revealed(conn: Any, rows: Sequence[Any], columns: tuple[str, str, str, str, str]) -> list[Decoded]:
+    """Rows of the log decoded, learners shown as the vault allows (``projections.personal``)."""
+    p, o, v, t, s = columns
+    decoded = [
+        _DECODER.decode(int(r[p]), r[o], int(r[v]), r[t], bytes(r[s])) for r in rows
+    ]
+    await _PERSONAL.reveal(conn, decoded)
+    return decoded
 
 
 async def learner_history(
@@ -255,19 +264,17 @@ async def learner_history(
         _bound(at_position),
         limit,
     )
+    decoded = await _revealed(conn, rows, ("position", "originator_id", "originator_version", "topic", "state"))
     return [
         {
             "position": int(r["position"]),
             "event_id": str(r["event_id"]),
             "type": r["type"],
             "recorded_at": json_ready(r["recorded_at"]),
-            "data": _event_data(
-                r["topic"], r["position"], r["originator_id"], r["originator_version"],
-                bytes(r["state"]),
-            ),
+            "data": json_ready(d.fields),
             "hash": bytes(r["chain_hash"]).hex(),
         }
-        for r in rows
+        for r, d in zip(rows, decoded, strict=True)
     ]
 
 
@@ -283,11 +290,10 @@ async def event_stream(conn: Any, *, after: int, limit: int) -> list[dict[str, A
         limit,
     )
     out: list[dict[str, Any]] = []
-    for r in rows:
-        decoded = _DECODER.decode(
-            int(r["notification_id"]), r["originator_id"], int(r["originator_version"]),
-            r["topic"], bytes(r["state"]),
-        )
+    revealed = await _revealed(
+        conn, rows, ("notification_id", "originator_id", "originator_version", "topic", "state")
+    )
+    for r, decoded in zip(rows, revealed, strict=True):
         out.append(
             {
                 "position": decoded.position,

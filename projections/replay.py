@@ -7,7 +7,10 @@ Invariants:
 - the copy stops at the source projection's position (or the one asked), so its read
   model digests can be compared with the live bank's at that same position;
 - the target's position sequence is moved past the copied log, so the replayed bank can
-  take new writes without reusing a position.
+  take new writes without reusing a position;
+- the learner vault comes along as it is now (keys of erased learners are gone from it),
+  so the replica shows exactly what the live bank may show; a replay is the bank's own
+  copy (a restore drill, an audit on its premises), not an export.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Final
 
+from ledger.vault import VAULT_TABLE
 from projections.schema import PROJECTION
 
 _COLUMNS: Final = ("notification_id", "originator_id", "originator_version", "topic", "state")
@@ -55,4 +59,8 @@ async def copy_log(source: Any, target: Any, upto: int, progress: Progress | Non
     await target.execute(
         "SELECT setval(pg_get_serial_sequence('creditbank_events', 'notification_id'),"
         " greatest((SELECT max(notification_id) FROM creditbank_events), 1))")
+    vault = await source.fetch(f"SELECT lookup, subject, data_key, enrolled_at FROM {VAULT_TABLE}")
+    await target.execute(f"DELETE FROM {VAULT_TABLE}")
+    await target.copy_records_to_table(
+        VAULT_TABLE, records=vault, columns=["lookup", "subject", "data_key", "enrolled_at"])
     return done

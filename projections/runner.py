@@ -7,7 +7,15 @@ Invariants:
   finds the position moved, rolls back and reloads. So a crash, a rival process or a
   rebuild never applies an event twice or skips one;
 - positions are applied in order and without gaps the log does not have (the event store
-  makes positions visible in order);
+  makes positions visible in order). While a backlog lasts (a full batch), the next batch
+  is read on a second pool connection and decoded while the current one is applied; it
+  is used only if it follows exactly the position then applied, and rows read earlier are
+  a prefix of what follows that position, so reading ahead changes no outcome;
+- the chain hash of every event is computed from the stored row itself, never from a
+  decoded (or personal-data-revealed) copy;
+- ``rebuild`` commits its batches without waiting for the WAL flush: each batch is still
+  atomic with its tracking row, so a database crash can only lose whole trailing
+  batches, which the next run applies again;
 - at most one process applies while ``run`` is used: it holds a session advisory lock on
   its dedicated connection, and losing that connection loses both lock and applier role
   at once. Others stand by and retry; ``catch_up`` alone is safe anywhere (the CAS);
@@ -20,14 +28,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any, Final
 
 import asyncpg
 
 from projections.apply import apply_batch
-from projections.chain import GENESIS, canonical_bytes, link
+from projections.chain import GENESIS, chain_hashes
 from projections.events import Decoded, EventDecoder
+from projections.personal import PersonalData
 from projections.schema import APPLIER_LOCK_KEY, PROJECTION, ensure_schema, reset
 
 log = logging.getLogger(__name__)
@@ -43,6 +52,8 @@ _CAS: Final = (
 )
 _LAST: Final = "SELECT coalesce(max(notification_id), 0) FROM creditbank_events"
 _MAX_BACKOFF: Final = 30.0
+#: Events decoded between two yields to the event loop when decoding ahead (a few ms).
+_DECODE_SLICE: Final = 500
 
 
 class _Moved(Exception):
@@ -66,6 +77,7 @@ class ProjectionRunner:
         self._batch_size = batch_size
         self._poll_interval = poll_interval
         self._decoder = decoder or EventDecoder()
+        self._personal = PersonalData(self._decoder)
         self._position = 0
         self._head = GENESIS
         self._loaded = False
@@ -74,6 +86,10 @@ class ProjectionRunner:
         self._wake = asyncio.Event()
         self._advanced = asyncio.Event()
         self._running: asyncio.Event | None = None
+        #: The next batch being read and decoded meanwhile: (the position it follows, task).
+        self._ahead: tuple[int, asyncio.Future[tuple[list[Any], list[Decoded]]]] | None = None
+        #: A pool connection held for reading ahead while a backlog is applied.
+        self._reader: Any | None = None
 
     # -- state ---------------------------------------------------------------------
 
@@ -104,6 +120,85 @@ class ProjectionRunner:
             position, head = int(row["position"]), bytes(row["chain_hash"])
         self._position, self._head, self._loaded = position, head, True
 
+    # -- reading -------------------------------------------------------------------
+
+    def _read_ahead(self, after: int) -> None:
+        """Start reading and decoding the batch after ``after`` while the current one is
+        applied: the database reads it on another connection, and it is decoded while the
+        applying transaction waits on the database, so the two cores work at once. Only
+        with a pool connection to spare: the applier holds one, and must not wait on its
+        own pool."""
+        self._drop_read_ahead()
+        if self._reader is None and not self._spare_connection():
+            return
+        self._ahead = (after, asyncio.ensure_future(self._read_decoded(after)))
+
+    def _spare_connection(self) -> bool:
+        pool = self._pool
+        return bool(pool.get_idle_size() > 0 or pool.get_size() < pool.get_max_size())
+
+    @contextlib.asynccontextmanager
+    async def _reading_ahead(self) -> AsyncIterator[None]:
+        """Hold a pool connection to read ahead on while a backlog is applied (taking one
+        from the pool per batch would pay the pool's reset on every release)."""
+        if not self._spare_connection():
+            yield
+            return
+        reader = await self._pool.acquire()
+        self._reader = reader
+        try:
+            yield
+        finally:
+            ahead, self._ahead = self._ahead, None
+            if ahead is not None:
+                # The reader must be idle before it goes back to the pool.
+                task = ahead[1]
+                task.cancel()
+                await asyncio.wait([task])
+                if not task.cancelled():
+                    task.exception()  # retrieved: a failure here was only a read ahead
+            self._reader = None
+            await self._pool.release(reader)
+
+    async def _read_decoded(self, after: int) -> tuple[list[Any], list[Decoded]]:
+        reader = self._reader
+        rows = await (reader or self._pool).fetch(_FETCH, after, self._batch_size)
+        events: list[Decoded] = []
+        for i in range(0, len(rows), _DECODE_SLICE):
+            # Between slices the applying transaction goes on as soon as the database answers.
+            await asyncio.sleep(0)
+            events.extend(self._decoder.decode_rows(rows[i : i + _DECODE_SLICE]))
+        return rows, events
+
+    def _drop_read_ahead(self) -> None:
+        if self._ahead is not None:
+            _, task = self._ahead
+            self._ahead = None
+            task.cancel()
+            # Nobody awaits it now: retrieve any failure so it is not logged as lost.
+            task.add_done_callback(lambda t: t.cancelled() or t.exception())
+
+    async def _batch_after(self, conn: Any, after: int) -> tuple[list[Any], list[Decoded]]:
+        """The rows after position ``after`` and their decoding: the batch read ahead if it
+        follows ``after`` and holds events, else read now on ``conn``. Rows read earlier are
+        as good as rows read now: positions become visible in order, so they are a prefix of
+        what follows."""
+        if self._ahead is not None and self._ahead[0] == after:
+            task = self._ahead[1]
+            self._ahead = None
+            try:
+                rows, events = await task
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.debug("reading ahead after %s failed; reading again", after, exc_info=True)
+            else:
+                if rows:
+                    return rows, events
+        self._drop_read_ahead()
+        fetched: list[Any] = await conn.fetch(_FETCH, after, self._batch_size)
+        return fetched, self._decoder.decode_rows(fetched)
+
     # -- applying ------------------------------------------------------------------
 
     async def _apply_next(self, conn: Any) -> int:
@@ -114,20 +209,18 @@ class ProjectionRunner:
         # the chain and the CAS must both start from the position the rows follow.
         old, head = self._position, self._head
         try:
-            rows = await conn.fetch(_FETCH, old, self._batch_size)
+            rows, events = await self._batch_after(conn, old)
         except asyncpg.UndefinedTableError:
             return 0  # no event has ever been written in this database
         if not rows:
             return 0
-        decode = self._decoder.decode
-        events: list[Decoded] = [decode(r[0], r[1], r[2], r[3], bytes(r[4])) for r in rows]
-        hashes: list[bytes] = []
-        for e in events:
-            canonical = canonical_bytes(
-                e.position, e.originator_id, e.originator_version, e.topic, e.state
-            )
-            head = link(head, canonical)
-            hashes.append(head)
+        if len(rows) >= self._batch_size:
+            self._read_ahead(rows[-1][0])  # likely more: read it while this batch is applied
+        # Pseudonyms -> teacher numbers (or tombstones); the chain below hashes the raw state.
+        await self._personal.reveal(conn, events)
+        # The rows are (position, originator id, version, topic, state): the chain's own.
+        hashes = chain_hashes(rows, head)
+        head = hashes[-1]
         new = events[-1].position
         try:
             async with conn.transaction():
@@ -145,10 +238,13 @@ class ProjectionRunner:
 
     async def catch_up(self) -> int:
         """Apply everything available now; answer the position reached."""
-        async with self._pool.acquire() as conn:
-            await self._reload(conn)
-            while await self._apply_next(conn):
-                pass
+        try:
+            async with self._pool.acquire() as conn, self._reading_ahead():
+                await self._reload(conn)
+                while await self._apply_next(conn):
+                    pass
+        finally:
+            self._drop_read_ahead()
         return self._position
 
     async def rebuild(self, progress: Callable[[int, int], None] | None = None) -> int:
@@ -162,9 +258,19 @@ class ProjectionRunner:
                 total = int(await conn.fetchval(_LAST))
             except asyncpg.UndefinedTableError:
                 total = 0
-            while await self._apply_next(conn):
-                if progress is not None:
-                    progress(self._position, max(total, self._position))
+            # Each batch still commits whole or not at all (with its tracking row), but the
+            # rebuild does not wait for each commit's flush: a database crash can only lose
+            # the last batches as a whole, and the next run applies them again.
+            await conn.execute("SET synchronous_commit = off")
+            try:
+                async with self._reading_ahead():
+                    while await self._apply_next(conn):
+                        if progress is not None:
+                            progress(self._position, max(total, self._position))
+            finally:
+                self._drop_read_ahead()
+                with contextlib.suppress(Exception):
+                    await conn.execute("RESET synchronous_commit")
         return self._position
 
     # -- waiting -------------------------------------------------------------------
@@ -251,6 +357,7 @@ class ProjectionRunner:
                     await self._sleep(self._poll_interval)
         finally:
             self._active = False
+            self._drop_read_ahead()
             # Closing the connection also releases the session advisory lock.
             with contextlib.suppress(Exception):
                 await close()

@@ -63,7 +63,9 @@ CREATE INDEX IF NOT EXISTS rm_event_index_recorded_at
 CREATE TABLE IF NOT EXISTS rm_learners (
     learner_id text PRIMARY KEY,
     learner_uuid uuid NOT NULL UNIQUE,
-    name text NOT NULL,
+    -- The pseudonym the log knows the learner by; name is NULL once erased.
+    subject text NULL UNIQUE,
+    name text NULL,
     jurisdiction text NOT NULL,
     school text NULL,
     hired_on date NULL,

@@ -84,6 +84,8 @@ PROBES: dict[tuple[str, str], Probe] = {
         "learner_id": "T-0009", "name": "赵敏", "jurisdiction": "220106"}),
     ("POST", "/v1/learners/{learner_id}/roles"): Probe(
         "/v1/learners/P-0001/roles", "learner", body={"role": "teacher", "since": "2020-01-01"}),
+    # Admin only; a learner nobody registered, so the matrix erases no one (tests/e2e/test_privacy.py does).
+    ("POST", "/v1/learners/{learner_id}/erasure"): Probe("/v1/learners/NOBODY-1/erasure", body={"reason": "PIPL"}),
     ("POST", "/v1/completions"): Probe("/v1/completions", body=completion("M-1", "P-0001")),
     ("POST", "/v1/completions/{provider_id}/{record_id}/revocation"): Probe(
         "/v1/completions/JLU-TTC/PQ-1/revocation", "provider", body={"reason": "录入错误"}),

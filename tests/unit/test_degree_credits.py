@@ -259,12 +259,13 @@ def test_two_concurrent_recognitions_conflict_on_the_learners_aggregate() -> Non
     command run again refuses the hours by name."""
     bank = li_qiang()
     recognise(bank, "seed", MPA, ("ETH-40", "8"))
-    stale = bank.repository.get(recognitions_uuid(LI_QIANG))
+    subject = bank.subject_of(LI_QIANG)  # the ledger keys his recognitions by his pseudonym
+    stale = bank.repository.get(recognitions_uuid(subject))
     assert isinstance(stale, Recognitions)
     recognise(bank, "edm-1", EDM, ("PQ-96", None))  # the winner
     mapping = degree_mapping(bank, MPA).versions[0]
     pq = completion_uuid(ACADEMY, "PQ-96")
-    offer = Offer(str(pq), str(event_uuid(pq, 1)), ACADEMY, "PQ-96", LI_QIANG, "principal_qualification",
+    offer = Offer(str(pq), str(event_uuid(pq, 1)), ACADEMY, "PQ-96", subject, "principal_qualification",
                   "national", D(96), "pass", date(2025, 6, 1), revoked=False, wanted=D(36))
     stale.recognise("mpa-1", str(MPA), mapping, TODAY, [offer])  # the stale copy sees 96 h free
     with pytest.raises(IntegrityError):
@@ -353,7 +354,7 @@ def _check(bank: CreditBank, hours: dict[str, Decimal]) -> None:
     # completion; and each programme's live credits stay within its overall cap.
     from_events: dict[str, Decimal] = {}
     credits: dict[str, Decimal] = {}
-    for e in bank.events.get(recognitions_uuid(LI_QIANG)) if found is not None else []:
+    for e in bank.events.get(recognitions_uuid(bank.subject_of(LI_QIANG))) if found is not None else []:
         kind = type(e).__name__
         if kind not in {"Recognised", "Reversed"}:
             continue

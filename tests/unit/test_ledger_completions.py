@@ -22,6 +22,7 @@ from ledger.ids import completion_uuid
 from tests.unit.ledger_examples import (
     COLLEGE,
     DISTRICT_CENTRE,
+    LI_HUA,
     WANG_FANG,
     ethics_course,
     last_position,
@@ -50,7 +51,8 @@ def test_li_hua_passes_the_12_hour_ethics_course():
     assert topics(bank, after=before) == ["Completion.Recorded"]
     completion = reloaded(bank, completion_uuid(COLLEGE, "2026-ETH-0001"))
     assert isinstance(completion, Completion)
-    assert completion.facts == ethics_course()
+    # Recorded as posted, except that she is known by her pseudonym inside the ledger.
+    assert completion.facts == ethics_course(learner_id=bank.subject_of(LI_HUA))
     assert completion.facts.hours == Decimal("12")
     assert completion.earns_hours
 
@@ -167,6 +169,20 @@ def test_the_same_record_id_with_other_hours_is_a_conflict_and_the_first_facts_s
     assert "revocation and a new record" in outcome.error.detail
     assert last_position(bank) == before
     assert reloaded(bank, completion_uuid(COLLEGE, "2026-ETH-0001")).facts.hours == 12
+
+
+def test_the_same_record_id_for_a_learner_nobody_registered_is_still_a_conflict():
+    """The record id answers first: taken by Li Hua's completion, it is a conflict whoever
+    the re-post names, a registered learner (Wang Fang) or an unknown number."""
+    bank = opened_bank()
+    post_one(bank, ethics_course())
+    before = last_position(bank)
+
+    for learner_id in (WANG_FANG, "T-unknown"):
+        outcome = post_one(bank, ethics_course(learner_id=learner_id))
+        assert outcome.status == "rejected"
+        assert isinstance(outcome.error, CompletionConflict)
+    assert last_position(bank) == before
 
 
 def test_the_same_record_id_at_two_institutions_names_two_completions():

@@ -9,6 +9,7 @@ from ledger.ids import completion_uuid
 from tests.unit.ledger_examples import (
     COLLEGE,
     DISTRICT_CENTRE,
+    LI_HUA,
     all_notifications,
     ethics_course,
     last_position,
@@ -46,7 +47,8 @@ def test_the_college_revokes_its_own_completion():
     assert completion.revoked
     assert completion.revocation_reason == REASON
     assert not completion.earns_hours
-    assert completion.facts == ethics_course(ETH)  # the facts are still there
+    # the facts are still there (under her pseudonym, as recorded)
+    assert completion.facts == ethics_course(ETH, learner_id=bank.subject_of(LI_HUA))
     assert revoked_by(bank, written.position) == COLLEGE
 
 

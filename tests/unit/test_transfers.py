@@ -58,7 +58,10 @@ def test_a_transfer_closes_the_origin_and_carries_the_hours() -> None:
     acc = account(bank, LEARNER)
     assert acc is not None and acc.jurisdiction == "330300" and acc.closed == ["220106"]
     record = acc.transfers["t1"]
-    assert record["hours"] == Decimal("40") and record["digest"] == history_digest(LEARNER, "220106", carried)
+    # The digest names the learner by the pseudonym the ledger knows her by, not her number.
+    subject = bank.subject_of(LEARNER)
+    assert acc.learner_id == subject
+    assert record["hours"] == Decimal("40") and record["digest"] == history_digest(subject, "220106", carried)
     # The Jilin institution posts into the closed account: refused by name.
     outcome = bank.record_completions([CompletionFacts("jl", "r2", LEARNER, "OL", "网络研修", "online",
                                                        "provincial", Decimal(2), "pass", date(2025, 6, 1))])[0]

@@ -1,0 +1,51 @@
+"""Erasure of a learner's personal data (PIPL art. 47), over HTTP.
+
+Invariants:
+- only an admin erases; the ledger records ``Learner.Erased`` and destroys the learner's key
+  (``CreditBank.erase_learner``), after which the teacher number leads to nothing;
+- the learner's own tokens are revoked in the same step and their scope scrubbed, and every
+  other server process is told (NOTIFY) to forget the teacher number it may have cached;
+- asking again answers 404: nothing links the number to anyone any more.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+from marshmallow import fields
+
+from api import auth
+from api.context import services
+from api.http import load_body, run_in_writer, written
+from api.schemas import WrittenSchema
+from api.schemas import revocation_schema as erasure_schema
+from ledger.committer import Committer
+
+ERASURE_CHANNEL = "creditbank_erasures"
+
+
+class ErasedSchema(WrittenSchema):
+    tokens_revoked = fields.Integer(required=True, metadata={"description": "the learner's own tokens revoked"})
+
+
+async def post_erasure(request: web.Request) -> web.Response:
+    learner_id = request.match_info["learner_id"]
+    data = await load_body(request, erasure_schema)
+    result = await run_in_writer(request, lambda bank: bank.erase_learner(learner_id, data["reason"]))
+    svc = services(request)
+    async with svc.pool.acquire() as conn, conn.transaction():
+        revoked = await conn.fetch(
+            "UPDATE auth_tokens SET revoked_at = coalesce(revoked_at, now()), learner_id = 'erased'"
+            " WHERE role = 'learner' AND learner_id = $1 RETURNING token_id",
+            learner_id,
+        )
+        for (token_id,) in revoked:
+            await conn.execute("SELECT pg_notify($1, $2)", auth.REVOCATION_CHANNEL, token_id)
+        # Transient (never stored): other processes drop the number from their caches.
+        await conn.execute("SELECT pg_notify($1, $2)", ERASURE_CHANNEL, learner_id)
+    return written(result.status, result.position, tokens_revoked=len(revoked))
+
+
+def forget_erased(committer: Committer, learner_id: str) -> None:
+    """Listener callback: drop what this process's writer remembers of the number (on the
+    writer thread, which owns that memory)."""
+    committer.submit(lambda bank: bank.forget_learner(learner_id))

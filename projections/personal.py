@@ -1,0 +1,158 @@
+"""Showing pseudonymous events with the person behind them, for as long as the vault allows.
+
+Invariants:
+- the log names a learner only by pseudonym (``ledger.vault``); the read side shows, for a
+  pseudonym, the national teacher number while the learner's key is in the vault, and the
+  tombstone ``erased:<pseudonym>`` once it is not. Whether the key is there is asked anew
+  for every batch of events, so no cache here outlives an erasure;
+- sealed values (a registration's ``personal``, a certificate's ``jws``) are opened with the
+  learner's key; without the key they become ``None``: the name and the credential are gone,
+  the hours, dates and verdict inputs stay;
+- per batch: one query for the keys, at most one for pseudonyms seen before (``rm_learners``)
+  and at most one for registrations not yet projected (the log itself).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any, Final
+
+import asyncpg
+
+from ledger.errors import PersonalDataUnreadable
+from ledger.ids import learner_uuid
+from ledger.sealing import unseal
+from ledger.vault import VAULT_TABLE, tombstone
+from projections.events import Decoded, EventDecoder
+
+LEARNER_REGISTERED: Final = "ledger.learner:Learner.Registered"
+LEARNER_ERASED: Final = "ledger.learner:Learner.Erased"
+CERTIFICATE_ISSUED: Final = "ledger.certificate:Certificate.Issued"
+
+#: Pseudonym -> teacher number pairs remembered (the pair never changes; only whether it
+#: may be shown does, and that is asked of the vault every time).
+MAX_REMEMBERED: Final = 200_000
+
+
+def _subject_of(event: Decoded) -> str | None:
+    value = event.fields.get("learner_id") if event.known else None
+    return value if isinstance(value, str) and not value.startswith("erased:") else None
+
+
+class PersonalData:
+    """Rewrites decoded events in place: pseudonym -> teacher number or tombstone."""
+
+    def __init__(self, decoder: EventDecoder | None = None) -> None:
+        self._numbers: dict[str, str] = {}
+        self._decoder = decoder or EventDecoder()
+
+    async def keys(self, conn: Any, subjects: Iterable[str]) -> dict[str, bytes]:
+        wanted = list(set(subjects))
+        if not wanted:
+            return {}
+        try:
+            rows = await conn.fetch(
+                f"SELECT subject, data_key FROM {VAULT_TABLE} WHERE subject = ANY($1::text[])", wanted
+            )
+        except asyncpg.UndefinedTableError:
+            return {}  # nothing was ever enrolled in this database
+        return {r[0]: bytes(r[1]) for r in rows}
+
+    async def reveal(self, conn: Any, events: Sequence[Decoded]) -> None:
+        subjects = {s for s in map(_subject_of, events) if s is not None}
+        if not subjects:
+            return
+        keys = await self.keys(conn, subjects)
+        for e in events:
+            if e.topic == LEARNER_REGISTERED and _subject_of(e) in keys:
+                self._open_registration(e, keys)
+        await self._remember(conn, {s for s in subjects if s in keys and s not in self._numbers}, keys)
+        for e in events:
+            subject = _subject_of(e)
+            if subject is None:
+                continue
+            shown = self._numbers.get(subject) if subject in keys else None
+            f = e.fields
+            f["learner_id"] = shown if shown is not None else tombstone(subject)
+            f["subject"] = subject
+            if e.topic == LEARNER_REGISTERED:
+                f.setdefault("name", None)
+                f.pop("personal", None)
+            elif e.topic == CERTIFICATE_ISSUED and "jws" in f:
+                f["jws"] = self._open(keys.get(subject), subject, f["jws"], "jws")
+
+    def _open_registration(self, e: Decoded, keys: dict[str, bytes]) -> None:
+        subject = e.fields["learner_id"]
+        opened = self._unseal(keys.get(subject), subject, e.fields.get("personal"))
+        if opened is not None:
+            e.fields["name"] = opened.get("name")
+            self._keep(subject, str(opened["learner_id"]))
+
+    async def _remember(self, conn: Any, subjects: set[str], keys: dict[str, bytes]) -> None:
+        """Find the teacher numbers of pseudonyms met before (projected, or only logged)."""
+        if not subjects:
+            return
+        for subject, number in await conn.fetch(
+            "SELECT subject, learner_id FROM rm_learners WHERE subject = ANY($1::text[])", list(subjects)
+        ):
+            if not number.startswith("erased:"):
+                self._keep(subject, number)
+        rest = [s for s in subjects if s not in self._numbers]
+        if not rest:
+            return
+        # Registered ahead of the projection (a reader running ahead of it): open the log's copy.
+        by_id = {learner_uuid(s): s for s in rest}
+        rows = await conn.fetch(
+            "SELECT notification_id, originator_id, originator_version, topic, state FROM creditbank_events"
+            " WHERE originator_id = ANY($1::uuid[]) AND originator_version = 1",
+            list(by_id),
+        )
+        for r in rows:
+            decoded = self._decoder.decode(r[0], r[1], r[2], r[3], bytes(r[4]))
+            if decoded.topic == LEARNER_REGISTERED and _subject_of(decoded) in keys:
+                self._open_registration(decoded, keys)
+
+    def _keep(self, subject: str, number: str) -> None:
+        if len(self._numbers) >= MAX_REMEMBERED:
+            self._numbers.clear()
+        self._numbers[subject] = number
+
+    @staticmethod
+    def _unseal(key: bytes | None, subject: str, sealed: Any) -> dict[str, Any] | None:
+        if key is None or not isinstance(sealed, str):
+            return None
+        try:
+            return unseal(key, subject, sealed)
+        except PersonalDataUnreadable:
+            return None
+
+    def _open(self, key: bytes | None, subject: str, sealed: Any, name: str) -> Any:
+        opened = self._unseal(key, subject, sealed)
+        return None if opened is None else opened.get(name)
+
+
+async def scrub(conn: Any, number: str, subject: str) -> None:
+    """Replace a teacher number by its tombstone in every read model (every ``rm_`` table with
+    a ``learner_id``, and the institution audit's refused posts), and drop the name and the
+    credentials that state it (run when ``Learner.Erased`` is applied)."""
+    if number.startswith("erased:"):
+        return
+    gone = tombstone(subject)
+    tables = {
+        r[0] for r in await conn.fetch(
+            "SELECT table_name FROM information_schema.columns WHERE table_schema = current_schema()"
+            " AND column_name = 'learner_id' AND (table_name LIKE 'rm\\_%' OR table_name = 'audit_rejections')"
+        )
+    }
+    await conn.execute("UPDATE rm_learners SET name = NULL WHERE learner_id = $1", number)
+    if "rm_certificates" in tables:
+        await conn.execute(
+            "UPDATE rm_certificates SET jws = NULL, credential = NULL WHERE learner_id = $1", number
+        )
+    if "audit_rejections" in tables:
+        # Refused posts are kept for the institution audit; their text may quote the number.
+        await conn.execute(
+            "UPDATE audit_rejections SET detail = replace(detail, $1, $2) WHERE learner_id = $1", number, gone
+        )
+    for table in sorted(tables):
+        await conn.execute(f'UPDATE "{table}" SET learner_id = $2 WHERE learner_id = $1', number, gone)
