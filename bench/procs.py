@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -142,6 +142,25 @@ def _status_kb(pid: int, key: str) -> int:
     return 0
 
 
+def rss_kb(pid: int) -> int:
+    """A process's resident set (VmRSS) in kB; 0 once it has ended."""
+    return _status_kb(pid, "VmRSS")
+
+
+def pss_kb(pid: int) -> int:
+    """A process's proportional set size in kB (shared pages divided among the processes
+    mapping them), so that summing it over PostgreSQL's processes counts the shared
+    buffers once; 0 once it has ended or when it cannot be read."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        pass
+    return 0
+
+
 def descendants(pid: int) -> list[int]:
     found: list[int] = []
     todo = [pid]
@@ -257,8 +276,9 @@ class Server:
         return peaks
 
     def cpu_seconds(self) -> dict[str, float]:
-        """CPU seconds used so far (user + system) by the server and the worker."""
-        used = {"server": process_cpu_seconds(self.pid)}
+        """CPU seconds used so far (user + system) by the server and the worker. The server's
+        includes its child processes (``serve --workers N`` runs N-1 more), as its memory does."""
+        used = {"server": sum(process_cpu_seconds(p) for p in [self.pid, *descendants(self.pid)])}
         if self.worker is not None:
             used["worker"] = process_cpu_seconds(self.worker.pid)
         return used
@@ -322,16 +342,18 @@ def server_env(url: str, workdir: Path, port: int | None = None, **extra: str) -
     return env
 
 
-def start_server(url: str, workdir: Path, projections: str = "inline", **extra: str) -> Server:
-    """``creditbank serve`` on a free port; with ``projections="worker"`` the server runs
-    with ``CREDITBANK_INLINE_PROJECTIONS=no`` and ``creditbank projections run`` runs
-    beside it (the deployment of docker/compose.yaml), started once the server is ready
-    (the server creates the tables)."""
+def start_server(
+    url: str, workdir: Path, projections: str = "inline", serve_args: Sequence[str] = (), **extra: str
+) -> Server:
+    """``creditbank serve [serve_args]`` on a free port; with ``projections="worker"`` the
+    server runs with ``CREDITBANK_INLINE_PROJECTIONS=no`` and ``creditbank projections run``
+    runs beside it (the deployment of docker/compose.yaml), started once the server is
+    ready (the server creates the tables)."""
     port = free_port()
     log = workdir / f"server-{port}.log"
     extra = {"CREDITBANK_INLINE_PROJECTIONS": "no" if projections == "worker" else "yes", **extra}
     process = subprocess.Popen(
-        [*CREDITBANK_ARGV, "serve"],
+        [*CREDITBANK_ARGV, "serve", *serve_args],
         env=server_env(url, workdir, port, **extra),
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,

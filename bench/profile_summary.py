@@ -15,7 +15,9 @@ from pathlib import Path
 #: in the stack; a sample counts once per label.
 STAGES = (
     ("HTTP request parsing (json.loads of the body)", "read_json (api/http.py"),
-    ("validation (marshmallow CompletionSchema.load per item)", "Schema.load (marshmallow"),
+    ("validation (marshmallow Schema.load: envelope, invalid items)", "Schema.load (marshmallow"),
+    ("validation (compiled item loader, api/completion_items.py)", "(api/completion_items.py"),
+    ("batch handler (api/writes.py _post_batch, validation included)", "_post_batch (api/writes.py"),
     ("answer JSON (json.dumps of 1,000 results)", "answer (api/http.py"),
     ("writer: record_completions (whole)", "record_completions (ledger/application.py"),
     ("writer: _get_many (providers, existing completions, accounts)", "_get_many (ledger/application.py"),
@@ -24,6 +26,7 @@ STAGES = (
     ("writer: Application.save (other writes)", "save (eventsourcing/application.py"),
     ("writer: Completion.record (aggregate creation)", "record (ledger/completion.py"),
     ("writer: mapper.to_stored_event (JSON encoding of events)", "to_stored_event (eventsourcing"),
+    ("writer: LedgerTranscoder.encode (orjson)", "encode (ledger/store.py"),
     ("writer: insert_events (ledger/store.py, binary unnest INSERT)", "insert_events (ledger/store.py"),
     ("writer: insert_events (library's, eventsourcing/postgres.py)", "insert_events (eventsourcing/postgres.py"),
     ("writer: uuid5 ids", "uuid5 (uuid.py"),

@@ -192,8 +192,9 @@ def _comparison(results: dict[str, Any]) -> list[str]:
         "## Previous run",
         "",
         f"The previous full run (`{prev.get('file')}`, started {prev.get('started')}, projections "
-        f"{prev.get('projections', 'inline')}, size `{prev.get('size')}`) against this one (projections "
-        f"{results.get('projections', 'inline')}, size `{results.get('size')}`)"
+        f"{prev.get('projections', 'inline')}, server workers {prev.get('server_workers', 1)}, "
+        f"size `{prev.get('size')}`) against this one (projections {results.get('projections', 'inline')}, "
+        f"server workers {results.get('server_workers', 1)}, size `{results.get('size')}`)"
         + (":" if prev.get("size") == results.get("size") else "; **the sizes differ**, so compare with care:"),
         "",
         "| figure | previous run | this run | change |",
@@ -232,6 +233,12 @@ def render(results: dict[str, Any]) -> str:
             "`creditbank projections run`, the deployment of docker/compose.yaml). "
             if results.get("projections") == "worker"
             else "Projections ran inline, in the server process. "
+        )
+        + (
+            f"The server ran as `creditbank serve --workers {results['server_workers']}` "
+            f"({results['server_workers']} processes sharing the port; its CPU and memory are their sum). "
+            if results.get("server_workers", 1) > 1
+            else "The server ran as one process (`creditbank serve --workers 1`). "
         )
         + "Produced by:"
     )

@@ -47,27 +47,23 @@ HTTP_LEARNERS = 2_000
 def seed_learners(url: str, start: int, stop: int) -> None:
     from datetime import date
 
-    from ledger.application import CreditBank
-    from ledger.learner import Learner
+    from ledger.application import CreditBank, LearnerRegistration
 
     bank = CreditBank(Database.from_url(url).event_store_env(), today=lambda: date(2026, 11, 26))
     try:
         for lo in range(start, stop, 500):
-            aggregates = []
+            registrations = []
             for n in range(lo, min(stop, lo + 500)):
                 b = learner_body(n)
                 since = date.fromisoformat(b["hired_on"])
-                aggregates.append(
-                    Learner(
-                        learner_id=b["learner_id"],
-                        name=b["name"],
-                        jurisdiction=b["jurisdiction"],
-                        school=b["school"],
-                        hired_on=since,
-                        roles=[{"role": "teacher", "since": since, "until": None}],
+                registrations.append(
+                    LearnerRegistration(
+                        learner_id=b["learner_id"], name=b["name"], jurisdiction=b["jurisdiction"],
+                        school=b["school"], hired_on=since, roles=(("teacher", since),),
                     )
                 )
-            bank.save(*aggregates)
+            # Enrols them in the vault and saves 500 sealed registrations per transaction.
+            bank.register_new_learners(registrations)
     finally:
         bank.close()
 
@@ -225,13 +221,14 @@ def _py_spy() -> str | None:
     return spy if Path(spy).exists() else None
 
 
-def start_profiler(pid: int, out: Path) -> subprocess.Popen[bytes] | None:
+def start_profiler(pid: int, out: Path, *, subprocesses: bool = False) -> subprocess.Popen[bytes] | None:
     spy = _py_spy()
     if spy is None:
         raise Failure(NO_PY_SPY)
     fmt = "raw" if out.suffix in {".txt", ".raw"} else "speedscope" if out.suffix == ".json" else "flamegraph"
     return subprocess.Popen(
-        [spy, "record", "--pid", str(pid), "--rate", "100", "--format", fmt, "-o", str(out)],
+        [spy, "record", "--pid", str(pid), "--rate", "100", "--format", fmt, "-o", str(out)]
+        + (["--subprocesses"] if subprocesses else []),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
@@ -342,7 +339,8 @@ async def scenarios(
         sampler.start()
         profilers = []
         if args.profile:
-            profilers.append(start_profiler(server.pid, Path(args.profile)))
+            # With --server-workers N the other server processes are the first one's children.
+            profilers.append(start_profiler(server.pid, Path(args.profile), subprocesses=args.server_workers > 1))
             if server.worker is not None:
                 out = Path(args.profile)
                 profilers.append(start_profiler(server.worker.pid, out.with_name(f"{out.stem}-worker{out.suffix}")))
@@ -705,6 +703,7 @@ def run(args: argparse.Namespace) -> int:
         "command": " ".join([".venv/bin/python", "-m", "bench.run", *sys.argv[1:]]),
         "started": datetime.now(UTC).isoformat(timespec="seconds"),
         "projections": args.projections,
+        "server_workers": args.server_workers,
         "scenarios": {},
         "loadavg_start": procs.loadavg(),
     }
@@ -717,6 +716,7 @@ def run(args: argparse.Namespace) -> int:
             "started": previous.get("started"),
             "size": previous.get("size"),
             "projections": previous.get("projections", "inline"),
+            "server_workers": previous.get("server_workers", 1),
             "figures": key_figures(previous),
         }
     ok = False
@@ -731,8 +731,11 @@ def run(args: argparse.Namespace) -> int:
             results["postgres"] = {"kind": kind, "version": asyncio.run(_server_version(cluster))}
             url, ref_url = procs.database_url(main_db), procs.database_url(ref_db)
             try:
-                log(f"starting creditbank serve (projections: {args.projections})")
-                server = procs.start_server(url, workdir, projections=args.projections)
+                workers = args.server_workers
+                log(f"starting creditbank serve --workers {workers} (projections: {args.projections})")
+                server = procs.start_server(
+                    url, workdir, projections=args.projections, serve_args=["--workers", str(workers)]
+                )
                 results["server_pid"] = server.pid
                 try:
                     try:
@@ -806,11 +809,21 @@ def main(argv: list[str] | None = None) -> int:
         "`creditbank projections run` process (docker/compose.yaml); inline: the projections in the server",
     )
     parser.add_argument(
+        "--server-workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="run the server as `creditbank serve --workers N` (N processes sharing the port; "
+        "server CPU and memory are summed over them, and --profile follows them all)",
+    )
+    parser.add_argument(
         "--compare",
         help="a previous run's results JSON: the report shows its figures next to this run's",
     )
     parser.add_argument("--keep", action="store_true", help="keep the databases and the temp dir")
     args = parser.parse_args(argv)
+    if args.server_workers < 1:
+        parser.error("--server-workers must be at least 1")
     if args.profile and _py_spy() is None:
         parser.error(NO_PY_SPY)
     try:
