@@ -48,10 +48,11 @@ class Bank:
 
 @contextlib.asynccontextmanager
 async def running_bank(
-    database: Database, key_dir: Path, token_scopes: dict[str, dict[str, Any]]
+    database: Database, key_dir: Path, token_scopes: dict[str, dict[str, Any]], **overrides: Any
 ) -> AsyncIterator[Bank]:
-    """The real app on ``database``, with a token minted for each named scope."""
-    settings = Settings(max_batch=10_000, key_dir=key_dir)
+    """The real app on ``database``, with a token minted for each named scope; ``overrides``
+    change its settings (``inline_projections=False``: a worker applies the read models)."""
+    settings = Settings(max_batch=10_000, key_dir=key_dir, **overrides)
     app = create_app(settings, database=database, today=lambda: TODAY)
     client = TestClient(TestServer(app))
     await client.start_server()
