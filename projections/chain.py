@@ -20,9 +20,9 @@ These are pure functions: no I/O, no clock.
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from hashlib import sha256
-from typing import Final
+from typing import Any, Final
 from uuid import UUID
 
 GENESIS: Final = bytes(32)
@@ -53,12 +53,25 @@ def link(previous: bytes, canonical: bytes) -> bytes:
     return sha256(previous + canonical).digest()
 
 
-def chain_hashes(rows: Iterable[ChainRow], previous: bytes = GENESIS) -> list[bytes]:
-    """The hash of each row in turn, continuing the chain from ``previous``."""
+def chain_hashes(rows: Iterable[Sequence[Any]], previous: bytes = GENESIS) -> list[bytes]:
+    """The hash of each row (a ``ChainRow``, or any sequence of those five values, such
+    as the event table's rows) in turn, continuing the chain from ``previous``.
+
+    The same bytes as ``link(previous, canonical_bytes(*row))``, built in one join with
+    each topic encoded once: this runs once per event on the projection's hot path."""
     hashes: list[bytes] = []
-    for row in rows:
-        previous = link(previous, canonical_bytes(*row))
-        hashes.append(previous)
+    append = hashes.append
+    head, length, digest, join = _HEAD.pack, _LEN.pack, sha256, b"".join
+    topics: dict[str, bytes] = {}
+    for position, originator_id, version, topic, state in rows:
+        encoded = topics.get(topic)
+        if encoded is None:
+            encoded = topics[topic] = topic.encode("utf-8")
+        previous = digest(join((
+            previous, head(position, originator_id.bytes, version, len(encoded)), encoded,
+            length(len(state)), state,
+        ))).digest()
+        append(previous)
     return hashes
 
 

@@ -54,6 +54,9 @@ _LAST: Final = "SELECT coalesce(max(notification_id), 0) FROM creditbank_events"
 _MAX_BACKOFF: Final = 30.0
 #: Events decoded between two yields to the event loop when decoding ahead (a few ms).
 _DECODE_SLICE: Final = 500
+#: How long reading ahead waits for a pool connection before doing without one: never
+#: long, so that appliers holding connections never wait on each other through the pool.
+_SPARE_WAIT: Final = 0.05
 
 
 class _Moved(Exception):
@@ -90,6 +93,8 @@ class ProjectionRunner:
         self._ahead: tuple[int, asyncio.Future[tuple[list[Any], list[Decoded]]]] | None = None
         #: A pool connection held for reading ahead while a backlog is applied.
         self._reader: Any | None = None
+        #: The last read ahead started (taken or not): the reader is idle once it is done.
+        self._in_flight: asyncio.Future[Any] | None = None
 
     # -- state ---------------------------------------------------------------------
 
@@ -131,7 +136,8 @@ class ProjectionRunner:
         self._drop_read_ahead()
         if self._reader is None and not self._spare_connection():
             return
-        self._ahead = (after, asyncio.ensure_future(self._read_decoded(after)))
+        task = asyncio.ensure_future(self._read_decoded(after))
+        self._ahead, self._in_flight = (after, task), task
 
     def _spare_connection(self) -> bool:
         pool = self._pool
@@ -141,28 +147,34 @@ class ProjectionRunner:
     async def _reading_ahead(self) -> AsyncIterator[None]:
         """Hold a pool connection to read ahead on while a backlog is applied (taking one
         from the pool per batch would pay the pool's reset on every release)."""
-        if not self._spare_connection():
+        reader = None
+        if self._spare_connection():
+            with contextlib.suppress(TimeoutError):
+                reader = await self._pool.acquire(timeout=_SPARE_WAIT)
+        if reader is None:
             yield
             return
-        reader = await self._pool.acquire()
         self._reader = reader
         try:
             yield
         finally:
-            ahead, self._ahead = self._ahead, None
-            if ahead is not None:
+            self._ahead = None
+            task, self._in_flight = self._in_flight, None
+            if task is not None and not task.done():
                 # The reader must be idle before it goes back to the pool.
-                task = ahead[1]
                 task.cancel()
                 await asyncio.wait([task])
-                if not task.cancelled():
-                    task.exception()  # retrieved: a failure here was only a read ahead
+            if task is not None and not task.cancelled():
+                task.exception()  # retrieved: a failure here was only a read ahead
             self._reader = None
             await self._pool.release(reader)
 
     async def _read_decoded(self, after: int) -> tuple[list[Any], list[Decoded]]:
-        reader = self._reader
-        rows = await (reader or self._pool).fetch(_FETCH, after, self._batch_size)
+        if self._reader is not None:
+            rows = await self._reader.fetch(_FETCH, after, self._batch_size)
+        else:
+            async with self._pool.acquire(timeout=_SPARE_WAIT) as reader:
+                rows = await reader.fetch(_FETCH, after, self._batch_size)
         events: list[Decoded] = []
         for i in range(0, len(rows), _DECODE_SLICE):
             # Between slices the applying transaction goes on as soon as the database answers.
@@ -189,6 +201,7 @@ class ProjectionRunner:
             try:
                 rows, events = await task
             except asyncio.CancelledError:
+                task.cancel()  # we are cancelled: so is what we waited for
                 raise
             except Exception:
                 log.debug("reading ahead after %s failed; reading again", after, exc_info=True)
