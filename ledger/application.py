@@ -142,7 +142,10 @@ class CreditBank(Application[UUID]):
         if missing:
             for aggregate_id, loaded in self._load(missing).items():
                 found[aggregate_id] = loaded
-                if cache is not None:
+                # A fresh read is never served from the cache, so caching what it loaded
+                # (completions checked for duplicates, mostly) would only push out what
+                # cached reads use, and grow the process until the cache is full.
+                if cache is not None and not fresh:
                     cache.put(aggregate_id, loaded)
         return found
 
