@@ -22,6 +22,18 @@ from typing import Any
 NOTES = Path(__file__).with_name("NOTES.md")
 
 
+def machine_table(results: dict[str, Any], code: bool = False) -> list[str]:
+    """The "Machine" section's table (without the load-average row), for every report."""
+    out = ["## Machine", "", "| | |", "|---|---|"]
+    out += [f"| {k} | {v} |" for k, v in _machine()]
+    pg = results.get("postgres", {})
+    out.append(f"| PostgreSQL | {pg.get('version', '?')} ({pg.get('kind', '?')}; default settings) |")
+    if code:
+        out.append(f"| code | {results.get('git')} |")
+    out.append(f"| date | {results.get('started')} → {results.get('finished')} (UTC) |")
+    return out
+
+
 def _machine() -> list[tuple[str, str]]:
     model = "unknown"
     flags = ""
@@ -245,12 +257,7 @@ def render(results: dict[str, Any]) -> str:
     out += ["", "```", results.get("command", ".venv/bin/python -m bench.run"), "```", ""]
     if results.get("failure"):
         out += [f"**The run FAILED:** {results['failure']}", ""]
-    out += ["## Machine", "", "| | |", "|---|---|"]
-    for k, v in _machine():
-        out.append(f"| {k} | {v} |")
-    pg = results.get("postgres", {})
-    out.append(f"| PostgreSQL | {pg.get('version', '?')} ({pg.get('kind', '?')}; default settings) |")
-    out.append(f"| date | {results.get('started')} → {results.get('finished')} (UTC) |")
+    out += machine_table(results)
     if results.get("loadavg_start") is not None:
         out.append(
             f"| load average (1 min) | {_n(results.get('loadavg_start'), 2)} at the start, "

@@ -3,7 +3,8 @@
 #   lint (ruff), types (mypy --strict), unit + integration + end-to-end tests on the
 #   embedded PostgreSQL, the integration and end-to-end tests again on the machine's own
 #   PostgreSQL at 127.0.0.1:5432 when one answers, schemathesis over the served OpenAPI
-#   document for every role (tests/fuzz_api.py), and the benchmark smoke run.
+#   document for every role (tests/fuzz_api.py), the benchmark smoke run, and the
+#   ten-minute mixed soak of issue 7 (CREDITBANK_SOAK_MINUTES=N shortens it locally).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -43,3 +44,6 @@ if [ -f bench/run.py ]; then
   echo "== benchmark smoke run (quick mode, no speed thresholds)"
   .venv/bin/python -m bench.run --quick --out "${TMPDIR:-/tmp}/creditbank-bench-quick.md"
 fi
+
+echo "== ten-minute soak (issue 7)"
+.venv/bin/python -m bench.soak --minutes "${CREDITBANK_SOAK_MINUTES:-10}" --out "${TMPDIR:-/tmp}/creditbank-soak.md"
