@@ -8,40 +8,17 @@ counting the range's index rows rather than by an anti-join per range.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import asyncpg
-import pytest
 
 from api.database import Database
 from ledger.application import CreditBank
 from ledger.keys import KeyRing
 from projections import audit
-from projections.schema import ensure_schema
-from tests.conftest import TODAY
 from tests.integration.test_audit_tamper import change_hours, completion_positions, project, write_log
 
 CHUNKS = (1, 2, 3, 7, audit.CHUNK)
-
-
-@pytest.fixture
-def bank(database: Database) -> Iterator[CreditBank]:
-    bank = CreditBank(database.event_store_env(), today=lambda: TODAY)
-    try:
-        yield bank
-    finally:
-        bank.close()
-
-
-@pytest.fixture
-async def conn(database: Database) -> AsyncIterator[asyncpg.Connection]:
-    conn = await asyncpg.connect(**database.asyncpg_kwargs())
-    await ensure_schema(conn)
-    try:
-        yield conn
-    finally:
-        await conn.close()
 
 
 async def reports(conn: asyncpg.Connection, keys: KeyRing, start: int = 1) -> dict[str, Any]:

@@ -4,15 +4,12 @@ and the kind of break; signed checkpoints catch a forger who also rewrites the i
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 from datetime import date
 from decimal import Decimal
 from hashlib import sha256
-from pathlib import Path
 from uuid import uuid4
 
 import asyncpg
-import pytest
 
 from api.database import Database
 from ledger.application import Accreditation, CreditBank, LearnerRegistration
@@ -21,32 +18,6 @@ from ledger.keys import KeyRing
 from projections import audit
 from projections.chain import GENESIS, canonical_bytes
 from projections.runner import ProjectionRunner
-from projections.schema import ensure_schema
-from tests.conftest import TODAY
-
-
-@pytest.fixture
-def bank(database: Database) -> Iterator[CreditBank]:
-    bank = CreditBank(database.event_store_env(), today=lambda: TODAY)
-    try:
-        yield bank
-    finally:
-        bank.close()
-
-
-@pytest.fixture
-async def conn(database: Database) -> AsyncIterator[asyncpg.Connection]:
-    conn = await asyncpg.connect(**database.asyncpg_kwargs())
-    await ensure_schema(conn)
-    try:
-        yield conn
-    finally:
-        await conn.close()
-
-
-@pytest.fixture
-def keys(tmp_path: Path) -> KeyRing:
-    return KeyRing(tmp_path / "keys")
 
 
 def write_log(bank: CreditBank, completions: int = 20) -> None:

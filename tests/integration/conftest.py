@@ -1,0 +1,40 @@
+"""Fixtures shared by the integration tests: a bank on the test database, a read-side
+connection with the read models' schema, and a key ring in a temporary directory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from api.database import Database
+from ledger.application import CreditBank
+from ledger.keys import KeyRing
+from projections.schema import ensure_schema
+from tests.conftest import TODAY
+
+
+@pytest.fixture
+def bank(database: Database) -> Iterator[CreditBank]:
+    bank = CreditBank(database.event_store_env(), today=lambda: TODAY)
+    try:
+        yield bank
+    finally:
+        bank.close()
+
+
+@pytest.fixture
+async def conn(database: Database) -> AsyncIterator[asyncpg.Connection]:
+    conn = await asyncpg.connect(**database.asyncpg_kwargs())
+    await ensure_schema(conn)
+    try:
+        yield conn
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+def keys(tmp_path: Path) -> KeyRing:
+    return KeyRing(tmp_path / "keys")
