@@ -7,7 +7,6 @@ same (``projections.digests``), and so do the tracking position and chain head.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import asyncpg
@@ -17,18 +16,7 @@ from api.database import Database
 from ledger.application import CreditBank
 from projections import digests
 from projections.runner import ProjectionRunner
-from tests.conftest import TODAY
 from tests.integration.test_audit_tamper import write_log
-
-
-@pytest.fixture
-def bank(database: Database) -> Iterator[CreditBank]:
-    bank = CreditBank(database.event_store_env(), today=lambda: TODAY)
-    try:
-        yield bank
-    finally:
-        bank.close()
-
 
 READ_AHEAD: list[int] = []
 

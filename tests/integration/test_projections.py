@@ -8,7 +8,7 @@ with ``projections.runner.ProjectionRunner`` and reads them back with
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import date
 from decimal import Decimal
 from uuid import uuid4
@@ -38,14 +38,6 @@ async def pool(database: Database) -> AsyncIterator[asyncpg.Pool]:
     finally:
         await pool.close()
 
-
-@pytest.fixture
-def bank(database: Database) -> Iterator[CreditBank]:
-    bank = CreditBank(database.event_store_env(), today=lambda: TODAY)
-    try:
-        yield bank
-    finally:
-        bank.close()
 
 
 def completion(record_id: str, category: str, hours: str, assessment: str, on: date) -> CompletionFacts:
