@@ -25,6 +25,7 @@ from aiohttp.typedefs import Handler
 from api import audit, auth, certificates, privacy
 from api.context import PRINCIPAL, SERVICES, SETTINGS, Metrics, Services
 from api.database import Database, embedded_postgres
+from api.notifications import Notifications
 from api.openapi import build_openapi
 from api.ops import OPENAPI
 from api.problems import Problem, problem_middleware
@@ -138,18 +139,20 @@ def create_app(
             # A new bank judges by the national rules out of the box (idempotent).
             await asyncio.wrap_future(committer.submit(lambda b: b.publish_shipped_policies()))
             runner = ProjectionRunner(pool, connect_kwargs=db.asyncpg_kwargs())
+            # Late-bound: the handlers run only after ``tokens`` exists.
+            notifications = Notifications(
+                db.asyncpg_kwargs(),
+                handlers={
+                    auth.REVOCATION_CHANNEL: lambda token_id: tokens.forget(token_id),
+                    privacy.ERASURE_CHANNEL: lambda number: privacy.forget_erased(committer, number),
+                },
+                on_gap=[lambda: tokens.forget(), lambda: privacy.forget_all_erased(committer)],
+            )
+            tokens = auth.TokenVerifier(pool, heard_everything=notifications.barrier)
+            await notifications.start()
             app[SERVICES] = Services(
                 settings=settings, database=db, pool=pool, bank=bank, committer=committer,
-                runner=runner, tokens=auth.TokenVerifier(pool), zone=zone, metrics=Metrics(),
-            )
-            listener = await asyncpg.connect(**db.asyncpg_kwargs())
-
-            def on_revocation(*args: object) -> None:
-                app[SERVICES].tokens.forget(str(args[-1]))
-
-            await listener.add_listener(auth.REVOCATION_CHANNEL, on_revocation)
-            await listener.add_listener(
-                privacy.ERASURE_CHANNEL, lambda *args: privacy.forget_erased(committer, str(args[-1]))
+                runner=runner, tokens=tokens, notifications=notifications, zone=zone, metrics=Metrics(),
             )
             task = asyncio.create_task(runner.run()) if settings.inline_projections else None
             try:
@@ -159,7 +162,7 @@ def create_app(
                     await runner.stop()
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
-                await listener.close()
+                await notifications.close()
                 await asyncio.to_thread(committer.close)
                 await asyncio.to_thread(bank.close)
         finally:

@@ -6,8 +6,11 @@ Invariants:
 - every token has exactly one role and the scope that role needs: ``institution`` one
   provider, ``hr`` one jurisdiction (``CN`` for national), ``learner`` one learner;
   ``admin`` and ``auditor`` none;
-- a revoked or expired token fails at once: revocation notifies every server, which
-  drops its cache of verified tokens.
+- a revoked or expired token fails at once, in every server process: revocation
+  notifies every server, which drops the token from its cache of verified tokens, and a
+  cached token is trusted only after a barrier on the notification connection has shown
+  that every revocation committed before the request was heard
+  (``api.notifications``); without that barrier the token is looked up again.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import hashlib
 import hmac
 import secrets
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -128,10 +132,20 @@ async def list_tokens(conn: asyncpg.Connection) -> list[dict[str, Any]]:
 
 
 class TokenVerifier:
-    """Verifies bearer tokens, caching good ones briefly; revocations clear the cache."""
+    """Verifies bearer tokens, caching good ones briefly; revocations clear the cache.
 
-    def __init__(self, pool: asyncpg.Pool, ttl: float = 30.0) -> None:
+    ``heard_everything`` is the notification barrier: it returns True when every
+    revocation committed before it was called has reached ``forget``. Without one, every
+    request looks its token up."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        heard_everything: Callable[[], Awaitable[bool]] | None = None,
+        ttl: float = 30.0,
+    ) -> None:
         self._pool = pool
+        self._heard_everything = heard_everything
         self._ttl = ttl
         self._cache: dict[str, tuple[float, Principal, datetime | None]] = {}
 
@@ -148,8 +162,12 @@ class TokenVerifier:
         if cached is not None:
             until, principal, expires_at = cached
             if now < until and (expires_at is None or datetime.now(UTC) < expires_at):
-                return principal
-            del self._cache[token]
+                # The barrier may run the revocation handler, which drops this entry.
+                heard = self._heard_everything is not None and await self._heard_everything()
+                if heard and token in self._cache:
+                    return principal
+            else:
+                del self._cache[token]
         parts = token.split("_", 2)
         if len(parts) != 3 or parts[0] != PREFIX:
             return None

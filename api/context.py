@@ -16,6 +16,7 @@ from aiohttp import web
 
 from api.auth import Principal, TokenVerifier
 from api.database import Database
+from api.notifications import Notifications
 from api.settings import Settings
 from ledger.application import CreditBank
 from ledger.committer import Committer
@@ -37,8 +38,16 @@ class Services:
     committer: Committer
     runner: ProjectionRunner
     tokens: TokenVerifier
+    notifications: Notifications
     zone: ZoneInfo
     metrics: Metrics
+
+    async def hear_erasures(self) -> None:
+        """Before a write: every erasure committed by another process before now has
+        reached this process's writer (the notice's handler queues the forgetting ahead
+        of the write). When that cannot be known, the writer forgets every number."""
+        if not await self.notifications.barrier():
+            self.committer.submit(lambda bank: bank.forget_all_learners())
 
     def today(self) -> date:
         return datetime.now(self.zone).date()

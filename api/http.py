@@ -152,4 +152,6 @@ async def authorize_learner(conn: asyncpg.Connection, request: web.Request, lear
 
 async def run_in_writer(request: web.Request, fn: Any) -> Any:
     """Run a command on the bank's writer thread and wait for it without blocking."""
-    return await asyncio.wrap_future(services(request).committer.submit(fn))
+    svc = services(request)
+    await svc.hear_erasures()
+    return await asyncio.wrap_future(svc.committer.submit(fn))

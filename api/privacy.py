@@ -3,8 +3,9 @@
 Invariants:
 - only an admin erases; the ledger records ``Learner.Erased`` and destroys the learner's key
   (``CreditBank.erase_learner``), after which the teacher number leads to nothing;
-- the learner's own tokens are revoked in the same step and their scope scrubbed, and every
-  other server process is told (NOTIFY) to forget the teacher number it may have cached;
+- the learner's own tokens are revoked in the same step and their scope and label (an admin
+  may have written a name into it) scrubbed, and every other server process is told
+  (NOTIFY) to forget the teacher number it may have cached;
 - asking again answers 404: nothing links the number to anyone any more.
 """
 
@@ -34,7 +35,7 @@ async def post_erasure(request: web.Request) -> web.Response:
     svc = services(request)
     async with svc.pool.acquire() as conn, conn.transaction():
         revoked = await conn.fetch(
-            "UPDATE auth_tokens SET revoked_at = coalesce(revoked_at, now()), learner_id = 'erased'"
+            "UPDATE auth_tokens SET revoked_at = coalesce(revoked_at, now()), learner_id = 'erased', label = NULL"
             " WHERE role = 'learner' AND learner_id = $1 RETURNING token_id",
             learner_id,
         )
@@ -49,3 +50,9 @@ def forget_erased(committer: Committer, learner_id: str) -> None:
     """Listener callback: drop what this process's writer remembers of the number (on the
     writer thread, which owns that memory)."""
     committer.submit(lambda bank: bank.forget_learner(learner_id))
+
+
+def forget_all_erased(committer: Committer) -> None:
+    """Erasures may have been missed (the notification connection was lost): drop every
+    teacher number the writer remembers, so each is looked up in the vault again."""
+    committer.submit(lambda bank: bank.forget_all_learners())

@@ -21,6 +21,7 @@ import asyncpg
 import psycopg
 from aiohttp import web
 from aiohttp.typedefs import Handler
+from eventsourcing.persistence import InterfaceError as StoreInterfaceError
 from eventsourcing.persistence import OperationalError as StoreOperationalError
 from marshmallow import ValidationError
 
@@ -140,8 +141,13 @@ _UNAVAILABLE = (
     asyncpg.exceptions.ConnectionDoesNotExistError,
     asyncpg.exceptions.InterfaceError,
     asyncpg.exceptions.AdminShutdownError,
+    # A connection cut mid-operation (a PostgreSQL restart) can leave asyncpg's protocol
+    # state behind ("cannot switch to state 11"); the pool drops it when it is released.
+    asyncpg.exceptions.InternalClientError,
     psycopg.OperationalError,
+    psycopg.InterfaceError,
     StoreOperationalError,
+    StoreInterfaceError,
 )
 
 
@@ -176,8 +182,8 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
             error.status_code, code, error.reason, error.text or error.reason,
             headers={k: v for k, v in error.headers.items() if k.lower() == "allow"},
         )
-    except _UNAVAILABLE:
-        log.warning("database unavailable for %s %s", request.method, _route(request))
+    except _UNAVAILABLE as error:
+        log.warning("database unavailable for %s %s: %r", request.method, _route(request), error)
         return problem_response(
             503, "unavailable", "The service is temporarily unavailable",
             "the database cannot be reached; retry shortly", headers={"Retry-After": "2"},

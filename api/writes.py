@@ -177,6 +177,7 @@ async def post_completions(request: web.Request) -> web.Response:
     if data is None:
         data = load(completion_schema, body)
     provider_id = _provider_of(request, data)
+    await services(request).hear_erasures()
     future = services(request).committer.record_completions([completion_facts(provider_id, data)])
     (outcome,) = await asyncio.wrap_future(future)
     services(request).metrics.completions[outcome.status] += 1
@@ -231,6 +232,7 @@ async def _post_batch(request: web.Request, body: dict[str, Any]) -> web.Respons
             continue
         facts.append(completion_facts(provider_id, data))
         slots.append(index)
+    await svc.hear_erasures()
     outcomes = await asyncio.wrap_future(svc.committer.record_completions(facts)) if facts else []
     for index, outcome in zip(slots, outcomes, strict=True):
         results[index] = _item_result(outcome, provider_id)

@@ -30,7 +30,7 @@ from datetime import date
 from typing import Any, ClassVar, Literal, TypeVar, cast
 from uuid import UUID
 
-from eventsourcing.application import Application
+from eventsourcing.application import Application, Cache, LRUCache
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording
 
@@ -205,6 +205,14 @@ class CreditBank(Application[UUID]):
         subject = self._subjects.pop(learner_id, None)
         if subject is not None:
             self._evict([learner_uuid(subject)])
+
+    def forget_all_learners(self) -> None:
+        """Drop every teacher number and cached aggregate (erasures may have been missed)."""
+        self._subjects.clear()
+        cache = self.repository.cache
+        if cache is not None:
+            # LRUCache.clear() leaves its index behind; a new cache is the only clean one.
+            self.repository.cache = type(cache)(cache.maxsize) if isinstance(cache, LRUCache) else Cache()
 
     def open_personal(self, subject: str, sealed: str) -> dict[str, Any]:
         """A sealed value of the learner ``subject``, opened with the key in the vault."""

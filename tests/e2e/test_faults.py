@@ -409,7 +409,7 @@ async def test_a_postgresql_restart_under_load_answers_503_then_recovers_losing_
                         pass
                     if not recovered:
                         await asyncio.sleep(0.5)
-            assert 500 not in statuses
+            assert 500 not in statuses, unexpected_failures(server.log)
             assert 503 in statuses, "the outage was not noticed"
             assert retry_after and all(v is not None for v in retry_after)
             assert recovered, statuses[-20:]
@@ -419,6 +419,13 @@ async def test_a_postgresql_restart_under_load_answers_503_then_recovers_losing_
         finally:
             server.kill(signal.SIGTERM)
             stop_cluster(tmp_path / "own-pg")
+
+
+def unexpected_failures(log: Path) -> str:
+    """The server's tracebacks for its 500 answers, to say why one was given."""
+    text = log.read_text()
+    starts = [i for i in range(len(text)) if text.startswith("unexpected failure", i)]
+    return "\n".join(text[i:i + 4000] for i in starts[:2]) or text[-3000:]
 
 
 def stop_cluster(data_dir: Path) -> None:
@@ -489,3 +496,28 @@ async def test_serve_with_two_worker_processes_shares_the_port_and_records_every
                 os.kill(int(child), 0)
                 await asyncio.sleep(0.1)
             raise AssertionError(f"worker {child} still running after SIGTERM")
+
+
+async def test_a_token_revoked_by_another_process_fails_on_the_very_next_request(
+    server: Server, database: Database
+) -> None:
+    """The server is its own process and the revocation comes from a third (as with
+    ``creditbank tokens revoke``): the notice of it races the next request, and must not
+    win it only sometimes. Each round caches a fresh token, revokes it, asks at once."""
+    server.start()
+    conn = await asyncpg.connect(**database.asyncpg_kwargs())
+    try:
+        async with aiohttp.ClientSession() as session:
+            accepted_after_revocation: list[str] = []
+            for _ in range(200):
+                token = await auth.mint(conn, "auditor")
+                headers = {"Authorization": f"Bearer {token}"}
+                r = await session.get(f"{server.base}/v1/events?limit=1", headers=headers)
+                assert r.status == 200, await r.text()
+                assert await auth.revoke(conn, token.split("_")[1])
+                r = await session.get(f"{server.base}/v1/events?limit=1", headers=headers)
+                if r.status != 401:
+                    accepted_after_revocation.append(f"{r.status} {(await r.text())[:200]}")
+    finally:
+        await conn.close()
+    assert not accepted_after_revocation, unexpected_failures(server.log)

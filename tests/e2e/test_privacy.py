@@ -91,13 +91,15 @@ async def test_an_erasure_leaves_hours_status_and_chain_and_nothing_personal(ban
     before = await r.json()
     assert r.status == 200 and before["ok"], before
 
-    # The data protection officer (an admin) erases both; the learner's own token goes too.
+    # The data protection officer (an admin) erases both; the learner's own tokens go too,
+    # with the label an admin wrote her name into.
+    await bank.mint("learner", learner_id="T-0001", label="王芳的手机")
     for learner_id in PEOPLE:
         r = await bank.client.post(f"/v1/learners/{learner_id}/erasure", headers=bank.auth("admin"),
                                    json={"reason": "PIPL art. 47 request 2026-117"})
         body = await r.json()
         assert r.status == 201 and body["status"] == "recorded", body
-        assert body["tokens_revoked"] == (1 if learner_id == "T-0001" else 0)
+        assert body["tokens_revoked"] == (2 if learner_id == "T-0001" else 0)
     position = await settle(bank)
 
     # The number leads nowhere: not to a profile, not to a second erasure, not to a new post.
