@@ -33,7 +33,7 @@ from api.routes import ROUTES, Route, route_table
 from api.settings import Settings
 from ledger.application import CreditBank
 from ledger.committer import Committer
-from projections.runner import ProjectionRunner
+from projections.runner import APPLIED_CHANNEL, ProjectionRunner
 from projections.schema import ensure_schema
 
 log = logging.getLogger(__name__)
@@ -145,8 +145,11 @@ def create_app(
                 handlers={
                     auth.REVOCATION_CHANNEL: lambda token_id: tokens.forget(token_id),
                     privacy.ERASURE_CHANNEL: lambda number: privacy.forget_erased(committer, number),
+                    APPLIED_CHANNEL: lambda position: runner.heard_applied(int(position)),
                 },
-                on_gap=[lambda: tokens.forget(), lambda: privacy.forget_all_erased(committer)],
+                on_gap=[
+                    lambda: tokens.forget(), lambda: privacy.forget_all_erased(committer), runner.lost_track,
+                ],
             )
             tokens = auth.TokenVerifier(pool, heard_everything=notifications.barrier)
             await notifications.start()

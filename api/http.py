@@ -109,8 +109,8 @@ async def resolve_position(conn: asyncpg.Connection, request: web.Request, query
     """The position a read answers for: waits (bounded) when asked for a newer one."""
     svc = services(request)
     wanted = max(query.get("min_position") or 0, query.get("at_position") or 0)
-    # The applier in this process knows its position; ask the database only otherwise.
-    current = svc.runner.position if svc.runner.active else await queries.current_position(conn)
+    # The applier in this process, or the notices of the one elsewhere, tell the position.
+    current = await svc.runner.applied_position(conn, hearing=svc.notifications.listening)
     if wanted > current:
         head = await conn.fetchval("SELECT coalesce(max(notification_id), 0) FROM creditbank_events")
         if wanted > head:

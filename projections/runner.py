@@ -19,6 +19,10 @@ Invariants:
 - at most one process applies while ``run`` is used: it holds a session advisory lock on
   its dedicated connection, and losing that connection loses both lock and applier role
   at once. Others stand by and retry; ``catch_up`` alone is safe anywhere (the CAS);
+- each applied batch is announced (``NOTIFY creditbank_applied``, payload: the position)
+  by the transaction that applies it, so the notice exists exactly when the batch does. A
+  process that does not apply follows the notices (``heard_applied``) and asks
+  ``rm_tracking`` whenever it may have missed one (``applied_position``, ``lost_track``);
 - ``run`` survives database errors: it logs, waits with capped exponential backoff and
   reconnects; it ends only on ``stop``.
 """
@@ -46,9 +50,15 @@ _FETCH: Final = (
     "SELECT notification_id, originator_id, originator_version, topic, state"
     " FROM creditbank_events WHERE notification_id > $1 ORDER BY notification_id LIMIT $2"
 )
+#: Each applied batch is announced here (payload: the position reached), so processes that
+#: do not apply know the read models' position without asking for it on every read.
+APPLIED_CHANNEL: Final = "creditbank_applied"
+#: The compare-and-set of the tracking row, announcing the new position when it moved (the
+#: notice goes out with the commit, or not at all).
 _CAS: Final = (
-    "UPDATE rm_tracking SET position = $2, chain_hash = $3, updated_at = now()"
-    " WHERE projection = $1 AND position = $4"
+    "WITH moved AS (UPDATE rm_tracking SET position = $2, chain_hash = $3, updated_at = now()"
+    " WHERE projection = $1 AND position = $4 RETURNING position)"
+    " SELECT pg_notify($5, position::text) FROM moved"
 )
 _LAST: Final = "SELECT coalesce(max(notification_id), 0) FROM creditbank_events"
 _MAX_BACKOFF: Final = 30.0
@@ -82,6 +92,8 @@ class ProjectionRunner:
         self._decoder = decoder or EventDecoder()
         self._personal = PersonalData(self._decoder)
         self._position = 0
+        #: Whether ``_position`` follows the applier's notices (see ``applied_position``).
+        self._following = False
         self._head = GENESIS
         self._loaded = False
         self._active = False
@@ -107,6 +119,29 @@ class ProjectionRunner:
     def active(self) -> bool:
         """Whether this runner holds the applier lock."""
         return self._active
+
+    async def applied_position(self, conn: Any, *, hearing: bool) -> int:
+        """The read models' position. Known here when this runner applies, or when it
+        follows the applier's notices (``hearing``: they reach this process, and have
+        since this position was last asked for); otherwise asked of ``rm_tracking``."""
+        if self._active or (hearing and self._following):
+            return self._position
+        reached = await conn.fetchval("SELECT position FROM rm_tracking WHERE projection = $1", PROJECTION)
+        # Every later batch is announced: from here on the notices keep the position.
+        self._following = hearing
+        self.heard_applied(int(reached or 0))
+        return self._position
+
+    def heard_applied(self, position: int) -> None:
+        """Another process applied up to ``position``; whoever waits for it wakes."""
+        if self._active or position <= self._position:
+            return
+        self._loaded = False  # the chain head held here is stale now
+        self._advance(position, self._head)
+
+    def lost_track(self) -> None:
+        """Notices of progress may have been missed: ask again before trusting the position."""
+        self._following = False
 
     def _advance(self, position: int, head: bytes) -> None:
         self._position, self._head = position, head
@@ -237,8 +272,7 @@ class ProjectionRunner:
         new = events[-1].position
         try:
             async with conn.transaction():
-                moved = await conn.execute(_CAS, PROJECTION, new, head, old)
-                if moved != "UPDATE 1":
+                if len(await conn.fetch(_CAS, PROJECTION, new, head, old, APPLIED_CHANNEL)) != 1:
                     raise _Moved
                 await apply_batch(conn, events, hashes)
         except _Moved:
