@@ -67,6 +67,25 @@ async def running_bank(
         await client.close()
 
 
+@contextlib.asynccontextmanager
+async def separate_worker(database: Database) -> AsyncIterator[None]:
+    """A projection worker applying the read models beside the app, as
+    ``creditbank projections run`` does (use with ``inline_projections=False``)."""
+    from projections.runner import ProjectionRunner
+
+    pool = await asyncpg.create_pool(**database.asyncpg_kwargs(), min_size=1, max_size=3)
+    worker = ProjectionRunner(pool, connect_kwargs=database.asyncpg_kwargs())
+    applying = asyncio.create_task(worker.run())
+    try:
+        yield
+    finally:
+        await worker.stop()
+        applying.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await applying
+        await pool.close()
+
+
 TOKENS: dict[str, dict[str, Any]] = {
     "admin": {"role": "admin"},
     "institution": {"role": "institution", "provider_id": "JLU-TTC"},

@@ -5,7 +5,6 @@ completions suspends it with a reason an auditor can follow back to the revocati
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -17,7 +16,7 @@ from api.certificate_cli import _public_keys, verify_file
 from api.database import Database
 from ledger import credential
 from ledger.keys import KeyRing
-from tests.e2e.conftest import TOKENS, Bank, completion, running_bank, seed
+from tests.e2e.conftest import TOKENS, Bank, completion, running_bank, seed, separate_worker
 
 
 @pytest.fixture
@@ -169,25 +168,13 @@ async def test_the_cascade_runs_when_a_separate_worker_applies_the_read_models(
         database: Database, tmp_path: Path) -> None:
     """The deployment of docker/compose.yaml: the server applies no read models itself (a
     `creditbank projections run` process does), yet a revocation still suspends."""
-    import asyncpg
-
-    from projections.runner import ProjectionRunner
-
-    pool = await asyncpg.create_pool(**database.asyncpg_kwargs(), min_size=1, max_size=3)
-    worker = ProjectionRunner(pool, connect_kwargs=database.asyncpg_kwargs())
-    applying = asyncio.create_task(worker.run())
-    try:
-        tokens = {**TOKENS, "learner": {"role": "learner", "learner_id": "P-0001"}}
-        async with running_bank(database, tmp_path / "keys", tokens, inline_projections=False) as bank:
-            issued, _ = await _qualify(bank)
-            r = await bank.client.post("/v1/completions/JLU-TTC/PQ-2/revocation", headers=bank.auth("institution"),
-                                       json={"reason": "assessment annulled"})
-            assert r.status == 201, await r.text()
-            body = await _wait_status(bank, issued["certificate_id"], "suspended")
-            assert body["valid"] is False
-    finally:
-        await worker.stop()
-        applying.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await applying
-        await pool.close()
+    tokens = {**TOKENS, "learner": {"role": "learner", "learner_id": "P-0001"}}
+    async with separate_worker(database), running_bank(
+        database, tmp_path / "keys", tokens, inline_projections=False
+    ) as bank:
+        issued, _ = await _qualify(bank)
+        r = await bank.client.post("/v1/completions/JLU-TTC/PQ-2/revocation", headers=bank.auth("institution"),
+                                   json={"reason": "assessment annulled"})
+        assert r.status == 201, await r.text()
+        body = await _wait_status(bank, issued["certificate_id"], "suspended")
+        assert body["valid"] is False

@@ -10,7 +10,6 @@ applies it; the server follows the notices while its notification connection sta
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -20,25 +19,16 @@ import pytest
 from api.context import SERVICES
 from api.database import Database
 from api.notifications import APPLICATION_NAME
-from projections.runner import ProjectionRunner
-from tests.e2e.conftest import TOKENS, Bank, completion, running_bank, seed
+from tests.e2e.conftest import TOKENS, Bank, completion, running_bank, seed, separate_worker
 
 
 @pytest.fixture
 async def worker_bank(database: Database, tmp_path: Path) -> AsyncIterator[Bank]:
-    pool = await asyncpg.create_pool(**database.asyncpg_kwargs(), min_size=1, max_size=3)
-    worker = ProjectionRunner(pool, connect_kwargs=database.asyncpg_kwargs())
-    applying = asyncio.create_task(worker.run())
-    try:
-        async with running_bank(database, tmp_path / "keys", TOKENS, inline_projections=False) as bank:
-            await seed(bank)
-            yield bank
-    finally:
-        await worker.stop()
-        applying.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await applying
-        await pool.close()
+    async with separate_worker(database), running_bank(
+        database, tmp_path / "keys", TOKENS, inline_projections=False
+    ) as bank:
+        await seed(bank)
+        yield bank
 
 
 async def _post(bank: Bank, record_id: str) -> int:
