@@ -6,7 +6,11 @@ Invariants:
   ``cleanup_ctx`` in dependency order and closed in reverse;
 - every non-public route needs a valid bearer token whose role the route allows;
 - blocking work (the embedded server, the event store's psycopg calls) runs off the
-  event loop.
+  event loop;
+- the read pool's connections never keep session state between requests (no ``SET``
+  outside a transaction, no ``LISTEN``, no session advisory lock: the notification and
+  applier connections are separate), so a released connection needs no reset query,
+  only the rollback asyncpg always does of a transaction left open.
 """
 
 from __future__ import annotations
@@ -39,6 +43,15 @@ from projections.schema import ensure_schema
 log = logging.getLogger(__name__)
 
 DATABASE = web.AppKey("database", Database)
+
+
+class StatelessConnection(asyncpg.Connection):  # type: ignore[misc]
+    """A read pool connection, released without asyncpg's reset query (advisory unlock,
+    ``CLOSE ALL``, ``UNLISTEN *``, ``RESET ALL``): a round trip per request that
+    undoes state this service never leaves behind (see the module's invariants)."""
+
+    def get_reset_query(self) -> str:
+        return ""
 _ROUTE_BY_KEY = {(r.method, r.path): r for r in ROUTES}
 
 
@@ -126,7 +139,8 @@ def create_app(
     async def open_services(app: web.Application) -> AsyncIterator[None]:
         db = app[DATABASE]
         pool = await asyncpg.create_pool(
-            **db.asyncpg_kwargs(), min_size=2, max_size=settings.read_pool_size
+            **db.asyncpg_kwargs(), min_size=2, max_size=settings.read_pool_size,
+            connection_class=StatelessConnection,
         )
         assert pool is not None
         try:

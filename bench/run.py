@@ -234,6 +234,24 @@ def start_profiler(pid: int, out: Path, *, subprocesses: bool = False) -> subpro
     )
 
 
+def profile_if_asked(args: argparse.Namespace, server: Any, scenario: str) -> list[subprocess.Popen[bytes] | None]:
+    """py-spy on the server (and the projection worker) while ``scenario`` runs, when
+    ``--profile`` asked for that scenario."""
+    if not args.profile or args.profile_scenario != scenario:
+        return []
+    out = Path(args.profile)
+    # With --server-workers N the other server processes are the first one's children.
+    profilers = [start_profiler(server.pid, out, subprocesses=args.server_workers > 1)]
+    if server.worker is not None:
+        profilers.append(start_profiler(server.worker.pid, out.with_name(f"{out.stem}-worker{out.suffix}")))
+    return profilers
+
+
+def stop_profilers(profilers: list[subprocess.Popen[bytes] | None]) -> None:
+    for profiler in profilers:
+        stop_profiler(profiler)
+
+
 def stop_profiler(proc: subprocess.Popen[bytes] | None) -> None:
     if proc is None:
         return
@@ -337,13 +355,7 @@ async def scenarios(
 
         sampler = ReadyzSampler(session, base)
         sampler.start()
-        profilers = []
-        if args.profile:
-            # With --server-workers N the other server processes are the first one's children.
-            profilers.append(start_profiler(server.pid, Path(args.profile), subprocesses=args.server_workers > 1))
-            if server.worker is not None:
-                out = Path(args.profile)
-                profilers.append(start_profiler(server.worker.pid, out.with_name(f"{out.stem}-worker{out.suffix}")))
+        profilers = profile_if_asked(args, server, "batch")
         server.window()
         meter = CpuMeter(server, pg_pid)
         stats = await drive(
@@ -355,8 +367,7 @@ async def scenarios(
             max_seconds=7200,
             handle=check_batch,
         )
-        for profiler in profilers:
-            stop_profiler(profiler)
+        stop_profilers(profilers)
         await sampler.stop()
         summary = stats.summary()
         summary.update(
@@ -413,6 +424,7 @@ async def scenarios(
                 p = providers[n % len(providers)]
                 yield Call("POST", "/v1/completions", tokens[p], dumps(completion_item(rng, "S", n, sizes.learners)))
 
+        profilers = profile_if_asked(args, server, "single")
         server.window()
         meter = CpuMeter(server, pg_pid)
         stats = await drive(
@@ -424,6 +436,7 @@ async def scenarios(
             max_seconds=sizes.single_seconds,
             handle=check_single,
         )
+        stop_profilers(profilers)
         scen["single"] = {
             **stats.summary(),
             "concurrency": SINGLE_CONCURRENCY,
@@ -444,6 +457,7 @@ async def scenarios(
             for _ in range(sizes.read_requests):
                 yield Call("GET", path.format(learner_id(rng.randrange(sizes.learners))), tokens["hr"])
 
+        profilers = profile_if_asked(args, server, "balance")
         server.window()
         meter = CpuMeter(server, pg_pid)
         stats = await drive(
@@ -455,6 +469,7 @@ async def scenarios(
             max_seconds=sizes.read_seconds,
             handle=expect_status(200),
         )
+        stop_profilers(profilers)
         scen["balance"] = {
             **stats.summary(),
             "concurrency": READ_CONCURRENCY,
@@ -470,6 +485,7 @@ async def scenarios(
             scen["eligibility"] = {"skipped": "GET /v1/learners/{id}/eligibility answers 404 (no such route yet)"}
             log("eligibility: skipped, the route does not exist yet")
         else:
+            profilers = profile_if_asked(args, server, "eligibility")
             server.window()
             meter = CpuMeter(server, pg_pid)
             stats = await drive(
@@ -481,6 +497,7 @@ async def scenarios(
                 max_seconds=sizes.read_seconds,
                 handle=expect_status(200),
             )
+            stop_profilers(profilers)
             scen["eligibility"] = {
                 **stats.summary(),
                 "concurrency": READ_CONCURRENCY,
@@ -798,8 +815,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="BENCHMARKS.md", help="where to write the report ('' for none)")
     parser.add_argument(
         "--profile",
-        help="py-spy record the server during batch ingest into this file "
+        help="py-spy record the server during one scenario (--profile-scenario) into this file "
         "(.svg flamegraph, .txt collapsed stacks, .json speedscope)",
+    )
+    parser.add_argument(
+        "--profile-scenario",
+        choices=("batch", "single", "balance", "eligibility"),
+        default="batch",
+        help="the scenario --profile records (default: batch ingest)",
     )
     parser.add_argument(
         "--projections",
