@@ -7,7 +7,11 @@ Invariants:
 - checkpoints and public keys are public, like a transparency log's signed tree heads:
   they reveal positions and hashes, never personal data;
 - the checkpoint task signs only when the log grew and only what recomputes (see
-  ``projections.audit.make_checkpoint``); a failure is logged and retried next round.
+  ``projections.audit.make_checkpoint``); a failure is logged and retried next round;
+- a process verifies one range of the log at a time (requests and the checkpoint task take
+  turns on ``VERIFYING``): a verification holds two ranges of raw events
+  (``projections.audit.CHUNK``), and several at once would each raise the process's
+  resident size for good.
 """
 
 from __future__ import annotations
@@ -34,6 +38,9 @@ from projections.queries import current_position
 
 log = logging.getLogger(__name__)
 
+#: Taken by every verification of the log in this process (set by ``checkpoints_ctx``).
+VERIFYING = web.AppKey("verifying", asyncio.Semaphore)
+
 
 class VerificationQuerySchema(Strict):
     # ``from`` is a Python keyword: the field is named by data_key.
@@ -57,7 +64,8 @@ def key_ring(request: web.Request) -> KeyRing:
 async def get_verification(request: web.Request) -> web.Response:
     query = load_query(request, verification_query_schema)
     public_keys = await asyncio.to_thread(key_ring(request).public_keys)
-    async with services(request).pool.acquire() as conn:
+    # Wait for the turn before taking a pooled connection, which the reads need.
+    async with request.app[VERIFYING], services(request).pool.acquire() as conn:
         report = await audit.verify(conn, public_keys, query["start"], query.get("end"))
     return answer(report.as_json())
 
@@ -82,7 +90,7 @@ async def get_keys(request: web.Request) -> web.Response:
 async def checkpoint_once(app: web.Application) -> audit.Checkpoint | None:
     svc = app[SERVICES]
     key = await asyncio.to_thread(KeyRing(svc.settings.keys_path).current)
-    async with svc.pool.acquire() as conn:
+    async with app[VERIFYING], svc.pool.acquire() as conn:
         checkpoint, report = await audit.make_checkpoint(conn, key)
     if checkpoint is None and not report.ok:
         log.error("not signing a checkpoint: the log does not verify: %s", report.as_json()["first_break"])
@@ -93,6 +101,7 @@ async def checkpoints_ctx(app: web.Application) -> AsyncIterator[None]:
     """``cleanup_ctx``: create the audit tables, then sign a checkpoint every
     ``checkpoint_seconds`` while the log grows."""
     interval = app[SERVICES].settings.checkpoint_seconds
+    app[VERIFYING] = asyncio.Semaphore(1)
     async with app[SERVICES].pool.acquire() as conn:
         await audit.ensure_audit_schema(conn)
         await conn.execute(institution_audit.DDL)

@@ -7,7 +7,11 @@ Invariants:
   day the asked position was recorded, so it is no clock reading when a position is given);
 - scope is checked before personal data is read; an hr token sees its jurisdiction only;
 - a draft's impact publishes nothing: the draft is checked on the writer thread exactly
-  as publishing would, then judged on the read side next to the rules in force.
+  as publishing would, then judged on the read side next to the rules in force;
+- a cohort (page, CSV or a draft's impact) is judged in chunks of learners sized so that a
+  chunk holds about ``COHORT_FACTS_BUDGET`` completions, whatever the length of the learners'
+  histories: a chunk's facts are what a cohort read holds at once, and must not grow with
+  the log.
 """
 
 from __future__ import annotations
@@ -33,7 +37,16 @@ from ledger.policy import PolicyVersion
 from ledger.vocabulary import covers, parent_chain
 from projections import policies as pq
 
+#: The most learners judged per chunk of a cohort.
 CSV_CHUNK = 500
+#: Learners in a cohort's first chunk, before their number of completions is known.
+FIRST_CHUNK = 25
+#: About how many completions the facts of one cohort chunk hold (~0.7 KB each with the JSON
+#: text they are parsed from, so ~3.5 MB; a chunk is judged while its read holds a pooled
+#: connection, so a process holds at most ``read_pool_size`` chunks). A fixed number of
+#: learners held more and more as the log grew: 500 learners were 65 MB by the end of the
+#: ten-minute soak, and every CSV export raised the server's resident size to a new high.
+COHORT_FACTS_BUDGET = 5_000
 
 
 async def post_policy(request: web.Request) -> web.Response:
@@ -115,25 +128,43 @@ def _cohort_row(facts: Facts, verdict: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+async def _cohort_facts(
+    conn: asyncpg.Connection, jurisdiction: str, school: str | None, on: date, position: int, after: str,
+    first: int,
+) -> AsyncIterator[tuple[Facts, list[PolicyVersion]]]:
+    """(facts, policies that may be in force) of each learner in scope after ``after``, in id
+    order, read in chunks: ``first`` learners, then as many as hold about
+    ``COHORT_FACTS_BUDGET`` completions."""
+    chunk = max(1, min(first, FIRST_CHUNK))
+    while True:
+        ids = await pq.cohort(conn, jurisdiction, school, position, after=after, limit=chunk)
+        if not ids:
+            return
+        facts = await pq.learner_facts_many(conn, ids, position)
+        policies = await _policies_for(conn, facts, on, position)
+        # The next chunk is sized by the longest history in this one, so it stays near the
+        # budget as histories grow (a learner is judged whole, however long its history).
+        longest = max((len(f.completions) for f in facts), default=0)
+        after, full = ids[-1], len(ids) == chunk
+        for f in facts:
+            yield f, policies
+        if not full:
+            return
+        del ids, facts  # one chunk's facts at a time: not this one while the next is read
+        chunk = max(1, min(CSV_CHUNK, COHORT_FACTS_BUDGET // max(longest, 1)))
+
+
 async def _cohort_rows(
     conn: asyncpg.Connection, query: dict[str, Any], on: date, position: int, after: str, want: int | None
 ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
     """(cursor, row) for learners in scope after ``after``, filtered by ``eligible``."""
     wanted = query.get("eligible")
-    chunk = min(max(want or CSV_CHUNK, 100), CSV_CHUNK)
-    while True:
-        ids = await pq.cohort(conn, query["jurisdiction"], query.get("school"), position, after=after, limit=chunk)
-        if not ids:
-            return
-        facts = await pq.learner_facts_many(conn, ids, position)
-        policies = await _policies_for(conn, facts, on, position)
-        for f in facts:
-            verdict = evaluate(query["target"], f, policies, on)
-            if wanted is None or verdict["eligible"] is wanted:
-                yield f.learner_id, _cohort_row(f, verdict)
-        after = ids[-1]
-        if len(ids) < chunk:
-            return
+    async for f, policies in _cohort_facts(
+        conn, query["jurisdiction"], query.get("school"), on, position, after, want or CSV_CHUNK
+    ):
+        verdict = evaluate(query["target"], f, policies, on)
+        if wanted is None or verdict["eligible"] is wanted:
+            yield f.learner_id, _cohort_row(f, verdict)
 
 
 def _check_scope(request: web.Request, jurisdiction: str) -> None:
@@ -222,28 +253,21 @@ async def post_impact(request: web.Request) -> web.Response:
         targets = sorted(draft.targets() | {t for v in current_versions for r in v["rules"] for t in r["targets"]})
         flips: list[dict[str, Any]] = []
         counts = {"to_eligible": 0, "to_ineligible": 0, "other": 0}
-        judged, after = 0, ""
-        while True:
-            ids = await pq.cohort(conn, scope, None, position, after=after, limit=1000)
-            if not ids:
-                break
-            facts = await pq.learner_facts_many(conn, ids, position)
-            before = await _policies_for(conn, facts, on, position)
+        judged = 0
+        async for f, before in _cohort_facts(conn, scope, None, on, position, "", CSV_CHUNK):
+            judged += 1
             with_draft = [*before, draft]
-            for f in facts:
-                judged += 1
-                for target in targets:
-                    old, new = evaluate(target, f, before, on), evaluate(target, f, with_draft, on)
-                    if old["eligible"] == new["eligible"]:
-                        continue
-                    direction = ("to_eligible" if new["eligible"] else "to_ineligible") if (
-                        old["eligible"] is not None and new["eligible"] is not None) else "other"
-                    counts[direction] += 1
-                    if len(flips) < query["limit"]:
-                        flips.append({"learner_id": f.learner_id, "name": f.name, "school": f.school,
-                                      "target": target, "from": old["eligible"], "to": new["eligible"],
-                                      "direction": direction, "why": _why(old, new)})
-            after = ids[-1]
+            for target in targets:
+                old, new = evaluate(target, f, before, on), evaluate(target, f, with_draft, on)
+                if old["eligible"] == new["eligible"]:
+                    continue
+                direction = ("to_eligible" if new["eligible"] else "to_ineligible") if (
+                    old["eligible"] is not None and new["eligible"] is not None) else "other"
+                counts[direction] += 1
+                if len(flips) < query["limit"]:
+                    flips.append({"learner_id": f.learner_id, "name": f.name, "school": f.school,
+                                  "target": target, "from": old["eligible"], "to": new["eligible"],
+                                  "direction": direction, "why": _why(old, new)})
     return answer({"policy_id": draft.policy_id, "draft_version": draft.version, "jurisdiction": draft.jurisdiction,
                    "scope": scope, "on": on.isoformat(), "position": position, "targets": targets,
                    "learners_judged": judged, "flips_count": counts, "flips": flips, "published": False})

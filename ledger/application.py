@@ -530,7 +530,11 @@ class CreditBank(Application[UUID]):
                 revoked_at = [p for s, p in rows if s.topic.endswith(".Revoked")]
                 return Written(revoked_at[0] if revoked_at else None, "unchanged")
             completion.revoke(reason, by_provider)
-            return Written(self._save_all(completion), "recorded")
+            position = self._save_all(completion)
+            # ``save`` caches what it saved; completions are only ever read fresh, so the
+            # copy would sit in the cache, pushing learners and providers out of it.
+            self._evict([completion.id])
+            return Written(position, "recorded")
 
         return self._retrying(command)
 

@@ -7,6 +7,9 @@ import copy
 import json
 from typing import Any
 
+import pytest
+
+from api import eligibility
 from ledger.policy import shipped_policies
 from tests.e2e.conftest import Bank, completion, seed
 
@@ -100,6 +103,32 @@ async def test_cohort_as_json_and_as_csv_with_bom(bank: Bank) -> None:
     r = await bank.client.get("/v1/policies/220106-teacher-training", headers=bank.auth("learner"))
     versions = (await r.json())["versions"]
     assert versions[0]["effective_from"] == "2022-01-02" and versions[0]["in_force_until"] is None
+
+
+async def test_a_cohort_read_in_chunks_of_one_learner_answers_the_same(
+    bank: Bank, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await seed(bank)
+    await post_qualification(bank, ["24"] * 12 + ["12"])
+    r = await bank.client.post("/v1/policies", headers=bank.auth("admin"), json=district_policy())
+    query = f"target=teacher_annual&jurisdiction=220106&min_position={(await r.json())['position']}"
+
+    async def answers() -> list[Any]:
+        found: list[Any] = []
+        for extra in ("", "&eligible=false", "&limit=1", "&limit=1&after=P-0001"):
+            r = await bank.client.get(f"/v1/eligibility?{query}{extra}", headers=bank.auth("hr"))
+            assert r.status == 200, await r.text()
+            found.append(await r.json())
+        r = await bank.client.get(f"/v1/eligibility?{query}", headers={**bank.auth("hr"), "Accept": "text/csv"})
+        found.append(await r.read())
+        return found
+
+    whole = await answers()
+    assert [row["learner_id"] for row in whole[0]["learners"]] == ["P-0001", "T-0001"]
+    # A chunk per learner: the budget is spent by any one learner's history.
+    monkeypatch.setattr(eligibility, "FIRST_CHUNK", 1)
+    monkeypatch.setattr(eligibility, "COHORT_FACTS_BUDGET", 1)
+    assert await answers() == whole
 
 
 async def test_impact_of_a_draft_publishes_nothing(bank: Bank) -> None:
