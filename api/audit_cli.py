@@ -76,7 +76,9 @@ async def _live(settings: Settings, database: Database, args: argparse.Namespace
     conn = await _connect(database)
     try:
         if args.audit_command == "verify":
-            report = await audit.verify(conn, await asyncio.to_thread(keys.public_keys), args.start, args.end)
+            report = await audit.verify(
+                conn, await asyncio.to_thread(keys.public_keys), args.start, args.end, chunk=audit.CHUNK_ALONE
+            )
             _print(report.as_json())
             return 0 if report.ok else 1
         if args.audit_command == "checkpoint":
