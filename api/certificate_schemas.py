@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from marshmallow import fields, validate
+from typing import Any
+
+from marshmallow import ValidationError, fields, validate, validates_schema
 
 from api.schemas import MAX_POSITION, Day, Strict, Text
 from ledger.vocabulary import CERTIFICATES
@@ -37,7 +39,23 @@ class MinPositionSchema(Strict):
     min_position = fields.Integer(validate=validate.Range(min=0, max=MAX_POSITION))
 
 
+class WriteQuerySchema(MinPositionSchema):
+    """A write decides on the log head: ``min_position`` is accepted (and waited for, like a
+    read's), a timeline (``as_of``, ``at_position``) is refused by name."""
+
+    as_of = fields.Raw(load_only=True, metadata={"description": "refused: a write decides on the log head"})
+    at_position = fields.Raw(load_only=True, metadata={"description": "refused: a write decides on the log head"})
+
+    @validates_schema
+    def _no_timeline(self, data: dict[str, Any], **_: Any) -> None:
+        for name in ("as_of", "at_position"):
+            if name in data:
+                raise ValidationError("a write decides on the whole ledger as recorded now; "
+                                      "no earlier position or day can be asked for", field_name=name)
+
+
 issue_schema = IssueSchema()
+write_query_schema = WriteQuerySchema()
 status_change_schema = StatusChangeSchema()
 presented_schema = PresentedSchema()
 min_position_schema = MinPositionSchema()

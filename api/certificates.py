@@ -2,8 +2,9 @@
 and the certificate cascade's place in the server's lifetime.
 
 Invariants:
-- issuing reads the learner's facts and the policies at one position of the read side,
-  and the ledger judges them on the writer thread (``ledger.certificate_commands``);
+- issuing is decided by the ledger on the writer thread, on facts and policies it loads
+  from the event store (``ledger.certificate_commands``), never on the read models; it
+  refuses ``as_of`` and ``at_position``;
 - verification and status lists are public and show no personal data: the status, its
   dates and reasons, the certificate's kind and dates, never the learner's name or id;
 - the signing key is read from the key directory on use, so a ``keys rotate`` takes
@@ -21,11 +22,26 @@ from uuid import UUID
 
 from aiohttp import web
 
-from api.certificate_schemas import issue_schema, min_position_schema, presented_schema, status_change_schema
+from api.certificate_schemas import (
+    issue_schema,
+    min_position_schema,
+    presented_schema,
+    status_change_schema,
+    write_query_schema,
+)
 from api.context import SERVICES, services
-from api.http import answer, authorize_learner, load_body, load_query, resolve_position, run_in_writer, written
+from api.http import (
+    answer,
+    authorize_learner,
+    load_body,
+    load_query,
+    resolve_position,
+    run_in_writer,
+    write_scope,
+    written,
+)
 from api.problems import Problem
-from api.schemas import LATEST, read_query_schema
+from api.schemas import read_query_schema
 from ledger import credential
 from ledger.application import Written
 from ledger.certificate_commands import (
@@ -36,10 +52,8 @@ from ledger.certificate_commands import (
     suspend_certificate,
 )
 from ledger.keys import KeyRing
-from ledger.vocabulary import parent_chain
 from projections import certificates as rm
 from projections.cascade import CertificateCascade
-from projections.policies import learner_facts, policies_in_force
 
 _LIST_ID = re.compile(r"^(revocation|suspension)-([1-9][0-9]{0,5})$")
 CASCADE = web.AppKey("certificate_cascade", CertificateCascade)
@@ -58,24 +72,19 @@ def _certificate_id(request: web.Request) -> UUID:
 
 async def post_certificate(request: web.Request) -> web.Response:
     svc = services(request)
-    query = load_query(request, read_query_schema)
+    query = load_query(request, write_query_schema)
     data = await load_body(request, issue_schema)
-    # None: the bank's today, decided on the writer thread (its clock is the ledger's).
-    issued_on = data.get("issued_on")
     async with svc.pool.acquire() as conn:
+        # Only a wait for the caller's own earlier write (read-your-writes on the answer's
+        # read_position); the ledger decides on the event store, not on the read models.
         position = await resolve_position(conn, request, query)
-        await authorize_learner(conn, request, data["learner_id"])
-        facts = await learner_facts(conn, data["learner_id"], position)
-        if facts is None:
-            raise Problem(404, "learner_not_found", "No such learner", f"{data['learner_id']} is not registered")
-        # Every version that may be in force on the day; the ledger picks the one in force.
-        policies = await policies_in_force(conn, parent_chain(facts.jurisdiction), issued_on or LATEST,
-                                           at_position=position)
     key = await asyncio.to_thread(_keys(request).current)
-    req = IssueRequest(data["learner_id"], data["kind"], issued_on, data.get("valid_until"), data.get("issuance_id"))
+    # issued_on None: the bank's today, decided on the writer thread (its clock is the ledger's).
+    req = IssueRequest(data["learner_id"], data["kind"], data.get("issued_on"), data.get("valid_until"),
+                       data.get("issuance_id"))
     base_url = str(request.url.origin())
-    issued = await run_in_writer(
-        request, lambda bank: issue_certificate(bank, req, facts, policies, key, base_url))
+    scope = write_scope(request)
+    issued = await run_in_writer(request, lambda bank: issue_certificate(bank, req, key, base_url, scope))
     return written(issued.written.status, issued.written.position, certificate_id=str(issued.certificate_id),
                     jws=issued.jws, credential=credential.unverified(issued.jws), read_position=position)
 
@@ -105,11 +114,12 @@ async def get_certificate(request: web.Request) -> web.Response:
     certificate_id = _certificate_id(request)
     query = load_query(request, read_query_schema)
     async with svc.pool.acquire() as conn:
+        # The wait first, so min_position holds for the checks too.
+        position = await resolve_position(conn, request, query)
         found = await rm.certificate(conn, certificate_id, query.get("as_of") or svc.today())
         if found is None:
             raise Problem(404, "certificate_not_found", "No such certificate", f"no certificate {certificate_id}")
         await authorize_learner(conn, request, found[1]["learner_id"])
-        position = await resolve_position(conn, request, query)
         found = await rm.certificate(conn, certificate_id, query.get("as_of") or svc.today(), position)
     if found is None:
         raise Problem(404, "certificate_not_found", "No such certificate", "not issued by then")

@@ -5,7 +5,8 @@ recognition, and read what a learner's completions are worth toward a programme.
 Invariants:
 - the ledger decides on the writer thread from what is recorded
   (``ledger.degree_commands``); nothing here decides whether hours are recognisable;
-- HR may recognise only for learners in its scope; reads follow the learner-reader rules;
+- HR may recognise only for learners in its scope (their current jurisdiction, checked by
+  the ledger inside the command); reads follow the learner-reader rules;
 - a programme is named by its mapping id (a UUID) or as ``university:programme``;
 - a refusal carries the ledger's context (for example in which programme the hours were
   recognised already) next to the problem fields.
@@ -22,7 +23,17 @@ from aiohttp import web
 from marshmallow import ValidationError, fields, validate
 
 from api.context import services
-from api.http import answer, authorize_learner, load, load_body, load_query, resolve_position, run_in_writer, written
+from api.http import (
+    answer,
+    authorize_learner,
+    load,
+    load_body,
+    load_query,
+    resolve_position,
+    run_in_writer,
+    write_scope,
+    written,
+)
 from api.problems import Problem
 from api.schemas import MAX_POSITION, Day, Hours, ReadQuerySchema, Strict, Text, category, level
 from ledger.credit_errors import MappingNotFound
@@ -164,18 +175,20 @@ async def get_mapping(request: web.Request) -> web.Response:
 # -- recognitions -------------------------------------------------------------------------
 
 
-async def post_recognition(request: web.Request, raw: Any) -> web.Response:
-    """``POST /v1/transfers`` with ``type: "degree_credit"`` (dispatched by ``api.transfers``)."""
+async def post_recognition(request: web.Request, raw: Any, query: dict[str, Any]) -> web.Response:
+    """``POST /v1/transfers`` with ``type: "degree_credit"`` (dispatched by ``api.transfers``,
+    which has loaded the query)."""
     data = load(recognition_schema, raw)
     async with services(request).pool.acquire() as conn:
-        await authorize_learner(conn, request, data["learner_id"])
+        await resolve_position(conn, request, query)
+    scope = write_scope(request)
     req = RecognitionRequest(
         recognition_id=data["transfer_id"], learner_id=data["learner_id"],
         mapping_id=mapping_uuid(data["mapping_id"]),
         items=tuple(RecognitionItem(i["provider_id"], i["record_id"], i.get("hours")) for i in data["completions"]),
         mapping_version=data.get("mapping_version"), on=data.get("on"),
     )
-    result = await _with_context(lambda: run_in_writer(request, lambda bank: recognise_hours(bank, req)))
+    result = await _with_context(lambda: run_in_writer(request, lambda bank: recognise_hours(bank, req, scope)))
     record = result.record
     return written(result.written.status, result.written.position, type="degree_credit",
                     transfer_id=record["recognition_id"], learner_id=data["learner_id"],
@@ -187,12 +200,12 @@ async def post_recognition(request: web.Request, raw: Any) -> web.Response:
 
 
 async def post_recognition_reversal(request: web.Request, data: dict[str, Any]) -> web.Response:
-    """``POST /v1/transfers/{id}/reversal`` with ``type: "degree_credit"``."""
+    """``POST /v1/transfers/{id}/reversal`` with ``type: "degree_credit"`` (dispatched by
+    ``api.transfers``, which has waited for ``min_position``)."""
     recognition_id = request.match_info["transfer_id"]
-    async with services(request).pool.acquire() as conn:
-        await authorize_learner(conn, request, data["learner_id"])
+    scope = write_scope(request)
     reversed_ = await _with_context(lambda: run_in_writer(request, lambda bank: reverse_recognition(
-        bank, data["learner_id"], recognition_id, data["reason"])))
+        bank, data["learner_id"], recognition_id, data["reason"], scope=scope)))
     return written(reversed_.status, reversed_.position, type="degree_credit", transfer_id=recognition_id)
 
 
@@ -204,8 +217,8 @@ async def get_degree_credits(request: web.Request) -> web.Response:
     query = load_query(request, degree_credits_query_schema)
     mapping_id = mapping_uuid(query["programme"])
     async with services(request).pool.acquire() as conn:
-        await authorize_learner(conn, request, learner_id)
         position = await resolve_position(conn, request, query)
+        await authorize_learner(conn, request, learner_id)
         view = await rm.learner_degree_credits(conn, learner_id, mapping_id, position)
     if view is None:
         raise MappingNotFound(f"no degree mapping {mapping_id} is published", field="programme")

@@ -95,8 +95,9 @@ async def _verdict(request: web.Request) -> tuple[dict[str, Any], dict[str, Any]
     learner_id = request.match_info["learner_id"]
     query = load_query(request, verdict_query_schema)
     async with services(request).pool.acquire() as conn:
-        await authorize_learner(conn, request, learner_id)
+        # The wait first, so min_position holds for the scope check too.
         on, position = await _when(conn, request, query)
+        await authorize_learner(conn, request, learner_id)
         facts = await pq.learner_facts(conn, learner_id, position)
         if facts is None:
             raise Problem(404, "learner_not_found", "No such learner", f"{learner_id} was not registered by then")

@@ -4,7 +4,8 @@ Invariants:
 - bodies are parsed with exact decimals (``parse_float=Decimal``), so ``2.5`` in JSON
   reaches the ledger as the decimal the sender wrote, never as a binary float;
 - a read answers for exactly one ``position`` and says which;
-- a scope check happens before any personal data is read.
+- a scope check happens before any personal data is read, and after the wait for
+  ``min_position`` (``resolve_position``), so the position holds for the check too.
 """
 
 from __future__ import annotations
@@ -148,6 +149,13 @@ async def authorize_learner(conn: asyncpg.Connection, request: web.Request, lear
             403, "forbidden", "Outside your scope",
             f"this token covers jurisdiction {caller.jurisdiction}, not the learner's",
         )
+
+
+def write_scope(request: web.Request) -> str | None:
+    """The jurisdiction an HR caller's writes are confined to (None: any, for an admin);
+    the ledger checks it against the learner's current jurisdiction inside the command."""
+    caller = principal(request)
+    return caller.jurisdiction if caller.role == "hr" else None
 
 
 async def run_in_writer(request: web.Request, fn: Any) -> Any:

@@ -30,8 +30,8 @@ async def get_learner(request: web.Request) -> web.Response:
     learner_id = request.match_info["learner_id"]
     query = load_query(request, read_query_schema)
     async with services(request).pool.acquire() as conn:
-        await authorize_learner(conn, request, learner_id)
         position = await resolve_position(conn, request, query)
+        await authorize_learner(conn, request, learner_id)
         profile = await queries.learner_profile(conn, learner_id, at_position=position)
         held = await certificates.learner_certificates(
             conn, learner_id, query.get("as_of") or services(request).today(), position)
@@ -46,8 +46,8 @@ async def get_balance(request: web.Request) -> web.Response:
     learner_id = request.match_info["learner_id"]
     query = load_query(request, read_query_schema)
     async with svc.pool.acquire() as conn:
-        await authorize_learner(conn, request, learner_id)
         position = await resolve_position(conn, request, query)
+        await authorize_learner(conn, request, learner_id)
         balance = await queries.learner_balance(
             conn,
             learner_id,
@@ -63,8 +63,8 @@ async def get_history(request: web.Request) -> web.Response:
     learner_id = request.match_info["learner_id"]
     query = load_query(request, history_query_schema)
     async with services(request).pool.acquire() as conn:
-        await authorize_learner(conn, request, learner_id)
         position = await resolve_position(conn, request, query)
+        await authorize_learner(conn, request, learner_id)
         events = await queries.learner_history(
             conn, learner_id, at_position=position, after=query["after"], limit=query["limit"]
         )

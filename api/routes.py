@@ -126,7 +126,7 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/v1/certificates", certs.post_certificate,
           "Issue a certificate of a kind; refused unless the learner meets its rule on the issue date; "
           "the answer carries the signed credential (VC 2.0 as JWS)", frozenset({"admin", "hr"}),
-          body=cs.issue_schema, query=s.read_query_schema,
+          body=cs.issue_schema, query=cs.write_query_schema,
           responses={201: ("issued", None), 200: ("the same issuance, issued before", None)}),
     Route("GET", "/v1/certificates/{certificate_id}", certs.get_certificate,
           "A certificate with its basis, signed document and status history", LEARNER_READERS,
@@ -156,10 +156,11 @@ ROUTES: tuple[Route, ...] = (
           "mapping_id, completions [{provider_id, record_id, hours?}]), convert those completions' hours into degree "
           "credits under a published mapping (refused if any hour is recognised already, in any programme)",
           frozenset({"admin", "hr"}), body=transfers.transfer_schema,
-          query=s.read_query_schema, responses={201: ("transferred", None), 200: ("the same transfer again", None)}),
+          query=cs.write_query_schema, responses={201: ("transferred", None), 200: ("the same transfer again", None)}),
     Route("POST", "/v1/transfers/{transfer_id}/reversal", transfers.post_reversal,
           "Reverse the latest transfer by a compensating event", frozenset({"admin", "hr"}),
-          body=transfers.reversal_schema, responses={201: ("reversed", s.WrittenSchema())}),
+          body=transfers.reversal_schema, query=cs.write_query_schema,
+          responses={201: ("reversed", s.WrittenSchema())}),
     Route("GET", "/v1/learners/{learner_id}/transfers", transfers.get_transfers,
           "Every move of the learner's account, reversed or not", LEARNER_READERS, query=s.read_query_schema,
           responses={200: ("transfers", None)}),

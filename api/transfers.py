@@ -2,19 +2,20 @@
 read the moves.
 
 Invariants:
-- the carried completions are read at one position of the read side and named in the
-  event; the ledger decides on the writer thread (``ledger.transfer_commands``);
-- HR may move only learners in its scope (the origin); the destination is any jurisdiction.
+- the ledger decides on the writer thread, on what the event store records
+  (``ledger.transfer_commands``): the carried completions and the learner's current
+  jurisdiction; never on the read models; ``as_of`` and ``at_position`` are refused;
+- HR may move only learners in its scope (the open account's jurisdiction, checked by the
+  ledger); the destination is any jurisdiction.
 """
 
 from __future__ import annotations
-
-from decimal import Decimal
 
 from aiohttp import web
 from marshmallow import fields, validate
 
 from api import degree_credits
+from api.certificate_schemas import write_query_schema
 from api.context import services
 from api.http import (
     answer,
@@ -25,14 +26,12 @@ from api.http import (
     read_json,
     resolve_position,
     run_in_writer,
+    write_scope,
     written,
 )
-from api.problems import Problem
 from api.schemas import JURISDICTION_PATTERN, Day, Strict, Text, read_query_schema
-from ledger.transfer import Carried
 from ledger.transfer_commands import reverse_transfer, transfer_account
 from projections import transfers as rm
-from projections.policies import learner_facts
 
 _ID = validate.Length(min=1, max=64)
 
@@ -62,33 +61,32 @@ reversal_schema = ReversalSchema()
 
 async def post_transfer(request: web.Request) -> web.Response:
     svc = services(request)
-    query = load_query(request, read_query_schema)
+    query = load_query(request, write_query_schema)
     raw = await read_json(request)
     if isinstance(raw, dict) and raw.get("type") == "degree_credit":
-        return await degree_credits.post_recognition(request, raw)
+        return await degree_credits.post_recognition(request, raw, query)
     data = load(transfer_schema, raw)
     async with svc.pool.acquire() as conn:
+        # Only a wait for the caller's own earlier write; the ledger decides on the event store.
         position = await resolve_position(conn, request, query)
-        await authorize_learner(conn, request, data["learner_id"])
-        facts = await learner_facts(conn, data["learner_id"], position)
-    if facts is None:
-        raise Problem(404, "learner_not_found", "No such learner", f"{data['learner_id']} is not registered")
-    carried = [Carried(c.event_id, c.hours, c.category, c.completed_on) for c in facts.completions]
+    scope = write_scope(request)
     result = await run_in_writer(request, lambda bank: transfer_account(
-        bank, data["transfer_id"], data["learner_id"], data["destination"], carried, data.get("on")))
-    return written(result.status, result.position, transfer_id=data["transfer_id"],
-                    hours=sum((c.hours for c in carried), Decimal(0)), read_position=position)
+        bank, data["transfer_id"], data["learner_id"], data["destination"], data.get("on"), scope))
+    return written(result.written.status, result.written.position, transfer_id=data["transfer_id"],
+                    hours=result.hours, read_position=position)
 
 
 async def post_reversal(request: web.Request) -> web.Response:
     transfer_id = request.match_info["transfer_id"]
+    query = load_query(request, write_query_schema)
     data = await load_body(request, reversal_schema)
+    async with services(request).pool.acquire() as conn:
+        await resolve_position(conn, request, query)
     if data["type"] == "degree_credit":
         return await degree_credits.post_recognition_reversal(request, data)
-    async with services(request).pool.acquire() as conn:
-        await authorize_learner(conn, request, data["learner_id"])
+    scope = write_scope(request)
     result = await run_in_writer(
-        request, lambda bank: reverse_transfer(bank, data["learner_id"], transfer_id, data["reason"]))
+        request, lambda bank: reverse_transfer(bank, data["learner_id"], transfer_id, data["reason"], scope))
     return written(result.status, result.position)
 
 
@@ -96,7 +94,7 @@ async def get_transfers(request: web.Request) -> web.Response:
     learner_id = request.match_info["learner_id"]
     query = load_query(request, read_query_schema)
     async with services(request).pool.acquire() as conn:
-        await authorize_learner(conn, request, learner_id)
         position = await resolve_position(conn, request, query)
+        await authorize_learner(conn, request, learner_id)
         moves = await rm.learner_transfers(conn, learner_id, position)
     return answer({"learner_id": learner_id, "transfers": moves, "position": position})

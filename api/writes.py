@@ -17,7 +17,7 @@ from marshmallow import ValidationError
 from api.audit import keep_rejections
 from api.completion_items import batch_envelope_is_valid, fast_load_item, load_completion_item
 from api.context import principal, services
-from api.http import answer, load, load_body, read_json, run_in_writer, written
+from api.http import answer, load, load_body, read_json, run_in_writer, write_scope, written
 from api.problems import Problem, domain_error_body, flatten_messages
 from api.schemas import (
     completion_batch_schema,
@@ -108,17 +108,14 @@ async def post_learner(request: web.Request) -> web.Response:
 async def post_role(request: web.Request) -> web.Response:
     learner_id = request.match_info["learner_id"]
     data = await load_body(request, role_change_schema)
-    caller = principal(request)
+    scope = write_scope(request)
 
     def command(bank: CreditBank) -> Written:
-        # The scope is checked against the write side, so it holds even before the
-        # read models have seen the learner.
-        learner = bank.learner(learner_id)
-        if not caller.covers_jurisdiction(learner.jurisdiction):
-            raise Problem(403, "forbidden", "Outside your scope", "the learner is outside this token's jurisdiction")
+        # The scope is checked by the ledger against the learner's current jurisdiction (the
+        # open account's after a transfer), so it holds before the read models see either.
         if data["since"] is not None:
-            return bank.start_role(learner_id, data["role"], data["since"])
-        return bank.end_role(learner_id, data["role"], data["until"])
+            return bank.start_role(learner_id, data["role"], data["since"], scope=scope)
+        return bank.end_role(learner_id, data["role"], data["until"], scope=scope)
 
     return answer_written(await run_in_writer(request, command))
 

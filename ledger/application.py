@@ -34,6 +34,7 @@ from eventsourcing.application import Application, Cache, LRUCache
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording
 
+from ledger.certificate import Certificate
 from ledger.completion import Completion, CompletionFacts
 from ledger.errors import (
     CompletionConflict,
@@ -53,7 +54,8 @@ from ledger.learner import Learner
 from ledger.policy import Policy, PolicyVersion, check_replacements, parse_policy, shipped_policies
 from ledger.provider import Provider, check_accreditation
 from ledger.sealing import seal, unseal
-from ledger.store import register_ledger_transcodings
+from ledger.standing import Standing, check_scope, current_jurisdiction, standing_of
+from ledger.store import jurisdiction_key, learner_key, register_ledger_transcodings
 from ledger.transfer import Account, account_uuid
 
 A = TypeVar("A", bound=Aggregate)
@@ -129,8 +131,9 @@ class CreditBank(Application[UUID]):
 
     # -- reading aggregates ------------------------------------------------------
 
-    def _get_many(self, ids: Iterable[UUID], *, fresh: bool = False) -> dict[UUID, Aggregate]:
-        """Aggregates by id, from the cache where allowed, the rest in one round trip."""
+    def get_many(self, ids: Iterable[UUID], *, fresh: bool = True) -> dict[UUID, Aggregate]:
+        """Aggregates by id, fresh from the store (or, with ``fresh=False``, from the cache
+        where it holds them), the rest in one round trip."""
         wanted = set(ids)
         found: dict[UUID, Aggregate] = {}
         cache = self.repository.cache
@@ -158,20 +161,73 @@ class CreditBank(Application[UUID]):
             )
         return loaded
 
-    def _creation_positions(self, ids: Iterable[UUID]) -> dict[UUID, int]:
+    def creation_positions(self, ids: Iterable[UUID]) -> dict[UUID, int]:
+        """The position of each of these aggregates' first event."""
         rows = self.recorder.select_with_positions(ids)  # type: ignore[attr-defined]
         return {stored.originator_id: pos for stored, pos in rows if stored.originator_version == 1}
 
-    def _get(self, aggregate_id: UUID, kind: type[A], fresh: bool = False) -> A | None:
-        aggregate = self._get_many([aggregate_id], fresh=fresh).get(aggregate_id)
+    def get(self, aggregate_id: UUID, kind: type[A], *, fresh: bool = True) -> A | None:
+        """The aggregate of this id and kind, fresh from the store unless ``fresh=False``."""
+        aggregate = self.get_many([aggregate_id], fresh=fresh).get(aggregate_id)
         if aggregate is not None and not isinstance(aggregate, kind):
             msg = f"{aggregate_id} is a {type(aggregate).__name__}, not a {kind.__name__}"
             raise TypeError(msg)
         return aggregate
 
+    def today(self) -> date:
+        """The bank's today (its clock is given to it; see the module invariants)."""
+        return self._today()
+
+    def position_of(self, aggregate_id: UUID, suffix: str, **match: Any) -> int | None:
+        """The position of this aggregate's first event whose topic ends with ``suffix``
+        and whose fields equal ``match``."""
+        for stored, position in self.recorder.select_with_positions([aggregate_id]):  # type: ignore[attr-defined]
+            if stored.topic.endswith(suffix):
+                decoded = self.mapper.to_domain_event(stored)
+                if all(getattr(decoded, k, None) == v for k, v in match.items()):
+                    return int(position)
+        return None
+
+    def account_of(self, subject: str) -> Account | None:
+        """The account of the learner with this pseudonym, if it was ever transferred."""
+        return self.get(account_uuid(subject), Account)
+
+    def standing(self, learner_id: str) -> Standing:
+        """The learner with this teacher number as the event store records it now: the
+        facts a write decides on (see ``ledger.standing``), in two round trips."""
+        subject = self.subject_of(learner_id)
+        learner_id_ = learner_uuid(subject)
+        owned_ids = self.recorder.select_owned([learner_key(subject)])  # type: ignore[attr-defined]
+        rows = self.recorder.select_with_positions([learner_id_, account_uuid(subject), *owned_ids])  # type: ignore[attr-defined]
+        aggregates: dict[UUID, Aggregate] = {}
+        first: dict[UUID, int] = {}
+        learner_events: list[tuple[object, int]] = []
+        for stored, position in rows:
+            domain_event = self.mapper.to_domain_event(stored)
+            aggregate_id = stored.originator_id
+            aggregates[aggregate_id] = domain_event.mutate(aggregates.get(aggregate_id))  # type: ignore[attr-defined]
+            first.setdefault(aggregate_id, position)
+            if aggregate_id == learner_id_:
+                learner_events.append((domain_event, position))
+        learner = aggregates.get(learner_id_)
+        if not isinstance(learner, Learner):
+            raise LearnerNotFound(f"no learner {learner_id} is registered", field="learner_id")
+        learner.check_not_erased()
+        account = aggregates.get(account_uuid(subject))
+        owned = {i: (aggregates[i], first[i]) for i in owned_ids if i in aggregates}
+        return standing_of(learner_id, learner, learner_events,
+                           account if isinstance(account, Account) else None, owned)
+
+    def policies_for(self, jurisdictions: Iterable[str], on: date) -> list[PolicyVersion]:
+        """Every published version of these jurisdictions' policies that may be in force on
+        ``on`` (``ledger.eligibility`` picks the one in force of each), fresh from the store."""
+        ids = self.recorder.select_owned([jurisdiction_key(j) for j in jurisdictions])  # type: ignore[attr-defined]
+        policies = [p for p in self.get_many(ids).values() if isinstance(p, Policy)]
+        return [v for p in sorted(policies, key=lambda p: p.policy_id) for v in p.versions if v.effective_from <= on]
+
     def learner(self, learner_id: str, *, fresh: bool = False) -> Learner:
         """The learner with this national teacher number (not erased)."""
-        learner = self._get(learner_uuid(self.subject_of(learner_id)), Learner, fresh=fresh)
+        learner = self.get(learner_uuid(self.subject_of(learner_id)), Learner, fresh=fresh)
         if learner is None:
             raise LearnerNotFound(f"no learner {learner_id} is registered", field="learner_id")
         learner.check_not_erased()
@@ -228,18 +284,20 @@ class CreditBank(Application[UUID]):
         return seal(key, subject, data)
 
     def provider(self, provider_id: str) -> Provider:
-        provider = self._get(provider_uuid(provider_id), Provider, fresh=True)
+        provider = self.get(provider_uuid(provider_id), Provider, fresh=True)
         if provider is None:
             raise ProviderNotFound(f"no provider {provider_id} is registered", field="provider_id")
         return provider
 
     # -- saving ------------------------------------------------------------------
 
-    def _save_all(self, *aggregates: Aggregate) -> int | None:
-        """Save; on any failure forget what this process cached of these aggregates,
-        because their in-memory state may now be ahead of the store."""
+    def record(self, *aggregates: Aggregate) -> int | None:
+        """Save these aggregates' pending events in one transaction and answer the position of
+        the last; new completions, certificates and policies enter the owner index with them.
+        On any failure forget what this process cached of these aggregates, because their
+        in-memory state may now be ahead of the store."""
         try:
-            recordings = self.save(*aggregates)
+            recordings = self.save(*aggregates, owners=_owners(aggregates))
         except BaseException:
             self._evict(a.id for a in aggregates)
             raise
@@ -262,7 +320,7 @@ class CreditBank(Application[UUID]):
         than encoding it). New completions are not cached: they are rarely read back, and
         caching them would push learners and providers out of the cache."""
         events = [event for completion in completions for event in completion.collect_events()]
-        return self.events.put(events)
+        return self.events.put(events, owners=[(learner_key(c.facts.learner_id), c.id) for c in completions])
 
     def _evict(self, ids: Iterable[UUID]) -> None:
         cache = self.repository.cache
@@ -272,13 +330,15 @@ class CreditBank(Application[UUID]):
             with contextlib.suppress(KeyError):
                 cache.get(aggregate_id, evict=True)
 
-    def _retrying(self, command: Callable[[], T]) -> T:
+    def unit_of_work(self, command: Callable[[], T]) -> T:
+        """Run ``command`` (which loads fresh, checks, then records), again from the start
+        when another writer recorded first: every command of the ledger runs this way."""
         for attempt in range(MAX_ATTEMPTS):
             try:
                 return command()
             except IntegrityError:
                 # Another writer recorded first; what we cached is stale (evicted in
-                # _save_all), so run the checks again against the store. The pause grows
+                # record), so run the checks again against the store. The pause grows
                 # and is jittered so two writers that keep colliding fall out of step.
                 time.sleep(random.uniform(0, 0.005 * 2**attempt))  # noqa: S311 - not crypto
         raise ConcurrentWriteConflict(
@@ -291,7 +351,7 @@ class CreditBank(Application[UUID]):
         def command() -> Written:
             enrolment = self.recorder.vault_enrol([registration.learner_id])[registration.learner_id]  # type: ignore[attr-defined]
             subject = enrolment.subject
-            existing = self._get(learner_uuid(subject), Learner, fresh=True)
+            existing = self.get(learner_uuid(subject), Learner, fresh=True)
             if existing is not None:
                 existing.check_not_erased()
                 name = unseal(enrolment.key, subject, existing.personal)["name"]
@@ -307,14 +367,14 @@ class CreditBank(Application[UUID]):
                         "change roles with the roles endpoint",
                         field="learner_id",
                     )
-                positions = self._creation_positions([existing.id])
+                positions = self.creation_positions([existing.id])
                 return Written(positions.get(existing.id), "duplicate")
             learner = self._new_learner(registration, subject, enrolment.key)
-            position = self._save_all(learner)
+            position = self.record(learner)
             self._subjects[registration.learner_id] = subject
             return Written(position, "recorded")
 
-        return self._retrying(command)
+        return self.unit_of_work(command)
 
     @staticmethod
     def _new_learner(registration: LearnerRegistration, subject: str, key: bytes) -> Learner:
@@ -338,7 +398,7 @@ class CreditBank(Application[UUID]):
             for r in registrations
         ]
         try:
-            position = self._save_all(*learners)
+            position = self.record(*learners)
         except IntegrityError as error:
             raise LearnerAlreadyRegistered(
                 "one of these learners is registered already", field="learner_id"
@@ -354,33 +414,41 @@ class CreditBank(Application[UUID]):
 
         def command() -> Written:
             subject = self.subject_of(learner_id)
-            learner = self._get(learner_uuid(subject), Learner, fresh=True)
+            learner = self.get(learner_uuid(subject), Learner, fresh=True)
             if learner is None:
                 raise LearnerNotFound(f"no learner {learner_id} is registered", field="learner_id")
             position = None
             if learner.erase(self._today(), reason):
-                position = self._save_all(learner)
+                position = self.record(learner)
             self.recorder.vault_destroy(subject)  # type: ignore[attr-defined]
             self.forget_learner(learner_id)
             return Written(position, "recorded" if position is not None else "unchanged")
 
-        return self._retrying(command)
+        return self.unit_of_work(command)
 
-    def start_role(self, learner_id: str, role: str, since: date) -> Written:
+    def learner_in_scope(self, learner_id: str, scope: str | None) -> Learner:
+        """The learner (fresh), if ``scope`` (an HR caller's jurisdiction; None: any) covers
+        the learner's current jurisdiction: the open account's once transferred."""
+        learner = self.learner(learner_id, fresh=True)
+        if scope is not None:
+            check_scope(scope, current_jurisdiction(learner, self.account_of(learner.learner_id)))
+        return learner
+
+    def start_role(self, learner_id: str, role: str, since: date, *, scope: str | None = None) -> Written:
         def command() -> Written:
-            learner = self.learner(learner_id, fresh=True)
+            learner = self.learner_in_scope(learner_id, scope)
             learner.start_role(role, since)
-            return Written(self._save_all(learner), "recorded")
+            return Written(self.record(learner), "recorded")
 
-        return self._retrying(command)
+        return self.unit_of_work(command)
 
-    def end_role(self, learner_id: str, role: str, until: date) -> Written:
+    def end_role(self, learner_id: str, role: str, until: date, *, scope: str | None = None) -> Written:
         def command() -> Written:
-            learner = self.learner(learner_id, fresh=True)
+            learner = self.learner_in_scope(learner_id, scope)
             learner.end_role(role, until)
-            return Written(self._save_all(learner), "recorded")
+            return Written(self.record(learner), "recorded")
 
-        return self._retrying(command)
+        return self.unit_of_work(command)
 
     # -- providers ---------------------------------------------------------------
 
@@ -397,7 +465,7 @@ class CreditBank(Application[UUID]):
         }
 
         def command() -> Written:
-            provider = self._get(provider_uuid(accreditation.provider_id), Provider, fresh=True)
+            provider = self.get(provider_uuid(accreditation.provider_id), Provider, fresh=True)
             if provider is None:
                 provider = Provider(provider_id=accreditation.provider_id, **fields)
             else:
@@ -413,43 +481,43 @@ class CreditBank(Application[UUID]):
                 if current == wanted:
                     return Written(None, "unchanged")
                 provider.reaccredit(**fields)
-            return Written(self._save_all(provider), "recorded")
+            return Written(self.record(provider), "recorded")
 
-        return self._retrying(command)
+        return self.unit_of_work(command)
 
     def suspend_provider(self, provider_id: str, reason: str) -> Written:
         def command() -> Written:
             provider = self.provider(provider_id)
             provider.suspend(reason)
-            return Written(self._save_all(provider), "recorded")
+            return Written(self.record(provider), "recorded")
 
-        return self._retrying(command)
+        return self.unit_of_work(command)
 
     def reinstate_provider(self, provider_id: str) -> Written:
         def command() -> Written:
             provider = self.provider(provider_id)
             provider.reinstate()
-            return Written(self._save_all(provider), "recorded")
+            return Written(self.record(provider), "recorded")
 
-        return self._retrying(command)
+        return self.unit_of_work(command)
 
     # -- completions -------------------------------------------------------------
 
     def record_completions(self, batch: Sequence[CompletionFacts]) -> list[CompletionOutcome]:
         """Record a batch of completions (from one request or from several grouped
         together); one outcome per item, in order."""
-        return self._retrying(lambda: self._record_completions_once(batch))
+        return self.unit_of_work(lambda: self._record_completions_once(batch))
 
     def _record_completions_once(
         self, batch: Sequence[CompletionFacts]
     ) -> list[CompletionOutcome]:
         today = self._today()
-        providers = self._get_many({provider_uuid(f.provider_id) for f in batch}, fresh=True)
+        providers = self.get_many({provider_uuid(f.provider_id) for f in batch}, fresh=True)
         subjects = self.subjects_of({f.learner_id for f in batch})
         learners = self._registered_learners({learner_uuid(s) for s in subjects.values()})
-        existing = self._get_many({f.completion_id for f in batch}, fresh=True)
+        existing = self.get_many({f.completion_id for f in batch}, fresh=True)
         # Accounts closed by a transfer (issue 4); few learners have one, read fresh.
-        accounts = self._get_many({account_uuid(s) for s in subjects.values()}, fresh=True)
+        accounts = self.get_many({account_uuid(s) for s in subjects.values()}, fresh=True)
 
         outcomes: list[CompletionOutcome | None] = [None] * len(batch)
         new: dict[UUID, tuple[Completion, list[int]]] = {}
@@ -504,7 +572,7 @@ class CreditBank(Application[UUID]):
                 )
         earlier = {cid for cid in duplicates.values() if cid not in positions}
         if earlier:
-            positions.update(self._creation_positions(earlier))
+            positions.update(self.creation_positions(earlier))
         for index, completion_id in duplicates.items():
             outcomes[index] = CompletionOutcome(
                 batch[index].record_id, "duplicate", positions.get(completion_id), completion_id=completion_id
@@ -518,7 +586,7 @@ class CreditBank(Application[UUID]):
         an admin. Revoking a revoked completion records nothing and says so."""
 
         def command() -> Written:
-            completion = self._get(completion_uuid(provider_id, record_id), Completion, fresh=True)
+            completion = self.get(completion_uuid(provider_id, record_id), Completion, fresh=True)
             if completion is None:
                 raise CompletionNotFound(
                     f"{provider_id} has recorded no completion {record_id}", field="record_id"
@@ -530,18 +598,18 @@ class CreditBank(Application[UUID]):
                 revoked_at = [p for s, p in rows if s.topic.endswith(".Revoked")]
                 return Written(revoked_at[0] if revoked_at else None, "unchanged")
             completion.revoke(reason, by_provider)
-            position = self._save_all(completion)
+            position = self.record(completion)
             # ``save`` caches what it saved; completions are only ever read fresh, so the
             # copy would sit in the cache, pushing learners and providers out of it.
             self._evict([completion.id])
             return Written(position, "recorded")
 
-        return self._retrying(command)
+        return self.unit_of_work(command)
 
     # -- policies ----------------------------------------------------------------
 
     def policy(self, policy_id: str) -> Policy:
-        policy = self._get(policy_uuid(policy_id), Policy, fresh=True)
+        policy = self.get(policy_uuid(policy_id), Policy, fresh=True)
         if policy is None:
             raise PolicyNotFound(f"no policy {policy_id} is published", field="policy_id")
         return policy
@@ -550,7 +618,7 @@ class CreditBank(Application[UUID]):
         """(the policy if published before, the draft as it would be published, the
         published version it repeats if any)."""
         draft = parse_policy(data)
-        policy = self._get(policy_uuid(draft.policy_id), Policy, fresh=True)
+        policy = self.get(policy_uuid(draft.policy_id), Policy, fresh=True)
         if policy is not None:
             same = policy.find_same(draft)
             if same is not None:
@@ -558,7 +626,7 @@ class CreditBank(Application[UUID]):
         named = {r.replaces.policy_id for r in draft.rules if r.replaces is not None}
         higher = {
             p.policy_id: p.versions
-            for p in self._get_many({policy_uuid(n) for n in named}, fresh=True).values()
+            for p in self.get_many({policy_uuid(n) for n in named}, fresh=True).values()
             if isinstance(p, Policy)
         }
         check_replacements(draft, higher)
@@ -584,9 +652,9 @@ class CreditBank(Application[UUID]):
             if policy is None:
                 policy = Policy(policy_id=checked.policy_id, jurisdiction=checked.jurisdiction)
             policy.publish(checked)
-            return Written(self._save_all(policy), "recorded")
+            return Written(self.record(policy), "recorded")
 
-        return self._retrying(command)
+        return self.unit_of_work(command)
 
     def publish_shipped_policies(self, *, include_districts: bool = False) -> list[Written]:
         """Publish the seed policies shipped with the bank: national, provincial and city
@@ -596,6 +664,19 @@ class CreditBank(Application[UUID]):
             for data in shipped_policies()
             if include_districts or data["jurisdiction"] == "CN" or data["jurisdiction"][4:] == "00"
         ]
+
+def _owners(aggregates: Iterable[Aggregate]) -> list[tuple[str, UUID]]:
+    """The owner-index entries of those of these aggregates that are new (see ``ledger.store``)."""
+    found = []
+    for a in aggregates:
+        if a.version != len(a.pending_events):
+            continue  # recorded before: indexed with its first event
+        if isinstance(a, (Completion, Certificate)):
+            found.append((learner_key(a.learner_id if isinstance(a, Certificate) else a.facts.learner_id), a.id))
+        elif isinstance(a, Policy):
+            found.append((jurisdiction_key(a.jurisdiction), a.id))
+    return found
+
 
 def event_type_name(topic: str) -> str:
     """``ledger.completion:Completion.Recorded`` -> ``CompletionRecorded``."""

@@ -17,7 +17,8 @@ Invariants:
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Sequence
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, Final
 from uuid import UUID, uuid5
@@ -35,6 +36,23 @@ STATUS_REGISTRY_ID: Final = uuid5(NAMESPACE, "status-registry")
 
 def certificate_uuid(learner_id: str, kind: str, issuance_id: str) -> UUID:
     return uuid5(NAMESPACE, f"certificate:{learner_id}\x1f{kind}\x1f{issuance_id}")
+
+
+def valid_spans(valid_from: date, valid_until: date | None, history: Sequence[tuple[str, date]],
+                ) -> list[tuple[date, date | None]]:
+    """The days a certificate was valid, from its status history ``(status, since)`` in order."""
+    spans: list[tuple[date, date | None]] = []
+    start: date | None = valid_from
+    for status, since in history[1:]:
+        if status == "valid" and start is None:
+            start = since
+        elif status != "valid" and start is not None:
+            if since > start:
+                spans.append((start, since - timedelta(days=1)))
+            start = None
+    if start is not None:
+        spans.append((start, valid_until))
+    return spans
 
 
 class Certificate(Aggregate):

@@ -3,9 +3,12 @@
 Invariants:
 - like the bank's own commands they run on the writer thread, retry on a version
   conflict and answer ``Written``;
-- the learner's facts and the policy versions are read by the caller from the read side
-  and passed in; the verdict is made here, by ``ledger.eligibility.evaluate``, so the
-  refusal and the recorded basis come from the same evaluation;
+- the learner's facts, current jurisdiction and the policy versions are loaded from the
+  event store inside the command (``CreditBank.standing``, ``CreditBank.policies_for``),
+  never from a read model, so the verdict rests on nothing older than the log head; the
+  verdict is made here, by ``ledger.eligibility.evaluate``, so the refusal and the
+  recorded basis come from the same evaluation;
+- an HR caller issues only for learners whose current jurisdiction its scope covers;
 - the certificate, its status-list index and its signature are recorded together or not
   at all; the private key never leaves ``SigningKey``.
 """
@@ -31,6 +34,7 @@ from ledger.credit_errors import (
 from ledger.eligibility import Facts, evaluate
 from ledger.keys import SigningKey
 from ledger.policy import PolicyVersion
+from ledger.vocabulary import parent_chain
 
 
 @dataclass(frozen=True)
@@ -87,44 +91,44 @@ def judge(kind: str, facts: Facts, policies: Sequence[PolicyVersion], on: date) 
     return evaluate(CERTIFICATE_TARGETS[kind], facts, policies, on)
 
 
-def issue_certificate(
-    bank: CreditBank, req: IssueRequest, facts: Facts, policies: Sequence[PolicyVersion],
-    key: SigningKey, base_url: str,
-) -> Issued:
+def issue_certificate(bank: CreditBank, req: IssueRequest, key: SigningKey, base_url: str,
+                      scope: str | None = None) -> Issued:
+    """Issue ``req`` if the learner meets its rule; ``scope``: an HR caller's jurisdiction."""
+
     def command() -> Issued:
-        return _issue(bank, replace(req, issued_on=req.issued_on or bank._today()), facts, policies, key, base_url)
+        return _issue(bank, replace(req, issued_on=req.issued_on or bank.today()), key, base_url, scope)
 
-    return bank._retrying(command)
+    return bank.unit_of_work(command)
 
 
-def _issue(
-    bank: CreditBank, req: IssueRequest, facts: Facts, policies: Sequence[PolicyVersion],
-    key: SigningKey, base_url: str,
-) -> Issued:
+def _issue(bank: CreditBank, req: IssueRequest, key: SigningKey, base_url: str, scope: str | None) -> Issued:
     assert req.issued_on is not None
-    if facts.learner_id != req.learner_id:
-        raise ValueError("the facts are of another learner")
-    learner = bank.learner(req.learner_id, fresh=True)
+    standing = bank.standing(req.learner_id)
+    standing.check_scope(scope)
+    learner = standing.learner
     number = req.learner_id
     # The certificate is the pseudonym's: its id is not derivable from the teacher number.
     req = replace(req, learner_id=learner.learner_id)
     assert req.issued_on is not None
-    existing = bank._get(req.certificate_id, Certificate, fresh=True)
+    existing = bank.get(req.certificate_id, Certificate)
     if existing is not None:
-        positions = bank._creation_positions([existing.id])
+        positions = bank.creation_positions([existing.id])
         jws = bank.open_personal(learner.learner_id, existing.jws)["jws"]
         return Issued(Written(positions.get(existing.id), "duplicate"), existing.id, jws, None)
-    if req.issued_on > bank._today():
+    if req.issued_on > bank.today():
         raise CertificateDatesInvalid(f"issued_on {req.issued_on} is in the future", field="issued_on")
     if req.valid_until is not None and req.valid_until < req.issued_on:
         raise CertificateDatesInvalid("valid_until is before issued_on", field="valid_until")
-    verdict = judge(req.kind, facts, policies, req.issued_on)
+    policies = bank.policies_for(parent_chain(standing.jurisdiction), req.issued_on)
+    verdict = judge(req.kind, standing.facts, policies, req.issued_on)
     if not verdict["eligible"]:
         unmet = ", ".join(f"{m['policy_id']}#{m['rule']}" for m in verdict["missing"])
         detail = verdict["note"] or f"{number} does not meet {unmet} on {req.issued_on}"
         raise CertificateNotEarned(detail, field="kind", missing=verdict["missing"])
     basis, hours = basis_of(verdict)
-    registry = bank._get(STATUS_REGISTRY_ID, StatusRegistry) or StatusRegistry()
+    # Cached: the registry's every change is this writer's, and a race with another
+    # process's surfaces as a version conflict.
+    registry = bank.get(STATUS_REGISTRY_ID, StatusRegistry, fresh=False) or StatusRegistry()
     index = registry.allocate(req.certificate_id)
     name = bank.open_personal(learner.learner_id, learner.personal)["name"]
     document = credential.certificate_credential(
@@ -139,32 +143,32 @@ def _issue(
         # The credential states the name, so the log holds it sealed like the name itself.
         jws=bank.seal_personal(learner.learner_id, {"jws": jws}),
     )
-    position = bank._save_all(certificate, registry)
+    position = bank.record(certificate, registry)
     return Issued(Written(position, "recorded"), certificate.id, jws, verdict)
 
 
 def _certificate(bank: CreditBank, certificate_id: UUID) -> Certificate:
-    found = bank._get(certificate_id, Certificate, fresh=True)
+    found = bank.get(certificate_id, Certificate)
     if found is None:
         raise CertificateNotFound(f"no certificate {certificate_id} was issued")
     return found
 
 
 def _check_not_future(bank: CreditBank, on: date) -> None:
-    if on > bank._today():
+    if on > bank.today():
         raise CertificateDatesInvalid(f"{on} is in the future", field="on")
 
 
 def revoke_certificate(bank: CreditBank, certificate_id: UUID, reason: str, on: date | None = None) -> Written:
     def command() -> Written:
         certificate = _certificate(bank, certificate_id)
-        day = on or bank._today()
+        day = on or bank.today()
         _check_not_future(bank, day)
         if not certificate.revoke(reason, day):
             return Written(None, "unchanged")
-        return Written(bank._save_all(certificate), "recorded")
+        return Written(bank.record(certificate), "recorded")
 
-    return bank._retrying(command)
+    return bank.unit_of_work(command)
 
 
 def suspend_certificate(
@@ -173,21 +177,21 @@ def suspend_certificate(
 ) -> Written:
     def command() -> Written:
         certificate = _certificate(bank, certificate_id)
-        day = since or bank._today()
+        day = since or bank.today()
         _check_not_future(bank, day)
         if not certificate.suspend(reason, day, cause):
             return Written(None, "unchanged")
-        return Written(bank._save_all(certificate), "recorded")
+        return Written(bank.record(certificate), "recorded")
 
-    return bank._retrying(command)
+    return bank.unit_of_work(command)
 
 
 def reinstate_certificate(bank: CreditBank, certificate_id: UUID, reason: str, since: date | None = None) -> Written:
     def command() -> Written:
         certificate = _certificate(bank, certificate_id)
-        day = since or bank._today()
+        day = since or bank.today()
         _check_not_future(bank, day)
         certificate.reinstate(reason, day)
-        return Written(bank._save_all(certificate), "recorded")
+        return Written(bank.record(certificate), "recorded")
 
-    return bank._retrying(command)
+    return bank.unit_of_work(command)

@@ -2,8 +2,10 @@
 completions' hours under it, reverse a recognition.
 
 Invariants:
-- like the bank's own commands they run on the writer thread, retry on a version
-  conflict and answer ``Written``;
+- like the bank's own commands they run on the writer thread in its unit of work
+  (``CreditBank.unit_of_work``) and answer ``Written``;
+- an HR caller recognises or reverses only for a learner whose current jurisdiction its
+  scope covers, checked inside the command;
 - the completions are read here, fresh from the event store (not from the read side), so a
   revoked or failed completion is refused by what is recorded, not by what a projection
   has applied;
@@ -64,7 +66,7 @@ class Recognised:
 
 
 def degree_mapping(bank: CreditBank, mapping_id: UUID) -> DegreeMapping:
-    found = bank._get(mapping_id, DegreeMapping, fresh=True)
+    found = bank.get(mapping_id, DegreeMapping)
     if found is None:
         raise MappingNotFound(f"no degree mapping {mapping_id} is published", field="mapping_id")
     return found
@@ -76,16 +78,7 @@ def recognitions(bank: CreditBank, learner_id: str) -> Recognitions | None:
 
 
 def _recognitions_of(bank: CreditBank, subject: str) -> Recognitions | None:
-    return bank._get(recognitions_uuid(subject), Recognitions, fresh=True)
-
-
-def _position_of(bank: CreditBank, aggregate_id: UUID, suffix: str, **match: Any) -> int | None:
-    for stored, position in bank.recorder.select_with_positions([aggregate_id]):  # type: ignore[attr-defined]
-        if stored.topic.endswith(suffix):
-            decoded = bank.mapper.to_domain_event(stored)
-            if all(getattr(decoded, k, None) == v for k, v in match.items()):
-                return int(position)
-    return None
+    return bank.get(recognitions_uuid(subject), Recognitions)
 
 
 def publish_mapping(bank: CreditBank, data: Mapping[str, Any]) -> Published:
@@ -93,20 +86,20 @@ def publish_mapping(bank: CreditBank, data: Mapping[str, Any]) -> Published:
     draft = parse_mapping(data)
 
     def command() -> Published:
-        mapping = bank._get(DegreeMapping.create_id(draft.university, draft.programme), DegreeMapping, fresh=True)
+        mapping = bank.get(DegreeMapping.create_id(draft.university, draft.programme), DegreeMapping)
         if mapping is not None:
             same = mapping.find_same(draft)
             if same is not None and same.version is not None:
-                position = _position_of(bank, mapping.id, ".Published", version=same.version)
+                position = bank.position_of(mapping.id, ".Published", version=same.version)
                 return Published(Written(position, "duplicate"), mapping.id, same.version)
         else:
             if draft.version not in (None, 1):
                 raise MappingInvalid("the first version of a mapping is 1", field="version")
             mapping = DegreeMapping(university=draft.university, programme=draft.programme)
         mapping.publish(draft)
-        return Published(Written(bank._save_all(mapping), "recorded"), mapping.id, len(mapping.versions))
+        return Published(Written(bank.record(mapping), "recorded"), mapping.id, len(mapping.versions))
 
-    return bank._retrying(command)
+    return bank.unit_of_work(command)
 
 
 def _version(mapping: DegreeMapping, wanted: int | None, on: date) -> MappingVersion:
@@ -122,7 +115,7 @@ def _version(mapping: DegreeMapping, wanted: int | None, on: date) -> MappingVer
 
 def _offers(bank: CreditBank, items: Sequence[RecognitionItem]) -> list[Offer]:
     ids = [completion_uuid(i.provider_id, i.record_id) for i in items]
-    found = bank._get_many(ids, fresh=True)
+    found = bank.get_many(ids)
     offers = []
     for index, (item, cid) in enumerate(zip(items, ids, strict=True)):
         completion = found.get(cid)
@@ -146,13 +139,14 @@ def _same(record: dict[str, Any], req: RecognitionRequest) -> bool:
             and (req.mapping_version is None or req.mapping_version == record["mapping_version"]))
 
 
-def recognise_hours(bank: CreditBank, req: RecognitionRequest) -> Recognised:
-    """Convert the named completions' hours into degree credits under a mapping."""
+def recognise_hours(bank: CreditBank, req: RecognitionRequest, scope: str | None = None) -> Recognised:
+    """Convert the named completions' hours into degree credits under a mapping; ``scope``:
+    an HR caller's jurisdiction."""
 
     def command() -> Recognised:
-        subject = bank.learner(req.learner_id, fresh=True).learner_id
-        day = req.on or bank._today()
-        if day > bank._today():
+        subject = bank.learner_in_scope(req.learner_id, scope).learner_id
+        day = req.on or bank.today()
+        if day > bank.today():
             raise RecognitionInvalid(f"{day} is in the future", field="on")
         existing = _recognitions_of(bank, subject)
         if existing is not None and req.recognition_id in existing.recognitions:
@@ -160,28 +154,28 @@ def recognise_hours(bank: CreditBank, req: RecognitionRequest) -> Recognised:
             if not _same(record, req):
                 raise RecognitionConflict(f"recognition {req.recognition_id} of {req.learner_id} was recorded "
                                           "with another mapping or other completions", field="transfer_id")
-            position = _position_of(bank, existing.id, ".Recognised", recognition_id=req.recognition_id)
+            position = bank.position_of(existing.id, ".Recognised", recognition_id=req.recognition_id)
             return Recognised(Written(position, "duplicate"), record)
         mapping = degree_mapping(bank, req.mapping_id)
         version = _version(mapping, req.mapping_version, day)
         offers = _offers(bank, req.items)
         found = existing or Recognitions(learner_id=subject)
         found.recognise(req.recognition_id, str(mapping.id), version, day, offers)
-        return Recognised(Written(bank._save_all(found), "recorded"), found.recognitions[req.recognition_id])
+        return Recognised(Written(bank.record(found), "recorded"), found.recognitions[req.recognition_id])
 
-    return bank._retrying(command)
+    return bank.unit_of_work(command)
 
 
 def reverse_recognition(bank: CreditBank, learner_id: str, recognition_id: str, reason: str,
-                        on: date | None = None) -> Written:
+                        on: date | None = None, scope: str | None = None) -> Written:
     def command() -> Written:
-        found = recognitions(bank, learner_id)
+        found = _recognitions_of(bank, bank.learner_in_scope(learner_id, scope).learner_id)
         if found is None:
             raise RecognitionInvalid(f"{learner_id} has no degree-credit recognitions", field="transfer_id")
-        day = on or bank._today()
-        if day > bank._today():
+        day = on or bank.today()
+        if day > bank.today():
             raise RecognitionInvalid(f"{day} is in the future", field="on")
         found.reverse(recognition_id, reason, day)
-        return Written(bank._save_all(found), "recorded")
+        return Written(bank.record(found), "recorded")
 
-    return bank._retrying(command)
+    return bank.unit_of_work(command)

@@ -67,6 +67,14 @@ class RoleDatesOutOfOrder(DomainError):
     title = "A role cannot end before it started"
 
 
+class OutsideJurisdiction(DomainError):
+    """The caller's jurisdiction does not cover the learner's current one (HR scope)."""
+
+    code = "forbidden"
+    status = 403
+    title = "Outside your scope"
+
+
 class ProviderNotFound(DomainError):
     code = "provider_not_found"
     status = 404

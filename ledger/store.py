@@ -6,6 +6,12 @@ Invariants:
   a reader tailing the log never skips one;
 - ``select_with_positions`` reads whole aggregates for many ids in one round trip,
   with each event's global position; it never writes;
+- the owner index (``creditbank_owners``: owner key -> aggregate id) is part of the event
+  store: its rows are inserted in the transaction that inserts the aggregate's first event
+  (the ``owners`` argument of ``insert_events``), so it never lags the log and a command can
+  find every completion and certificate of a learner, or every policy of a jurisdiction,
+  without a read model; an event store made before the index is backfilled from its events
+  when the index is created;
 - the write side's transcoder (``LedgerTranscoder``) stores every event as exactly the bytes
   the library's ``JSONTranscoder`` would, and decodes with the library's code, so events
   written before and after it read back the same.
@@ -35,11 +41,30 @@ from eventsourcing.persistence import (
 from eventsourcing.popo import POPOApplicationRecorder, POPOFactory
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresFactory
 from eventsourcing.utils import resolve_topic, retry
-from psycopg.sql import SQL, Composed, Identifier
+from psycopg.sql import SQL, Composed, Identifier, Literal
 
 from ledger.vault import MemoryVault, PostgresVault
 
 PositionedEvent = tuple[StoredEvent, int]
+
+#: Owner key -> aggregate id, for aggregates found by their owner rather than by their id.
+OWNERS_TABLE = "creditbank_owners"
+#: (key, aggregate id) pairs passed to ``insert_events`` with an aggregate's first event.
+Owners = Sequence[tuple[str, UUID]]
+#: How the backfill finds the owner of each indexed kind of aggregate in its first event.
+_OWNED_BY: dict[str, tuple[str, str]] = {
+    "ledger.completion:Completion.Recorded": ("learner:", "learner_id"),
+    "ledger.certificate:Certificate.Issued": ("learner:", "learner_id"),
+    "ledger.policy:Policy.Created": ("jurisdiction:", "jurisdiction"),
+}
+
+
+def learner_key(subject: str) -> str:
+    return f"learner:{subject}"
+
+
+def jurisdiction_key(jurisdiction: str) -> str:
+    return f"jurisdiction:{jurisdiction}"
 
 
 class DateAsISO(Transcoding):
@@ -153,11 +178,35 @@ class PostgresLedgerRecorder(PostgresVault, PostgresApplicationRecorder):
         super().__init__(*args, **kwargs)
         # The learner vault is created with the event table (see ``ledger.vault``).
         self.sql_create_statements.append(self.vault_table_statement())
+        self.sql_create_statements.append(self._owners_table_statement())
+
+    def _owners_table_statement(self) -> Composed:
+        """Create the owner index, and fill it from the events already recorded, once:
+        under a lock, so two processes starting together do not both backfill."""
+        events = SQL("{0}.{1}").format(Identifier(self.datastore.schema), Identifier(self.events_table_name))
+        owners = SQL("{0}.{1}").format(Identifier(self.datastore.schema), Identifier(OWNERS_TABLE))
+        backfill = SQL(" UNION ALL ").join(
+            SQL("SELECT {prefix} || (convert_from(state, 'UTF8')::jsonb ->> {field}), originator_id FROM {events}"
+                " WHERE originator_version = 1 AND topic = {topic}").format(
+                prefix=Literal(prefix), field=Literal(field), events=events, topic=Literal(topic))
+            for topic, (prefix, field) in _OWNED_BY.items()
+        )
+        return SQL(
+            "DO $owners$ BEGIN PERFORM pg_advisory_xact_lock(7164612043); "
+            "IF to_regclass({name}) IS NULL THEN "
+            "CREATE TABLE {owners} (key text NOT NULL, originator_id uuid NOT NULL, PRIMARY KEY (key, originator_id)); "
+            "IF to_regclass({events_name}) IS NOT NULL THEN "
+            "INSERT INTO {owners} {backfill} ON CONFLICT DO NOTHING; END IF; "
+            "END IF; END $owners$"
+        ).format(name=Literal(f"{self.datastore.schema}.{OWNERS_TABLE}"), owners=owners,
+                 events_name=Literal(f"{self.datastore.schema}.{self.events_table_name}"), backfill=backfill)
 
     # A few quick retries ride out a dropped connection; a database that is down for
     # longer surfaces (as a 503 with Retry-After) instead of holding the request.
     @retry((InterfaceError, OperationalError), max_attempts=3, wait=0.2)
-    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], *, owners: Owners = (), **kwargs: Any
+    ) -> Sequence[int] | None:
         """The library's insert, without psycopg's pipeline mode.
 
         In pipeline mode a large batch (about 800 events and more) deadlocks: the client
@@ -168,7 +217,7 @@ class PostgresLedgerRecorder(PostgresVault, PostgresApplicationRecorder):
         positions in commit order. Positions come back in the order of the rows given
         (the INSERT draws them from the sequence as it reads ``unnest``). Uniqueness
         violations surface as the library's ``IntegrityError`` (translated by
-        ``get_connection``).
+        ``get_connection``). ``owners`` go into the owner index in the same transaction.
         """
         if not stored_events:
             return []
@@ -188,7 +237,28 @@ class PostgresLedgerRecorder(PostgresVault, PostgresApplicationRecorder):
                 ),
                 # %b: binary array dumping skips per-element quoting in Python.
             )
-            return [row["notification_id"] for row in curs.fetchall()]
+            positions = [row["notification_id"] for row in curs.fetchall()]
+            if owners:
+                curs.execute(self._insert_owners_statement, ([k for k, _ in owners], [i for _, i in owners]))
+            return positions
+
+    @property
+    def _insert_owners_statement(self) -> Composed:
+        return SQL(
+            "INSERT INTO {schema}.{table} (key, originator_id) SELECT * FROM unnest(%b::text[], %b::uuid[])"
+            " ON CONFLICT DO NOTHING"
+        ).format(schema=Identifier(self.datastore.schema), table=Identifier(OWNERS_TABLE))
+
+    def select_owned(self, keys: Iterable[str]) -> list[UUID]:
+        """The ids of the aggregates these owner keys own (see the owner index)."""
+        wanted = list(keys)
+        if not wanted:
+            return []
+        statement = SQL("SELECT originator_id FROM {schema}.{table} WHERE key = ANY(%b)").format(
+            schema=Identifier(self.datastore.schema), table=Identifier(OWNERS_TABLE))
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(statement, [wanted], prepare=True)
+            return [row["originator_id"] for row in curs.fetchall()]
 
     @property
     def _insert_unnest_statement(self) -> Composed:
@@ -258,6 +328,22 @@ class MemoryLedgerRecorder(MemoryVault, POPOApplicationRecorder):
     def __init__(self) -> None:
         MemoryVault.__init__(self)
         POPOApplicationRecorder.__init__(self)
+        self._owned: dict[str, list[UUID]] = {}
+
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], *, owners: Owners = (), **kwargs: Any
+    ) -> Sequence[int] | None:
+        with self._database_lock:
+            positions = super().insert_events(stored_events, **kwargs)
+            for key, originator_id in owners:
+                owned = self._owned.setdefault(key, [])
+                if originator_id not in owned:
+                    owned.append(originator_id)
+            return positions
+
+    def select_owned(self, keys: Iterable[str]) -> list[UUID]:
+        with self._database_lock:
+            return [i for key in keys for i in self._owned.get(key, ())]
 
     def select_with_positions(self, originator_ids: Iterable[UUID]) -> list[PositionedEvent]:
         with self._database_lock:

@@ -1,58 +1,76 @@
 """Transfer commands of the ``CreditBank``: move a learner's account, reverse a move.
 
-Invariants: run on the writer thread, retry on a version conflict, answer ``Written``;
-the carried completions are read by the caller from the read side at one position and
-passed in; the same transfer id with the same facts again is a duplicate, with other
-facts a conflict.
+Invariants:
+- like the bank's own commands they run on the writer thread in its unit of work
+  (``CreditBank.unit_of_work``) and answer ``Written``;
+- the carried completions are the learner's passed, unrevoked completions as the event
+  store records them inside the command (``CreditBank.standing``), so a transfer right
+  after a posting carries it, whatever the read models have applied;
+- an HR caller moves or moves back only a learner whose current jurisdiction (the open
+  account's) its scope covers, checked inside the command, so after one transfer the
+  origin's HR can no longer move the learner;
+- the same transfer id with the same destination again is a duplicate (answered with the
+  original's position and hours), with another destination a conflict.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 
 from ledger.application import CreditBank, Written
 from ledger.credit_errors import TransferConflict, TransferInvalid
-from ledger.transfer import Account, Carried, account_uuid
+from ledger.transfer import Account, Carried
+
+
+@dataclass(frozen=True)
+class Transferred:
+    written: Written
+    #: The hours the transfer carried to the destination.
+    hours: Decimal
 
 
 def account(bank: CreditBank, learner_id: str) -> Account | None:
     """The account of the learner with this teacher number, if it was ever transferred."""
-    return _account_of(bank, bank.subject_of(learner_id))
-
-
-def _account_of(bank: CreditBank, subject: str) -> Account | None:
-    return bank._get(account_uuid(subject), Account, fresh=True)
+    return bank.account_of(bank.subject_of(learner_id))
 
 
 def transfer_account(
-    bank: CreditBank, transfer_id: str, learner_id: str, destination: str, carried: Sequence[Carried],
-    on: date | None = None,
-) -> Written:
-    def command() -> Written:
-        learner = bank.learner(learner_id, fresh=True)
-        subject = learner.learner_id
-        found = _account_of(bank, subject) or Account(learner_id=subject, jurisdiction=learner.jurisdiction)
-        day = on or bank._today()
-        if day > bank._today():
+    bank: CreditBank, transfer_id: str, learner_id: str, destination: str, on: date | None = None,
+    scope: str | None = None,
+) -> Transferred:
+    """Move the account to ``destination``; ``scope``: an HR caller's jurisdiction."""
+
+    def command() -> Transferred:
+        standing = bank.standing(learner_id)
+        standing.check_scope(scope)
+        subject = standing.learner.learner_id
+        found = standing.account or Account(learner_id=subject, jurisdiction=standing.learner.jurisdiction)
+        day = on or bank.today()
+        if day > bank.today():
             raise TransferInvalid(f"{day} is in the future", field="on")
         earlier = found.transfers.get(transfer_id)
         if earlier is not None:
             if earlier["destination"] != destination:
                 raise TransferConflict(f"transfer {transfer_id} moved {learner_id} to {earlier['destination']}")
-            return Written(None, "duplicate")
+            position = bank.position_of(found.id, ".Transferred", transfer_id=transfer_id)
+            return Transferred(Written(position, "duplicate"), earlier["hours"])
+        carried = [Carried(c.event_id, c.hours, c.category, c.completed_on) for c in standing.facts.completions]
         found.transfer(transfer_id, destination, day, carried)
-        return Written(bank._save_all(found), "recorded")
+        return Transferred(Written(bank.record(found), "recorded"), sum((c.hours for c in carried), Decimal(0)))
 
-    return bank._retrying(command)
+    return bank.unit_of_work(command)
 
 
-def reverse_transfer(bank: CreditBank, learner_id: str, transfer_id: str, reason: str) -> Written:
+def reverse_transfer(bank: CreditBank, learner_id: str, transfer_id: str, reason: str,
+                     scope: str | None = None) -> Written:
     def command() -> Written:
-        found = account(bank, learner_id)
+        learner = bank.learner_in_scope(learner_id, scope)
+        found = bank.account_of(learner.learner_id)
         if found is None:
             raise TransferInvalid(f"{learner_id} was never transferred", field="transfer_id")
-        found.reverse(transfer_id, reason, bank._today())
-        return Written(bank._save_all(found), "recorded")
+        found.reverse(transfer_id, reason, bank.today())
+        return Written(bank.record(found), "recorded")
 
-    return bank._retrying(command)
+    return bank.unit_of_work(command)

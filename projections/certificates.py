@@ -21,6 +21,7 @@ from datetime import date, timedelta
 from typing import Any, Final
 from uuid import UUID
 
+from ledger.certificate import valid_spans
 from ledger.credential import STATUS_LIST_SIZE, unverified
 from ledger.eligibility import CertificateFact, Facts
 from projections.events import Decoded, json_ready
@@ -159,23 +160,6 @@ async def learner_certificates(conn: Any, learner_id: str, today: date, at_posit
         view = _view(cert, _history([r for r in rows if r["certificate_id"] == cert["certificate_id"]]), today)
         out.append({**view, "hours": cert["hours"], "basis": json.loads(cert["basis"]), "jws": cert["jws"]})
     return out
-
-
-def valid_spans(valid_from: date, valid_until: date | None, history: Sequence[tuple[str, date]],
-                ) -> list[tuple[date, date | None]]:
-    """The days a certificate was valid, from its status history ``(status, since)`` in order."""
-    spans: list[tuple[date, date | None]] = []
-    start: date | None = valid_from
-    for status, since in history[1:]:
-        if status == "valid" and start is None:
-            start = since
-        elif status != "valid" and start is not None:
-            if since > start:
-                spans.append((start, since - timedelta(days=1)))
-            start = None
-    if start is not None:
-        spans.append((start, valid_until))
-    return spans
 
 
 async def with_certificates(conn: Any, facts: list[Facts], at_position: int | None) -> list[Facts]:

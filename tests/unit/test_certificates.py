@@ -14,7 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ledger import credential
-from ledger.application import CreditBank, LearnerRegistration
+from ledger.application import Accreditation, CreditBank, LearnerRegistration
+from ledger.certificate import valid_spans
 from ledger.certificate_commands import (
     IssueRequest,
     issue_certificate,
@@ -22,27 +23,38 @@ from ledger.certificate_commands import (
     revoke_certificate,
     suspend_certificate,
 )
+from ledger.completion import CompletionFacts
 from ledger.credit_errors import CertificateNotEarned, CertificateNotSuspended, CertificateRevoked
-from ledger.eligibility import CertificateFact, CompletionFact, Facts, evaluate
+from ledger.eligibility import CertificateFact, Facts, evaluate
+from ledger.ids import completion_uuid, event_uuid
 from ledger.keys import KeyRing
 from ledger.policy import parse_policy, shipped_policies
-from projections.certificates import valid_spans
 from tests.unit.ledger_examples import TODAY, new_bank
 
 POLICIES = [replace(parse_policy(d), version=1) for d in shipped_policies()]
 LEARNER = "P220106199001010011"
 
 
-def _facts(*hours: str) -> Facts:
-    completions = tuple(
-        CompletionFact(f"00000000-0000-0000-0000-{i:012d}", i, "principal_qualification", "national",
-                       Decimal(h), date(2025, 3, 1)) for i, h in enumerate(hours, 1))
-    return Facts(LEARNER, "220106", date(2015, 9, 1), completions=completions, name="李强")
+ACADEMY = "nt-academy"
+
+
+def _post(bank: CreditBank, *hours: str, prefix: str = "pq") -> list[str]:
+    """Record principal-qualification completions of these hours; their event ids."""
+    outcomes = bank.record_completions([
+        CompletionFacts(provider_id=ACADEMY, record_id=f"{prefix}-{i}", learner_id=LEARNER, programme_code="PQ",
+                        programme_title="任职资格培训", category="principal_qualification", level="national",
+                        hours=Decimal(h), assessment="pass", completed_on=date(2025, 3, 1))
+        for i, h in enumerate(hours, 1)])
+    assert [o.status for o in outcomes] == ["recorded"] * len(hours), outcomes
+    return [str(event_uuid(completion_uuid(ACADEMY, f"{prefix}-{i}"), 1)) for i in range(1, len(hours) + 1)]
 
 
 @pytest.fixture
 def bank() -> CreditBank:
     b = new_bank()
+    b.publish_shipped_policies()
+    b.accredit_provider(Accreditation(ACADEMY, "国家教育行政学院", "CN", ("principal_qualification",),
+                                      ("national",), date(2020, 1, 1), None))
     b.register_learner(LearnerRegistration(LEARNER, "李强", "220106", "一小", date(2015, 9, 1)))
     return b
 
@@ -52,15 +64,16 @@ def ring(tmp_path: Path) -> KeyRing:
     return KeyRing(tmp_path / "keys")
 
 
-def _issue(bank: CreditBank, ring: KeyRing, facts: Facts, **kw: object) -> credential.Verified:
+def _issue(bank: CreditBank, ring: KeyRing, **kw: object) -> credential.Verified:
     req = IssueRequest(LEARNER, "principal_qualification", TODAY, **kw)  # type: ignore[arg-type]
-    issued = issue_certificate(bank, req, facts, POLICIES, ring.current(), "https://bank.example")
+    issued = issue_certificate(bank, req, ring.current(), "https://bank.example")
     assert issued.written.status == "recorded"
     return credential.verify(issued.jws, ring.public_keys())
 
 
 def test_a_prospective_principal_with_300_hours_gets_a_signed_vc(bank: CreditBank, ring: KeyRing) -> None:
-    verified = _issue(bank, ring, _facts("150", "150"))
+    _post(bank, "150", "150")
+    verified = _issue(bank, ring)
     doc = verified.credential
     assert doc["@context"] == ["https://www.w3.org/ns/credentials/v2"]
     assert doc["credentialSubject"]["name"] == "李强"
@@ -71,26 +84,29 @@ def test_a_prospective_principal_with_300_hours_gets_a_signed_vc(bank: CreditBan
 
 
 def test_299_5_hours_is_refused_with_what_is_missing(bank: CreditBank, ring: KeyRing) -> None:
+    _post(bank, "150", "149.5")
     req = IssueRequest(LEARNER, "principal_qualification", TODAY)
     with pytest.raises(CertificateNotEarned) as refused:
-        issue_certificate(bank, req, _facts("150", "149.5"), POLICIES, ring.current(), "https://bank.example")
+        issue_certificate(bank, req, ring.current(), "https://bank.example")
     assert refused.value.context["missing"][0]["hours"] == {"principal_qualification": "0.5"}
 
 
 def test_the_basis_names_the_completions_and_policy_version(bank: CreditBank, ring: KeyRing) -> None:
+    event_ids = _post(bank, "200", "100")
     req = IssueRequest(LEARNER, "principal_qualification", TODAY)
-    issued = issue_certificate(bank, req, _facts("200", "100"), POLICIES, ring.current(), "https://b.example")
+    issued = issue_certificate(bank, req, ring.current(), "https://b.example")
     assert issued.verdict is not None
     cert = bank.repository.get(issued.certificate_id)
-    assert cert.basis["completions"] == ["00000000-0000-0000-0000-000000000001", "00000000-0000-0000-0000-000000000002"]
+    assert cert.basis["completions"] == sorted(event_ids)
     assert {"policy_id": "cn-certificates", "version": 1} in cert.basis["policies"]
-    again = issue_certificate(bank, req, _facts("200", "100"), POLICIES, ring.current(), "https://b.example")
+    again = issue_certificate(bank, req, ring.current(), "https://b.example")
     assert again.written.status == "duplicate" and again.jws == issued.jws
 
 
 def test_status_history_revoked_stays_revoked(bank: CreditBank, ring: KeyRing) -> None:
+    _post(bank, "300")
     req = IssueRequest(LEARNER, "principal_qualification", date(2026, 1, 5))
-    cid = issue_certificate(bank, req, _facts("300"), POLICIES, ring.current(), "https://b.example").certificate_id
+    cid = issue_certificate(bank, req, ring.current(), "https://b.example").certificate_id
     with pytest.raises(CertificateNotSuspended):
         reinstate_certificate(bank, cid, "nothing to reinstate")
     assert suspend_certificate(bank, cid, "under review", date(2026, 3, 1)).status == "recorded"
@@ -108,18 +124,20 @@ def test_status_history_revoked_stays_revoked(bank: CreditBank, ring: KeyRing) -
 
 
 def test_each_certificate_has_its_own_status_index(bank: CreditBank, ring: KeyRing) -> None:
+    _post(bank, "300")
     indexes = set()
     for n in range(3):
         req = IssueRequest(LEARNER, "principal_qualification", TODAY, issuance_id=f"n{n}")
-        issued = issue_certificate(bank, req, _facts("300"), POLICIES, ring.current(), "https://b.example")
+        issued = issue_certificate(bank, req, ring.current(), "https://b.example")
         indexes.add(bank.repository.get(issued.certificate_id).status_index)
     assert indexes == {0, 1, 2}
 
 
 def test_an_older_key_still_verifies_after_rotation(bank: CreditBank, ring: KeyRing) -> None:
-    old = _issue(bank, ring, _facts("300"), issuance_id="old")
+    _post(bank, "300")
+    old = _issue(bank, ring, issuance_id="old")
     ring.rotate()
-    new = _issue(bank, ring, _facts("300"), issuance_id="new")
+    new = _issue(bank, ring, issuance_id="new")
     assert old.kid != new.kid
     assert len(ring.jwks()["keys"]) == 2
 

@@ -11,7 +11,6 @@ her hours stay in the log, under the pseudonym, for the totals and the hash chai
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -22,11 +21,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ledger import credential
-from ledger.application import CreditBank
+from ledger.application import Accreditation, CreditBank
 from ledger.certificate import Certificate
 from ledger.certificate_commands import IssueRequest, issue_certificate
-from ledger.completion import Completion
-from ledger.eligibility import CompletionFact, Facts
+from ledger.completion import Completion, CompletionFacts
 from ledger.errors import (
     LearnerAlreadyRegistered,
     LearnerErased,
@@ -36,7 +34,6 @@ from ledger.errors import (
 from ledger.ids import learner_uuid
 from ledger.keys import KeyRing
 from ledger.learner import Learner
-from ledger.policy import parse_policy, shipped_policies
 from ledger.sealing import new_key, seal, unseal
 from tests.unit.ledger_examples import (
     LI_HUA,
@@ -101,15 +98,17 @@ def test_registering_her_stores_neither_her_number_nor_her_name_unsealed() -> No
 def test_her_certificate_states_her_name_so_the_log_holds_it_sealed(tmp_path: Path) -> None:
     bank = opened_bank()
     ring = KeyRing(tmp_path / "keys")
-    policies = [replace(parse_policy(d), version=1) for d in shipped_policies()]
-    completions = (
-        CompletionFact("00000000-0000-0000-0000-000000000001", 1, "principal_qualification", "national",
-                       Decimal(300), date(2025, 3, 1)),
-    )
-    facts = Facts(LI_HUA, "220106", date(2015, 9, 1), completions=completions, name=NAME)
+    bank.publish_shipped_policies()
+    bank.accredit_provider(Accreditation("nt-academy", "国家教育行政学院", "CN", ("principal_qualification",),
+                                         ("national",), date(2020, 1, 1), None))
+    [posted] = bank.record_completions([CompletionFacts(
+        provider_id="nt-academy", record_id="pq-1", learner_id=LI_HUA, programme_code="PQ",
+        programme_title="任职资格培训", category="principal_qualification", level="national",
+        hours=Decimal(300), assessment="pass", completed_on=date(2025, 3, 1))])
+    assert posted.status == "recorded"
     request = IssueRequest(LI_HUA, "principal_qualification", date(2026, 11, 26))
 
-    issued = issue_certificate(bank, request, facts, policies, ring.current(), "https://bank.example")
+    issued = issue_certificate(bank, request, ring.current(), "https://bank.example")
 
     # The credential handed out names her ...
     assert credential.verify(issued.jws, ring.public_keys()).credential["credentialSubject"]["name"] == NAME

@@ -53,8 +53,11 @@ def test_a_transfer_closes_the_origin_and_carries_the_hours() -> None:
     bank = _bank()
     assert _post(bank, "jl", 1, "40") == "recorded"
     carried = _counted(bank, [("jl", "r1")])
-    assert transfer_account(bank, "t1", LEARNER, "330300", carried).status == "recorded"
-    assert transfer_account(bank, "t1", LEARNER, "330300", carried).status == "duplicate"
+    moved = transfer_account(bank, "t1", LEARNER, "330300")
+    again = transfer_account(bank, "t1", LEARNER, "330300")
+    assert moved.written.status == "recorded" and moved.hours == Decimal(40)
+    assert again.written.status == "duplicate" and again.written.position == moved.written.position
+    assert again.hours == Decimal(40)
     acc = account(bank, LEARNER)
     assert acc is not None and acc.jurisdiction == "330300" and acc.closed == ["220106"]
     record = acc.transfers["t1"]
@@ -69,7 +72,7 @@ def test_a_transfer_closes_the_origin_and_carries_the_hours() -> None:
     assert _post(bank, "wz", 3, "2") == "recorded"  # the destination accepts
     assert _post(bank, "cn", 4, "2") == "recorded"  # a national provider posts to the open account
     with pytest.raises(TransferInvalid):
-        transfer_account(bank, "t2", LEARNER, "330300", [])
+        transfer_account(bank, "t2", LEARNER, "330300")
     assert reverse_transfer(bank, LEARNER, "t1", "moved back").status == "recorded"
     assert _post(bank, "jl", 5, "2") == "recorded"
     assert _post(bank, "wz", 6, "2") == "rejected"
@@ -107,8 +110,7 @@ def test_spendable_hours_summed_over_jurisdictions_never_change_by_a_transfer(
             current = acc.jurisdiction if acc else "220106"
             if arg == current:
                 continue
-            carried = _counted(bank, posted)
-            transfer_account(bank, f"t{n}", LEARNER, arg, carried)
+            transfer_account(bank, f"t{n}", LEARNER, arg)
             moves.append(f"t{n}")
             acc = account(bank, LEARNER)
             assert acc is not None and acc.transfers[f"t{n}"]["hours"] == _total(bank, posted)

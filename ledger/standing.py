@@ -1,0 +1,106 @@
+"""A learner's standing as the event store records it: the facts a write decides on.
+
+Invariants:
+- built only from events read inside the command (``CreditBank.standing``), never from a
+  read model, so a verdict made on it rests on nothing older than the log head;
+- the facts are those the read side gives at the head (``projections.policies``): passed,
+  unrevoked completions with the id and position of their ``Recorded`` event, role spells
+  with the event that started them, certificates by their spans of validity;
+- the learner's current jurisdiction is the open account's (``ledger.transfer``) once the
+  account was moved, else the registration's;
+- pure: no clock, no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from ledger.certificate import Certificate, valid_spans
+from ledger.completion import Completion
+from ledger.eligibility import CertificateFact, CompletionFact, Facts, RoleFact
+from ledger.errors import OutsideJurisdiction
+from ledger.ids import event_uuid
+from ledger.learner import Learner
+from ledger.transfer import Account
+from ledger.vocabulary import PASSING_ASSESSMENTS, covers
+
+#: One aggregate's events, in version order, each with its position in the log.
+Positioned = Sequence[tuple[object, int]]
+
+
+@dataclass(frozen=True)
+class Standing:
+    learner: Learner
+    account: Account | None
+    facts: Facts
+    #: The learner's completions (all of them: failed and revoked too), by aggregate id.
+    completions: dict[UUID, Completion]
+
+    @property
+    def jurisdiction(self) -> str:
+        return self.facts.jurisdiction
+
+    def check_scope(self, scope: str | None) -> None:
+        check_scope(scope, self.jurisdiction)
+
+
+def check_scope(scope: str | None, jurisdiction: str) -> None:
+    """Refuse unless ``scope`` (an HR caller's jurisdiction; None: any) covers the learner's
+    current ``jurisdiction``."""
+    if scope is not None and not covers(scope, jurisdiction):
+        raise OutsideJurisdiction(f"this token covers jurisdiction {scope}, not the learner's", field="learner_id")
+
+
+def current_jurisdiction(learner: Learner, account: Account | None) -> str:
+    return account.jurisdiction if account is not None else learner.jurisdiction
+
+
+def role_facts(learner_id: UUID, events: Positioned) -> tuple[RoleFact, ...]:
+    """The role spells of a learner's events, each named by the event that started it."""
+    spells: list[RoleFact] = []
+    for version, (domain_event, position) in enumerate(events, start=1):
+        started = str(event_uuid(learner_id, version))
+        name = type(domain_event).__name__
+        fields = domain_event.__dict__
+        if name == "Registered":
+            spells.extend(RoleFact(r["role"], r["since"], r.get("until"), started, position)
+                          for r in fields.get("roles") or ())
+        elif name == "RoleStarted":
+            spells.append(RoleFact(fields["role"], fields["since"], None, started, position))
+        elif name == "RoleEnded":
+            spells = [RoleFact(s.role, s.since, fields["until"], s.event_id, s.position)
+                      if s.role == fields["role"] and s.until is None else s for s in spells]
+    return tuple(spells)
+
+
+def standing_of(
+    number: str, learner: Learner, learner_events: Positioned, account: Account | None,
+    owned: dict[UUID, tuple[Aggregate, int]],
+) -> Standing:
+    """The standing of the learner with teacher number ``number`` (the facts name the learner
+    by it, as the read side does) from its aggregates; ``owned`` maps each completion and
+    certificate of the learner to the aggregate and the position of its first event."""
+    completions: dict[UUID, Completion] = {}
+    counted: list[CompletionFact] = []
+    certificates: list[CertificateFact] = []
+    for aggregate_id, (aggregate, position) in owned.items():
+        event_id = str(event_uuid(aggregate_id, 1))
+        if isinstance(aggregate, Completion):
+            completions[aggregate_id] = aggregate
+            f = aggregate.facts
+            if not aggregate.revoked and f.assessment in PASSING_ASSESSMENTS:
+                counted.append(CompletionFact(event_id, position, f.category, f.level, f.hours, f.completed_on))
+        elif isinstance(aggregate, Certificate):
+            history = [(h["status"], h["since"]) for h in aggregate.history]
+            certificates.extend(CertificateFact(aggregate.kind, start, end, event_id, position)
+                                for start, end in valid_spans(aggregate.valid_from, aggregate.valid_until, history))
+    facts = Facts(
+        learner_id=number, jurisdiction=current_jurisdiction(learner, account), hired_on=learner.hired_on,
+        roles=role_facts(learner.id, learner_events), completions=tuple(counted),
+        certificates=tuple(certificates), school=learner.school,
+    )
+    return Standing(learner, account, facts, completions)
