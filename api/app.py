@@ -170,6 +170,7 @@ def create_app(
             app[SERVICES] = Services(
                 settings=settings, database=db, pool=pool, bank=bank, committer=committer,
                 runner=runner, tokens=tokens, notifications=notifications, zone=zone, metrics=Metrics(),
+                clock=clock,
             )
             task = asyncio.create_task(runner.run()) if settings.inline_projections else None
             try:

@@ -7,8 +7,9 @@ closed by the app factory's ``cleanup_ctx`` and by nothing else.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -41,6 +42,9 @@ class Services:
     notifications: Notifications
     zone: ZoneInfo
     metrics: Metrics
+    #: The one clock: the ``today`` given to ``create_app`` (else the local date in ``zone``),
+    #: shared with the ledger, so every read and write that asks for today gets the same day.
+    clock: Callable[[], date]
 
     async def hear_erasures(self) -> None:
         """Before a write: every erasure committed by another process before now has
@@ -50,7 +54,7 @@ class Services:
             self.committer.submit(lambda bank: bank.forget_all_learners())
 
     def today(self) -> date:
-        return datetime.now(self.zone).date()
+        return self.clock()
 
 
 SETTINGS = web.AppKey("settings", Settings)

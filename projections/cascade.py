@@ -9,6 +9,9 @@ Invariants:
 - one process at a time works a batch: the tracking row is locked for the batch;
 - a revocation is handled only once the read models have applied it (it waits for the
   projection runner), so the re-check sees the completion as revoked;
+- a certificate whose basis holds a completion revoked at an earlier position (another
+  process revoked it while the issue was being decided) is re-checked when its issue is
+  worked, as if that revocation came after it;
 - the re-check evaluates the certificate's rule on its issue date, with the policy
   versions known when it was issued, over the completions of its basis that still count;
   if that no longer meets the rule, the certificate is suspended with a reason naming the
@@ -100,20 +103,38 @@ class CertificateCascade:
             for r in rows:
                 e = self._decoder.decode(r[0], r[1], r[2], r[3], bytes(r[4]))
                 if e.topic == ISSUED:
+                    basis = [UUID(c) for c in e.fields["basis"]["completions"]]
                     await conn.executemany(
                         "INSERT INTO cb_cascade_basis VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                        [(UUID(c), e.originator_id) for c in e.fields["basis"]["completions"]],
+                        [(c, e.originator_id) for c in basis],
                     )
+                    await self._revoked_before(conn, e.position, e.originator_id, basis)
                 else:
                     await self._revoked(conn, e.position, e.originator_id, e.event_id, e.fields)
             if reached > position:
                 await conn.execute("UPDATE cb_cascade_tracking SET position = $2 WHERE name = $1", NAME, reached)
             return len(rows)
 
+    async def _revoked_before(self, conn: Any, position: int, certificate_id: UUID, basis: list[UUID]) -> None:
+        """A certificate issued on a completion revoked at an earlier position (the revocation
+        committed between the issuing command's read and its save, by another process): the
+        revocation was worked before this certificate rested on it, so re-check it now."""
+        if not basis:
+            return
+        # The revocations lie before the issue: once the read models hold the issue, they hold them.
+        if await self._runner.wait_for(position, _WAIT_SECONDS) < position:
+            raise _Behind
+        for r in await conn.fetch(
+            "SELECT completion_id, revoked_position, revoked_event_id, revocation_reason FROM rm_completions"
+            " WHERE event_id = ANY($1) AND revoked_position < $2 ORDER BY revoked_position", basis, position,
+        ):
+            await self._revoked(conn, int(r["revoked_position"]), r["completion_id"], r["revoked_event_id"],
+                                {"reason": r["revocation_reason"]}, only=[certificate_id])
+
     async def _revoked(self, conn: Any, position: int, completion_id: UUID, event_id: UUID,
-                       fields: dict[str, Any]) -> None:
+                       fields: dict[str, Any], only: list[UUID] | None = None) -> None:
         recorded = event_uuid(completion_id, 1)
-        certificate_ids = [r[0] for r in await conn.fetch(
+        certificate_ids = only if only is not None else [r[0] for r in await conn.fetch(
             "SELECT certificate_id FROM cb_cascade_basis WHERE completion_event_id = $1", recorded)]
         if not certificate_ids:
             return

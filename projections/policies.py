@@ -5,7 +5,8 @@ Invariants:
   ``Policy.Published`` event (rules as the event's plain data, hours as exact strings);
 - ``at_position=P`` sees only versions published at or before P and only events recorded
   by then: completions recorded by P and not revoked by P, role spells started by P (an
-  end recorded after P is not known yet), learners registered by P;
+  end recorded after P is not known yet), learners registered by P, and the jurisdiction
+  holding the learner's account at P (its spells are kept by position in ``rm_transfers``);
 - ``learner_facts_many`` is one query for any number of learners (profile, roles and
   passed completions) plus one for their certificates, so a page of a cohort costs two
   round trips;
@@ -113,7 +114,20 @@ async def policy_versions(conn: Any, policy_id: str, at_position: int | None = N
 
 
 _FACTS_SQL: Final = """
-SELECT l.learner_id, l.name, l.jurisdiction, l.school, l.hired_on,
+SELECT l.learner_id, l.name, l.school, l.hired_on,
+  -- The jurisdiction holding the account at the position: the last move by then (a transfer's
+  -- destination, a reversal's origin), else the first transfer's origin (the registration),
+  -- else the registration itself (rm_learners follows the latest move, see projections.transfers).
+  coalesce(
+    (SELECT m.jurisdiction FROM (
+        SELECT t.position AS at, t.destination AS jurisdiction FROM rm_transfers t
+        WHERE t.learner_id = l.learner_id AND t.position <= $2
+        UNION ALL
+        SELECT t.reversed_position, t.origin FROM rm_transfers t
+        WHERE t.learner_id = l.learner_id AND t.reversed_position <= $2) m
+     ORDER BY m.at DESC LIMIT 1),
+    (SELECT t.origin FROM rm_transfers t WHERE t.learner_id = l.learner_id ORDER BY t.position LIMIT 1),
+    l.jurisdiction) AS jurisdiction,
   (SELECT coalesce(json_agg(json_build_object(
       'role', r.role, 'since', r.since,
       'until', CASE WHEN r.ended_position <= $2 THEN r.until END,
