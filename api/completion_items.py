@@ -206,7 +206,10 @@ def _field(field: Any) -> Loader:
 def compile_schema(schema: Schema) -> Loader:
     """A loader that accepts what ``schema.load`` accepts, returning the same dict, and
     raises ``_Declined`` otherwise. ``_NotCompilable`` if the schema is beyond it."""
-    if schema.opts.unknown != RAISE or schema.many or schema.partial or any(schema._hooks.values()):
+    # marshmallow keeps a schema's pre/post hooks only in ``_hooks``; a hook would change what
+    # ``load`` returns, so a schema with one is left to marshmallow.
+    hooks = schema._hooks  # noqa: SLF001
+    if schema.opts.unknown != RAISE or schema.many or schema.partial or any(hooks.values()):
         raise _NotCompilable(f"{type(schema).__name__}: unknown/many/partial/hooks")
     if set(schema.load_fields) != set(schema.fields):
         raise _NotCompilable(f"{type(schema).__name__}: dump-only fields")

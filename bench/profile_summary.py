@@ -20,7 +20,7 @@ STAGES = (
     ("batch handler (api/writes.py _post_batch, validation included)", "_post_batch (api/writes.py"),
     ("answer JSON (json.dumps of 1,000 results)", "answer (api/http.py"),
     ("writer: record_completions (whole)", "record_completions (ledger/application.py"),
-    ("writer: _get_many (providers, existing completions, accounts)", "_get_many (ledger/application.py"),
+    ("writer: get_many (providers, existing completions, accounts)", "get_many (ledger/application.py"),
     ("writer: _registered_learners (id set, ids-only query)", "_registered_learners (ledger/application.py"),
     ("writer: _save_new_completions (events.put)", "_save_new_completions (ledger/application.py"),
     ("writer: Application.save (other writes)", "save (eventsourcing/application.py"),

@@ -20,7 +20,7 @@ from aiohttp import ClientResponse
 from api.context import SERVICES
 from api.database import Database
 from ledger.application import CreditBank
-from ledger.certificate_commands import IssueRequest, Issued, issue_certificate
+from ledger.certificate_commands import Issued, IssueRequest, issue_certificate
 from ledger.keys import KeyRing
 from ledger.policy import shipped_policies
 from ledger.standing import Standing

@@ -1,0 +1,78 @@
+"""The owner index on PostgreSQL: each learner's completions and certificates, and each
+jurisdiction's policies, found by the write side without a read model; written with the
+events, and filled from the events when an older event store first meets it."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import psycopg
+
+from api.database import Database
+from ledger.application import Accreditation, LearnerRegistration
+from ledger.certificate_commands import IssueRequest, issue_certificate
+from ledger.completion import CompletionFacts
+from ledger.ids import completion_uuid, event_uuid
+from ledger.keys import KeyRing
+from ledger.store import OWNERS_TABLE, jurisdiction_key, learner_key
+from tests.unit.ledger_examples import new_bank
+
+LEARNER = "P220106199001010011"
+ACADEMY = "nt-academy"
+
+
+def _seeded(database: Database):  # type: ignore[no-untyped-def]
+    bank = new_bank(database.event_store_env())
+    bank.publish_shipped_policies()
+    bank.accredit_provider(Accreditation(ACADEMY, "国家教育行政学院", "CN", ("principal_qualification",),
+                                         ("national",), date(2020, 1, 1), None))
+    bank.register_learner(LearnerRegistration(LEARNER, "李强", "220106", "一小", date(2015, 9, 1),
+                                              (("prospective_principal", date(2015, 9, 1)),)))
+    bank.record_completions([
+        CompletionFacts(ACADEMY, f"pq-{n}", LEARNER, "PQ", "任职资格培训", "principal_qualification", "national",
+                        Decimal(hours), assessment, date(2025, 3, 1))
+        for n, (hours, assessment) in enumerate((("150", "pass"), ("150", "excellent"), ("40", "fail")))])
+    return bank
+
+
+def _owners(database: Database) -> set[tuple[str, str]]:
+    with psycopg.connect(database.dsn, autocommit=True) as conn:
+        return {(k, str(i)) for k, i in conn.execute(f"SELECT key, originator_id FROM {OWNERS_TABLE}")}
+
+
+def test_a_learner_s_standing_comes_from_the_event_store(database: Database, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    bank = _seeded(database)
+    try:
+        standing = bank.standing(LEARNER)
+        # Passed completions only, named by their Recorded event, as the read side names them.
+        assert sorted(c.event_id for c in standing.facts.completions) == sorted(
+            str(event_uuid(completion_uuid(ACADEMY, f"pq-{n}"), 1)) for n in (0, 1))
+        assert len(standing.completions) == 3
+        assert [r.role for r in standing.facts.roles] == ["prospective_principal"]
+        issued = issue_certificate(bank, IssueRequest(LEARNER, "principal_qualification", None),
+                                   KeyRing(tmp_path / "keys").current(), "https://bank.example")
+        assert [c.kind for c in bank.standing(LEARNER).facts.certificates] == ["principal_qualification"]
+        subject = bank.subject_of(LEARNER)
+        owners = _owners(database)
+        assert (learner_key(subject), str(issued.certificate_id)) in owners
+        assert sum(1 for k, _ in owners if k == learner_key(subject)) == 4
+        assert any(k == jurisdiction_key("CN") for k, _ in owners)
+        # No teacher number in the index: the learner is the pseudonym there, as in the events.
+        assert not any(LEARNER in k for k, _ in owners)
+    finally:
+        bank.close()
+
+
+def test_an_event_store_made_before_the_index_is_backfilled(database: Database) -> None:
+    bank = _seeded(database)
+    before = _owners(database)
+    bank.close()
+    with psycopg.connect(database.dsn, autocommit=True) as conn:
+        conn.execute(f"DROP TABLE {OWNERS_TABLE}")
+    reopened = new_bank(database.event_store_env())
+    try:
+        assert _owners(database) == before
+        assert len(reopened.standing(LEARNER).facts.completions) == 2
+    finally:
+        reopened.close()
