@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+import asyncpg
 import psycopg
 
 from api.database import Database
@@ -16,6 +17,9 @@ from ledger.completion import CompletionFacts
 from ledger.ids import completion_uuid, event_uuid
 from ledger.keys import KeyRing
 from ledger.store import OWNERS_TABLE, jurisdiction_key, learner_key
+from projections.policies import learner_facts
+from projections.runner import ProjectionRunner
+from projections.schema import ensure_schema
 from tests.unit.ledger_examples import new_bank
 
 LEARNER = "P220106199001010011"
@@ -76,3 +80,31 @@ def test_an_event_store_made_before_the_index_is_backfilled(database: Database) 
         assert len(reopened.standing(LEARNER).facts.completions) == 2
     finally:
         reopened.close()
+
+
+async def test_the_write_side_sees_the_facts_the_read_side_gives_at_the_head(
+        database: Database, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    bank = _seeded(database)
+    try:
+        issue_certificate(bank, IssueRequest(LEARNER, "principal_qualification", None),
+                          KeyRing(tmp_path / "keys").current(), "https://bank.example")
+        bank.revoke_completion(ACADEMY, "pq-0", "wrong learner", by_provider=ACADEMY)
+        bank.start_role(LEARNER, "teacher", date(2016, 9, 1))
+        bank.end_role(LEARNER, "teacher", date(2020, 9, 1))
+        written = bank.standing(LEARNER).facts
+    finally:
+        bank.close()
+    pool = await asyncpg.create_pool(**database.asyncpg_kwargs(), min_size=1, max_size=2)
+    try:
+        async with pool.acquire() as conn:
+            await ensure_schema(conn)
+        await ProjectionRunner(pool).catch_up()
+        async with pool.acquire() as conn:
+            read = await learner_facts(conn, LEARNER)
+    finally:
+        await pool.close()
+    assert read is not None
+    assert written.jurisdiction == read.jurisdiction and written.hired_on == read.hired_on
+    assert set(written.completions) == set(read.completions)
+    assert set(written.roles) == set(read.roles)
+    assert set(written.certificates) == set(read.certificates)
