@@ -194,11 +194,14 @@ class PostgresLedgerRecorder(PostgresVault, PostgresApplicationRecorder):
         return SQL(
             "DO $owners$ BEGIN PERFORM pg_advisory_xact_lock(7164612043); "
             "IF to_regclass({name}) IS NULL THEN "
-            "CREATE TABLE {owners} (key text NOT NULL, originator_id uuid NOT NULL, PRIMARY KEY (key, originator_id)); "
-            "IF to_regclass({events_name}) IS NOT NULL THEN "
-            "INSERT INTO {owners} {backfill} ON CONFLICT DO NOTHING; END IF; "
+            # No unique key: a row is inserted only with its aggregate's first event, which
+            # the event table keeps unique. Byte order ("C"): keys are only ever matched.
+            "CREATE TABLE {owners} (key text COLLATE \"C\" NOT NULL, originator_id uuid NOT NULL); "
+            "CREATE INDEX {index} ON {owners} (key); "
+            "IF to_regclass({events_name}) IS NOT NULL THEN INSERT INTO {owners} {backfill}; END IF; "
             "END IF; END $owners$"
         ).format(name=Literal(f"{self.datastore.schema}.{OWNERS_TABLE}"), owners=owners,
+                 index=Identifier(f"{OWNERS_TABLE}_key"),
                  events_name=Literal(f"{self.datastore.schema}.{self.events_table_name}"), backfill=backfill)
 
     # A few quick retries ride out a dropped connection; a database that is down for
@@ -246,7 +249,6 @@ class PostgresLedgerRecorder(PostgresVault, PostgresApplicationRecorder):
     def _insert_owners_statement(self) -> Composed:
         return SQL(
             "INSERT INTO {schema}.{table} (key, originator_id) SELECT * FROM unnest(%b::text[], %b::uuid[])"
-            " ON CONFLICT DO NOTHING"
         ).format(schema=Identifier(self.datastore.schema), table=Identifier(OWNERS_TABLE))
 
     def select_owned(self, keys: Iterable[str]) -> list[UUID]:
