@@ -8,6 +8,14 @@ Invariants:
   original position and record nothing; other facts under that id are a conflict;
 - a concurrent writer elsewhere surfaces as a version conflict in the event store; the
   command evicts what it had cached and runs again, so nothing is lost or doubled;
+- every command, here and in ``ledger.certificate_commands``, ``ledger.transfer_commands``
+  and ``ledger.degree_commands``, runs one way: in ``unit_of_work`` (run again from the
+  start on a version conflict), loading what it decides on fresh from the event store
+  (``get``, ``get_many``, ``standing``, ``policies_for``), never from a read model, asking
+  ``today()`` for the day, saving with ``record`` and answering positions found with
+  ``position_of``/``creation_positions``; nothing outside this module touches its privates;
+- an HR caller's ``scope`` is checked inside the command against the learner's current
+  jurisdiction (the open account's once transferred: ``learner_in_scope``, ``Standing``);
 - the application holds no clock of its own: ``today`` is given to it;
 - commands take the national teacher number (``learner_id`` at the edge) and turn it into
   the learner's pseudonym through the vault (``ledger.vault``) before anything is recorded:

@@ -21,6 +21,7 @@ from decimal import Decimal
 
 from ledger.application import CreditBank, Written
 from ledger.credit_errors import TransferConflict, TransferInvalid
+from ledger.standing import check_scope
 from ledger.transfer import Account, Carried
 
 
@@ -44,13 +45,14 @@ def transfer_account(
 
     def command() -> Transferred:
         standing = bank.standing(learner_id)
-        standing.check_scope(scope)
         subject = standing.learner.learner_id
         found = standing.account or Account(learner_id=subject, jurisdiction=standing.learner.jurisdiction)
+        earlier = found.transfers.get(transfer_id)
+        # A retry of a transfer answers as the first time, to the caller who could make it.
+        check_scope(scope, earlier["origin"] if earlier is not None else standing.jurisdiction)
         day = on or bank.today()
         if day > bank.today():
             raise TransferInvalid(f"{day} is in the future", field="on")
-        earlier = found.transfers.get(transfer_id)
         if earlier is not None:
             if earlier["destination"] != destination:
                 raise TransferConflict(f"transfer {transfer_id} moved {learner_id} to {earlier['destination']}")

@@ -147,9 +147,13 @@ class CertificateCascade:
                 continue
             basis = json.loads(cert["basis"])
             kept = tuple(c for c in facts.completions if c.event_id in set(basis["completions"]))
-            policies = await policies_in_force(conn, parent_chain(facts.jurisdiction), cert["issued_on"],
+            # Judged as issued: the policies known then, of the jurisdiction holding the account then.
+            issued = await learner_facts(conn, cert["learner_id"], int(cert["issued_position"]))
+            jurisdiction = issued.jurisdiction if issued is not None else facts.jurisdiction
+            policies = await policies_in_force(conn, parent_chain(jurisdiction), cert["issued_on"],
                                                at_position=int(cert["issued_position"]))
-            verdict = judge(cert["kind"], replace(facts, completions=kept), policies, cert["issued_on"])
+            verdict = judge(cert["kind"], replace(facts, jurisdiction=jurisdiction, completions=kept), policies,
+                            cert["issued_on"])
             if verdict["eligible"]:
                 continue
             unmet = ", ".join(f"{m['policy_id']}#{m['rule']}" for m in verdict["missing"])

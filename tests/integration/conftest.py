@@ -3,8 +3,9 @@ connection with the read models' schema, and a key ring in a temporary directory
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import asyncpg
 import pytest
@@ -12,8 +13,11 @@ import pytest
 from api.database import Database
 from ledger.application import CreditBank
 from ledger.keys import KeyRing
+from projections.runner import ProjectionRunner
 from projections.schema import ensure_schema
 from tests.conftest import TODAY
+
+T = TypeVar("T")
 
 
 @pytest.fixture
@@ -38,3 +42,16 @@ async def conn(database: Database) -> AsyncIterator[asyncpg.Connection]:
 @pytest.fixture
 def keys(tmp_path: Path) -> KeyRing:
     return KeyRing(tmp_path / "keys")
+
+
+async def read_projected(database: Database, read: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+    """Apply the read models up to the log head, then ``read`` them."""
+    pool = await asyncpg.create_pool(**database.asyncpg_kwargs(), min_size=1, max_size=2)
+    try:
+        async with pool.acquire() as conn:
+            await ensure_schema(conn)
+        await ProjectionRunner(pool).catch_up()
+        async with pool.acquire() as conn:
+            return await read(conn)
+    finally:
+        await pool.close()

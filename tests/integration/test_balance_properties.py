@@ -24,9 +24,8 @@ from api.database import Database
 from ledger.application import Accreditation, CreditBank, LearnerRegistration
 from ledger.completion import CompletionFacts
 from projections import queries
-from projections.runner import ProjectionRunner
-from projections.schema import ensure_schema
 from tests.conftest import TODAY
+from tests.integration.conftest import read_projected
 
 _examples = itertools.count()
 CATEGORIES = ("online", "ethics", "school_based")
@@ -62,19 +61,11 @@ def facts(learner_id: str, index: int, posting: tuple[str, Decimal, str, date]) 
 
 
 def projected_total(database: Database, learner_id: str) -> Decimal:
-    async def read() -> Decimal:
-        pool = await asyncpg.create_pool(**database.asyncpg_kwargs(), min_size=1, max_size=2)
-        try:
-            async with pool.acquire() as conn:
-                await ensure_schema(conn)
-            await ProjectionRunner(pool).catch_up()
-            async with pool.acquire() as conn:
-                balance: dict[str, Any] = await queries.learner_balance(conn, learner_id, today=TODAY)
-            return Decimal(balance["total"]["hours"])
-        finally:
-            await pool.close()
+    async def total(conn: asyncpg.Connection) -> Decimal:
+        balance: dict[str, Any] = await queries.learner_balance(conn, learner_id, today=TODAY)
+        return Decimal(balance["total"]["hours"])
 
-    return asyncio.run(read())
+    return asyncio.run(read_projected(database, total))
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

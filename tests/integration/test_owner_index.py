@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-import asyncpg
 import psycopg
 
 from api.database import Database
@@ -18,8 +17,7 @@ from ledger.ids import completion_uuid, event_uuid
 from ledger.keys import KeyRing
 from ledger.store import OWNERS_TABLE, jurisdiction_key, learner_key
 from projections.policies import learner_facts
-from projections.runner import ProjectionRunner
-from projections.schema import ensure_schema
+from tests.integration.conftest import read_projected
 from tests.unit.ledger_examples import new_bank
 
 LEARNER = "P220106199001010011"
@@ -94,15 +92,7 @@ async def test_the_write_side_sees_the_facts_the_read_side_gives_at_the_head(
         written = bank.standing(LEARNER).facts
     finally:
         bank.close()
-    pool = await asyncpg.create_pool(**database.asyncpg_kwargs(), min_size=1, max_size=2)
-    try:
-        async with pool.acquire() as conn:
-            await ensure_schema(conn)
-        await ProjectionRunner(pool).catch_up()
-        async with pool.acquire() as conn:
-            read = await learner_facts(conn, LEARNER)
-    finally:
-        await pool.close()
+    read = await read_projected(database, lambda conn: learner_facts(conn, LEARNER))
     assert read is not None
     assert written.jurisdiction == read.jurisdiction and written.hired_on == read.hired_on
     assert set(written.completions) == set(read.completions)

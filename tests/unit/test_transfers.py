@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from ledger.application import Accreditation, CreditBank, LearnerRegistration
 from ledger.completion import Completion, CompletionFacts
 from ledger.credit_errors import AccountClosed, TransferInvalid
+from ledger.errors import OutsideJurisdiction
 from ledger.transfer import Carried, history_digest, spendable
 from ledger.transfer_commands import account, reverse_transfer, transfer_account
 from tests.unit.ledger_examples import new_bank
@@ -130,3 +131,23 @@ def test_spendable_hours_summed_over_jurisdictions_never_change_by_a_transfer(
 
 def _total(bank: CreditBank, posted: list[tuple[str, str]]) -> Decimal:
     return sum((c.hours for c in _counted(bank, posted)), Decimal(0))
+
+
+def test_after_a_transfer_the_scope_is_the_destination_s() -> None:
+    bank = _bank()
+    assert _post(bank, "jl", 1, "40") == "recorded"
+    # No carried list is given: the ledger reads the completions itself, the one just posted too.
+    moved = transfer_account(bank, "t1", LEARNER, "330300", scope="220106")
+    assert moved.written.status == "recorded" and moved.hours == Decimal(40)
+    # The origin's HR retrying its own transfer is answered as the first time ...
+    assert transfer_account(bank, "t1", LEARNER, "330300", scope="220106").written.status == "duplicate"
+    # ... but may no longer move the learner, nor change the roles; the destination's may.
+    with pytest.raises(OutsideJurisdiction):
+        transfer_account(bank, "t2", LEARNER, "110000", scope="220106")
+    with pytest.raises(OutsideJurisdiction):
+        bank.start_role(LEARNER, "head_teacher", date(2026, 9, 1), scope="220106")
+    with pytest.raises(OutsideJurisdiction):
+        reverse_transfer(bank, LEARNER, "t1", "mistake", scope="220000")
+    assert bank.start_role(LEARNER, "head_teacher", date(2026, 9, 1), scope="330300").status == "recorded"
+    assert bank.start_role(LEARNER, "trainer", date(2026, 9, 1), scope="CN").status == "recorded"
+    assert transfer_account(bank, "t2", LEARNER, "110000", scope="330000").written.status == "recorded"
