@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
-from datetime import date, datetime
+from datetime import date
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -147,7 +147,7 @@ def create_app(
             async with pool.acquire() as conn:
                 await conn.execute(auth.SCHEMA)
                 await ensure_schema(conn)
-            clock = today or (lambda: datetime.now(zone).date())
+            clock = today or settings.today
             bank = await asyncio.to_thread(CreditBank, db.event_store_env(), today=clock)
             committer = Committer(bank)
             # A new bank judges by the national rules out of the box (idempotent).

@@ -103,12 +103,12 @@ async def _live(settings: Settings, database: Database, args: argparse.Namespace
         await conn.close()
 
 
-def _offline(args: argparse.Namespace) -> int:
+def _offline(settings: Settings, args: argparse.Namespace) -> int:
     trusted = json.loads(args.keys.read_text(encoding="utf-8")) if args.keys else None
     report, events = offline.verify_bundle(args.bundle, trusted)
     out: dict[str, Any] = {"bundle": str(args.bundle), **report.as_json()}
     if args.balances:
-        out["recomputed"] = offline.recompute(events, args.on or date.today(), args.at_position,
+        out["recomputed"] = offline.recompute(events, args.on or settings.today(), args.at_position,
                                               offline.read_learners(args.bundle))
     _print(out)
     return 0 if report.ok else 1
@@ -116,7 +116,7 @@ def _offline(args: argparse.Namespace) -> int:
 
 def cmd_audit(settings: Settings, args: argparse.Namespace) -> int:
     if args.audit_command == "verify" and args.bundle is not None:
-        return _offline(args)
+        return _offline(settings, args)
     with open_database(settings.database_url, settings.data_dir) as database:
         return asyncio.run(_live(settings, database, args))
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 
 class SettingsError(ValueError):
@@ -42,6 +44,11 @@ class Settings:
     @property
     def keys_path(self) -> Path:
         return self.key_dir if self.key_dir is not None else self.data_dir / "keys"
+
+    def today(self) -> date:
+        """The bank's today by the machine's clock: the local date in ``timezone`` (the
+        server's clock unless ``create_app`` is given another; the CLI's)."""
+        return datetime.now(ZoneInfo(self.timezone)).date()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
