@@ -299,13 +299,18 @@ class CreditBank(Application[UUID]):
 
     # -- saving ------------------------------------------------------------------
 
+    def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
+        """The library's ``save``; new completions, certificates and policies enter the owner
+        index in the same transaction, whoever saves them (see ``ledger.store``)."""
+        kwargs.setdefault("owners", _owners(o for o in objs if isinstance(o, Aggregate)))
+        return super().save(*objs, **kwargs)
+
     def record(self, *aggregates: Aggregate) -> int | None:
         """Save these aggregates' pending events in one transaction and answer the position of
-        the last; new completions, certificates and policies enter the owner index with them.
-        On any failure forget what this process cached of these aggregates, because their
+        the last. On any failure forget what this process cached of these aggregates, because their
         in-memory state may now be ahead of the store."""
         try:
-            recordings = self.save(*aggregates, owners=_owners(aggregates))
+            recordings = self.save(*aggregates)
         except BaseException:
             self._evict(a.id for a in aggregates)
             raise
