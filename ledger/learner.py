@@ -24,6 +24,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from ledger.errors import LearnerErased, RoleAlreadyHeld, RoleDatesOutOfOrder, RoleNotHeld, RoleSpellsOverlap
+from ledger.grammar import REASON_LENGTH, check_text
 from ledger.ids import learner_uuid
 
 
@@ -73,6 +74,7 @@ class Learner(Aggregate):
 
     def erase(self, on: date, reason: str) -> bool:
         """Record the erasure of the personal data; ``False`` if erased already."""
+        check_text(reason, "reason", max_length=REASON_LENGTH)
         if self.erased:
             return False
         # Named like every other event about a learner, so the read side can find its rows.
