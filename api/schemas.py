@@ -364,6 +364,9 @@ class ReadinessSchema(Answer):
     position = fields.Integer()
     head = fields.Integer()
     lag = fields.Integer()
+    projection = fields.String(metadata={"enum": ["stuck"], "description": "only while an event cannot be applied"})
+    incident = fields.Dict(metadata={"description": "the event the read models cannot apply: position, event_id, "
+                                                    "topic, error, description, attempts, first/last_failed_at"})
 
 
 class LearnerViewSchema(Answer):
