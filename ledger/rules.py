@@ -367,7 +367,7 @@ def parse_rule(data: Any, path: str = "rule") -> Rule:
     if not isinstance(targets, list) or not targets:
         raise RuleInvalid("must be a non-empty list of target names", field=r.at("targets"))
     for index, target in enumerate(targets):
-        if not isinstance(target, str) or not _NAME.match(target):
+        if not isinstance(target, str) or not _NAME.fullmatch(target):
             raise RuleInvalid("a target is a lower-case name such as teacher_cycle",
                               field=f"{r.at('targets')}[{index}]")
     src = _Reader(r.data.get("source"), r.at("source"))
