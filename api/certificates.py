@@ -25,7 +25,7 @@ from api.certificate_schemas import issue_schema, min_position_schema, presented
 from api.context import SERVICES, services
 from api.http import answer, authorize_learner, load_body, load_query, resolve_position, run_in_writer, written
 from api.problems import Problem
-from api.schemas import LATEST, read_query_schema
+from api.schemas import read_query_schema
 from ledger import credential
 from ledger.application import Written
 from ledger.certificate_commands import (
@@ -35,6 +35,7 @@ from ledger.certificate_commands import (
     revoke_certificate,
     suspend_certificate,
 )
+from ledger.grammar import LATEST
 from ledger.keys import KeyRing
 from ledger.vocabulary import parent_chain
 from projections import certificates as rm

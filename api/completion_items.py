@@ -34,9 +34,9 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, fields, missing, validate
 
-from api.schemas import EARLIEST, LATEST, Day, FullMatch, Hours, Text, completion_schema
+from api.schemas import Day, FullMatch, Hours, Text, completion_schema
 from ledger.errors import HoursInvalid
-from ledger.grammar import refused_character
+from ledger.grammar import EARLIEST, LATEST, refused_character
 from ledger.hours import parse_hours
 
 Loader = Callable[[Any], Any]

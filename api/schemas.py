@@ -13,10 +13,11 @@ Invariants:
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from marshmallow import INCLUDE, RAISE, Schema, ValidationError, fields, validate, validates_schema
 
@@ -113,7 +114,8 @@ class FullMatch(validate.Regexp):
     newline through: ``"r-1\n"`` would be a second record id)."""
 
     def __call__(self, value: Any) -> Any:
-        if not isinstance(value, str) or self.regex.fullmatch(value) is None:
+        pattern = cast("re.Pattern[str]", self.regex)
+        if not isinstance(value, str) or pattern.fullmatch(value) is None:
             raise ValidationError(self._format_error(value))
         return value
 

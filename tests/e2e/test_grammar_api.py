@@ -46,7 +46,8 @@ async def test_hr_cannot_register_a_learner_under_a_tombstone(bank: Bank) -> Non
     assert r.status == 201, await r.text()
     await settle(bank)
     r = await bank.client.get("/v1/eligibility?target=teacher_annual&jurisdiction=220106", headers=bank.auth("hr"))
-    tombstone = next(row["learner_id"] for row in (await r.json())["learners"] if row["learner_id"].startswith("erased:"))
+    ids = [row["learner_id"] for row in (await r.json())["learners"]]
+    tombstone = next(i for i in ids if i.startswith("erased:"))
 
     r = await bank.client.post("/v1/learners", headers=bank.auth("hr"), json={
         "learner_id": tombstone, "name": "冒名", "jurisdiction": "220106"})
