@@ -209,6 +209,17 @@ PATH_PARAMETERS: dict[str, list[Any]] = {
 _PARAMETER = re.compile(r"{(\w+)}")
 
 
+def path_parameter_schema(name: str) -> dict[str, Any]:
+    """The OpenAPI schema of a path parameter: its grammar's length and pattern."""
+    schema: dict[str, Any] = {"type": "string", "minLength": 1}
+    for validator in PATH_PARAMETERS[name]:
+        if getattr(validator, "max", None) is not None:
+            schema["maxLength"] = validator.max
+        if isinstance(getattr(validator, "regex", None), re.Pattern):
+            schema["pattern"] = validator.regex.pattern
+    return schema
+
+
 def path_problems(match_info: dict[str, str]) -> dict[str, list[str]]:
     """Each path parameter outside its grammar, with why."""
     problems: dict[str, list[str]] = {}
