@@ -29,6 +29,7 @@ from ledger.credit_errors import (
     CertificateNotFound,
 )
 from ledger.eligibility import Facts, evaluate
+from ledger.grammar import check_identifier
 from ledger.keys import SigningKey
 from ledger.policy import PolicyVersion
 
@@ -91,6 +92,9 @@ def issue_certificate(
     bank: CreditBank, req: IssueRequest, facts: Facts, policies: Sequence[PolicyVersion],
     key: SigningKey, base_url: str,
 ) -> Issued:
+    if req.issuance_id is not None:
+        check_identifier(req.issuance_id, "issuance_id")
+
     def command() -> Issued:
         return _issue(bank, replace(req, issued_on=req.issued_on or bank._today()), facts, policies, key, base_url)
 

@@ -48,7 +48,7 @@ from ledger.credit_errors import (
     RecognitionInvalid,
     RecognitionNotFound,
 )
-from ledger.grammar import EARLIEST, KEY, LATEST, check_identifier, check_text
+from ledger.grammar import EARLIEST, KEY, LATEST, REASON_LENGTH, check_identifier, check_text
 from ledger.hours import format_hours
 from ledger.ids import NAMESPACE
 from ledger.vocabulary import CATEGORIES, LEVELS, PASSING_ASSESSMENTS
@@ -294,6 +294,7 @@ class Recognitions(Aggregate):
 
     def recognise(self, recognition_id: str, mapping_id: str, mapping: MappingVersion, on: date,
                   offers: Sequence[Offer]) -> None:
+        check_identifier(recognition_id, "transfer_id")
         if recognition_id in self.recognitions:
             raise RecognitionInvalid(f"recognition {recognition_id} exists already", field="transfer_id")
         if not offers:
@@ -371,6 +372,7 @@ class Recognitions(Aggregate):
                 "hours": wanted, "credits": credits}
 
     def reverse(self, recognition_id: str, reason: str, on: date) -> None:
+        check_text(reason, "reason", max_length=REASON_LENGTH)
         record = self.recognitions.get(recognition_id)
         if record is None:
             raise RecognitionNotFound(f"this learner has no recognition {recognition_id}", field="transfer_id")

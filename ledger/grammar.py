@@ -40,6 +40,8 @@ LATEST: Final = date(2100, 12, 31)
 
 #: The longest reason (a revocation, a suspension, an erasure) the ledger records.
 REASON_LENGTH: Final = 500
+#: A certificate's status reason may quote a revocation's reason (the cascade's).
+CERTIFICATE_REASON_LENGTH: Final = 2000
 
 #: Prefixes no learner id may take (compared case-insensitively).
 RESERVED_PREFIXES: Final = ("erased:",)

@@ -20,7 +20,7 @@ from api.policy_schemas import cohort_query_schema, verdict_query_schema
 from api.routes import path_problems
 from api.schemas import completion_schema, learner_schema, provider_schema, revocation_schema
 from ledger.completion import CompletionFacts
-from ledger.degree import parse_mapping
+from ledger.degree import Recognitions, parse_mapping
 from ledger.errors import (
     DomainError,
     HoursInvalid,
@@ -34,6 +34,7 @@ from ledger.errors import (
 )
 from ledger.grammar import identifier_problem, text_problem
 from ledger.policy import load_policy_file, parse_policy, shipped_policies
+from ledger.transfer import Account
 from tests.unit.ledger_examples import LI_HUA, college_accreditation, li_hua, new_bank
 
 HOSTILE_TEXT = ["a\x00b", "a\ud800b", "\udfff", "a\x1bb", "a\u200bb", "line\u2028break", "a\rb", "\ufeffa"]
@@ -279,3 +280,18 @@ def _refused(schema: Any, data: dict[str, Any]) -> dict[str, Any]:
         schema.load(data)
     messages: dict[str, Any] = refused.value.messages  # type: ignore[assignment]
     return messages
+
+
+# -- transfers and recognitions ---------------------------------------------------------------
+
+
+def test_a_transfer_id_and_a_reversal_reason_follow_the_grammar() -> None:
+    account = Account(learner_id="subject-1", jurisdiction="220106")
+    with pytest.raises(IdentifierInvalid):
+        account.transfer("t-1\n", "330300", date(2026, 1, 1), [])
+    account.transfer("t-1", "330300", date(2026, 1, 1), [])
+    with pytest.raises(TextInvalid):
+        account.reverse("t-1", "oops\x00", date(2026, 2, 1))
+    found = Recognitions(learner_id="subject-1")
+    with pytest.raises(IdentifierInvalid):
+        found.recognise("r\x00", "m", parse_mapping(_mapping()), date(2026, 1, 1), [])
