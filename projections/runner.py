@@ -26,8 +26,8 @@ Invariants:
 - ``run`` survives database errors: it logs, waits with capped exponential backoff and
   reconnects; it ends only on ``stop``;
 - an event that cannot be applied is an incident, not a silent stall: when a batch fails
-  for any reason but an unreachable database, its events are applied one at a time up to
-  the one that fails, which is recorded (``projections.incidents``: position, event id,
+  for any reason but an unreachable database, the events before the one that fails are
+  applied (in halving chunks), and that one is recorded (``projections.incidents``: position, event id,
   topic, error; nothing personal) and logged by position and topic, and ``run`` keeps
   trying it with the same backoff. The transaction that applies past it clears the record,
   so deploying a fix is enough for the read models to resume.
@@ -297,22 +297,33 @@ class ProjectionRunner:
         except Exception as error:
             if len(rows) == 1:
                 await self._stuck(conn, rows[0], error)
-            log.warning("a batch of %s events after position %s cannot be applied; applying them one at a time",
+            log.warning("a batch of %s events after position %s cannot be applied; looking for the event",
                         len(rows), old)
-        # One of the batch cannot be applied: apply them one at a time up to it, and name it.
+        return await self._apply_up_to_the_culprit(conn, rows)
+
+    async def _apply_up_to_the_culprit(self, conn: Any, rows: list[Any]) -> int:
+        """Some event of ``rows`` cannot be applied: apply what comes before it in halving
+        chunks (a few transactions, not one per event), then name it (``_stuck``)."""
         self._drop_read_ahead()
-        applied = 0
-        for row in rows:
-            try:
-                # Decoded anew: revealing rewrote the batch's decoded events in place.
-                if not await self._apply_rows(conn, self._position, self._head, [row],
-                                              self._decoder.decode_rows([row])):
-                    break  # another applier moved on: it applies the rest
-            except _UNREACHABLE:
-                raise
-            except Exception as error:
-                await self._stuck(conn, row, error)
-            applied += 1
+        applied, pending = 0, rows
+        while pending:
+            chunk = pending
+            while True:
+                try:
+                    # Decoded anew: revealing rewrote the batch's decoded events in place.
+                    done = await self._apply_rows(conn, self._position, self._head, chunk,
+                                                  self._decoder.decode_rows(chunk))
+                    break
+                except _UNREACHABLE:
+                    raise
+                except Exception as error:
+                    if len(chunk) == 1:
+                        await self._stuck(conn, chunk[0], error)
+                    chunk = chunk[: len(chunk) // 2]
+            if not done:
+                return applied  # another applier moved on: it applies the rest
+            applied += done
+            pending = pending[done:]
         return applied
 
     async def _apply_rows(self, conn: Any, old: int, head: bytes, rows: list[Any], events: list[Decoded]) -> int:
