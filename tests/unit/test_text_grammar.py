@@ -295,3 +295,11 @@ def test_a_transfer_id_and_a_reversal_reason_follow_the_grammar() -> None:
     found = Recognitions(learner_id="subject-1")
     with pytest.raises(IdentifierInvalid):
         found.recognise("r\x00", "m", parse_mapping(_mapping()), date(2026, 1, 1), [])
+
+
+def test_a_role_outside_the_vocabulary_is_refused_by_the_ledger() -> None:
+    bank = new_bank()
+    bank.register_learner(li_hua())
+    with pytest.raises(UnknownCode):
+        bank.start_role(LI_HUA, "teacher\x00", date(2026, 1, 1))
+
