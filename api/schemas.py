@@ -26,6 +26,7 @@ from ledger.grammar import (
     EARLIEST,
     IDENTIFIER_PATTERN,
     LATEST,
+    REFUSED_CATEGORIES,
     refused_character,
     reserved_problem,
     wording,
@@ -35,7 +36,6 @@ from ledger.vocabulary import ASSESSMENTS, CATEGORIES, LEVELS, ROLES
 
 #: Positions and counters are PostgreSQL bigints; larger numbers are refused, not overflowed.
 MAX_POSITION = 2**62  # headroom for "after + 1" arithmetic below the bigint limit
-
 
 
 HOURS = ("Exact decimal hours greater than 0 and at most 2000, with at most two decimal places: "
@@ -60,10 +60,13 @@ class Hours(fields.Field):  # type: ignore[type-arg]
 
 
 def _control_ranges() -> str:
-    """The Basic Multilingual Plane's control and format characters (Cc, Cf) as a regex class body."""
+    """The Basic Multilingual Plane's refused characters (``ledger.grammar``: control, format,
+    line and paragraph separators) as a regex class body. Surrogates are left out: a
+    pattern cannot name them portably, and the grammar refuses them anyway."""
+    refused = REFUSED_CATEGORIES - {"Cs"}
     spans: list[tuple[int, int]] = []
     for cp in range(0x10000):
-        if unicodedata.category(chr(cp)) in {"Cc", "Cf"}:
+        if unicodedata.category(chr(cp)) in refused:
             if spans and spans[-1][1] == cp - 1:
                 spans[-1] = (spans[-1][0], cp)
             else:
