@@ -27,10 +27,11 @@ Invariants:
   reconnects; it ends only on ``stop``;
 - an event that cannot be applied is an incident, not a silent stall: when a batch fails
   for any reason but an unreachable database, the events before the one that fails are
-  applied (in halving chunks), and that one is recorded (``projections.incidents``: position, event id,
-  topic, error; nothing personal) and logged by position and topic, and ``run`` keeps
-  trying it with the same backoff. The transaction that applies past it clears the record,
-  so deploying a fix is enough for the read models to resume.
+  applied (in halving chunks) and that one is recorded (``projections.incidents``:
+  position, event id, topic, error; nothing personal) and logged by position and topic;
+  ``run`` keeps trying it with the same backoff, which new events do not cut short. The
+  transaction that applies past it clears the record, so deploying a fix is enough for
+  the read models to resume.
 """
 
 from __future__ import annotations
@@ -459,6 +460,7 @@ class ProjectionRunner:
         self._stop_requested.clear()
         self._running = asyncio.Event()
         backoff = 0.5
+        stuck_at: int | None = None  # the position of the last incident: a new one starts the backoff again
         try:
             while not self._stopping:
                 try:
@@ -466,10 +468,11 @@ class ProjectionRunner:
                     backoff = 0.5
                 except asyncio.CancelledError:
                     raise
-                except EventNotApplied:
+                except EventNotApplied as stuck:
                     # Logged (by position and topic) and recorded where it was met.
-                    log.info("projection runner retries position %s in %.1f s",
-                             self.incident.position if self.incident else "?", backoff)
+                    if stuck.incident.position != stuck_at:
+                        stuck_at, backoff = stuck.incident.position, 0.5
+                    log.info("projection runner retries position %s in %.1f s", stuck_at, backoff)
                     await self._pause(backoff)
                     backoff = min(backoff * 2, _MAX_BACKOFF)
                 except Exception:
