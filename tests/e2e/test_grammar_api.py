@@ -176,3 +176,17 @@ async def test_a_query_parameter_outside_the_grammar_is_refused(bank: Bank, quer
     assert name in (await _problem(r, 422))["errors"]
     r = await bank.client.get("/v1/learners/T-0001/degree-credits?programme=jlu%00:mpa", headers=bank.auth("admin"))
     assert "programme" in (await _problem(r, 422))["errors"]
+
+
+async def test_a_refusal_echoing_a_lone_surrogate_answers_it_as_a_replacement_character(bank: Bank) -> None:
+    await seed(bank)
+    r = await bank.client.post("/v1/completions", headers=bank.auth("institution"),
+                               json={"completions": [completion("\ud800"), completion("r-1")]})
+    assert r.status == 207, await r.text()
+    results = (await r.json())["results"]
+    assert [x["record_id"] for x in results] == ["\ufffd", "r-1"]
+    assert [x["status"] for x in results] == ["rejected", "recorded"]
+    r = await bank.client.post("/v1/learners", headers=bank.auth("hr"), json={
+        "learner_id": "T-0009", "name": "王芳", "jurisdiction": "220106", "nick\udc00": "x"})
+    assert (await _problem(r, 422))["errors"] == {"nick\ufffd": ["Unknown field."]}
+    await _ready_at_head(bank)

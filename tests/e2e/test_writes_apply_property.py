@@ -165,7 +165,7 @@ def others(draw: st.DrawFn) -> Write:
 @st.composite
 def path_write(draw: st.DrawFn) -> Write:
     """A write whose path carries the hostile id."""
-    value = quote(draw(ident()), safe="")
+    value = quote(draw(ident()), safe="", errors="surrogatepass")  # a surrogate as %ED%A0%80
     return draw(st.sampled_from([
         ("POST", f"/v1/learners/{value}/roles", "hr", {"role": "head_teacher", "since": "2025-09-01"}),
         ("POST", f"/v1/completions/JLU-TTC/{value}/revocation", "institution", {"reason": "wrong learner"}),
