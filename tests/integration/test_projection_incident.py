@@ -4,30 +4,17 @@ the description keeps the error's wording but none of the values it quoted."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import date
 
 import asyncpg
 import pytest
 
-from api.database import Database
 from ledger.application import Accreditation, CreditBank
 from ledger.provider import Provider
 from projections import incidents
 from projections.incidents import EventNotApplied, describe
 from projections.runner import ProjectionRunner
-from projections.schema import PROJECTION, ensure_schema
-
-
-@pytest.fixture
-async def pool(database: Database) -> AsyncIterator[asyncpg.Pool]:
-    pool = await asyncpg.create_pool(**database.asyncpg_kwargs(), min_size=1, max_size=4)
-    async with pool.acquire() as conn:
-        await ensure_schema(conn)
-    try:
-        yield pool
-    finally:
-        await pool.close()
+from projections.schema import PROJECTION
 
 
 def _provider(provider_id: str) -> Provider:
