@@ -31,7 +31,7 @@ from marshmallow import fields, validate
 from api.context import SERVICES, services
 from api.http import answer, load_query
 from api.problems import Problem
-from api.schemas import MAX_POSITION, Strict
+from api.schemas import MAX_POSITION, FullMatch, Strict
 from ledger.keys import KeyRing
 from projections import audit, institution_audit
 from projections.queries import current_position
@@ -130,7 +130,7 @@ async def checkpoints_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 class InstitutionQuerySchema(Strict):
-    month = fields.String(required=True, validate=validate.Regexp(
+    month = fields.String(required=True, validate=FullMatch(
         r"^(19[5-9][0-9]|20[0-9]{2}|2100)-(0[1-9]|1[0-2])$", error="YYYY-MM, from 1950-01 to 2100-12"))
     backdated_days = fields.Integer(load_default=90, validate=validate.Range(min=1, max=3650))
     burst = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100_000))

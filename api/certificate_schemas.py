@@ -6,20 +6,20 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from api.schemas import MAX_POSITION, Day, Strict, Text
+from api.schemas import MAX_POSITION, Day, Strict, Text, identifier
 from ledger.vocabulary import CERTIFICATES
 
-_ID = validate.Length(min=1, max=64)
+_ID = identifier(64)
 
 
 class IssueSchema(Strict):
-    learner_id = Text(required=True, validate=_ID)
+    learner_id = fields.String(required=True, validate=_ID)
     kind = fields.String(required=True, validate=validate.OneOf(sorted(CERTIFICATES)))
     #: Default: today. Never in the future.
     issued_on = Day()
     valid_until = Day(load_default=None, allow_none=True)
     #: Names this issuance for idempotency; default the issue date (one per kind and day).
-    issuance_id = Text(validate=_ID)
+    issuance_id = fields.String(validate=_ID)
 
 
 class StatusChangeSchema(Strict):

@@ -32,6 +32,7 @@ from api.database import Database, open_database
 from api.demo import DemoSummary, build_demo
 from api.settings import Settings, SettingsError
 from ledger.application import CreditBank, Written
+from projections.incidents import EventNotApplied
 from projections.runner import ProjectionRunner
 from projections.schema import ensure_schema
 
@@ -261,7 +262,12 @@ async def _projections(database: Database, rebuild: bool) -> int:
         runner = ProjectionRunner(pool, connect_kwargs=database.asyncpg_kwargs())
         if rebuild:
             progress = Progress("rebuild")
-            position = await runner.rebuild(lambda done, total: progress("events", done, total))
+            try:
+                position = await runner.rebuild(lambda done, total: progress("events", done, total))
+            except EventNotApplied as stuck:
+                print(f"rebuild stopped: {stuck}; the read models are at position {stuck.incident.position - 1}. "
+                      "See 'When the read models cannot apply an event' in the README.", file=sys.stderr)
+                return 1
             print(f"rebuilt read models to position {position}")
             return 0
         loop = asyncio.get_running_loop()

@@ -34,15 +34,12 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, fields, missing, validate
 
-from api.schemas import EARLIEST, LATEST, Day, Hours, Text, completion_schema
+from api.schemas import Day, FullMatch, Hours, Text, completion_schema
 from ledger.errors import HoursInvalid
+from ledger.grammar import EARLIEST, LATEST, refused_character
 from ledger.hours import parse_hours
 
 Loader = Callable[[Any], Any]
-
-#: Categories ``Text`` refuses (control, format, surrogate), as in ``api.schemas.Text``.
-_REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Cs"})
-
 
 class _Declined(Exception):
     """The fast path is not sure: let the schema decide (and word the errors)."""
@@ -69,9 +66,7 @@ def _text(value: Any) -> str:
             raise _DECLINED
         return text
     text = unicodedata.normalize("NFC", value).strip()
-    # isprintable() is False for every Cc, Cf and Cs character (and for Zs, Co, Cn, which are
-    # allowed), so only a False answer needs the exact scan.
-    if not text.isprintable() and any(unicodedata.category(ch) in _REFUSED_CATEGORIES for ch in text):
+    if refused_character(text) is not None:
         raise _DECLINED
     return text
 
@@ -111,7 +106,7 @@ def _hours(value: Any) -> Decimal:
 
 def _constraints(validators: list[Any]) -> tuple[int, int | None, Callable[[str], Any] | None, Any]:
     """(least length, greatest length or None, ``re`` match or None, choices or None): the
-    verdict of these ``Length``, ``Regexp`` and ``OneOf`` validators, all of which must pass."""
+    verdict of these ``Length``, ``FullMatch`` and ``OneOf`` validators, all of which must pass."""
     low, high, match, choices = 0, None, None, None
     for validator in validators:
         kind = type(validator)
@@ -120,8 +115,8 @@ def _constraints(validators: list[Any]) -> tuple[int, int | None, Callable[[str]
                 low = max(low, validator.min)
             if validator.max is not None:
                 high = validator.max if high is None else min(high, validator.max)
-        elif kind is validate.Regexp and match is None:
-            match = validator.regex.match
+        elif kind is FullMatch and match is None:
+            match = validator.regex.fullmatch
         elif kind is validate.OneOf and choices is None:
             choices = validator.choices
         else:

@@ -35,7 +35,7 @@ from api.http import (
     written,
 )
 from api.problems import Problem
-from api.schemas import MAX_POSITION, Day, Hours, ReadQuerySchema, Strict, Text, category, level
+from api.schemas import MAX_POSITION, Day, FullMatch, Hours, ReadQuerySchema, Strict, Text, category, identifier, level
 from ledger.credit_errors import MappingNotFound
 from ledger.degree import degree_mapping_uuid
 from ledger.degree_commands import (
@@ -46,12 +46,12 @@ from ledger.degree_commands import (
     reverse_recognition,
 )
 from ledger.errors import DomainError
+from ledger.grammar import KEY_PATTERN
 from projections import degree_credits as rm
 from projections.events import json_ready
 
-_KEY = [validate.Length(min=1, max=64),
-        validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9._-]*$", error="letters, digits and . _ - only")]
-_ID = validate.Length(min=1, max=64)
+_KEY = identifier(64, KEY_PATTERN)
+_ID = identifier(64)
 
 
 class Amount(fields.Field):  # type: ignore[type-arg]
@@ -75,6 +75,12 @@ class Amount(fields.Field):  # type: ignore[type-arg]
         return amount.quantize(Decimal("0.01"))
 
 
+#: A programme named by its mapping UUID or as ``university:programme``.
+MAPPING_NAME = [validate.Length(min=1, max=130),
+                FullMatch(r"^[A-Za-z0-9][A-Za-z0-9._-]*(:[A-Za-z0-9][A-Za-z0-9._-]*)?$",
+                          error="a mapping UUID or university:programme")]
+
+
 class CategoryCapSchema(Strict):
     category = fields.String(required=True, validate=category)
     #: Most degree credits from this category; omitted: only the overall cap limits it.
@@ -88,7 +94,7 @@ class MappingSchema(Strict):
     programme_credits = Amount(required=True, metadata={"type": "string", "example": "36"})
     hours_per_credit = Amount(required=True, metadata={"type": "string", "example": "16"})
     overall_cap = Amount(metadata={"type": "string", "example": "12"})
-    overall_cap_fraction = fields.String(validate=validate.Regexp(r"^[1-9][0-9]{0,2}/[1-9][0-9]{0,2}$"),
+    overall_cap_fraction = fields.String(validate=FullMatch(r"^[1-9][0-9]{0,2}/[1-9][0-9]{0,2}$"),
                                          metadata={"example": "1/3"})
     categories = fields.List(fields.Nested(CategoryCapSchema), required=True, validate=validate.Length(min=1, max=50))
     levels = fields.List(fields.String(validate=level), required=True, validate=validate.Length(min=1))
@@ -98,7 +104,7 @@ class MappingSchema(Strict):
 
 class RecognitionItemSchema(Strict):
     provider_id = fields.String(required=True, validate=_ID)
-    record_id = fields.String(required=True, validate=validate.Length(min=1, max=128))
+    record_id = fields.String(required=True, validate=identifier(128))
     #: Omitted: every hour of the completion still recognisable.
     hours = Hours(metadata={"example": "32"})
 
@@ -106,10 +112,10 @@ class RecognitionItemSchema(Strict):
 class RecognitionSchema(Strict):
     """``POST /v1/transfers`` with ``type: "degree_credit"``."""
 
-    transfer_id = Text(required=True, validate=_ID)
-    learner_id = Text(required=True, validate=_ID)
+    transfer_id = fields.String(required=True, validate=_ID)
+    learner_id = fields.String(required=True, validate=_ID)
     type = fields.String(required=True, validate=validate.Equal("degree_credit"))
-    mapping_id = fields.String(required=True, validate=validate.Length(min=1, max=130),
+    mapping_id = fields.String(required=True, validate=MAPPING_NAME,
                                metadata={"description": "the mapping's UUID, or university:programme"})
     mapping_version = fields.Integer(validate=validate.Range(min=1, max=MAX_POSITION))
     on = Day()
@@ -118,7 +124,7 @@ class RecognitionSchema(Strict):
 
 
 class DegreeCreditsQuerySchema(ReadQuerySchema):
-    programme = fields.String(required=True, validate=validate.Length(min=1, max=130),
+    programme = fields.String(required=True, validate=MAPPING_NAME,
                               metadata={"description": "the mapping's UUID, or university:programme"})
 
 

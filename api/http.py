@@ -23,7 +23,7 @@ from aiohttp import web
 from marshmallow import Schema, ValidationError
 
 from api.context import principal, services
-from api.problems import Problem, flatten_messages
+from api.problems import Problem, flatten_messages, without_surrogates
 from ledger.hours import format_hours
 from projections import queries
 
@@ -46,14 +46,23 @@ def _default(value: Any) -> Any:
 _ORJSON_OPTIONS = orjson.OPT_NON_STR_KEYS
 
 
+def _encoded(data: Any) -> bytes:
+    try:
+        return orjson.dumps(data, default=_default, option=_ORJSON_OPTIONS)
+    except TypeError:
+        # A lone surrogate echoed from the request (UTF-8 cannot carry it); rare, so only
+        # then is the answer walked.
+        return orjson.dumps(without_surrogates(data), default=_default, option=_ORJSON_OPTIONS)
+
+
 def dumps(data: Any) -> str:
-    return orjson.dumps(data, default=_default, option=_ORJSON_OPTIONS).decode()
+    return _encoded(data).decode()
 
 
 def answer(data: Any, status: int = 200) -> web.Response:
     # orjson: answers are large (every total lists its events), and the stdlib encoder
     # was a tenth of a read's CPU time.
-    body = orjson.dumps(data, default=_default, option=_ORJSON_OPTIONS)
+    body = _encoded(data)
     return web.Response(body=body, status=status, content_type="application/json")
 
 

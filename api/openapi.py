@@ -12,6 +12,7 @@ from typing import Any
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
+from api.routes import path_parameter_schema
 from api.schemas import ProblemSchema
 
 _PARAM = re.compile(r"{(\w+)}")
@@ -60,8 +61,7 @@ def build_openapi(routes: Any) -> dict[str, Any]:
         operation: dict[str, Any] = {"summary": route.summary, "responses": {}}
         names = _PARAM.findall(route.path)
         parameters: list[dict[str, Any]] = [
-            {"name": name, "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}}
-            for name in names
+            {"name": name, "in": "path", "required": True, "schema": path_parameter_schema(name)} for name in names
         ]
         if route.query is not None:
             parameters.append({"in": "query", "schema": route.query})

@@ -1,8 +1,10 @@
 """Operational endpoints: liveness, readiness, metrics, the contract and its page.
 
 Invariants: none of these needs a token; ``/metrics`` answers only loopback clients;
-readiness fails (503) when the database cannot be reached, and only then: a pool whose
-connections are all busy is load, so readiness asks on a connection of its own instead.
+readiness fails (503) when the database cannot be reached, or when the read models are
+stuck at an event they cannot apply (``projections.incidents``; the answer names its
+position, topic and error, never its content); a pool whose connections are all busy is
+load, not unreadiness, so readiness asks on a connection of its own instead.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from aiohttp import web
 from api.context import services
 from api.http import answer
 from api.problems import Problem
-from projections import queries
+from projections import incidents, queries
+from projections.schema import PROJECTION
 
 OPENAPI = web.AppKey("openapi", dict)
 
@@ -26,33 +29,35 @@ async def healthz(request: web.Request) -> web.Response:
     return answer({"status": "ok"})
 
 
-async def _positions(conn: Any) -> tuple[int, int]:
+async def _positions(conn: Any) -> tuple[int, int, incidents.Incident | None]:
     position = await queries.current_position(conn)
     head = await conn.fetchval("SELECT coalesce(max(notification_id), 0) FROM creditbank_events")
-    return position, int(head)
+    return position, int(head), await incidents.current(conn, PROJECTION)
 
 
 async def readyz(request: web.Request) -> web.Response:
     svc = services(request)
     try:
         async with svc.pool.acquire(timeout=0.5) as conn:
-            position, head = await _positions(conn)
+            position, head, incident = await _positions(conn)
     except TimeoutError:
         # Every pooled connection is busy serving requests: that is load, not an unreachable
         # database (the soak saw 503s here at p99 reads of 3 s). Ask on a connection of its own.
         try:
             conn = await asyncpg.connect(**svc.database.asyncpg_kwargs(), timeout=2)
             try:
-                position, head = await _positions(conn)
+                position, head, incident = await _positions(conn)
             finally:
                 await conn.close()
         except Exception:  # readiness answers, never fails
             return answer({"status": "unavailable", "database": "unreachable"}, 503)
     except Exception:
         return answer({"status": "unavailable", "database": "unreachable"}, 503)
-    return answer(
-        {"status": "ready", "database": "ok", "position": position, "head": head, "lag": head - position}
-    )
+    state = {"database": "ok", "position": position, "head": head, "lag": head - position}
+    if incident is not None:
+        # Not ready: the read models will not reach the head until the event is dealt with.
+        return answer({"status": "unavailable", **state, "projection": "stuck", "incident": incident.as_data()}, 503)
+    return answer({"status": "ready", **state})
 
 
 def _is_loopback(request: web.Request) -> bool:
@@ -61,6 +66,11 @@ def _is_loopback(request: web.Request) -> bool:
         return ipaddress.ip_address(peer).is_loopback
     except ValueError:
         return peer == "" or peer.startswith("/")  # unix socket
+
+
+def _label(value: str) -> str:
+    """A Prometheus label value, escaped (a topic read from the log may hold anything)."""
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
 async def metrics(request: web.Request) -> web.Response:
@@ -85,6 +95,24 @@ async def metrics(request: web.Request) -> web.Response:
         "# HELP creditbank_projection_position Last event applied by the read models.",
         "# TYPE creditbank_projection_position gauge",
         f"creditbank_projection_position {svc.runner.position}",
+        "# HELP creditbank_projection_apply_failures_total Failed attempts of this process to apply an event.",
+        "# TYPE creditbank_projection_apply_failures_total counter",
+        f"creditbank_projection_apply_failures_total {svc.runner.failures}",
+    ]
+    async with svc.pool.acquire() as conn:
+        incident = await incidents.current(conn, PROJECTION)
+    lines += [
+        "# HELP creditbank_projection_stuck 1 while the read models cannot apply an event (labels name it).",
+        "# TYPE creditbank_projection_stuck gauge",
+        ("creditbank_projection_stuck 0" if incident is None else
+         f'creditbank_projection_stuck{{position="{incident.position}",topic="{_label(incident.topic)}",'
+         f'error="{_label(incident.error)}"}} 1'),
+        "# HELP creditbank_projection_stuck_position The position of the event that cannot be applied (0: none).",
+        "# TYPE creditbank_projection_stuck_position gauge",
+        f"creditbank_projection_stuck_position {incident.position if incident else 0}",
+        "# HELP creditbank_projection_stuck_attempts Failed attempts at that event, by every applier.",
+        "# TYPE creditbank_projection_stuck_attempts gauge",
+        f"creditbank_projection_stuck_attempts {incident.attempts if incident else 0}",
     ]
     return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")
 

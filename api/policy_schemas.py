@@ -11,9 +11,21 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from api.schemas import AS_OF, AT_POSITION, MAX_POSITION, MIN_POSITION, Answer, Day, Strict, _jurisdiction
+from api.schemas import (
+    AS_OF,
+    AT_POSITION,
+    MAX_POSITION,
+    MIN_POSITION,
+    Answer,
+    Day,
+    FullMatch,
+    Strict,
+    Text,
+    _jurisdiction,
+)
+from ledger.grammar import NAME_PATTERN
 
-_TARGET = validate.Regexp(r"^[a-z0-9][a-z0-9_.-]{0,63}$", error="a target is a name such as teacher_cycle")
+_TARGET = FullMatch(NAME_PATTERN, error="a target is a name such as teacher_cycle")
 
 
 class VerdictQuerySchema(Strict):
@@ -40,9 +52,11 @@ class VerdictQuerySchema(Strict):
 
 class CohortQuerySchema(VerdictQuerySchema):
     jurisdiction = fields.String(required=True, validate=_jurisdiction)
-    school = fields.String(validate=validate.Length(min=1, max=200))
+    school = Text(validate=validate.Length(min=1, max=200))
     eligible = fields.Boolean()
-    after = fields.String(load_default="", validate=validate.Length(max=64))
+    #: The cursor: the last learner id of the page before (an identifier, or nothing).
+    after = fields.String(load_default="", validate=[validate.Length(max=64),
+                                                     FullMatch(r"^([A-Za-z0-9][A-Za-z0-9._:/-]*)?$")])
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
 
 

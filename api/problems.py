@@ -6,7 +6,9 @@ Invariants:
 - a domain error answers with its rule's stable ``code`` and status;
 - nothing the client sent ever produces a 500; an unexpected failure is a 500 that says
   nothing of the internals (the log has it, without personal data);
-- a database that cannot be reached is a 503 with ``Retry-After``, not a 500.
+- a database that cannot be reached is a 503 with ``Retry-After``, not a 500;
+- what a refusal echoes of the request (an unknown field's name, a refused record id) may
+  hold a lone surrogate, which UTF-8 cannot carry: it is answered as U+FFFD instead.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -28,6 +31,19 @@ from marshmallow import ValidationError
 from ledger.errors import DomainError
 
 log = logging.getLogger(__name__)
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def without_surrogates(value: Any) -> Any:
+    """``value`` with every lone surrogate in its strings (keys too) replaced by U+FFFD."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, Mapping):
+        return {without_surrogates(k): without_surrogates(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [without_surrogates(v) for v in value]
+    return value
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://creditbank.example/problems/"
@@ -80,7 +96,7 @@ def problem_response(
     body.update({k: v for k, v in extra.items() if v is not None})
     return web.Response(
         status=status,
-        text=json.dumps(body, ensure_ascii=False),
+        text=_SURROGATE.sub("\ufffd", json.dumps(body, ensure_ascii=False)),
         content_type=PROBLEM_JSON,
         headers=headers,
     )

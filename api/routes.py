@@ -1,16 +1,22 @@
 """The one routes table: every endpoint, who may call it, and what it takes and gives.
 
-Invariant: the router, the authorisation middleware and the OpenAPI document are all
-built from ``ROUTES``, so they cannot disagree.
+Invariants: the router, the authorisation middleware and the OpenAPI document are all
+built from ``ROUTES``, so they cannot disagree; every path parameter is checked against
+its grammar (``PATH_PARAMETERS``, the ledger's grammar of ids) before its handler runs, so a
+value no resource can have (a NUL, a newline, a character outside the grammar) answers 404
+and never reaches a query.
 """
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiohttp import web
-from marshmallow import Schema
+from marshmallow import Schema, ValidationError
 
 from api import audit, eligibility, ops, privacy, reads, transfers, writes
 from api import certificate_schemas as cs
@@ -18,6 +24,7 @@ from api import certificates as certs
 from api import degree_credits as dc
 from api import policy_schemas as ps
 from api import schemas as s
+from api.problems import Problem
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -188,8 +195,64 @@ ROUTES: tuple[Route, ...] = (
 )
 
 
+#: The grammar of each path parameter. A learner id may be a tombstone (``erased:<pseudonym>``)
+#: here: reading an erased learner's hours is what the tombstone is for.
+PATH_PARAMETERS: dict[str, list[Any]] = {
+    "learner_id": s.identifier(64),
+    "provider_id": s.identifier(64),
+    "record_id": s.identifier(128),
+    "policy_id": s.identifier(64),
+    "certificate_id": s.identifier(64),
+    "list_id": s.identifier(64),
+    "transfer_id": s.identifier(64),
+    "mapping_id": dc.MAPPING_NAME,
+}
+_PARAMETER = re.compile(r"{(\w+)}")
+
+
+def path_parameter_schema(name: str) -> dict[str, Any]:
+    """The OpenAPI schema of a path parameter: its grammar's length and pattern."""
+    schema: dict[str, Any] = {"type": "string", "minLength": 1}
+    for validator in PATH_PARAMETERS[name]:
+        if getattr(validator, "max", None) is not None:
+            schema["maxLength"] = validator.max
+        if isinstance(getattr(validator, "regex", None), re.Pattern):
+            schema["pattern"] = validator.regex.pattern
+    return schema
+
+
+def path_problems(match_info: dict[str, str]) -> dict[str, list[str]]:
+    """Each path parameter outside its grammar, with why."""
+    problems: dict[str, list[str]] = {}
+    for name, value in match_info.items():
+        for validator in PATH_PARAMETERS[name]:
+            try:
+                validator(value)
+            except ValidationError as error:
+                problems.setdefault(name, []).extend(str(m) for m in error.messages)
+                break
+    return problems
+
+
+def _checked(handler: Handler) -> Handler:
+    @functools.wraps(handler)
+    async def checked(request: web.Request) -> web.StreamResponse:
+        problems = path_problems(dict(request.match_info))
+        if problems:
+            names = ", ".join(sorted(problems))
+            raise Problem(404, "not_found", "No such resource",
+                          f"no resource can have this {names}: it is outside the grammar of ids", errors=problems)
+        return await handler(request)
+
+    return checked
+
+
 def route_table() -> web.RouteTableDef:
     table = web.RouteTableDef()
     for route in ROUTES:
-        table.route(route.method, route.path)(route.handler)
+        names = _PARAMETER.findall(route.path)
+        unknown = set(names) - PATH_PARAMETERS.keys()
+        if unknown:
+            raise AssertionError(f"{route.path}: no grammar for {', '.join(sorted(unknown))}")
+        table.route(route.method, route.path)(_checked(route.handler) if names else route.handler)
     return table

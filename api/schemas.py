@@ -6,27 +6,36 @@ Invariants:
   if it is exactly a two-place decimal (``ledger.hours`` decides);
 - codes (category, level, assessment, role, jurisdiction) are checked against the
   vocabulary here, so the ledger only ever sees known codes;
-- strings are NFC-normalised and may not hold control characters.
+- strings are NFC-normalised and may not hold control characters; identifiers match their
+  pattern in full; both follow the ledger's one grammar (``ledger.grammar``), so what is
+  accepted here is what the ledger records and the read models store.
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from marshmallow import INCLUDE, RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from ledger.errors import HoursInvalid
+from ledger.grammar import (
+    EARLIEST,
+    IDENTIFIER_PATTERN,
+    LATEST,
+    REFUSED_CATEGORIES,
+    refused_character,
+    reserved_problem,
+    wording,
+)
 from ledger.hours import format_hours, parse_hours
 from ledger.vocabulary import ASSESSMENTS, CATEGORIES, LEVELS, ROLES
 
 #: Positions and counters are PostgreSQL bigints; larger numbers are refused, not overflowed.
 MAX_POSITION = 2**62  # headroom for "after + 1" arithmetic below the bigint limit
-
-EARLIEST = date(1950, 1, 1)
-LATEST = date(2100, 12, 31)
 
 
 HOURS = ("Exact decimal hours greater than 0 and at most 2000, with at most two decimal places: "
@@ -51,10 +60,13 @@ class Hours(fields.Field):  # type: ignore[type-arg]
 
 
 def _control_ranges() -> str:
-    """The Basic Multilingual Plane's control and format characters (Cc, Cf) as a regex class body."""
+    """The Basic Multilingual Plane's refused characters (``ledger.grammar``: control, format,
+    line and paragraph separators) as a regex class body. Surrogates are left out: a
+    pattern cannot name them portably, and the grammar refuses them anyway."""
+    refused = REFUSED_CATEGORIES - {"Cs"}
     spans: list[tuple[int, int]] = []
     for cp in range(0x10000):
-        if unicodedata.category(chr(cp)) in {"Cc", "Cf"}:
+        if unicodedata.category(chr(cp)) in refused:
             if spans and spans[-1][1] == cp - 1:
                 spans[-1] = (spans[-1][0], cp)
             else:
@@ -81,7 +93,7 @@ class Text(fields.String):
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         text = super()._deserialize(value, attr, data, **kwargs)
         text = unicodedata.normalize("NFC", text).strip()
-        if any(unicodedata.category(ch) in {"Cc", "Cf", "Cs"} for ch in text):
+        if refused_character(text) is not None:
             raise ValidationError("control characters are not allowed")
         return text
 
@@ -100,16 +112,39 @@ class Day(fields.Date):
         return day
 
 
-_jurisdiction = validate.Regexp(
+class FullMatch(validate.Regexp):
+    """``Regexp`` that matches the whole string (``re.match`` with ``$`` lets a trailing
+    newline through: ``"r-1\n"`` would be a second record id)."""
+
+    def __call__(self, value: Any) -> Any:
+        pattern = cast("re.Pattern[str]", self.regex)
+        if not isinstance(value, str) or pattern.fullmatch(value) is None:
+            raise ValidationError(self._format_error(value))
+        return value
+
+
+class NotReserved(validate.Validator):
+    """No reserved prefix (``erased:`` names erased learners on the read side)."""
+
+    def __call__(self, value: Any) -> Any:
+        problem = reserved_problem(value) if isinstance(value, str) else None
+        if problem is not None:
+            raise ValidationError(problem)
+        return value
+
+
+_jurisdiction = FullMatch(
     JURISDICTION_PATTERN, error="must be CN or a six-digit GB/T 2260 division code such as 220106"
 )
 
 
-def _identifier(max_length: int) -> list[Any]:
-    return [
-        validate.Length(min=1, max=max_length),
-        validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$", error="letters, digits and . _ : / - only"),
-    ]
+def identifier(max_length: int, pattern: str = IDENTIFIER_PATTERN) -> list[Any]:
+    """The validators of an identifier field (``fields.String``) of the ledger's grammar."""
+    return [validate.Length(min=1, max=max_length), FullMatch(pattern, error=wording(pattern))]
+
+
+#: A learner id a registration may take: an identifier without a reserved prefix.
+LEARNER_ID = [*identifier(64), NotReserved()]
 
 
 category = validate.OneOf(CATEGORIES, error="must be one of the category codes: {choices}")
@@ -131,9 +166,9 @@ class ProgrammeSchema(Strict):
 
 
 class CompletionSchema(Strict):
-    record_id = fields.String(required=True, validate=_identifier(128))
-    provider_id = fields.String(validate=_identifier(64))
-    learner_id = fields.String(required=True, validate=_identifier(64))
+    record_id = fields.String(required=True, validate=identifier(128))
+    provider_id = fields.String(validate=identifier(64))
+    learner_id = fields.String(required=True, validate=identifier(64))
     programme = fields.Nested(ProgrammeSchema, required=True)
     hours = Hours(required=True, metadata={"example": "2.5"})
     assessment = fields.String(required=True, validate=assessment)
@@ -172,7 +207,7 @@ class AccreditationSchema(Strict):
 
 
 class ProviderSchema(Strict):
-    provider_id = fields.String(required=True, validate=_identifier(64))
+    provider_id = fields.String(required=True, validate=identifier(64))
     name = Text(required=True, validate=validate.Length(min=1, max=200))
     jurisdiction = fields.String(required=True, validate=_jurisdiction)
     accreditation = fields.Nested(AccreditationSchema, required=True)
@@ -188,7 +223,7 @@ class RoleSpellSchema(Strict):
 
 
 class LearnerSchema(Strict):
-    learner_id = fields.String(required=True, validate=_identifier(64))
+    learner_id = fields.String(required=True, validate=LEARNER_ID)
     name = Text(required=True, validate=validate.Length(min=1, max=100))
     jurisdiction = fields.String(required=True, validate=_jurisdiction)
     school = Text(load_default=None, allow_none=True, validate=validate.Length(min=1, max=200))
@@ -334,6 +369,9 @@ class ReadinessSchema(Answer):
     position = fields.Integer()
     head = fields.Integer()
     lag = fields.Integer()
+    projection = fields.String(metadata={"enum": ["stuck"], "description": "only while an event cannot be applied"})
+    incident = fields.Dict(metadata={"description": "the event the read models cannot apply: position, event_id, "
+                                                    "topic, error, description, attempts, first/last_failed_at"})
 
 
 class LearnerViewSchema(Answer):

@@ -29,19 +29,19 @@ from api.http import (
     write_scope,
     written,
 )
-from api.schemas import JURISDICTION_PATTERN, Day, Strict, Text, read_query_schema
+from api.schemas import JURISDICTION_PATTERN, Day, FullMatch, Strict, Text, identifier, read_query_schema
 from ledger.transfer_commands import reverse_transfer, transfer_account
 from projections import transfers as rm
 
-_ID = validate.Length(min=1, max=64)
+_ID = identifier(64)
 
 
-_jurisdiction = validate.Regexp(JURISDICTION_PATTERN, error="CN or a six-digit division code")
+_jurisdiction = FullMatch(JURISDICTION_PATTERN, error="CN or a six-digit division code")
 
 
 class TransferSchema(Strict):
-    transfer_id = Text(required=True, validate=_ID)
-    learner_id = Text(required=True, validate=_ID)
+    transfer_id = fields.String(required=True, validate=_ID)
+    learner_id = fields.String(required=True, validate=_ID)
     #: ``jurisdiction``: move the account; ``degree_credit`` bodies go to ``api.degree_credits``.
     type = fields.String(load_default="jurisdiction", validate=validate.OneOf(["jurisdiction"]))
     destination = fields.String(required=True, validate=_jurisdiction)
@@ -49,7 +49,7 @@ class TransferSchema(Strict):
 
 
 class ReversalSchema(Strict):
-    learner_id = Text(required=True, validate=_ID)
+    learner_id = fields.String(required=True, validate=_ID)
     #: ``degree_credit``: reverse a degree-credit recognition of that id instead of a move.
     type = fields.String(load_default="jurisdiction", validate=validate.OneOf(["jurisdiction", "degree_credit"]))
     reason = Text(required=True, validate=validate.Length(min=1, max=500))

@@ -56,7 +56,9 @@ from ledger.errors import (
     PolicyInvalid,
     PolicyNotFound,
     ProviderNotFound,
+    UnknownCode,
 )
+from ledger.grammar import check_identifier, check_optional_text, check_text
 from ledger.ids import completion_uuid, learner_uuid, policy_uuid, provider_uuid
 from ledger.learner import Learner
 from ledger.policy import Policy, PolicyVersion, check_replacements, parse_policy, shipped_policies
@@ -65,6 +67,7 @@ from ledger.sealing import seal, unseal
 from ledger.standing import Standing, check_scope, current_jurisdiction, standing_of
 from ledger.store import jurisdiction_key, learner_key, register_ledger_transcodings
 from ledger.transfer import Account, account_uuid
+from ledger.vocabulary import CATEGORIES, LEVELS, ROLES, is_jurisdiction
 
 A = TypeVar("A", bound=Aggregate)
 T = TypeVar("T")
@@ -105,6 +108,15 @@ class LearnerRegistration:
     hired_on: date | None
     roles: tuple[tuple[str, date], ...] = ()
 
+    def check(self) -> None:
+        """The ledger's grammar (``ledger.grammar``): what the read models can show."""
+        check_identifier(self.learner_id, "learner_id", reserved=True)
+        check_text(self.name, "name", max_length=100)
+        check_optional_text(self.school, "school", max_length=200)
+        _check_jurisdiction(self.jurisdiction)
+        for index, (role, _since) in enumerate(self.roles):
+            _check_code(role, ROLES, f"roles[{index}].role")
+
 
 @dataclass(frozen=True)
 class Accreditation:
@@ -115,6 +127,28 @@ class Accreditation:
     levels: tuple[str, ...]
     valid_from: date
     valid_to: date | None
+
+    def check(self) -> None:
+        check_identifier(self.provider_id, "provider_id")
+        check_text(self.name, "name", max_length=200)
+        _check_jurisdiction(self.jurisdiction)
+        if not self.categories or not self.levels:
+            raise UnknownCode("name at least one category and one level", field="accreditation")
+        for index, code in enumerate(self.categories):
+            _check_code(code, CATEGORIES, f"accreditation.categories[{index}]")
+        for index, code in enumerate(self.levels):
+            _check_code(code, LEVELS, f"accreditation.levels[{index}]")
+        check_accreditation(self.valid_from, self.valid_to)
+
+
+def _check_code(value: object, known: Mapping[str, str], field: str) -> None:
+    if not isinstance(value, str) or value not in known:
+        raise UnknownCode(f"{value!r} is not one of {', '.join(known)}", field=field)
+
+
+def _check_jurisdiction(value: object) -> None:
+    if not isinstance(value, str) or not is_jurisdiction(value):
+        raise UnknownCode("must be CN or a six-digit division code such as 220106", field="jurisdiction")
 
 
 class CreditBank(Application[UUID]):
@@ -361,6 +395,8 @@ class CreditBank(Application[UUID]):
     # -- learners ----------------------------------------------------------------
 
     def register_learner(self, registration: LearnerRegistration) -> Written:
+        registration.check()
+
         def command() -> Written:
             enrolment = self.recorder.vault_enrol([registration.learner_id])[registration.learner_id]  # type: ignore[attr-defined]
             subject = enrolment.subject
@@ -405,6 +441,8 @@ class CreditBank(Application[UUID]):
         """Register many learners in one transaction (seeding a bank: the demo, the
         benchmark). Any of them registered already makes the whole call fail with
         ``LearnerAlreadyRegistered``; use ``register_learner`` to re-post one."""
+        for registration in registrations:
+            registration.check()
         enrolments = self.recorder.vault_enrol([r.learner_id for r in registrations])  # type: ignore[attr-defined]
         learners = [
             self._new_learner(r, enrolments[r.learner_id].subject, enrolments[r.learner_id].key)
@@ -467,7 +505,7 @@ class CreditBank(Application[UUID]):
 
     def accredit_provider(self, accreditation: Accreditation) -> Written:
         """Register an institution, or re-accredit it if it is registered already."""
-        check_accreditation(accreditation.valid_from, accreditation.valid_to)
+        accreditation.check()
         fields: dict[str, Any] = {
             "name": accreditation.name,
             "jurisdiction": accreditation.jurisdiction,

@@ -26,6 +26,7 @@ from uuid import UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 
 from ledger.credit_errors import CertificateDatesInvalid, CertificateNotSuspended, CertificateRevoked
+from ledger.grammar import CERTIFICATE_REASON_LENGTH, check_text
 from ledger.ids import NAMESPACE
 from ledger.vocabulary import CERTIFICATES
 
@@ -98,6 +99,7 @@ class Certificate(Aggregate):
 
     def revoke(self, reason: str, on: date) -> bool:
         """Revoke; False (nothing recorded) if it is revoked already."""
+        check_text(reason, "reason", max_length=CERTIFICATE_REASON_LENGTH)
         if self.status == "revoked":
             return False
         self._check_date(on)
@@ -106,6 +108,7 @@ class Certificate(Aggregate):
 
     def suspend(self, reason: str, since: date, cause: dict[str, Any] | None = None) -> bool:
         """Suspend; False (nothing recorded) if it is suspended already."""
+        check_text(reason, "reason", max_length=CERTIFICATE_REASON_LENGTH)
         if self.status == "revoked":
             raise CertificateRevoked(f"certificate {self.id} was revoked; it cannot be suspended")
         if self.status == "suspended":
@@ -115,6 +118,7 @@ class Certificate(Aggregate):
         return True
 
     def reinstate(self, reason: str, since: date) -> None:
+        check_text(reason, "reason", max_length=CERTIFICATE_REASON_LENGTH)
         if self.status != "suspended":
             raise CertificateNotSuspended(f"certificate {self.id} is {self.status}, not suspended")
         self._check_date(since)

@@ -32,6 +32,7 @@ from ledger.credit_errors import (
     CertificateNotFound,
 )
 from ledger.eligibility import Facts, evaluate
+from ledger.grammar import check_identifier
 from ledger.keys import SigningKey
 from ledger.policy import PolicyVersion
 from ledger.vocabulary import parent_chain
@@ -94,6 +95,8 @@ def judge(kind: str, facts: Facts, policies: Sequence[PolicyVersion], on: date) 
 def issue_certificate(bank: CreditBank, req: IssueRequest, key: SigningKey, base_url: str,
                       scope: str | None = None) -> Issued:
     """Issue ``req`` if the learner meets its rule; ``scope``: an HR caller's jurisdiction."""
+    if req.issuance_id is not None:
+        check_identifier(req.issuance_id, "issuance_id")
 
     def command() -> Issued:
         return _issue(bank, replace(req, issued_on=req.issued_on or bank.today()), key, base_url, scope)

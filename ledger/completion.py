@@ -26,10 +26,20 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 from eventsourcing.utils import get_topic
 
-from ledger.errors import CompletionDatesOutOfOrder, CompletionInFuture, RevocationNotPermitted
+from ledger.errors import (
+    CompletionDatesOutOfOrder,
+    CompletionInFuture,
+    RevocationNotPermitted,
+    TextInvalid,
+    UnknownCode,
+)
+from ledger.grammar import REASON_LENGTH, check_identifier, check_text
 from ledger.hours import check_hours
 from ledger.ids import completion_uuid
-from ledger.vocabulary import PASSING_ASSESSMENTS
+from ledger.vocabulary import ASSESSMENTS, CATEGORIES, LEVELS, PASSING_ASSESSMENTS
+
+#: Most topics a completion names, and the longest topic.
+MAX_TOPICS = 50
 
 
 @dataclass(frozen=True)
@@ -107,6 +117,7 @@ class CompletionFacts:
 
     def check(self, today: date) -> None:
         """The rules a completion must meet on its own, whoever posts it."""
+        self.check_grammar()
         check_hours(self.hours)
         if self.completed_on > today:
             raise CompletionInFuture(
@@ -118,6 +129,23 @@ class CompletionFacts:
                 f"started_on {self.started_on} is after completed_on {self.completed_on}",
                 field="started_on",
             )
+
+    def check_grammar(self) -> None:
+        """Ids and text of the ledger's grammar, codes of the vocabulary (``ledger.grammar``)."""
+        check_identifier(self.provider_id, "provider_id")
+        check_identifier(self.record_id, "record_id", max_length=128)
+        check_identifier(self.learner_id, "learner_id")
+        check_text(self.programme_code, "programme.code", max_length=64)
+        check_text(self.programme_title, "programme.title", max_length=200)
+        for name, value, known in (("programme.category", self.category, CATEGORIES),
+                                   ("programme.level", self.level, LEVELS),
+                                   ("assessment", self.assessment, ASSESSMENTS)):
+            if value not in known:
+                raise UnknownCode(f"{value!r} is not one of {', '.join(known)}", field=name)
+        if len(self.topics) > MAX_TOPICS:
+            raise TextInvalid(f"at most {MAX_TOPICS} topics", field="topics")
+        for index, topic in enumerate(self.topics):
+            check_text(topic, f"topics[{index}]", max_length=100)
 
     def as_event_kwargs(self) -> dict[str, Any]:
         return {
@@ -227,6 +255,7 @@ class Completion(Aggregate):
 
     def revoke(self, reason: str, by_provider: str | None) -> None:
         """Revoke; ``by_provider`` is the revoking institution, ``None`` for an admin."""
+        check_text(reason, "reason", max_length=REASON_LENGTH)
         if by_provider is not None and by_provider != self.facts.provider_id:
             raise RevocationNotPermitted(
                 f"{by_provider} did not post this completion; "

@@ -48,9 +48,10 @@ from ledger.credit_errors import (
     RecognitionInvalid,
     RecognitionNotFound,
 )
+from ledger.grammar import EARLIEST, KEY, LATEST, REASON_LENGTH, check_identifier, check_text
 from ledger.hours import format_hours
 from ledger.ids import NAMESPACE
-from ledger.vocabulary import PASSING_ASSESSMENTS
+from ledger.vocabulary import CATEGORIES, LEVELS, PASSING_ASSESSMENTS
 
 _CENT: Final = Decimal("0.01")
 ZERO: Final = Decimal(0)
@@ -136,6 +137,9 @@ def _positive(value: Any, field: str, limit: Decimal = MAX_CREDITS) -> Decimal:
 def parse_mapping(data: Mapping[str, Any]) -> MappingVersion:
     """A draft version from already-typed data (the edge parsed strings and dates), or the
     refusal naming the field."""
+    university = check_identifier(data.get("university"), "university", pattern=KEY, error=MappingInvalid)
+    programme = check_identifier(data.get("programme"), "programme", pattern=KEY, error=MappingInvalid)
+    title = check_text(data.get("title"), "title", max_length=200, error=MappingInvalid)
     programme_credits = _positive(data.get("programme_credits"), "programme_credits")
     hours_per_credit = _positive(data.get("hours_per_credit"), "hours_per_credit")
     fraction = data.get("overall_cap_fraction")
@@ -151,8 +155,11 @@ def parse_mapping(data: Mapping[str, Any]) -> MappingVersion:
                              f"{format_hours(programme_credits)} credits", field="overall_cap")
     categories: dict[str, Decimal | None] = {}
     for index, item in enumerate(data.get("categories") or ()):
-        code = item.get("category")
-        if not code or code in categories:
+        code = item.get("category") if isinstance(item, Mapping) else None
+        if not isinstance(code, str) or code not in CATEGORIES:
+            raise MappingInvalid(f"{code!r} is not one of {', '.join(CATEGORIES)}",
+                                 field=f"categories[{index}].category")
+        if code in categories:
             raise MappingInvalid(f"category {code!r} is missing or listed twice", field=f"categories[{index}].category")
         cap = item.get("cap")
         if cap is not None:
@@ -162,15 +169,21 @@ def parse_mapping(data: Mapping[str, Any]) -> MappingVersion:
         categories[code] = cap
     if not categories:
         raise MappingInvalid("name at least one category that counts", field="categories")
-    levels = tuple(sorted(set(data.get("levels") or ())))
+    raw_levels = data.get("levels") or ()
+    for index, code in enumerate(raw_levels):
+        if not isinstance(code, str) or code not in LEVELS:
+            raise MappingInvalid(f"{code!r} is not one of {', '.join(LEVELS)}", field=f"levels[{index}]")
+    levels = tuple(sorted(set(raw_levels)))
     if not levels:
         raise MappingInvalid("name at least one level that counts", field="levels")
     effective_from = data.get("effective_from")
     if not isinstance(effective_from, date):
         raise MappingInvalid("effective_from is required", field="effective_from")
+    if not EARLIEST <= effective_from <= LATEST:
+        raise MappingInvalid(f"must lie between {EARLIEST} and {LATEST}", field="effective_from")
     version = data.get("version")
     return MappingVersion(
-        university=str(data["university"]), programme=str(data["programme"]), title=str(data["title"]),
+        university=university, programme=programme, title=title,
         programme_credits=programme_credits, hours_per_credit=hours_per_credit,
         categories=tuple(sorted(categories.items())), levels=levels, overall_cap=overall,
         effective_from=effective_from, overall_cap_fraction=None if fraction is None else str(fraction),
@@ -281,6 +294,7 @@ class Recognitions(Aggregate):
 
     def recognise(self, recognition_id: str, mapping_id: str, mapping: MappingVersion, on: date,
                   offers: Sequence[Offer]) -> None:
+        check_identifier(recognition_id, "transfer_id")
         if recognition_id in self.recognitions:
             raise RecognitionInvalid(f"recognition {recognition_id} exists already", field="transfer_id")
         if not offers:
@@ -358,6 +372,7 @@ class Recognitions(Aggregate):
                 "hours": wanted, "credits": credits}
 
     def reverse(self, recognition_id: str, reason: str, on: date) -> None:
+        check_text(reason, "reason", max_length=REASON_LENGTH)
         record = self.recognitions.get(recognition_id)
         if record is None:
             raise RecognitionNotFound(f"this learner has no recognition {recognition_id}", field="transfer_id")

@@ -217,3 +217,21 @@ class RoleSpellsOverlap(DomainError):
     code = "role_spells_overlap"
     status = 409
     title = "A role cannot start again before its previous spell ended"
+
+
+class IdentifierInvalid(DomainError):
+    code = "identifier_invalid"
+    status = 422
+    title = "An identifier is not of the form the bank records"
+
+
+class IdentifierReserved(DomainError):
+    code = "identifier_reserved"
+    status = 422
+    title = "The identifier starts with a prefix the bank reserves"
+
+
+class TextInvalid(DomainError):
+    code = "text_invalid"
+    status = 422
+    title = "A text holds characters the bank does not record, or is empty or too long"

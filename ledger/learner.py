@@ -23,8 +23,17 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from ledger.errors import LearnerErased, RoleAlreadyHeld, RoleDatesOutOfOrder, RoleNotHeld, RoleSpellsOverlap
+from ledger.errors import (
+    LearnerErased,
+    RoleAlreadyHeld,
+    RoleDatesOutOfOrder,
+    RoleNotHeld,
+    RoleSpellsOverlap,
+    UnknownCode,
+)
+from ledger.grammar import REASON_LENGTH, check_text
 from ledger.ids import learner_uuid
+from ledger.vocabulary import ROLES
 
 
 @dataclass(frozen=True)
@@ -73,6 +82,7 @@ class Learner(Aggregate):
 
     def erase(self, on: date, reason: str) -> bool:
         """Record the erasure of the personal data; ``False`` if erased already."""
+        check_text(reason, "reason", max_length=REASON_LENGTH)
         if self.erased:
             return False
         # Named like every other event about a learner, so the read side can find its rows.
@@ -91,6 +101,8 @@ class Learner(Aggregate):
 
     def start_role(self, role: str, since: date) -> None:
         self.check_not_erased()
+        if not isinstance(role, str) or role not in ROLES:
+            raise UnknownCode(f"{role!r} is not one of {', '.join(ROLES)}", field="role")
         if self.open_spell(role) is not None:
             raise RoleAlreadyHeld(f"the learner already holds the role {role}", field="role")
         for spell in self.spells:

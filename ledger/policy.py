@@ -15,6 +15,7 @@ Invariants:
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -36,8 +37,9 @@ from ledger.errors import (
     RuleInvalid,
     UnknownCode,
 )
+from ledger.grammar import EARLIEST, LATEST, check_identifier, check_text
 from ledger.ids import policy_uuid
-from ledger.rules import Rule, at_least_as_strict, parse_rule
+from ledger.rules import POLICY_ID_LENGTH, Rule, at_least_as_strict, parse_rule
 from ledger.vocabulary import is_jurisdiction, parent_chain
 
 _FIELDS = frozenset({"policy_id", "version", "jurisdiction", "effective_from", "effective_to", "title", "rules",
@@ -77,14 +79,17 @@ class PolicyVersion:
 
 
 def _day(value: Any, field: str) -> date:
+    day: date | None = None
     if isinstance(value, date):
-        return value
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            pass
-    raise PolicyInvalid("must be a date YYYY-MM-DD", field=field)
+        day = value
+    elif isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            day = date.fromisoformat(value)
+    if day is None:
+        raise PolicyInvalid("must be a date YYYY-MM-DD", field=field)
+    if not EARLIEST <= day <= LATEST:
+        raise PolicyInvalid(f"must lie between {EARLIEST} and {LATEST}", field=field)
+    return day
 
 
 def parse_policy(data: Any) -> PolicyVersion:
@@ -94,9 +99,7 @@ def parse_policy(data: Any) -> PolicyVersion:
     extra = sorted(set(data) - _FIELDS)
     if extra:
         raise PolicyInvalid(f"unknown field {extra[0]}", field=extra[0])
-    policy_id = data.get("policy_id")
-    if not isinstance(policy_id, str) or not 1 <= len(policy_id) <= 64 or not policy_id.isascii() or " " in policy_id:
-        raise PolicyInvalid("must be an id of 1 to 64 ASCII characters", field="policy_id")
+    policy_id = check_identifier(data.get("policy_id"), "policy_id", max_length=POLICY_ID_LENGTH, error=PolicyInvalid)
     version = data.get("version")
     if version is not None and (isinstance(version, bool) or not isinstance(version, int) or version < 1):
         raise PolicyInvalid("must be a whole number from 1", field="version")
@@ -107,12 +110,12 @@ def parse_policy(data: Any) -> PolicyVersion:
     effective_to = None if data.get("effective_to") is None else _day(data["effective_to"], "effective_to")
     if effective_to is not None and effective_to < effective_from:
         raise PolicyInvalid("must not be before effective_from", field="effective_to")
-    title = data.get("title")
-    if not isinstance(title, str) or not title.strip() or len(title) > 300:
-        raise PolicyInvalid("must be a non-empty string of at most 300 characters", field="title")
+    title = check_text(data.get("title"), "title", max_length=300, error=PolicyInvalid)
     note = data.get("note")
     if note is not None and (not isinstance(note, str) or len(note) > 4000):
         raise PolicyInvalid("must be a string of at most 4000 characters", field="note")
+    if note:
+        check_text(note, "note", max_length=4000, multiline=True, error=PolicyInvalid)
     raw_rules = data.get("rules")
     if not isinstance(raw_rules, list) or not raw_rules:
         raise PolicyInvalid("must be a non-empty list of rules", field="rules")

@@ -23,6 +23,7 @@ from ledger.errors import (
     ProviderNotSuspended,
     ProviderSuspended,
 )
+from ledger.grammar import REASON_LENGTH, check_text
 from ledger.ids import provider_uuid
 
 
@@ -116,6 +117,7 @@ class Provider(Aggregate):
         self._set_accreditation(name, jurisdiction, categories, levels, valid_from, valid_to)
 
     def suspend(self, reason: str) -> None:
+        check_text(reason, "reason", max_length=REASON_LENGTH)
         if self.suspended:
             raise ProviderSuspended(f"{self.provider_id} is already suspended")
         self._suspended(reason=reason)

@@ -21,11 +21,17 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 
 from ledger.errors import HoursInvalid, RuleInvalid, RuleKindUnknown, UnknownCode
+from ledger.grammar import NAME, check_text, identifier_problem
 from ledger.vocabulary import CATEGORIES, CERTIFICATES, LEVELS, ROLES
 
 WINDOWS: Final = ("calendar_year", "cycle", "after_hire", "before_date")
-_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+_NAME = NAME
 _CENT: Final = Decimal("0.01")
+#: No amount in a rule is larger (hours, years, hours per credit): more is a typing error,
+#: and would overflow the dates it is turned into.
+MAX_AMOUNT: Final = Decimal(10_000)
+#: A policy id: the grammar of identifiers (``ledger.grammar``).
+POLICY_ID_LENGTH: Final = 64
 
 
 @dataclass(frozen=True)
@@ -230,6 +236,11 @@ _PARAMS: Final[dict[str, frozenset[str]]] = {
 }
 
 
+_SOURCE: Final = frozenset({"document", "article"})
+_APPLIES_TO: Final = frozenset({"roles", "hired_within_months"})
+_REPLACES: Final = frozenset({"policy_id", "rule"})
+
+
 # -- parsing -------------------------------------------------------------------------
 
 
@@ -247,13 +258,30 @@ class _Reader:
     def has(self, name: str) -> bool:
         return self.data.get(name) is not None
 
-    def text(self, name: str, *, pattern: re.Pattern[str] | None = None, max_length: int = 500) -> str:
+    def keys(self, allowed: frozenset[str]) -> None:
+        """Refuse a key this object does not take (an unknown key is never dropped silently)."""
+        extra = sorted(str(k) for k in self.data if k not in allowed)
+        if extra:
+            raise RuleInvalid(f"takes no field {extra[0]} (only {', '.join(sorted(allowed))})",
+                              field=self.at(extra[0]))
+
+    def text(self, name: str, *, pattern: re.Pattern[str] | None = None, max_length: int = 500,
+             multiline: bool = False) -> str:
         value = self.data.get(name)
         if not isinstance(value, str) or not value.strip() or len(value) > max_length:
             raise RuleInvalid(f"must be a non-empty string of at most {max_length} characters", field=self.at(name))
-        if pattern is not None and not pattern.match(value):
+        if pattern is not None and not pattern.fullmatch(value):
             raise RuleInvalid("must be lower-case letters, digits, and _ . - only", field=self.at(name))
-        return value.strip()
+        return check_text(value, self.at(name), max_length=max_length, multiline=multiline,
+                          error=RuleInvalid).strip()
+
+    def identifier(self, name: str, max_length: int) -> str:
+        value = self.data.get(name)
+        problem = identifier_problem(value, max_length=max_length)
+        if problem is not None:
+            raise RuleInvalid(problem, field=self.at(name))
+        assert isinstance(value, str)
+        return value
 
     def integer(self, name: str, *, low: int = 1, high: int = 10_000) -> int:
         value = self.data.get(name)
@@ -267,7 +295,7 @@ class _Reader:
             raise RuleInvalid("must be true or false", field=self.at(name))
         return value
 
-    def decimal(self, name: str) -> Decimal:
+    def decimal(self, name: str, high: Decimal = MAX_AMOUNT) -> Decimal:
         value = self.data.get(name)
         where = self.at(name)
         if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
@@ -279,6 +307,8 @@ class _Reader:
             raise HoursInvalid(f"{value!r} is not a decimal number", field=where) from None
         if not amount.is_finite() or amount <= 0:
             raise HoursInvalid("must be a decimal above 0", field=where)
+        if amount > high:
+            raise HoursInvalid(f"must be at most {high}", field=where)
         if amount != amount.quantize(_CENT):
             raise HoursInvalid("must have at most two decimal places", field=where)
         return amount.quantize(_CENT)
@@ -290,21 +320,21 @@ class _Reader:
         if not isinstance(value, list) or not value:
             raise RuleInvalid("must be a non-empty list of codes", field=self.at(name))
         for index, code in enumerate(value):
-            if code not in known:
+            if not isinstance(code, str) or code not in known:
                 raise UnknownCode(f"{code!r} is not one of {', '.join(known)}", field=f"{self.at(name)}[{index}]")
         return frozenset(value)
 
     def code(self, name: str, known: Mapping[str, str]) -> str:
         value = self.data.get(name)
-        if value not in known:
+        if not isinstance(value, str) or value not in known:
             raise UnknownCode(f"{value!r} is not one of {', '.join(known)}", field=self.at(name))
-        return str(value)
+        return value
 
 
 def _window(data: Any, path: str) -> Window:
     r = _Reader(data, path)
     kind = r.data.get("kind")
-    if kind not in WINDOWS:
+    if not isinstance(kind, str) or kind not in WINDOWS:
         raise RuleInvalid(f"window kind must be one of {', '.join(WINDOWS)}", field=r.at("kind"))
     allowed = {"calendar_year": {"kind", "period"}, "cycle": {"kind", "anchor_year", "years", "period"},
                "after_hire": {"kind", "months"}, "before_date": {"kind", "months"}}[kind]
@@ -312,7 +342,7 @@ def _window(data: Any, path: str) -> Window:
     if extra:
         raise RuleInvalid(f"a {kind} window takes no {extra[0]}", field=r.at(extra[0]))
     period = r.data.get("period", "current")
-    if period not in ("current", "previous"):
+    if not isinstance(period, str) or period not in ("current", "previous"):
         raise RuleInvalid("period is current or previous", field=r.at("period"))
     previous = period == "previous"
     if kind == "cycle":
@@ -328,7 +358,7 @@ def _window(data: Any, path: str) -> Window:
 def parse_rule(data: Any, path: str = "rule") -> Rule:
     r = _Reader(data, path)
     kind = r.data.get("kind")
-    if kind not in KINDS:
+    if not isinstance(kind, str) or kind not in KINDS:
         raise RuleKindUnknown(f"{kind!r} is not one of {', '.join(KINDS)}", field=r.at("kind"))
     extra = sorted(set(r.data) - _COMMON - _PARAMS[kind])
     if extra:
@@ -337,15 +367,18 @@ def parse_rule(data: Any, path: str = "rule") -> Rule:
     if not isinstance(targets, list) or not targets:
         raise RuleInvalid("must be a non-empty list of target names", field=r.at("targets"))
     for index, target in enumerate(targets):
-        if not isinstance(target, str) or not _NAME.match(target):
+        if not isinstance(target, str) or not _NAME.fullmatch(target):
             raise RuleInvalid("a target is a lower-case name such as teacher_cycle",
                               field=f"{r.at('targets')}[{index}]")
     src = _Reader(r.data.get("source"), r.at("source"))
-    applies = _Reader(r.data.get("applies_to") or {}, r.at("applies_to"))
+    src.keys(_SOURCE)
+    applies = _Reader({} if r.data.get("applies_to") is None else r.data["applies_to"], r.at("applies_to"))
+    applies.keys(_APPLIES_TO)
     replaces: RuleRef | None = None
     if r.has("replaces"):
         ref = _Reader(r.data["replaces"], r.at("replaces"))
-        replaces = RuleRef(ref.text("policy_id", max_length=64), ref.text("rule", pattern=_NAME))
+        ref.keys(_REPLACES)
+        replaces = RuleRef(ref.identifier("policy_id", POLICY_ID_LENGTH), ref.text("rule", pattern=_NAME))
     elif r.flag("loosens"):
         raise RuleInvalid("loosens needs replaces: the higher-level rule it loosens", field=r.at("loosens"))
     common: dict[str, Any] = {
@@ -357,7 +390,7 @@ def parse_rule(data: Any, path: str = "rule") -> Rule:
             applies.codes("roles", ROLES, required=False) or frozenset(),
             applies.integer("hired_within_months", high=600) if applies.has("hired_within_months") else None,
         ),
-        "note": r.text("note", max_length=2000) if r.has("note") else None,
+        "note": r.text("note", max_length=2000, multiline=True) if r.has("note") else None,
         "replaces": replaces,
         "loosens": r.flag("loosens"),
     }
@@ -376,7 +409,7 @@ def parse_rule(data: Any, path: str = "rule") -> Rule:
                                 levels=r.codes("levels", LEVELS, required=False),
                                 include_current=r.flag("include_current"))
     if kind == "role_held_years":
-        return RoleHeldYears(**common, role=r.code("role", ROLES), years=r.decimal("years"))
+        return RoleHeldYears(**common, role=r.code("role", ROLES), years=r.decimal("years", high=Decimal(60)))
     if kind == "certificate_held":
         return CertificateHeld(**common, certificate=r.code("certificate", CERTIFICATES))
     if kind == "credit_ratio":

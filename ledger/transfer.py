@@ -32,6 +32,7 @@ from uuid import UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 
 from ledger.credit_errors import AccountClosed, TransferAlreadyReversed, TransferInvalid, TransferNotFound
+from ledger.grammar import REASON_LENGTH, check_identifier, check_text
 from ledger.hours import format_hours
 from ledger.ids import NAMESPACE
 from ledger.vocabulary import covers, is_jurisdiction
@@ -72,6 +73,7 @@ class Account(Aggregate):
         self.order: list[str] = []
 
     def transfer(self, transfer_id: str, destination: str, on: date, carried: Sequence[Carried]) -> None:
+        check_identifier(transfer_id, "transfer_id")
         if not is_jurisdiction(destination):
             raise TransferInvalid(f"{destination!r} is not a jurisdiction code", field="destination")
         if destination == self.jurisdiction:
@@ -92,6 +94,7 @@ class Account(Aggregate):
         return self.transfers[live[-1]] if live else None
 
     def reverse(self, transfer_id: str, reason: str, on: date) -> None:
+        check_text(reason, "reason", max_length=REASON_LENGTH)
         record = self.transfers.get(transfer_id)
         if record is None:
             raise TransferNotFound(f"this learner has no transfer {transfer_id}")

@@ -55,7 +55,7 @@ _DIVISION = re.compile(r"^[1-9][0-9]{5}$")
 
 
 def is_jurisdiction(code: str) -> bool:
-    return code == NATIONAL or bool(_DIVISION.match(code))
+    return code == NATIONAL or bool(_DIVISION.fullmatch(code))
 
 
 def parent_chain(code: str) -> list[str]:

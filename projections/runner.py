@@ -24,7 +24,14 @@ Invariants:
   process that does not apply follows the notices (``heard_applied``) and asks
   ``rm_tracking`` whenever it may have missed one (``applied_position``, ``lost_track``);
 - ``run`` survives database errors: it logs, waits with capped exponential backoff and
-  reconnects; it ends only on ``stop``.
+  reconnects; it ends only on ``stop``;
+- an event that cannot be applied is an incident, not a silent stall: when a batch fails
+  for any reason but an unreachable database, the events before the one that fails are
+  applied (in halving chunks) and that one is recorded (``projections.incidents``:
+  position, event id, topic, error; nothing personal) and logged by position and topic;
+  ``run`` keeps trying it with the same backoff, which new events do not cut short. The
+  transaction that applies past it clears the record, so deploying a fix is enough for
+  the read models to resume.
 """
 
 from __future__ import annotations
@@ -39,7 +46,9 @@ import asyncpg
 
 from projections.apply import apply_batch
 from projections.chain import GENESIS, chain_hashes
-from projections.events import Decoded, EventDecoder
+from projections.events import Decoded, EventDecoder, event_uuid
+from projections.incidents import CLEAR_CTE, EventNotApplied, Incident, describe
+from projections.incidents import record as record_incident
 from projections.personal import PersonalData
 from projections.schema import APPLIER_LOCK_KEY, PROJECTION, ensure_schema, reset
 
@@ -57,8 +66,21 @@ APPLIED_CHANNEL: Final = "creditbank_applied"
 #: notice goes out with the commit, or not at all).
 _CAS: Final = (
     "WITH moved AS (UPDATE rm_tracking SET position = $2, chain_hash = $3, updated_at = now()"
-    " WHERE projection = $1 AND position = $4 RETURNING position)"
-    " SELECT pg_notify($5, position::text) FROM moved"
+    " WHERE projection = $1 AND position = $4 RETURNING position), "
+    + CLEAR_CTE
+    + " SELECT pg_notify($5, position::text) FROM moved"
+)
+#: Failures that say the database cannot be reached (or is busy), not that an event is bad:
+#: retried without recording an incident.
+_UNREACHABLE: Final = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.InternalClientError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.InsufficientResourcesError,
+    asyncpg.exceptions.TransactionRollbackError,
 )
 _LAST: Final = "SELECT coalesce(max(notification_id), 0) FROM creditbank_events"
 _MAX_BACKOFF: Final = 30.0
@@ -99,6 +121,7 @@ class ProjectionRunner:
         self._active = False
         self._stopping = False
         self._wake = asyncio.Event()
+        self._stop_requested = asyncio.Event()
         self._advanced = asyncio.Event()
         self._running: asyncio.Event | None = None
         #: The next batch being read and decoded meanwhile: (the position it follows, task).
@@ -107,6 +130,10 @@ class ProjectionRunner:
         self._reader: Any | None = None
         #: The last read ahead started (taken or not): the reader is idle once it is done.
         self._in_flight: asyncio.Future[Any] | None = None
+        #: The event this runner last failed to apply, until it applies past it.
+        self.incident: Incident | None = None
+        #: Failed attempts to apply an event, since this runner started (a counter).
+        self.failures = 0
 
     # -- state ---------------------------------------------------------------------
 
@@ -264,6 +291,45 @@ class ProjectionRunner:
             return 0
         if len(rows) >= self._batch_size:
             self._read_ahead(rows[-1][0])  # likely more: read it while this batch is applied
+        try:
+            return await self._apply_rows(conn, old, head, rows, events)
+        except _UNREACHABLE:
+            raise
+        except Exception as error:
+            if len(rows) == 1:
+                await self._stuck(conn, rows[0], error)
+            log.warning("a batch of %s events after position %s cannot be applied; looking for the event",
+                        len(rows), old)
+        return await self._apply_up_to_the_culprit(conn, rows)
+
+    async def _apply_up_to_the_culprit(self, conn: Any, rows: list[Any]) -> int:
+        """Some event of ``rows`` cannot be applied: apply what comes before it in halving
+        chunks (a few transactions, not one per event), then name it (``_stuck``)."""
+        self._drop_read_ahead()
+        applied, pending = 0, rows
+        while pending:
+            chunk = pending
+            while True:
+                try:
+                    # Decoded anew: revealing rewrote the batch's decoded events in place.
+                    done = await self._apply_rows(conn, self._position, self._head, chunk,
+                                                  self._decoder.decode_rows(chunk))
+                    break
+                except _UNREACHABLE:
+                    raise
+                except Exception as error:
+                    if len(chunk) == 1:
+                        await self._stuck(conn, chunk[0], error)
+                    chunk = chunk[: len(chunk) // 2]
+            if not done:
+                return applied  # another applier moved on: it applies the rest
+            applied += done
+            pending = pending[done:]
+        return applied
+
+    async def _apply_rows(self, conn: Any, old: int, head: bytes, rows: list[Any], events: list[Decoded]) -> int:
+        """Apply these rows (the ones after ``old``, whose chain head is ``head``) in one
+        transaction; answer how many (0: another applier moved the tracking row)."""
         # Pseudonyms -> teacher numbers (or tombstones); the chain below hashes the raw state.
         await self._personal.reveal(conn, events)
         # The rows are (position, originator id, version, topic, state): the chain's own.
@@ -280,8 +346,26 @@ class ProjectionRunner:
             await self._reload(conn)
             self._advance(self._position, self._head)
             return 0
+        if self.incident is not None and self.incident.position <= new:
+            log.warning("projection resumed: the event at position %s is applied", self.incident.position)
+            self.incident = None
         self._advance(new, head)
         return len(events)
+
+    async def _stuck(self, conn: Any, row: Any, error: Exception) -> None:
+        """Record and log that the event of ``row`` cannot be applied; raise ``EventNotApplied``."""
+        position, originator_id, version, topic = int(row[0]), row[1], int(row[2]), str(row[3])
+        incident = Incident(position, str(event_uuid(originator_id, version)), topic, type(error).__name__,
+                            describe(error))
+        self.incident = incident
+        self.failures += 1
+        log.error("projection stuck: the event at position %s (%s, event %s) cannot be applied: %s: %s",
+                  incident.position, incident.topic, incident.event_id, incident.error, incident.description)
+        try:
+            await record_incident(conn, PROJECTION, incident)
+        except Exception as failure:  # the log above still names the event
+            log.warning("could not record the incident at position %s: %s", position, type(failure).__name__)
+        raise EventNotApplied(incident) from None
 
     async def catch_up(self) -> int:
         """Apply everything available now; answer the position reached."""
@@ -357,6 +441,12 @@ class ProjectionRunner:
             await asyncio.wait_for(self._wake.wait(), seconds)
         self._wake.clear()
 
+    async def _pause(self, seconds: float) -> None:
+        """Sleep ``seconds`` unless stopped; new events do not cut it short (they would
+        retry an event that cannot be applied on every write)."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop_requested.wait(), seconds)
+
     async def _open(self) -> tuple[Any, Callable[[], Any]]:
         if self._connect_kwargs is not None:
             conn = await asyncpg.connect(**self._connect_kwargs)
@@ -367,8 +457,10 @@ class ProjectionRunner:
     async def run(self) -> None:
         """Apply events as they arrive until ``stop`` is called."""
         self._stopping = False
+        self._stop_requested.clear()
         self._running = asyncio.Event()
         backoff = 0.5
+        stuck_at: int | None = None  # the position of the last incident: a new one starts the backoff again
         try:
             while not self._stopping:
                 try:
@@ -376,6 +468,13 @@ class ProjectionRunner:
                     backoff = 0.5
                 except asyncio.CancelledError:
                     raise
+                except EventNotApplied as stuck:
+                    # Logged (by position and topic) and recorded where it was met.
+                    if stuck.incident.position != stuck_at:
+                        stuck_at, backoff = stuck.incident.position, 0.5
+                    log.info("projection runner retries position %s in %.1f s", stuck_at, backoff)
+                    await self._pause(backoff)
+                    backoff = min(backoff * 2, _MAX_BACKOFF)
                 except Exception:
                     log.exception("projection runner failed; retrying in %.1f s", backoff)
                     await self._sleep(backoff)
@@ -412,6 +511,7 @@ class ProjectionRunner:
     async def stop(self) -> None:
         """Ask ``run`` to end and wait until it has."""
         self._stopping = True
+        self._stop_requested.set()
         self._wake.set()
         if self._running is not None:
             await self._running.wait()

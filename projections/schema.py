@@ -17,6 +17,7 @@ from typing import Any, Final
 from projections.chain import GENESIS
 from projections.credits import DDL as CREDITS_DDL
 from projections.credits import TABLES as CREDITS_TABLES
+from projections.incidents import DDL as INCIDENTS_DDL
 from projections.policies import DDL as POLICIES_DDL
 
 #: The projection's name in ``rm_tracking``.
@@ -138,6 +139,7 @@ async def ensure_schema(conn: Any) -> None:
         await conn.execute(_DDL)
         await conn.execute(POLICIES_DDL)
         await conn.execute(CREDITS_DDL)
+        await conn.execute(INCIDENTS_DDL)
         await conn.execute(
             "INSERT INTO rm_tracking (projection, position, chain_hash) VALUES ($1, 0, $2) "
             "ON CONFLICT (projection) DO NOTHING",

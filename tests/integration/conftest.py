@@ -1,5 +1,6 @@
 """Fixtures shared by the integration tests: a bank on the test database, a read-side
-connection with the read models' schema, and a key ring in a temporary directory."""
+connection and a read-side pool with the read models' schema, and a key ring in a
+temporary directory."""
 
 from __future__ import annotations
 
@@ -37,6 +38,17 @@ async def conn(database: Database) -> AsyncIterator[asyncpg.Connection]:
         yield conn
     finally:
         await conn.close()
+
+
+@pytest.fixture
+async def pool(database: Database) -> AsyncIterator[asyncpg.Pool]:
+    pool = await asyncpg.create_pool(**database.asyncpg_kwargs(), min_size=1, max_size=4)
+    async with pool.acquire() as conn:
+        await ensure_schema(conn)
+    try:
+        yield pool
+    finally:
+        await pool.close()
 
 
 @pytest.fixture

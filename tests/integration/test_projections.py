@@ -8,14 +8,12 @@ with ``projections.runner.ProjectionRunner`` and reads them back with
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import date
 from decimal import Decimal
 from uuid import uuid4
 from zoneinfo import ZoneInfo
 
 import asyncpg
-import pytest
 
 from api.database import Database
 from ledger.application import Accreditation, CreditBank, LearnerRegistration
@@ -24,20 +22,7 @@ from ledger.ids import completion_uuid, event_uuid
 from projections import queries
 from projections.chain import GENESIS, canonical_bytes, chain_hashes, first_broken_link, link
 from projections.runner import ProjectionRunner
-from projections.schema import ensure_schema
 from tests.conftest import TODAY
-
-
-@pytest.fixture
-async def pool(database: Database) -> AsyncIterator[asyncpg.Pool]:
-    pool = await asyncpg.create_pool(**database.asyncpg_kwargs(), min_size=1, max_size=4)
-    async with pool.acquire() as conn:
-        await ensure_schema(conn)
-    try:
-        yield pool
-    finally:
-        await pool.close()
-
 
 
 def completion(record_id: str, category: str, hours: str, assessment: str, on: date) -> CompletionFacts:
