@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from api.schemas import MAX_POSITION, Day, Strict, Text
+from api.schemas import MAX_POSITION, Day, Strict, Text, Whole
 from ledger.vocabulary import CERTIFICATES
 
 _ID = validate.Length(min=1, max=64)
@@ -34,7 +34,7 @@ class PresentedSchema(Strict):
 class MinPositionSchema(Strict):
     """Public reads answer for now; ``min_position`` waits (bounded) for a recent write."""
 
-    min_position = fields.Integer(validate=validate.Range(min=0, max=MAX_POSITION))
+    min_position = Whole(validate=validate.Range(min=0, max=MAX_POSITION))
 
 
 issue_schema = IssueSchema()

@@ -4,7 +4,11 @@ Invariants:
 - bodies are parsed with exact decimals (``parse_float=Decimal``), so ``2.5`` in JSON
   reaches the ledger as the decimal the sender wrote, never as a binary float;
 - a read answers for exactly one ``position`` and says which;
-- a scope check happens before any personal data is read.
+- a scope check happens before any personal data is read;
+- a body is JSON as RFC 8259 has it and no looser, within bounds that keep parsing cheap:
+  nesting at most ``MAX_JSON_DEPTH`` deep, number literals at most ``MAX_NUMBER_CHARS``
+  characters, no ``NaN``/``Infinity``, no key twice in one object (a duplicate is refused,
+  not decided by "last wins"); the body's size is bounded by ``client_max_size``.
 """
 
 from __future__ import annotations
@@ -62,22 +66,92 @@ def written(status: str, position: int | None, *, status_new: int = 201, **extra
     return answer({"status": status, "position": position, **extra}, status_new if status == "recorded" else 200)
 
 
+#: No request of the contract nests deeper than a policy's rules (body, rules, rule, window).
+MAX_JSON_DEPTH = 32
+#: Longer number literals are no amount, position or version the contract knows; the limit
+#: also keeps ``int()`` below CPython's 4,300-digit guard and ``Decimal`` arithmetic cheap.
+MAX_NUMBER_CHARS = 40
+
+
+class _Refused(ValueError):
+    """A body that parses as JSON but that the contract refuses (see the module invariants)."""
+
+
+def _number(text: str, kind: type[int] | type[Decimal]) -> int | Decimal:
+    if len(text) > MAX_NUMBER_CHARS:
+        raise _Refused(f"a number of {len(text)} characters is longer than {MAX_NUMBER_CHARS}")
+    return kind(text)
+
+
+def _int(text: str) -> int | Decimal:
+    return _number(text, int)
+
+
+def _decimal(text: str) -> int | Decimal:
+    return _number(text, Decimal)
+
+
+def _constant(name: str) -> Any:
+    raise _Refused(f"{name} is not a JSON number")
+
+
+def _object_of(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    data = dict(pairs)
+    if len(data) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _Refused(f"the key {key[:64]!r} appears twice in one object")
+            seen.add(key)
+    return data
+
+
+def _too_deep(value: Any) -> bool:
+    """Whether ``value`` nests deeper than ``MAX_JSON_DEPTH`` (walked without recursion)."""
+    level: list[Any] = [value]
+    for _ in range(MAX_JSON_DEPTH):
+        level = [child for node in level if isinstance(node, (dict, list))
+                 for child in (node.values() if isinstance(node, dict) else node)
+                 if isinstance(child, (dict, list))]
+        if not level:
+            return False
+    return True
+
+
+def parse_json(raw: bytes) -> Any:
+    """A request body as data, or the ``Problem`` (400) that says what is wrong with it."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Problem(400, "malformed_json", "The body is not UTF-8", "encode the body as UTF-8") from None
+    try:
+        data = json.loads(text, parse_float=_decimal, parse_int=_int, parse_constant=_constant,
+                          object_pairs_hook=_object_of)
+    except json.JSONDecodeError as error:
+        raise Problem(
+            400, "malformed_json", "The body is not valid JSON",
+            f"line {error.lineno} column {error.colno}: {error.msg}",
+        ) from None
+    except _Refused as error:
+        raise Problem(400, "malformed_json", "The body is JSON the service does not accept", str(error)) from None
+    except RecursionError:
+        too_deep = True
+    else:
+        # Only a body with that many brackets can nest that deep: most bodies skip the walk.
+        too_deep = text.count("[") + text.count("{") > MAX_JSON_DEPTH and _too_deep(data)
+    if too_deep:
+        raise Problem(400, "malformed_json", "The body nests too deep",
+                      f"JSON may nest at most {MAX_JSON_DEPTH} arrays and objects deep")
+    return data
+
+
 async def read_json(request: web.Request) -> Any:
     if request.content_type not in {"application/json", "application/problem+json"}:
         raise Problem(
             415, "unsupported_media_type", "Send JSON",
             f"Content-Type must be application/json, not {request.content_type or 'missing'}",
         )
-    raw = await request.read()
-    try:
-        return json.loads(raw.decode("utf-8"), parse_float=Decimal)
-    except UnicodeDecodeError:
-        raise Problem(400, "malformed_json", "The body is not UTF-8", "encode the body as UTF-8") from None
-    except json.JSONDecodeError as error:
-        raise Problem(
-            400, "malformed_json", "The body is not valid JSON",
-            f"line {error.lineno} column {error.colno}: {error.msg}",
-        ) from None
+    return parse_json(await request.read())
 
 
 def load(schema: Schema, data: Any, prefix: str = "") -> dict[str, Any]:

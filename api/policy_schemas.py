@@ -11,7 +11,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from api.schemas import AS_OF, AT_POSITION, MAX_POSITION, MIN_POSITION, Answer, Day, Strict, _jurisdiction
+from api.schemas import AS_OF, AT_POSITION, MAX_POSITION, MIN_POSITION, Answer, Day, Strict, Whole, _jurisdiction
 
 _TARGET = validate.Regexp(r"^[a-z0-9][a-z0-9_.-]{0,63}$", error="a target is a name such as teacher_cycle")
 
@@ -25,9 +25,9 @@ class VerdictQuerySchema(Strict):
     knowledge = fields.String(validate=validate.OneOf(["recorded", "current"]),
                               metadata={"description": "With on only: as recorded by the end of that day, "
                                                        "or as the bank knows it now (default)."})
-    at_position = fields.Integer(validate=validate.Range(min=0, max=MAX_POSITION),
+    at_position = Whole(validate=validate.Range(min=0, max=MAX_POSITION),
                                  metadata={"description": AT_POSITION})
-    min_position = fields.Integer(validate=validate.Range(min=0, max=MAX_POSITION),
+    min_position = Whole(validate=validate.Range(min=0, max=MAX_POSITION),
                                   metadata={"description": MIN_POSITION})
 
     @validates_schema
@@ -41,14 +41,14 @@ class VerdictQuerySchema(Strict):
 class CohortQuerySchema(VerdictQuerySchema):
     jurisdiction = fields.String(required=True, validate=_jurisdiction)
     school = fields.String(validate=validate.Length(min=1, max=200))
-    eligible = fields.Boolean()
+    eligible = fields.Boolean(truthy={"true"}, falsy={"false"})
     after = fields.String(load_default="", validate=validate.Length(max=64))
-    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+    limit = Whole(load_default=100, validate=validate.Range(min=1, max=1000))
 
 
 class ImpactQuerySchema(Strict):
     on = Day()
-    limit = fields.Integer(load_default=1000, validate=validate.Range(min=1, max=10_000))
+    limit = Whole(load_default=1000, validate=validate.Range(min=1, max=10_000))
 
 
 class RuleDocSchema(Schema):
@@ -70,7 +70,7 @@ class RuleDocSchema(Schema):
 
 class PolicyDocSchema(Schema):
     policy_id = fields.String(required=True)
-    version = fields.Integer()
+    version = Whole()
     jurisdiction = fields.String(required=True)
     effective_from = fields.Date(required=True)
     effective_to = fields.Date(allow_none=True)

@@ -26,6 +26,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
+from ledger.days import parse_day
 from ledger.errors import (
     LooseningNotExplicit,
     PolicyInvalid,
@@ -81,7 +82,7 @@ def _day(value: Any, field: str) -> date:
         return value
     if isinstance(value, str):
         try:
-            return date.fromisoformat(value)
+            return parse_day(value)
         except ValueError:
             pass
     raise PolicyInvalid("must be a date YYYY-MM-DD", field=field)
