@@ -5,6 +5,8 @@ Invariants:
   reaches the ledger as the decimal the sender wrote, never as a binary float;
 - a read answers for exactly one ``position`` and says which;
 - a scope check happens before any personal data is read;
+- a streamed answer (``stream``) either is a problem answer, or starts and ends whole, or
+  ends with the connection cut: never a second response inside a started one;
 - a body is JSON as RFC 8259 has it and no looser, within bounds that keep parsing cheap:
   nesting at most ``MAX_JSON_DEPTH`` deep, number literals at most ``MAX_NUMBER_CHARS``
   characters, no ``NaN``/``Infinity``, no key twice in one object (a duplicate is refused,
@@ -15,6 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+from collections.abc import AsyncIterator
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -29,6 +33,8 @@ from api.context import principal, services
 from api.problems import Problem, flatten_messages
 from ledger.hours import format_hours
 from projections import queries
+
+log = logging.getLogger(__name__)
 
 #: The longest a read waits for the projections to reach a position it asked for.
 MAX_WAIT_SECONDS = 5.0
@@ -143,6 +149,48 @@ def parse_json(raw: bytes) -> Any:
         raise Problem(400, "malformed_json", "The body nests too deep",
                       f"JSON may nest at most {MAX_JSON_DEPTH} arrays and objects deep")
     return data
+
+
+#: What a streamed answer holds back before its first byte: a failure within it (a small
+#: export whole, the first learners of a large one) is still an ordinary problem answer.
+STREAM_HOLD_BYTES = 256 * 1024
+
+
+async def stream(
+    request: web.Request, response: web.StreamResponse, chunks: AsyncIterator[bytes]
+) -> web.StreamResponse:
+    """Send ``response`` with ``chunks`` as its body.
+
+    Nothing is sent before ``STREAM_HOLD_BYTES`` are made (or all of them), so a failure
+    there is a problem answer. A failure after that cannot be answered any more (the status
+    line is gone): the connection is cut without the closing chunk, so the client sees an
+    incomplete answer, never a complete-looking file nor a second response inside the first."""
+    held: list[bytes] = []
+    size, rest = 0, True
+    while size < STREAM_HOLD_BYTES:
+        chunk = await anext(chunks, None)
+        if chunk is None:
+            rest = False
+            break
+        held.append(chunk)
+        size += len(chunk)
+    await response.prepare(request)
+    try:
+        await response.write(b"".join(held))
+        if rest:
+            async for chunk in chunks:
+                await response.write(chunk)
+    except ConnectionError:
+        raise  # the client went away: there is no one to tell
+    except Exception as error:
+        resource = request.match_info.route.resource
+        log.error("%s %s failed after its answer began (%s); the connection is cut", request.method,
+                  resource.canonical if resource is not None else "(no route)", type(error).__name__)
+        if request.transport is not None:
+            request.transport.abort()
+        return response
+    await response.write_eof()
+    return response
 
 
 async def read_json(request: web.Request) -> Any:

@@ -51,6 +51,13 @@ class ImpactQuerySchema(Strict):
     limit = Whole(load_default=1000, validate=validate.Range(min=1, max=10_000))
 
 
+class TargetsQuerySchema(Strict):
+    jurisdiction = fields.String(required=True, validate=_jurisdiction)
+    on = Day(metadata={"description": "The targets in force on this day (default today)."})
+    at_position = Whole(validate=validate.Range(min=0, max=MAX_POSITION), metadata={"description": AT_POSITION})
+    min_position = Whole(validate=validate.Range(min=0, max=MAX_POSITION), metadata={"description": MIN_POSITION})
+
+
 class RuleDocSchema(Schema):
     id = fields.String(required=True)
     kind = fields.String(required=True, metadata={"enum": [
@@ -90,6 +97,28 @@ class VerdictSchema(Answer):
     position = fields.Integer()
 
 
+class TargetRuleSchema(Answer):
+    policy_id = fields.String(required=True)
+    version = fields.Integer(required=True)
+    jurisdiction = fields.String(required=True)
+    rule = fields.String(required=True)
+    kind = fields.String(required=True)
+
+
+class TargetSchema(Answer):
+    target = fields.String(required=True)
+    rules = fields.List(fields.Nested(TargetRuleSchema), required=True,
+                        metadata={"description": "the rules in force that define the target, national first"})
+
+
+class TargetsSchema(Answer):
+    jurisdiction = fields.String(required=True)
+    on = fields.Date(required=True)
+    position = fields.Integer(required=True)
+    targets = fields.List(fields.Nested(TargetSchema), required=True)
+
+
 verdict_query_schema = VerdictQuerySchema()
+targets_query_schema = TargetsQuerySchema()
 cohort_query_schema = CohortQuerySchema()
 impact_query_schema = ImpactQuerySchema()
