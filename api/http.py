@@ -118,7 +118,7 @@ _CONTAINERS = frozenset({dict, list})
 def _too_deep(value: Any) -> bool:
     """Whether ``value`` (as ``json.loads`` made it) nests deeper than ``MAX_JSON_DEPTH``,
     walked level by level without recursion (about 1 µs per completion of a batch)."""
-    level: list[Any] = [value]
+    level: list[Any] = [value] if type(value) in _CONTAINERS else []
     for _ in range(MAX_JSON_DEPTH):
         below: list[Any] = []
         keep = below.append
