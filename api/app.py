@@ -4,7 +4,10 @@ Invariants:
 - ``create_app(settings)`` builds everything from settings; resources (database,
   event store, writer thread, read pool, projections, token listener) are opened in
   ``cleanup_ctx`` in dependency order and closed in reverse;
-- every non-public route needs a valid bearer token whose role the route allows;
+- every non-public route needs a valid bearer token whose role the route allows, whatever
+  the method: HEAD is its GET route (roles included); a method a path does not have
+  (OPTIONS too: the service answers no CORS preflight) is a 405 naming ``Allow``, no data;
+  a handler with no routes-table entry never runs;
 - blocking work (the embedded server, the event store's psycopg calls) runs off the
   event loop;
 - the read pool's connections never keep session state between requests (no ``SET``
@@ -59,13 +62,22 @@ def _route_of(request: web.Request) -> Route | None:
     resource = request.match_info.route.resource
     if resource is None:
         return None
-    return _ROUTE_BY_KEY.get((request.method, resource.canonical))
+    # aiohttp answers HEAD with the GET handler: it is the GET route, roles included.
+    method = "GET" if request.method == "HEAD" else request.method
+    return _ROUTE_BY_KEY.get((method, resource.canonical))
 
 
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     route = _route_of(request)
-    if route is None or route.roles is None:
+    if route is None:
+        if request.match_info.http_exception is None:
+            # A handler the routes table does not list would run unauthenticated: never.
+            log.error("no routes-table entry for %s %s; refused", request.method, request.match_info.route.name)
+            raise Problem(404, "not_found", "Not Found", "no such route")
+        # 404 or 405 (OPTIONS included: no CORS here), with no data.
+        return await handler(request)
+    if route.roles is None:
         return await handler(request)
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")

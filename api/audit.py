@@ -31,7 +31,7 @@ from marshmallow import fields, validate
 from api.context import SERVICES, services
 from api.http import answer, load_query
 from api.problems import Problem
-from api.schemas import MAX_POSITION, FullMatch, Strict
+from api.schemas import MAX_POSITION, FullMatch, Strict, Whole
 from ledger.keys import KeyRing
 from projections import audit, institution_audit
 from projections.queries import current_position
@@ -44,13 +44,13 @@ VERIFYING = web.AppKey("verifying", asyncio.Semaphore)
 
 class VerificationQuerySchema(Strict):
     # ``from`` is a Python keyword: the field is named by data_key.
-    start = fields.Integer(data_key="from", load_default=1, validate=validate.Range(min=1, max=MAX_POSITION))
-    end = fields.Integer(data_key="to", validate=validate.Range(min=1, max=MAX_POSITION))
+    start = Whole(data_key="from", load_default=1, validate=validate.Range(min=1, max=MAX_POSITION))
+    end = Whole(data_key="to", validate=validate.Range(min=1, max=MAX_POSITION))
 
 
 class CheckpointsQuerySchema(Strict):
-    after = fields.Integer(load_default=0, validate=validate.Range(min=0, max=MAX_POSITION))
-    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+    after = Whole(load_default=0, validate=validate.Range(min=0, max=MAX_POSITION))
+    limit = Whole(load_default=100, validate=validate.Range(min=1, max=1000))
 
 
 verification_query_schema = VerificationQuerySchema()
@@ -132,8 +132,8 @@ async def checkpoints_ctx(app: web.Application) -> AsyncIterator[None]:
 class InstitutionQuerySchema(Strict):
     month = fields.String(required=True, validate=FullMatch(
         r"^(19[5-9][0-9]|20[0-9]{2}|2100)-(0[1-9]|1[0-2])$", error="YYYY-MM, from 1950-01 to 2100-12"))
-    backdated_days = fields.Integer(load_default=90, validate=validate.Range(min=1, max=3650))
-    burst = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100_000))
+    backdated_days = Whole(load_default=90, validate=validate.Range(min=1, max=3650))
+    burst = Whole(load_default=20, validate=validate.Range(min=1, max=100_000))
 
 
 institution_query_schema = InstitutionQuerySchema()

@@ -6,7 +6,7 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from api.schemas import MAX_POSITION, Day, Strict, Text, identifier
+from api.schemas import MAX_POSITION, Day, Strict, Text, Whole, identifier
 from ledger.vocabulary import CERTIFICATES
 
 _ID = identifier(64)
@@ -36,7 +36,7 @@ class PresentedSchema(Strict):
 class MinPositionSchema(Strict):
     """Public reads answer for now; ``min_position`` waits (bounded) for a recent write."""
 
-    min_position = fields.Integer(validate=validate.Range(min=0, max=MAX_POSITION))
+    min_position = Whole(validate=validate.Range(min=0, max=MAX_POSITION))
 
 
 class WriteQuerySchema(MinPositionSchema):

@@ -16,7 +16,7 @@ Invariants:
   so a changed limit or vocabulary changes both; a field, validator or hook it does not know
   turns the fast path off for that schema (``COMPILED`` says whether it is on);
 - ``Text``, ``Day`` and ``Hours`` are mirrored here (NFC, strip, control characters;
-  ``date.fromisoformat`` and the 1950–2100 range; ``ledger.hours.parse_hours``): a change to their
+  ``ledger.days.parse_day`` and the 1950–2100 range; ``ledger.hours.parse_hours``): a change to their
   ``_deserialize`` must be made here too, which the property test in
   ``tests/unit/test_completion_items.py`` (both loaders on generated valid and invalid items)
   enforces.
@@ -35,6 +35,7 @@ from typing import Any
 from marshmallow import RAISE, Schema, fields, missing, validate
 
 from api.schemas import Day, FullMatch, Hours, Text, completion_schema
+from ledger.days import parse_day
 from ledger.errors import HoursInvalid
 from ledger.grammar import EARLIEST, LATEST, refused_character
 from ledger.hours import parse_hours
@@ -72,11 +73,11 @@ def _text(value: Any) -> str:
 
 
 def _day(value: Any) -> date:
-    """``Day._deserialize``: marshmallow's ``date.fromisoformat`` and the sane range."""
+    """``Day._deserialize``: ``ledger.days.parse_day`` and the sane range."""
     if type(value) is not str:
         raise _DECLINED
     try:
-        day = date.fromisoformat(value)
+        day = parse_day(value)
     except ValueError:
         raise _DECLINED from None
     if not EARLIEST <= day <= LATEST:

@@ -15,7 +15,7 @@ Invariants:
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -35,7 +35,19 @@ from api.http import (
     written,
 )
 from api.problems import Problem
-from api.schemas import MAX_POSITION, Day, FullMatch, Hours, ReadQuerySchema, Strict, Text, category, identifier, level
+from api.schemas import (
+    MAX_POSITION,
+    Day,
+    FullMatch,
+    Hours,
+    ReadQuerySchema,
+    Strict,
+    Text,
+    Whole,
+    category,
+    identifier,
+    level,
+)
 from ledger.credit_errors import MappingNotFound
 from ledger.degree import degree_mapping_uuid
 from ledger.degree_commands import (
@@ -45,8 +57,9 @@ from ledger.degree_commands import (
     recognise_hours,
     reverse_recognition,
 )
-from ledger.errors import DomainError
+from ledger.errors import DomainError, HoursInvalid
 from ledger.grammar import KEY_PATTERN
+from ledger.hours import exact_decimal
 from projections import degree_credits as rm
 from projections.events import json_ready
 
@@ -64,14 +77,11 @@ class Amount(fields.Field):  # type: ignore[type-arg]
         if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
             raise ValidationError('send an exact decimal such as "16" or "0.5"')
         try:
-            amount = Decimal(value.strip()) if isinstance(value, str) else Decimal(value)
-        except InvalidOperation:
-            raise ValidationError(f"{value!r} is not a decimal number") from None
-        if not amount.is_finite() or amount <= 0 or amount > 1000:
+            amount = exact_decimal(value, field="amount")
+        except HoursInvalid as error:
+            raise ValidationError(error.detail) from None
+        if amount <= 0 or amount > 1000:
             raise ValidationError("must be above 0 and at most 1000")
-        exponent = amount.as_tuple().exponent
-        if isinstance(exponent, int) and exponent < -2 and amount != amount.quantize(Decimal("0.01")):
-            raise ValidationError("at most two decimal places")
         return amount.quantize(Decimal("0.01"))
 
 
@@ -99,7 +109,7 @@ class MappingSchema(Strict):
     categories = fields.List(fields.Nested(CategoryCapSchema), required=True, validate=validate.Length(min=1, max=50))
     levels = fields.List(fields.String(validate=level), required=True, validate=validate.Length(min=1))
     effective_from = Day(required=True)
-    version = fields.Integer(validate=validate.Range(min=1, max=MAX_POSITION))
+    version = Whole(validate=validate.Range(min=1, max=MAX_POSITION))
 
 
 class RecognitionItemSchema(Strict):
@@ -117,7 +127,7 @@ class RecognitionSchema(Strict):
     type = fields.String(required=True, validate=validate.Equal("degree_credit"))
     mapping_id = fields.String(required=True, validate=MAPPING_NAME,
                                metadata={"description": "the mapping's UUID, or university:programme"})
-    mapping_version = fields.Integer(validate=validate.Range(min=1, max=MAX_POSITION))
+    mapping_version = Whole(validate=validate.Range(min=1, max=MAX_POSITION))
     on = Day()
     completions = fields.List(fields.Nested(RecognitionItemSchema), required=True,
                               validate=validate.Length(min=1, max=500))

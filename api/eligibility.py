@@ -6,8 +6,12 @@ Invariants:
   with the same ``at_position`` and ``as_of`` gives the same answer (``on`` defaults to the
   day the asked position was recorded, so it is no clock reading when a position is given);
 - scope is checked before personal data is read; an hr token sees its jurisdiction only;
-- a draft's impact publishes nothing: the draft is checked on the writer thread exactly
-  as publishing would, then judged on the read side next to the rules in force;
+- a target no policy of the jurisdiction defines (its parent chain; for a cohort, also the
+  jurisdictions under it) is refused with 422 ``unknown_target`` listing the known ones,
+  never judged as "no requirement, so no one is short";
+- a draft's impact is bounded (``MAX_IMPACT_RULES_X_TARGETS``) and publishes nothing: the
+  draft is checked on the writer thread exactly as publishing would, then judged on the
+  read side next to the rules in force;
 - a cohort (page, CSV or a draft's impact) is judged in chunks of learners sized so that a
   chunk holds about ``COHORT_FACTS_BUDGET`` completions, whatever the length of the learners'
   histories: a chunk's facts are what a cohort read holds at once, and must not grow with
@@ -16,6 +20,7 @@ Invariants:
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from collections.abc import AsyncIterator
@@ -26,13 +31,13 @@ import asyncpg
 from aiohttp import web
 
 from api.context import principal, services
-from api.http import answer, authorize_learner, load_query, read_json, resolve_position, run_in_writer
-from api.policy_schemas import cohort_query_schema, impact_query_schema, verdict_query_schema
+from api.http import answer, authorize_learner, load_query, read_json, resolve_position, run_in_writer, stream
+from api.policy_schemas import cohort_query_schema, impact_query_schema, targets_query_schema, verdict_query_schema
 from api.problems import Problem
 from api.schemas import read_query_schema
 from api.time_travel import judged_on, question
 from api.writes import answer_written
-from ledger.eligibility import Facts, evaluate, plan
+from ledger.eligibility import Facts, evaluate, plan, policies_applied
 from ledger.policy import PolicyVersion
 from ledger.vocabulary import covers, parent_chain
 from projections import policies as pq
@@ -47,6 +52,10 @@ FIRST_CHUNK = 25
 #: learners held more and more as the log grew: 500 learners were 65 MB by the end of the
 #: ten-minute soak, and every CSV export raised the server's resident size to a new high.
 COHORT_FACTS_BUDGET = 5_000
+#: A draft's impact judges every learner in scope twice per target; its rules × targets are
+#: bounded so one request cannot hold the event loop for seconds (30 × 30 took 4 s on 1,000
+#: learners). The shipped policies need at most a few dozen.
+MAX_IMPACT_RULES_X_TARGETS = 200
 
 
 async def post_policy(request: web.Request) -> web.Response:
@@ -91,6 +100,21 @@ async def _policies_for(conn: asyncpg.Connection, facts: list[Facts], on: date, 
     return await pq.policies_in_force(conn, sorted(chains), on, position)
 
 
+async def _known_target(
+    conn: asyncpg.Connection, target: str, jurisdiction: str, position: int, *, below: bool
+) -> None:
+    """Refuse a target no policy for ``jurisdiction`` defines (see ``pq.policies_known``):
+    judged by no rule, it would read as "nobody is short"."""
+    known = sorted({t for v in await pq.policies_known(conn, jurisdiction, position, below=below)
+                    for t in v.targets()})
+    if target not in known:
+        raise Problem(
+            422, "unknown_target", "No such target",
+            f"no policy for {jurisdiction} defines the target {target}; known: {', '.join(known) or 'none'}",
+            errors={"target": [f"must be one of: {', '.join(known) or '(none defined)'}"]}, targets=known,
+        )
+
+
 async def _verdict(request: web.Request) -> tuple[dict[str, Any], dict[str, Any]]:
     learner_id = request.match_info["learner_id"]
     query = load_query(request, verdict_query_schema)
@@ -101,6 +125,7 @@ async def _verdict(request: web.Request) -> tuple[dict[str, Any], dict[str, Any]
         facts = await pq.learner_facts(conn, learner_id, position)
         if facts is None:
             raise Problem(404, "learner_not_found", "No such learner", f"{learner_id} was not registered by then")
+        await _known_target(conn, query["target"], facts.jurisdiction, position, below=False)
         policies = await _policies_for(conn, [facts], on, position)
     verdict = {**evaluate(query["target"], facts, policies, on), **question(query, on, position)}
     return verdict, {"position": position, "at_position": position}
@@ -118,6 +143,26 @@ async def get_plan(request: web.Request) -> web.Response:
         "eligible": verdict["eligible"], "remaining": plan(verdict), "policies": verdict["policies"],
         "position": where["position"],
     })
+
+
+async def get_targets(request: web.Request) -> web.Response:
+    """The targets in force in a jurisdiction on a day, each with the rules that define it."""
+    svc = services(request)
+    query = load_query(request, targets_query_schema)
+    jurisdiction = query["jurisdiction"]
+    async with svc.pool.acquire() as conn:
+        position = await resolve_position(conn, request, query)
+        versions = await pq.policies_known(conn, jurisdiction, position)
+    on = query.get("on") or svc.today()
+    rules: dict[str, list[dict[str, Any]]] = {}
+    for version in policies_applied(versions, jurisdiction, on):
+        for rule in version.rules:
+            for target in rule.targets:
+                rules.setdefault(target, []).append({
+                    "policy_id": version.policy_id, "version": version.version,
+                    "jurisdiction": version.jurisdiction, "rule": rule.id, "kind": rule.kind})
+    return answer({"jurisdiction": jurisdiction, "on": on.isoformat(), "position": position,
+                   "targets": [{"target": target, "rules": rules[target]} for target in sorted(rules)]})
 
 
 def _cohort_row(facts: Facts, verdict: dict[str, Any]) -> dict[str, Any]:
@@ -182,6 +227,7 @@ async def get_cohort(request: web.Request) -> web.StreamResponse:
         return await _cohort_csv(request, query)
     async with svc.pool.acquire() as conn:
         on, position = await _when(conn, request, query)
+        await _known_target(conn, query["target"], query["jurisdiction"], position, below=True)
         rows: list[dict[str, Any]] = []
         cursor = None
         async for last, row in _cohort_rows(conn, query, on, position, query["after"], query["limit"]):
@@ -211,18 +257,19 @@ async def _cohort_csv(request: web.Request, query: dict[str, Any]) -> web.Stream
     })
     async with svc.pool.acquire() as conn:
         on, position = await _when(conn, request, query)
-        await response.prepare(request)
-        # The byte order mark makes Excel read the file as UTF-8 (Chinese names).
-        await response.write("\ufeff".encode() + _csv_line(list(_CSV_COLUMNS)))
-        async for _, row in _cohort_rows(conn, query, on, position, query["after"], None):
-            hours = "; ".join(f"{cat} {h} h by {m.get('due') or '-'}" for m in row["missing"]
-                              for cat, h in (m.get("hours") or {}).items())
-            eligible = "" if row["eligible"] is None else ("yes" if row["eligible"] else "no")
-            await response.write(_csv_line([
-                row["learner_id"], row["name"], row["school"] or "", row["jurisdiction"], query["target"],
-                on.isoformat(), eligible, " ".join(row["unmet"]), hours, position]))
-    await response.write_eof()
-    return response
+        await _known_target(conn, query["target"], query["jurisdiction"], position, below=True)
+
+        async def lines() -> AsyncIterator[bytes]:
+            yield "\ufeff".encode() + _csv_line(list(_CSV_COLUMNS))  # the BOM: Excel reads UTF-8
+            async for _, row in _cohort_rows(conn, query, on, position, query["after"], None):
+                hours = "; ".join(f"{cat} {h} h by {m.get('due') or '-'}" for m in row["missing"]
+                                  for cat, h in (m.get("hours") or {}).items())
+                eligible = "" if row["eligible"] is None else ("yes" if row["eligible"] else "no")
+                yield _csv_line([
+                    row["learner_id"], row["name"], row["school"] or "", row["jurisdiction"], query["target"],
+                    on.isoformat(), eligible, " ".join(row["unmet"]), hours, position])
+
+        return await stream(request, response, lines())
 
 
 async def post_impact(request: web.Request) -> web.Response:
@@ -252,11 +299,22 @@ async def post_impact(request: web.Request) -> web.Response:
         position = await resolve_position(conn, request, {})
         current_versions = await pq.policy_versions(conn, draft.policy_id, position)
         targets = sorted(draft.targets() | {t for v in current_versions for r in v["rules"] for t in r["targets"]})
+        if len(draft.rules) * len(targets) > MAX_IMPACT_RULES_X_TARGETS:
+            raise Problem(
+                422, "impact_too_large", "The draft is too large to judge at once",
+                f"{len(draft.rules)} rules × {len(targets)} targets = {len(draft.rules) * len(targets)}; "
+                f"an impact judges at most {MAX_IMPACT_RULES_X_TARGETS} (rules × targets, the targets of the draft "
+                "and of the policy's published versions): split the draft",
+                errors={"rules": [f"rules × targets must be at most {MAX_IMPACT_RULES_X_TARGETS}"]},
+                limit=MAX_IMPACT_RULES_X_TARGETS,
+            )
         flips: list[dict[str, Any]] = []
         counts = {"to_eligible": 0, "to_ineligible": 0, "other": 0}
         judged = 0
         async for f, before in _cohort_facts(conn, scope, None, on, position, "", CSV_CHUNK):
             judged += 1
+            # Judging is CPU work on the event loop: let other requests in between learners.
+            await asyncio.sleep(0)
             with_draft = [*before, draft]
             for target in targets:
                 old, new = evaluate(target, f, before, on), evaluate(target, f, with_draft, on)

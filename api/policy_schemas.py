@@ -21,6 +21,7 @@ from api.schemas import (
     FullMatch,
     Strict,
     Text,
+    Whole,
     _jurisdiction,
 )
 from ledger.grammar import NAME_PATTERN
@@ -37,9 +38,9 @@ class VerdictQuerySchema(Strict):
     knowledge = fields.String(validate=validate.OneOf(["recorded", "current"]),
                               metadata={"description": "With on only: as recorded by the end of that day, "
                                                        "or as the bank knows it now (default)."})
-    at_position = fields.Integer(validate=validate.Range(min=0, max=MAX_POSITION),
+    at_position = Whole(validate=validate.Range(min=0, max=MAX_POSITION),
                                  metadata={"description": AT_POSITION})
-    min_position = fields.Integer(validate=validate.Range(min=0, max=MAX_POSITION),
+    min_position = Whole(validate=validate.Range(min=0, max=MAX_POSITION),
                                   metadata={"description": MIN_POSITION})
 
     @validates_schema
@@ -53,16 +54,23 @@ class VerdictQuerySchema(Strict):
 class CohortQuerySchema(VerdictQuerySchema):
     jurisdiction = fields.String(required=True, validate=_jurisdiction)
     school = Text(validate=validate.Length(min=1, max=200))
-    eligible = fields.Boolean()
+    eligible = fields.Boolean(truthy={"true"}, falsy={"false"})
     #: The cursor: the last learner id of the page before (an identifier, or nothing).
     after = fields.String(load_default="", validate=[validate.Length(max=64),
                                                      FullMatch(r"^([A-Za-z0-9][A-Za-z0-9._:/-]*)?$")])
-    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+    limit = Whole(load_default=100, validate=validate.Range(min=1, max=1000))
 
 
 class ImpactQuerySchema(Strict):
     on = Day()
-    limit = fields.Integer(load_default=1000, validate=validate.Range(min=1, max=10_000))
+    limit = Whole(load_default=1000, validate=validate.Range(min=1, max=10_000))
+
+
+class TargetsQuerySchema(Strict):
+    jurisdiction = fields.String(required=True, validate=_jurisdiction)
+    on = Day(metadata={"description": "The targets in force on this day (default today)."})
+    at_position = Whole(validate=validate.Range(min=0, max=MAX_POSITION), metadata={"description": AT_POSITION})
+    min_position = Whole(validate=validate.Range(min=0, max=MAX_POSITION), metadata={"description": MIN_POSITION})
 
 
 class RuleDocSchema(Schema):
@@ -84,7 +92,7 @@ class RuleDocSchema(Schema):
 
 class PolicyDocSchema(Schema):
     policy_id = fields.String(required=True)
-    version = fields.Integer()
+    version = Whole()
     jurisdiction = fields.String(required=True)
     effective_from = fields.Date(required=True)
     effective_to = fields.Date(allow_none=True)
@@ -104,6 +112,28 @@ class VerdictSchema(Answer):
     position = fields.Integer()
 
 
+class TargetRuleSchema(Answer):
+    policy_id = fields.String(required=True)
+    version = fields.Integer(required=True)
+    jurisdiction = fields.String(required=True)
+    rule = fields.String(required=True)
+    kind = fields.String(required=True)
+
+
+class TargetSchema(Answer):
+    target = fields.String(required=True)
+    rules = fields.List(fields.Nested(TargetRuleSchema), required=True,
+                        metadata={"description": "the rules in force that define the target, national first"})
+
+
+class TargetsSchema(Answer):
+    jurisdiction = fields.String(required=True)
+    on = fields.Date(required=True)
+    position = fields.Integer(required=True)
+    targets = fields.List(fields.Nested(TargetSchema), required=True)
+
+
 verdict_query_schema = VerdictQuerySchema()
+targets_query_schema = TargetsQuerySchema()
 cohort_query_schema = CohortQuerySchema()
 impact_query_schema = ImpactQuerySchema()

@@ -111,6 +111,10 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/v1/learners/{learner_id}/plan", eligibility.get_plan,
           "What remains for a target, by category, before which date", LEARNER_READERS,
           query=ps.verdict_query_schema, responses={200: ("plan", None)}),
+    Route("GET", "/v1/targets", eligibility.get_targets,
+          "The targets in force in a jurisdiction (its own policies and those above it) on a day, each with "
+          "the policy and rule ids behind it; a verdict for any other target is refused with 422 unknown_target",
+          ANY_AUTHENTICATED, query=ps.targets_query_schema, responses={200: ("targets", ps.TargetsSchema())}),
     Route("GET", "/v1/eligibility", eligibility.get_cohort,
           "Verdicts for every learner in scope, paged; Accept: text/csv for a spreadsheet (UTF-8 with BOM)",
           frozenset({"admin", "hr", "auditor"}), query=ps.cohort_query_schema,

@@ -21,6 +21,7 @@ from typing import Any, cast
 
 from marshmallow import INCLUDE, RAISE, Schema, ValidationError, fields, validate, validates_schema
 
+from ledger.days import parse_day
 from ledger.errors import HoursInvalid
 from ledger.grammar import (
     EARLIEST,
@@ -98,6 +99,25 @@ class Text(fields.String):
         return text
 
 
+_WHOLE_TEXT = re.compile(r"[0-9]{1,19}")
+
+
+class Whole(fields.Integer):
+    """A whole number as the contract writes one: ASCII digits in a query parameter, a JSON
+    integer in a body; no sign, spaces, underscores, exponent or other scripts' digits
+    (``int()`` alone takes ``+5``, `` 5``, ``1_0`` and ``５``)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        if isinstance(value, str):
+            if _WHOLE_TEXT.fullmatch(value) is None:
+                raise ValidationError("must be a whole number written in the digits 0-9, nothing else")
+            value = int(value)
+        elif isinstance(value, bool) or not isinstance(value, int):
+            raise ValidationError("must be a whole number")
+        number: int = super()._deserialize(value, attr, data, **kwargs)
+        return number
+
+
 class Day(fields.Date):
     """A calendar date within a sane range."""
 
@@ -106,7 +126,10 @@ class Day(fields.Date):
         super().__init__(*args, **kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> date:
-        day: date = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            day = value if isinstance(value, date) else parse_day(value)
+        except ValueError:
+            raise ValidationError("must be a date written YYYY-MM-DD") from None
         if not EARLIEST <= day <= LATEST:
             raise ValidationError(f"must lie between {EARLIEST} and {LATEST}")
         return day
@@ -255,10 +278,10 @@ class ReadQuerySchema(Strict):
     """Time travel and read-your-writes on every ledger read."""
 
     as_of = Day(metadata={"description": AS_OF})
-    at_position = fields.Integer(
+    at_position = Whole(
         validate=validate.Range(min=0, max=MAX_POSITION), metadata={"description": AT_POSITION}
     )
-    min_position = fields.Integer(
+    min_position = Whole(
         validate=validate.Range(min=0, max=MAX_POSITION), metadata={"description": MIN_POSITION}
     )
 
@@ -269,13 +292,13 @@ class ReadQuerySchema(Strict):
 
 
 class HistoryQuerySchema(ReadQuerySchema):
-    after = fields.Integer(load_default=0, validate=validate.Range(min=0, max=MAX_POSITION))
-    limit = fields.Integer(load_default=1000, validate=validate.Range(min=1, max=10_000))
+    after = Whole(load_default=0, validate=validate.Range(min=0, max=MAX_POSITION))
+    limit = Whole(load_default=1000, validate=validate.Range(min=1, max=10_000))
 
 
 class EventsQuerySchema(Strict):
-    after = fields.Integer(load_default=0, validate=validate.Range(min=0, max=MAX_POSITION))
-    limit = fields.Integer(load_default=1000, validate=validate.Range(min=1, max=10_000))
+    after = Whole(load_default=0, validate=validate.Range(min=0, max=MAX_POSITION))
+    limit = Whole(load_default=1000, validate=validate.Range(min=1, max=10_000))
 
 
 # --- responses (documented in the OpenAPI; handlers return plain dicts) -------------

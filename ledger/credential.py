@@ -107,7 +107,9 @@ def _segment(text: str, what: str) -> bytes:
 def _object(raw: bytes, what: str) -> dict[str, Any]:
     try:
         value = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        # ValueError: malformed, or an integer beyond int()'s digit limit; RecursionError:
+        # nested too deep. A presented token's header is read before its signature is checked.
         raise CredentialInvalid(f"the {what} is not JSON") from None
     if not isinstance(value, dict):
         raise CredentialInvalid(f"the {what} is not a JSON object")

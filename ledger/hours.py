@@ -4,11 +4,18 @@ Invariants: an hour amount is a ``Decimal`` greater than 0, with at most two dec
 places, and at most ``MAX_HOURS_PER_COMPLETION``; floats are accepted only when they
 are exactly a two-place decimal (``2.5`` yes, ``0.1 + 0.2`` no). Arithmetic on hours is
 ``Decimal`` arithmetic; a float never enters a total.
+
+An exact decimal is written as the contract writes one (``exact_decimal``): text of ASCII
+digits with at most two decimal places (``"2.5"``; no plus sign, exponent, spaces, underscores,
+full-width or other scripts' digits), or a JSON number that is such a decimal; at most
+``MAX_WHOLE_DIGITS`` digits before the point, so no amount reaches the limits of
+``Decimal`` arithmetic.
 """
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+import re
+from decimal import Decimal
 from typing import Final
 
 from ledger.errors import HoursInvalid
@@ -16,6 +23,43 @@ from ledger.errors import HoursInvalid
 #: No single programme runs longer than a year of full days; more is a typing error.
 MAX_HOURS_PER_COMPLETION: Final = Decimal("2000")
 _CENT: Final = Decimal("0.01")
+#: Digits before the point: no amount of hours, credits or ratios needs more.
+MAX_WHOLE_DIGITS: Final = 9
+# The sign is let through so that "-1" is refused by the range ("greater than 0").
+_DECIMAL_TEXT: Final = re.compile(rf"-?[0-9]{{1,{MAX_WHOLE_DIGITS}}}(?:\.[0-9]{{1,2}})?")
+_PLACES_TEXT: Final = re.compile(rf"-?[0-9]{{1,{MAX_WHOLE_DIGITS}}}\.[0-9]{{3,20}}")
+_LIMIT: Final = Decimal(10) ** MAX_WHOLE_DIGITS
+
+
+def exact_decimal(value: object, *, field: str) -> Decimal:
+    """A decimal as the contract writes one (see the module invariants), not yet checked
+    for range; raises ``HoursInvalid`` saying why not. Floats are the caller's business."""
+    if isinstance(value, bool):
+        raise HoursInvalid("must be a decimal number, not a boolean", field=field)
+    if isinstance(value, str):
+        if _DECIMAL_TEXT.fullmatch(value) is None:
+            if _PLACES_TEXT.fullmatch(value) is not None:
+                raise HoursInvalid(f"{value} has more than two decimal places", field=field)
+            raise HoursInvalid(
+                f"{value[:40]!r} is not a decimal number written like \"2.5\": ASCII digits 0-9, at "
+                f"most {MAX_WHOLE_DIGITS} before the point and two after it, nothing else", field=field)
+        return Decimal(value)
+    if isinstance(value, int):
+        amount = Decimal(value)
+    elif isinstance(value, Decimal):
+        exponent = value.as_tuple().exponent
+        if not isinstance(exponent, int):
+            raise HoursInvalid("must be a finite number", field=field)
+        if exponent < -2:
+            raise HoursInvalid(f"{value} has more than two decimal places", field=field)
+        if exponent > 0:
+            raise HoursInvalid(f"write {value} without an exponent", field=field)
+        amount = value
+    else:
+        raise HoursInvalid("must be a decimal string or a number", field=field)
+    if abs(amount) >= _LIMIT:
+        raise HoursInvalid(f"must have at most {MAX_WHOLE_DIGITS} digits before the point", field=field)
+    return amount
 
 
 def parse_hours(value: object, *, field: str = "hours") -> Decimal:
@@ -35,13 +79,14 @@ def parse_hours(value: object, *, field: str = "hours") -> Decimal:
                 field=field,
             )
         amount = rounded.normalize()
-    elif isinstance(value, int):
-        amount = Decimal(value)
-    elif isinstance(value, (str, Decimal)):
+    elif isinstance(value, (str, int, Decimal)):
         try:
-            amount = Decimal(value.strip()) if isinstance(value, str) else value
-        except InvalidOperation:
-            raise HoursInvalid(f"{value!r} is not a decimal number", field=field) from None
+            amount = exact_decimal(value, field=field)
+        except HoursInvalid:
+            # Say "more than 2000 h" of a long number rather than "too many digits".
+            if not isinstance(value, str) and Decimal(value).is_finite() and value > MAX_HOURS_PER_COMPLETION:
+                return check_hours(Decimal(value), field=field)
+            raise
     else:
         raise HoursInvalid("hours must be a decimal string or a number", field=field)
     return check_hours(amount, field=field)
@@ -61,7 +106,7 @@ def check_hours(amount: Decimal, *, field: str = "hours") -> Decimal:
             field=field,
         )
     exponent = amount.as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -2 and amount != amount.quantize(_CENT):
+    if isinstance(exponent, int) and exponent < -2:
         raise HoursInvalid(f"{amount} has more than two decimal places", field=field)
     return amount.quantize(_CENT)
 

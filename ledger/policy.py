@@ -27,6 +27,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
+from ledger.days import parse_day
 from ledger.errors import (
     LooseningNotExplicit,
     PolicyInvalid,
@@ -84,7 +85,7 @@ def _day(value: Any, field: str) -> date:
         day = value
     elif isinstance(value, str):
         with contextlib.suppress(ValueError):
-            day = date.fromisoformat(value)
+            day = parse_day(value)
     if day is None:
         raise PolicyInvalid("must be a date YYYY-MM-DD", field=field)
     if not EARLIEST <= day <= LATEST:

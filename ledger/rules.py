@@ -17,11 +17,12 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Final
 
 from ledger.errors import HoursInvalid, RuleInvalid, RuleKindUnknown, UnknownCode
 from ledger.grammar import NAME, check_text, identifier_problem
+from ledger.hours import exact_decimal
 from ledger.vocabulary import CATEGORIES, CERTIFICATES, LEVELS, ROLES
 
 WINDOWS: Final = ("calendar_year", "cycle", "after_hire", "before_date")
@@ -301,16 +302,11 @@ class _Reader:
         if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
             # A binary float is not the decimal the author meant; policies send strings.
             raise HoursInvalid('must be an exact decimal, written as a string such as "90"', field=where)
-        try:
-            amount = Decimal(value.strip()) if isinstance(value, str) else Decimal(value)
-        except InvalidOperation:
-            raise HoursInvalid(f"{value!r} is not a decimal number", field=where) from None
-        if not amount.is_finite() or amount <= 0:
+        amount = exact_decimal(value, field=where)
+        if amount <= 0:
             raise HoursInvalid("must be a decimal above 0", field=where)
         if amount > high:
             raise HoursInvalid(f"must be at most {high}", field=where)
-        if amount != amount.quantize(_CENT):
-            raise HoursInvalid("must have at most two decimal places", field=where)
         return amount.quantize(_CENT)
 
     def codes(self, name: str, known: Mapping[str, str], *, required: bool) -> frozenset[str] | None:

@@ -24,7 +24,7 @@ from typing import Any, Final
 
 from ledger.eligibility import CompletionFact, Facts, RoleFact
 from ledger.policy import PolicyVersion, parse_policy
-from ledger.vocabulary import NATIONAL, PASSING_ASSESSMENTS
+from ledger.vocabulary import NATIONAL, PASSING_ASSESSMENTS, parent_chain
 from projections.certificates import with_certificates
 from projections.events import Decoded, json_ready
 
@@ -90,6 +90,21 @@ async def policies_in_force(
         "SELECT data FROM rm_policies WHERE jurisdiction = ANY($1) AND effective_from <= $2"
         " AND published_position <= $3 ORDER BY policy_id, version",
         list(jurisdictions), on, _bound(at_position),
+    )
+    return [_version(r) for r in rows]
+
+
+async def policies_known(
+    conn: Any, jurisdiction: str, at_position: int | None = None, *, below: bool = False
+) -> list[PolicyVersion]:
+    """Every version published by the position for ``jurisdiction``'s parent chain (what
+    judges its learners on some day) and, with ``below``, for every jurisdiction under it
+    (what judges a cohort of it), in force or not."""
+    low, high = _scope(jurisdiction)
+    rows = await conn.fetch(
+        "SELECT data FROM rm_policies WHERE (jurisdiction = ANY($1) OR ($2 AND jurisdiction >= $3"
+        " AND jurisdiction < $4)) AND published_position <= $5 ORDER BY policy_id, version",
+        parent_chain(jurisdiction), below, low, high, _bound(at_position),
     )
     return [_version(r) for r in rows]
 

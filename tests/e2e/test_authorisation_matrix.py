@@ -101,6 +101,7 @@ PROBES: dict[tuple[str, str], Probe] = {
         "/v1/learners/P-0001/eligibility?target=principal_appointment", "learner"),
     ("GET", "/v1/learners/{learner_id}/plan"): Probe(
         "/v1/learners/P-0001/plan?target=principal_appointment", "learner"),
+    ("GET", "/v1/targets"): Probe("/v1/targets?jurisdiction=220106"),
     ("GET", "/v1/eligibility"): Probe(
         "/v1/eligibility?target=principal_appointment&jurisdiction=220106", "jurisdiction"),
     ("GET", "/v1/audit/verification"): Probe("/v1/audit/verification"),

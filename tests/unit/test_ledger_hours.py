@@ -43,15 +43,29 @@ def test_three_decimal_places_are_refused_because_hours_have_two():
         parse_hours("1.234")
 
 
-def test_trailing_zeros_beyond_two_places_are_fine_2_500_is_2_50():
-    assert parse_hours("2.500") == Decimal("2.50")
-    assert parse_hours("300.0000") == Decimal("300.00")
+def test_two_places_means_two_written_places_even_trailing_zeros():
+    assert parse_hours("2.50") == Decimal("2.50")
+    for value in ("2.500", "300.0000", Decimal("2.500")):
+        with pytest.raises(HoursInvalid):
+            parse_hours(value)
 
 
-def test_whole_hours_as_int_or_text_and_whitespace_around_text():
+def test_whole_hours_as_int_or_text():
     assert parse_hours(300) == Decimal("300.00")
-    assert parse_hours(" 90 ") == Decimal("90.00")
+    assert parse_hours("90") == Decimal("90.00")
     assert parse_hours(Decimal("0.01")) == Decimal("0.01")
+
+
+@pytest.mark.parametrize("value", [
+    " 90 ", "90\n", "1_000", "+5", "1e3", "1E3", ".5", "5.", "0x10", "NaN", "Infinity", "1,5", "",
+    "１０", "٣", "१२", "1" + "0" * 24, Decimal("1E+3"),
+])
+def test_hours_are_written_as_the_contract_writes_them_ascii_digits_and_at_most_two_places(value):
+    """Only what ``Decimal()`` or ``int()`` would read: full-width, Arabic-Indic or
+    Devanagari digits, underscores, signs, exponents and spaces are not the contract's hours."""
+    with pytest.raises(HoursInvalid) as refused:
+        parse_hours(value)
+    assert refused.value.field == "hours"
 
 
 def test_the_largest_completion_is_2000_hours_one_cent_more_is_a_typing_error():
@@ -61,7 +75,7 @@ def test_the_largest_completion_is_2000_hours_one_cent_more_is_a_typing_error():
     assert "more than 2000 h" in refused.value.detail
 
 
-@pytest.mark.parametrize("value", ["1e30", 10**40, 1e20, "18000", 120_000])
+@pytest.mark.parametrize("value", [10**40, 1e20, "18000", 120_000, Decimal("1" + "0" * 30)])
 def test_huge_amounts_are_refused(value):
     with pytest.raises(HoursInvalid, match="more than 2000 h"):
         parse_hours(value)
