@@ -162,10 +162,18 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
     try:
         return await handler(request)
     except Problem as problem:
-        return problem_response(
+        response = problem_response(
             problem.status_code, problem.code, problem.title, problem.detail,
             errors=problem.errors, headers=problem.problem_headers, **problem.extra,
         )
+        if problem.problem_headers.get("Connection") == "close":
+            # A body that never came: answer, then close at once rather than wait (aiohttp
+            # lingers up to 10 s for the rest of an unread body before it closes).
+            await response.prepare(request)
+            await response.write_eof()
+            if request.transport is not None:
+                request.transport.close()
+        return response
     except DomainError as error:
         return domain_problem(error)
     except ValidationError as error:
