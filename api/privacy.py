@@ -6,7 +6,9 @@ Invariants:
 - the learner's own tokens are revoked in the same step and their scope and label (an admin
   may have written a name into it) scrubbed, and every other server process is told
   (NOTIFY) to forget the teacher number it may have cached;
-- asking again answers 404: nothing links the number to anyone any more.
+- asking again answers 404: nothing links the number to anyone any more;
+- the vault and token tables are vacuumed afterwards, so the destroyed key and the old
+  scope are not left in dead row versions.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from api.http import load_body, run_in_writer, written
 from api.schemas import WrittenSchema
 from api.schemas import revocation_schema as erasure_schema
 from ledger.committer import Committer
+from ledger.vault import VAULT_TABLE
 
 ERASURE_CHANNEL = "creditbank_erasures"
 
@@ -43,6 +46,11 @@ async def post_erasure(request: web.Request) -> web.Response:
             await conn.execute("SELECT pg_notify($1, $2)", auth.REVOCATION_CHANNEL, token_id)
         # Transient (never stored): other processes drop the number from their caches.
         await conn.execute("SELECT pg_notify($1, $2)", ERASURE_CHANNEL, learner_id)
+    async with svc.pool.acquire() as conn:
+        # The deleted vault row (the key, the number's lookup) and the tokens' old scope and
+        # label stay in dead row versions until vacuumed; the read models are vacuumed by
+        # the projection that scrubs them.
+        await conn.execute(f"VACUUM {VAULT_TABLE}, auth_tokens")
     return written(result.status, result.position, tokens_revoked=len(revoked))
 
 

@@ -13,7 +13,8 @@ Invariants:
   the learner's pseudonym through the vault (``ledger.vault``) before anything is recorded:
   no event holds a teacher number or a name unsealed;
 - an erasure records ``Learner.Erased`` first and destroys the vault entry second, so a
-  crash in between leaves an erased learner whose erasure can simply be asked for again.
+  crash in between leaves an erased learner whose erasure can simply be asked for again;
+  its reason is sealed under the learner's key, so it is unreadable from then on.
 
 Call the commands from one thread at a time (see ``ledger.committer``): cached aggregates
 are shared, not copied, for speed.
@@ -358,7 +359,9 @@ class CreditBank(Application[UUID]):
             if learner is None:
                 raise LearnerNotFound(f"no learner {learner_id} is registered", field="learner_id")
             position = None
-            if learner.erase(self._today(), reason):
+            # The reason may name the person ("request by 欧阳某 220106…"): it enters the log
+            # sealed under the key destroyed just after, so nobody reads it once erased.
+            if learner.erase(self._today(), self.seal_personal(subject, {"reason": reason})):
                 position = self._save_all(learner)
             self.recorder.vault_destroy(subject)  # type: ignore[attr-defined]
             self.forget_learner(learner_id)

@@ -5,9 +5,10 @@ Invariants:
   pseudonym, the national teacher number while the learner's key is in the vault, and the
   tombstone ``erased:<pseudonym>`` once it is not. Whether the key is there is asked anew
   for every batch of events, so no cache here outlives an erasure;
-- sealed values (a registration's ``personal``, a certificate's ``jws``) are opened with the
-  learner's key; without the key they become ``None``: the name and the credential are gone,
-  the hours, dates and verdict inputs stay;
+- sealed values (a registration's ``personal``, a certificate's ``jws``, an erasure's
+  ``reason``) are opened with the learner's key; without the key they become ``None``: the
+  name, the credential and the erasure's reason are gone, the hours, dates and verdict
+  inputs stay; an erasure's reason recorded in the clear (older events) is never shown;
 - per batch: one query for the keys, at most one for pseudonyms seen before (``rm_learners``)
   and at most one for registrations not yet projected (the log itself).
 """
@@ -80,6 +81,10 @@ class PersonalData:
                 f.pop("personal", None)
             elif e.topic == CERTIFICATE_ISSUED and "jws" in f:
                 f["jws"] = self._open(keys.get(subject), subject, f["jws"], "jws")
+            elif e.topic == LEARNER_ERASED:
+                # Sealed under a key destroyed with the erasure; one recorded in the clear
+                # (before reasons were sealed) is not shown either: it may name the person.
+                f["reason"] = self._open(keys.get(subject), subject, f.get("reason"), "reason")
 
     def _open_registration(self, e: Decoded, keys: dict[str, bytes]) -> None:
         subject = e.fields["learner_id"]
@@ -131,28 +136,41 @@ class PersonalData:
         return None if opened is None else opened.get(name)
 
 
-async def scrub(conn: Any, number: str, subject: str) -> None:
+async def scrub(conn: Any, number: str, subject: str) -> list[str]:
     """Replace a teacher number by its tombstone in every read model (every ``rm_`` table with
     a ``learner_id``, and the institution audit's refused posts), and drop the name and the
-    credentials that state it (run when ``Learner.Erased`` is applied)."""
-    if number.startswith("erased:"):
-        return
+    credentials that state it (run when ``Learner.Erased`` is applied). Keyed on the event's
+    pseudonym, not on what the number looks like (a number recorded as ``erased:…`` is a
+    number like any other). Answers the tables it changed, for ``vacuum``."""
     gone = tombstone(subject)
+    if number == gone:
+        return []  # scrubbed already: a rebuild meets the erasure with the key long gone
     tables = {
         r[0] for r in await conn.fetch(
             "SELECT table_name FROM information_schema.columns WHERE table_schema = current_schema()"
             " AND column_name = 'learner_id' AND (table_name LIKE 'rm\\_%' OR table_name = 'audit_rejections')"
         )
     }
-    await conn.execute("UPDATE rm_learners SET name = NULL WHERE learner_id = $1", number)
+    await conn.execute("UPDATE rm_learners SET name = NULL WHERE subject = $1", subject)
     if "rm_certificates" in tables:
         await conn.execute(
             "UPDATE rm_certificates SET jws = NULL, credential = NULL WHERE learner_id = $1", number
         )
     if "audit_rejections" in tables:
-        # Refused posts are kept for the institution audit; their text may quote the number.
+        # Rows kept by number (before refused posts were kept by pseudonym) lose it.
         await conn.execute(
-            "UPDATE audit_rejections SET detail = replace(detail, $1, $2) WHERE learner_id = $1", number, gone
+            "UPDATE audit_rejections SET detail = replace(detail, $1, '(learner)'), learner_id = NULL,"
+            " subject = $2 WHERE learner_id = $1", number, subject
         )
-    for table in sorted(tables):
+    for table in sorted(tables - {"audit_rejections"}):
         await conn.execute(f'UPDATE "{table}" SET learner_id = $2 WHERE learner_id = $1', number, gone)
+    return sorted(tables | {"rm_learners"})
+
+
+async def vacuum(conn: Any, tables: Iterable[str]) -> None:
+    """VACUUM the tables a scrub changed, so the number and name do not stay in their dead
+    row versions until autovacuum comes by. Outside any transaction (VACUUM refuses to run
+    in one): call it after the scrub's transaction committed."""
+    names = sorted(set(tables))
+    if names:
+        await conn.execute("VACUUM " + ", ".join(f'"{t}"' for t in names))

@@ -40,6 +40,7 @@ import asyncpg
 from projections.apply import apply_batch
 from projections.chain import GENESIS, chain_hashes
 from projections.events import Decoded, EventDecoder
+from projections import personal
 from projections.personal import PersonalData
 from projections.schema import APPLIER_LOCK_KEY, PROJECTION, ensure_schema, reset
 
@@ -274,13 +275,15 @@ class ProjectionRunner:
             async with conn.transaction():
                 if len(await conn.fetch(_CAS, PROJECTION, new, head, old, APPLIED_CHANNEL)) != 1:
                     raise _Moved
-                await apply_batch(conn, events, hashes)
+                scrubbed = await apply_batch(conn, events, hashes)
         except _Moved:
             log.info("tracking moved away from %s under us; reloading", old)
             await self._reload(conn)
             self._advance(self._position, self._head)
             return 0
         self._advance(new, head)
+        if scrubbed:
+            await personal.vacuum(conn, scrubbed)
         return len(events)
 
     async def catch_up(self) -> int:
