@@ -7,8 +7,8 @@ Invariants:
   may have written a name into it) scrubbed, and every other server process is told
   (NOTIFY) to forget the teacher number it may have cached;
 - asking again answers 404: nothing links the number to anyone any more;
-- the vault and token tables are vacuumed afterwards, so the destroyed key and the old
-  scope are not left in dead row versions.
+- the vault and token tables are rewritten afterwards (``VACUUM FULL``), so neither the
+  destroyed key nor the old scope is left in a dead row version or a page's free space.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from api.schemas import WrittenSchema
 from api.schemas import revocation_schema as erasure_schema
 from ledger.committer import Committer
 from ledger.vault import VAULT_TABLE
+from projections.personal import transaction_id, vacuum
 
 ERASURE_CHANNEL = "creditbank_erasures"
 
@@ -46,11 +47,15 @@ async def post_erasure(request: web.Request) -> web.Response:
             await conn.execute("SELECT pg_notify($1, $2)", auth.REVOCATION_CHANNEL, token_id)
         # Transient (never stored): other processes drop the number from their caches.
         await conn.execute("SELECT pg_notify($1, $2)", ERASURE_CHANNEL, learner_id)
+        # Later than the vault's deletion, which committed before this began.
+        scrub = await transaction_id(conn)
     async with svc.pool.acquire() as conn:
-        # The deleted vault row (the key, the number's lookup) and the tokens' old scope and
-        # label stay in dead row versions until vacuumed; the read models are vacuumed by
+        # The deleted vault row (the key that opens every sealed value of the learner) and the
+        # tokens' old scope and label would stay in dead row versions until vacuumed, and
+        # their bytes in the pages' free space after a plain VACUUM: both tables are small,
+        # so they are rewritten whole (a lock of a moment). The read models are vacuumed by
         # the projection that scrubs them.
-        await conn.execute(f"VACUUM {VAULT_TABLE}, auth_tokens")
+        await vacuum(conn, [VAULT_TABLE, "auth_tokens"], scrub, full=True)
     return written(result.status, result.position, tokens_revoked=len(revoked))
 
 

@@ -15,6 +15,9 @@ Invariants:
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
@@ -29,6 +32,11 @@ from projections.events import Decoded, EventDecoder
 LEARNER_REGISTERED: Final = "ledger.learner:Learner.Registered"
 LEARNER_ERASED: Final = "ledger.learner:Learner.Erased"
 CERTIFICATE_ISSUED: Final = "ledger.certificate:Certificate.Issued"
+
+log = logging.getLogger(__name__)
+
+#: The longest an erasure's vacuum waits for older snapshots to end (see ``vacuum``).
+HORIZON_WAIT_SECONDS: Final = 5.0
 
 #: Pseudonym -> teacher number pairs remembered (the pair never changes; only whether it
 #: may be shown does, and that is asked of the vault every time).
@@ -167,10 +175,61 @@ async def scrub(conn: Any, number: str, subject: str) -> list[str]:
     return sorted(tables | {"rm_learners"})
 
 
-async def vacuum(conn: Any, tables: Iterable[str]) -> None:
+async def transaction_id(conn: Any) -> int:
+    """The id of ``conn``'s current transaction (assigning one): what ``vacuum`` waits past."""
+    return int(await conn.fetchval("SELECT pg_current_xact_id()::text")) % 2**32
+
+
+async def vacuum(
+    conn: Any, tables: Iterable[str], after: int, *, full: bool = False, wait: float = HORIZON_WAIT_SECONDS
+) -> None:
     """VACUUM the tables a scrub changed, so the number and name do not stay in their dead
     row versions until autovacuum comes by. Outside any transaction (VACUUM refuses to run
-    in one): call it after the scrub's transaction committed."""
+    in one): call it once the scrub's transaction (id ``after``, ``transaction_id``) has
+    committed. A row version it replaced stays while any session holds a snapshot or a
+    transaction as old as it, so this first waits until none of the database does (polling
+    ``pg_stat_activity``), and vacuums again while PostgreSQL reports row versions "not yet
+    removable" (a backend starting up in any database briefly holds every horizon back);
+    both within ``wait`` seconds, after which what is left waits for the next vacuum.
+    ``full`` rewrites the tables (an exclusive lock while it runs: only for small ones), so
+    not even a page's free space keeps the bytes of a removed row version."""
     names = sorted(set(tables))
-    if names:
-        await conn.execute("VACUUM " + ", ".join(f'"{t}"' for t in names))
+    if not names:
+        return
+    deadline = asyncio.get_running_loop().time() + wait
+    while await conn.fetchval(_OLDER_SNAPSHOTS, str(after)):
+        if asyncio.get_running_loop().time() >= deadline:
+            break
+        await asyncio.sleep(0.02)
+    kept: list[int] = []
+
+    def heard(_: Any, message: Any) -> None:
+        text = f"{message.message} {getattr(message, 'detail', None) or ''}"
+        kept.extend(int(n) for n in _NOT_YET_REMOVABLE.findall(text))
+
+    statement = ("VACUUM (FULL, VERBOSE) " if full else "VACUUM (VERBOSE) ") + ", ".join(f'"{t}"' for t in names)
+    conn.add_log_listener(heard)
+    try:
+        while True:
+            kept.clear()
+            await conn.execute(statement)
+            if not any(kept):
+                return
+            if asyncio.get_running_loop().time() >= deadline:
+                log.info("%d row versions replaced by an erasure are left for the next vacuum", sum(kept))
+                return
+            await asyncio.sleep(0.05)
+    finally:
+        conn.remove_log_listener(heard)
+
+
+#: What VACUUM VERBOSE says of row versions it had to keep (lazy, then FULL).
+_NOT_YET_REMOVABLE: Final = re.compile(
+    r"(\d+) (?:are dead but not yet removable|dead row versions cannot be removed yet)")
+
+#: Sessions of this database whose snapshot or transaction is as old as transaction ``$1``
+#: (either keeps the row versions it replaced from being removed).
+_OLDER_SNAPSHOTS: Final = (
+    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    " AND (age(backend_xmin) >= age($1::text::xid) OR age(backend_xid) >= age($1::text::xid))"
+)

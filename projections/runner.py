@@ -276,6 +276,7 @@ class ProjectionRunner:
                 if len(await conn.fetch(_CAS, PROJECTION, new, head, old, APPLIED_CHANNEL)) != 1:
                     raise _Moved
                 scrubbed = await apply_batch(conn, events, hashes)
+                scrub = await personal.transaction_id(conn) if scrubbed else 0
         except _Moved:
             log.info("tracking moved away from %s under us; reloading", old)
             await self._reload(conn)
@@ -283,7 +284,7 @@ class ProjectionRunner:
             return 0
         self._advance(new, head)
         if scrubbed:
-            await personal.vacuum(conn, scrubbed)
+            await personal.vacuum(conn, scrubbed, scrub)
         return len(events)
 
     async def catch_up(self) -> int:
