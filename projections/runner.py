@@ -37,10 +37,10 @@ from typing import Any, Final
 
 import asyncpg
 
+from projections import personal
 from projections.apply import apply_batch
 from projections.chain import GENESIS, chain_hashes
 from projections.events import Decoded, EventDecoder
-from projections import personal
 from projections.personal import PersonalData
 from projections.schema import APPLIER_LOCK_KEY, PROJECTION, ensure_schema, reset
 
