@@ -45,7 +45,7 @@ class MalformedRequestFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if record.exc_info or record.args or record.exc_text:
             error = record.exc_info[1] if record.exc_info else None
-            record.msg = "request refused or failed before routing: %s (%s)"
+            record.msg = "HTTP server: a request failed or was refused as malformed: %s (%s); its bytes are not logged"
             record.args = (type(error).__name__ if error is not None else "no exception",
                            getattr(error, "code", None) or getattr(error, "status", None) or "-")
             record.exc_info = None

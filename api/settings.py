@@ -94,7 +94,10 @@ def public_url(value: str) -> str:
         raise ValueError(f"CREDITBANK_PUBLIC_URL {value!r} is not an http(s) URL with a host")
     if parts.query or parts.fragment or parts.username or parts.password:
         raise ValueError(f"CREDITBANK_PUBLIC_URL {value!r} may not hold a query, fragment or credentials")
-    parts.port  # noqa: B018  (raises ValueError on a port that is not a number)
+    try:
+        parts.port  # noqa: B018  (raises ValueError on a port that is not a number)
+    except ValueError:
+        raise ValueError(f"CREDITBANK_PUBLIC_URL {value!r} has a port that is not a number") from None
     return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from api.database import Database
-from tests.e2e.test_faults import Server
+from tests.e2e.test_faults import Server, server_process
 
 TOKEN = "cbk_" + "S3cr3tTokenValue" * 3
 NUMBER = "220106201500009"
@@ -35,14 +35,8 @@ MALFORMED = [
 
 @pytest.fixture
 def server(database: Database, tmp_path: Path) -> Iterator[Server]:
-    running = Server(database, tmp_path)
-    running.env["CREDITBANK_LOG_LEVEL"] = "INFO"
-    try:
+    with server_process(database, tmp_path, CREDITBANK_LOG_LEVEL="INFO") as running:  # access log too
         yield running
-    finally:
-        if running.process is not None and running.process.poll() is None:
-            running.process.kill()
-            running.process.wait()
 
 
 def _send(port: int, raw: str) -> bytes:
@@ -68,5 +62,5 @@ def test_malformed_requests_leave_no_token_or_number_in_the_log(server: Server) 
     assert TOKEN not in log and "S3cr3tTokenValue" not in log, log[-3000:]
     assert NUMBER not in log, log[-3000:]
     assert "AssertionError" not in log and "Traceback" not in log, log[-3000:]
-    assert "request refused or failed before routing" in log, log[-3000:]
+    assert "was refused as malformed: BadHttpMessage" in log, log[-3000:]
     assert "GET /healthz 200" in log
