@@ -23,6 +23,7 @@ from ledger.application import CreditBank, LearnerRegistration
 from ledger.ids import learner_uuid
 from ledger.learner import Learner
 from ledger.vault import tombstone
+from projections import institution_audit
 from tests.e2e.conftest import Bank, completion, seed, settle
 from tests.e2e.test_privacy import _dump, _subject
 
@@ -216,3 +217,21 @@ async def test_the_scrubbed_rows_do_not_stay_in_dead_row_versions(bank: Bank) ->
     # The vault (the destroyed key) and the tokens are rewritten whole (VACUUM FULL).
     after = await _files(bank.database, rewritten)
     assert all(after[t] != files[t] for t in rewritten), (files, after)
+
+
+async def test_refused_posts_kept_by_number_before_are_kept_by_pseudonym_once_opened(bank: Bank) -> None:
+    await seed(bank)
+    subject = await _subject(bank.database, "P-0001")
+    conn = await asyncpg.connect(**bank.database.asyncpg_kwargs())
+    try:
+        await conn.execute(
+            "INSERT INTO audit_rejections (provider_id, record_id, learner_id, code, detail) VALUES"
+            " ('JLU-TTC', 'OLD-1', 'P-0001', 'completion_conflict', 'record OLD-1 for P-0001 differs'),"
+            " ('JLU-TTC', 'OLD-2', '220106200000001', 'learner_not_found', 'no learner 220106200000001')")
+        await conn.execute(institution_audit.DDL)  # what every server start runs
+        kept = [dict(r) for r in await conn.fetch(
+            "SELECT learner_id, subject, detail FROM audit_rejections ORDER BY record_id")]
+    finally:
+        await conn.close()
+    assert kept == [{"learner_id": None, "subject": subject, "detail": "record OLD-1 for (learner) differs"},
+                    {"learner_id": None, "subject": None, "detail": "no learner (learner)"}]
