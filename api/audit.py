@@ -29,7 +29,7 @@ from marshmallow import fields, validate
 from api import spreadsheet
 from api.context import SERVICES, services
 from api.http import answer, load_query
-from api.problems import Problem
+from api.problems import Problem, failure_without_values
 from api.schemas import MAX_POSITION, Strict
 from ledger.keys import KeyRing
 from projections import audit, institution_audit
@@ -192,8 +192,8 @@ async def keep_rejections(
     try:
         async with services(request).pool.acquire() as conn:
             await institution_audit.record_rejections(conn, provider_id, refused)
-    except Exception:
-        log.exception("could not record %d rejected completions", len(refused))
+    except Exception as error:
+        log.error("could not record %d rejected completions: %s", len(refused), failure_without_values(error))
 
 
 def _day(value: Any) -> date | None:
