@@ -173,7 +173,7 @@ def create_app(
                 db.asyncpg_kwargs(),
                 handlers={
                     auth.REVOCATION_CHANNEL: lambda token_id: tokens.forget(token_id),
-                    privacy.ERASURE_CHANNEL: lambda number: privacy.forget_erased(committer, number),
+                    privacy.ERASURE_CHANNEL: lambda subject: privacy.forget_erased(committer, subject),
                     APPLIED_CHANNEL: lambda position: runner.heard_applied(int(position)),
                 },
                 on_gap=[

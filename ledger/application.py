@@ -207,6 +207,13 @@ class CreditBank(Application[UUID]):
         if subject is not None:
             self._evict([learner_uuid(subject)])
 
+    def forget_subject(self, subject: str) -> None:
+        """Drop what this process remembers of the learner ``subject`` (another process erased
+        them; the notice names the pseudonym, never the teacher number)."""
+        for number in [n for n, s in self._subjects.items() if s == subject]:
+            del self._subjects[number]
+        self._evict([learner_uuid(subject)])
+
     def forget_all_learners(self) -> None:
         """Drop every teacher number and cached aggregate (erasures may have been missed)."""
         self._subjects.clear()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -24,7 +25,7 @@ from ledger.ids import learner_uuid
 from ledger.learner import Learner
 from ledger.vault import tombstone
 from projections import institution_audit
-from tests.e2e.conftest import Bank, completion, seed, settle
+from tests.e2e.conftest import TOKENS, Bank, completion, running_bank, seed, settle
 from tests.e2e.test_privacy import _dump, _subject
 
 REASON = "PIPL request by 欧阳某 220106199001011234, case 2026-117"
@@ -235,3 +236,31 @@ async def test_refused_posts_kept_by_number_before_are_kept_by_pseudonym_once_op
         await conn.close()
     assert kept == [{"learner_id": None, "subject": subject, "detail": "record OLD-1 for (learner) differs"},
                     {"learner_id": None, "subject": None, "detail": "no learner (learner)"}]
+
+
+async def test_other_processes_hear_of_an_erasure_by_pseudonym_not_by_number(bank: Bank) -> None:
+    await seed(bank)
+    subject = await _subject(bank.database, "T-0001")
+    heard: asyncio.Queue[str] = asyncio.Queue()
+    conn = await asyncpg.connect(**bank.database.asyncpg_kwargs())
+    try:
+        await conn.add_listener("creditbank_erasures", lambda *args: heard.put_nowait(args[3]))
+        await _erase(bank, "T-0001")
+        assert await asyncio.wait_for(heard.get(), 5) == subject
+    finally:
+        await conn.close()
+    # The writer forgot her: a post for her number is refused as for a number never known.
+    r = await bank.client.post("/v1/completions", headers=bank.auth("institution"), json=completion("X-9"))
+    assert r.status == 422 and (await r.json())["code"] == "learner_not_found", await r.text()
+
+
+async def test_a_second_server_forgets_the_erased_learner_it_had_cached(database: Database, tmp_path: Path) -> None:
+    async with running_bank(database, tmp_path / "keys", TOKENS) as first, \
+            running_bank(database, tmp_path / "keys", TOKENS) as second:
+        await seed(first)
+        # The second server's writer learns her pseudonym by posting for her.
+        r = await second.client.post("/v1/completions", headers=second.auth("institution"), json=completion("C-1"))
+        assert r.status == 201, await r.text()
+        await _erase(first, "T-0001")
+        r = await second.client.post("/v1/completions", headers=second.auth("institution"), json=completion("C-2"))
+        assert r.status == 422 and (await r.json())["code"] == "learner_not_found", await r.text()
