@@ -8,6 +8,8 @@ Invariants:
   the method: HEAD is its GET route (roles included); a method a path does not have
   (OPTIONS too: the service answers no CORS preflight) is a 405 naming ``Allow``, no data;
   a handler with no routes-table entry never runs;
+- every answer carries ``X-Content-Type-Options: nosniff`` and, unless its handler chose a
+  public cache lifetime, ``Cache-Control: no-store``;
 - blocking work (the embedded server, the event store's psycopg calls) runs off the
   event loop;
 - the read pool's connections never keep session state between requests (no ``SET``
@@ -30,6 +32,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from api import audit, auth, certificates, privacy
+from api.access_log import ROUTE, install_log_filters
 from api.context import PRINCIPAL, SERVICES, SETTINGS, Metrics, Services
 from api.database import Database, embedded_postgres
 from api.notifications import Notifications
@@ -104,12 +107,22 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
 
 @web.middleware
 async def metrics_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    resource = request.match_info.route.resource
+    request[ROUTE] = resource.canonical if resource is not None else "(no route)"
     response = await handler(request)
     route = _route_of(request)
     if SERVICES in request.app:
         key = (request.method, route.path if route else "unmatched", response.status)
         request.app[SERVICES].metrics.requests[key] += 1
     return response
+
+
+async def _protective_headers(request: web.BaseRequest, response: web.StreamResponse) -> None:
+    """Every answer may carry personal data or a verdict about a person: no cache keeps it
+    (unless the handler said it is public and cacheable, as status lists do), and no
+    browser guesses another type for it (a CSV or JSON read as HTML)."""
+    response.headers.setdefault("Cache-Control", "no-store")
+    response.headers["X-Content-Type-Options"] = "nosniff"
 
 
 def create_app(
@@ -124,6 +137,8 @@ def create_app(
         middlewares=[metrics_middleware, problem_middleware, auth_middleware],
     )
     app[SETTINGS] = settings
+    install_log_filters()
+    app.on_response_prepare.append(_protective_headers)
     app[OPENAPI] = build_openapi(ROUTES)
     app.add_routes(route_table())
     zone = ZoneInfo(settings.timezone)
@@ -170,7 +185,7 @@ def create_app(
                 db.asyncpg_kwargs(),
                 handlers={
                     auth.REVOCATION_CHANNEL: lambda token_id: tokens.forget(token_id),
-                    privacy.ERASURE_CHANNEL: lambda number: privacy.forget_erased(committer, number),
+                    privacy.ERASURE_CHANNEL: lambda subject: privacy.forget_erased(committer, subject),
                     APPLIED_CHANNEL: lambda position: runner.heard_applied(int(position)),
                 },
                 on_gap=[

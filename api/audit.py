@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import csv
-import io
 import logging
 from collections.abc import AsyncIterator
 from datetime import date
@@ -28,9 +26,10 @@ from typing import Any
 from aiohttp import web
 from marshmallow import fields, validate
 
+from api import spreadsheet
 from api.context import SERVICES, services
 from api.http import answer, load_query
-from api.problems import Problem
+from api.problems import Problem, failure_without_values
 from api.schemas import MAX_POSITION, FullMatch, Strict, Whole
 from ledger.keys import KeyRing
 from projections import audit, institution_audit
@@ -142,26 +141,21 @@ _CSV_COLUMNS = ("provider_id", "month", "section", "kind", "learner_id", "date",
 
 
 def _csv(report: dict[str, Any]) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(_CSV_COLUMNS)
-    head = [report["provider_id"], report["month"]]
+    t, ident = spreadsheet.text, spreadsheet.identifier
+    head = [ident(report["provider_id"]), t(report["month"])]
     posted = report["posted"]
-    writer.writerow([*head, "posted", "", "", "", posted["count"], posted["hours"], f"{posted['learners']} learners",
-                     ""])
-    writer.writerow([*head, "revoked", "", "", "", report["revoked"]["count"], "", "", ""])
-    for item in report["revoked"]["items"]:
-        writer.writerow([*head, "revoked", "revocation", item["learner_id"], "", 1, "", item["reason"],
-                         item["event_id"]])
-    writer.writerow([*head, "rejected", "", "", "", report["rejected"]["count"], "", "", ""])
-    for code, count in report["rejected"]["by_code"].items():
-        writer.writerow([*head, "rejected", code, "", "", count, "", "", ""])
-    for a in report["anomalies"]:
-        writer.writerow([*head, "anomaly", a["kind"], a.get("learner_id", ""), a.get("date", ""),
-                         a.get("count", ""), a.get("hours", ""), a.get("detail", a.get("programme_code", "")),
-                         " ".join(a["events"])])
-    # The byte order mark makes Excel read the file as UTF-8 (Chinese names).
-    return "\ufeff".encode() + out.getvalue().encode("utf-8")
+    rows = [list(_CSV_COLUMNS),
+            [*head, "posted", "", "", "", t(posted["count"]), t(posted["hours"]), f"{posted['learners']} learners", ""],
+            [*head, "revoked", "", "", "", t(report["revoked"]["count"]), "", "", ""]]
+    rows += [[*head, "revoked", "revocation", ident(item["learner_id"]), "", "1", "", t(item["reason"]),
+              ident(item["event_id"])] for item in report["revoked"]["items"]]
+    rows.append([*head, "rejected", "", "", "", t(report["rejected"]["count"]), "", "", ""])
+    rows += [[*head, "rejected", t(code), "", "", t(count), "", "", ""]
+             for code, count in report["rejected"]["by_code"].items()]
+    rows += [[*head, "anomaly", t(a["kind"]), ident(a.get("learner_id")), t(a.get("date")), t(a.get("count")),
+              t(a.get("hours")), t(a.get("detail", a.get("programme_code"))), t(" ".join(a["events"]))]
+             for a in report["anomalies"]]
+    return spreadsheet.document(rows)
 
 
 async def get_institution_audit(request: web.Request) -> web.Response:
@@ -198,8 +192,8 @@ async def keep_rejections(
     try:
         async with services(request).pool.acquire() as conn:
             await institution_audit.record_rejections(conn, provider_id, refused)
-    except Exception:
-        log.exception("could not record %d rejected completions", len(refused))
+    except Exception as error:
+        log.error("could not record %d rejected completions: %s", len(refused), failure_without_values(error))
 
 
 def _day(value: Any) -> date | None:

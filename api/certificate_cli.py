@@ -3,7 +3,8 @@
 Invariants:
 - ``certificates verify`` works offline: it needs only the certificate and the bank's
   public keys (a JWKS file as served at ``/v1/keys``, or the key directory); it checks the
-  signature and the validity dates, and says that status needs the status list online;
+  signature and the validity dates (and, given ``--issuer``, that the certificate names that
+  address as its issuer and id base), and says that status needs the status list online;
 - ``keys rotate`` adds a new current key and keeps the old ones (they still verify).
 """
 
@@ -34,6 +35,8 @@ def add_parsers(sub: Any) -> None:
     verify = csub.add_parser("verify", help="verify a certificate offline with the bank's public keys")
     verify.add_argument("file", help="the certificate: its JWS, or the JSON answer holding 'jws'; - for stdin")
     verify.add_argument("--keys", help="a JWKS file or a key directory (default: the configured key directory)")
+    verify.add_argument("--issuer", help="the bank's address the certificate must name as its issuer and id base "
+                        "(as CREDITBANK_PUBLIC_URL); unchecked if not given")
 
 
 def _public_keys(source: Path) -> dict[str, Ed25519PublicKey]:
@@ -52,11 +55,13 @@ def _token(text: str) -> str:
 
 
 def verify_file(
-    file: str, keys: dict[str, Ed25519PublicKey], now: datetime | None = None
+    file: str, keys: dict[str, Ed25519PublicKey], now: datetime | None = None, issuer: str | None = None
 ) -> tuple[bool, dict[str, Any]]:
     raw = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
     try:
         verified = credential.verify(_token(raw), keys)
+        if issuer is not None:
+            credential.check_issuer(verified.credential, issuer)
     except credential.CredentialInvalid as error:
         return False, {"valid": False, "reason": str(error)}
     doc = verified.credential
@@ -88,7 +93,7 @@ def cmd_keys(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_certificates(settings: Settings, args: argparse.Namespace) -> int:
     source = Path(args.keys) if args.keys else settings.keys_path
-    ok, report = verify_file(args.file, _public_keys(source))
+    ok, report = verify_file(args.file, _public_keys(source), issuer=args.issuer)
     print(json.dumps(report, ensure_ascii=False, indent=2))
     return 0 if ok else 1
 

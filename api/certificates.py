@@ -7,6 +7,8 @@ Invariants:
   refuses ``as_of`` and ``at_position``;
 - verification and status lists are public and show no personal data: the status, its
   dates and reasons, the certificate's kind and dates, never the learner's name or id;
+- everything signed names the bank by ``Settings.public_base``, never by the request's
+  ``Host``; a credential naming another issuer or id base does not verify here;
 - the signing key is read from the key directory on use, so a ``keys rotate`` takes
   effect without a restart; every older key still verifies.
 """
@@ -82,7 +84,7 @@ async def post_certificate(request: web.Request) -> web.Response:
     # issued_on None: the bank's today, decided on the writer thread (its clock is the ledger's).
     req = IssueRequest(data["learner_id"], data["kind"], data.get("issued_on"), data.get("valid_until"),
                        data.get("issuance_id"))
-    base_url = str(request.url.origin())
+    base_url = svc.settings.public_base  # never the request's Host, which the caller chooses
     scope = write_scope(request)
     issued = await run_in_writer(request, lambda bank: issue_certificate(bank, req, key, base_url, scope))
     return written(issued.written.status, issued.written.position, certificate_id=str(issued.certificate_id),
@@ -159,6 +161,7 @@ async def _verification(request: web.Request, certificate_id: UUID, presented: s
         return {**_public(view, signature), "position": position}
     try:
         verified = credential.verify(token, keys)
+        credential.check_issuer(verified.credential, svc.settings.public_base)
         signature = {"valid": True, "kid": verified.kid, "alg": "EdDSA"}
     except credential.CredentialInvalid as error:
         signature = {"valid": False, "reason": str(error)}
@@ -200,7 +203,7 @@ async def get_status_list(request: web.Request) -> web.Response:
         indexes = await rm.revoked_indexes(conn, purpose, number, position)
     key = await asyncio.to_thread(_keys(request).current)
     document = credential.status_list_credential(
-        str(request.url.origin()), match.group(0), purpose, indexes, f"{svc.today().isoformat()}T00:00:00Z")
+        svc.settings.public_base, match.group(0), purpose, indexes, f"{svc.today().isoformat()}T00:00:00Z")
     response = answer({"credential": document, "jws": credential.sign(key, document), "position": position})
     response.headers["Cache-Control"] = "max-age=60"
     return response

@@ -167,7 +167,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
         finally:
             bank.close()
         institution = summary.provider_ids[0]
-        learner = summary.prospective_principal_id
+        learner = summary.example_learner_id  # the prospective principal, unless erased
         tokens = asyncio.run(_mint_demo_tokens(database, institution, learner))
         base = f"http://{settings.host}:{settings.port}"
         print(_demo_banner(base, summary, tokens, institution, learner))

@@ -12,6 +12,9 @@ Invariants:
   the suspension is skipped when the provider is suspended already;
 - learner ``n`` is the same person whatever ``learners`` is, so a larger demo extends a
   smaller one built with the same seed and ``today``;
+- a cast member whose personal data was erased (the README's own example) is never
+  registered or posted for again: a rebuild recognises them by their completions, which
+  are in the log while the vault no longer knows their number;
 - no completion is dated after ``today``; each lies within its institution's accredited
   categories, levels and dates; ``started_on`` is never after ``completed_on``;
 - the suspended institution posts everything before it is suspended (suspension is the
@@ -78,6 +81,10 @@ class DemoSummary:
     trainer_id: str
     #: The bank's last event position after the build.
     position: int | None
+    #: Cast members erased since an earlier build: not registered or posted for again.
+    erased: tuple[str, ...] = ()
+    #: The learner the demo's tokens and examples use: the prospective principal unless erased.
+    example_learner_id: str = ""
 
 
 # -- the cast ---------------------------------------------------------------------
@@ -708,17 +715,20 @@ def build_demo(
         report("providers", done, len(accreditations))
 
     cast = [_plan_learner(seed, serial, today) for serial in range(1, learners + 1)]
+    planned = [_completions(learner, seed) for learner in cast]
+    erased = _erased(bank, cast, planned)
     for done, learner in enumerate(cast, start=1):
-        bank.register_learner(learner.registration)
+        if learner.registration.learner_id not in erased:
+            bank.register_learner(learner.registration)
         if done % 100 == 0 or done == len(cast):
             report("learners", done, len(cast))
 
     facts: list[CompletionFacts] = []
     revocations: list[tuple[str, str, str]] = []
-    for learner in cast:
-        learner_facts, learner_revocations = _completions(learner, seed)
-        facts.extend(learner_facts)
-        revocations.extend(learner_revocations)
+    for learner, (learner_facts, learner_revocations) in zip(cast, planned, strict=True):
+        if learner.registration.learner_id not in erased:
+            facts.extend(learner_facts)
+            revocations.extend(learner_revocations)
     # Institutions report after the fact, term by term: post in date order.
     facts.sort(key=lambda f: (f.completed_on, f.provider_id, f.record_id))
     if bank.provider(SUSPENDED).suspended and any(
@@ -746,6 +756,9 @@ def build_demo(
     def first(kind: str) -> str:
         return next(lr.registration.learner_id for lr in cast if lr.kind == kind)
 
+    near = cast[NEAR_QUALIFIED_SERIAL - 1].registration.learner_id
+    examples = (near, first("first_year"), first("head_teacher"), first("principal"))
+
     return DemoSummary(
         district=DISTRICT,
         city=CITY,
@@ -763,4 +776,27 @@ def build_demo(
         head_teacher_id=first("head_teacher"),
         trainer_id=cast[TRAINER_SERIAL - 1].registration.learner_id,
         position=bank.recorder.max_notification_id(),
+        erased=tuple(sorted(erased)),
+        example_learner_id=next((i for i in examples if i not in erased),
+                                next(lr.registration.learner_id for lr in cast
+                                     if lr.registration.learner_id not in erased)),
     )
+
+
+def _erased(
+    bank: CreditBank, cast: Sequence[_Learner],
+    planned: Sequence[tuple[list[CompletionFacts], list[tuple[str, str, str]]]],
+) -> set[str]:
+    """The cast members whose personal data was erased since an earlier build: the vault no
+    longer knows their number, yet their completions (keyed by institution and record id,
+    never by person) are in the log. Every member has at least one completion, so none is
+    missed; registering one again would re-create the erased person."""
+    known = bank.subjects_of(lr.registration.learner_id for lr in cast)
+    erased = set()
+    for learner, (learner_facts, _) in zip(cast, planned, strict=True):
+        number = learner.registration.learner_id
+        if not learner_facts:
+            raise DemoError(f"demo learner {learner.serial} has no completion, so an erasure could not be told")
+        if number not in known and learner_facts[0].completion_id in bank.repository:
+            erased.add(number)
+    return erased

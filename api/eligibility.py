@@ -21,8 +21,6 @@ Invariants:
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 from collections.abc import AsyncIterator
 from datetime import date
 from typing import Any
@@ -30,6 +28,7 @@ from typing import Any
 import asyncpg
 from aiohttp import web
 
+from api import spreadsheet
 from api.context import principal, services
 from api.http import answer, authorize_learner, load_query, read_json, resolve_position, run_in_writer, stream
 from api.policy_schemas import cohort_query_schema, impact_query_schema, targets_query_schema, verdict_query_schema
@@ -243,12 +242,6 @@ _CSV_COLUMNS = ("learner_id", "name", "school", "jurisdiction", "target", "on", 
                 "position")
 
 
-def _csv_line(values: list[Any]) -> bytes:
-    out = io.StringIO()
-    csv.writer(out).writerow(values)
-    return out.getvalue().encode("utf-8")
-
-
 async def _cohort_csv(request: web.Request, query: dict[str, Any]) -> web.StreamResponse:
     svc = services(request)
     response = web.StreamResponse(headers={
@@ -260,14 +253,15 @@ async def _cohort_csv(request: web.Request, query: dict[str, Any]) -> web.Stream
         await _known_target(conn, query["target"], query["jurisdiction"], position, below=True)
 
         async def lines() -> AsyncIterator[bytes]:
-            yield "\ufeff".encode() + _csv_line(list(_CSV_COLUMNS))  # the BOM: Excel reads UTF-8
+            yield spreadsheet.BOM + spreadsheet.line(_CSV_COLUMNS)
             async for _, row in _cohort_rows(conn, query, on, position, query["after"], None):
                 hours = "; ".join(f"{cat} {h} h by {m.get('due') or '-'}" for m in row["missing"]
                                   for cat, h in (m.get("hours") or {}).items())
                 eligible = "" if row["eligible"] is None else ("yes" if row["eligible"] else "no")
-                yield _csv_line([
-                    row["learner_id"], row["name"], row["school"] or "", row["jurisdiction"], query["target"],
-                    on.isoformat(), eligible, " ".join(row["unmet"]), hours, position])
+                yield spreadsheet.line([
+                    spreadsheet.identifier(row["learner_id"]), *map(spreadsheet.text, (
+                        row["name"], row["school"], row["jurisdiction"], query["target"], on.isoformat(), eligible,
+                        " ".join(row["unmet"]), hours, position))])
 
         return await stream(request, response, lines())
 

@@ -30,7 +30,7 @@ import orjson
 from aiohttp import web
 from marshmallow import Schema, ValidationError
 
-from api.context import principal, services
+from api.context import SETTINGS, principal, services
 from api.problems import Problem, flatten_messages, without_surrogates
 from ledger.hours import format_hours
 from projections import queries
@@ -217,7 +217,17 @@ async def read_json(request: web.Request) -> Any:
             415, "unsupported_media_type", "Send JSON",
             f"Content-Type must be application/json, not {request.content_type or 'missing'}",
         )
-    return parse_json(await request.read())
+    try:
+        # A declared body that never arrives must not hold the connection (and a handler) open.
+        async with asyncio.timeout(request.app[SETTINGS].body_timeout_seconds):
+            raw = await request.read()
+    except TimeoutError:
+        raise Problem(
+            408, "body_timeout", "The request body did not arrive in time",
+            f"the body declared in Content-Length must arrive within {request.app[SETTINGS].body_timeout_seconds:g} s",
+            headers={"Connection": "close"},
+        ) from None
+    return parse_json(raw)
 
 
 def load(schema: Schema, data: Any, prefix: str = "") -> dict[str, Any]:

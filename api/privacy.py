@@ -5,8 +5,10 @@ Invariants:
   (``CreditBank.erase_learner``), after which the teacher number leads to nothing;
 - the learner's own tokens are revoked in the same step and their scope and label (an admin
   may have written a name into it) scrubbed, and every other server process is told
-  (NOTIFY) to forget the teacher number it may have cached;
-- asking again answers 404: nothing links the number to anyone any more.
+  (NOTIFY, by pseudonym) to forget the learner it may have cached;
+- asking again answers 404: nothing links the number to anyone any more;
+- the vault and token tables are rewritten afterwards (``VACUUM FULL``), so neither the
+  destroyed key nor the old scope is left in a dead row version or a page's free space.
 """
 
 from __future__ import annotations
@@ -19,7 +21,10 @@ from api.context import services
 from api.http import load_body, run_in_writer, written
 from api.schemas import WrittenSchema
 from api.schemas import revocation_schema as erasure_schema
+from ledger.application import CreditBank
 from ledger.committer import Committer
+from ledger.vault import VAULT_TABLE
+from projections.personal import transaction_id, vacuum
 
 ERASURE_CHANNEL = "creditbank_erasures"
 
@@ -31,7 +36,8 @@ class ErasedSchema(WrittenSchema):
 async def post_erasure(request: web.Request) -> web.Response:
     learner_id = request.match_info["learner_id"]
     data = await load_body(request, erasure_schema)
-    result = await run_in_writer(request, lambda bank: bank.erase_learner(learner_id, data["reason"]))
+    subject, result = await run_in_writer(
+        request, lambda bank: (bank.subject_of(learner_id), bank.erase_learner(learner_id, data["reason"])))
     svc = services(request)
     async with svc.pool.acquire() as conn, conn.transaction():
         revoked = await conn.fetch(
@@ -41,15 +47,31 @@ async def post_erasure(request: web.Request) -> web.Response:
         )
         for (token_id,) in revoked:
             await conn.execute("SELECT pg_notify($1, $2)", auth.REVOCATION_CHANNEL, token_id)
-        # Transient (never stored): other processes drop the number from their caches.
-        await conn.execute("SELECT pg_notify($1, $2)", ERASURE_CHANNEL, learner_id)
+        # Other processes drop the learner from their caches. By pseudonym: a notice waits in
+        # PostgreSQL's queue (on disk) until every listener has read it.
+        await conn.execute("SELECT pg_notify($1, $2)", ERASURE_CHANNEL, subject)
+        # Later than the vault's deletion, which committed before this began.
+        scrub = await transaction_id(conn)
+    async with svc.pool.acquire() as conn:
+        # The deleted vault row (the key that opens every sealed value of the learner) and the
+        # tokens' old scope and label would stay in dead row versions until vacuumed, and
+        # their bytes in the pages' free space after a plain VACUUM: both tables are small,
+        # so they are rewritten whole (a lock of a moment). The read models are vacuumed by
+        # the projection that scrubs them.
+        await vacuum(conn, [VAULT_TABLE, "auth_tokens"], scrub, full=True)
     return written(result.status, result.position, tokens_revoked=len(revoked))
 
 
-def forget_erased(committer: Committer, learner_id: str) -> None:
-    """Listener callback: drop what this process's writer remembers of the number (on the
-    writer thread, which owns that memory)."""
-    committer.submit(lambda bank: bank.forget_learner(learner_id))
+def forget_erased(committer: Committer, subject: str) -> None:
+    """Listener callback: drop what this process's writer remembers of the erased learner
+    (on the writer thread, which owns that memory). A server of an earlier version names the
+    teacher number instead; that is forgotten too."""
+
+    def forget(bank: CreditBank) -> None:
+        bank.forget_subject(subject)
+        bank.forget_learner(subject)
+
+    committer.submit(forget)
 
 
 def forget_all_erased(committer: Committer) -> None:

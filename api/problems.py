@@ -5,7 +5,8 @@ Invariants:
   also has ``errors``, a map from field path (``completions[3].hours``) to messages;
 - a domain error answers with its rule's stable ``code`` and status;
 - nothing the client sent ever produces a 500; an unexpected failure is a 500 that says
-  nothing of the internals (the log has it, without personal data);
+  nothing of the internals (the log has its exception classes and frames, never their
+  messages, which may quote personal data from the request);
 - a database that cannot be reached is a 503 with ``Retry-After``, not a 500;
 - what a refusal echoes of the request (an unknown field's name, a refused record id) may
   hold a lone surrogate, which UTF-8 cannot carry: it is answered as U+FFFD instead.
@@ -17,6 +18,7 @@ import asyncio
 import json
 import logging
 import re
+import traceback
 from collections.abc import Mapping
 from typing import Any
 
@@ -173,15 +175,46 @@ def _route(request: web.Request) -> str:
     return resource.canonical if resource is not None else "(no route)"
 
 
+def _chain(error: BaseException) -> list[BaseException]:
+    chain: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain
+
+
+def _classes(error: BaseException) -> str:
+    return " <- ".join(f"{type(e).__module__}.{type(e).__qualname__}" for e in _chain(error))
+
+
+def failure_without_values(error: BaseException) -> str:
+    """Where it failed (each exception's class and frames), never what the exceptions say:
+    their messages quote values (a teacher number, a name, a token) from the request."""
+    parts = []
+    for e in reversed(_chain(error)):
+        frames = "".join(traceback.format_list(traceback.extract_tb(e.__traceback__)))
+        parts.append(f"{type(e).__module__}.{type(e).__qualname__} (message not logged)\n{frames}")
+    return "\n".join(parts)
+
+
 @web.middleware
 async def problem_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
     except Problem as problem:
-        return problem_response(
+        response = problem_response(
             problem.status_code, problem.code, problem.title, problem.detail,
             errors=problem.errors, headers=problem.problem_headers, **problem.extra,
         )
+        if problem.problem_headers.get("Connection") == "close":
+            # A body that never came: answer, then close at once rather than wait (aiohttp
+            # lingers up to 10 s for the rest of an unread body before it closes).
+            await response.prepare(request)
+            await response.write_eof()
+            if request.transport is not None:
+                request.transport.close()
+        return response
     except DomainError as error:
         return domain_problem(error)
     except ValidationError as error:
@@ -199,13 +232,13 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
             headers={k: v for k, v in error.headers.items() if k.lower() == "allow"},
         )
     except _UNAVAILABLE as error:
-        log.warning("database unavailable for %s %s: %r", request.method, _route(request), error)
+        log.warning("database unavailable for %s %s: %s", request.method, _route(request), _classes(error))
         return problem_response(
             503, "unavailable", "The service is temporarily unavailable",
             "the database cannot be reached; retry shortly", headers={"Retry-After": "2"},
         )
-    except Exception:
-        log.exception("unexpected failure in %s %s", request.method, _route(request))
+    except Exception as error:
+        log.error("unexpected failure in %s %s: %s", request.method, _route(request), failure_without_values(error))
         return problem_response(
             500, "internal_error", "Internal error", "an unexpected error occurred; it is logged"
         )

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 
@@ -40,6 +41,21 @@ class Settings:
     log_level: str = "INFO"
     #: How often the server signs an audit checkpoint when the log grew (0: never).
     checkpoint_seconds: float = 60.0
+    #: The bank's own address as its readers know it (``https://credits.example.cn``): the
+    #: issuer and ids of everything it signs. ``None``: ``http://host:port``. Never taken from
+    #: a request, whose ``Host`` header the caller chooses.
+    public_url: str | None = None
+    #: Longest wait for a request body to arrive once its headers are in (a declared
+    #: ``Content-Length`` never sent must not hold a connection).
+    body_timeout_seconds: float = 30.0
+
+    @property
+    def public_base(self) -> str:
+        """The base URL of every signed document: ``public_url`` or one made of host and port."""
+        if self.public_url is not None:
+            return self.public_url
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
 
     @property
     def keys_path(self) -> Path:
@@ -69,10 +85,34 @@ class Settings:
                 read_pool_size=int(env.get("CREDITBANK_READ_POOL_SIZE", "8")),
                 log_level=env.get("CREDITBANK_LOG_LEVEL", "INFO"),
                 checkpoint_seconds=float(env.get("CREDITBANK_CHECKPOINT_SECONDS", "60")),
+                public_url=public_url(env["CREDITBANK_PUBLIC_URL"]) if env.get("CREDITBANK_PUBLIC_URL") else None,
+                body_timeout_seconds=_positive(env.get("CREDITBANK_BODY_TIMEOUT_SECONDS", "30")),
             )
         except ValueError as error:
             raise SettingsError(f"bad setting: {error}") from None
         return replace(settings, **overrides) if overrides else settings
+
+
+def public_url(value: str) -> str:
+    """An http(s) origin, optionally with a path prefix; no query, fragment or credentials.
+    Answered without a trailing slash, so ids are ``{base}/v1/...``."""
+    parts = urlsplit(value.strip())
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ValueError(f"CREDITBANK_PUBLIC_URL {value!r} is not an http(s) URL with a host")
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise ValueError(f"CREDITBANK_PUBLIC_URL {value!r} may not hold a query, fragment or credentials")
+    try:
+        parts.port  # noqa: B018  (raises ValueError on a port that is not a number)
+    except ValueError:
+        raise ValueError(f"CREDITBANK_PUBLIC_URL {value!r} has a port that is not a number") from None
+    return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
+
+
+def _positive(value: str) -> float:
+    number = float(value)
+    if not number > 0 or number == float("inf"):
+        raise ValueError(f"{value!r} is not a positive number of seconds")
+    return number
 
 
 def _flag(value: str) -> bool:

@@ -21,7 +21,8 @@ Invariants:
   the learner's pseudonym through the vault (``ledger.vault``) before anything is recorded:
   no event holds a teacher number or a name unsealed;
 - an erasure records ``Learner.Erased`` first and destroys the vault entry second, so a
-  crash in between leaves an erased learner whose erasure can simply be asked for again.
+  crash in between leaves an erased learner whose erasure can simply be asked for again;
+  its reason is sealed under the learner's key, so it is unreadable from then on.
 
 Call the commands from one thread at a time (see ``ledger.committer``): cached aggregates
 are shared, not copied, for speed.
@@ -58,7 +59,7 @@ from ledger.errors import (
     ProviderNotFound,
     UnknownCode,
 )
-from ledger.grammar import check_identifier, check_optional_text, check_text
+from ledger.grammar import REASON_LENGTH, check_identifier, check_optional_text, check_text
 from ledger.ids import completion_uuid, learner_uuid, policy_uuid, provider_uuid
 from ledger.learner import Learner
 from ledger.policy import Policy, PolicyVersion, check_replacements, parse_policy, shipped_policies
@@ -304,6 +305,13 @@ class CreditBank(Application[UUID]):
         if subject is not None:
             self._evict([learner_uuid(subject)])
 
+    def forget_subject(self, subject: str) -> None:
+        """Drop what this process remembers of the learner ``subject`` (another process erased
+        them; the notice names the pseudonym, never the teacher number)."""
+        for number in [n for n, s in self._subjects.items() if s == subject]:
+            del self._subjects[number]
+        self._evict([learner_uuid(subject)])
+
     def forget_all_learners(self) -> None:
         """Drop every teacher number and cached aggregate (erasures may have been missed)."""
         self._subjects.clear()
@@ -469,7 +477,10 @@ class CreditBank(Application[UUID]):
             if learner is None:
                 raise LearnerNotFound(f"no learner {learner_id} is registered", field="learner_id")
             position = None
-            if learner.erase(self._today(), reason):
+            # The reason may name the person ("request by 欧阳某 220106…"): it enters the log
+            # sealed under the key destroyed just after, so nobody reads it once erased.
+            check_text(reason, "reason", max_length=REASON_LENGTH)
+            if learner.erase(self._today(), self.seal_personal(subject, {"reason": reason})):
                 position = self.record(learner)
             self.recorder.vault_destroy(subject)  # type: ignore[attr-defined]
             self.forget_learner(learner_id)

@@ -143,6 +143,23 @@ def verify(token: str, public_keys: Mapping[str, Ed25519PublicKey]) -> Verified:
     return Verified(kid, header, credential)
 
 
+def check_issuer(credential: Mapping[str, Any], base_url: str) -> None:
+    """Refuse a credential (signed by one of the bank's keys) that names another issuer or an
+    id outside the bank: a copy signed when a caller's ``Host`` header named the bank."""
+    base = base_url.rstrip("/")
+    issuer = credential.get("issuer")
+    issuer_id = issuer.get("id") if isinstance(issuer, Mapping) else issuer
+    if issuer_id != base:
+        raise CredentialInvalid(f"the issuer {issuer_id!r} is not this bank ({base})")
+    credential_id = credential.get("id")
+    if not isinstance(credential_id, str) or not credential_id.startswith(f"{base}/v1/"):
+        raise CredentialInvalid(f"the id {credential_id!r} is not under this bank's address ({base})")
+    for entry in credential.get("credentialStatus") or []:
+        listed = entry.get("statusListCredential") if isinstance(entry, Mapping) else None
+        if not isinstance(listed, str) or not listed.startswith(f"{base}/v1/status-lists/"):
+            raise CredentialInvalid(f"the status list {listed!r} is not this bank's ({base})")
+
+
 def encoded_list(indexes: Iterable[int], size: int = STATUS_LIST_SIZE) -> str:
     """The ``encodedList`` of a Bitstring Status List with ``indexes`` set."""
     bits = bytearray(size // 8)

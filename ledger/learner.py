@@ -31,7 +31,6 @@ from ledger.errors import (
     RoleSpellsOverlap,
     UnknownCode,
 )
-from ledger.grammar import REASON_LENGTH, check_text
 from ledger.ids import learner_uuid
 from ledger.vocabulary import ROLES
 
@@ -81,8 +80,9 @@ class Learner(Aggregate):
             raise LearnerErased("this learner's personal data was erased", field="learner_id")
 
     def erase(self, on: date, reason: str) -> bool:
-        """Record the erasure of the personal data; ``False`` if erased already."""
-        check_text(reason, "reason", max_length=REASON_LENGTH)
+        """Record the erasure of the personal data; ``False`` if erased already. ``reason``
+        is sealed under the learner's key by the caller (it may name the person), like
+        ``personal``; events recorded before that hold it in the clear, and still decode."""
         if self.erased:
             return False
         # Named like every other event about a learner, so the read side can find its rows.

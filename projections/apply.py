@@ -151,9 +151,10 @@ async def _lookup(conn: Any, sql: str, ids: set[UUID]) -> dict[UUID, Any]:
     return {row[0]: tuple(row[1:]) for row in await conn.fetch(sql, list(ids))}
 
 
-async def apply_batch(conn: Any, events: Sequence[Decoded], hashes: Sequence[bytes]) -> None:
+async def apply_batch(conn: Any, events: Sequence[Decoded], hashes: Sequence[bytes]) -> set[str]:
     """Write ``events`` (with their chain ``hashes``) to the read models on ``conn``, which
-    must be inside a transaction."""
+    must be inside a transaction. Answers the tables an erasure scrubbed (to vacuum once
+    the transaction has committed)."""
     learners: dict[UUID, str] = {}
     providers: dict[UUID, str] = {}
     completions: dict[UUID, tuple[str, str]] = {}  # -> (learner_id, provider_id)
@@ -221,11 +222,13 @@ async def apply_batch(conn: Any, events: Sequence[Decoded], hashes: Sequence[byt
     await writes.send(conn)
     await credits.apply(conn, events)
     # Last, so that rows this batch wrote for the learner are scrubbed too.
+    scrubbed: set[str] = set()
     for e in events:
         if e.topic == LEARNER_ERASED and e.known:
             number = learners.get(e.originator_id)
             if number is not None and e.fields.get("subject"):
-                await personal.scrub(conn, number, e.fields["subject"])
+                scrubbed.update(await personal.scrub(conn, number, e.fields["subject"]))
+    return scrubbed
 
 
 def _apply_one(

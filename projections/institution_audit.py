@@ -14,7 +14,11 @@ Invariants:
   ``credited_twice`` (one learner credited twice for one programme code of the provider),
   ``backdated_burst`` (at least ``burst`` completions posted on one day, each more than
   ``backdated_days`` after its completed_on);
-- nothing here writes except ``record_rejections``.
+- a refused post is kept by the learner's pseudonym (``subject``, when the read side knows
+  the number), never by the teacher number, which is also taken out of its detail: a post
+  for an erased number must not put the number back in the database; the ``learner_id``
+  column only held numbers before that, and is emptied when the table is opened;
+- nothing here writes except ``record_rejections`` (and that one-time emptying).
 """
 
 from __future__ import annotations
@@ -39,6 +43,12 @@ CREATE TABLE IF NOT EXISTS audit_rejections (
     at timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX IF NOT EXISTS audit_rejections_provider ON audit_rejections (provider_id, at);
+ALTER TABLE audit_rejections ADD COLUMN IF NOT EXISTS subject text NULL;
+-- Rows kept before refused posts were stored by pseudonym: the teacher number leaves.
+UPDATE audit_rejections a SET subject = l.subject FROM rm_learners l
+ WHERE a.learner_id IS NOT NULL AND a.subject IS NULL AND l.learner_id = a.learner_id;
+UPDATE audit_rejections SET detail = replace(detail, learner_id, '(learner)'), learner_id = NULL
+ WHERE learner_id IS NOT NULL;
 """
 
 #: The refusals an institution audit counts (validation errors of a body are not attempts).
@@ -47,13 +57,25 @@ COUNTED: Final = frozenset({"outside_accreditation", "provider_suspended", "lear
 
 
 async def record_rejections(conn: Any, provider_id: str, rejected: Sequence[dict[str, Any]]) -> int:
-    """Keep the refused items of one post (``{record_id, learner_id, code, detail, completed_on}``)."""
-    rows = [(provider_id, r.get("record_id"), r.get("learner_id"), r["code"], r.get("detail"), r.get("completed_on"))
-            for r in rejected if r.get("code") in COUNTED]
-    if rows:
-        await conn.executemany(
-            "INSERT INTO audit_rejections (provider_id, record_id, learner_id, code, detail, completed_on)"
-            " VALUES ($1, $2, $3, $4, $5, $6)", rows)
+    """Keep the refused items of one post (``{record_id, learner_id, code, detail, completed_on}``)
+    by pseudonym: the teacher number (which a post for an erased or unknown learner would put
+    back in the database) is stored nowhere, not even in the detail; a learner the read side
+    does not know is kept as none."""
+    counted = [r for r in rejected if r.get("code") in COUNTED]
+    if not counted:
+        return 0
+    numbers = {r["learner_id"] for r in counted if isinstance(r.get("learner_id"), str)}
+    subjects = dict(await conn.fetch(
+        "SELECT learner_id, subject FROM rm_learners WHERE learner_id = ANY($1::text[])", list(numbers)))
+    rows = []
+    for r in counted:
+        number, detail = r.get("learner_id"), r.get("detail")
+        if isinstance(number, str) and number and isinstance(detail, str):
+            detail = detail.replace(number, "(learner)")
+        rows.append((provider_id, r.get("record_id"), subjects.get(number), r["code"], detail, r.get("completed_on")))
+    await conn.executemany(
+        "INSERT INTO audit_rejections (provider_id, record_id, subject, code, detail, completed_on)"
+        " VALUES ($1, $2, $3, $4, $5, $6)", rows)
     return len(rows)
 
 

@@ -5,15 +5,19 @@ Invariants:
   pseudonym, the national teacher number while the learner's key is in the vault, and the
   tombstone ``erased:<pseudonym>`` once it is not. Whether the key is there is asked anew
   for every batch of events, so no cache here outlives an erasure;
-- sealed values (a registration's ``personal``, a certificate's ``jws``) are opened with the
-  learner's key; without the key they become ``None``: the name and the credential are gone,
-  the hours, dates and verdict inputs stay;
+- sealed values (a registration's ``personal``, a certificate's ``jws``, an erasure's
+  ``reason``) are opened with the learner's key; without the key they become ``None``: the
+  name, the credential and the erasure's reason are gone, the hours, dates and verdict
+  inputs stay; an erasure's reason recorded in the clear (older events) is never shown;
 - per batch: one query for the keys, at most one for pseudonyms seen before (``rm_learners``)
   and at most one for registrations not yet projected (the log itself).
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
@@ -28,6 +32,11 @@ from projections.events import Decoded, EventDecoder
 LEARNER_REGISTERED: Final = "ledger.learner:Learner.Registered"
 LEARNER_ERASED: Final = "ledger.learner:Learner.Erased"
 CERTIFICATE_ISSUED: Final = "ledger.certificate:Certificate.Issued"
+
+log = logging.getLogger(__name__)
+
+#: The longest an erasure's vacuum waits for older snapshots to end (see ``vacuum``).
+HORIZON_WAIT_SECONDS: Final = 5.0
 
 #: Pseudonym -> teacher number pairs remembered (the pair never changes; only whether it
 #: may be shown does, and that is asked of the vault every time).
@@ -80,6 +89,10 @@ class PersonalData:
                 f.pop("personal", None)
             elif e.topic == CERTIFICATE_ISSUED and "jws" in f:
                 f["jws"] = self._open(keys.get(subject), subject, f["jws"], "jws")
+            elif e.topic == LEARNER_ERASED:
+                # Sealed under a key destroyed with the erasure; one recorded in the clear
+                # (before reasons were sealed) is not shown either: it may name the person.
+                f["reason"] = self._open(keys.get(subject), subject, f.get("reason"), "reason")
 
     def _open_registration(self, e: Decoded, keys: dict[str, bytes]) -> None:
         subject = e.fields["learner_id"]
@@ -131,28 +144,92 @@ class PersonalData:
         return None if opened is None else opened.get(name)
 
 
-async def scrub(conn: Any, number: str, subject: str) -> None:
+async def scrub(conn: Any, number: str, subject: str) -> list[str]:
     """Replace a teacher number by its tombstone in every read model (every ``rm_`` table with
     a ``learner_id``, and the institution audit's refused posts), and drop the name and the
-    credentials that state it (run when ``Learner.Erased`` is applied)."""
-    if number.startswith("erased:"):
-        return
+    credentials that state it (run when ``Learner.Erased`` is applied). Keyed on the event's
+    pseudonym, not on what the number looks like (a number recorded as ``erased:…`` is a
+    number like any other). Answers the tables it changed, for ``vacuum``."""
     gone = tombstone(subject)
+    if number == gone:
+        return []  # scrubbed already: a rebuild meets the erasure with the key long gone
     tables = {
         r[0] for r in await conn.fetch(
             "SELECT table_name FROM information_schema.columns WHERE table_schema = current_schema()"
             " AND column_name = 'learner_id' AND (table_name LIKE 'rm\\_%' OR table_name = 'audit_rejections')"
         )
     }
-    await conn.execute("UPDATE rm_learners SET name = NULL WHERE learner_id = $1", number)
+    await conn.execute("UPDATE rm_learners SET name = NULL WHERE subject = $1", subject)
     if "rm_certificates" in tables:
         await conn.execute(
             "UPDATE rm_certificates SET jws = NULL, credential = NULL WHERE learner_id = $1", number
         )
     if "audit_rejections" in tables:
-        # Refused posts are kept for the institution audit; their text may quote the number.
+        # Rows kept by number (before refused posts were kept by pseudonym) lose it.
         await conn.execute(
-            "UPDATE audit_rejections SET detail = replace(detail, $1, $2) WHERE learner_id = $1", number, gone
+            "UPDATE audit_rejections SET detail = replace(detail, $1, '(learner)'), learner_id = NULL,"
+            " subject = $2 WHERE learner_id = $1", number, subject
         )
-    for table in sorted(tables):
+    for table in sorted(tables - {"audit_rejections"}):
         await conn.execute(f'UPDATE "{table}" SET learner_id = $2 WHERE learner_id = $1', number, gone)
+    return sorted(tables | {"rm_learners"})
+
+
+async def transaction_id(conn: Any) -> int:
+    """The id of ``conn``'s current transaction (assigning one): what ``vacuum`` waits past."""
+    return int(await conn.fetchval("SELECT pg_current_xact_id()::text")) % 2**32
+
+
+async def vacuum(
+    conn: Any, tables: Iterable[str], after: int, *, full: bool = False, wait: float = HORIZON_WAIT_SECONDS
+) -> None:
+    """VACUUM the tables a scrub changed, so the number and name do not stay in their dead
+    row versions until autovacuum comes by. Outside any transaction (VACUUM refuses to run
+    in one): call it once the scrub's transaction (id ``after``, ``transaction_id``) has
+    committed. A row version it replaced stays while any session holds a snapshot or a
+    transaction as old as it, so this first waits until none of the database does (polling
+    ``pg_stat_activity``), and vacuums again while PostgreSQL reports row versions "not yet
+    removable" (a backend starting up in any database briefly holds every horizon back);
+    both within ``wait`` seconds, after which what is left waits for the next vacuum.
+    ``full`` rewrites the tables (an exclusive lock while it runs: only for small ones), so
+    not even a page's free space keeps the bytes of a removed row version."""
+    names = sorted(set(tables))
+    if not names:
+        return
+    deadline = asyncio.get_running_loop().time() + wait
+    while await conn.fetchval(_OLDER_SNAPSHOTS, str(after)):
+        if asyncio.get_running_loop().time() >= deadline:
+            break
+        await asyncio.sleep(0.02)
+    kept: list[int] = []
+
+    def heard(_: Any, message: Any) -> None:
+        text = f"{message.message} {getattr(message, 'detail', None) or ''}"
+        kept.extend(int(n) for n in _NOT_YET_REMOVABLE.findall(text))
+
+    statement = ("VACUUM (FULL, VERBOSE) " if full else "VACUUM (VERBOSE) ") + ", ".join(f'"{t}"' for t in names)
+    conn.add_log_listener(heard)
+    try:
+        while True:
+            kept.clear()
+            await conn.execute(statement)
+            if not any(kept):
+                return
+            if asyncio.get_running_loop().time() >= deadline:
+                log.info("%d row versions replaced by an erasure are left for the next vacuum", sum(kept))
+                return
+            await asyncio.sleep(0.05)
+    finally:
+        conn.remove_log_listener(heard)
+
+
+#: What VACUUM VERBOSE says of row versions it had to keep (lazy, then FULL).
+_NOT_YET_REMOVABLE: Final = re.compile(
+    r"(\d+) (?:are dead but not yet removable|dead row versions cannot be removed yet)")
+
+#: Sessions of this database whose snapshot or transaction is as old as transaction ``$1``
+#: (either keeps the row versions it replaced from being removed).
+_OLDER_SNAPSHOTS: Final = (
+    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    " AND (age(backend_xmin) >= age($1::text::xid) OR age(backend_xid) >= age($1::text::xid))"
+)

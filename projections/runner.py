@@ -44,6 +44,7 @@ from typing import Any, Final
 
 import asyncpg
 
+from projections import personal
 from projections.apply import apply_batch
 from projections.chain import GENESIS, chain_hashes
 from projections.events import Decoded, EventDecoder, event_uuid
@@ -340,7 +341,8 @@ class ProjectionRunner:
             async with conn.transaction():
                 if len(await conn.fetch(_CAS, PROJECTION, new, head, old, APPLIED_CHANNEL)) != 1:
                     raise _Moved
-                await apply_batch(conn, events, hashes)
+                scrubbed = await apply_batch(conn, events, hashes)
+                scrub = await personal.transaction_id(conn) if scrubbed else 0
         except _Moved:
             log.info("tracking moved away from %s under us; reloading", old)
             await self._reload(conn)
@@ -350,6 +352,8 @@ class ProjectionRunner:
             log.warning("projection resumed: the event at position %s is applied", self.incident.position)
             self.incident = None
         self._advance(new, head)
+        if scrubbed:
+            await personal.vacuum(conn, scrubbed, scrub)
         return len(events)
 
     async def _stuck(self, conn: Any, row: Any, error: Exception) -> None:

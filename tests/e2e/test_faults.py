@@ -81,15 +81,23 @@ class Server:
         return self.process.wait(timeout=60)
 
 
-@pytest.fixture
-def server(database: Database, tmp_path: Path) -> Iterator[Server]:
-    running = Server(database, tmp_path)
+@contextlib.contextmanager
+def server_process(database: Database, workdir: Path, **env: str) -> Iterator[Server]:
+    """A ``Server`` (started by the test) with ``env`` over its environment, killed at the end."""
+    running = Server(database, workdir)
+    running.env.update(env)
     try:
         yield running
     finally:
         if running.process is not None and running.process.poll() is None:
             running.process.kill()
             running.process.wait()
+
+
+@pytest.fixture
+def server(database: Database, tmp_path: Path) -> Iterator[Server]:
+    with server_process(database, tmp_path) as running:
+        yield running
 
 
 async def tokens(db: Database) -> dict[str, str]:

@@ -19,6 +19,7 @@ from ledger.provider import Provider
 
 TODAY = date(2026, 11, 26)
 LEARNERS = 60
+MIN_DEMO = 20
 
 
 def new_bank(today: date = TODAY) -> CreditBank:
@@ -176,3 +177,18 @@ def test_a_larger_demo_extends_a_smaller_one():
 def test_too_few_learners_is_refused():
     with pytest.raises(ValueError, match="at least"):
         build_demo(new_bank(), today=TODAY, learners=5)
+
+
+def test_the_demo_builds_again_after_an_erasure_and_never_registers_the_erased_person() -> None:
+    bank = new_bank()
+    first = build_demo(bank, today=TODAY, learners=MIN_DEMO)
+    erased = first.prospective_principal_id  # the README's own erasure example
+    bank.erase_learner(erased, "PIPL request 2026-117")
+    learners_before = sum(isinstance(a, Learner) for a in aggregates(bank).values())
+
+    again = build_demo(bank, today=TODAY, learners=MIN_DEMO)  # raised DemoError before
+
+    assert again.newly_recorded == 0 and again.erased == (erased,)
+    assert first.example_learner_id == erased and again.example_learner_id != erased
+    assert sum(isinstance(a, Learner) for a in aggregates(bank).values()) == learners_before
+    assert erased not in bank.subjects_of([erased])  # not enrolled again: the number leads nowhere
