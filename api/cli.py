@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -33,6 +33,7 @@ from api.database import Database, open_database
 from api.demo import DemoSummary, build_demo
 from api.settings import Settings, SettingsError
 from ledger.application import CreditBank, Written
+from ledger.errors import DomainError
 from projections.runner import ProjectionRunner
 from projections.schema import ensure_schema
 
@@ -219,7 +220,7 @@ async def _tokens(database: Database, args: argparse.Namespace) -> int:
     try:
         await conn.execute(auth.SCHEMA)
         if args.tokens_command == "create":
-            expires = timedelta(days=args.expires_in_days) if args.expires_in_days else None
+            expires = timedelta(days=args.expires_in_days) if args.expires_in_days is not None else None
             try:
                 token = await auth.mint(
                     conn, args.role, provider_id=args.provider, jurisdiction=args.jurisdiction,
@@ -236,17 +237,41 @@ async def _tokens(database: Database, args: argparse.Namespace) -> int:
                 return 1
             print(f"revoked {token_id}")
         else:
+            print(f"{'token':<12}  {'role':<12} {'scope':<20} {'state':<8} {'expires (UTC)':<16} label")
             for row in await auth.list_tokens(conn):
-                state = "revoked" if row["revoked_at"] else "active"
                 scope = row["provider_id"] or row["jurisdiction"] or row["learner_id"] or "-"
-                print(f"{row['token_id']}  {row['role']:<12} {scope:<20} {state:<8} {row['label'] or ''}")
+                expires = row["expires_at"].astimezone(UTC).strftime("%Y-%m-%d %H:%M") if row["expires_at"] else "never"
+                print(f"{row['token_id']:<12}  {row['role']:<12} {scope:<20} {row['state']:<8} {expires:<16} "
+                      f"{row['label'] or ''}")
         return 0
     finally:
         await conn.close()
 
 
+def _unknown_scope(database: Database, args: argparse.Namespace) -> str | None:
+    """Why the institution or learner a new token would act for cannot have one (not
+    registered, or erased), asked of the ledger itself; None when it can."""
+    if args.tokens_command != "create" or not (args.provider or args.learner):
+        return None
+    bank = CreditBank(database.event_store_env(), today=date.today)
+    try:
+        if args.provider:
+            bank.provider(args.provider)
+        if args.learner:
+            bank.learner(args.learner)
+    except DomainError as error:
+        return f"{error.detail}; register it first"
+    finally:
+        bank.close()
+    return None
+
+
 def cmd_tokens(settings: Settings, args: argparse.Namespace) -> int:
     with _database(settings) as database:
+        refusal = _unknown_scope(database, args)
+        if refusal is not None:
+            print(f"creditbank: {refusal}", file=sys.stderr)
+            return 2
         return asyncio.run(_tokens(database, args))
 
 
@@ -289,7 +314,6 @@ def _publish_file(settings: Settings, path: str, publish: Callable[[CreditBank, 
                   name: Callable[[dict[str, Any]], str]) -> int:
     """Read a JSON file (numbers as exact decimals) and publish it with ``publish``."""
     from api.problems import Problem
-    from ledger.errors import DomainError
     from ledger.policy import load_policy_file
 
     try:
@@ -334,6 +358,20 @@ def cmd_degree_mappings(settings: Settings, args: argparse.Namespace) -> int:
 
 # -- parser ------------------------------------------------------------------------
 
+MAX_TOKEN_DAYS = 36_500
+
+
+def _days(text: str) -> int:
+    try:
+        days = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of days") from None
+    if not 1 <= days <= MAX_TOKEN_DAYS:
+        raise argparse.ArgumentTypeError(
+            f"must be from 1 to {MAX_TOKEN_DAYS:,} days (omit it for a token that does not expire)")
+    return days
+
+
 
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="creditbank", description="Creditbank: training credit bank")
@@ -354,7 +392,8 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("--jurisdiction")
     create.add_argument("--learner")
     create.add_argument("--label")
-    create.add_argument("--expires-in-days", type=int)
+    create.add_argument("--expires-in-days", type=_days, metavar="N",
+                        help="the token stops working after N days (1 or more); omit for no expiry")
     revoke = tsub.add_parser("revoke")
     revoke.add_argument("token_id", help="the token's id (or the whole token)")
     tsub.add_parser("list")
