@@ -24,7 +24,18 @@ from marshmallow import ValidationError, fields, validate
 from api.context import services
 from api.http import answer, authorize_learner, load, load_body, load_query, resolve_position, run_in_writer, written
 from api.problems import Problem
-from api.schemas import MAX_POSITION, Day, Hours, ReadQuerySchema, Strict, Text, category, level
+from api.schemas import (
+    MAX_POSITION,
+    Answer,
+    Day,
+    Hours,
+    ReadQuerySchema,
+    Strict,
+    Text,
+    WrittenSchema,
+    category,
+    level,
+)
 from ledger.credit_errors import MappingNotFound
 from ledger.degree import degree_mapping_uuid
 from ledger.degree_commands import (
@@ -109,6 +120,31 @@ class RecognitionSchema(Strict):
 class DegreeCreditsQuerySchema(ReadQuerySchema):
     programme = fields.String(required=True, validate=validate.Length(min=1, max=130),
                               metadata={"description": "the mapping's UUID, or university:programme"})
+
+
+class RecognisedLineSchema(Answer):
+    provider_id = fields.String()
+    record_id = fields.String()
+    event_id = fields.String()
+    category = fields.String()
+    hours = fields.String()
+    credits = fields.String()
+
+
+class RecognisedSchema(WrittenSchema):
+    """The answer to ``POST /v1/transfers`` with ``type: "degree_credit"``."""
+
+    type = fields.String(required=True, metadata={"enum": ["degree_credit"]})
+    transfer_id = fields.String(required=True)
+    learner_id = fields.String()
+    mapping_id = fields.String()
+    university = fields.String()
+    programme = fields.String()
+    mapping_version = fields.Integer()
+    on = fields.String()
+    hours = fields.String()
+    credits = fields.String()
+    completions = fields.List(fields.Nested(RecognisedLineSchema))
 
 
 mapping_schema = MappingSchema()

@@ -28,7 +28,7 @@ from api.http import (
     written,
 )
 from api.problems import Problem
-from api.schemas import JURISDICTION_PATTERN, Day, Strict, Text, read_query_schema
+from api.schemas import JURISDICTION_PATTERN, Day, Strict, Text, WrittenSchema, read_query_schema
 from ledger.transfer import Carried
 from ledger.transfer_commands import reverse_transfer, transfer_account
 from projections import transfers as rm
@@ -56,6 +56,14 @@ class ReversalSchema(Strict):
     reason = Text(required=True, validate=validate.Length(min=1, max=500))
 
 
+class TransferredSchema(WrittenSchema):
+    """The answer to a move (``type`` tells it from a degree-credit recognition's answer)."""
+
+    type = fields.String(required=True, metadata={"enum": ["jurisdiction"]})
+    transfer_id = fields.String(required=True)
+    hours = fields.String(metadata={"description": "the hours carried to the destination"})
+
+
 transfer_schema = TransferSchema()
 reversal_schema = ReversalSchema()
 
@@ -76,7 +84,7 @@ async def post_transfer(request: web.Request) -> web.Response:
     carried = [Carried(c.event_id, c.hours, c.category, c.completed_on) for c in facts.completions]
     result = await run_in_writer(request, lambda bank: transfer_account(
         bank, data["transfer_id"], data["learner_id"], data["destination"], carried, data.get("on")))
-    return written(result.status, result.position, transfer_id=data["transfer_id"],
+    return written(result.status, result.position, type="jurisdiction", transfer_id=data["transfer_id"],
                     hours=sum((c.hours for c in carried), Decimal(0)), read_position=position)
 
 
