@@ -240,8 +240,8 @@ async def _tokens(database: Database, args: argparse.Namespace) -> int:
             print(f"{'token':<12}  {'role':<12} {'scope':<20} {'state':<8} {'expires (UTC)':<16} label")
             for row in await auth.list_tokens(conn):
                 scope = row["provider_id"] or row["jurisdiction"] or row["learner_id"] or "-"
-                expires = row["expires_at"].astimezone(UTC).strftime("%Y-%m-%d %H:%M") if row["expires_at"] else "never"
-                print(f"{row['token_id']:<12}  {row['role']:<12} {scope:<20} {row['state']:<8} {expires:<16} "
+                until = row["expires_at"].astimezone(UTC).strftime("%Y-%m-%d %H:%M") if row["expires_at"] else "never"
+                print(f"{row['token_id']:<12}  {row['role']:<12} {scope:<20} {row['state']:<8} {until:<16} "
                       f"{row['label'] or ''}")
         return 0
     finally:

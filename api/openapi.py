@@ -67,7 +67,7 @@ def build_openapi(routes: Any) -> dict[str, Any]:
         },
     )
     assert marshmallow.converter is not None  # set by APISpec's init_spec
-    marshmallow.converter.add_attribute_function(_each)
+    marshmallow.converter.add_attribute_function(_each)  # type: ignore[no-untyped-call]
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     spec.components.schema("Problem", schema=ProblemSchema)
     problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
