@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import gc
 import logging
 import multiprocessing
 import os
 import signal
+import socket
 import sys
 import time
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
@@ -29,8 +32,8 @@ from aiohttp import web
 from api import audit_cli, auth, certificate_cli
 from api.access_log import RouteAccessLogger
 from api.app import create_app
-from api.database import Database, open_database
-from api.demo import DemoSummary, build_demo
+from api.database import Database, NoBankHere, open_database
+from api.demo import MIN_LEARNERS, DemoSummary, build_demo
 from api.settings import Settings, SettingsError
 from ledger.application import CreditBank, Written
 from ledger.errors import DomainError
@@ -43,8 +46,9 @@ def _today(settings: Settings) -> date:
 
 
 @contextmanager
-def _database(settings: Settings) -> Iterator[Database]:
-    with open_database(settings.database_url, settings.data_dir) as database:
+def _database(settings: Settings, *, create: bool = False) -> Iterator[Database]:
+    """The bank's database; only ``serve`` and ``demo`` may start a new embedded one."""
+    with open_database(settings.database_url, settings.data_dir, create=create) as database:
         yield database
 
 
@@ -89,11 +93,43 @@ def serving_app(settings: Settings, database: Database | None = None) -> web.App
     return app
 
 
+def _cannot_listen(settings: Settings, error: OSError) -> SettingsError:
+    where = f"cannot listen on {settings.host}:{settings.port}"
+    if isinstance(error, socket.gaierror):
+        return SettingsError(f"{where}: {settings.host!r} is not a host name or address this machine knows "
+                             "(set --host or CREDITBANK_HOST)")
+    reasons = {
+        errno.EADDRINUSE: "another program (perhaps another creditbank) is listening there; stop it, "
+                          "or choose another port with --port or CREDITBANK_PORT",
+        errno.EADDRNOTAVAIL: "this machine has no such address; choose another with --host or CREDITBANK_HOST",
+        errno.EACCES: "not allowed (ports below 1024 need privileges); choose another with --port or CREDITBANK_PORT",
+    }
+    return SettingsError(f"{where}: {reasons.get(error.errno or 0, error.strerror or str(error))}")
+
+
+def _check_address(settings: Settings) -> None:
+    """Before anything starts (a demo takes a while to build): can the service listen there?"""
+    try:
+        with socket.create_server((settings.host, settings.port)):
+            pass
+    except OSError as error:
+        raise _cannot_listen(settings, error) from None
+
+
+def _listen(app: web.Application, settings: Settings, *, reuse_port: bool = False) -> None:
+    try:
+        web.run_app(
+            app, host=settings.host, port=settings.port, print=None, shutdown_timeout=10,
+            access_log_class=RouteAccessLogger, reuse_port=reuse_port or None,
+        )
+    except OSError as error:
+        if error.errno not in {errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES}:
+            raise
+        raise _cannot_listen(settings, error) from None
+
+
 def _run(settings: Settings, *, reuse_port: bool = False) -> None:
-    web.run_app(
-        serving_app(settings), host=settings.host, port=settings.port, print=None, shutdown_timeout=10,
-        access_log_class=RouteAccessLogger, reuse_port=reuse_port or None,
-    )
+    _listen(serving_app(settings), settings, reuse_port=reuse_port)
 
 
 def _serve_worker(settings: Settings) -> None:
@@ -103,14 +139,17 @@ def _serve_worker(settings: Settings) -> None:
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
-    logging.getLogger(__name__).info("serving on http://%s:%s", settings.host, settings.port)
+    _check_address(settings)
+    logging.getLogger(__name__).info(
+        "serving on http://%s:%s; the bank's data: %s", settings.host, settings.port,
+        "CREDITBANK_DATABASE_URL" if settings.database_url else settings.data_dir.resolve())
     if args.workers <= 1:
         _run(settings)
         return 0
     # Several processes share the port (SO_REUSEPORT), so requests use every core; each has
     # its own writer, and a conflict between them is a version conflict that is retried.
     # They must reach one database: the embedded one is started here and its URL handed on.
-    with _database(settings) as database:
+    with _database(settings, create=True) as database:
         shared = replace(settings, database_url=database.url)
         others = replace(shared, inline_projections=False, checkpoint_seconds=0)
         spawn = multiprocessing.get_context("spawn")
@@ -160,7 +199,9 @@ async def _mint_demo_tokens(database: Database, provider_id: str, learner_id: st
 
 
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
-    with _database(settings) as database:
+    if not args.no_serve:
+        _check_address(settings)
+    with _database(settings, create=True) as database:
         today = _today(settings)
         bank = CreditBank(database.event_store_env(), today=lambda: today)
         try:
@@ -174,11 +215,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
         print(_demo_banner(base, summary, tokens, institution, learner))
         if args.no_serve:
             return 0
-        app = serving_app(settings, database=database)
-        web.run_app(
-            app, host=settings.host, port=settings.port, print=None, shutdown_timeout=10,
-            access_log_class=RouteAccessLogger,
-        )
+        _listen(serving_app(settings, database=database), settings)
     return 0
 
 
@@ -361,6 +398,18 @@ def cmd_degree_mappings(settings: Settings, args: argparse.Namespace) -> int:
 MAX_TOKEN_DAYS = 36_500
 
 
+def _learners(text: str) -> int:
+    if not text.isdigit() or int(text) < MIN_LEARNERS:
+        raise argparse.ArgumentTypeError(f"the demo needs a whole number of {MIN_LEARNERS} or more, not {text!r}")
+    return int(text)
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is a whole number from 1 to 65535, not {text!r}")
+    return int(text)
+
+
 def _days(text: str) -> int:
     try:
         days = int(text)
@@ -382,7 +431,11 @@ def parser() -> argparse.ArgumentParser:
         help="server processes sharing the port (projections run in the first); default 1",
     )
     demo = sub.add_parser("demo", help="build a demo district, print tokens, and serve it")
-    demo.add_argument("--learners", type=int, default=1000)
+    for command in (serve, demo):
+        command.add_argument("--host", help="the address to listen on (default CREDITBANK_HOST, else 127.0.0.1)")
+        command.add_argument("--port", type=_port, help="the port to listen on (default CREDITBANK_PORT, else 8080)")
+    demo.add_argument("--learners", type=_learners, default=1000,
+                      help=f"how many learners the district has ({MIN_LEARNERS} or more); default 1000")
     demo.add_argument("--no-serve", action="store_true", help="build and print tokens, then exit")
     tokens = sub.add_parser("tokens", help="create, revoke or list API tokens")
     tsub = tokens.add_subparsers(dest="tokens_command", required=True)
@@ -428,15 +481,19 @@ COMMANDS = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    # Where the platform has no runtime folder the embedded server's helper says so on every command.
+    warnings.filterwarnings("ignore", message=r"XDG_RUNTIME_DIR is not set")
     try:
         settings = Settings.from_env()
-    except SettingsError as error:
+        if getattr(args, "host", None) or getattr(args, "port", None):
+            settings = replace(settings, host=args.host or settings.host, port=args.port or settings.port)
+        logging.basicConfig(
+            level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
+        return COMMANDS[args.command](settings, args)
+    except (SettingsError, NoBankHere) as error:
         print(f"creditbank: {error}", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    return COMMANDS[args.command](settings, args)
 
 
 if __name__ == "__main__":

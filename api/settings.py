@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
 class SettingsError(ValueError):
@@ -52,20 +53,54 @@ class Settings:
                 data_dir=Path(env.get("CREDITBANK_DATA_DIR", ".creditbank")),
                 key_dir=Path(env["CREDITBANK_KEY_DIR"]) if env.get("CREDITBANK_KEY_DIR") else None,
                 host=env.get("CREDITBANK_HOST", "127.0.0.1"),
-                port=int(env.get("CREDITBANK_PORT", "8080")),
+                port=_whole(env, "CREDITBANK_PORT", 8080, 1, 65535),
                 inline_projections=_flag(env.get("CREDITBANK_INLINE_PROJECTIONS", "yes")),
                 timezone=env.get("CREDITBANK_TIMEZONE", "Asia/Shanghai"),
-                cycle_anchor_year=int(env.get("CREDITBANK_CYCLE_ANCHOR_YEAR", "2021")),
-                cycle_years=int(env.get("CREDITBANK_CYCLE_YEARS", "5")),
-                max_batch=int(env.get("CREDITBANK_MAX_BATCH", "10000")),
-                max_body_bytes=int(env.get("CREDITBANK_MAX_BODY_BYTES", str(16 * 1024 * 1024))),
-                read_pool_size=int(env.get("CREDITBANK_READ_POOL_SIZE", "8")),
-                log_level=env.get("CREDITBANK_LOG_LEVEL", "INFO"),
+                cycle_anchor_year=_whole(env, "CREDITBANK_CYCLE_ANCHOR_YEAR", 2021),
+                cycle_years=_whole(env, "CREDITBANK_CYCLE_YEARS", 5),
+                max_batch=_whole(env, "CREDITBANK_MAX_BATCH", 10000),
+                max_body_bytes=_whole(env, "CREDITBANK_MAX_BODY_BYTES", 16 * 1024 * 1024),
+                read_pool_size=_whole(env, "CREDITBANK_READ_POOL_SIZE", 8),
+                log_level=env.get("CREDITBANK_LOG_LEVEL", "INFO").strip().upper(),
                 checkpoint_seconds=float(env.get("CREDITBANK_CHECKPOINT_SECONDS", "60")),
             )
+        except SettingsError:
+            raise
         except ValueError as error:
             raise SettingsError(f"bad setting: {error}") from None
-        return replace(settings, **overrides) if overrides else settings
+        settings = replace(settings, **overrides) if overrides else settings
+        _check_names(settings)
+        return settings
+
+
+def _whole(env: Mapping[str, str], name: str, default: int, low: int = 1, high: int = 2**31 - 1) -> int:
+    """A whole-number setting; a bad value is refused naming the variable and what it takes."""
+    text = env.get(name)
+    if text is None or not text.strip():
+        return default
+    try:
+        value = int(text.strip())
+    except ValueError:
+        value = None
+    if value is None or not low <= value <= high:
+        raise SettingsError(f"{name} must be a whole number from {low} to {high}, not {text!r}")
+    return value
+
+
+def _check_names(settings: Settings) -> None:
+    """A time zone or log level the service would only trip over later, refused now."""
+    try:
+        ZoneInfo(settings.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(
+            f"CREDITBANK_TIMEZONE must name an IANA time zone such as Asia/Shanghai, not {settings.timezone!r}"
+        ) from None
+    if settings.log_level.upper() not in _LOG_LEVELS:
+        raise SettingsError(
+            f"CREDITBANK_LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)}, not {settings.log_level!r}")
+
+
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 def _flag(value: str) -> bool:
