@@ -205,7 +205,8 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
         today = _today(settings)
         bank = CreditBank(database.event_store_env(), today=lambda: today)
         try:
-            summary = build_demo(bank, today=today, learners=args.learners, progress=Progress("demo"))
+            summary = build_demo(bank, today=today, learners=args.learners, progress=Progress("demo"),
+                                 zone=ZoneInfo(settings.timezone))
         finally:
             bank.close()
         institution = summary.provider_ids[0]
