@@ -276,7 +276,8 @@ class WrittenSchema(Answer):
 
 
 class CompletionResultSchema(Answer):
-    record_id = fields.String()
+    #: null for a rejected batch item that had no usable record_id
+    record_id = fields.String(allow_none=True)
     status = fields.String(metadata={"enum": ["recorded", "duplicate", "rejected"]})
     position = fields.Integer(allow_none=True)
     completion_id = fields.String()
