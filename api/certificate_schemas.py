@@ -1,10 +1,11 @@
-"""Request schemas for certificates (issue 4), module-level instances, unknown fields refused."""
+"""Request schemas for certificates (issue 4), module-level instances, unknown fields refused;
+and the documented shape of a certificate's record."""
 
 from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from api.schemas import MAX_POSITION, Day, Strict, Text
+from api.schemas import MAX_POSITION, Answer, Day, Strict, Text
 from ledger.vocabulary import CERTIFICATES
 
 _ID = validate.Length(min=1, max=64)
@@ -35,6 +36,18 @@ class MinPositionSchema(Strict):
     """Public reads answer for now; ``min_position`` waits (bounded) for a recent write."""
 
     min_position = fields.Integer(validate=validate.Range(min=0, max=MAX_POSITION))
+
+
+class CertificateRecordSchema(Answer):
+    """``GET /v1/certificates/{id}``: the status view, the learner, the basis and the JWS."""
+
+    certificate_id = fields.String(required=True)
+    learner_id = fields.String(required=True)
+    basis = fields.Dict(required=True, metadata={
+        "description": "what the issue rested on: the completion events and policy versions (an object, "
+                       "as in the learner profile's certificates)"})
+    jws = fields.String(required=True)
+    position = fields.Integer(required=True)
 
 
 issue_schema = IssueSchema()

@@ -134,7 +134,7 @@ ROUTES: tuple[Route, ...] = (
           responses={201: ("issued", None), 200: ("the same issuance, issued before", None)}),
     Route("GET", "/v1/certificates/{certificate_id}", certs.get_certificate,
           "A certificate with its basis, signed document and status history", LEARNER_READERS,
-          query=s.read_query_schema, responses={200: ("the certificate", None)}),
+          query=s.read_query_schema, responses={200: ("the certificate", cs.CertificateRecordSchema())}),
     Route("POST", "/v1/certificates/{certificate_id}/revocation", certs.post_revocation,
           "Revoke a certificate (reason, on)", frozenset({"admin"}), body=cs.status_change_schema,
           responses={201: ("revoked", s.WrittenSchema()), 200: ("already revoked", s.WrittenSchema())}),

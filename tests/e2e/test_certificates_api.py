@@ -194,3 +194,6 @@ async def test_the_certificate_and_the_profile_give_the_same_basis(bank: Bank) -
     assert isinstance(record["basis"], dict)
     assert record["basis"] == in_profile["basis"]
     assert len(record["basis"]["completions"]) == 2
+    r = await bank.client.get("/openapi.json")
+    documented = (await r.json())["components"]["schemas"]["CertificateRecord"]["properties"]["basis"]
+    assert documented["type"] == "object"
