@@ -399,28 +399,20 @@ def cmd_degree_mappings(settings: Settings, args: argparse.Namespace) -> int:
 MAX_TOKEN_DAYS = 36_500
 
 
-def _learners(text: str) -> int:
-    if not text.isdigit() or int(text) < MIN_LEARNERS:
-        raise argparse.ArgumentTypeError(f"the demo needs a whole number of {MIN_LEARNERS} or more, not {text!r}")
-    return int(text)
+def _whole(low: int, high: int, what: str) -> Callable[[str], int]:
+    """An argument type: an ASCII whole number from ``low`` to ``high``, else a sentence."""
+
+    def parse(text: str) -> int:
+        if not (text.isascii() and text.isdigit() and low <= int(text) <= high):
+            raise argparse.ArgumentTypeError(f"{what}: a whole number from {low} to {high}, not {text!r}")
+        return int(text)
+
+    return parse
 
 
-def _port(text: str) -> int:
-    if not text.isdigit() or not 1 <= int(text) <= 65535:
-        raise argparse.ArgumentTypeError(f"a port is a whole number from 1 to 65535, not {text!r}")
-    return int(text)
-
-
-def _days(text: str) -> int:
-    try:
-        days = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of days") from None
-    if not 1 <= days <= MAX_TOKEN_DAYS:
-        raise argparse.ArgumentTypeError(
-            f"must be from 1 to {MAX_TOKEN_DAYS:,} days (omit it for a token that does not expire)")
-    return days
-
+_port = _whole(1, 65535, "a port")
+_learners = _whole(MIN_LEARNERS, 10_000_000, "the demo's learners")
+_days = _whole(1, MAX_TOKEN_DAYS, "days until the token expires (omit it for a token that does not expire)")
 
 
 def parser() -> argparse.ArgumentParser:
