@@ -54,7 +54,7 @@ class Settings:
                 key_dir=Path(env["CREDITBANK_KEY_DIR"]) if env.get("CREDITBANK_KEY_DIR") else None,
                 host=env.get("CREDITBANK_HOST", "127.0.0.1"),
                 port=_whole(env, "CREDITBANK_PORT", 8080, 1, 65535),
-                inline_projections=_flag(env.get("CREDITBANK_INLINE_PROJECTIONS", "yes")),
+                inline_projections=_flag(env, "CREDITBANK_INLINE_PROJECTIONS", True),
                 timezone=env.get("CREDITBANK_TIMEZONE", "Asia/Shanghai"),
                 cycle_anchor_year=_whole(env, "CREDITBANK_CYCLE_ANCHOR_YEAR", 2021),
                 cycle_years=_whole(env, "CREDITBANK_CYCLE_YEARS", 5),
@@ -62,7 +62,7 @@ class Settings:
                 max_body_bytes=_whole(env, "CREDITBANK_MAX_BODY_BYTES", 16 * 1024 * 1024),
                 read_pool_size=_whole(env, "CREDITBANK_READ_POOL_SIZE", 8),
                 log_level=env.get("CREDITBANK_LOG_LEVEL", "INFO").strip().upper(),
-                checkpoint_seconds=float(env.get("CREDITBANK_CHECKPOINT_SECONDS", "60")),
+                checkpoint_seconds=_seconds(env, "CREDITBANK_CHECKPOINT_SECONDS", 60.0),
             )
         except SettingsError:
             raise
@@ -103,10 +103,26 @@ def _check_names(settings: Settings) -> None:
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
-def _flag(value: str) -> bool:
-    lowered = value.strip().lower()
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    text = env.get(name)
+    if text is None or not text.strip():
+        return default
+    try:
+        value = float(text.strip())
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < 10**9:  # also refuses nan and inf
+        raise SettingsError(f"{name} must be a number of seconds, 0 or more, not {text!r}")
+    return value
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    text = env.get(name)
+    if text is None or not text.strip():
+        return default
+    lowered = text.strip().lower()
     if lowered in {"1", "y", "yes", "true", "on"}:
         return True
     if lowered in {"0", "n", "no", "false", "off"}:
         return False
-    raise ValueError(f"{value!r} is not yes or no")
+    raise SettingsError(f"{name} must be yes or no, not {text!r}")

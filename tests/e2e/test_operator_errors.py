@@ -73,6 +73,10 @@ def test_a_setting_that_is_not_a_number_is_named(tmp_path: Path) -> None:
     one_sentence(done, "CREDITBANK_MAX_BATCH")
     done = run(tmp_path, "tokens", "list", CREDITBANK_TIMEZONE="Asia/Nowhere")
     one_sentence(done, "CREDITBANK_TIMEZONE", "Asia/Shanghai")
+    done = run(tmp_path, "serve", CREDITBANK_CHECKPOINT_SECONDS="soon")
+    one_sentence(done, "CREDITBANK_CHECKPOINT_SECONDS must be a number of seconds")
+    done = run(tmp_path, "serve", CREDITBANK_INLINE_PROJECTIONS="maybe")
+    one_sentence(done, "CREDITBANK_INLINE_PROJECTIONS must be yes or no, not 'maybe'")
 
 
 def test_outside_the_bank_s_folder_the_command_says_where_it_looked(tmp_path: Path) -> None:
