@@ -32,7 +32,7 @@ from aiohttp import web
 from api import audit_cli, auth, certificate_cli
 from api.access_log import RouteAccessLogger
 from api.app import create_app
-from api.database import Database, NoBankHere, open_database
+from api.database import Database, DatabaseUnavailable, open_database
 from api.demo import MIN_LEARNERS, DemoSummary, build_demo
 from api.settings import Settings, SettingsError
 from ledger.application import CreditBank, Written
@@ -484,7 +484,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
         return COMMANDS[args.command](settings, args)
-    except (SettingsError, NoBankHere) as error:
+    except (SettingsError, DatabaseUnavailable) as error:
         print(f"creditbank: {error}", file=sys.stderr)
         return 2
 

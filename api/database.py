@@ -147,8 +147,25 @@ def embedded_postgres(data_dir: Path) -> Iterator[Database]:
         server.cleanup()
 
 
-class NoBankHere(Exception):
-    """A command that works on an existing bank found no embedded one where it looked."""
+class DatabaseUnavailable(Exception):
+    """The bank's database cannot be opened: no embedded bank where a command looked for
+    one, a URL that names no PostgreSQL database, or a server that does not answer."""
+
+
+def external_database(url: str) -> Database:
+    """The database ``url`` names, created if missing; refusals said in one sentence."""
+    try:
+        database = Database.from_url(url)
+    except ValueError as error:
+        raise DatabaseUnavailable(f"CREDITBANK_DATABASE_URL: {error}") from None
+    try:
+        database.ensure_exists()
+    except psycopg.OperationalError as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise DatabaseUnavailable(
+            f"cannot open the database of CREDITBANK_DATABASE_URL ({database.host}:{database.port}): {reason}"
+        ) from None
+    return database
 
 
 @contextlib.contextmanager
@@ -159,12 +176,10 @@ def open_database(
     ``create=False``: an embedded server is only started where one ran before, so a
     command run in the wrong folder says so instead of starting an empty bank there."""
     if url is not None:
-        database = Database.from_url(url)
-        database.ensure_exists()
-        yield database
+        yield external_database(url)
         return
     if not create and not has_embedded_bank(data_dir):
-        raise NoBankHere(
+        raise DatabaseUnavailable(
             f"there is no bank in {data_dir.resolve()}: CREDITBANK_DATA_DIR (default .creditbank) is read "
             "from the current folder, so run this where `creditbank serve` or `creditbank demo` ran, "
             "or set CREDITBANK_DATA_DIR (or CREDITBANK_DATABASE_URL) to the bank's")

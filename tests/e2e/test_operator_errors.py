@@ -79,6 +79,18 @@ def test_a_setting_that_is_not_a_number_is_named(tmp_path: Path) -> None:
     one_sentence(done, "CREDITBANK_INLINE_PROJECTIONS must be yes or no, not 'maybe'")
 
 
+def test_a_database_that_does_not_answer_is_named(tmp_path: Path) -> None:
+    """A server that is not PostgreSQL (or none) at the configured URL; the password is never echoed."""
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        closed = probe.getsockname()[1]
+    url = f"postgresql://bank:s3cret@127.0.0.1:{closed}/creditbank"
+    for command in (["tokens", "list"], ["serve", "--port", str(closed)]):
+        line = one_sentence(run(tmp_path, *command, CREDITBANK_DATABASE_URL=url, CREDITBANK_LOG_LEVEL="WARNING"),
+                            f"cannot open the database of CREDITBANK_DATABASE_URL (127.0.0.1:{closed})")
+        assert "s3cret" not in line
+    one_sentence(run(tmp_path, "tokens", "list", CREDITBANK_DATABASE_URL="mysql://x"), "not a PostgreSQL URL")
+
+
 def test_outside_the_bank_s_folder_the_command_says_where_it_looked(tmp_path: Path) -> None:
     """Run from another folder, the relative data folder is not the bank's: say so, and
     start no empty bank there (tokens minted into it would never work)."""
