@@ -34,7 +34,7 @@ from aiohttp.typedefs import Handler
 from api import audit, auth, certificates, privacy
 from api.access_log import ROUTE, install_log_filters
 from api.context import PRINCIPAL, SERVICES, SETTINGS, Metrics, Services
-from api.database import Database, embedded_postgres
+from api.database import Database, embedded_postgres, external_database
 from api.notifications import Notifications
 from api.openapi import build_openapi
 from api.ops import OPENAPI
@@ -150,9 +150,7 @@ def create_app(
             yield
             return
         if settings.database_url is not None:
-            external = Database.from_url(settings.database_url)
-            await asyncio.to_thread(external.ensure_exists)
-            app[DATABASE] = external
+            app[DATABASE] = await asyncio.to_thread(external_database, settings.database_url)
             yield
             return
         with contextlib.ExitStack() as stack:

@@ -117,7 +117,7 @@ def _offline(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_audit(settings: Settings, args: argparse.Namespace) -> int:
     if args.audit_command == "verify" and args.bundle is not None:
         return _offline(settings, args)
-    with open_database(settings.database_url, settings.data_dir) as database:
+    with open_database(settings.database_url, settings.data_dir, create=False) as database:
         return asyncio.run(_live(settings, database, args))
 
 
@@ -153,7 +153,7 @@ def cmd_replay(settings: Settings, args: argparse.Namespace) -> int:
     target.ensure_exists()
     # The event table (the library's schema) is made by opening a bank on the target.
     CreditBank(target.event_store_env(), today=date.today).close()
-    with open_database(settings.database_url, settings.data_dir) as source:
+    with open_database(settings.database_url, settings.data_dir, create=False) as source:
         return asyncio.run(_replay(source, target, args.at_position))
 
 

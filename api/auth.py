@@ -102,9 +102,12 @@ async def mint(
 ) -> str:
     """Create a token and return it; it is shown once and never stored in clear."""
     check_scope(role, provider_id, jurisdiction, learner_id)
+    if expires_in is not None and expires_in <= timedelta(0):
+        # A zero lifetime once meant "never expires": refuse it rather than guess.
+        raise TokenError("a token's lifetime must be positive (omit it for a token that does not expire)")
     token_id = secrets.token_hex(6)
     secret = secrets.token_urlsafe(32)
-    expires_at = datetime.now(UTC) + expires_in if expires_in else None
+    expires_at = datetime.now(UTC) + expires_in if expires_in is not None else None
     await conn.execute(
         "INSERT INTO auth_tokens (token_id, secret_sha256, role, provider_id, jurisdiction,"
         " learner_id, label, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -124,11 +127,22 @@ async def revoke(conn: asyncpg.Connection, token_id: str) -> bool:
 
 
 async def list_tokens(conn: asyncpg.Connection) -> list[dict[str, Any]]:
+    """Every token, oldest first, with its ``state``: revoked, expired or active."""
     rows = await conn.fetch(
         "SELECT token_id, role, provider_id, jurisdiction, learner_id, label, created_at,"
         " expires_at, revoked_at FROM auth_tokens ORDER BY created_at"
     )
-    return [dict(row) for row in rows]
+    now = datetime.now(UTC)
+    return [{**row, "state": token_state(row["revoked_at"], row["expires_at"], now)} for row in rows]
+
+
+def token_state(revoked_at: datetime | None, expires_at: datetime | None, now: datetime) -> str:
+    """What ``verify`` would make of the token now (revocation wins over expiry)."""
+    if revoked_at is not None:
+        return "revoked"
+    if expires_at is not None and now >= expires_at:
+        return "expired"
+    return "active"
 
 
 class TokenVerifier:

@@ -20,7 +20,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from api.settings import Settings
+from api.settings import Settings, SettingsError
 from ledger import credential
 from ledger.keys import KeyRing, public_key_from_jwk
 
@@ -81,8 +81,17 @@ def verify_file(
     }
 
 
+def _no_keys_at(path: Path) -> SettingsError:
+    return SettingsError(
+        f"there are no signing keys in {path.resolve()}: CREDITBANK_KEY_DIR (default CREDITBANK_DATA_DIR/keys, "
+        "read from the current folder) must name the bank's key directory; run this where the bank runs, "
+        "or pass --keys with the JWKS from GET /v1/keys")
+
+
 def cmd_keys(settings: Settings, args: argparse.Namespace) -> int:
     ring = KeyRing(settings.keys_path)
+    if args.keys_command != "rotate" and not settings.keys_path.is_dir():
+        raise _no_keys_at(settings.keys_path)
     if args.keys_command == "rotate":
         key = ring.rotate()
         print(json.dumps({"kid": key.kid, "created_at": key.created_at.isoformat(), "keys": len(ring.keys())}))
@@ -93,6 +102,8 @@ def cmd_keys(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_certificates(settings: Settings, args: argparse.Namespace) -> int:
     source = Path(args.keys) if args.keys else settings.keys_path
+    if not source.exists():
+        raise _no_keys_at(source)
     ok, report = verify_file(args.file, _public_keys(source), issuer=args.issuer)
     print(json.dumps(report, ensure_ascii=False, indent=2))
     return 0 if ok else 1

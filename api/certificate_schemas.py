@@ -1,4 +1,5 @@
-"""Request schemas for certificates (issue 4), module-level instances, unknown fields refused."""
+"""Request schemas for certificates (issue 4), module-level instances, unknown fields refused;
+and the documented shape of a certificate's record."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from api.schemas import MAX_POSITION, Day, Strict, Text, Whole, identifier
+from api.schemas import MAX_POSITION, Answer, Day, Strict, Text, Whole, identifier
 from ledger.vocabulary import CERTIFICATES
 
 _ID = identifier(64)
@@ -52,6 +53,18 @@ class WriteQuerySchema(MinPositionSchema):
             if name in data:
                 raise ValidationError("a write decides on the whole ledger as recorded now; "
                                       "no earlier position or day can be asked for", field_name=name)
+
+
+class CertificateRecordSchema(Answer):
+    """``GET /v1/certificates/{id}``: the status view, the learner, the basis and the JWS."""
+
+    certificate_id = fields.String(required=True)
+    learner_id = fields.String(required=True)
+    basis = fields.Dict(required=True, metadata={
+        "description": "what the issue rested on: the completion events and policy versions (an object, "
+                       "as in the learner profile's certificates)"})
+    jws = fields.String(required=True)
+    position = fields.Integer(required=True)
 
 
 issue_schema = IssueSchema()

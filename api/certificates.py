@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -126,7 +127,7 @@ async def get_certificate(request: web.Request) -> web.Response:
     if found is None:
         raise Problem(404, "certificate_not_found", "No such certificate", "not issued by then")
     view, row = found
-    return answer({**view, "learner_id": row["learner_id"], "hours": row["hours"], "basis": row["basis"],
+    return answer({**view, "learner_id": row["learner_id"], "hours": row["hours"], "basis": json.loads(row["basis"]),
                    "jws": row["jws"], "position": position})
 
 

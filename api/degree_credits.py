@@ -37,6 +37,7 @@ from api.http import (
 from api.problems import Problem
 from api.schemas import (
     MAX_POSITION,
+    Answer,
     Day,
     FullMatch,
     Hours,
@@ -44,6 +45,7 @@ from api.schemas import (
     Strict,
     Text,
     Whole,
+    WrittenSchema,
     category,
     identifier,
     level,
@@ -136,6 +138,31 @@ class RecognitionSchema(Strict):
 class DegreeCreditsQuerySchema(ReadQuerySchema):
     programme = fields.String(required=True, validate=MAPPING_NAME,
                               metadata={"description": "the mapping's UUID, or university:programme"})
+
+
+class RecognisedLineSchema(Answer):
+    provider_id = fields.String()
+    record_id = fields.String()
+    event_id = fields.String()
+    category = fields.String()
+    hours = fields.String()
+    credits = fields.String()
+
+
+class RecognisedSchema(WrittenSchema):
+    """The answer to ``POST /v1/transfers`` with ``type: "degree_credit"``."""
+
+    type = fields.String(required=True, metadata={"enum": ["degree_credit"]})
+    transfer_id = fields.String(required=True)
+    learner_id = fields.String()
+    mapping_id = fields.String()
+    university = fields.String()
+    programme = fields.String()
+    mapping_version = fields.Integer()
+    on = fields.String()
+    hours = fields.String()
+    credits = fields.String()
+    completions = fields.List(fields.Nested(RecognisedLineSchema))
 
 
 mapping_schema = MappingSchema()

@@ -19,17 +19,28 @@ Invariants:
   categories, levels and dates; ``started_on`` is never after ``completed_on``;
 - the suspended institution posts everything before it is suspended (suspension is the
   last step), and the prospective principal of ``DemoSummary.prospective_principal_id``
-  holds exactly 299.5 h of passed, unrevoked 任职资格培训 (one 24 h module failed).
+  holds exactly 299.5 h of passed, unrevoked 任职资格培训 (one 24 h module failed);
+- a demo built on an empty bank is recorded as it would have happened, by the demo's
+  clock: policies and institutions when its history starts, each learner when hired (or
+  then), each week's completions on the Monday after; the revocations and the
+  suspension today. Recorded times never go back and never pass the build's start, so
+  ``as_of`` and ``knowledge=recorded`` answer for any day of those three years.
 """
 
 from __future__ import annotations
 
+import itertools
 import random
-from collections.abc import Callable, Iterable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Final
+from zoneinfo import ZoneInfo
+
+from eventsourcing.domain import CanCreateTimestamp
 
 from ledger.application import Accreditation, CompletionOutcome, CreditBank, LearnerRegistration
 from ledger.completion import CompletionFacts
@@ -688,6 +699,56 @@ def _check_outcomes(
     return sum(1 for o in outcomes if o.status == "recorded")
 
 
+# -- the demo's clock ----------------------------------------------------------------
+
+
+def _reported_on(completed_on: date, today: date) -> date:
+    """Institutions report a week's completions on the Monday after."""
+    return min(completed_on + timedelta(days=7 - completed_on.weekday()), today)
+
+
+def _registered_on(learner: _Learner, start: date, today: date) -> date:
+    """HR registers a teacher when hired, or when the demo's history starts."""
+    hired_on = learner.registration.hired_on or start
+    return min(max(hired_on, start), today)
+
+
+class _DemoClock:
+    """When each event of a fresh demo's history is recorded: from 09:00 (in the bank's
+    zone) of the day the history has reached, a microsecond apart, never going back and
+    never past ``latest`` (the build's start), so the order of positions is the order of
+    recorded times."""
+
+    def __init__(self, zone: ZoneInfo, latest: datetime) -> None:
+        self.zone = zone
+        self.latest = latest
+        self.reached = latest
+        self.last: datetime | None = None
+
+    def reach(self, day: date) -> None:
+        self.reached = min(datetime.combine(day, time(9), tzinfo=self.zone), self.latest)
+
+    def __call__(self) -> datetime:
+        moment = self.reached if self.last is None else max(self.last + timedelta(microseconds=1), self.reached)
+        self.last = moment
+        return moment.astimezone(UTC)
+
+
+@contextmanager
+def _recorded_by(clock: _DemoClock | None) -> Iterator[None]:
+    """While the block runs, the library stamps new events by ``clock`` (None: by the
+    real clock). The demo writes on this thread alone, before the bank serves anything."""
+    if clock is None:
+        yield
+        return
+    original = CanCreateTimestamp.__dict__["create_timestamp"]
+    CanCreateTimestamp.create_timestamp = staticmethod(clock)  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        CanCreateTimestamp.create_timestamp = original  # type: ignore[method-assign]
+
+
 # -- the build ----------------------------------------------------------------------
 
 
@@ -698,8 +759,10 @@ def build_demo(
     seed: int = 7,
     learners: int = 1000,
     progress: Progress | None = None,
+    zone: ZoneInfo | None = None,
 ) -> DemoSummary:
-    """Write the demo bank through ``bank``'s commands; safe to run again."""
+    """Write the demo bank through ``bank``'s commands; safe to run again. ``zone``: the
+    bank's time zone (Asia/Shanghai by default), for the demo's clock."""
     if learners < MIN_LEARNERS:
         raise ValueError(f"the demo needs at least {MIN_LEARNERS} learners, not {learners}")
 
@@ -707,42 +770,65 @@ def build_demo(
         if progress is not None:
             progress(stage, done, total)
 
-    # The seed policies, the district's (seed 002, 绿园区) included.
-    bank.publish_shipped_policies(include_districts=True)
-    accreditations = _accreditations(today.year)
-    for done, accreditation in enumerate(accreditations, start=1):
-        bank.accredit_provider(accreditation)
-        report("providers", done, len(accreditations))
-
+    zone = zone or ZoneInfo("Asia/Shanghai")
+    # Only an empty bank gets a history by the demo's clock: over recorded events, a
+    # backdated one would break the order of positions and recorded times.
+    clock = _DemoClock(zone, datetime.now(zone)) if not bank.recorder.max_notification_id() else None
     cast = [_plan_learner(seed, serial, today) for serial in range(1, learners + 1)]
     planned = [_completions(learner, seed) for learner in cast]
+    # Cast members erased since an earlier build are never registered or posted for again.
     erased = _erased(bank, cast, planned)
-    for done, learner in enumerate(cast, start=1):
-        if learner.registration.learner_id not in erased:
-            bank.register_learner(learner.registration)
-        if done % 100 == 0 or done == len(cast):
-            report("learners", done, len(cast))
-
+    kept = [(learner, plan) for learner, plan in zip(cast, planned, strict=True)
+            if learner.registration.learner_id not in erased]
     facts: list[CompletionFacts] = []
     revocations: list[tuple[str, str, str]] = []
-    for learner, (learner_facts, learner_revocations) in zip(cast, planned, strict=True):
-        if learner.registration.learner_id not in erased:
-            facts.extend(learner_facts)
-            revocations.extend(learner_revocations)
-    # Institutions report after the fact, term by term: post in date order.
+    for _, (learner_facts, learner_revocations) in kept:
+        facts.extend(learner_facts)
+        revocations.extend(learner_revocations)
+    # Institutions report after the fact, week by week: post in date order.
     facts.sort(key=lambda f: (f.completed_on, f.provider_id, f.record_id))
-    if bank.provider(SUSPENDED).suspended and any(
-        f.completion_id not in bank.repository for f in facts if f.provider_id == SUSPENDED
-    ):
-        # A larger demo over a smaller one: the suspended institution's earlier records
-        # are posted while it is reinstated, then it is suspended again below.
-        bank.reinstate_provider(SUSPENDED)
+    start = min((f.completed_on for f in facts), default=today)
     recorded = 0
-    done = 0
-    for batch in _chunks(facts, BATCH_SIZE):
-        recorded += _check_outcomes(batch, bank.record_completions(batch))
-        done += len(batch)
-        report("completions", done, len(facts))
+    with _recorded_by(clock):
+        if clock is not None:
+            clock.reach(start)
+        # The seed policies, the district's (seed 002, 绿园区) included.
+        bank.publish_shipped_policies(include_districts=True)
+        accreditations = _accreditations(today.year)
+        for done, accreditation in enumerate(accreditations, start=1):
+            bank.accredit_provider(accreditation)
+            report("providers", done, len(accreditations))
+        if bank.provider(SUSPENDED).suspended and any(
+            f.completion_id not in bank.repository for f in facts if f.provider_id == SUSPENDED
+        ):
+            # A larger demo over a smaller one: the suspended institution's earlier records
+            # are posted while it is reinstated, then it is suspended again below.
+            bank.reinstate_provider(SUSPENDED)
+
+        hiring = deque(sorted((lr for lr, _ in kept), key=lambda lr: _registered_on(lr, start, today)))
+        registered = 0
+
+        def register_until(day: date) -> None:
+            nonlocal registered
+            while hiring and _registered_on(hiring[0], start, today) <= day:
+                learner = hiring.popleft()
+                if clock is not None:
+                    clock.reach(_registered_on(learner, start, today))
+                bank.register_learner(learner.registration)
+                registered += 1
+                if registered % 100 == 0 or registered == len(kept):
+                    report("learners", registered, len(kept))
+
+        done = 0
+        for day, week in itertools.groupby(facts, key=lambda f: _reported_on(f.completed_on, today)):
+            register_until(day)  # everyone is registered before their first completion
+            if clock is not None:
+                clock.reach(day)
+            for batch in _chunks(list(week), BATCH_SIZE):
+                recorded += _check_outcomes(batch, bank.record_completions(batch))
+                done += len(batch)
+                report("completions", done, len(facts))
+        register_until(today)
 
     for done, (provider_id, record_id, reason) in enumerate(revocations, start=1):
         bank.revoke_completion(provider_id, record_id, reason, by_provider=provider_id)

@@ -40,11 +40,15 @@ class Route:
     summary: str
     #: Roles allowed; ``None`` means public (no token).
     roles: frozenset[str] | None
-    body: Schema | None = None
+    #: The body; several schemas: the body is one of these forms (``oneOf`` in the document).
+    body: Schema | tuple[Schema, ...] | None = None
     query: Schema | None = None
-    responses: dict[int, tuple[str, Schema | None]] = field(default_factory=dict)
+    responses: dict[int, tuple[str, Schema | tuple[Schema, ...] | None]] = field(default_factory=dict)
     content_types: tuple[str, ...] = ("application/json",)
 
+
+#: A move and a degree-credit recognition answer differently; ``type`` tells them apart.
+_TRANSFER_ANSWERS = (transfers.TransferredSchema(), dc.RecognisedSchema())
 
 ROUTES: tuple[Route, ...] = (
     Route("POST", "/v1/providers", writes.post_provider,
@@ -73,7 +77,7 @@ ROUTES: tuple[Route, ...] = (
           responses={201: ("erased", privacy.ErasedSchema())}),
     Route("POST", "/v1/completions", writes.post_completions,
           "Post one completion, or a batch {completions: [...]} of up to 10,000",
-          frozenset({"institution"}), body=s.completion_schema,
+          frozenset({"institution"}), body=(s.completion_schema, s.completion_batch_schema),
           responses={
               201: ("recorded", s.CompletionResultSchema()),
               200: ("duplicate of an earlier post", s.CompletionResultSchema()),
@@ -141,7 +145,7 @@ ROUTES: tuple[Route, ...] = (
           responses={201: ("issued", None), 200: ("the same issuance, issued before", None)}),
     Route("GET", "/v1/certificates/{certificate_id}", certs.get_certificate,
           "A certificate with its basis, signed document and status history", LEARNER_READERS,
-          query=s.read_query_schema, responses={200: ("the certificate", None)}),
+          query=s.read_query_schema, responses={200: ("the certificate", cs.CertificateRecordSchema())}),
     Route("POST", "/v1/certificates/{certificate_id}/revocation", certs.post_revocation,
           "Revoke a certificate (reason, on)", frozenset({"admin"}), body=cs.status_change_schema,
           responses={201: ("revoked", s.WrittenSchema()), 200: ("already revoked", s.WrittenSchema())}),
@@ -166,8 +170,10 @@ ROUTES: tuple[Route, ...] = (
           "hours and a digest of the origin history; or, with type \"degree_credit\" (transfer_id, learner_id, "
           "mapping_id, completions [{provider_id, record_id, hours?}]), convert those completions' hours into degree "
           "credits under a published mapping (refused if any hour is recognised already, in any programme)",
-          frozenset({"admin", "hr"}), body=transfers.transfer_schema,
-          query=cs.write_query_schema, responses={201: ("transferred", None), 200: ("the same transfer again", None)}),
+          frozenset({"admin", "hr"}), body=(transfers.transfer_schema, dc.recognition_schema),
+          query=cs.write_query_schema,
+          responses={201: ("transferred, or credits recognised", _TRANSFER_ANSWERS),
+                     200: ("the same transfer again", _TRANSFER_ANSWERS)}),
     Route("POST", "/v1/transfers/{transfer_id}/reversal", transfers.post_reversal,
           "Reverse the latest transfer by a compensating event", frozenset({"admin", "hr"}),
           body=transfers.reversal_schema, query=cs.write_query_schema,

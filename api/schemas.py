@@ -208,7 +208,13 @@ class CompletionBatchSchema(Strict):
     """The envelope of a batch; items are validated one by one (a bad item is rejected
     alone, the rest are recorded)."""
 
-    completions = fields.List(fields.Dict(), required=True, validate=validate.Length(min=1))
+    completions = fields.List(
+        fields.Dict(), required=True, validate=validate.Length(min=1),
+        # Each item is a Completion, loaded on its own (a bad one is rejected alone, in the 207);
+        # ``each`` tells the OpenAPI document so (``api.openapi``).
+        metadata={"each": CompletionSchema,
+                  "description": "one to CREDITBANK_MAX_BATCH (10,000 by default) completions"},
+    )
 
 
 class RevocationSchema(Strict):
@@ -328,7 +334,8 @@ class WrittenSchema(Answer):
 
 
 class CompletionResultSchema(Answer):
-    record_id = fields.String()
+    #: null for a rejected batch item that had no usable record_id
+    record_id = fields.String(allow_none=True)
     status = fields.String(metadata={"enum": ["recorded", "duplicate", "rejected"]})
     position = fields.Integer(allow_none=True)
     completion_id = fields.String()

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
 class SettingsError(ValueError):
@@ -75,22 +75,26 @@ class Settings:
                 data_dir=Path(env.get("CREDITBANK_DATA_DIR", ".creditbank")),
                 key_dir=Path(env["CREDITBANK_KEY_DIR"]) if env.get("CREDITBANK_KEY_DIR") else None,
                 host=env.get("CREDITBANK_HOST", "127.0.0.1"),
-                port=int(env.get("CREDITBANK_PORT", "8080")),
-                inline_projections=_flag(env.get("CREDITBANK_INLINE_PROJECTIONS", "yes")),
+                port=_whole(env, "CREDITBANK_PORT", 8080, 1, 65535),
+                inline_projections=_flag(env, "CREDITBANK_INLINE_PROJECTIONS", True),
                 timezone=env.get("CREDITBANK_TIMEZONE", "Asia/Shanghai"),
-                cycle_anchor_year=int(env.get("CREDITBANK_CYCLE_ANCHOR_YEAR", "2021")),
-                cycle_years=int(env.get("CREDITBANK_CYCLE_YEARS", "5")),
-                max_batch=int(env.get("CREDITBANK_MAX_BATCH", "10000")),
-                max_body_bytes=int(env.get("CREDITBANK_MAX_BODY_BYTES", str(16 * 1024 * 1024))),
-                read_pool_size=int(env.get("CREDITBANK_READ_POOL_SIZE", "8")),
-                log_level=env.get("CREDITBANK_LOG_LEVEL", "INFO"),
-                checkpoint_seconds=float(env.get("CREDITBANK_CHECKPOINT_SECONDS", "60")),
+                cycle_anchor_year=_whole(env, "CREDITBANK_CYCLE_ANCHOR_YEAR", 2021),
+                cycle_years=_whole(env, "CREDITBANK_CYCLE_YEARS", 5),
+                max_batch=_whole(env, "CREDITBANK_MAX_BATCH", 10000),
+                max_body_bytes=_whole(env, "CREDITBANK_MAX_BODY_BYTES", 16 * 1024 * 1024),
+                read_pool_size=_whole(env, "CREDITBANK_READ_POOL_SIZE", 8),
+                log_level=env.get("CREDITBANK_LOG_LEVEL", "INFO").strip().upper(),
+                checkpoint_seconds=_seconds(env, "CREDITBANK_CHECKPOINT_SECONDS", 60.0),
                 public_url=public_url(env["CREDITBANK_PUBLIC_URL"]) if env.get("CREDITBANK_PUBLIC_URL") else None,
-                body_timeout_seconds=_positive(env.get("CREDITBANK_BODY_TIMEOUT_SECONDS", "30")),
+                body_timeout_seconds=_seconds(env, "CREDITBANK_BODY_TIMEOUT_SECONDS", 30.0, positive=True),
             )
+        except SettingsError:
+            raise
         except ValueError as error:
             raise SettingsError(f"bad setting: {error}") from None
-        return replace(settings, **overrides) if overrides else settings
+        settings = replace(settings, **overrides) if overrides else settings
+        _check_names(settings)
+        return settings
 
 
 def public_url(value: str) -> str:
@@ -108,17 +112,57 @@ def public_url(value: str) -> str:
     return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
 
 
-def _positive(value: str) -> float:
-    number = float(value)
-    if not number > 0 or number == float("inf"):
-        raise ValueError(f"{value!r} is not a positive number of seconds")
-    return number
+def _whole(env: Mapping[str, str], name: str, default: int, low: int = 1, high: int = 2**31 - 1) -> int:
+    """A whole-number setting; a bad value is refused naming the variable and what it takes."""
+    text = env.get(name)
+    if text is None or not text.strip():
+        return default
+    try:
+        value = int(text.strip())
+    except ValueError:
+        value = None
+    if value is None or not low <= value <= high:
+        raise SettingsError(f"{name} must be a whole number from {low} to {high}, not {text!r}")
+    return value
 
 
-def _flag(value: str) -> bool:
-    lowered = value.strip().lower()
+def _check_names(settings: Settings) -> None:
+    """A time zone or log level the service would only trip over later, refused now."""
+    try:
+        ZoneInfo(settings.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(
+            f"CREDITBANK_TIMEZONE must name an IANA time zone such as Asia/Shanghai, not {settings.timezone!r}"
+        ) from None
+    if settings.log_level.upper() not in _LOG_LEVELS:
+        raise SettingsError(
+            f"CREDITBANK_LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)}, not {settings.log_level!r}")
+
+
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float, *, positive: bool = False) -> float:
+    text = env.get(name)
+    if text is None or not text.strip():
+        return default
+    try:
+        value = float(text.strip())
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < 10**9 or (positive and value == 0):  # also refuses nan and inf
+        least = "above 0" if positive else "0 or more"
+        raise SettingsError(f"{name} must be a number of seconds, {least}, not {text!r}")
+    return value
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    text = env.get(name)
+    if text is None or not text.strip():
+        return default
+    lowered = text.strip().lower()
     if lowered in {"1", "y", "yes", "true", "on"}:
         return True
     if lowered in {"0", "n", "no", "false", "off"}:
         return False
-    raise ValueError(f"{value!r} is not yes or no")
+    raise SettingsError(f"{name} must be yes or no, not {text!r}")

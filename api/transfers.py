@@ -29,7 +29,7 @@ from api.http import (
     write_scope,
     written,
 )
-from api.schemas import JURISDICTION_PATTERN, Day, FullMatch, Strict, Text, identifier, read_query_schema
+from api.schemas import JURISDICTION_PATTERN, Day, FullMatch, Strict, Text, WrittenSchema, identifier, read_query_schema
 from ledger.transfer_commands import reverse_transfer, transfer_account
 from projections import transfers as rm
 
@@ -55,6 +55,14 @@ class ReversalSchema(Strict):
     reason = Text(required=True, validate=validate.Length(min=1, max=500))
 
 
+class TransferredSchema(WrittenSchema):
+    """The answer to a move (``type`` tells it from a degree-credit recognition's answer)."""
+
+    type = fields.String(required=True, metadata={"enum": ["jurisdiction"]})
+    transfer_id = fields.String(required=True)
+    hours = fields.String(metadata={"description": "the hours carried to the destination"})
+
+
 transfer_schema = TransferSchema()
 reversal_schema = ReversalSchema()
 
@@ -72,7 +80,7 @@ async def post_transfer(request: web.Request) -> web.Response:
     scope = write_scope(request)
     result = await run_in_writer(request, lambda bank: transfer_account(
         bank, data["transfer_id"], data["learner_id"], data["destination"], data.get("on"), scope))
-    return written(result.written.status, result.written.position, transfer_id=data["transfer_id"],
+    return written(result.written.status, result.written.position, type="jurisdiction", transfer_id=data["transfer_id"],
                     hours=result.hours, read_position=position)
 
 

@@ -206,7 +206,8 @@ async def _post_batch(request: web.Request, body: dict[str, Any]) -> web.Respons
     first_index: dict[str, int] = {}
     provider_id = principal(request).provider_id or ""
     for index, item in enumerate(items):
-        record_id = item.get("record_id") if isinstance(item, dict) else None
+        given = item.get("record_id") if isinstance(item, dict) else None
+        record_id = given if isinstance(given, str) else None  # echoed only if it is one
         try:
             # Same values and errors as completion_schema.load (api/completion_items.py).
             data = load_completion_item(item)

@@ -16,7 +16,7 @@ from api.certificate_cli import _public_keys, verify_file
 from api.database import Database
 from ledger import credential
 from ledger.keys import KeyRing
-from tests.e2e.conftest import TOKENS, Bank, completion, running_bank, seed, separate_worker
+from tests.e2e.conftest import TOKENS, Bank, completion, running_bank, seed, separate_worker, settle
 
 
 @pytest.fixture
@@ -178,3 +178,22 @@ async def test_the_cascade_runs_when_a_separate_worker_applies_the_read_models(
         assert r.status == 201, await r.text()
         body = await _wait_status(bank, issued["certificate_id"], "suspended")
         assert body["valid"] is False
+
+
+async def test_the_certificate_and_the_profile_give_the_same_basis(bank: Bank) -> None:
+    """The basis is an object in both answers, never a JSON-encoded string in one of them."""
+    issued, _ = await _qualify(bank)
+    cid = issued["certificate_id"]
+    await settle(bank)
+    r = await bank.client.get(f"/v1/certificates/{cid}", headers=bank.auth("hr"))
+    record = await r.json()
+    assert r.status == 200, record
+    r = await bank.client.get(f"/v1/learners/P-0001?min_position={record['position']}", headers=bank.auth("hr"))
+    profile = await r.json()
+    in_profile = next(c for c in profile["certificates"] if c["certificate_id"] == cid)
+    assert isinstance(record["basis"], dict)
+    assert record["basis"] == in_profile["basis"]
+    assert len(record["basis"]["completions"]) == 2
+    r = await bank.client.get("/openapi.json")
+    documented = (await r.json())["components"]["schemas"]["CertificateRecord"]["properties"]["basis"]
+    assert documented["type"] == "object"

@@ -200,3 +200,15 @@ async def test_public_endpoints_and_the_contract(bank: Bank) -> None:
     assert r.status == 200 and "openapi.json" in await r.text()
     r = await bank.client.get("/metrics")
     assert r.status == 200 and "creditbank_requests_total" in await r.text()
+
+
+async def test_a_rejected_batch_item_echoes_its_record_id_only_if_it_is_a_string(bank: Bank) -> None:
+    """The 207 answer keeps to its documented shape (``record_id``: a string or null)."""
+    await seed(bank)
+    r = await bank.client.post("/v1/completions", headers=bank.auth("institution"), json={"completions": [
+        completion({"not": "a string"}), completion(["R-1"]), completion("R-ok", hours="0")]})
+    body = await r.json()
+    assert r.status == 207, body
+    assert [x["record_id"] for x in body["results"]] == [None, None, "R-ok"]
+    assert [x["status"] for x in body["results"]] == ["rejected"] * 3
+    assert "record_id" in body["results"][0]["errors"]

@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -192,3 +193,32 @@ def test_the_demo_builds_again_after_an_erasure_and_never_registers_the_erased_p
     assert first.example_learner_id == erased and again.example_learner_id != erased
     assert sum(isinstance(a, Learner) for a in aggregates(bank).values()) == learners_before
     assert erased not in bank.subjects_of([erased])  # not enrolled again: the number leads nowhere
+
+
+def test_a_fresh_demo_is_recorded_as_it_happened(built):
+    """By the demo's clock: each week's completions on the Monday after, every learner
+    before their first completion, the revocations and the suspension at the end; the
+    recorded times rise with the positions, so a day's last position is what was known."""
+    bank, _, _ = built
+    events = [bank.mapper.to_domain_event(n) for n in bank.recorder.select_notifications(start=1, limit=10**7)]
+    stamps = [e.timestamp for e in events]
+    assert stamps == sorted(stamps) and len(set(stamps)) == len(stamps)
+    zone = ZoneInfo("Asia/Shanghai")
+    first_day = stamps[0].astimezone(zone).date()
+    assert first_day.year == TODAY.year - 2  # the history starts with the first completion
+    registered = {}
+    recorded = []
+    for e in events:
+        kind = type(e).__qualname__
+        day = e.timestamp.astimezone(zone).date()
+        if kind == "Learner.Registered":
+            registered[e.originator_id] = day
+        elif kind == "Completion.Recorded":
+            recorded.append((e, day))
+    late = [(e, day) for e, day in recorded if not 1 <= (day - e.completed_on).days <= 7]
+    assert all(day == TODAY for _, day in late), late[:3]  # only this week's, capped at today
+    assert len(late) < len(recorded) * 0.02
+    months = Counter((day.year, day.month) for _, day in recorded)
+    assert len(months) >= 30  # spread over nearly three years, not one afternoon
+    revoked = [e for e in events if type(e).__qualname__ == "Completion.Revoked"]
+    assert revoked and all(e.timestamp >= recorded[-1][0].timestamp for e in revoked)
