@@ -300,7 +300,6 @@ async def test_hostile_corpus(bank: Bank) -> None:
     assert not wrong, f"{len(wrong)} of {sent} answers are wrong:\n" + "\n".join(sorted(wrong)[:80])
 
 
-@pytest.mark.xfail(reason="text grammar: merged from the grammar branch", strict=False)
 async def test_grammar_corpus(bank: Bank) -> None:
     """NUL in paths and queries, line breaks in identifiers, lone surrogates in text."""
     certificate_id = await _prepare(bank)
