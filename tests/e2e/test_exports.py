@@ -105,7 +105,7 @@ async def test_csv_exports_hold_no_live_formula_and_every_digit(bank: Bank) -> N
     assert r.status == 201, await r.text()
     await settle(bank)
 
-    r = await bank.client.get("/v1/eligibility?target=teacher_annual&jurisdiction=220106",
+    r = await bank.client.get("/v1/eligibility?target=teacher_cycle&jurisdiction=220106",
                               headers={**bank.auth("hr"), "Accept": "text/csv"})
     assert r.status == 200, await r.text()
     header, row = _rows(await r.read())
@@ -132,7 +132,7 @@ async def test_answers_are_not_stored_or_sniffed_and_status_lists_stay_cacheable
         r = await bank.client.get(path, headers=bank.auth(role) if role else {})
         assert r.headers["Cache-Control"] == "no-store", (path, r.status)
         assert r.headers["X-Content-Type-Options"] == "nosniff", path
-    r = await bank.client.get("/v1/eligibility?target=teacher_annual&jurisdiction=220106",
+    r = await bank.client.get("/v1/eligibility?target=teacher_cycle&jurisdiction=220106",
                               headers={**bank.auth("hr"), "Accept": "text/csv"})
     assert r.headers["Cache-Control"] == "no-store" and r.headers["X-Content-Type-Options"] == "nosniff"
     r = await bank.client.get("/v1/status-lists/revocation-1")

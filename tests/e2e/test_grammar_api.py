@@ -45,7 +45,7 @@ async def test_hr_cannot_register_a_learner_under_a_tombstone(bank: Bank) -> Non
     r = await bank.client.post("/v1/learners/T-0001/erasure", headers=bank.auth("admin"), json={"reason": "PIPL"})
     assert r.status == 201, await r.text()
     await settle(bank)
-    r = await bank.client.get("/v1/eligibility?target=teacher_annual&jurisdiction=220106", headers=bank.auth("hr"))
+    r = await bank.client.get("/v1/eligibility?target=teacher_cycle&jurisdiction=220106", headers=bank.auth("hr"))
     ids = [row["learner_id"] for row in (await r.json())["learners"]]
     tombstone = next(i for i in ids if i.startswith("erased:"))
 

@@ -24,7 +24,6 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
 
 import aiohttp
-import pytest
 from yarl import URL
 
 from api.routes import ROUTES, Route
