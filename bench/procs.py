@@ -26,7 +26,7 @@ CREDITBANK = str(VENV_BIN / "creditbank")
 #: so that the command line does not read ``creditbank serve``: on a shared machine other
 #: sessions stop their demo servers with ``pkill -f "creditbank serve"``, which killed
 #: the bench's server mid-run (twice). Every process here is still stopped by its own pid.
-CREDITBANK_ARGV = [sys.executable, "-c", "import sys; from api.cli import main; sys.exit(main())"]
+CREDITBANK_ARGV = [sys.executable, "-c", "import sys; from api.cli.main import main; sys.exit(main())"]
 
 
 def free_port() -> int:

@@ -14,11 +14,11 @@ from pathlib import Path
 #: (label, substring of a frame): the first match from the leaf upwards... no: any frame
 #: in the stack; a sample counts once per label.
 STAGES = (
-    ("HTTP request parsing (json.loads of the body)", "read_json (api/http.py"),
+    ("HTTP request parsing (json.loads of the body)", "read_json (api/service/http.py"),
     ("validation (marshmallow Schema.load: envelope, invalid items)", "Schema.load (marshmallow"),
-    ("validation (compiled item loader, api/completion_items.py)", "(api/completion_items.py"),
-    ("batch handler (api/writes.py _post_batch, validation included)", "_post_batch (api/writes.py"),
-    ("answer JSON (json.dumps of 1,000 results)", "answer (api/http.py"),
+    ("validation (compiled item loader, api/service/completion_items.py)", "(api/service/completion_items.py"),
+    ("batch handler (api/service/writes.py _post_batch, validation included)", "_post_batch (api/service/writes.py"),
+    ("answer JSON (json.dumps of 1,000 results)", "answer (api/service/http.py"),
     ("writer: record_completions (whole)", "record_completions (ledger/application.py"),
     ("writer: get_many (providers, existing completions, accounts)", "get_many (ledger/application.py"),
     ("writer: _registered_learners (id set, ids-only query)", "_registered_learners (ledger/application.py"),

@@ -14,8 +14,8 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from api import auth
-from api.app import create_app
 from api.database import Database
+from api.service.app import create_app
 from api.settings import Settings
 from tests.conftest import TODAY
 

@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 import asyncpg
 from aiohttp.test_utils import TestClient, TestServer
 
-from api.app import create_app
-from api.audit import checkpoint_once
-from api.context import SERVICES
+from api.service.app import create_app
+from api.service.audit import checkpoint_once
+from api.service.context import SERVICES
 from api.settings import Settings
 from ledger.keys import public_key_from_jwk
 from projections.audit import Checkpoint

@@ -1,4 +1,4 @@
-"""The authorisation matrix: every route in ``api.routes.ROUTES`` × every caller, own and
+"""The authorisation matrix: every route in ``api.service.routes.ROUTES`` × every caller, own and
 foreign scope, gives the expected class of status; and a revoked or expired token fails.
 
 The cases are generated from ``ROUTES``: a route added without an entry in ``PROBES``
@@ -23,8 +23,8 @@ import pytest
 
 from api import auth
 from api.database import Database
-from api.notifications import APPLICATION_NAME as NOTIFICATIONS_APPLICATION_NAME
-from api.routes import ROUTES, Route
+from api.service.notifications import APPLICATION_NAME as NOTIFICATIONS_APPLICATION_NAME
+from api.service.routes import ROUTES, Route
 from tests.e2e.conftest import Bank, completion, running_bank, seed, settle
 
 #: The callers, anonymous first; a scope denial must not depend on what others wrote.

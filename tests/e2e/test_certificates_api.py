@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from api.certificate_cli import _public_keys, verify_file
+from api.cli.certificates import _public_keys, verify_file
 from api.database import Database
 from ledger import credential
 from ledger.keys import KeyRing

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from api import eligibility
+from api.service import eligibility
 from ledger.policy import shipped_policies
 from tests.e2e.conftest import Bank, completion, seed
 

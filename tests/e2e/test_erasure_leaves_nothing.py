@@ -18,8 +18,8 @@ from typing import Any
 
 import asyncpg
 
-from api.context import SERVICES
 from api.database import Database
+from api.service.context import SERVICES
 from ledger.application import CreditBank, LearnerRegistration
 from ledger.ids import learner_uuid
 from ledger.learner import Learner

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 from openapi_spec_validator import validate
 
-from api.openapi import build_openapi
-from api.routes import ROUTES
+from api.service.openapi import build_openapi
+from api.service.routes import ROUTES
 from tests.e2e.conftest import Bank, completion, seed
 from tests.e2e.test_degree_credits_api import EDM
 

@@ -1,4 +1,4 @@
-"""The hostile-input corpus: every route in ``api.routes.ROUTES``, with its own method, HEAD
+"""The hostile-input corpus: every route in ``api.service.routes.ROUTES``, with its own method, HEAD
 (GET routes), OPTIONS and a method it does not have, with hostile path parameters, query
 parameters, bodies, content types and headers, sent without a token, with a bad one and
 with every role's token.
@@ -26,7 +26,7 @@ from urllib.parse import parse_qsl, quote, urlencode
 import aiohttp
 from yarl import URL
 
-from api.routes import ROUTES, Route
+from api.service.routes import ROUTES, Route
 from tests.e2e.conftest import Bank, completion, seed, settle
 from tests.e2e.test_authorisation_matrix import CERT, PROBES
 

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 from aiohttp import ClientResponse
 
-from api.context import SERVICES
 from api.database import Database
+from api.service.context import SERVICES
 from ledger.application import CreditBank
 from ledger.certificate_commands import Issued, IssueRequest, issue_certificate
 from ledger.keys import KeyRing

@@ -23,10 +23,10 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
-from api.app import create_app
-from api.cli import _mint_demo_tokens
+from api.cli.main import _mint_demo_tokens
 from api.database import Database
-from api.demo import build_demo
+from api.demo.builder import build_demo
+from api.service.app import create_app
 from api.settings import Settings
 from ledger.application import CreditBank
 

@@ -16,7 +16,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from api import eligibility, http
+from api.service import eligibility, http
 from tests.e2e.conftest import Bank, completion, seed, settle
 
 PROBLEM = "application/problem+json"

@@ -16,9 +16,9 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from api.context import SERVICES
 from api.database import Database
-from api.notifications import APPLICATION_NAME
+from api.service.context import SERVICES
+from api.service.notifications import APPLICATION_NAME
 from tests.e2e.conftest import TOKENS, Bank, completion, running_bank, seed, separate_worker
 
 

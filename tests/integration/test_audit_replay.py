@@ -22,7 +22,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from api import cli
+from api.cli.main import main
 from api.database import Database
 from ledger.application import Accreditation, CreditBank, LearnerRegistration
 from ledger.completion import CompletionFacts
@@ -92,7 +92,7 @@ async def project(database: Database) -> int:
 
 async def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, Any]:
     """``creditbank ARGV`` in-process (on a thread: the command runs its own event loop)."""
-    code = await asyncio.to_thread(cli.main, list(argv))
+    code = await asyncio.to_thread(main, list(argv))
     out = capsys.readouterr().out
     return code, json.loads(out) if out.strip() else None
 

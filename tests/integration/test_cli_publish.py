@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from api import cli
+from api.cli.main import main
 from api.database import Database
 from tests.integration.test_audit_replay import url_of
 
@@ -28,15 +28,15 @@ def test_a_mapping_file_is_published_once_and_a_bad_one_is_refused_with_its_fiel
     good = tmp_path / "edm.json"
     good.write_text(json.dumps(MAPPING, ensure_ascii=False), encoding="utf-8")
 
-    assert cli.main(["degree-mappings", "publish", str(good)]) == 0
+    assert main(["degree-mappings", "publish", str(good)]) == 0
     assert capsys.readouterr().out.startswith("recorded nenu/edm-leadership at position ")
-    assert cli.main(["degree-mappings", "publish", str(good)]) == 0
+    assert main(["degree-mappings", "publish", str(good)]) == 0
     assert capsys.readouterr().out.startswith("duplicate nenu/edm-leadership")
 
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({**MAPPING, "overall_cap": "40"}), encoding="utf-8")
-    assert cli.main(["degree-mappings", "publish", str(bad)]) == 1
+    assert main(["degree-mappings", "publish", str(bad)]) == 1
     assert "overall_cap" in capsys.readouterr().err
     bad.write_text(json.dumps({**MAPPING, "hours_per_credit": "many"}), encoding="utf-8")
-    assert cli.main(["degree-mappings", "publish", str(bad)]) == 1
+    assert main(["degree-mappings", "publish", str(bad)]) == 1
     assert "hours_per_credit" in capsys.readouterr().err

@@ -10,7 +10,8 @@ from datetime import date, timedelta
 import asyncpg
 import pytest
 
-from api import auth, cli
+from api import auth
+from api.cli.main import main
 from api.database import Database
 from ledger.application import Accreditation, CreditBank, LearnerRegistration
 from tests.integration.test_audit_replay import url_of
@@ -29,7 +30,7 @@ def cli_env(database: Database, bank: CreditBank, monkeypatch: pytest.MonkeyPatc
 def test_a_lifetime_that_is_not_a_positive_number_of_days_is_refused(
         cli_env: Database, days: str, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_:
-        cli.main(["tokens", "create", "--role", "admin", "--expires-in-days", days])
+        main(["tokens", "create", "--role", "admin", "--expires-in-days", days])
     assert exit_.value.code == 2
     err = capsys.readouterr().err
     assert "--expires-in-days" in err and "days" in err and "Traceback" not in err
@@ -41,20 +42,20 @@ def test_a_lifetime_that_is_not_a_positive_number_of_days_is_refused(
 ])
 def test_a_token_for_an_unknown_institution_or_learner_is_refused(
         cli_env: Database, scope: list[str], named: str, capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli.main(["tokens", "create", *scope]) == 2
+    assert main(["tokens", "create", *scope]) == 2
     captured = capsys.readouterr()
     assert captured.out == ""
     assert f"{named} is registered; register it first" in captured.err
-    assert cli.main(["tokens", "list"]) == 0
+    assert main(["tokens", "list"]) == 0
     assert named not in capsys.readouterr().out
 
 
 def test_tokens_list_shows_each_expiry_and_calls_an_expired_token_expired(
         cli_env: Database, capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli.main(["tokens", "create", "--role", "institution", "--provider", "P1", "--label", "keeps"]) == 0
-    assert cli.main(["tokens", "create", "--role", "learner", "--learner", "T1", "--expires-in-days", "30",
+    assert main(["tokens", "create", "--role", "institution", "--provider", "P1", "--label", "keeps"]) == 0
+    assert main(["tokens", "create", "--role", "learner", "--learner", "T1", "--expires-in-days", "30",
                      "--label", "month"]) == 0
-    assert cli.main(["tokens", "create", "--role", "auditor", "--expires-in-days", "1", "--label", "gone"]) == 0
+    assert main(["tokens", "create", "--role", "auditor", "--expires-in-days", "1", "--label", "gone"]) == 0
     gone = capsys.readouterr().out.split()[-1].split("_")[1]
 
     async def age() -> None:
@@ -66,7 +67,7 @@ def test_tokens_list_shows_each_expiry_and_calls_an_expired_token_expired(
             await conn.close()
 
     asyncio.run(age())
-    assert cli.main(["tokens", "list"]) == 0
+    assert main(["tokens", "list"]) == 0
     lines = {line.split()[-1]: line.split() for line in capsys.readouterr().out.splitlines()[1:]}
     assert lines["keeps"][3:5] == ["active", "never"]
     assert lines["month"][3] == "active" and lines["month"][4] > date.today().isoformat()

@@ -15,7 +15,7 @@ import asyncpg
 import pytest
 
 from api.database import Database
-from api.notifications import APPLICATION_NAME, Notifications
+from api.service.notifications import APPLICATION_NAME, Notifications
 
 CHANNEL = "creditbank_test_channel"
 

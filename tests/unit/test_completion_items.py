@@ -28,8 +28,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from marshmallow import ValidationError
 
-from api.completion_items import COMPILED, batch_envelope_is_valid, fast_load_item, load_completion_item
-from api.schemas import completion_batch_schema, completion_schema
+from api.service.completion_items import COMPILED, batch_envelope_is_valid, fast_load_item, load_completion_item
+from api.service.schemas import completion_batch_schema, completion_schema
 from bench.data import completion_item
 from ledger.vocabulary import ASSESSMENTS, CATEGORIES, LEVELS
 
@@ -179,7 +179,7 @@ def items(draw: st.DrawFn) -> Any:
 
 def test_the_completion_schema_compiles() -> None:
     # If this fails, the schema gained something the fast path does not mirror and every item
-    # now goes through marshmallow: correct, but slow. Teach api/completion_items.py about it.
+    # now goes through marshmallow: correct, but slow. Teach api/service/completion_items.py about it.
     assert COMPILED
 
 
@@ -224,7 +224,7 @@ def test_the_benchmark_items_take_the_fast_path_through_json() -> None:
     rng = random.Random(6)
     for n in range(500):
         raw = completion_item(rng, "B", n, 1000)
-        # As the server sees it: numbers become Decimals (api/http.py read_json).
+        # As the server sees it: numbers become Decimals (api/service/http.py read_json).
         item = json.loads(json.dumps(raw), parse_float=Decimal)
         fast = fast_load_item(item)
         assert fast is not None

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 import ledger.store
-from api.demo import DemoSummary, build_demo
+from api.demo.builder import DemoSummary, build_demo
 from ledger.application import CreditBank
 from ledger.completion import Completion
 from ledger.learner import Learner

@@ -285,7 +285,7 @@ def test_decode_rows_decodes_each_row_and_leaves_the_collector_as_it_was() -> No
 
 
 def test_a_demo_banks_events_decode_as_the_mapper_does() -> None:
-    from api.demo import build_demo
+    from api.demo.builder import build_demo
     from ledger.application import CreditBank
 
     today = date(2026, 11, 26)

@@ -11,7 +11,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
 
-from api.problems import problem_middleware
+from api.service.problems import problem_middleware
 
 NUMBER = "220106201500009"
 # Kept off the raising lines: a traceback's frames show those lines of code.

@@ -1,5 +1,5 @@
 """Request bodies are JSON as RFC 8259 has it, within bounds: worked examples of what
-``api.http.parse_json`` refuses (400) and accepts, and of the whole numbers and days the
+``api.service.http.parse_json`` refuses (400) and accepts, and of the whole numbers and days the
 schemas take (``Whole``, ``Day``)."""
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from decimal import Decimal
 import pytest
 from marshmallow import ValidationError
 
-from api.http import MAX_JSON_DEPTH, MAX_NUMBER_CHARS, parse_json
-from api.problems import Problem
-from api.schemas import Day, Whole
+from api.service.http import MAX_JSON_DEPTH, MAX_NUMBER_CHARS, parse_json
+from api.service.problems import Problem
+from api.service.schemas import Day, Whole
 from ledger.days import parse_day
 
 

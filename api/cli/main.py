@@ -17,7 +17,6 @@ import os
 import signal
 import socket
 import sys
-import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -28,12 +27,16 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 from aiohttp import web
+from marshmallow import ValidationError
 
-from api import audit_cli, auth, certificate_cli
-from api.access_log import RouteAccessLogger
-from api.app import create_app
+from api import auth
+from api.cli import audit, certificates
+from api.cli.errors import CliError, invalid_fields
+from api.cli.progress import Progress
 from api.database import Database, DatabaseUnavailable, open_database
-from api.demo import MIN_LEARNERS, DemoSummary, build_demo
+from api.demo.builder import MIN_LEARNERS, DemoSummary, build_demo
+from api.service.access_log import RouteAccessLogger
+from api.service.app import create_app
 from api.settings import Settings, SettingsError
 from ledger.application import CreditBank, Written
 from ledger.errors import DomainError
@@ -51,26 +54,6 @@ def _database(settings: Settings, *, create: bool = False) -> Iterator[Database]
     """The bank's database; only ``serve`` and ``demo`` may start a new embedded one."""
     with open_database(settings.database_url, settings.data_dir, create=create) as database:
         yield database
-
-
-class Progress:
-    """A one-line progress report with a rate, for long work on a terminal or a log."""
-
-    def __init__(self, label: str) -> None:
-        self.label = label
-        self.started = time.monotonic()
-        self.last = 0.0
-
-    def __call__(self, stage: str, done: int, total: int) -> None:
-        now = time.monotonic()
-        if now - self.last < 0.5 and done < total:
-            return
-        self.last = now
-        rate = done / max(now - self.started, 1e-6)
-        pct = f"{100 * done / total:5.1f}%" if total else "     "
-        end = "\n" if done >= total else ""
-        sys.stderr.write(f"\r{self.label} {stage:<14} {done:>9,}/{total:<9,} {pct} {rate:>9,.0f}/s{end}")
-        sys.stderr.flush()
 
 
 # -- serve -------------------------------------------------------------------------
@@ -357,7 +340,6 @@ def cmd_projections(settings: Settings, args: argparse.Namespace) -> int:
 def _publish_file(settings: Settings, path: str, publish: Callable[[CreditBank, dict[str, Any]], Written],
                   name: Callable[[dict[str, Any]], str]) -> int:
     """Read a JSON file (numbers as exact decimals) and publish it with ``publish``."""
-    from api.problems import Problem
     from ledger.policy import load_policy_file
 
     try:
@@ -373,9 +355,6 @@ def _publish_file(settings: Settings, path: str, publish: Callable[[CreditBank, 
         except DomainError as error:
             print(f"creditbank: {error.code} at {error.field or 'body'}: {error.detail}", file=sys.stderr)
             return 1
-        except Problem as problem:
-            print(f"creditbank: {problem.code}: {problem.detail}", file=sys.stderr)
-            return 1
         finally:
             bank.close()
     print(f"{result.status} {name(data)} at position {result.position}")
@@ -389,12 +368,17 @@ def cmd_policies(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_degree_mappings(settings: Settings, args: argparse.Namespace) -> int:
     """Publish a credit-to-degree mapping version, checked by the same schema as the API's."""
-    from api.degree_credits import mapping_schema
-    from api.http import load
+    from api.service.degree_credits import mapping_schema
     from ledger.degree_commands import publish_mapping
 
     def publish(bank: CreditBank, data: dict[str, Any]) -> Written:
-        return publish_mapping(bank, load(mapping_schema, data)).written
+        if not isinstance(data, dict):
+            raise CliError(f"{args.file} must hold one JSON object, the mapping", exit_code=2)
+        try:
+            mapping = mapping_schema.load(data)
+        except ValidationError as error:
+            raise invalid_fields(args.file, error) from None
+        return publish_mapping(bank, mapping).written
 
     return _publish_file(settings, args.file, publish,
                          lambda data: f"{data.get('university')}/{data.get('programme')}")
@@ -461,8 +445,8 @@ def parser() -> argparse.ArgumentParser:
     msub = mappings.add_subparsers(dest="mappings_command", required=True)
     msub.add_parser("publish", help="publish a mapping version from a JSON file (as POST /v1/degree-mappings)"
                     ).add_argument("file")
-    certificate_cli.add_parsers(sub)
-    audit_cli.add_parsers(sub)
+    certificates.add_parsers(sub)
+    audit.add_parsers(sub)
     return root
 
 
@@ -473,8 +457,8 @@ COMMANDS = {
     "projections": cmd_projections,
     "policies": cmd_policies,
     "degree-mappings": cmd_degree_mappings,
-    **certificate_cli.COMMANDS,
-    **audit_cli.COMMANDS,
+    **certificates.COMMANDS,
+    **audit.COMMANDS,
 }
 
 
@@ -493,6 +477,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (SettingsError, DatabaseUnavailable) as error:
         print(f"creditbank: {error}", file=sys.stderr)
         return 2
+    except CliError as error:
+        print(f"creditbank: {error}", file=sys.stderr)
+        return error.exit_code
 
 
 if __name__ == "__main__":

@@ -28,18 +28,23 @@ from typing import Any
 import asyncpg
 from aiohttp import web
 
-from api import spreadsheet
-from api.context import principal, services
-from api.http import answer, authorize_learner, load_query, read_json, resolve_position, run_in_writer, stream
-from api.policy_schemas import cohort_query_schema, impact_query_schema, targets_query_schema, verdict_query_schema
-from api.problems import Problem
-from api.schemas import read_query_schema
-from api.time_travel import judged_on, question
-from api.writes import answer_written
+from api.service import spreadsheet
+from api.service.context import principal, services
+from api.service.http import answer, authorize_learner, load_query, read_json, resolve_position, run_in_writer, stream
+from api.service.policy_schemas import (
+    cohort_query_schema,
+    impact_query_schema,
+    targets_query_schema,
+    verdict_query_schema,
+)
+from api.service.problems import Problem
+from api.service.schemas import read_query_schema
+from api.service.time_travel import judged_on, question
+from api.service.writes import answer_written
 from ledger.eligibility import Facts, evaluate, plan, policies_applied
 from ledger.policy import PolicyVersion
 from ledger.vocabulary import covers, parent_chain
-from projections import policies as pq
+from projections import policies as policy_reads
 
 #: The most learners judged per chunk of a cohort.
 CSV_CHUNK = 500
@@ -71,7 +76,7 @@ async def get_policy(request: web.Request) -> web.Response:
     query = load_query(request, read_query_schema)
     async with services(request).pool.acquire() as conn:
         position = await resolve_position(conn, request, query)
-        versions = await pq.policy_versions(conn, policy_id, position)
+        versions = await policy_reads.policy_versions(conn, policy_id, position)
     if not versions:
         raise Problem(404, "policy_not_found", "No such policy", f"no policy {policy_id} is published")
     return answer({"policy_id": policy_id, "jurisdiction": versions[0]["jurisdiction"], "versions": versions,
@@ -96,15 +101,15 @@ async def _when(conn: asyncpg.Connection, request: web.Request, query: dict[str,
 
 async def _policies_for(conn: asyncpg.Connection, facts: list[Facts], on: date, position: int) -> list[PolicyVersion]:
     chains = {j for f in facts for j in parent_chain(f.jurisdiction)}
-    return await pq.policies_in_force(conn, sorted(chains), on, position)
+    return await policy_reads.policies_in_force(conn, sorted(chains), on, position)
 
 
 async def _known_target(
     conn: asyncpg.Connection, target: str, jurisdiction: str, position: int, *, below: bool
 ) -> None:
-    """Refuse a target no policy for ``jurisdiction`` defines (see ``pq.policies_known``):
+    """Refuse a target no policy for ``jurisdiction`` defines (see ``policy_reads.policies_known``):
     judged by no rule, it would read as "nobody is short"."""
-    known = sorted({t for v in await pq.policies_known(conn, jurisdiction, position, below=below)
+    known = sorted({t for v in await policy_reads.policies_known(conn, jurisdiction, position, below=below)
                     for t in v.targets()})
     if target not in known:
         raise Problem(
@@ -121,7 +126,7 @@ async def _verdict(request: web.Request) -> tuple[dict[str, Any], dict[str, Any]
         # The wait first, so min_position holds for the scope check too.
         on, position = await _when(conn, request, query)
         await authorize_learner(conn, request, learner_id)
-        facts = await pq.learner_facts(conn, learner_id, position)
+        facts = await policy_reads.learner_facts(conn, learner_id, position)
         if facts is None:
             raise Problem(404, "learner_not_found", "No such learner", f"{learner_id} was not registered by then")
         await _known_target(conn, query["target"], facts.jurisdiction, position, below=False)
@@ -151,7 +156,7 @@ async def get_targets(request: web.Request) -> web.Response:
     jurisdiction = query["jurisdiction"]
     async with svc.pool.acquire() as conn:
         position = await resolve_position(conn, request, query)
-        versions = await pq.policies_known(conn, jurisdiction, position)
+        versions = await policy_reads.policies_known(conn, jurisdiction, position)
     on = query.get("on") or svc.today()
     rules: dict[str, list[dict[str, Any]]] = {}
     for version in policies_applied(versions, jurisdiction, on):
@@ -182,10 +187,10 @@ async def _cohort_facts(
     ``COHORT_FACTS_BUDGET`` completions."""
     chunk = max(1, min(first, FIRST_CHUNK))
     while True:
-        ids = await pq.cohort(conn, jurisdiction, school, position, after=after, limit=chunk)
+        ids = await policy_reads.cohort(conn, jurisdiction, school, position, after=after, limit=chunk)
         if not ids:
             return
-        facts = await pq.learner_facts_many(conn, ids, position)
+        facts = await policy_reads.learner_facts_many(conn, ids, position)
         policies = await _policies_for(conn, facts, on, position)
         # The next chunk is sized by the longest history in this one, so it stays near the
         # budget as histories grow (a learner is judged whole, however long its history).
@@ -291,7 +296,7 @@ async def post_impact(request: web.Request) -> web.Response:
     on = query.get("on") or max(svc.today(), draft.effective_from)
     async with svc.pool.acquire() as conn:
         position = await resolve_position(conn, request, {})
-        current_versions = await pq.policy_versions(conn, draft.policy_id, position)
+        current_versions = await policy_reads.policy_versions(conn, draft.policy_id, position)
         targets = sorted(draft.targets() | {t for v in current_versions for r in v["rules"] for t in r["targets"]})
         if len(draft.rules) * len(targets) > MAX_IMPACT_RULES_X_TARGETS:
             raise Problem(

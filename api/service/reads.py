@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from api.context import principal, services
-from api.http import answer, authorize_learner, load_query, resolve_position
-from api.problems import Problem
-from api.schemas import events_query_schema, history_query_schema, read_query_schema
+from api.service.context import principal, services
+from api.service.http import answer, authorize_learner, load_query, resolve_position
+from api.service.problems import Problem
+from api.service.schemas import events_query_schema, history_query_schema, read_query_schema
 from projections import certificates, queries
 
 

@@ -17,10 +17,10 @@ from aiohttp import web
 from marshmallow import fields
 
 from api import auth
-from api.context import services
-from api.http import load_body, run_in_writer, written
-from api.schemas import WrittenSchema
-from api.schemas import revocation_schema as erasure_schema
+from api.service.context import services
+from api.service.http import load_body, run_in_writer, written
+from api.service.schemas import WrittenSchema
+from api.service.schemas import revocation_schema as erasure_schema
 from ledger.application import CreditBank
 from ledger.committer import Committer
 from ledger.vault import VAULT_TABLE

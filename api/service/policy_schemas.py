@@ -11,7 +11,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from api.schemas import (
+from api.service.schemas import (
     AS_OF,
     AT_POSITION,
     MAX_POSITION,

@@ -14,10 +14,10 @@ from __future__ import annotations
 from aiohttp import web
 from marshmallow import fields, validate
 
-from api import degree_credits
-from api.certificate_schemas import write_query_schema
-from api.context import services
-from api.http import (
+from api.service import degree_credits
+from api.service.certificate_schemas import write_query_schema
+from api.service.context import services
+from api.service.http import (
     answer,
     authorize_learner,
     load,
@@ -29,9 +29,18 @@ from api.http import (
     write_scope,
     written,
 )
-from api.schemas import JURISDICTION_PATTERN, Day, FullMatch, Strict, Text, WrittenSchema, identifier, read_query_schema
+from api.service.schemas import (
+    JURISDICTION_PATTERN,
+    Day,
+    FullMatch,
+    Strict,
+    Text,
+    WrittenSchema,
+    identifier,
+    read_query_schema,
+)
 from ledger.transfer_commands import reverse_transfer, transfer_account
-from projections import transfers as rm
+from projections import transfers as transfer_reads
 
 _ID = identifier(64)
 
@@ -104,5 +113,5 @@ async def get_transfers(request: web.Request) -> web.Response:
     async with services(request).pool.acquire() as conn:
         position = await resolve_position(conn, request, query)
         await authorize_learner(conn, request, learner_id)
-        moves = await rm.learner_transfers(conn, learner_id, position)
+        moves = await transfer_reads.learner_transfers(conn, learner_id, position)
     return answer({"learner_id": learner_id, "transfers": moves, "position": position})

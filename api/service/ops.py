@@ -16,9 +16,9 @@ from typing import Any
 import asyncpg
 from aiohttp import web
 
-from api.context import services
-from api.http import answer
-from api.problems import Problem
+from api.service.context import services
+from api.service.http import answer
+from api.service.problems import Problem
 from projections import incidents, queries
 from projections.schema import PROJECTION
 
@@ -122,5 +122,5 @@ async def openapi(request: web.Request) -> web.Response:
 
 
 async def docs(request: web.Request) -> web.Response:
-    page = resources.files("api").joinpath("static/docs.html").read_text(encoding="utf-8")
+    page = resources.files("api.service").joinpath("static/docs.html").read_text(encoding="utf-8")
     return web.Response(text=page, content_type="text/html")

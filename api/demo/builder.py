@@ -52,10 +52,10 @@ PROVINCE: Final = "220000"  # 吉林省
 #: The fewest learners the demo's cast (principals, prospective principals, trainers and
 #: the example teachers) needs.
 MIN_LEARNERS: Final = 20
-#: Completions per ``record_completions`` call. Kept under ~600: the library's PostgreSQL
-#: recorder sends a save as one psycopg pipeline, which hangs (both ends waiting, the
-#: server in ClientRead) from about 800 completions per save (eventsourcing 9.5.6,
-#: psycopg 3.3.9, embedded PostgreSQL 18 over a Unix socket).
+#: Completions per ``record_completions`` call: one transaction per thousand keeps a
+#: week's training a few saves while the progress report still moves. Any size commits
+#: whole (``ledger/store.py`` inserts without psycopg's pipeline mode, which deadlocked
+#: from about 800 events per save).
 BATCH_SIZE: Final = 1000
 #: The prospective principal one failed module short of 300 h.
 NEAR_QUALIFIED_HOURS: Final = Decimal("299.5")

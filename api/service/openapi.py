@@ -1,6 +1,6 @@
 """The OpenAPI document, generated from the routes table and the marshmallow schemas.
 
-Invariant: built once per process from ``api.routes.ROUTES``; what is served is what
+Invariant: built once per process from ``api.service.routes.ROUTES``; what is served is what
 the router and the authorisation middleware enforce.
 """
 
@@ -12,8 +12,8 @@ from typing import Any
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
-from api.routes import path_parameter_schema
-from api.schemas import ProblemSchema
+from api.service.routes import path_parameter_schema
+from api.service.schemas import ProblemSchema
 
 _PARAM = re.compile(r"{(\w+)}")
 

@@ -22,8 +22,8 @@ from uuid import UUID
 from aiohttp import web
 from marshmallow import ValidationError, fields, validate
 
-from api.context import services
-from api.http import (
+from api.service.context import services
+from api.service.http import (
     answer,
     authorize_learner,
     load,
@@ -34,8 +34,8 @@ from api.http import (
     write_scope,
     written,
 )
-from api.problems import Problem
-from api.schemas import (
+from api.service.problems import Problem
+from api.service.schemas import (
     MAX_POSITION,
     Answer,
     Day,
@@ -62,7 +62,7 @@ from ledger.degree_commands import (
 from ledger.errors import DomainError, HoursInvalid
 from ledger.grammar import KEY_PATTERN
 from ledger.hours import exact_decimal
-from projections import degree_credits as rm
+from projections import degree_credits as degree_credit_reads
 from projections.events import json_ready
 
 _KEY = identifier(64, KEY_PATTERN)
@@ -209,7 +209,7 @@ async def get_mapping(request: web.Request) -> web.Response:
     query = load_query(request, ReadQuerySchema())
     async with services(request).pool.acquire() as conn:
         position = await resolve_position(conn, request, query)
-        view = await rm.mapping_view(conn, mapping_id, position)
+        view = await degree_credit_reads.mapping_view(conn, mapping_id, position)
     if view is None:
         raise MappingNotFound(f"no degree mapping {mapping_id} is published")
     return answer({**view, "position": position})
@@ -262,7 +262,7 @@ async def get_degree_credits(request: web.Request) -> web.Response:
     async with services(request).pool.acquire() as conn:
         position = await resolve_position(conn, request, query)
         await authorize_learner(conn, request, learner_id)
-        view = await rm.learner_degree_credits(conn, learner_id, mapping_id, position)
+        view = await degree_credit_reads.learner_degree_credits(conn, learner_id, mapping_id, position)
     if view is None:
         raise MappingNotFound(f"no degree mapping {mapping_id} is published", field="programme")
     return answer({**view, "position": position})

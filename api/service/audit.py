@@ -26,11 +26,11 @@ from typing import Any
 from aiohttp import web
 from marshmallow import fields, validate
 
-from api import spreadsheet
-from api.context import SERVICES, services
-from api.http import answer, load_query
-from api.problems import Problem, failure_without_values
-from api.schemas import MAX_POSITION, FullMatch, Strict, Whole
+from api.service import spreadsheet
+from api.service.context import SERVICES, services
+from api.service.http import answer, load_query
+from api.service.problems import Problem, failure_without_values
+from api.service.schemas import MAX_POSITION, FullMatch, Strict, Whole
 from ledger.keys import KeyRing
 from projections import audit, institution_audit
 from projections.queries import current_position

@@ -21,6 +21,7 @@ from typing import Any
 
 import asyncpg
 
+from api.cli.progress import Progress
 from api.database import Database, open_database
 from api.settings import Settings
 from ledger.application import CreditBank
@@ -32,12 +33,6 @@ from projections.schema import ensure_schema
 
 def _print(data: Any) -> None:
     print(json.dumps(data, ensure_ascii=False, indent=1, default=str))
-
-
-def _progress(label: str) -> Any:
-    from api.cli import Progress  # the shared one-line progress report (imported late: cli imports us)
-
-    return Progress(label)
 
 
 def add_parsers(sub: Any) -> None:
@@ -94,7 +89,7 @@ async def _live(settings: Settings, database: Database, args: argparse.Namespace
             return 0
         kind, value = next((k, getattr(args, k)) for k in ("learner", "institution", "jurisdiction", "all")
                            if getattr(args, k))
-        progress = _progress("export")
+        progress = Progress("export")
         manifest = await bundle.export(conn, args.out, kind, None if kind == "all" else value, keys,
                                        lambda stage, done, total: progress(stage, done, total))
         _print(manifest)
@@ -126,7 +121,7 @@ async def _replay(source_db: Database, target_db: Database, at_position: int | N
     target = await _connect(target_db)
     try:
         upto = at_position if at_position is not None else await replay.source_position(source)
-        progress = _progress("replay")
+        progress = Progress("replay")
         try:
             copied = await replay.copy_log(source, target, upto, lambda s, d, t: progress(s, d, t))
         except replay.ReplayError as error:

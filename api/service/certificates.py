@@ -25,15 +25,15 @@ from uuid import UUID
 
 from aiohttp import web
 
-from api.certificate_schemas import (
+from api.service.certificate_schemas import (
     issue_schema,
     min_position_schema,
     presented_schema,
     status_change_schema,
     write_query_schema,
 )
-from api.context import SERVICES, services
-from api.http import (
+from api.service.context import SERVICES, services
+from api.service.http import (
     answer,
     authorize_learner,
     load_body,
@@ -43,8 +43,8 @@ from api.http import (
     write_scope,
     written,
 )
-from api.problems import Problem
-from api.schemas import read_query_schema
+from api.service.problems import Problem
+from api.service.schemas import read_query_schema
 from ledger import credential
 from ledger.application import Written
 from ledger.certificate_commands import (
@@ -55,7 +55,7 @@ from ledger.certificate_commands import (
     suspend_certificate,
 )
 from ledger.keys import KeyRing
-from projections import certificates as rm
+from projections import certificates as certificate_reads
 from projections.cascade import CertificateCascade
 
 _LIST_ID = re.compile(r"^(revocation|suspension)-([1-9][0-9]{0,5})$")
@@ -119,11 +119,11 @@ async def get_certificate(request: web.Request) -> web.Response:
     async with svc.pool.acquire() as conn:
         # The wait first, so min_position holds for the checks too.
         position = await resolve_position(conn, request, query)
-        found = await rm.certificate(conn, certificate_id, query.get("as_of") or svc.today())
+        found = await certificate_reads.certificate(conn, certificate_id, query.get("as_of") or svc.today())
         if found is None:
             raise Problem(404, "certificate_not_found", "No such certificate", f"no certificate {certificate_id}")
         await authorize_learner(conn, request, found[1]["learner_id"])
-        found = await rm.certificate(conn, certificate_id, query.get("as_of") or svc.today(), position)
+        found = await certificate_reads.certificate(conn, certificate_id, query.get("as_of") or svc.today(), position)
     if found is None:
         raise Problem(404, "certificate_not_found", "No such certificate", "not issued by then")
     view, row = found
@@ -147,7 +147,7 @@ async def _verification(request: web.Request, certificate_id: UUID, presented: s
     query = load_query(request, min_position_schema)
     async with svc.pool.acquire() as conn:
         position = await resolve_position(conn, request, query)
-        found = await rm.certificate(conn, certificate_id, svc.today(), position)
+        found = await certificate_reads.certificate(conn, certificate_id, svc.today(), position)
     if found is None:
         raise Problem(404, "certificate_not_found", "No such certificate", f"no certificate {certificate_id}")
     view, row = found
@@ -201,7 +201,7 @@ async def get_status_list(request: web.Request) -> web.Response:
     purpose, number = match.group(1), int(match.group(2))
     async with svc.pool.acquire() as conn:
         position = int(await conn.fetchval("SELECT position FROM rm_tracking WHERE projection = 'main'") or 0)
-        indexes = await rm.revoked_indexes(conn, purpose, number, position)
+        indexes = await certificate_reads.revoked_indexes(conn, purpose, number, position)
     key = await asyncio.to_thread(_keys(request).current)
     document = credential.status_list_credential(
         svc.settings.public_base, match.group(0), purpose, indexes, f"{svc.today().isoformat()}T00:00:00Z")

@@ -1,4 +1,4 @@
-"""Request schemas for certificates (issue 4), module-level instances, unknown fields refused;
+"""Request schemas for certificates, module-level instances, unknown fields refused;
 and the documented shape of a certificate's record."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from api.schemas import MAX_POSITION, Answer, Day, Strict, Text, Whole, identifier
+from api.service.schemas import MAX_POSITION, Answer, Day, Strict, Text, Whole, identifier
 from ledger.vocabulary import CERTIFICATES
 
 _ID = identifier(64)

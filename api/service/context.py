@@ -17,7 +17,7 @@ from aiohttp import web
 
 from api.auth import Principal, TokenVerifier
 from api.database import Database
-from api.notifications import Notifications
+from api.service.notifications import Notifications
 from api.settings import Settings
 from ledger.application import CreditBank
 from ledger.committer import Committer

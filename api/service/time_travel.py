@@ -19,7 +19,7 @@ from typing import Any
 import asyncpg
 from aiohttp import web
 
-from api.http import resolve_position
+from api.service.http import resolve_position
 
 
 async def judged_on(conn: asyncpg.Connection, request: web.Request, query: dict[str, Any]) -> tuple[date, int]:

@@ -31,15 +31,16 @@ import asyncpg
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from api import audit, auth, certificates, privacy
-from api.access_log import ROUTE, install_log_filters
-from api.context import PRINCIPAL, SERVICES, SETTINGS, Metrics, Services
+from api import auth
 from api.database import Database, embedded_postgres, external_database
-from api.notifications import Notifications
-from api.openapi import build_openapi
-from api.ops import OPENAPI
-from api.problems import Problem, problem_middleware
-from api.routes import ROUTES, Route, route_table
+from api.service import audit, certificates, privacy
+from api.service.access_log import ROUTE, install_log_filters
+from api.service.context import PRINCIPAL, SERVICES, SETTINGS, Metrics, Services
+from api.service.notifications import Notifications
+from api.service.openapi import build_openapi
+from api.service.ops import OPENAPI
+from api.service.problems import Problem, problem_middleware
+from api.service.routes import ROUTES, Route, route_table
 from api.settings import Settings
 from ledger.application import CreditBank
 from ledger.committer import Committer

@@ -30,8 +30,8 @@ import orjson
 from aiohttp import web
 from marshmallow import Schema, ValidationError
 
-from api.context import SETTINGS, principal, services
-from api.problems import Problem, flatten_messages, without_surrogates
+from api.service.context import SETTINGS, principal, services
+from api.service.problems import Problem, flatten_messages, without_surrogates
 from ledger.hours import format_hours
 from projections import queries
 
