@@ -6,7 +6,7 @@ the shared modules (settings, database, auth) import none of its folders, the se
 neither the command line nor the demo, the demo imports only ``ledger``, and the command line
 may import the service and the demo. Every import counts, a late one inside a function too:
 a late import hides a cycle from the interpreter, not from a reader. And no two modules import
-each other, directly or round a longer loop.
+each other, directly or round a longer loop; and the README draws the same rooms.
 """
 
 from __future__ import annotations
@@ -167,3 +167,24 @@ def test_each_room_is_named_for_a_folder_or_kept_for_one(room: str) -> None:
     # A room in the table is a package of the tree, or the console's place kept for it.
     folder = ROOT / room.replace(".", "/")
     assert folder.is_dir() or room == "api.console"
+
+
+def _readme_rooms() -> dict[str, frozenset[str]]:
+    """The rooms and their ``->`` lines as the README's "How it is built" draws them."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = text.split("## How it is built", 1)[1].split("```", 2)[1]
+    rooms: dict[str, frozenset[str]] = {}
+    room = ""
+    for line in block.splitlines():
+        if line[:1].isalpha() or (line.startswith("  ") and line[2:3].isalpha()):
+            folder = line.split()[0].rstrip("/")
+            room = f"api.{folder}" if line.startswith("  ") else folder
+        elif line.strip().startswith("->") and room in ALLOWED:
+            said = line.strip()[2:].replace("(shared)", "").split(",")
+            names = {name.strip().rstrip("/") for name in said} - {"nothing of ours"}
+            rooms[room] = frozenset(name if name in PACKAGES else f"api.{name}" for name in names)
+    return rooms
+
+
+def test_the_readme_draws_the_rooms_the_code_keeps() -> None:
+    assert _readme_rooms() == ALLOWED
