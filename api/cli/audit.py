@@ -14,13 +14,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import sys
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 
+from api.cli.errors import CliError
 from api.cli.progress import Progress
 from api.database import Database, open_database
 from api.settings import Settings
@@ -125,8 +125,7 @@ async def _replay(source_db: Database, target_db: Database, at_position: int | N
         try:
             copied = await replay.copy_log(source, target, upto, lambda s, d, t: progress(s, d, t))
         except replay.ReplayError as error:
-            print(f"creditbank: {error}", file=sys.stderr)
-            return 1
+            raise CliError(str(error)) from None
     finally:
         await source.close()
     try:

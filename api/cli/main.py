@@ -249,14 +249,12 @@ async def _tokens(database: Database, args: argparse.Namespace) -> int:
                     learner_id=args.learner, label=args.label, expires_in=expires,
                 )
             except auth.TokenError as error:
-                print(f"creditbank: {error}", file=sys.stderr)
-                return 2
+                raise CliError(str(error), exit_code=2) from None
             print(token)
         elif args.tokens_command == "revoke":
             token_id = args.token_id.split("_")[1] if args.token_id.startswith("cbk_") else args.token_id
             if not await auth.revoke(conn, token_id):
-                print(f"creditbank: no active token {token_id}", file=sys.stderr)
-                return 1
+                raise CliError(f"no active token {token_id}")
             print(f"revoked {token_id}")
         else:
             print(f"{'token':<12}  {'role':<12} {'scope':<20} {'state':<8} {'expires (UTC)':<16} label")
@@ -292,8 +290,7 @@ def cmd_tokens(settings: Settings, args: argparse.Namespace) -> int:
     with _database(settings) as database:
         refusal = _unknown_scope(database, args)
         if refusal is not None:
-            print(f"creditbank: {refusal}", file=sys.stderr)
-            return 2
+            raise CliError(refusal, exit_code=2)
         return asyncio.run(_tokens(database, args))
 
 
@@ -346,15 +343,15 @@ def _publish_file(settings: Settings, path: str, publish: Callable[[CreditBank, 
         with open(path, encoding="utf-8") as handle:
             data = load_policy_file(handle.read())
     except (OSError, ValueError) as error:
-        print(f"creditbank: cannot read {path}: {error}", file=sys.stderr)
-        return 2
+        raise CliError(f"cannot read {path}: {error}", exit_code=2) from None
+    if not isinstance(data, dict):
+        raise CliError(f"{path} must hold one JSON object", exit_code=2)
     with _database(settings) as database:
         bank = CreditBank(database.event_store_env(), today=lambda: _today(settings))
         try:
             result = publish(bank, data)
         except DomainError as error:
-            print(f"creditbank: {error.code} at {error.field or 'body'}: {error.detail}", file=sys.stderr)
-            return 1
+            raise CliError(f"{error.code} at {error.field or 'body'}: {error.detail}") from None
         finally:
             bank.close()
     print(f"{result.status} {name(data)} at position {result.position}")
@@ -372,8 +369,6 @@ def cmd_degree_mappings(settings: Settings, args: argparse.Namespace) -> int:
     from ledger.degree_commands import publish_mapping
 
     def publish(bank: CreditBank, data: dict[str, Any]) -> Written:
-        if not isinstance(data, dict):
-            raise CliError(f"{args.file} must hold one JSON object, the mapping", exit_code=2)
         try:
             mapping = mapping_schema.load(data)
         except ValidationError as error:

@@ -40,3 +40,22 @@ def test_a_mapping_file_is_published_once_and_a_bad_one_is_refused_with_its_fiel
     bad.write_text(json.dumps({**MAPPING, "hours_per_credit": "many"}), encoding="utf-8")
     assert main(["degree-mappings", "publish", str(bad)]) == 1
     assert "hours_per_credit" in capsys.readouterr().err
+
+
+def test_a_file_the_command_cannot_use_is_refused_in_a_sentence_not_an_http_problem(
+        database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("CREDITBANK_DATABASE_URL", url_of(database))
+    monkeypatch.setenv("CREDITBANK_LOG_LEVEL", "WARNING")
+    listed = tmp_path / "listed.json"
+    listed.write_text(json.dumps([MAPPING]), encoding="utf-8")
+    assert main(["degree-mappings", "publish", str(listed)]) == 2
+    assert capsys.readouterr().err == f"creditbank: {listed} must hold one JSON object\n"
+
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({**MAPPING, "hours_per_credit": "many", "surprise": 1}), encoding="utf-8")
+    assert main(["degree-mappings", "publish", str(bad)]) == 1
+    said = capsys.readouterr().err
+    assert said.startswith(f"creditbank: {bad} has invalid fields: hours_per_credit: ")
+    assert "; surprise: Unknown field." in said
+    assert "validation_failed" not in said  # the service's problem code is not the command's word
