@@ -38,6 +38,7 @@ from ledger.certificate_commands import judge, suspend_certificate
 from ledger.committer import Committer
 from ledger.ids import event_uuid
 from ledger.vocabulary import parent_chain
+from projections import eventlog
 from projections.certificates import ISSUED
 from projections.events import EventDecoder
 from projections.policies import learner_facts, policies_in_force
@@ -90,11 +91,11 @@ class CertificateCascade:
             position = int(await conn.fetchval(
                 "SELECT position FROM cb_cascade_tracking WHERE name = $1 FOR UPDATE", NAME))
             try:
-                head = int(await conn.fetchval("SELECT coalesce(max(notification_id), 0) FROM creditbank_events"))
+                head = await eventlog.head(conn)
             except asyncpg.UndefinedTableError:
                 return 0
             rows = await conn.fetch(
-                "SELECT notification_id, originator_id, originator_version, topic, state FROM creditbank_events"
+                eventlog.SELECT_ROWS +
                 " WHERE notification_id > $1 AND notification_id <= $2 AND topic = ANY($3)"
                 " ORDER BY notification_id LIMIT $4",
                 position, head, [ISSUED, COMPLETION_REVOKED], self._batch_size,

@@ -15,7 +15,8 @@ from __future__ import annotations
 from hashlib import sha256
 from typing import Any, Final
 
-from projections.schema import PROJECTION, READ_MODEL_TABLES
+from projections.eventlog import APPLIED_CHAIN_SQL, PROJECTION
+from projections.schema import READ_MODEL_TABLES
 
 _KEY_SQL: Final = """
 SELECT a.attname FROM pg_index x
@@ -42,7 +43,7 @@ async def read_model_digests(conn: Any) -> dict[str, Any]:
         await conn.execute("SET LOCAL TimeZone = 'UTC'; SET LOCAL DateStyle = 'ISO, YMD';"
                            " SET LOCAL extra_float_digits = 1")
         tracking = await conn.fetchrow(
-            "SELECT position, chain_hash FROM rm_tracking WHERE projection = $1", PROJECTION)
+            APPLIED_CHAIN_SQL, PROJECTION)
         tables = {}
         for table in READ_MODEL_TABLES:
             value, count = await _table_digest(conn, table)

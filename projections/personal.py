@@ -27,6 +27,7 @@ from ledger.errors import PersonalDataUnreadable
 from ledger.ids import learner_uuid
 from ledger.sealing import unseal
 from ledger.vault import VAULT_TABLE, tombstone
+from projections.eventlog import SELECT_ROWS
 from projections.events import Decoded, EventDecoder
 
 LEARNER_REGISTERED: Final = "ledger.learner:Learner.Registered"
@@ -116,7 +117,7 @@ class PersonalData:
         # Registered ahead of the projection (a reader running ahead of it): open the log's copy.
         by_id = {learner_uuid(s): s for s in rest}
         rows = await conn.fetch(
-            "SELECT notification_id, originator_id, originator_version, topic, state FROM creditbank_events"
+            SELECT_ROWS +
             " WHERE originator_id = ANY($1::uuid[]) AND originator_version = 1",
             list(by_id),
         )

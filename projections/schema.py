@@ -17,11 +17,9 @@ from typing import Any, Final
 from projections.chain import GENESIS
 from projections.credits import DDL as CREDITS_DDL
 from projections.credits import TABLES as CREDITS_TABLES
+from projections.eventlog import PROJECTION
 from projections.incidents import DDL as INCIDENTS_DDL
 from projections.policies import DDL as POLICIES_DDL
-
-#: The projection's name in ``rm_tracking``.
-PROJECTION: Final = "main"
 
 #: Arbitrary constant keys for advisory locks (any two distinct bigints would do).
 SCHEMA_LOCK_KEY: Final = 0x63620001
