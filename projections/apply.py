@@ -20,19 +20,23 @@ from collections.abc import Sequence
 from typing import Any, Final
 from uuid import UUID
 
+from ledger.completion import Completion
+from ledger.learner import Learner
+from ledger.provider import Provider
 from projections import credits, personal, policies
+from projections.eventlog import topic
 from projections.events import Decoded
 
-LEARNER_REGISTERED: Final = "ledger.learner:Learner.Registered"
-ROLE_STARTED: Final = "ledger.learner:Learner.RoleStarted"
-ROLE_ENDED: Final = "ledger.learner:Learner.RoleEnded"
-LEARNER_ERASED: Final = "ledger.learner:Learner.Erased"
-PROVIDER_ACCREDITED: Final = "ledger.provider:Provider.Accredited"
-PROVIDER_REACCREDITED: Final = "ledger.provider:Provider.Reaccredited"
-PROVIDER_SUSPENDED: Final = "ledger.provider:Provider.Suspended"
-PROVIDER_REINSTATED: Final = "ledger.provider:Provider.Reinstated"
-COMPLETION_RECORDED: Final = "ledger.completion:Completion.Recorded"
-COMPLETION_REVOKED: Final = "ledger.completion:Completion.Revoked"
+LEARNER_REGISTERED: Final = topic(Learner, "Registered")
+ROLE_STARTED: Final = topic(Learner, "RoleStarted")
+ROLE_ENDED: Final = topic(Learner, "RoleEnded")
+LEARNER_ERASED: Final = topic(Learner, "Erased")
+PROVIDER_ACCREDITED: Final = topic(Provider, "Accredited")
+PROVIDER_REACCREDITED: Final = topic(Provider, "Reaccredited")
+PROVIDER_SUSPENDED: Final = topic(Provider, "Suspended")
+PROVIDER_REINSTATED: Final = topic(Provider, "Reinstated")
+COMPLETION_RECORDED: Final = topic(Completion, "Recorded")
+COMPLETION_REVOKED: Final = topic(Completion, "Revoked")
 
 _LEARNER_LATER: Final = frozenset({ROLE_STARTED, ROLE_ENDED, LEARNER_ERASED})
 _PROVIDER_LATER: Final = frozenset(

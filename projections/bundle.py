@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from ledger.keys import KeyRing, b64url
+from ledger.learner import Learner
 from ledger.policy import Policy
 from projections.audit import load_checkpoints
 from projections.chain import GENESIS
@@ -43,7 +44,7 @@ from projections.policies import _scope
 
 FORMAT: Final = "creditbank-audit-bundle/v1"
 FILES: Final = ("events.jsonl", "checkpoints.json", "keys.json", "learners.json")
-LEARNER_REGISTERED: Final = "ledger.learner:Learner.Registered"
+LEARNER_REGISTERED: Final = topic(Learner, "Registered")
 _CHUNK: Final = 10_000
 
 _EVENTS_SQL: Final = f"""
@@ -57,7 +58,10 @@ WHERE e.notification_id = ANY($1::bigint[])
 ORDER BY e.notification_id
 """
 
-_POLICIES: Final = f"SELECT notification_id FROM {EVENTS_TABLE} WHERE topic LIKE '{topic(Policy)}.%'"
+_POLICIES: Final = (
+    f"SELECT notification_id FROM {EVENTS_TABLE}"
+    f" WHERE topic IN ('{topic(Policy, 'Created')}', '{topic(Policy, 'Published')}')"
+)
 
 
 async def _positions(conn: Any, scope: str, value: str | None) -> list[int]:

@@ -36,6 +36,7 @@ import asyncpg
 from ledger.application import CreditBank, Written
 from ledger.certificate_commands import judge, suspend_certificate
 from ledger.committer import Committer
+from ledger.completion import Completion
 from ledger.ids import event_uuid
 from ledger.vocabulary import parent_chain
 from projections import eventlog
@@ -47,7 +48,7 @@ from projections.runner import ProjectionRunner
 log = logging.getLogger(__name__)
 
 NAME: Final = "certificate-cascade"
-COMPLETION_REVOKED: Final = "ledger.completion:Completion.Revoked"
+COMPLETION_REVOKED: Final = eventlog.topic(Completion, "Revoked")
 _WAIT_SECONDS: Final = 5.0
 DDL: Final = """
 CREATE TABLE IF NOT EXISTS cb_cascade_tracking (name text PRIMARY KEY, position bigint NOT NULL);

@@ -13,7 +13,7 @@ Invariants:
   transaction that applies the events up to it, so a reader bounded by it sees every read
   model at the same position;
 - a topic is ``eventsourcing.utils.get_topic`` of the event class, the string stored in
-  every row: derive it from the class, never spell it.
+  every row: derive it from the class (``topic``), never spell it.
 """
 
 from __future__ import annotations
@@ -51,9 +51,12 @@ def bound(at_position: int | None) -> int:
     return LATEST if at_position is None else at_position
 
 
-def topic(event_class: type) -> str:
-    """The topic stored with every event of ``event_class``."""
-    return get_topic(event_class)
+def topic(aggregate: type, event: str) -> str:
+    """The topic stored with every ``aggregate.<event>`` (``topic(Policy, "Published")``).
+
+    The event classes are made by ``@event`` at import, out of the type checker's sight:
+    asking the class for them still fails at import if one is renamed or missing."""
+    return get_topic(getattr(aggregate, event))
 
 
 async def head(conn: Any) -> int:

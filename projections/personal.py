@@ -23,16 +23,18 @@ from typing import Any, Final
 
 import asyncpg
 
+from ledger.certificate import Certificate
 from ledger.errors import PersonalDataUnreadable
 from ledger.ids import learner_uuid
+from ledger.learner import Learner
 from ledger.sealing import unseal
 from ledger.vault import VAULT_TABLE, tombstone
-from projections.eventlog import SELECT_ROWS
+from projections.eventlog import SELECT_ROWS, topic
 from projections.events import Decoded, EventDecoder
 
-LEARNER_REGISTERED: Final = "ledger.learner:Learner.Registered"
-LEARNER_ERASED: Final = "ledger.learner:Learner.Erased"
-CERTIFICATE_ISSUED: Final = "ledger.certificate:Certificate.Issued"
+LEARNER_REGISTERED: Final = topic(Learner, "Registered")
+LEARNER_ERASED: Final = topic(Learner, "Erased")
+CERTIFICATE_ISSUED: Final = topic(Certificate, "Issued")
 
 log = logging.getLogger(__name__)
 
