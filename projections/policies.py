@@ -30,6 +30,7 @@ from projections.eventlog import bound, topic
 from projections.events import Decoded, json_ready
 
 POLICY_PUBLISHED: Final = topic(Policy, "Published")
+TABLES: Final = ("rm_policies",)
 
 DDL: Final = """
 CREATE TABLE IF NOT EXISTS rm_policies (
