@@ -36,10 +36,10 @@ from typing import Any, Final
 from ledger.keys import KeyRing, b64url
 from ledger.learner import Learner
 from ledger.policy import Policy
+from projections import eventlog
 from projections.audit import load_checkpoints
 from projections.chain import GENESIS
 from projections.eventlog import EVENTS_TABLE, topic
-from projections.eventlog import head as log_head
 from projections.policies import _scope
 
 FORMAT: Final = "creditbank-audit-bundle/v1"
@@ -126,7 +126,7 @@ async def export(
     to ``out``; answer its manifest."""
     await asyncio.to_thread(out.mkdir, parents=True, exist_ok=True)
     positions = await _positions(conn, scope, value)
-    head = await log_head(conn)
+    head = await eventlog.head(conn)
     counts: dict[str, int] = {}
     written = 0
     registered: list[Any] = []

@@ -4,8 +4,8 @@ Invariants:
 - a table's digest is sha256 over its rows in primary-key order, each row as PostgreSQL's
   text form of the whole row followed by a newline, read with ``TimeZone`` UTC and
   ``DateStyle`` ISO so the server's settings cannot change it;
-- every table in ``read_models.TABLES`` is digested (tables a later issue adds are covered
-  as soon as it lists them there); ``rm_tracking`` is not (its ``updated_at`` is a clock
+- every table in ``read_models.TABLES`` is digested (a table is covered as soon as its
+  read model lists it there); ``rm_tracking`` is not (its ``updated_at`` is a clock
   reading), its position and chain head are reported instead;
 - digests are read in one repeatable-read transaction, so they describe one position.
 """

@@ -168,7 +168,8 @@ def _facts(r: Any) -> Facts:
                        date.fromisoformat(x["completed_on"]))
         for x in json.loads(r["completions"])
     )
-    # Certificates are added by learner_facts_many; refusals arrive in a later issue.
+    # Certificates are added by learner_facts_many. No read model records refusals yet, so
+    # ``Facts.refusals`` stays empty here.
     return Facts(r["learner_id"], r["jurisdiction"], r["hired_on"], roles, completions,
                  name=r["name"], school=r["school"])
 
@@ -176,7 +177,7 @@ def _facts(r: Any) -> Facts:
 async def learner_facts_many(conn: Any, learner_ids: Sequence[str], at_position: int | None = None) -> list[Facts]:
     rows = await conn.fetch(_FACTS_SQL, list(learner_ids), bound(at_position), sorted(PASSING_ASSESSMENTS))
     found = {r["learner_id"]: _facts(r) for r in rows}
-    # Certificates (issue 4) come from their own read model, one more query per call.
+    # Certificates come from their own read model, one more query per call.
     return await with_certificates(conn, [found[i] for i in learner_ids if i in found], at_position)
 
 

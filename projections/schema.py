@@ -3,8 +3,8 @@
 Invariants:
 - ``ensure_schema`` may run any number of times, from several processes at once: it
   serialises on a transaction-scoped advisory lock and only creates what is missing;
-- every read model is derived from the event log alone, so ``reset`` may empty them all
-  at any time; it rewinds the tracking row in the same transaction, so a reader never
+- every read model (``read_models.READ_MODELS``) is derived from the event log alone, so
+  ``reset`` may empty them all at any time; it rewinds the tracking row in the same transaction, so a reader never
   sees empty tables claiming a non-zero position;
 - ``reset`` locks the tracking row before truncating, the same order an applying batch
   takes its locks in, so a reset racing a batch waits instead of deadlocking.
@@ -14,17 +14,17 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from projections import incidents
 from projections.chain import GENESIS
-from projections.eventlog import PROJECTION
-from projections.incidents import DDL as INCIDENTS_DDL
+from projections.eventlog import PROJECTION, TRACKING_TABLE
 from projections.read_models import READ_MODELS, TABLES
 
 #: Arbitrary constant keys for advisory locks (any two distinct bigints would do).
 SCHEMA_LOCK_KEY: Final = 0x63620001
 APPLIER_LOCK_KEY: Final = 0x63620002
 
-_TRACKING_DDL: Final = """
-CREATE TABLE IF NOT EXISTS rm_tracking (
+_TRACKING_DDL: Final = f"""
+CREATE TABLE IF NOT EXISTS {TRACKING_TABLE} (
     projection text PRIMARY KEY,
     position bigint NOT NULL,
     chain_hash bytea NOT NULL,
@@ -42,9 +42,9 @@ async def ensure_schema(conn: Any) -> None:
         await conn.execute(_TRACKING_DDL)
         for model in READ_MODELS:
             await conn.execute(model.ddl)
-        await conn.execute(INCIDENTS_DDL)
+        await conn.execute(incidents.DDL)
         await conn.execute(
-            "INSERT INTO rm_tracking (projection, position, chain_hash) VALUES ($1, 0, $2) "
+            f"INSERT INTO {TRACKING_TABLE} (projection, position, chain_hash) VALUES ($1, 0, $2) "
             "ON CONFLICT (projection) DO NOTHING",
             PROJECTION,
             GENESIS,
@@ -55,7 +55,7 @@ async def reset(conn: Any) -> None:
     """Empty every read model and rewind the tracking row to position 0."""
     async with conn.transaction():
         await conn.execute(
-            "INSERT INTO rm_tracking (projection, position, chain_hash) VALUES ($1, 0, $2) "
+            f"INSERT INTO {TRACKING_TABLE} (projection, position, chain_hash) VALUES ($1, 0, $2) "
             "ON CONFLICT (projection) DO UPDATE "
             "SET position = 0, chain_hash = EXCLUDED.chain_hash, updated_at = now()",
             PROJECTION,
