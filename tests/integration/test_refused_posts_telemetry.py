@@ -4,7 +4,6 @@ them, a replay elsewhere does not carry them, and the read-model digests do not 
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 
 import asyncpg
@@ -15,7 +14,7 @@ from ledger.application import CreditBank
 from projections import digests, eventlog, institution_audit, read_models, replay
 from projections.runner import ProjectionRunner
 from projections.schema import ensure_schema
-from tests.conftest import TODAY
+from tests.conftest import TODAY, fresh_database
 from tests.integration.test_projections import write_story
 
 REFUSED = {"record_id": "r9", "learner_id": "T1", "code": "outside_accreditation",
@@ -24,12 +23,7 @@ REFUSED = {"record_id": "r9", "learner_id": "T1", "code": "outside_accreditation
 
 @pytest.fixture
 def elsewhere(postgres_server: Database) -> Iterator[Database]:
-    db = postgres_server.with_dbname(f"cb_elsewhere_{uuid.uuid4().hex[:12]}")
-    db.ensure_exists()
-    try:
-        yield db
-    finally:
-        db.drop()
+    yield from fresh_database(postgres_server, "cb_elsewhere")
 
 
 def test_refused_posts_are_not_a_read_model() -> None:
