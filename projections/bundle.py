@@ -40,7 +40,7 @@ from projections import eventlog
 from projections.audit import load_checkpoints
 from projections.chain import GENESIS
 from projections.eventlog import EVENTS_TABLE, topic
-from projections.policies import _scope
+from projections.policies import division_range
 
 FORMAT: Final = "creditbank-audit-bundle/v1"
 FILES: Final = ("events.jsonl", "checkpoints.json", "keys.json", "learners.json")
@@ -75,7 +75,7 @@ async def _positions(conn: Any, scope: str, value: str | None) -> list[int]:
         providers_sql = "SELECT DISTINCT provider_id FROM rm_completions WHERE learner_id = ANY($1)"
     elif scope == "jurisdiction":
         assert value is not None
-        low, high = _scope(value)
+        low, high = division_range(value)
         learners = [r[0] for r in await conn.fetch(
             "SELECT learner_id FROM rm_learners WHERE jurisdiction >= $1 AND jurisdiction < $2", low, high)]
         providers_sql = "SELECT DISTINCT provider_id FROM rm_completions WHERE learner_id = ANY($1)"

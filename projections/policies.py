@@ -97,7 +97,7 @@ async def policies_known(
     """Every version published by the position for ``jurisdiction``'s parent chain (what
     judges its learners on some day) and, with ``below``, for every jurisdiction under it
     (what judges a cohort of it), in force or not."""
-    low, high = _scope(jurisdiction)
+    low, high = division_range(jurisdiction)
     rows = await conn.fetch(
         "SELECT data FROM rm_policies WHERE (jurisdiction = ANY($1) OR ($2 AND jurisdiction >= $3"
         " AND jurisdiction < $4)) AND published_position <= $5 ORDER BY policy_id, version",
@@ -186,7 +186,7 @@ async def learner_facts(conn: Any, learner_id: str, at_position: int | None = No
     return found[0] if found else None
 
 
-def _scope(jurisdiction: str) -> tuple[str, str]:
+def division_range(jurisdiction: str) -> tuple[str, str]:
     """The range of division codes under ``jurisdiction`` (inclusive, exclusive)."""
     if jurisdiction == NATIONAL:
         return "0", "A"
@@ -204,7 +204,7 @@ async def cohort(
     *, after: str = "", limit: int = 100,
 ) -> list[str]:
     """Learner ids in scope (registered by the position), in id order, after ``after``."""
-    low, high = _scope(jurisdiction)
+    low, high = division_range(jurisdiction)
     rows = await conn.fetch(
         "SELECT learner_id FROM rm_learners WHERE jurisdiction >= $1 AND jurisdiction < $2"
         " AND ($3::text IS NULL OR school = $3) AND learner_id > $4 AND registered_position <= $5"
