@@ -20,19 +20,20 @@ from collections.abc import Sequence
 from typing import Any, Final
 from uuid import UUID
 
-from projections import credits, personal, policies
+from projections import personal, policies, read_models
+from projections.core import (
+    COMPLETION_RECORDED,
+    COMPLETION_REVOKED,
+    LEARNER_ERASED,
+    LEARNER_REGISTERED,
+    PROVIDER_ACCREDITED,
+    PROVIDER_REACCREDITED,
+    PROVIDER_REINSTATED,
+    PROVIDER_SUSPENDED,
+    ROLE_ENDED,
+    ROLE_STARTED,
+)
 from projections.events import Decoded
-
-LEARNER_REGISTERED: Final = "ledger.learner:Learner.Registered"
-ROLE_STARTED: Final = "ledger.learner:Learner.RoleStarted"
-ROLE_ENDED: Final = "ledger.learner:Learner.RoleEnded"
-LEARNER_ERASED: Final = "ledger.learner:Learner.Erased"
-PROVIDER_ACCREDITED: Final = "ledger.provider:Provider.Accredited"
-PROVIDER_REACCREDITED: Final = "ledger.provider:Provider.Reaccredited"
-PROVIDER_SUSPENDED: Final = "ledger.provider:Provider.Suspended"
-PROVIDER_REINSTATED: Final = "ledger.provider:Provider.Reinstated"
-COMPLETION_RECORDED: Final = "ledger.completion:Completion.Recorded"
-COMPLETION_REVOKED: Final = "ledger.completion:Completion.Revoked"
 
 _LEARNER_LATER: Final = frozenset({ROLE_STARTED, ROLE_ENDED, LEARNER_ERASED})
 _PROVIDER_LATER: Final = frozenset(
@@ -220,7 +221,8 @@ async def apply_batch(conn: Any, events: Sequence[Decoded], hashes: Sequence[byt
         )
     await conn.copy_records_to_table("rm_event_index", records=index, columns=list(_INDEX_COLUMNS))
     await writes.send(conn)
-    await credits.apply(conn, events)
+    for apply_model in read_models.APPLIED_AFTER:
+        await apply_model(conn, events)
     # Last, so that rows this batch wrote for the learner are scrubbed too.
     scrubbed: set[str] = set()
     for e in events:
@@ -315,7 +317,6 @@ def _apply_one(
         writes.add(policies.INSERT, policies.row(e))
         return None, None
     else:
-        # A topic this module has no projection for (the decoder knew its class);
-        # issue 4's read models name the learner of theirs.
-        return credits.learner_of(e), None
+        # A topic of a read model applied after this pass (or of none): it names its learner.
+        return read_models.learner_of(e), None
     return None, providers.get(oid)

@@ -39,7 +39,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from ledger.keys import SigningKey, verify_with
 from projections.chain import GENESIS, canonical_bytes
-from projections.schema import PROJECTION, SCHEMA_LOCK_KEY
+from projections.eventlog import APPLIED_CHAIN_SQL, EVENTS_TABLE, PROJECTION, bound, head
+from projections.schema import SCHEMA_LOCK_KEY
 
 DDL: Final = """
 CREATE TABLE IF NOT EXISTS audit_checkpoints (
@@ -71,7 +72,7 @@ _CANONICAL: Final = (
 # The range bounds the join's inner side too: without them the planner may hash the whole
 # index for every chunk (quadratic in the log), with them both sides are index range scans.
 _RANGE_SQL: Final = (
-    f"SELECT e.notification_id, {_CANONICAL}, i.chain_hash FROM creditbank_events e"
+    f"SELECT e.notification_id, {_CANONICAL}, i.chain_hash FROM {EVENTS_TABLE} e"
     " LEFT JOIN rm_event_index i ON i.position = e.notification_id AND i.position > $1 AND i.position <= $2"
     " WHERE e.notification_id > $1 AND e.notification_id <= $2 ORDER BY e.notification_id"
 )
@@ -80,11 +81,11 @@ _RANGE_SQL: Final = (
 _INDEXED_SQL: Final = "SELECT count(*) FROM rm_event_index WHERE position > $1 AND position <= $2"
 _MISSING_SQL: Final = (
     "SELECT i.position, i.chain_hash FROM rm_event_index i WHERE i.position > $1 AND i.position <= $2"
-    " AND NOT EXISTS (SELECT 1 FROM creditbank_events e WHERE e.notification_id = i.position) ORDER BY i.position"
+    f" AND NOT EXISTS (SELECT 1 FROM {EVENTS_TABLE} e WHERE e.notification_id = i.position) ORDER BY i.position"
 )
 _DETAIL_SQL: Final = (
     "SELECT e.originator_id, e.originator_version, e.topic, e.state, i.originator_id, i.originator_version"
-    " FROM creditbank_events e LEFT JOIN rm_event_index i ON i.position = e.notification_id"
+    f" FROM {EVENTS_TABLE} e LEFT JOIN rm_event_index i ON i.position = e.notification_id"
     " WHERE e.notification_id = $1"
 )
 
@@ -180,16 +181,16 @@ async def load_checkpoints(
     rows = await conn.fetch(
         "SELECT position, chain_head, signed_at, kid, signature FROM audit_checkpoints"
         " WHERE position >= $1 AND position <= $2 ORDER BY position LIMIT $3",
-        start, 2**63 - 1 if end is None else end, limit)
+        start, bound(end), limit)
     return [Checkpoint(int(r[0]), bytes(r[1]), r[2], r[3], bytes(r[4])) for r in rows]
 
 
 async def _last_position(conn: Any) -> int:
-    return int(await conn.fetchval("SELECT coalesce(max(notification_id), 0) FROM creditbank_events"))
+    return await head(conn)
 
 
 async def _indexed_to(conn: Any) -> tuple[int, bytes]:
-    row = await conn.fetchrow("SELECT position, chain_hash FROM rm_tracking WHERE projection = $1", PROJECTION)
+    row = await conn.fetchrow(APPLIED_CHAIN_SQL, PROJECTION)
     return (0, GENESIS) if row is None else (int(row[0]), bytes(row[1]))
 
 

@@ -34,19 +34,23 @@ from pathlib import Path
 from typing import Any, Final
 
 from ledger.keys import KeyRing, b64url
+from ledger.learner import Learner
+from ledger.policy import Policy
+from projections import eventlog
 from projections.audit import load_checkpoints
 from projections.chain import GENESIS
-from projections.policies import _scope
+from projections.eventlog import EVENTS_TABLE, topic
+from projections.policies import division_range
 
 FORMAT: Final = "creditbank-audit-bundle/v1"
 FILES: Final = ("events.jsonl", "checkpoints.json", "keys.json", "learners.json")
-LEARNER_REGISTERED: Final = "ledger.learner:Learner.Registered"
+LEARNER_REGISTERED: Final = topic(Learner, "Registered")
 _CHUNK: Final = 10_000
 
-_EVENTS_SQL: Final = """
+_EVENTS_SQL: Final = f"""
 SELECT e.notification_id, e.originator_id, e.originator_version, e.topic, e.state, i.chain_hash,
        p.position, p.chain_hash
-FROM creditbank_events e
+FROM {EVENTS_TABLE} e
 LEFT JOIN rm_event_index i ON i.position = e.notification_id
 LEFT JOIN LATERAL (SELECT j.position, j.chain_hash FROM rm_event_index j WHERE j.position < e.notification_id
                    ORDER BY j.position DESC LIMIT 1) p ON true
@@ -54,13 +58,16 @@ WHERE e.notification_id = ANY($1::bigint[])
 ORDER BY e.notification_id
 """
 
-_POLICIES: Final = "SELECT notification_id FROM creditbank_events WHERE topic LIKE 'ledger.policy:%'"
+_POLICIES: Final = (
+    f"SELECT notification_id FROM {EVENTS_TABLE}"
+    f" WHERE topic IN ('{topic(Policy, 'Created')}', '{topic(Policy, 'Published')}')"
+)
 
 
 async def _positions(conn: Any, scope: str, value: str | None) -> list[int]:
     """Every position the scope covers, policy events included."""
     if scope == "all":
-        sql = "SELECT notification_id FROM creditbank_events"
+        sql = f"SELECT notification_id FROM {EVENTS_TABLE}"
         rows = await conn.fetch(sql + " ORDER BY notification_id")
         return [r[0] for r in rows]
     if scope == "learner":
@@ -68,7 +75,7 @@ async def _positions(conn: Any, scope: str, value: str | None) -> list[int]:
         providers_sql = "SELECT DISTINCT provider_id FROM rm_completions WHERE learner_id = ANY($1)"
     elif scope == "jurisdiction":
         assert value is not None
-        low, high = _scope(value)
+        low, high = division_range(value)
         learners = [r[0] for r in await conn.fetch(
             "SELECT learner_id FROM rm_learners WHERE jurisdiction >= $1 AND jurisdiction < $2", low, high)]
         providers_sql = "SELECT DISTINCT provider_id FROM rm_completions WHERE learner_id = ANY($1)"
@@ -119,7 +126,7 @@ async def export(
     to ``out``; answer its manifest."""
     await asyncio.to_thread(out.mkdir, parents=True, exist_ok=True)
     positions = await _positions(conn, scope, value)
-    head = int(await conn.fetchval("SELECT coalesce(max(notification_id), 0) FROM creditbank_events"))
+    head = await eventlog.head(conn)
     counts: dict[str, int] = {}
     written = 0
     registered: list[Any] = []

@@ -36,8 +36,10 @@ import asyncpg
 from ledger.application import CreditBank, Written
 from ledger.certificate_commands import judge, suspend_certificate
 from ledger.committer import Committer
+from ledger.completion import Completion
 from ledger.ids import event_uuid
 from ledger.vocabulary import parent_chain
+from projections import eventlog
 from projections.certificates import ISSUED
 from projections.events import EventDecoder
 from projections.policies import learner_facts, policies_in_force
@@ -46,7 +48,7 @@ from projections.runner import ProjectionRunner
 log = logging.getLogger(__name__)
 
 NAME: Final = "certificate-cascade"
-COMPLETION_REVOKED: Final = "ledger.completion:Completion.Revoked"
+COMPLETION_REVOKED: Final = eventlog.topic(Completion, "Revoked")
 _WAIT_SECONDS: Final = 5.0
 DDL: Final = """
 CREATE TABLE IF NOT EXISTS cb_cascade_tracking (name text PRIMARY KEY, position bigint NOT NULL);
@@ -90,11 +92,11 @@ class CertificateCascade:
             position = int(await conn.fetchval(
                 "SELECT position FROM cb_cascade_tracking WHERE name = $1 FOR UPDATE", NAME))
             try:
-                head = int(await conn.fetchval("SELECT coalesce(max(notification_id), 0) FROM creditbank_events"))
+                head = await eventlog.head(conn)
             except asyncpg.UndefinedTableError:
                 return 0
             rows = await conn.fetch(
-                "SELECT notification_id, originator_id, originator_version, topic, state FROM creditbank_events"
+                eventlog.SELECT_ROWS +
                 " WHERE notification_id > $1 AND notification_id <= $2 AND topic = ANY($3)"
                 " ORDER BY notification_id LIMIT $4",
                 position, head, [ISSUED, COMPLETION_REVOKED], self._batch_size,

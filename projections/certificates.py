@@ -21,21 +21,21 @@ from datetime import date, timedelta
 from typing import Any, Final
 from uuid import UUID
 
-from ledger.certificate import valid_spans
+from ledger.certificate import Certificate, valid_spans
 from ledger.credential import STATUS_LIST_SIZE, unverified
 from ledger.eligibility import CertificateFact, Facts
+from projections.eventlog import bound, topic
 from projections.events import Decoded, json_ready
 
 log = logging.getLogger(__name__)
 
-ISSUED: Final = "ledger.certificate:Certificate.Issued"
+ISSUED: Final = topic(Certificate, "Issued")
 STATUS_TOPICS: Final = {
-    "ledger.certificate:Certificate.Revoked": "revoked",
-    "ledger.certificate:Certificate.Suspended": "suspended",
-    "ledger.certificate:Certificate.Reinstated": "valid",
+    topic(Certificate, "Revoked"): "revoked",
+    topic(Certificate, "Suspended"): "suspended",
+    topic(Certificate, "Reinstated"): "valid",
 }
 TABLES: Final = ("rm_certificates", "rm_certificate_status")
-_LATEST: Final = 2**63 - 1
 
 DDL: Final = """
 CREATE TABLE IF NOT EXISTS rm_certificates (
@@ -109,10 +109,6 @@ async def apply(conn: Any, events: Sequence[Decoded]) -> None:
             )
 
 
-def _bound(at_position: int | None) -> int:
-    return _LATEST if at_position is None else at_position
-
-
 def _history(rows: Sequence[Any]) -> list[dict[str, Any]]:
     return [{"status": r["status"], "since": r["since"].isoformat(), "reason": r["reason"],
              "cause": json.loads(r["cause"]) if r["cause"] else None, "event_id": str(r["event_id"]),
@@ -139,22 +135,22 @@ async def certificate(conn: Any, certificate_id: UUID, today: date, at_position:
                       ) -> tuple[dict[str, Any], Any] | None:
     """(the certificate's status view, its row) as known at the position; None if not issued by then."""
     cert = await conn.fetchrow("SELECT * FROM rm_certificates WHERE certificate_id = $1 AND issued_position <= $2",
-                               certificate_id, _bound(at_position))
+                               certificate_id, bound(at_position))
     if cert is None:
         return None
     rows = await conn.fetch("SELECT * FROM rm_certificate_status WHERE certificate_id = $1 AND position <= $2"
-                            " ORDER BY position", certificate_id, _bound(at_position))
+                            " ORDER BY position", certificate_id, bound(at_position))
     return _view(cert, _history(rows), today), cert
 
 
 async def learner_certificates(conn: Any, learner_id: str, today: date, at_position: int | None = None,
                                ) -> list[dict[str, Any]]:
     certs = await conn.fetch("SELECT * FROM rm_certificates WHERE learner_id = $1 AND issued_position <= $2"
-                             " ORDER BY issued_position", learner_id, _bound(at_position))
+                             " ORDER BY issued_position", learner_id, bound(at_position))
     if not certs:
         return []
     rows = await conn.fetch("SELECT * FROM rm_certificate_status WHERE certificate_id = ANY($1) AND position <= $2"
-                            " ORDER BY position", [c["certificate_id"] for c in certs], _bound(at_position))
+                            " ORDER BY position", [c["certificate_id"] for c in certs], bound(at_position))
     out = []
     for cert in certs:
         view = _view(cert, _history([r for r in rows if r["certificate_id"] == cert["certificate_id"]]), today)
@@ -171,7 +167,7 @@ async def with_certificates(conn: Any, facts: list[Facts], at_position: int | No
         " c.issued_position, s.status, s.since FROM rm_certificates c"
         " JOIN rm_certificate_status s ON s.certificate_id = c.certificate_id AND s.position <= $2"
         " WHERE c.learner_id = ANY($1) AND c.issued_position <= $2 ORDER BY c.certificate_id, s.position",
-        [f.learner_id for f in facts], _bound(at_position),
+        [f.learner_id for f in facts], bound(at_position),
     )
     grouped: dict[UUID, list[Any]] = {}
     for r in rows:
@@ -194,6 +190,6 @@ async def revoked_indexes(conn: Any, purpose: str, list_number: int, at_position
         "SELECT c.status_index FROM rm_certificates c JOIN LATERAL (SELECT status FROM rm_certificate_status s"
         " WHERE s.certificate_id = c.certificate_id AND s.position <= $3 ORDER BY position DESC LIMIT 1) last"
         " ON true WHERE c.status_index >= $1 AND c.status_index < $2 AND last.status = $4 AND c.issued_position <= $3",
-        low, low + STATUS_LIST_SIZE, _bound(at_position), wanted,
+        low, low + STATUS_LIST_SIZE, bound(at_position), wanted,
     )
     return [int(r[0]) - low for r in rows]

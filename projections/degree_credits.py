@@ -26,17 +26,17 @@ from decimal import Decimal
 from typing import Any, Final
 from uuid import UUID
 
-from ledger.degree import ZERO, credits_for
+from ledger.degree import ZERO, DegreeMapping, Recognitions, credits_for
 from ledger.vocabulary import PASSING_ASSESSMENTS
+from projections.eventlog import bound, topic
 from projections.events import Decoded, json_ready
 
-PUBLISHED: Final = "ledger.degree:DegreeMapping.Published"
-STARTED: Final = "ledger.degree:Recognitions.Started"
-RECOGNISED: Final = "ledger.degree:Recognitions.Recognised"
-REVERSED: Final = "ledger.degree:Recognitions.Reversed"
+PUBLISHED: Final = topic(DegreeMapping, "Published")
+STARTED: Final = topic(Recognitions, "Started")
+RECOGNISED: Final = topic(Recognitions, "Recognised")
+REVERSED: Final = topic(Recognitions, "Reversed")
 LEARNER_TOPICS: Final = frozenset({STARTED, RECOGNISED, REVERSED})
 TABLES: Final = ("rm_degree_mappings", "rm_degree_recognitions", "rm_degree_recognition_lines")
-_LATEST: Final = 2**63 - 1
 
 DDL: Final = """
 CREATE TABLE IF NOT EXISTS rm_degree_mappings (
@@ -118,17 +118,13 @@ async def apply(conn: Any, events: Sequence[Decoded]) -> None:
             )
 
 
-def _bound(at_position: int | None) -> int:
-    return _LATEST if at_position is None else at_position
-
-
 # -- mappings ---------------------------------------------------------------------------
 
 
 async def mapping_versions(conn: Any, mapping_id: UUID, at_position: int | None = None) -> list[dict[str, Any]]:
     rows = await conn.fetch(
         "SELECT data, position, event_id FROM rm_degree_mappings WHERE mapping_id = $1 AND position <= $2"
-        " ORDER BY version", mapping_id, _bound(at_position))
+        " ORDER BY version", mapping_id, bound(at_position))
     return [{**json.loads(r["data"]), "mapping_id": str(mapping_id), "position": int(r["position"]),
              "event_id": str(r["event_id"])} for r in rows]
 
@@ -171,12 +167,12 @@ async def learner_degree_credits(
     conn: Any, learner_id: str, mapping_id: UUID, at_position: int | None = None,
 ) -> dict[str, Any] | None:
     """The view for one learner and programme, or None when the mapping is not published."""
-    bound = _bound(at_position)
-    versions = await mapping_versions(conn, mapping_id, bound)
+    upper = bound(at_position)
+    versions = await mapping_versions(conn, mapping_id, upper)
     if not versions:
         return None
-    completions = [dict(r) for r in await conn.fetch(_COMPLETIONS_SQL, learner_id, bound)]
-    lines = [dict(r) for r in await conn.fetch(_LINES_SQL, learner_id, bound)]
+    completions = [dict(r) for r in await conn.fetch(_COMPLETIONS_SQL, learner_id, upper)]
+    lines = [dict(r) for r in await conn.fetch(_LINES_SQL, learner_id, upper)]
     return explain(learner_id, versions[-1], completions, lines)
 
 

@@ -4,8 +4,8 @@ Invariants:
 - a table's digest is sha256 over its rows in primary-key order, each row as PostgreSQL's
   text form of the whole row followed by a newline, read with ``TimeZone`` UTC and
   ``DateStyle`` ISO so the server's settings cannot change it;
-- every table in ``READ_MODEL_TABLES`` is digested (tables a later issue adds are covered
-  as soon as it lists them there); ``rm_tracking`` is not (its ``updated_at`` is a clock
+- every table in ``read_models.TABLES`` is digested (a table is covered as soon as its
+  read model lists it there); ``rm_tracking`` is not (its ``updated_at`` is a clock
   reading), its position and chain head are reported instead;
 - digests are read in one repeatable-read transaction, so they describe one position.
 """
@@ -15,7 +15,8 @@ from __future__ import annotations
 from hashlib import sha256
 from typing import Any, Final
 
-from projections.schema import PROJECTION, READ_MODEL_TABLES
+from projections.eventlog import APPLIED_CHAIN_SQL, PROJECTION
+from projections.read_models import TABLES
 
 _KEY_SQL: Final = """
 SELECT a.attname FROM pg_index x
@@ -42,9 +43,9 @@ async def read_model_digests(conn: Any) -> dict[str, Any]:
         await conn.execute("SET LOCAL TimeZone = 'UTC'; SET LOCAL DateStyle = 'ISO, YMD';"
                            " SET LOCAL extra_float_digits = 1")
         tracking = await conn.fetchrow(
-            "SELECT position, chain_hash FROM rm_tracking WHERE projection = $1", PROJECTION)
+            APPLIED_CHAIN_SQL, PROJECTION)
         tables = {}
-        for table in READ_MODEL_TABLES:
+        for table in TABLES:
             value, count = await _table_digest(conn, table)
             tables[table] = {"sha256": value, "rows": count}
     return {

@@ -1,8 +1,8 @@
 """Turning stored events into plain data for the read side.
 
 Invariants:
-- decoding never raises: an event whose topic this code does not know (a later issue's
-  event type) or whose state does not decode is still returned, with ``fields`` from the
+- decoding never raises: an event whose topic this code does not know (a type added
+  after it) or whose state does not decode is still returned, with ``fields`` from the
   raw JSON where possible and ``known=False``, so the runner can index it and move on;
 - ``fields`` never holds the library's bookkeeping (originator id/version, timestamp,
   originator topic): those live in their own attributes;

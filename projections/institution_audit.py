@@ -3,9 +3,16 @@ anomalies worth an inspector's look.
 
 Invariants:
 - ``audit_rejections`` holds one row per completion the bank refused for a reason of the
-  institution's standing (outside its accreditation, while suspended, an unknown
-  learner, a conflicting repost); it is a record of attempts, not of ledger state, so it
-  lives beside the read models and is never reset by a rebuild;
+  institution's standing (outside its accreditation, while suspended, an unknown learner,
+  a conflicting repost). It is operational telemetry, outside the ledger's guarantees: a
+  refusal changes no ledger state and is not an event, so the HTTP handler that refuses
+  writes the row (best effort: a failure to keep it is logged, the answer to the post is
+  the same); no hash chain, checkpoint or bundle covers it; it is not a read model
+  (``read_models.TABLES``), so a rebuild neither empties nor reproduces it, the read-model
+  digests leave it out, and a replay into another database does not carry it. Keeping
+  refusals out of the log keeps a misbehaving client from growing the immutable log, and
+  keeps personal references of posts for unknown or erased numbers out of what can never
+  be erased;
 - the month is read in the bank's time zone, by recorded time (posted, revoked,
   refused); anomalies are those touching at least one completion the provider posted in
   the month, judged over every institution's unrevoked completions of those learners:

@@ -33,7 +33,7 @@ from ledger.keys import b64url_decode, public_key_from_jwk, verify_with
 from ledger.policy import PolicyVersion, parse_policy
 from ledger.vault import tombstone
 from ledger.vocabulary import PASSING_ASSESSMENTS
-from projections import apply, policies
+from projections import core, policies
 from projections.audit import Checkpoint
 from projections.bundle import FILES, FORMAT
 from projections.chain import GENESIS, canonical_bytes
@@ -143,7 +143,7 @@ def _decode(events: list[dict[str, Any]], at_position: int | None,
         if isinstance(subject, str):
             person = learners.get(subject)
             d.fields["learner_id"] = person["learner_id"] if person else tombstone(subject)
-            if d.topic == apply.LEARNER_REGISTERED:
+            if d.topic == core.LEARNER_REGISTERED:
                 d.fields["name"] = person["name"] if person else None
     return decoded
 
@@ -161,21 +161,21 @@ def recompute(events: list[dict[str, Any]], on: date, at_position: int | None = 
     versions: list[PolicyVersion] = []
     for e in decoded:
         f = e.fields
-        if e.topic == apply.LEARNER_REGISTERED:
+        if e.topic == core.LEARNER_REGISTERED:
             profiles[e.originator_id] = f
             for spell in f.get("roles") or ():
                 roles[f["learner_id"]].append(RoleFact(spell["role"], spell["since"], spell.get("until"),
                                                        str(e.event_id), e.position))
-        elif e.topic in (apply.ROLE_STARTED, apply.ROLE_ENDED) and e.originator_id in profiles:
+        elif e.topic in (core.ROLE_STARTED, core.ROLE_ENDED) and e.originator_id in profiles:
             learner = profiles[e.originator_id]["learner_id"]
-            if e.topic == apply.ROLE_STARTED:
+            if e.topic == core.ROLE_STARTED:
                 roles[learner].append(RoleFact(f["role"], f["since"], None, str(e.event_id), e.position))
             else:
                 roles[learner] = [RoleFact(r.role, r.since, f["until"], r.event_id, r.position)
                                   if r.role == f["role"] and r.until is None else r for r in roles[learner]]
-        elif e.topic == apply.COMPLETION_RECORDED:
+        elif e.topic == core.COMPLETION_RECORDED:
             completions[e.originator_id] = e
-        elif e.topic == apply.COMPLETION_REVOKED:
+        elif e.topic == core.COMPLETION_REVOKED:
             revoked.add(e.originator_id)
         elif e.topic == policies.POLICY_PUBLISHED:
             versions.append(parse_policy(json.loads(policies.row(e)[6])))

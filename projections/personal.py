@@ -23,15 +23,18 @@ from typing import Any, Final
 
 import asyncpg
 
+from ledger.certificate import Certificate
 from ledger.errors import PersonalDataUnreadable
 from ledger.ids import learner_uuid
+from ledger.learner import Learner
 from ledger.sealing import unseal
 from ledger.vault import VAULT_TABLE, tombstone
+from projections.eventlog import SELECT_ROWS, topic
 from projections.events import Decoded, EventDecoder
 
-LEARNER_REGISTERED: Final = "ledger.learner:Learner.Registered"
-LEARNER_ERASED: Final = "ledger.learner:Learner.Erased"
-CERTIFICATE_ISSUED: Final = "ledger.certificate:Certificate.Issued"
+LEARNER_REGISTERED: Final = topic(Learner, "Registered")
+LEARNER_ERASED: Final = topic(Learner, "Erased")
+CERTIFICATE_ISSUED: Final = topic(Certificate, "Issued")
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +119,7 @@ class PersonalData:
         # Registered ahead of the projection (a reader running ahead of it): open the log's copy.
         by_id = {learner_uuid(s): s for s in rest}
         rows = await conn.fetch(
-            "SELECT notification_id, originator_id, originator_version, topic, state FROM creditbank_events"
+            SELECT_ROWS +
             " WHERE originator_id = ANY($1::uuid[]) AND originator_version = 1",
             list(by_id),
         )

@@ -23,13 +23,14 @@ from functools import lru_cache
 from typing import Any, Final
 
 from ledger.eligibility import CompletionFact, Facts, RoleFact
-from ledger.policy import PolicyVersion, parse_policy
+from ledger.policy import Policy, PolicyVersion, parse_policy
 from ledger.vocabulary import NATIONAL, PASSING_ASSESSMENTS, parent_chain
 from projections.certificates import with_certificates
+from projections.eventlog import bound, topic
 from projections.events import Decoded, json_ready
 
-POLICY_PUBLISHED: Final = "ledger.policy:Policy.Published"
-_LATEST: Final = 2**63 - 1
+POLICY_PUBLISHED: Final = topic(Policy, "Published")
+TABLES: Final = ("rm_policies",)
 
 DDL: Final = """
 CREATE TABLE IF NOT EXISTS rm_policies (
@@ -66,10 +67,6 @@ def row(e: Decoded) -> tuple[Any, ...]:
             f["title"], json.dumps(data, ensure_ascii=False), e.position, e.event_id, e.recorded_at)
 
 
-def _bound(at_position: int | None) -> int:
-    return _LATEST if at_position is None else at_position
-
-
 def _version(r: Any) -> PolicyVersion:
     return _parsed(r["data"])
 
@@ -89,7 +86,7 @@ async def policies_in_force(
     rows = await conn.fetch(
         "SELECT data FROM rm_policies WHERE jurisdiction = ANY($1) AND effective_from <= $2"
         " AND published_position <= $3 ORDER BY policy_id, version",
-        list(jurisdictions), on, _bound(at_position),
+        list(jurisdictions), on, bound(at_position),
     )
     return [_version(r) for r in rows]
 
@@ -100,11 +97,11 @@ async def policies_known(
     """Every version published by the position for ``jurisdiction``'s parent chain (what
     judges its learners on some day) and, with ``below``, for every jurisdiction under it
     (what judges a cohort of it), in force or not."""
-    low, high = _scope(jurisdiction)
+    low, high = division_range(jurisdiction)
     rows = await conn.fetch(
         "SELECT data FROM rm_policies WHERE (jurisdiction = ANY($1) OR ($2 AND jurisdiction >= $3"
         " AND jurisdiction < $4)) AND published_position <= $5 ORDER BY policy_id, version",
-        parent_chain(jurisdiction), below, low, high, _bound(at_position),
+        parent_chain(jurisdiction), below, low, high, bound(at_position),
     )
     return [_version(r) for r in rows]
 
@@ -113,7 +110,7 @@ async def policy_versions(conn: Any, policy_id: str, at_position: int | None = N
     rows = await conn.fetch(
         "SELECT data, published_position, event_id, published_at FROM rm_policies"
         " WHERE policy_id = $1 AND published_position <= $2 ORDER BY version",
-        policy_id, _bound(at_position),
+        policy_id, bound(at_position),
     )
     versions = [json.loads(r["data"]) for r in rows]
     out = []
@@ -171,15 +168,16 @@ def _facts(r: Any) -> Facts:
                        date.fromisoformat(x["completed_on"]))
         for x in json.loads(r["completions"])
     )
-    # Certificates are added by learner_facts_many; refusals arrive in a later issue.
+    # Certificates are added by learner_facts_many. No read model records refusals yet, so
+    # ``Facts.refusals`` stays empty here.
     return Facts(r["learner_id"], r["jurisdiction"], r["hired_on"], roles, completions,
                  name=r["name"], school=r["school"])
 
 
 async def learner_facts_many(conn: Any, learner_ids: Sequence[str], at_position: int | None = None) -> list[Facts]:
-    rows = await conn.fetch(_FACTS_SQL, list(learner_ids), _bound(at_position), sorted(PASSING_ASSESSMENTS))
+    rows = await conn.fetch(_FACTS_SQL, list(learner_ids), bound(at_position), sorted(PASSING_ASSESSMENTS))
     found = {r["learner_id"]: _facts(r) for r in rows}
-    # Certificates (issue 4) come from their own read model, one more query per call.
+    # Certificates come from their own read model, one more query per call.
     return await with_certificates(conn, [found[i] for i in learner_ids if i in found], at_position)
 
 
@@ -188,7 +186,7 @@ async def learner_facts(conn: Any, learner_id: str, at_position: int | None = No
     return found[0] if found else None
 
 
-def _scope(jurisdiction: str) -> tuple[str, str]:
+def division_range(jurisdiction: str) -> tuple[str, str]:
     """The range of division codes under ``jurisdiction`` (inclusive, exclusive)."""
     if jurisdiction == NATIONAL:
         return "0", "A"
@@ -206,11 +204,11 @@ async def cohort(
     *, after: str = "", limit: int = 100,
 ) -> list[str]:
     """Learner ids in scope (registered by the position), in id order, after ``after``."""
-    low, high = _scope(jurisdiction)
+    low, high = division_range(jurisdiction)
     rows = await conn.fetch(
         "SELECT learner_id FROM rm_learners WHERE jurisdiction >= $1 AND jurisdiction < $2"
         " AND ($3::text IS NULL OR school = $3) AND learner_id > $4 AND registered_position <= $5"
         " ORDER BY learner_id LIMIT $6",
-        low, high, school, after, _bound(at_position), limit,
+        low, high, school, after, bound(at_position), limit,
     )
     return [r["learner_id"] for r in rows]

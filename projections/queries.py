@@ -22,27 +22,13 @@ from zoneinfo import ZoneInfo
 
 from ledger.hours import format_hours
 from ledger.vocabulary import PASSING_ASSESSMENTS
+from projections import eventlog
+from projections.eventlog import EVENTS_TABLE
 from projections.events import Decoded, EventDecoder, json_ready
 from projections.personal import PersonalData
-from projections.schema import PROJECTION
-
-#: "No bound": larger than any position.
-_LATEST: Final = 2**63 - 1
 
 _DECODER: Final = EventDecoder()
 _PERSONAL: Final = PersonalData(_DECODER)
-
-
-def _bound(at_position: int | None) -> int:
-    return _LATEST if at_position is None else at_position
-
-
-async def current_position(conn: Any) -> int:
-    """The last position the projection has applied (0 before the first)."""
-    value = await conn.fetchval(
-        "SELECT position FROM rm_tracking WHERE projection = $1", PROJECTION
-    )
-    return int(value or 0)
 
 
 async def position_as_of(conn: Any, day: date, tz: ZoneInfo) -> int:
@@ -71,7 +57,7 @@ async def learner_profile(
     conn: Any, learner_id: str, at_position: int | None = None
 ) -> dict[str, Any] | None:
     """The learner as registered, with role spells, as of ``at_position``."""
-    bound = _bound(at_position)
+    bound = eventlog.bound(at_position)
     row = await conn.fetchrow(
         "SELECT learner_id, name, jurisdiction, school, hired_on, registered_position,"
         " registered_event_id, registered_at FROM rm_learners"
@@ -153,7 +139,7 @@ async def learner_balance(
     """Hours earned as of ``at_position``: in total, by category, by year of completion
     and by training cycle (the one containing ``today`` and every earlier one with
     hours). Only passed, unrevoked completions count; the rest are listed with why."""
-    bound = _bound(at_position)
+    bound = eventlog.bound(at_position)
     rows = await conn.fetch(
         "SELECT provider_id, record_id, category, hours, assessment, completed_on, event_id,"
         " recorded_position, revoked_position, revoked_event_id, revocation_reason"
@@ -256,12 +242,12 @@ async def learner_history(
     rows = await conn.fetch(
         "SELECT i.position, i.event_id, i.type, i.recorded_at, i.chain_hash,"
         " e.originator_id, e.originator_version, e.topic, e.state"
-        " FROM rm_event_index i JOIN creditbank_events e ON e.notification_id = i.position"
+        f" FROM rm_event_index i JOIN {EVENTS_TABLE} e ON e.notification_id = i.position"
         " WHERE i.learner_id = $1 AND i.position > $2 AND i.position <= $3"
         " ORDER BY i.position LIMIT $4",
         learner_id,
         after,
-        _bound(at_position),
+        eventlog.bound(at_position),
         limit,
     )
     decoded = await _revealed(conn, rows, ("position", "originator_id", "originator_version", "topic", "state"))
@@ -283,7 +269,7 @@ async def event_stream(conn: Any, *, after: int, limit: int) -> list[dict[str, A
     projection); ``hash`` is null for events not indexed yet."""
     rows = await conn.fetch(
         "SELECT e.notification_id, e.originator_id, e.originator_version, e.topic, e.state,"
-        " i.chain_hash FROM creditbank_events e"
+        f" i.chain_hash FROM {EVENTS_TABLE} e"
         " LEFT JOIN rm_event_index i ON i.position = e.notification_id"
         " WHERE e.notification_id > $1 ORDER BY e.notification_id LIMIT $2",
         after,

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from ledger.vault import VAULT_TABLE
-from projections.schema import PROJECTION
+from projections.eventlog import EVENTS_TABLE, SELECT_ROWS
 
 _COLUMNS: Final = ("notification_id", "originator_id", "originator_version", "topic", "state")
 CHUNK: Final = 20_000
@@ -31,34 +31,29 @@ class ReplayError(Exception):
     """The target cannot take a replay (it holds events already)."""
 
 
-async def source_position(conn: Any) -> int:
-    value = await conn.fetchval("SELECT position FROM rm_tracking WHERE projection = $1", PROJECTION)
-    return int(value or 0)
-
-
 async def copy_log(source: Any, target: Any, upto: int, progress: Progress | None = None) -> int:
     """Copy events at positions ``<= upto`` from ``source`` into the empty ``target``;
     answer how many were copied."""
-    if await target.fetchval("SELECT EXISTS (SELECT 1 FROM creditbank_events)"):
+    if await target.fetchval(f"SELECT EXISTS (SELECT 1 FROM {EVENTS_TABLE})"):
         raise ReplayError("the target database holds events already; replay into a fresh database")
     total = int(await source.fetchval(
-        "SELECT count(*) FROM creditbank_events WHERE notification_id <= $1", upto))
+        f"SELECT count(*) FROM {EVENTS_TABLE} WHERE notification_id <= $1", upto))
     done, after = 0, 0
     while True:
         rows = await source.fetch(
-            "SELECT notification_id, originator_id, originator_version, topic, state FROM creditbank_events"
+            SELECT_ROWS +
             " WHERE notification_id > $1 AND notification_id <= $2 ORDER BY notification_id LIMIT $3",
             after, upto, CHUNK)
         if not rows:
             break
-        await target.copy_records_to_table("creditbank_events", records=rows, columns=list(_COLUMNS))
+        await target.copy_records_to_table(EVENTS_TABLE, records=rows, columns=list(_COLUMNS))
         done += len(rows)
         after = rows[-1][0]
         if progress is not None:
             progress("copy events", done, total)
     await target.execute(
-        "SELECT setval(pg_get_serial_sequence('creditbank_events', 'notification_id'),"
-        " greatest((SELECT max(notification_id) FROM creditbank_events), 1))")
+        f"SELECT setval(pg_get_serial_sequence('{EVENTS_TABLE}', 'notification_id'),"
+        f" greatest((SELECT max(notification_id) FROM {EVENTS_TABLE}), 1))")
     vault = await source.fetch(f"SELECT lookup, subject, data_key, enrolled_at FROM {VAULT_TABLE}")
     await target.execute(f"DELETE FROM {VAULT_TABLE}")
     await target.copy_records_to_table(

@@ -47,26 +47,34 @@ import asyncpg
 from projections import personal
 from projections.apply import apply_batch
 from projections.chain import GENESIS, chain_hashes
+from projections.eventlog import (
+    APPLIED_CHAIN_SQL,
+    APPLIED_SQL,
+    EVENTS_TABLE,
+    PROJECTION,
+    SELECT_ROWS,
+    TRACKING_TABLE,
+    applied_position,
+    head,
+)
 from projections.events import Decoded, EventDecoder, event_uuid
 from projections.incidents import CLEAR_CTE, EventNotApplied, Incident, describe
 from projections.incidents import record as record_incident
 from projections.personal import PersonalData
-from projections.schema import APPLIER_LOCK_KEY, PROJECTION, ensure_schema, reset
+from projections.schema import APPLIER_LOCK_KEY, ensure_schema, reset
 
 log = logging.getLogger(__name__)
 
-CHANNEL: Final = "creditbank_events"
-_FETCH: Final = (
-    "SELECT notification_id, originator_id, originator_version, topic, state"
-    " FROM creditbank_events WHERE notification_id > $1 ORDER BY notification_id LIMIT $2"
-)
+#: The event store notifies on a channel named after its table when it inserts events.
+CHANNEL: Final = EVENTS_TABLE
+_FETCH: Final = SELECT_ROWS + " WHERE notification_id > $1 ORDER BY notification_id LIMIT $2"
 #: Each applied batch is announced here (payload: the position reached), so processes that
 #: do not apply know the read models' position without asking for it on every read.
 APPLIED_CHANNEL: Final = "creditbank_applied"
 #: The compare-and-set of the tracking row, announcing the new position when it moved (the
 #: notice goes out with the commit, or not at all).
 _CAS: Final = (
-    "WITH moved AS (UPDATE rm_tracking SET position = $2, chain_hash = $3, updated_at = now()"
+    f"WITH moved AS (UPDATE {TRACKING_TABLE} SET position = $2, chain_hash = $3, updated_at = now()"
     " WHERE projection = $1 AND position = $4 RETURNING position), "
     + CLEAR_CTE
     + " SELECT pg_notify($5, position::text) FROM moved"
@@ -83,7 +91,6 @@ _UNREACHABLE: Final = (
     asyncpg.exceptions.InsufficientResourcesError,
     asyncpg.exceptions.TransactionRollbackError,
 )
-_LAST: Final = "SELECT coalesce(max(notification_id), 0) FROM creditbank_events"
 _MAX_BACKOFF: Final = 30.0
 #: Events decoded between two yields to the event loop when decoding ahead (a few ms).
 _DECODE_SLICE: Final = 500
@@ -154,10 +161,10 @@ class ProjectionRunner:
         since this position was last asked for); otherwise asked of ``rm_tracking``."""
         if self._active or (hearing and self._following):
             return self._position
-        reached = await conn.fetchval("SELECT position FROM rm_tracking WHERE projection = $1", PROJECTION)
+        reached = await applied_position(conn)
         # Every later batch is announced: from here on the notices keep the position.
         self._following = hearing
-        self.heard_applied(int(reached or 0))
+        self.heard_applied(reached)
         return self._position
 
     def heard_applied(self, position: int) -> None:
@@ -178,9 +185,7 @@ class ProjectionRunner:
         self._advanced = asyncio.Event()
 
     async def _reload(self, conn: Any) -> None:
-        row = await conn.fetchrow(
-            "SELECT position, chain_hash FROM rm_tracking WHERE projection = $1", PROJECTION
-        )
+        row = await conn.fetchrow(APPLIED_CHAIN_SQL, PROJECTION)
         if row is None:
             await ensure_schema(conn)
             position, head = 0, GENESIS
@@ -390,7 +395,7 @@ class ProjectionRunner:
             await reset(conn)
             self._advance(0, GENESIS)
             try:
-                total = int(await conn.fetchval(_LAST))
+                total = await head(conn)
             except asyncpg.UndefinedTableError:
                 total = 0
             # Each batch still commits whole or not at all (with its tracking row), but the
@@ -418,9 +423,7 @@ class ProjectionRunner:
         while True:
             if self._position < position and not self._active:
                 # Another process may be the applier: its progress is in rm_tracking.
-                reached = await self._pool.fetchval(
-                    "SELECT position FROM rm_tracking WHERE projection = $1", PROJECTION
-                )
+                reached = await self._pool.fetchval(APPLIED_SQL, PROJECTION)
                 if reached is not None and int(reached) > self._position:
                     self._position = int(reached)
                     self._loaded = False  # the chain head we hold is stale now

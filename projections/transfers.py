@@ -16,13 +16,14 @@ import json
 from collections.abc import Sequence
 from typing import Any, Final
 
+from ledger.transfer import Account
+from projections.eventlog import bound, topic
 from projections.events import Decoded, json_ready
 
-TRANSFERRED: Final = "ledger.transfer:Account.Transferred"
-REVERSED: Final = "ledger.transfer:Account.Reversed"
-TOPICS: Final = frozenset({"ledger.transfer:Account.Opened", TRANSFERRED, REVERSED})
+TRANSFERRED: Final = topic(Account, "Transferred")
+REVERSED: Final = topic(Account, "Reversed")
+TOPICS: Final = frozenset({topic(Account, "Opened"), TRANSFERRED, REVERSED})
 TABLES: Final = ("rm_transfers",)
-_LATEST: Final = 2**63 - 1
 
 DDL: Final = """
 CREATE TABLE IF NOT EXISTS rm_transfers (
@@ -67,13 +68,13 @@ async def apply(conn: Any, events: Sequence[Decoded]) -> None:
 
 
 async def learner_transfers(conn: Any, learner_id: str, at_position: int | None = None) -> list[dict[str, Any]]:
-    bound = _LATEST if at_position is None else at_position
+    upper = bound(at_position)
     rows = await conn.fetch("SELECT * FROM rm_transfers WHERE learner_id = $1 AND position <= $2 ORDER BY position",
-                            learner_id, bound)
+                            learner_id, upper)
     return [{"transfer_id": r["transfer_id"], "origin": r["origin"], "destination": r["destination"],
              "on": r["on_day"].isoformat(), "hours": r["hours"], "digest": r["digest"],
              "completions": json.loads(r["completions"]), "position": int(r["position"]),
              "event_id": str(r["event_id"]),
-             "reversed": r["reversed_position"] is not None and r["reversed_position"] <= bound,
-             "reversal_reason": r["reversal_reason"] if r["reversed_position"] and r["reversed_position"] <= bound
+             "reversed": r["reversed_position"] is not None and r["reversed_position"] <= upper,
+             "reversal_reason": r["reversal_reason"] if r["reversed_position"] and r["reversed_position"] <= upper
              else None} for r in rows]

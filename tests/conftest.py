@@ -42,7 +42,12 @@ def postgres_server() -> Iterator[Database]:
 
 @pytest.fixture
 def database(postgres_server: Database) -> Iterator[Database]:
-    db = postgres_server.with_dbname(f"cb_test_{uuid.uuid4().hex[:12]}")
+    yield from fresh_database(postgres_server, "cb_test")
+
+
+def fresh_database(server: Database, prefix: str) -> Iterator[Database]:
+    """A new, empty database on ``server``, dropped when the generator is closed."""
+    db = server.with_dbname(f"{prefix}_{uuid.uuid4().hex[:12]}")
     db.ensure_exists()
     try:
         yield db

@@ -26,7 +26,7 @@ from api.database import Database, open_database
 from api.settings import Settings
 from ledger.application import CreditBank
 from ledger.keys import KeyRing
-from projections import audit, bundle, digests, offline, replay
+from projections import audit, bundle, digests, eventlog, offline, replay
 from projections.runner import ProjectionRunner
 from projections.schema import ensure_schema
 
@@ -120,7 +120,7 @@ async def _replay(source_db: Database, target_db: Database, at_position: int | N
     source = await _connect(source_db)
     target = await _connect(target_db)
     try:
-        upto = at_position if at_position is not None else await replay.source_position(source)
+        upto = at_position if at_position is not None else await eventlog.applied_position(source)
         progress = Progress("replay")
         try:
             copied = await replay.copy_log(source, target, upto, lambda s, d, t: progress(s, d, t))

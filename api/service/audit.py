@@ -33,7 +33,7 @@ from api.service.problems import Problem, failure_without_values
 from api.service.schemas import MAX_POSITION, FullMatch, Strict, Whole
 from ledger.keys import KeyRing
 from projections import audit, institution_audit
-from projections.queries import current_position
+from projections.eventlog import applied_position
 
 log = logging.getLogger(__name__)
 
@@ -168,7 +168,7 @@ async def get_institution_audit(request: web.Request) -> web.Response:
             raise Problem(404, "provider_not_found", "No such training institution", f"no provider {provider_id}")
         report = await institution_audit.institution_month(
             conn, provider_id, query["month"], svc.zone, backdated_days=query["backdated_days"], burst=query["burst"])
-        report["position"] = await current_position(conn)
+        report["position"] = await applied_position(conn)
     if "text/csv" in request.headers.get("Accept", ""):
         return web.Response(body=_csv(report), headers={
             "Content-Type": "text/csv; charset=utf-8",

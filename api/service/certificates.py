@@ -56,6 +56,7 @@ from ledger.certificate_commands import (
 )
 from ledger.keys import KeyRing
 from projections import certificates as certificate_reads
+from projections import eventlog
 from projections.cascade import CertificateCascade
 
 _LIST_ID = re.compile(r"^(revocation|suspension)-([1-9][0-9]{0,5})$")
@@ -200,7 +201,7 @@ async def get_status_list(request: web.Request) -> web.Response:
         raise Problem(404, "status_list_not_found", "No such status list", "lists are revocation-N or suspension-N")
     purpose, number = match.group(1), int(match.group(2))
     async with svc.pool.acquire() as conn:
-        position = int(await conn.fetchval("SELECT position FROM rm_tracking WHERE projection = 'main'") or 0)
+        position = await eventlog.applied_position(conn)
         indexes = await certificate_reads.revoked_indexes(conn, purpose, number, position)
     key = await asyncio.to_thread(_keys(request).current)
     document = credential.status_list_credential(

@@ -33,7 +33,7 @@ from marshmallow import Schema, ValidationError
 from api.service.context import SETTINGS, principal, services
 from api.service.problems import Problem, flatten_messages, without_surrogates
 from ledger.hours import format_hours
-from projections import queries
+from projections import eventlog, queries
 
 log = logging.getLogger(__name__)
 
@@ -262,7 +262,7 @@ async def resolve_position(conn: asyncpg.Connection, request: web.Request, query
     # The applier in this process, or the notices of the one elsewhere, tell the position.
     current = await svc.runner.applied_position(conn, hearing=svc.notifications.listening)
     if wanted > current:
-        head = await conn.fetchval("SELECT coalesce(max(notification_id), 0) FROM creditbank_events")
+        head = await eventlog.head(conn)
         if wanted > head:
             # Not a lag to wait out: no event has that position yet.
             field = "at_position" if query.get("at_position", 0) > head else "min_position"

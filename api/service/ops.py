@@ -19,8 +19,8 @@ from aiohttp import web
 from api.service.context import services
 from api.service.http import answer
 from api.service.problems import Problem
-from projections import incidents, queries
-from projections.schema import PROJECTION
+from projections import eventlog, incidents
+from projections.eventlog import PROJECTION
 
 OPENAPI = web.AppKey("openapi", dict)
 
@@ -30,9 +30,9 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def _positions(conn: Any) -> tuple[int, int, incidents.Incident | None]:
-    position = await queries.current_position(conn)
-    head = await conn.fetchval("SELECT coalesce(max(notification_id), 0) FROM creditbank_events")
-    return position, int(head), await incidents.current(conn, PROJECTION)
+    position = await eventlog.applied_position(conn)
+    head = await eventlog.head(conn)
+    return position, head, await incidents.current(conn, PROJECTION)
 
 
 async def readyz(request: web.Request) -> web.Response:

@@ -14,7 +14,7 @@ from api.service.context import principal, services
 from api.service.http import answer, authorize_learner, load_query, resolve_position
 from api.service.problems import Problem
 from api.service.schemas import events_query_schema, history_query_schema, read_query_schema
-from projections import certificates, queries
+from projections import certificates, eventlog, queries
 
 
 def _timeline(query: dict[str, object], position: int) -> dict[str, object]:
@@ -86,7 +86,7 @@ async def get_provider(request: web.Request) -> web.Response:
         raise Problem(403, "forbidden", "Outside your scope", "an institution reads only itself")
     async with services(request).pool.acquire() as conn:
         view = await queries.provider_view(conn, provider_id)
-        position = await queries.current_position(conn)
+        position = await eventlog.applied_position(conn)
     if view is None:
         raise Problem(404, "provider_not_found", "No such training institution", f"no provider {provider_id}")
     return answer({**view, "position": position})

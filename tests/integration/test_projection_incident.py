@@ -12,9 +12,9 @@ import pytest
 from ledger.application import Accreditation, CreditBank
 from ledger.provider import Provider
 from projections import incidents
+from projections.eventlog import PROJECTION
 from projections.incidents import EventNotApplied, describe
 from projections.runner import ProjectionRunner
-from projections.schema import PROJECTION
 
 
 def _provider(provider_id: str) -> Provider:

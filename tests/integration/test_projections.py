@@ -19,7 +19,7 @@ from api.database import Database
 from ledger.application import Accreditation, CreditBank, LearnerRegistration
 from ledger.completion import CompletionFacts
 from ledger.ids import completion_uuid, event_uuid
-from projections import queries
+from projections import eventlog, queries
 from projections.chain import GENESIS, canonical_bytes, chain_hashes, first_broken_link, link
 from projections.runner import ProjectionRunner
 from tests.conftest import TODAY
@@ -155,7 +155,7 @@ async def test_catching_up_twice_applies_nothing_twice(
         ProjectionRunner(pool, batch_size=1).catch_up(),
     )
 
-    assert first == again == racing[0] == racing[1] == await queries.current_position(pool)
+    assert first == again == racing[0] == racing[1] == await eventlog.applied_position(pool)
     count = await pool.fetchval("SELECT count(*) FROM rm_event_index")
     assert count == await pool.fetchval("SELECT count(*) FROM creditbank_events")
     balance = await queries.learner_balance(pool, "T1", today=TODAY)

@@ -1,0 +1,61 @@
+"""Every read model, in one list: its tables, their DDL, and the events it applies.
+
+Invariants:
+- a read model is derived from the event log alone: ``schema.reset`` empties every table
+  listed here and the runner rebuilds them from position 0; a table that is not derived
+  from the log (``rm_incidents``, ``audit_rejections``, ``rm_tracking``) is not listed;
+- models are applied in this order inside the runner's transaction for a batch; the first
+  two are written by ``projections.apply`` in its single pass (the hot path), each later
+  one by its own ``apply`` after them, over the same batch;
+- ``learner_topics`` are the events whose ``learner_id`` field names the learner they
+  concern, for the event index (the core models' learners are worked out by ``apply``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from projections import certificates, core, degree_credits, policies, transfers
+from projections.events import Decoded
+
+
+@dataclass(frozen=True)
+class ReadModel:
+    name: str
+    tables: tuple[str, ...]
+    ddl: str
+    #: The topics it applies (others pass it by).
+    topics: frozenset[str]
+    learner_topics: frozenset[str] = frozenset()
+    #: Applies a batch, in event order, inside the caller's transaction; ``None`` for the
+    #: models ``projections.apply`` writes in its own pass.
+    apply: Callable[[Any, Sequence[Decoded]], Awaitable[None]] | None = None
+
+
+READ_MODELS: Final = (
+    ReadModel("core", core.TABLES, core.DDL, core.TOPICS),
+    ReadModel("policies", policies.TABLES, policies.DDL, frozenset({policies.POLICY_PUBLISHED})),
+    ReadModel("certificates", certificates.TABLES, certificates.DDL, certificates.LEARNER_TOPICS,
+              certificates.LEARNER_TOPICS, certificates.apply),
+    ReadModel("transfers", transfers.TABLES, transfers.DDL, transfers.TOPICS, transfers.TOPICS, transfers.apply),
+    ReadModel("degree credits", degree_credits.TABLES, degree_credits.DDL,
+              degree_credits.LEARNER_TOPICS | {degree_credits.PUBLISHED}, degree_credits.LEARNER_TOPICS,
+              degree_credits.apply),
+)
+
+#: Every read-model table, in the order of the list (reset, digests).
+TABLES: Final = tuple(table for model in READ_MODELS for table in model.tables)
+#: The ``apply`` of the models applied after ``projections.apply``'s own pass, in order.
+APPLIED_AFTER: Final = tuple(model.apply for model in READ_MODELS if model.apply is not None)
+
+_LEARNER_TOPICS: Final = frozenset().union(*(model.learner_topics for model in READ_MODELS))
+
+
+def learner_of(e: Decoded) -> str | None:
+    """The learner an event of the later models concerns, for the event index."""
+    if e.topic not in _LEARNER_TOPICS:
+        return None
+    learner = e.fields.get("learner_id")
+    return str(learner) if learner is not None else None
