@@ -38,7 +38,7 @@ from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from ledger.credit_errors import (
+from ledger.errors import (
     CompletionNotRecognisable,
     DegreeCapExceeded,
     HoursAlreadyRecognised,

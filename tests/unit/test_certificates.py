@@ -24,8 +24,8 @@ from ledger.certificate_commands import (
     suspend_certificate,
 )
 from ledger.completion import CompletionFacts
-from ledger.credit_errors import CertificateNotEarned, CertificateNotSuspended, CertificateRevoked
 from ledger.eligibility import CertificateFact, Facts, evaluate
+from ledger.errors import CertificateNotEarned, CertificateNotSuspended, CertificateRevoked
 from ledger.ids import completion_uuid, event_uuid
 from ledger.keys import KeyRing
 from ledger.policy import parse_policy, shipped_policies

@@ -24,7 +24,17 @@ from hypothesis import strategies as st
 
 from ledger.application import Accreditation, CreditBank, LearnerRegistration
 from ledger.completion import CompletionFacts
-from ledger.credit_errors import (
+from ledger.degree import Offer, Recognitions, credits_for, degree_mapping_uuid, recognitions_uuid
+from ledger.degree_commands import (
+    RecognitionItem,
+    RecognitionRequest,
+    degree_mapping,
+    publish_mapping,
+    recognise_hours,
+    recognitions,
+    reverse_recognition,
+)
+from ledger.errors import (
     CompletionNotRecognisable,
     DegreeCapExceeded,
     HoursAlreadyRecognised,
@@ -35,16 +45,6 @@ from ledger.credit_errors import (
     RecognitionConflict,
     RecognitionInvalid,
     RecognitionNotFound,
-)
-from ledger.degree import Offer, Recognitions, credits_for, degree_mapping_uuid, recognitions_uuid
-from ledger.degree_commands import (
-    RecognitionItem,
-    RecognitionRequest,
-    degree_mapping,
-    publish_mapping,
-    recognise_hours,
-    recognitions,
-    reverse_recognition,
 )
 from ledger.ids import completion_uuid, event_uuid
 from ledger.store import memory_environment
