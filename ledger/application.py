@@ -43,6 +43,7 @@ from eventsourcing.application import Application, Cache, LRUCache
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording
 
+from ledger import fast_completion
 from ledger.certificate import Certificate
 from ledger.completion import Completion, CompletionFacts
 from ledger.errors import (
@@ -66,7 +67,8 @@ from ledger.policy import Policy, PolicyVersion, check_replacements, parse_polic
 from ledger.provider import Provider, check_accreditation
 from ledger.sealing import seal, unseal
 from ledger.standing import Standing, check_scope, current_jurisdiction, standing_of
-from ledger.store import jurisdiction_key, learner_key, register_ledger_transcodings
+from ledger.store import jurisdiction_key, learner_key
+from ledger.transcodings import register_ledger_transcodings
 from ledger.transfer import Account, account_uuid
 from ledger.vocabulary import CATEGORIES, LEVELS, ROLES, is_jurisdiction
 
@@ -590,7 +592,7 @@ class CreditBank(Application[UUID]):
                 subject = subjects.get(posted.learner_id)
                 if subject is not None:
                     # From here on the learner is the pseudonym, as recorded.
-                    facts = posted.with_learner(subject)
+                    facts = fast_completion.with_learner(posted, subject)
                 completion_id = posted.completion_id
                 recorded = existing.get(completion_id)
                 if recorded is None and completion_id in new:
@@ -618,7 +620,7 @@ class CreditBank(Application[UUID]):
                 account = accounts.get(account_uuid(facts.learner_id))
                 if isinstance(account, Account):
                     account.check_may_post(provider.jurisdiction)
-                new[completion_id] = (Completion.record(facts), [index])
+                new[completion_id] = (fast_completion.record(facts), [index])
             except DomainError as error:
                 outcomes[index] = CompletionOutcome(facts.record_id, "rejected", error=error)
 
