@@ -537,7 +537,7 @@ class CreditBank(Application[UUID]):
         subjects = self.subjects_of({f.learner_id for f in batch})
         learners = self._registered_learners({learner_uuid(s) for s in subjects.values()})
         existing = self.get_many({f.completion_id for f in batch}, fresh=True)
-        # Accounts closed by a transfer (issue 4); few learners have one, read fresh.
+        # Accounts closed by a transfer to another jurisdiction; few learners have one, read fresh.
         accounts = self.get_many({account_uuid(s) for s in subjects.values()}, fresh=True)
 
         outcomes: list[CompletionOutcome | None] = [None] * len(batch)

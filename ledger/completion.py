@@ -36,6 +36,13 @@ from ledger.hours import check_hours
 from ledger.ids import completion_uuid
 from ledger.vocabulary import ASSESSMENTS, CATEGORIES, LEVELS, PASSING_ASSESSMENTS
 
+
+def earns_hours(assessment: str, *, revoked: bool) -> bool:
+    """The rule of what counts: a passed (``pass``/``excellent``) and unrevoked completion.
+    Everything that counts hours asks this (the aggregate, the standing, the read side)."""
+    return assessment in PASSING_ASSESSMENTS and not revoked
+
+
 #: Most topics a completion names, and the longest topic.
 MAX_TOPICS = 50
 
@@ -46,6 +53,7 @@ class CompletionFacts:
 
     provider_id: str
     record_id: str
+    #: As posted, the teacher number; as recorded, the learner's pseudonym (see ``ledger``).
     learner_id: str
     programme_code: str
     programme_title: str
@@ -159,7 +167,7 @@ class Completion(Aggregate):
 
     @property
     def earns_hours(self) -> bool:
-        return self.facts.assessment in PASSING_ASSESSMENTS and not self.revoked
+        return earns_hours(self.facts.assessment, revoked=self.revoked)
 
     def revoke(self, reason: str, by_provider: str | None) -> None:
         """Revoke; ``by_provider`` is the revoking institution, ``None`` for an admin."""

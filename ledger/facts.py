@@ -49,6 +49,7 @@ class CertificateFact:
 
 @dataclass(frozen=True)
 class Facts:
+    #: The teacher number the verdict answers for (the edge's ``learner_id``, not the pseudonym).
     learner_id: str
     jurisdiction: str
     hired_on: date | None = None
