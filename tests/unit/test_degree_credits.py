@@ -135,6 +135,20 @@ def test_a_mapping_is_published_in_versions_and_the_same_content_again_is_a_dupl
         publish_mapping(bank, edm_mapping(hours_per_credit=D(20), effective_from=date(2026, 6, 1)))
 
 
+def test_mappings_and_policies_version_by_one_rule() -> None:
+    """A new version starts strictly after the one before (a same-day version would never be
+    in force); a draft repeating any published version, numbered or not, is that version."""
+    bank = new_bank()
+    first = publish_mapping(bank, edm_mapping())
+    publish_mapping(bank, edm_mapping(hours_per_credit=D(18), effective_from=date(2027, 1, 1)))
+    with pytest.raises(MappingInvalid) as refused:
+        publish_mapping(bank, edm_mapping(hours_per_credit=D(20), effective_from=date(2027, 1, 1)))
+    assert refused.value.field == "effective_from"
+    back = publish_mapping(bank, edm_mapping())  # version 1's content again, unnumbered
+    assert (back.version, back.written.status, back.written.position) == (1, "duplicate", first.written.position)
+    assert len(degree_mapping(bank, EDM).versions) == 2
+
+
 @pytest.mark.parametrize(("changes", "field"), [
     ({"overall_cap": D(40), "overall_cap_fraction": None}, "overall_cap"),
     ({"overall_cap": D(10)}, "overall_cap"),  # both a cap and a fraction
