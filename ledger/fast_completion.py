@@ -105,11 +105,11 @@ def record(facts: CompletionFacts) -> Completion:
     completion = Completion.__new__(Completion)
     completion.__base_init__(completion_id, Completion.INITIAL_VERSION, timestamp)
     # The state ``Completion.__init__`` sets, in its order, and the event pending, as the
-    # library's ``@event`` machinery would leave them (the library has no public way to add a
-    # pending event without that machinery).
+    # library's ``@event`` machinery would leave them (``pending_events`` is the aggregate's own
+    # list, not a copy; the tests would see a lost event).
     completion.facts = facts
     completion.revocation_reason = None
-    completion._pending_events.append(event)  # noqa: SLF001
+    completion.pending_events.append(event)
     return completion
 
 
