@@ -43,6 +43,7 @@ from eventsourcing.application import Application, Cache, LRUCache
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording
 
+from ledger import fast_completion
 from ledger.certificate import Certificate
 from ledger.completion import Completion, CompletionFacts
 from ledger.errors import (
@@ -57,18 +58,26 @@ from ledger.errors import (
     PolicyInvalid,
     PolicyNotFound,
     ProviderNotFound,
-    UnknownCode,
 )
-from ledger.grammar import REASON_LENGTH, check_identifier, check_optional_text, check_text
+from ledger.grammar import (
+    REASON_LENGTH,
+    check_code,
+    check_identifier,
+    check_jurisdiction,
+    check_optional_text,
+    check_text,
+)
 from ledger.ids import completion_uuid, learner_uuid, policy_uuid, provider_uuid
 from ledger.learner import Learner
 from ledger.policy import Policy, PolicyVersion, check_replacements, parse_policy, shipped_policies
-from ledger.provider import Provider, check_accreditation
+from ledger.provider import Accreditation as Accreditation  # commands name it from here
+from ledger.provider import Provider
 from ledger.sealing import seal, unseal
 from ledger.standing import Standing, check_scope, current_jurisdiction, standing_of
-from ledger.store import jurisdiction_key, learner_key, register_ledger_transcodings
+from ledger.store import jurisdiction_key, learner_key
+from ledger.transcodings import register_ledger_transcodings
 from ledger.transfer import Account, account_uuid
-from ledger.vocabulary import CATEGORIES, LEVELS, ROLES, is_jurisdiction
+from ledger.vocabulary import ROLES
 
 A = TypeVar("A", bound=Aggregate)
 T = TypeVar("T")
@@ -114,42 +123,9 @@ class LearnerRegistration:
         check_identifier(self.learner_id, "learner_id", reserved=True)
         check_text(self.name, "name", max_length=100)
         check_optional_text(self.school, "school", max_length=200)
-        _check_jurisdiction(self.jurisdiction)
+        check_jurisdiction(self.jurisdiction)
         for index, (role, _since) in enumerate(self.roles):
-            _check_code(role, ROLES, f"roles[{index}].role")
-
-
-@dataclass(frozen=True)
-class Accreditation:
-    provider_id: str
-    name: str
-    jurisdiction: str
-    categories: tuple[str, ...]
-    levels: tuple[str, ...]
-    valid_from: date
-    valid_to: date | None
-
-    def check(self) -> None:
-        check_identifier(self.provider_id, "provider_id")
-        check_text(self.name, "name", max_length=200)
-        _check_jurisdiction(self.jurisdiction)
-        if not self.categories or not self.levels:
-            raise UnknownCode("name at least one category and one level", field="accreditation")
-        for index, code in enumerate(self.categories):
-            _check_code(code, CATEGORIES, f"accreditation.categories[{index}]")
-        for index, code in enumerate(self.levels):
-            _check_code(code, LEVELS, f"accreditation.levels[{index}]")
-        check_accreditation(self.valid_from, self.valid_to)
-
-
-def _check_code(value: object, known: Mapping[str, str], field: str) -> None:
-    if not isinstance(value, str) or value not in known:
-        raise UnknownCode(f"{value!r} is not one of {', '.join(known)}", field=field)
-
-
-def _check_jurisdiction(value: object) -> None:
-    if not isinstance(value, str) or not is_jurisdiction(value):
-        raise UnknownCode("must be CN or a six-digit division code such as 220106", field="jurisdiction")
+            check_code(role, ROLES, f"roles[{index}].role")
 
 
 class CreditBank(Application[UUID]):
@@ -517,32 +493,15 @@ class CreditBank(Application[UUID]):
     def accredit_provider(self, accreditation: Accreditation) -> Written:
         """Register an institution, or re-accredit it if it is registered already."""
         accreditation.check()
-        fields: dict[str, Any] = {
-            "name": accreditation.name,
-            "jurisdiction": accreditation.jurisdiction,
-            "categories": sorted(accreditation.categories),
-            "levels": sorted(accreditation.levels),
-            "valid_from": accreditation.valid_from,
-            "valid_to": accreditation.valid_to,
-        }
 
         def command() -> Written:
             provider = self.get(provider_uuid(accreditation.provider_id), Provider, fresh=True)
             if provider is None:
-                provider = Provider(provider_id=accreditation.provider_id, **fields)
+                provider = Provider(provider_id=accreditation.provider_id, **accreditation.event_fields())
+            elif provider.accreditation().same_as(accreditation):
+                return Written(None, "unchanged")
             else:
-                current = provider.accreditation()
-                wanted = (
-                    accreditation.name,
-                    accreditation.jurisdiction,
-                    frozenset(accreditation.categories),
-                    frozenset(accreditation.levels),
-                    accreditation.valid_from,
-                    accreditation.valid_to,
-                )
-                if current == wanted:
-                    return Written(None, "unchanged")
-                provider.reaccredit(**fields)
+                provider.reaccredit(accreditation)
             return Written(self.record(provider), "recorded")
 
         return self.unit_of_work(command)
@@ -578,7 +537,7 @@ class CreditBank(Application[UUID]):
         subjects = self.subjects_of({f.learner_id for f in batch})
         learners = self._registered_learners({learner_uuid(s) for s in subjects.values()})
         existing = self.get_many({f.completion_id for f in batch}, fresh=True)
-        # Accounts closed by a transfer (issue 4); few learners have one, read fresh.
+        # Accounts closed by a transfer to another jurisdiction; few learners have one, read fresh.
         accounts = self.get_many({account_uuid(s) for s in subjects.values()}, fresh=True)
 
         outcomes: list[CompletionOutcome | None] = [None] * len(batch)
@@ -590,7 +549,7 @@ class CreditBank(Application[UUID]):
                 subject = subjects.get(posted.learner_id)
                 if subject is not None:
                     # From here on the learner is the pseudonym, as recorded.
-                    facts = posted.with_learner(subject)
+                    facts = fast_completion.with_learner(posted, subject)
                 completion_id = posted.completion_id
                 recorded = existing.get(completion_id)
                 if recorded is None and completion_id in new:
@@ -618,7 +577,7 @@ class CreditBank(Application[UUID]):
                 account = accounts.get(account_uuid(facts.learner_id))
                 if isinstance(account, Account):
                     account.check_may_post(provider.jurisdiction)
-                new[completion_id] = (Completion.record(facts), [index])
+                new[completion_id] = (fast_completion.record(facts), [index])
             except DomainError as error:
                 outcomes[index] = CompletionOutcome(facts.record_id, "rejected", error=error)
 

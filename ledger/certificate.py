@@ -25,7 +25,7 @@ from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from ledger.credit_errors import CertificateDatesInvalid, CertificateNotSuspended, CertificateRevoked
+from ledger.errors import CertificateDatesInvalid, CertificateNotSuspended, CertificateRevoked
 from ledger.grammar import CERTIFICATE_REASON_LENGTH, check_text
 from ledger.ids import NAMESPACE
 from ledger.vocabulary import CERTIFICATES

@@ -25,13 +25,13 @@ from uuid import UUID
 from ledger import credential
 from ledger.application import CreditBank, Written
 from ledger.certificate import CERTIFICATE_TARGETS, STATUS_REGISTRY_ID, Certificate, StatusRegistry, certificate_uuid
-from ledger.credit_errors import (
+from ledger.eligibility import Facts, evaluate
+from ledger.errors import (
     CertificateDatesInvalid,
     CertificateKindUnknown,
     CertificateNotEarned,
     CertificateNotFound,
 )
-from ledger.eligibility import Facts, evaluate
 from ledger.grammar import check_identifier
 from ledger.keys import SigningKey
 from ledger.policy import PolicyVersion

@@ -168,16 +168,6 @@ def encoded_list(indexes: Iterable[int], size: int = STATUS_LIST_SIZE) -> str:
     return "u" + b64url(gzip.compress(bytes(bits), mtime=0))
 
 
-def decoded_list(encoded: str) -> bytes:
-    if not encoded.startswith("u"):
-        raise CredentialInvalid("encodedList is not multibase base64url")
-    return gzip.decompress(b64url_decode(encoded[1:]))
-
-
-def bit(bits: bytes, index: int) -> bool:
-    return bool(bits[index // 8] & (0x80 >> (index % 8)))
-
-
 def status_list_credential(base_url: str, list_id: str, purpose: str, indexes: Iterable[int],
                            valid_from: str) -> dict[str, Any]:
     base = base_url.rstrip("/")

@@ -5,7 +5,8 @@ Invariants:
   pair, so the event store refuses a second mapping for the same programme; it is
   published in numbered versions, each stating which categories and levels count, how
   many hours make one degree credit, a cap per category (optional) and an overall cap,
-  in degree credits; a published version never changes;
+  in degree credits; a published version never changes, and versions follow the rule
+  policies follow (``ledger.versions``);
 - credits are exact decimals: a line of ``h`` hours under ``hours_per_credit`` ``k`` earns
   ``h / k`` rounded *down* to 0.01 credit, so a recognition never grants more than its
   hours are worth;
@@ -38,10 +39,11 @@ from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from ledger.credit_errors import (
+from ledger.errors import (
     CompletionNotRecognisable,
     DegreeCapExceeded,
     HoursAlreadyRecognised,
+    HoursInvalid,
     MappingInvalid,
     MappingVersionConflict,
     RecognitionAlreadyReversed,
@@ -49,8 +51,9 @@ from ledger.credit_errors import (
     RecognitionNotFound,
 )
 from ledger.grammar import EARLIEST, KEY, LATEST, REASON_LENGTH, check_identifier, check_text
-from ledger.hours import format_hours
+from ledger.hours import exact_decimal, format_hours
 from ledger.ids import NAMESPACE
+from ledger.versions import next_number, published_as
 from ledger.vocabulary import CATEGORIES, LEVELS, PASSING_ASSESSMENTS
 
 _CENT: Final = Decimal("0.01")
@@ -127,11 +130,16 @@ class MappingVersion:
 
 
 def _positive(value: Any, field: str, limit: Decimal = MAX_CREDITS) -> Decimal:
-    if not isinstance(value, Decimal) or not value.is_finite() or value <= 0 or value > limit:
-        raise MappingInvalid(f"{field} must be an exact decimal above 0 and at most {limit}", field=field)
-    if value != value.quantize(_CENT):
-        raise MappingInvalid(f"{field} has more than two decimal places", field=field)
-    return value.quantize(_CENT)
+    out_of_range = MappingInvalid(f"{field} must be an exact decimal above 0 and at most {limit}", field=field)
+    if not isinstance(value, Decimal):
+        raise out_of_range
+    try:
+        amount = exact_decimal(value, field=field)
+    except HoursInvalid as error:
+        raise MappingInvalid(f"{field}: {error.detail}", field=field) from None
+    if amount <= 0 or amount > limit:
+        raise out_of_range
+    return amount.quantize(_CENT)
 
 
 def parse_mapping(data: Mapping[str, Any]) -> MappingVersion:
@@ -203,26 +211,11 @@ class DegreeMapping(Aggregate):
         self.versions: list[MappingVersion] = []
 
     def find_same(self, draft: MappingVersion) -> MappingVersion | None:
-        """The published version ``draft`` repeats, if any; a conflict if its number is
-        taken by other content."""
-        if draft.version is not None and 0 < draft.version <= len(self.versions):
-            existing = self.versions[draft.version - 1]
-            if existing.content() != draft.content():
-                raise MappingVersionConflict(
-                    f"version {draft.version} of {self.programme} was published with other content; "
-                    f"publish version {len(self.versions) + 1} instead", field="version")
-            return existing
-        if draft.version is None and self.versions and self.versions[-1].content() == draft.content():
-            return self.versions[-1]
-        return None
+        """The published version ``draft`` repeats, if any (``ledger.versions``)."""
+        return published_as(self.versions, draft, name=self.programme, conflict=MappingVersionConflict)
 
     def publish(self, draft: MappingVersion) -> None:
-        number = len(self.versions) + 1
-        if draft.version is not None and draft.version != number:
-            raise MappingInvalid(f"versions are numbered in order; the next is {number}", field="version")
-        if self.versions and draft.effective_from < self.versions[-1].effective_from:
-            raise MappingInvalid(f"version {number - 1} starts on {self.versions[-1].effective_from}; "
-                                 "a new version cannot start earlier", field="effective_from")
+        number = next_number(self.versions, draft, invalid=MappingInvalid, overlap=MappingInvalid)
         self._published(version=number, university=self.university, programme=self.programme,
                         **draft.as_event())
 

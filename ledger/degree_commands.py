@@ -27,9 +27,8 @@ from uuid import UUID
 
 from ledger.application import CreditBank, Written
 from ledger.completion import Completion
-from ledger.credit_errors import MappingInvalid, MappingNotFound, RecognitionConflict, RecognitionInvalid
 from ledger.degree import DegreeMapping, MappingVersion, Offer, Recognitions, parse_mapping, recognitions_uuid
-from ledger.errors import CompletionNotFound
+from ledger.errors import CompletionNotFound, MappingInvalid, MappingNotFound, RecognitionConflict, RecognitionInvalid
 from ledger.ids import completion_uuid, event_uuid
 
 

@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from datetime import date
 from typing import Final
 
-from ledger.errors import DomainError, IdentifierInvalid, IdentifierReserved, TextInvalid
+from ledger.errors import DomainError, IdentifierInvalid, IdentifierReserved, TextInvalid, UnknownCode
+from ledger.vocabulary import is_jurisdiction
 
 #: Learner, provider and record ids: letters, digits and ``. _ : / -``.
 IDENTIFIER_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$"
@@ -137,3 +139,14 @@ def check_optional_text(value: object, field: str, *, max_length: int, multiline
                         error: type[DomainError] = TextInvalid) -> str | None:
     return None if value is None else check_text(value, field, max_length=max_length, multiline=multiline,
                                                  error=error)
+
+
+def check_code(value: object, known: Mapping[str, str], field: str) -> None:
+    """Refuse ``value`` unless it is one of the vocabulary's ``known`` codes."""
+    if not isinstance(value, str) or value not in known:
+        raise UnknownCode(f"{value!r} is not one of {', '.join(known)}", field=field)
+
+
+def check_jurisdiction(value: object) -> None:
+    if not isinstance(value, str) or not is_jurisdiction(value):
+        raise UnknownCode("must be CN or a six-digit division code such as 220106", field="jurisdiction")

@@ -7,7 +7,8 @@ Invariants:
   the one before; a version is in force from its ``effective_from`` until the day before
   the next version starts, or until its own ``effective_to`` (inclusive) if earlier. An
   explicit ``effective_to`` on or after the next version's start is an overlap, refused;
-- publishing a version with the content of one already published records nothing;
+- publishing a version with the content of one already published records nothing (the
+  numbering and these two rules are ``ledger.versions``', shared with degree mappings);
 - a version's rules are typed (``ledger.rules``) and validated before anything is
   recorded; a rule that replaces a higher-level rule must name it, and must say
   ``loosens: true`` unless it is provably at least as strict.
@@ -41,6 +42,7 @@ from ledger.errors import (
 from ledger.grammar import EARLIEST, LATEST, check_identifier, check_text
 from ledger.ids import policy_uuid
 from ledger.rules import POLICY_ID_LENGTH, Rule, at_least_as_strict, parse_rule
+from ledger.versions import next_number, published_as
 from ledger.vocabulary import is_jurisdiction, parent_chain
 
 _FIELDS = frozenset({"policy_id", "version", "jurisdiction", "effective_from", "effective_to", "title", "rules",
@@ -182,20 +184,8 @@ class Policy(Aggregate):
         self.versions: list[PolicyVersion] = []
 
     def find_same(self, draft: PolicyVersion) -> PolicyVersion | None:
-        """The published version ``draft`` repeats, if any; a conflict if its number is
-        taken by other content."""
-        if draft.version is not None and draft.version <= len(self.versions):
-            existing = self.versions[draft.version - 1]
-            if existing.content() != draft.content():
-                raise PolicyVersionConflict(
-                    f"version {draft.version} of {self.policy_id} was published with other content; "
-                    f"publish version {len(self.versions) + 1} instead",
-                    field="version",
-                )
-            return existing
-        if draft.version is None:
-            return next((v for v in self.versions if v.content() == draft.content()), None)
-        return None
+        """The published version ``draft`` repeats, if any (``ledger.versions``)."""
+        return published_as(self.versions, draft, name=self.policy_id, conflict=PolicyVersionConflict)
 
     def check(self, draft: PolicyVersion) -> PolicyVersion:
         """The draft as it would be published (numbered), or the refusal."""
@@ -205,16 +195,9 @@ class Policy(Aggregate):
                 f"{draft.jurisdiction} under another policy_id",
                 field="jurisdiction",
             )
-        number = len(self.versions) + 1
-        if draft.version is not None and draft.version != number:
-            raise PolicyInvalid(f"versions are numbered in order; the next is {number}", field="version")
+        number = next_number(self.versions, draft, invalid=PolicyInvalid, overlap=PolicyVersionsOverlap)
         if self.versions:
             latest = self.versions[-1]
-            if draft.effective_from <= latest.effective_from:
-                raise PolicyVersionsOverlap(
-                    f"version {latest.version} starts on {latest.effective_from}; a new version must start later",
-                    field="effective_from",
-                )
             if latest.effective_to is not None and latest.effective_to >= draft.effective_from:
                 raise PolicyVersionsOverlap(
                     f"version {latest.version} is in force until {latest.effective_to}, "

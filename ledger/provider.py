@@ -6,11 +6,14 @@ Invariants:
   the accreditation's validity dates;
 - a suspended institution posts nothing until it is reinstated;
 - re-accreditation replaces the accreditation from then on; earlier completions keep
-  the accreditation they were checked against (the events say which).
+  the accreditation they were checked against (the events say which);
+- an ``Accreditation`` is a value: two are the same (``same_as``) when they differ only in
+  the order or repetition of their codes; re-accrediting with the same one records nothing.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -22,9 +25,11 @@ from ledger.errors import (
     OutsideAccreditation,
     ProviderNotSuspended,
     ProviderSuspended,
+    UnknownCode,
 )
-from ledger.grammar import REASON_LENGTH, check_text
+from ledger.grammar import REASON_LENGTH, check_code, check_identifier, check_jurisdiction, check_text
 from ledger.ids import provider_uuid
+from ledger.vocabulary import CATEGORIES, LEVELS
 
 
 def check_accreditation(valid_from: date, valid_to: date | None) -> None:
@@ -33,6 +38,57 @@ def check_accreditation(valid_from: date, valid_to: date | None) -> None:
             f"accreditation ends ({valid_to}) before it starts ({valid_from})",
             field="accreditation.valid_to",
         )
+
+
+@dataclass(frozen=True)
+class Accreditation:
+    """What an institution is accredited for: categories and levels, in one jurisdiction,
+    between two days (``valid_to`` None: open-ended)."""
+
+    provider_id: str
+    name: str
+    jurisdiction: str
+    categories: tuple[str, ...]
+    levels: tuple[str, ...]
+    valid_from: date
+    valid_to: date | None
+
+    def check(self) -> None:
+        check_identifier(self.provider_id, "provider_id")
+        check_text(self.name, "name", max_length=200)
+        check_jurisdiction(self.jurisdiction)
+        if not self.categories or not self.levels:
+            raise UnknownCode("name at least one category and one level", field="accreditation")
+        for index, code in enumerate(self.categories):
+            check_code(code, CATEGORIES, f"accreditation.categories[{index}]")
+        for index, code in enumerate(self.levels):
+            check_code(code, LEVELS, f"accreditation.levels[{index}]")
+        check_accreditation(self.valid_from, self.valid_to)
+
+    def same_as(self, other: Accreditation) -> bool:
+        """The same accreditation, whatever the order or repetition of its codes."""
+        return self._key() == other._key()
+
+    def _key(self) -> tuple[Any, ...]:
+        return (self.provider_id, self.name, self.jurisdiction, frozenset(self.categories),
+                frozenset(self.levels), self.valid_from, self.valid_to)
+
+    def event_fields(self) -> dict[str, Any]:
+        """The fields of an ``Accredited`` or ``Reaccredited`` event (codes sorted)."""
+        return {
+            "name": self.name,
+            "jurisdiction": self.jurisdiction,
+            "categories": sorted(self.categories),
+            "levels": sorted(self.levels),
+            "valid_from": self.valid_from,
+            "valid_to": self.valid_to,
+        }
+
+
+def _identity(accreditation: Accreditation) -> tuple[Any, ...]:
+    a = accreditation
+    return (a.provider_id, a.name, a.jurisdiction, frozenset(a.categories), frozenset(a.levels),
+            a.valid_from, a.valid_to)
 
 
 class Provider(Aggregate):
@@ -75,34 +131,14 @@ class Provider(Aggregate):
     def suspended(self) -> bool:
         return self.suspension_reason is not None
 
-    def accreditation(self) -> tuple[Any, ...]:
-        return (
-            self.name,
-            self.jurisdiction,
-            self.categories,
-            self.levels,
-            self.valid_from,
-            self.valid_to,
-        )
+    def accreditation(self) -> Accreditation:
+        """The accreditation in force."""
+        return Accreditation(self.provider_id, self.name, self.jurisdiction, tuple(sorted(self.categories)),
+                             tuple(sorted(self.levels)), self.valid_from, self.valid_to)
 
-    def reaccredit(
-        self,
-        name: str,
-        jurisdiction: str,
-        categories: list[str],
-        levels: list[str],
-        valid_from: date,
-        valid_to: date | None,
-    ) -> None:
-        check_accreditation(valid_from, valid_to)
-        self._reaccredited(
-            name=name,
-            jurisdiction=jurisdiction,
-            categories=categories,
-            levels=levels,
-            valid_from=valid_from,
-            valid_to=valid_to,
-        )
+    def reaccredit(self, accreditation: Accreditation) -> None:
+        check_accreditation(accreditation.valid_from, accreditation.valid_to)
+        self._reaccredited(**accreditation.event_fields())
 
     @event("Reaccredited")
     def _reaccredited(

@@ -1,4 +1,9 @@
-"""Typed policy rules, parsed from plain data and turned back into it.
+"""Typed policy rules, parsed from plain data and turned back into it, and judged.
+
+Each rule kind is one class here, registered under its name with ``@kind``: its parameters
+(fields and ``PARAMS``), its parsing (``read``), its judgement over a learner's facts
+(``judge``) and its strictness against an earlier version of itself (``at_least_as_strict``).
+A new kind is one new class; ``KINDS`` (and the HTTP schema's enum) follow from it.
 
 Invariants:
 - ``parse_rule(data, path)`` either returns a rule or raises a ``DomainError`` naming the
@@ -8,103 +13,34 @@ Invariants:
   and ``parse_rule(rule.as_data())`` gives the same rule back, so a rule stored in an
   event or a read model is the rule that was published;
 - ``at_least_as_strict(new, old)`` is True only when every learner who meets ``new``
-  also meets ``old``; anything it cannot prove is treated as a loosening.
+  also meets ``old``; anything it cannot prove is treated as a loosening;
+- ``rule.judge(facts, on, base)`` is a pure function of its arguments (no clock, no I/O),
+  counts only completions on or before ``on``, and names the events behind its ``actual``.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any, Final
+from typing import Any, ClassVar, Final, TypeVar
 
-from ledger.errors import HoursInvalid, RuleInvalid, RuleKindUnknown, UnknownCode
-from ledger.grammar import NAME, check_text, identifier_problem
-from ledger.hours import exact_decimal
+from ledger.errors import RuleInvalid, RuleKindUnknown
+from ledger.facts import CompletionFact, Facts, Requirement, category_key, counts, evidence, holds
+from ledger.grammar import NAME
+from ledger.hours import format_hours
+from ledger.rule_parts import AppliesTo, FieldReader, RuleRef, Source, Window, read_window
 from ledger.vocabulary import CATEGORIES, CERTIFICATES, LEVELS, ROLES
 
-WINDOWS: Final = ("calendar_year", "cycle", "after_hire", "before_date")
 _NAME = NAME
-_CENT: Final = Decimal("0.01")
-#: No amount in a rule is larger (hours, years, hours per credit): more is a typing error,
-#: and would overflow the dates it is turned into.
-MAX_AMOUNT: Final = Decimal(10_000)
 #: A policy id: the grammar of identifiers (``ledger.grammar``).
 POLICY_ID_LENGTH: Final = 64
 
-
-@dataclass(frozen=True)
-class Source:
-    document: str
-    article: str
-
-
-@dataclass(frozen=True)
-class RuleRef:
-    """A rule of another (higher-level) policy: ``policy_id`` and the rule's ``id``."""
-
-    policy_id: str
-    rule: str
-
-
-@dataclass(frozen=True)
-class AppliesTo:
-    #: The learner holds one of these roles on the date judged (empty: everyone).
-    roles: frozenset[str] = frozenset()
-    #: The learner was hired fewer than this many months before the date judged.
-    hired_within_months: int | None = None
-
-
-@dataclass(frozen=True)
-class Window:
-    """The span of days a rule counts in, relative to the date judged (``on``)."""
-
-    kind: str
-    anchor_year: int | None = None  # cycle: the first year of some cycle
-    years: int | None = None  # cycle: its length
-    months: int | None = None  # after_hire, before_date (None: no lower bound)
-    #: calendar_year, cycle: the last complete one before the date judged, not the current one.
-    previous: bool = False
-
-    def span(self, on: date, hired_on: date | None) -> tuple[date, date] | None:
-        """``(first, last)`` day, both inclusive; None when it cannot be placed (no hire date)."""
-        back = 1 if self.previous else 0
-        if self.kind == "calendar_year":
-            return date(on.year - back, 1, 1), date(on.year - back, 12, 31)
-        if self.kind == "cycle":
-            assert self.anchor_year is not None and self.years is not None
-            start = self.anchor_year + ((on.year - self.anchor_year) // self.years - back) * self.years
-            return date(start, 1, 1), date(start + self.years - 1, 12, 31)
-        if self.kind == "after_hire":
-            if hired_on is None:
-                return None
-            assert self.months is not None
-            return hired_on, add_months(hired_on, self.months) - timedelta(days=1)
-        first = date.min if self.months is None else add_months(on, -self.months) + timedelta(days=1)
-        return first, on
-
-    def as_data(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"kind": self.kind}
-        for name in ("anchor_year", "years", "months"):
-            if getattr(self, name) is not None:
-                data[name] = getattr(self, name)
-        if self.previous:
-            data["period"] = "previous"
-        return data
-
-
-def add_months(day: date, months: int) -> date:
-    """``day`` moved by whole months, clamped to the last day of a shorter month."""
-    index = day.year * 12 + day.month - 1 + months
-    year, month = divmod(index, 12)
-    for last in (31, 30, 29, 28):
-        try:
-            return date(year, month + 1, min(day.day, last))
-        except ValueError:
-            continue
-    raise AssertionError("unreachable")  # pragma: no cover
+_COMMON: Final = frozenset({"id", "kind", "targets", "source", "applies_to", "note", "replaces", "loosens"})
+_SOURCE: Final = frozenset({"document", "article"})
+_APPLIES_TO: Final = frozenset({"roles", "hired_within_months"})
+_REPLACES: Final = frozenset({"policy_id", "rule"})
 
 
 @dataclass(frozen=True)
@@ -118,8 +54,24 @@ class Rule:
     replaces: RuleRef | None = None
     loosens: bool = False
 
+    #: The fields a rule of this kind takes beyond the common ones (``_COMMON``).
+    PARAMS: ClassVar[frozenset[str]] = frozenset()
+
+    @classmethod
+    def read(cls, r: FieldReader, common: dict[str, Any]) -> Rule:
+        """A rule of this kind from its reader (``common``: the fields every rule has)."""
+        raise NotImplementedError
+
     def params(self) -> dict[str, Any]:
         return {}
+
+    def at_least_as_strict(self, old: Any) -> bool:
+        """Whether whoever meets this rule also meets ``old``, a rule of the same kind."""
+        raise NotImplementedError
+
+    def judge(self, facts: Facts, on: date, base: Requirement) -> Requirement:
+        """``base`` filled in with this rule's verdict for ``facts`` on ``on``."""
+        raise NotImplementedError
 
     def as_data(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -144,10 +96,37 @@ class Rule:
         return data
 
 
+
+#: Rule kind name -> its class, in the order the kinds were added.
+KINDS: Final[dict[str, type[Rule]]] = {}
+
+_R = TypeVar("_R", bound=type[Rule])
+
+
+def kind(name: str) -> Callable[[_R], _R]:
+    """Register a rule class under its kind ``name`` (what ``"kind"`` says in a policy)."""
+
+    def register(cls: _R) -> _R:
+        KINDS[name] = cls
+        return cls
+
+    return register
+
+
 def _codes(values: frozenset[str] | None) -> list[str] | None:
     return None if values is None else sorted(values)
 
 
+def _subset(new: frozenset[str] | None, old: frozenset[str] | None) -> bool:
+    """Counting from fewer categories is stricter; None counts every category."""
+    return old is None or (new is not None and new <= old)
+
+
+def _done(facts: Facts, on: date) -> list[CompletionFact]:
+    return [c for c in facts.completions if c.completed_on <= on]
+
+
+@kind("min_hours")
 @dataclass(frozen=True)
 class MinHours(Rule):
     window: Window = Window("calendar_year")
@@ -155,22 +134,86 @@ class MinHours(Rule):
     categories: frozenset[str] | None = None  # None: every category counts
     levels: frozenset[str] | None = None
 
+    PARAMS: ClassVar[frozenset[str]] = frozenset({"window", "hours", "categories", "levels"})
+
+    @classmethod
+    def read(cls, r: FieldReader, common: dict[str, Any]) -> Rule:
+        return cls(**common, window=read_window(r.data.get("window"), r.at("window")), hours=r.decimal("hours"),
+                   categories=r.codes("categories", CATEGORIES, required=False),
+                   levels=r.codes("levels", LEVELS, required=False))
+
     def params(self) -> dict[str, Any]:
         return {"window": self.window.as_data(), "hours": self.hours,
                 "categories": _codes(self.categories), "levels": _codes(self.levels)}
 
+    def at_least_as_strict(self, old: MinHours) -> bool:
+        return (self.window == old.window and self.hours >= old.hours
+                and _subset(self.categories, old.categories) and _subset(self.levels, old.levels))
 
+    def judge(self, facts: Facts, on: date, base: Requirement) -> Requirement:
+        span = self.window.span(on, facts.hired_on)
+        base.unit, base.required = "hours", format_hours(self.hours)
+        if span is None:
+            base.actual, base.met = "0", False
+            base.missing = {"hours": {category_key(self.categories): format_hours(self.hours)}, "due": None}
+            base.note = "no hired_on is recorded, so the window after hire cannot be placed"
+            return base
+        first, last = span
+        base.window = {"to": last.isoformat()} if first == date.min else {
+            "from": first.isoformat(), "to": last.isoformat()}
+        counted = [c for c in _done(facts, on)
+                   if first <= c.completed_on <= last and counts(c, self.categories, self.levels)]
+        total = sum((c.hours for c in counted), Decimal(0))
+        base.actual, base.met, base.evidence = format_hours(total), total >= self.hours, evidence(counted)
+        if not base.met:
+            due = last if last >= on else None
+            base.missing = {"hours": {category_key(self.categories): format_hours(self.hours - total)},
+                            "due": due.isoformat() if due else None}
+            if due is None:
+                base.note = f"the window closed on {last}; the hours can no longer be made up in it"
+        return base
+
+
+@kind("category_present")
 @dataclass(frozen=True)
 class CategoryPresent(Rule):
     window: Window = Window("calendar_year")
     categories: frozenset[str] = frozenset()
     count: int = 1
 
+    PARAMS: ClassVar[frozenset[str]] = frozenset({"window", "categories", "count"})
+
+    @classmethod
+    def read(cls, r: FieldReader, common: dict[str, Any]) -> Rule:
+        categories = r.codes("categories", CATEGORIES, required=True)
+        assert categories is not None
+        return cls(**common, window=read_window(r.data.get("window"), r.at("window")),
+                   categories=categories, count=r.integer("count") if r.has("count") else 1)
+
     def params(self) -> dict[str, Any]:
         return {"window": self.window.as_data(), "categories": sorted(self.categories),
                 "count": self.count}
 
+    def at_least_as_strict(self, old: CategoryPresent) -> bool:
+        return self.window == old.window and self.categories <= old.categories and self.count >= old.count
 
+    def judge(self, facts: Facts, on: date, base: Requirement) -> Requirement:
+        span = self.window.span(on, facts.hired_on)
+        assert span is not None or self.window.kind == "after_hire"
+        first, last = span if span is not None else (date.max, date.min)
+        if first != date.min:
+            base.window = {"from": first.isoformat(), "to": last.isoformat()}
+        counted = [c for c in _done(facts, on) if first <= c.completed_on <= last and c.category in self.categories]
+        base.unit, base.required, base.actual = "completions", self.count, len(counted)
+        base.met, base.evidence = len(counted) >= self.count, evidence(counted)
+        if not base.met:
+            due = last if last >= on else None
+            base.missing = {"completions": {category_key(self.categories): self.count - len(counted)},
+                            "due": due.isoformat() if due else None}
+        return base
+
+
+@kind("min_hours_each_year")
 @dataclass(frozen=True)
 class MinHoursEachYear(Rule):
     years: int = 1
@@ -180,183 +223,168 @@ class MinHoursEachYear(Rule):
     #: Whether the year of the date judged is one of the N (it is not over yet).
     include_current: bool = False
 
+    PARAMS: ClassVar[frozenset[str]] = frozenset({"years", "hours", "categories", "levels", "include_current"})
+
+    @classmethod
+    def read(cls, r: FieldReader, common: dict[str, Any]) -> Rule:
+        return cls(**common, years=r.integer("years", high=50), hours=r.decimal("hours"),
+                   categories=r.codes("categories", CATEGORIES, required=False),
+                   levels=r.codes("levels", LEVELS, required=False),
+                   include_current=r.flag("include_current"))
+
     def params(self) -> dict[str, Any]:
         return {"years": self.years, "hours": self.hours, "categories": _codes(self.categories),
                 "levels": _codes(self.levels), "include_current": self.include_current}
 
+    def at_least_as_strict(self, old: MinHoursEachYear) -> bool:
+        return (self.years >= old.years and self.hours >= old.hours and self.include_current == old.include_current
+                and _subset(self.categories, old.categories) and _subset(self.levels, old.levels))
 
+    def judge(self, facts: Facts, on: date, base: Requirement) -> Requirement:
+        done = _done(facts, on)
+        last_year = on.year if self.include_current else on.year - 1
+        years = range(last_year - self.years + 1, last_year + 1)
+        per_year = {y: [c for c in done if c.completed_on.year == y and counts(c, self.categories, self.levels)]
+                    for y in years}
+        totals = {y: sum((c.hours for c in cs), Decimal(0)) for y, cs in per_year.items()}
+        short = {y: self.hours - t for y, t in totals.items() if t < self.hours}
+        base.unit, base.required = "hours each year", format_hours(self.hours)
+        base.actual = {str(y): format_hours(t) for y, t in totals.items()}
+        base.met = not short
+        base.evidence = evidence(c for cs in per_year.values() for c in cs)
+        base.window = {"from": date(years[0], 1, 1).isoformat(), "to": date(last_year, 12, 31).isoformat()}
+        if short:
+            key = category_key(self.categories)
+            base.missing = {"hours": {key: format_hours(sum(short.values(), Decimal(0)))},
+                            "by_year": {str(y): format_hours(h) for y, h in short.items()},
+                            "due": date(on.year, 12, 31).isoformat() if on.year in short else None}
+            if on.year not in short:
+                base.note = "the short years are over; their hours can no longer be made up"
+        return base
+
+
+@kind("role_held_years")
 @dataclass(frozen=True)
 class RoleHeldYears(Rule):
     role: str = "teacher"
     years: Decimal = Decimal(0)
 
+    PARAMS: ClassVar[frozenset[str]] = frozenset({"role", "years"})
+
+    @classmethod
+    def read(cls, r: FieldReader, common: dict[str, Any]) -> Rule:
+        return cls(**common, role=r.code("role", ROLES), years=r.decimal("years", high=Decimal(60)))
+
     def params(self) -> dict[str, Any]:
         return {"role": self.role, "years": self.years}
 
+    def at_least_as_strict(self, old: RoleHeldYears) -> bool:
+        return self.role == old.role and self.years >= old.years
 
+    def judge(self, facts: Facts, on: date, base: Requirement) -> Requirement:
+        spells = [r for r in facts.roles if r.role == self.role and r.since <= on]
+        days = sum(((min(r.until or on, on) - r.since).days + 1 for r in spells), 0)
+        needed = int(self.years * 365)  # whole years of 365 days: a leap day never decides
+        base.unit, base.required, base.actual = "years", format_hours(self.years), format_hours(
+            (Decimal(days) / 365).quantize(Decimal("0.01")))
+        base.met = days >= needed
+        base.evidence = [{"event_id": r.event_id, "position": r.position, "role": r.role,
+                          "since": r.since.isoformat(), "until": r.until.isoformat() if r.until else None}
+                         for r in sorted(spells, key=lambda r: (r.since, r.event_id or ""))]
+        if not base.met:
+            holding = holds(facts, self.role, on)
+            due = on + timedelta(days=needed - days) if holding else None
+            base.missing = {"days": needed - days, "due": due.isoformat() if due else None}
+            if not holding:
+                base.note = f"the learner does not hold the role {self.role} on {on}"
+        return base
+
+
+@kind("certificate_held")
 @dataclass(frozen=True)
 class CertificateHeld(Rule):
     certificate: str = ""
 
+    PARAMS: ClassVar[frozenset[str]] = frozenset({"certificate"})
+
+    @classmethod
+    def read(cls, r: FieldReader, common: dict[str, Any]) -> Rule:
+        return cls(**common, certificate=r.code("certificate", CERTIFICATES))
+
     def params(self) -> dict[str, Any]:
         return {"certificate": self.certificate}
 
+    def at_least_as_strict(self, old: CertificateHeld) -> bool:
+        return self.certificate == old.certificate
 
+    def judge(self, facts: Facts, on: date, base: Requirement) -> Requirement:
+        valid = [c for c in facts.certificates if c.kind == self.certificate
+                 and c.valid_from <= on and (c.valid_to is None or on <= c.valid_to)]
+        base.unit, base.required = "certificate", self.certificate
+        base.actual = valid[0].kind if valid else None
+        base.met = bool(valid)
+        base.evidence = [{"event_id": c.event_id, "position": c.position} for c in valid]
+        if not valid:
+            base.missing = {"certificate": self.certificate, "due": on.isoformat()}
+            if not facts.certificates:
+                base.note = "no certificate record"
+        return base
+
+
+@kind("not_refused_head_teacher_post")
 @dataclass(frozen=True)
 class NotRefusedHeadTeacherPost(Rule):
-    pass
+    """No head-teacher post refused without good reason. The ledger records no such refusal
+    yet, so the rule is met, and says there is no record."""
+
+    @classmethod
+    def read(cls, r: FieldReader, common: dict[str, Any]) -> Rule:
+        return cls(**common)
+
+    def at_least_as_strict(self, old: NotRefusedHeadTeacherPost) -> bool:
+        return True  # the rule has no parameters: identical
+
+    def judge(self, facts: Facts, on: date, base: Requirement) -> Requirement:
+        base.unit, base.required, base.actual, base.met = "refusals", 0, 0, True
+        base.note = "no refusal of a head-teacher post is recorded"
+        return base
 
 
+@kind("credit_ratio")
 @dataclass(frozen=True)
 class CreditRatio(Rule):
     hours_per_credit: Decimal = Decimal(1)
 
+    PARAMS: ClassVar[frozenset[str]] = frozenset({"hours_per_credit"})
+
+    @classmethod
+    def read(cls, r: FieldReader, common: dict[str, Any]) -> Rule:
+        return cls(**common, hours_per_credit=r.decimal("hours_per_credit"))
+
     def params(self) -> dict[str, Any]:
         return {"hours_per_credit": self.hours_per_credit}
 
+    def at_least_as_strict(self, old: CreditRatio) -> bool:
+        return True  # informational: a region sets its own ratio
 
-KINDS: Final[dict[str, type[Rule]]] = {
-    "min_hours": MinHours,
-    "category_present": CategoryPresent,
-    "min_hours_each_year": MinHoursEachYear,
-    "role_held_years": RoleHeldYears,
-    "certificate_held": CertificateHeld,
-    "not_refused_head_teacher_post": NotRefusedHeadTeacherPost,
-    "credit_ratio": CreditRatio,
-}
-
-_COMMON: Final = frozenset({"id", "kind", "targets", "source", "applies_to", "note", "replaces", "loosens"})
-_PARAMS: Final[dict[str, frozenset[str]]] = {
-    "min_hours": frozenset({"window", "hours", "categories", "levels"}),
-    "category_present": frozenset({"window", "categories", "count"}),
-    "min_hours_each_year": frozenset({"years", "hours", "categories", "levels", "include_current"}),
-    "role_held_years": frozenset({"role", "years"}),
-    "certificate_held": frozenset({"certificate"}),
-    "not_refused_head_teacher_post": frozenset(),
-    "credit_ratio": frozenset({"hours_per_credit"}),
-}
+    def judge(self, facts: Facts, on: date, base: Requirement) -> Requirement:
+        total = sum((c.hours for c in _done(facts, on)), Decimal(0))
+        base.unit, base.required, base.met = "hours per credit", format_hours(self.hours_per_credit), True
+        base.actual = format_hours((total / self.hours_per_credit).quantize(Decimal("0.01")))
+        base.note = (f"informational: {format_hours(self.hours_per_credit)} h make one credit; "
+                     f"actual is the learner's credits from {format_hours(total)} h")
+        return base
 
 
-_SOURCE: Final = frozenset({"document", "article"})
-_APPLIES_TO: Final = frozenset({"roles", "hired_within_months"})
-_REPLACES: Final = frozenset({"policy_id", "rule"})
-
-
-# -- parsing -------------------------------------------------------------------------
-
-
-class _Reader:
-    """Typed access to one mapping, every refusal naming its field path."""
-
-    def __init__(self, data: Any, path: str) -> None:
-        if not isinstance(data, Mapping):
-            raise RuleInvalid("must be an object", field=path)
-        self.data, self.path = data, path
-
-    def at(self, name: str) -> str:
-        return f"{self.path}.{name}" if self.path else name
-
-    def has(self, name: str) -> bool:
-        return self.data.get(name) is not None
-
-    def keys(self, allowed: frozenset[str]) -> None:
-        """Refuse a key this object does not take (an unknown key is never dropped silently)."""
-        extra = sorted(str(k) for k in self.data if k not in allowed)
-        if extra:
-            raise RuleInvalid(f"takes no field {extra[0]} (only {', '.join(sorted(allowed))})",
-                              field=self.at(extra[0]))
-
-    def text(self, name: str, *, pattern: re.Pattern[str] | None = None, max_length: int = 500,
-             multiline: bool = False) -> str:
-        value = self.data.get(name)
-        if not isinstance(value, str) or not value.strip() or len(value) > max_length:
-            raise RuleInvalid(f"must be a non-empty string of at most {max_length} characters", field=self.at(name))
-        if pattern is not None and not pattern.fullmatch(value):
-            raise RuleInvalid("must be lower-case letters, digits, and _ . - only", field=self.at(name))
-        return check_text(value, self.at(name), max_length=max_length, multiline=multiline,
-                          error=RuleInvalid).strip()
-
-    def identifier(self, name: str, max_length: int) -> str:
-        value = self.data.get(name)
-        problem = identifier_problem(value, max_length=max_length)
-        if problem is not None:
-            raise RuleInvalid(problem, field=self.at(name))
-        assert isinstance(value, str)
-        return value
-
-    def integer(self, name: str, *, low: int = 1, high: int = 10_000) -> int:
-        value = self.data.get(name)
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise RuleInvalid(f"must be a whole number from {low} to {high}", field=self.at(name))
-        return value
-
-    def flag(self, name: str) -> bool:
-        value = self.data.get(name, False)
-        if not isinstance(value, bool):
-            raise RuleInvalid("must be true or false", field=self.at(name))
-        return value
-
-    def decimal(self, name: str, high: Decimal = MAX_AMOUNT) -> Decimal:
-        value = self.data.get(name)
-        where = self.at(name)
-        if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
-            # A binary float is not the decimal the author meant; policies send strings.
-            raise HoursInvalid('must be an exact decimal, written as a string such as "90"', field=where)
-        amount = exact_decimal(value, field=where)
-        if amount <= 0:
-            raise HoursInvalid("must be a decimal above 0", field=where)
-        if amount > high:
-            raise HoursInvalid(f"must be at most {high}", field=where)
-        return amount.quantize(_CENT)
-
-    def codes(self, name: str, known: Mapping[str, str], *, required: bool) -> frozenset[str] | None:
-        value = self.data.get(name)
-        if value is None and not required:
-            return None
-        if not isinstance(value, list) or not value:
-            raise RuleInvalid("must be a non-empty list of codes", field=self.at(name))
-        for index, code in enumerate(value):
-            if not isinstance(code, str) or code not in known:
-                raise UnknownCode(f"{code!r} is not one of {', '.join(known)}", field=f"{self.at(name)}[{index}]")
-        return frozenset(value)
-
-    def code(self, name: str, known: Mapping[str, str]) -> str:
-        value = self.data.get(name)
-        if not isinstance(value, str) or value not in known:
-            raise UnknownCode(f"{value!r} is not one of {', '.join(known)}", field=self.at(name))
-        return value
-
-
-def _window(data: Any, path: str) -> Window:
-    r = _Reader(data, path)
-    kind = r.data.get("kind")
-    if not isinstance(kind, str) or kind not in WINDOWS:
-        raise RuleInvalid(f"window kind must be one of {', '.join(WINDOWS)}", field=r.at("kind"))
-    allowed = {"calendar_year": {"kind", "period"}, "cycle": {"kind", "anchor_year", "years", "period"},
-               "after_hire": {"kind", "months"}, "before_date": {"kind", "months"}}[kind]
-    extra = sorted(set(r.data) - allowed)
-    if extra:
-        raise RuleInvalid(f"a {kind} window takes no {extra[0]}", field=r.at(extra[0]))
-    period = r.data.get("period", "current")
-    if not isinstance(period, str) or period not in ("current", "previous"):
-        raise RuleInvalid("period is current or previous", field=r.at("period"))
-    previous = period == "previous"
-    if kind == "cycle":
-        return Window(kind, previous=previous, anchor_year=r.integer("anchor_year", low=1949, high=2100),
-                      years=r.integer("years", high=20))
-    if kind == "after_hire":
-        return Window(kind, months=r.integer("months", high=600))
-    if kind == "before_date":
-        return Window(kind, months=r.integer("months", high=600) if r.has("months") else None)
-    return Window(kind, previous=previous)
+# -- parsing and strictness ------------------------------------------------------------
 
 
 def parse_rule(data: Any, path: str = "rule") -> Rule:
-    r = _Reader(data, path)
+    r = FieldReader(data, path)
     kind = r.data.get("kind")
     if not isinstance(kind, str) or kind not in KINDS:
         raise RuleKindUnknown(f"{kind!r} is not one of {', '.join(KINDS)}", field=r.at("kind"))
-    extra = sorted(set(r.data) - _COMMON - _PARAMS[kind])
+    extra = sorted(set(r.data) - _COMMON - KINDS[kind].PARAMS)
     if extra:
         raise RuleInvalid(f"a {kind} rule takes no field {extra[0]}", field=r.at(extra[0]))
     targets = r.data.get("targets")
@@ -366,13 +394,13 @@ def parse_rule(data: Any, path: str = "rule") -> Rule:
         if not isinstance(target, str) or not _NAME.fullmatch(target):
             raise RuleInvalid("a target is a lower-case name such as teacher_cycle",
                               field=f"{r.at('targets')}[{index}]")
-    src = _Reader(r.data.get("source"), r.at("source"))
+    src = FieldReader(r.data.get("source"), r.at("source"))
     src.keys(_SOURCE)
-    applies = _Reader({} if r.data.get("applies_to") is None else r.data["applies_to"], r.at("applies_to"))
+    applies = FieldReader({} if r.data.get("applies_to") is None else r.data["applies_to"], r.at("applies_to"))
     applies.keys(_APPLIES_TO)
     replaces: RuleRef | None = None
     if r.has("replaces"):
-        ref = _Reader(r.data["replaces"], r.at("replaces"))
+        ref = FieldReader(r.data["replaces"], r.at("replaces"))
         ref.keys(_REPLACES)
         replaces = RuleRef(ref.identifier("policy_id", POLICY_ID_LENGTH), ref.text("rule", pattern=_NAME))
     elif r.flag("loosens"):
@@ -390,52 +418,9 @@ def parse_rule(data: Any, path: str = "rule") -> Rule:
         "replaces": replaces,
         "loosens": r.flag("loosens"),
     }
-    if kind == "min_hours":
-        return MinHours(**common, window=_window(r.data.get("window"), r.at("window")), hours=r.decimal("hours"),
-                        categories=r.codes("categories", CATEGORIES, required=False),
-                        levels=r.codes("levels", LEVELS, required=False))
-    if kind == "category_present":
-        categories = r.codes("categories", CATEGORIES, required=True)
-        assert categories is not None
-        return CategoryPresent(**common, window=_window(r.data.get("window"), r.at("window")),
-                               categories=categories, count=r.integer("count") if r.has("count") else 1)
-    if kind == "min_hours_each_year":
-        return MinHoursEachYear(**common, years=r.integer("years", high=50), hours=r.decimal("hours"),
-                                categories=r.codes("categories", CATEGORIES, required=False),
-                                levels=r.codes("levels", LEVELS, required=False),
-                                include_current=r.flag("include_current"))
-    if kind == "role_held_years":
-        return RoleHeldYears(**common, role=r.code("role", ROLES), years=r.decimal("years", high=Decimal(60)))
-    if kind == "certificate_held":
-        return CertificateHeld(**common, certificate=r.code("certificate", CERTIFICATES))
-    if kind == "credit_ratio":
-        return CreditRatio(**common, hours_per_credit=r.decimal("hours_per_credit"))
-    return NotRefusedHeadTeacherPost(**common)
-
-
-# -- strictness ------------------------------------------------------------------------
-
-
-def _subset(new: frozenset[str] | None, old: frozenset[str] | None) -> bool:
-    """Counting from fewer categories is stricter; None counts every category."""
-    return old is None or (new is not None and new <= old)
+    return KINDS[kind].read(r, common)
 
 
 def at_least_as_strict(new: Rule, old: Rule) -> bool:
     """Whether whoever meets ``new`` also meets ``old`` (see the module invariants)."""
-    if type(new) is not type(old):
-        return False
-    if isinstance(new, MinHours) and isinstance(old, MinHours):
-        return (new.window == old.window and new.hours >= old.hours
-                and _subset(new.categories, old.categories) and _subset(new.levels, old.levels))
-    if isinstance(new, CategoryPresent) and isinstance(old, CategoryPresent):
-        return new.window == old.window and new.categories <= old.categories and new.count >= old.count
-    if isinstance(new, MinHoursEachYear) and isinstance(old, MinHoursEachYear):
-        return (new.years >= old.years and new.hours >= old.hours and new.include_current == old.include_current
-                and _subset(new.categories, old.categories) and _subset(new.levels, old.levels))
-    if isinstance(new, RoleHeldYears) and isinstance(old, RoleHeldYears):
-        return new.role == old.role and new.years >= old.years
-    if isinstance(new, CertificateHeld) and isinstance(old, CertificateHeld):
-        return new.certificate == old.certificate
-    # not_refused: identical; credit_ratio: informational, a region sets its own ratio.
-    return True
+    return type(new) is type(old) and new.at_least_as_strict(old)

@@ -26,7 +26,7 @@ from ledger.errors import OutsideJurisdiction
 from ledger.ids import event_uuid
 from ledger.learner import Learner
 from ledger.transfer import Account
-from ledger.vocabulary import PASSING_ASSESSMENTS, covers
+from ledger.vocabulary import covers
 
 #: One aggregate's events, in version order, each with its position in the log.
 Positioned = Sequence[tuple[object, int]]
@@ -92,7 +92,7 @@ def standing_of(
         if isinstance(aggregate, Completion):
             completions[aggregate_id] = aggregate
             f = aggregate.facts
-            if not aggregate.revoked and f.assessment in PASSING_ASSESSMENTS:
+            if aggregate.earns_hours:
                 counted.append(CompletionFact(event_id, position, f.category, f.level, f.hours, f.completed_on))
         elif isinstance(aggregate, Certificate):
             history = [(h["status"], h["since"]) for h in aggregate.history]

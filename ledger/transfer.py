@@ -31,7 +31,7 @@ from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from ledger.credit_errors import AccountClosed, TransferAlreadyReversed, TransferInvalid, TransferNotFound
+from ledger.errors import AccountClosed, TransferAlreadyReversed, TransferInvalid, TransferNotFound
 from ledger.grammar import REASON_LENGTH, check_identifier, check_text
 from ledger.hours import format_hours
 from ledger.ids import NAMESPACE

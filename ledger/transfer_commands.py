@@ -20,7 +20,7 @@ from datetime import date
 from decimal import Decimal
 
 from ledger.application import CreditBank, Written
-from ledger.credit_errors import TransferConflict, TransferInvalid
+from ledger.errors import TransferConflict, TransferInvalid
 from ledger.standing import check_scope
 from ledger.transfer import Account, Carried
 

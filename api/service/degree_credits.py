@@ -50,7 +50,6 @@ from api.service.schemas import (
     identifier,
     level,
 )
-from ledger.credit_errors import MappingNotFound
 from ledger.degree import degree_mapping_uuid
 from ledger.degree_commands import (
     RecognitionItem,
@@ -59,7 +58,7 @@ from ledger.degree_commands import (
     recognise_hours,
     reverse_recognition,
 )
-from ledger.errors import DomainError, HoursInvalid
+from ledger.errors import DomainError, HoursInvalid, MappingNotFound
 from ledger.grammar import KEY_PATTERN
 from ledger.hours import exact_decimal
 from projections import degree_credits as degree_credit_reads

@@ -42,6 +42,7 @@ from api.service.schemas import read_query_schema
 from api.service.time_travel import judged_on, question
 from api.service.writes import answer_written
 from ledger.eligibility import Facts, evaluate, plan, policies_applied
+from ledger.errors import LearnerNotFound
 from ledger.policy import PolicyVersion
 from ledger.vocabulary import covers, parent_chain
 from projections import policies as policy_reads
@@ -128,7 +129,7 @@ async def _verdict(request: web.Request) -> tuple[dict[str, Any], dict[str, Any]
         await authorize_learner(conn, request, learner_id)
         facts = await policy_reads.learner_facts(conn, learner_id, position)
         if facts is None:
-            raise Problem(404, "learner_not_found", "No such learner", f"{learner_id} was not registered by then")
+            raise LearnerNotFound(f"{learner_id} was not registered by then")
         await _known_target(conn, query["target"], facts.jurisdiction, position, below=False)
         policies = await _policies_for(conn, [facts], on, position)
     verdict = {**evaluate(query["target"], facts, policies, on), **question(query, on, position)}

@@ -32,6 +32,7 @@ from marshmallow import Schema, ValidationError
 
 from api.service.context import SETTINGS, principal, services
 from api.service.problems import Problem, flatten_messages, without_surrogates
+from ledger.errors import LearnerNotFound
 from ledger.hours import format_hours
 from projections import eventlog, queries
 
@@ -292,7 +293,7 @@ async def authorize_learner(conn: asyncpg.Connection, request: web.Request, lear
             raise Problem(403, "forbidden", "Outside your scope", "a learner token reads only its own learner")
     found = await queries.learner_jurisdiction(conn, learner_id)
     if found is None:
-        raise Problem(404, "learner_not_found", "No such learner", f"no learner {learner_id} is known")
+        raise LearnerNotFound(f"no learner {learner_id} is known")
     if caller.role == "hr" and not caller.covers_jurisdiction(found[0]):
         raise Problem(
             403, "forbidden", "Outside your scope",

@@ -25,6 +25,7 @@ from api.service.schemas import (
     _jurisdiction,
 )
 from ledger.grammar import NAME_PATTERN
+from ledger.rules import KINDS
 
 _TARGET = FullMatch(NAME_PATTERN, error="a target is a name such as teacher_cycle")
 
@@ -75,9 +76,7 @@ class TargetsQuerySchema(Strict):
 
 class RuleDocSchema(Schema):
     id = fields.String(required=True)
-    kind = fields.String(required=True, metadata={"enum": [
-        "min_hours", "category_present", "min_hours_each_year", "role_held_years", "certificate_held",
-        "not_refused_head_teacher_post", "credit_ratio"]})
+    kind = fields.String(required=True, metadata={"enum": list(KINDS)})
     targets = fields.List(fields.String(), required=True)
     source = fields.Dict(required=True, metadata={"description": "{document, article}"})
     applies_to = fields.Dict(metadata={"description": "{roles[], hired_within_months}"})

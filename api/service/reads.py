@@ -14,6 +14,7 @@ from api.service.context import principal, services
 from api.service.http import answer, authorize_learner, load_query, resolve_position
 from api.service.problems import Problem
 from api.service.schemas import events_query_schema, history_query_schema, read_query_schema
+from ledger.errors import LearnerNotFound
 from projections import certificates, eventlog, queries
 
 
@@ -36,7 +37,7 @@ async def get_learner(request: web.Request) -> web.Response:
         held = await certificates.learner_certificates(
             conn, learner_id, query.get("as_of") or services(request).today(), position)
     if profile is None:
-        raise Problem(404, "learner_not_found", "No such learner", f"{learner_id} was not registered by then")
+        raise LearnerNotFound(f"{learner_id} was not registered by then")
     profile["certificates"] = held
     return answer({**profile, **_timeline(query, position)})
 

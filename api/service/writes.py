@@ -37,6 +37,7 @@ from ledger.application import (
 )
 from ledger.completion import CompletionFacts
 from ledger.errors import DomainError, PostingAsAnotherProvider
+from ledger.fast_completion import facts_of
 from ledger.ids import completion_uuid
 
 
@@ -126,7 +127,7 @@ async def post_role(request: web.Request) -> web.Response:
 def completion_facts(provider_id: str, data: dict[str, Any]) -> CompletionFacts:
     """The ledger's facts for one completion item loaded by ``completion_schema``."""
     programme = data["programme"]
-    return CompletionFacts.of(
+    return facts_of(
         provider_id=provider_id,
         record_id=data["record_id"],
         learner_id=data["learner_id"],

@@ -14,9 +14,9 @@ import pytest
 
 from api.cli.certificates import _public_keys, verify_file
 from api.database import Database
-from ledger import credential
 from ledger.keys import KeyRing
 from tests.e2e.conftest import TOKENS, Bank, completion, running_bank, seed, separate_worker, settle
+from tests.unit.ledger_examples import status_bit, status_bits
 
 
 @pytest.fixture
@@ -154,8 +154,8 @@ async def test_revoking_a_completion_suspends_the_certificate_traceably(bank: Ba
     for purpose, expected in (("suspension", True), ("revocation", False)):
         r = await bank.client.get(f"/v1/status-lists/{purpose}-1")
         status_list = await r.json()
-        bits = credential.decoded_list(status_list["credential"]["credentialSubject"]["encodedList"])
-        assert credential.bit(bits, index) is expected
+        bits = status_bits(status_list["credential"]["credentialSubject"]["encodedList"])
+        assert status_bit(bits, index) is expected
 
     # Reinstating by hand and revoking by an admin are recorded with reasons.
     r = await bank.client.post(f"/v1/certificates/{cid}/revocation", headers=bank.auth("admin"),

@@ -9,6 +9,7 @@ employed since 2015 at a Nanguan middle school. "Today" is 2026-11-26.
 from __future__ import annotations
 
 import contextlib
+import gzip
 from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
@@ -17,6 +18,7 @@ from uuid import UUID
 
 from ledger.application import Accreditation, CreditBank, LearnerRegistration
 from ledger.completion import CompletionFacts
+from ledger.keys import b64url_decode
 from ledger.store import ledger_mapper, memory_environment
 
 TODAY = date(2026, 11, 26)
@@ -182,3 +184,13 @@ def state_of(aggregate: Any) -> dict[str, Any]:
 
 def hours(text: str) -> Decimal:
     return Decimal(text)
+
+
+def status_bits(encoded: str) -> bytes:
+    """A status list's bits, as a verifier reads its ``encodedList`` (multibase base64url, gzip)."""
+    assert encoded.startswith("u"), "encodedList is not multibase base64url"
+    return gzip.decompress(b64url_decode(encoded[1:]))
+
+
+def status_bit(bits: bytes, index: int) -> bool:
+    return bool(bits[index // 8] & (0x80 >> (index % 8)))

@@ -24,12 +24,12 @@ from ledger.certificate_commands import (
     suspend_certificate,
 )
 from ledger.completion import CompletionFacts
-from ledger.credit_errors import CertificateNotEarned, CertificateNotSuspended, CertificateRevoked
 from ledger.eligibility import CertificateFact, Facts, evaluate
+from ledger.errors import CertificateNotEarned, CertificateNotSuspended, CertificateRevoked
 from ledger.ids import completion_uuid, event_uuid
 from ledger.keys import KeyRing
 from ledger.policy import parse_policy, shipped_policies
-from tests.unit.ledger_examples import TODAY, new_bank
+from tests.unit.ledger_examples import TODAY, new_bank, status_bit, status_bits
 
 POLICIES = [replace(parse_policy(d), version=1) for d in shipped_policies()]
 LEARNER = "P220106199001010011"
@@ -183,6 +183,6 @@ _TOKEN, _KEYS = _fixed_token()
 
 def test_status_list_bits_are_read_back() -> None:
     encoded = credential.encoded_list([0, 7, 131_071])
-    bits = credential.decoded_list(encoded)
+    bits = status_bits(encoded)
     assert len(bits) == 16_384
-    assert [credential.bit(bits, i) for i in (0, 1, 7, 8, 131_071)] == [True, False, True, False, True]
+    assert [status_bit(bits, i) for i in (0, 1, 7, 8, 131_071)] == [True, False, True, False, True]

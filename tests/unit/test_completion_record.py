@@ -1,4 +1,5 @@
-"""``Completion.record``'s shortcut against the library's ``@event`` path it replaces.
+"""``ledger.fast_completion`` against the plain ``ledger.completion`` code (the library's
+``@event`` path) it stands in for.
 
 The stored ``Completion.Recorded`` event must stay what it was (the projections, the hash
 chain and upcasting read it): same topic, same fields in the same order, same bytes; and the
@@ -16,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import ledger.completion as completion_module
+import ledger.fast_completion as completion_module
 from ledger.completion import Completion, CompletionFacts
 from ledger.store import ledger_mapper
 from tests.unit.ledger_examples import ethics_course, new_bank, opened_bank, school_session, state_of
@@ -39,9 +40,10 @@ def both_paths(facts: CompletionFacts) -> tuple[Completion, Completion]:
     """(the shortcut's completion, the library path's), both stamped FIXED."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(Completion.Recorded, "create_timestamp", staticmethod(lambda: FIXED))  # type: ignore[attr-defined]
-        fast = Completion.record(facts)
-        patch.setattr(completion_module, "_FAST_RECORD", False)
-        slow = Completion.record(facts)
+        fast = completion_module.record(facts)
+        patch.setattr(completion_module, "FAST_RECORD", False)
+        slow = completion_module.record(facts)
+        assert items_of(Completion.record(facts)) == items_of(slow)
     return fast, slow
 
 
@@ -53,7 +55,7 @@ def items_of(obj: Any) -> list[tuple[str, str, str]]:
 def test_the_shortcut_is_on() -> None:
     # Off means Completion.__init__'s parameters no longer match CompletionFacts' fields:
     # correct (the library path), but the batch path is slower. Align them.
-    assert completion_module._FAST_RECORD
+    assert completion_module.FAST_RECORD
 
 
 facts_st = st.builds(
@@ -136,7 +138,7 @@ def test_with_learner_is_replace(facts: CompletionFacts, learner_id: str, comput
     if computed:
         _ = facts.completion_id  # cached on the original, carried over
     original = dataclasses.asdict(facts)
-    changed = facts.with_learner(learner_id)
+    changed = completion_module.with_learner(facts, learner_id)
     expected = dataclasses.replace(facts, learner_id=learner_id)
     assert changed == expected and hash(changed) == hash(expected)
     assert items_of(changed)[:12] == items_of(expected)
@@ -148,9 +150,9 @@ def test_with_learner_is_replace(facts: CompletionFacts, learner_id: str, comput
 @given(facts_st)
 def test_of_is_the_constructor(facts: CompletionFacts) -> None:
     fields = {f.name: getattr(facts, f.name) for f in dataclasses.fields(CompletionFacts)}
-    made = CompletionFacts.of(**fields)
+    made = completion_module.facts_of(**fields)
     assert made == facts and hash(made) == hash(facts)
     assert items_of(made) == items_of(CompletionFacts(**fields))  # every field, in order
-    assert CompletionFacts.of(**{k: v for k, v in fields.items() if k not in {"started_on", "topics"}}) == (
+    assert completion_module.facts_of(**{k: v for k, v in fields.items() if k not in {"started_on", "topics"}}) == (
         CompletionFacts(**{k: v for k, v in fields.items() if k not in {"started_on", "topics"}})
     )

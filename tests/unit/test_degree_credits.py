@@ -24,7 +24,17 @@ from hypothesis import strategies as st
 
 from ledger.application import Accreditation, CreditBank, LearnerRegistration
 from ledger.completion import CompletionFacts
-from ledger.credit_errors import (
+from ledger.degree import Offer, Recognitions, credits_for, degree_mapping_uuid, recognitions_uuid
+from ledger.degree_commands import (
+    RecognitionItem,
+    RecognitionRequest,
+    degree_mapping,
+    publish_mapping,
+    recognise_hours,
+    recognitions,
+    reverse_recognition,
+)
+from ledger.errors import (
     CompletionNotRecognisable,
     DegreeCapExceeded,
     HoursAlreadyRecognised,
@@ -35,16 +45,6 @@ from ledger.credit_errors import (
     RecognitionConflict,
     RecognitionInvalid,
     RecognitionNotFound,
-)
-from ledger.degree import Offer, Recognitions, credits_for, degree_mapping_uuid, recognitions_uuid
-from ledger.degree_commands import (
-    RecognitionItem,
-    RecognitionRequest,
-    degree_mapping,
-    publish_mapping,
-    recognise_hours,
-    recognitions,
-    reverse_recognition,
 )
 from ledger.ids import completion_uuid, event_uuid
 from ledger.store import memory_environment
@@ -133,6 +133,20 @@ def test_a_mapping_is_published_in_versions_and_the_same_content_again_is_a_dupl
         publish_mapping(bank, edm_mapping(version=1, hours_per_credit=D(20)))
     with pytest.raises(MappingInvalid, match="earlier"):
         publish_mapping(bank, edm_mapping(hours_per_credit=D(20), effective_from=date(2026, 6, 1)))
+
+
+def test_mappings_and_policies_version_by_one_rule() -> None:
+    """A new version starts strictly after the one before (a same-day version would never be
+    in force); a draft repeating any published version, numbered or not, is that version."""
+    bank = new_bank()
+    first = publish_mapping(bank, edm_mapping())
+    publish_mapping(bank, edm_mapping(hours_per_credit=D(18), effective_from=date(2027, 1, 1)))
+    with pytest.raises(MappingInvalid) as refused:
+        publish_mapping(bank, edm_mapping(hours_per_credit=D(20), effective_from=date(2027, 1, 1)))
+    assert refused.value.field == "effective_from"
+    back = publish_mapping(bank, edm_mapping())  # version 1's content again, unnumbered
+    assert (back.version, back.written.status, back.written.position) == (1, "duplicate", first.written.position)
+    assert len(degree_mapping(bank, EDM).versions) == 2
 
 
 @pytest.mark.parametrize(("changes", "field"), [

@@ -204,6 +204,18 @@ def test_accrediting_twice_with_the_same_data_records_nothing():
     assert last_position(bank) == before
 
 
+def test_the_provider_answers_its_accreditation_as_the_value_it_was_given():
+    bank = opened_bank()
+    repeated = college_accreditation(categories=("online", "ethics", "online"), levels=("provincial",))
+
+    current = bank.provider(COLLEGE).accreditation()
+
+    assert current == college_accreditation()  # codes sorted, as recorded
+    assert current.same_as(repeated) and repeated.same_as(current)
+    assert not current.same_as(college_accreditation(valid_to=None))
+    assert bank.accredit_provider(repeated).status == "unchanged"
+
+
 def test_an_accreditation_ending_before_it_starts_is_invalid():
     bank = opened_bank()
 

@@ -19,7 +19,9 @@ from eventsourcing.persistence import DatetimeAsISO, DecimalAsStr, JSONTranscode
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.store import DateAsISO, LedgerTranscoder, ledger_mapper
+from ledger.fast_transcoder import LedgerTranscoder
+from ledger.store import ledger_mapper
+from ledger.transcodings import DateAsISO
 from tests.unit.ledger_examples import new_bank
 
 

@@ -13,8 +13,7 @@ from hypothesis import strategies as st
 
 from ledger.application import Accreditation, CreditBank, LearnerRegistration
 from ledger.completion import Completion, CompletionFacts
-from ledger.credit_errors import AccountClosed, TransferInvalid
-from ledger.errors import OutsideJurisdiction
+from ledger.errors import AccountClosed, OutsideJurisdiction, TransferInvalid
 from ledger.transfer import Carried, history_digest, spendable
 from ledger.transfer_commands import account, reverse_transfer, transfer_account
 from tests.unit.ledger_examples import new_bank
