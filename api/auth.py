@@ -65,18 +65,14 @@ class Principal:
     def covers_jurisdiction(self, jurisdiction: str) -> bool:
         if self.role in {"admin", "auditor"}:
             return True
-        return self.role == "hr" and self.jurisdiction is not None and covers(
-            self.jurisdiction, jurisdiction
-        )
+        return self.role == "hr" and self.jurisdiction is not None and covers(self.jurisdiction, jurisdiction)
 
 
 def _digest(secret: str) -> bytes:
     return hashlib.sha256(secret.encode()).digest()
 
 
-def check_scope(
-    role: str, provider_id: str | None, jurisdiction: str | None, learner_id: str | None
-) -> None:
+def check_scope(role: str, provider_id: str | None, jurisdiction: str | None, learner_id: str | None) -> None:
     if role not in ROLES:
         raise TokenError(f"role must be one of {', '.join(ROLES)}")
     needs = {"institution": "provider", "hr": "jurisdiction", "learner": "learner"}.get(role)
@@ -111,7 +107,14 @@ async def mint(
     await conn.execute(
         "INSERT INTO auth_tokens (token_id, secret_sha256, role, provider_id, jurisdiction,"
         " learner_id, label, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        token_id, _digest(secret), role, provider_id, jurisdiction, learner_id, label, expires_at,
+        token_id,
+        _digest(secret),
+        role,
+        provider_id,
+        jurisdiction,
+        learner_id,
+        label,
+        expires_at,
     )
     return f"{PREFIX}_{token_id}_{secret}"
 
@@ -200,9 +203,7 @@ class TokenVerifier:
         expires_at = row["expires_at"]
         if expires_at is not None and datetime.now(UTC) >= expires_at:
             return None
-        principal = Principal(
-            token_id, row["role"], row["provider_id"], row["jurisdiction"], row["learner_id"]
-        )
+        principal = Principal(token_id, row["role"], row["provider_id"], row["jurisdiction"], row["learner_id"])
         if len(self._cache) > 10_000:
             self._cache.clear()
         self._cache[token] = (now + self._ttl, principal, expires_at)

@@ -64,7 +64,10 @@ class Database:
     def dsn(self) -> str:
         """A libpq keyword DSN (understood by psycopg and asyncpg, sockets included)."""
         return psycopg.conninfo.make_conninfo(
-            host=self.host, port=self.port, user=self.user, password=self.password,
+            host=self.host,
+            port=self.port,
+            user=self.user,
+            password=self.password,
             dbname=self.dbname,
         )
 
@@ -79,17 +82,19 @@ class Database:
 
     def event_store_env(self, pool_size: int = 2) -> dict[str, str]:
         return postgres_environment(
-            dbname=self.dbname, host=self.host, port=self.port, user=self.user,
-            password=self.password, pool_size=pool_size,
+            dbname=self.dbname,
+            host=self.host,
+            port=self.port,
+            user=self.user,
+            password=self.password,
+            pool_size=pool_size,
         )
 
     def ensure_exists(self) -> None:
         """Create the database if it is missing."""
         admin = self.with_dbname("postgres")
         with psycopg.connect(admin.dsn, autocommit=True) as conn:
-            found = conn.execute(
-                "SELECT 1 FROM pg_database WHERE datname = %s", [self.dbname]
-            ).fetchone()
+            found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [self.dbname]).fetchone()
             if found is None:
                 with contextlib.suppress(psycopg.errors.DuplicateDatabase):
                     conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.dbname)))
@@ -97,11 +102,7 @@ class Database:
     def drop(self) -> None:
         admin = self.with_dbname("postgres")
         with psycopg.connect(admin.dsn, autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                    sql.Identifier(self.dbname)
-                )
-            )
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(self.dbname)))
 
 
 #: The logger of the embedded server's wrapper: every command it runs and its output.
@@ -182,10 +183,14 @@ def open_database(
         raise DatabaseUnavailable(
             f"there is no bank in {data_dir.resolve()}: CREDITBANK_DATA_DIR (default .creditbank) is read "
             "from the current folder, so run this where `creditbank serve` or `creditbank demo` ran, "
-            "or set CREDITBANK_DATA_DIR (or CREDITBANK_DATABASE_URL) to the bank's")
+            "or set CREDITBANK_DATA_DIR (or CREDITBANK_DATABASE_URL) to the bank's"
+        )
     with embedded_postgres(data_dir) as server:
         database = server.with_dbname(dbname)
         database.ensure_exists()
-        log.debug("embedded PostgreSQL running in %s (its log: %s)", (data_dir / "pgdata").resolve(),
-                 (data_dir / SERVER_LOG).resolve())
+        log.debug(
+            "embedded PostgreSQL running in %s (its log: %s)",
+            (data_dir / "pgdata").resolve(),
+            (data_dir / SERVER_LOG).resolve(),
+        )
         yield database

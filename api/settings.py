@@ -135,8 +135,7 @@ def _check_names(settings: Settings) -> None:
             f"CREDITBANK_TIMEZONE must name an IANA time zone such as Asia/Shanghai, not {settings.timezone!r}"
         ) from None
     if settings.log_level.upper() not in _LOG_LEVELS:
-        raise SettingsError(
-            f"CREDITBANK_LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)}, not {settings.log_level!r}")
+        raise SettingsError(f"CREDITBANK_LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)}, not {settings.log_level!r}")
 
 
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")

@@ -58,8 +58,12 @@ def seed_learners(url: str, start: int, stop: int) -> None:
                 since = date.fromisoformat(b["hired_on"])
                 registrations.append(
                     LearnerRegistration(
-                        learner_id=b["learner_id"], name=b["name"], jurisdiction=b["jurisdiction"],
-                        school=b["school"], hired_on=since, roles=(("teacher", since),),
+                        learner_id=b["learner_id"],
+                        name=b["name"],
+                        jurisdiction=b["jurisdiction"],
+                        school=b["school"],
+                        hired_on=since,
+                        roles=(("teacher", since),),
                     )
                 )
             # Enrols them in the vault and saves 500 sealed registrations per transaction.

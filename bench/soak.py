@@ -314,9 +314,7 @@ class MemoryVerdict:
         return None if growth is None or self.bound is None else growth < self.bound
 
 
-def judge_memory(
-    samples: list[tuple[float, dict[str, float]]], warmup: float, judged: bool
-) -> list[MemoryVerdict]:
+def judge_memory(samples: list[tuple[float, dict[str, float]]], warmup: float, judged: bool) -> list[MemoryVerdict]:
     """Per process: first, peak and last sample; when ``judged``, the growth after the
     warm-up (median of the last quarter of the later samples minus median of the first
     quarter) against ``max(MEMORY_BOUND_MB, MEMORY_BOUND_FRACTION × baseline)``."""
@@ -333,7 +331,7 @@ def judge_memory(
             verdict.baseline = statistics.median(later[:quarter])
             verdict.end = statistics.median(later[-quarter:])
             verdict.bound = max(MEMORY_BOUND_MB, MEMORY_BOUND_FRACTION * verdict.baseline)
-            half = [(t, v) for t, v in series if t >= warmup][len(later) // 2:]
+            half = [(t, v) for t, v in series if t >= warmup][len(later) // 2 :]
             with contextlib.suppress(statistics.StatisticsError):
                 fit = statistics.linear_regression([t / 60 for t, _ in half], [v for _, v in half])
                 verdict.slope = fit.slope
@@ -385,9 +383,7 @@ class Soak:
                 continue
             provider = self.providers[self.batch_no % len(self.providers)]
             size = self.rng.randint(self.config.batch_min, self.config.batch_max)
-            items = [
-                completion_item(self.rng, f"SB{self.batch_no:05d}", i, len(self.learners)) for i in range(size)
-            ]
+            items = [completion_item(self.rng, f"SB{self.batch_no:05d}", i, len(self.learners)) for i in range(size)]
             self.batch_no += 1
             body = dumps({"completions": items})
             context = ("batch", (provider, items, body))
@@ -532,7 +528,13 @@ class Soak:
     # -- requests outside the groups ----------------------------------------------------
 
     async def request(
-        self, kind: str, method: str, path: str, token: str | None, *, headers: dict[str, str] | None = None,
+        self,
+        kind: str,
+        method: str,
+        path: str,
+        token: str | None,
+        *,
+        headers: dict[str, str] | None = None,
         note: str = "",
     ) -> tuple[int, bytes] | None:
         """One request, counted and checked for its expected status; None on an error
@@ -562,7 +564,9 @@ class Soak:
         provider = self.providers[n % len(self.providers)]
         own = self.own_learners[n % len(self.own_learners)]
         token = await auth.mint(
-            conn, role, label=f"soak churn {n}",
+            conn,
+            role,
+            label=f"soak churn {n}",
             provider_id=provider if role == "institution" else None,
             jurisdiction="220000" if role == "hr" else None,
             learner_id=own if role == "learner" else None,
@@ -622,8 +626,9 @@ class Soak:
         to = int(ready["position"])
         start = max(1, to - 20_000)
         t0 = time.perf_counter()
-        got = await self.request("audit_window", "GET", f"/v1/audit/verification?from={start}&to={to}",
-                                 self.tokens["auditor"])
+        got = await self.request(
+            "audit_window", "GET", f"/v1/audit/verification?from={start}&to={to}", self.tokens["auditor"]
+        )
         if got is None:
             return
         report = json.loads(got[1])
@@ -635,8 +640,11 @@ class Soak:
 
     async def cohort_csv(self) -> None:
         got = await self.request(
-            "cohort_csv", "GET", "/v1/eligibility?target=teacher_cycle&jurisdiction=220106&limit=200",
-            self.tokens["hr"], headers={"Accept": "text/csv"},
+            "cohort_csv",
+            "GET",
+            "/v1/eligibility?target=teacher_cycle&jurisdiction=220106&limit=200",
+            self.tokens["hr"],
+            headers={"Accept": "text/csv"},
         )
         if got is not None and len(got[1].decode("utf-8-sig").splitlines()) < 2:
             self.tally.error("cohort_csv", f"no rows: {got[1][:200]!r}")
@@ -646,9 +654,13 @@ class Soak:
         conn = await asyncpg.connect(**Database.from_url(self.url).asyncpg_kwargs())
         cfg = self.config
         t0 = time.perf_counter()
-        due = {"token": t0 + min(2.0, cfg.token_every), "audit": t0 + min(30.0, cfg.audit_every),
-               "csv": t0 + min(5.0, cfg.csv_every)}
+        due = {
+            "token": t0 + min(2.0, cfg.token_every),
+            "audit": t0 + min(30.0, cfg.audit_every),
+            "csv": t0 + min(5.0, cfg.csv_every),
+        }
         try:
+
             async def churn() -> None:
                 await self.churn_token(conn)
 
@@ -674,7 +686,10 @@ class Soak:
 
 def _posted(provider: str, item: dict[str, Any]) -> Posted:
     return Posted(
-        provider, item["record_id"], item["learner_id"], Decimal(item["hours"]),
+        provider,
+        item["record_id"],
+        item["learner_id"],
+        Decimal(item["hours"]),
         item["assessment"] in PASSING_ASSESSMENTS,
     )
 
@@ -733,8 +748,9 @@ async def setup(
             raise RuntimeError(f"POST /v1/policies {district['policy_id']}: {r.status} {await r.text()}")
     log(f"registering {config.learners:,} learners over HTTP (16 clients)")
     calls = (Call("POST", "/v1/learners", tokens["admin"], dumps(learner_body(n))) for n in range(config.learners))
-    stats = await drive(session, base, calls, name="learners", concurrency=16, max_seconds=3600,
-                        handle=expect_status(201))
+    stats = await drive(
+        session, base, calls, name="learners", concurrency=16, max_seconds=3600, handle=expect_status(201)
+    )
     if stats.items != config.learners:
         raise RuntimeError(f"registered {stats.items} of {config.learners} learners: {stats.errors}")
     run = Soak(config, session, base, url, workdir, tokens, providers, learners)
@@ -744,9 +760,7 @@ async def setup(
     return run, {**stats.summary(), "head": ready["head"]}
 
 
-async def soak(
-    config: SoakConfig, server: procs.Server, url: str, workdir: Path, results: dict[str, Any]
-) -> None:
+async def soak(config: SoakConfig, server: procs.Server, url: str, workdir: Path, results: dict[str, Any]) -> None:
     base = server.base
     connector = aiohttp.TCPConnector(limit=64)
     async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=120)) as session:
@@ -766,12 +780,33 @@ async def soak(
         watch = asyncio.create_task(run.watch_ready(stop))
         progress = asyncio.create_task(_progress(run, t0, config.seconds, samples))
         groups = await asyncio.gather(
-            drive(session, base, run.ingest_calls(), name="ingest", concurrency=config.ingest_clients,
-                  max_seconds=config.seconds, handle=run.handle),
-            drive(session, base, run.write_calls(), name="writes", concurrency=config.write_clients,
-                  max_seconds=config.seconds, handle=run.handle),
-            drive(session, base, run.read_calls(), name="reads", concurrency=config.read_clients,
-                  max_seconds=config.seconds, handle=run.handle),
+            drive(
+                session,
+                base,
+                run.ingest_calls(),
+                name="ingest",
+                concurrency=config.ingest_clients,
+                max_seconds=config.seconds,
+                handle=run.handle,
+            ),
+            drive(
+                session,
+                base,
+                run.write_calls(),
+                name="writes",
+                concurrency=config.write_clients,
+                max_seconds=config.seconds,
+                handle=run.handle,
+            ),
+            drive(
+                session,
+                base,
+                run.read_calls(),
+                name="reads",
+                concurrency=config.read_clients,
+                max_seconds=config.seconds,
+                handle=run.handle,
+            ),
             run.control(t0 + config.seconds),
         )
         load_seconds = time.perf_counter() - t0
@@ -783,8 +818,11 @@ async def soak(
         stats: list[Stats] = [g for g in groups if isinstance(g, Stats)]
         log(f"load over after {load_seconds:.0f} s; waiting for the projections to catch up")
         results.update(
-            load_seconds=load_seconds, cpu=cpu, groups=[s.summary() for s in stats],
-            audit_windows=run.audit_windows, tokens_churned=run.tokens_churned,
+            load_seconds=load_seconds,
+            cpu=cpu,
+            groups=[s.summary() for s in stats],
+            audit_windows=run.audit_windows,
+            tokens_churned=run.tokens_churned,
             max_lag=max((mb["projection lag"] for _, mb in samples), default=0),
         )
         for s in stats:
@@ -825,18 +863,22 @@ async def end_checks(run: Soak, results: dict[str, Any]) -> None:
             " count(*) FILTER (WHERE topic = $2) AS revoked,"
             " count(DISTINCT originator_id) FILTER (WHERE topic = $2) AS revoked_distinct"
             " FROM creditbank_events",
-            RECORDED_TOPIC, REVOKED_TOPIC,
+            RECORDED_TOPIC,
+            REVOKED_TOPIC,
         )
         id_sum = 0
         async with conn.transaction():
-            cursor = conn.cursor("SELECT originator_id FROM creditbank_events WHERE topic = $1", RECORDED_TOPIC,
-                                 prefetch=20_000)
+            cursor = conn.cursor(
+                "SELECT originator_id FROM creditbank_events WHERE topic = $1", RECORDED_TOPIC, prefetch=20_000
+            )
             async for record in cursor:
                 id_sum = (id_sum + record[0].int) % 2**128
         projected = await conn.fetchval("SELECT count(*) FROM rm_completions")
         revoked_rows = {
-            (r[0], r[1]) for r in await conn.fetch(
-                "SELECT provider_id, record_id FROM rm_completions WHERE revoked_position IS NOT NULL")
+            (r[0], r[1])
+            for r in await conn.fetch(
+                "SELECT provider_id, record_id FROM rm_completions WHERE revoked_position IS NOT NULL"
+            )
         }
         indexed = await conn.fetchval("SELECT count(*) FROM rm_event_index")
     finally:
@@ -849,8 +891,11 @@ async def end_checks(run: Soak, results: dict[str, Any]) -> None:
         ("rm_completions rows", model.recorded, projected),
         ("Completion.Revoked events = revocations answered recorded", len(revoked), row["revoked"]),
         ("distinct completions in those events", len(revoked), row["revoked_distinct"]),
-        ("revoked rows in rm_completions = those revocations (same records)", len(revoked),
-         len(revoked_rows) if revoked_rows == revoked else f"{len(revoked_rows)}, other records"),
+        (
+            "revoked rows in rm_completions = those revocations (same records)",
+            len(revoked),
+            len(revoked_rows) if revoked_rows == revoked else f"{len(revoked_rows)}, other records",
+        ),
         ("rm_event_index rows = events (each applied once)", row["events"], indexed),
         ("/readyz head = the table's head", row["head"], ready["head"]),
     ]
@@ -859,8 +904,9 @@ async def end_checks(run: Soak, results: dict[str, Any]) -> None:
     sample += [p.learner_id for p in list(model.revoked.values())[:100] if p.learner_id not in sample]
     wrong = []
     for learner in sample:
-        got = await run.request("final_balance", "GET", f"/v1/learners/{learner}/balance?min_position={head}",
-                                run.tokens["hr"])
+        got = await run.request(
+            "final_balance", "GET", f"/v1/learners/{learner}/balance?min_position={head}", run.tokens["hr"]
+        )
         if got is None:
             continue
         hours = json.loads(got[1])["total"]["hours"]
@@ -884,10 +930,16 @@ async def end_checks(run: Soak, results: dict[str, Any]) -> None:
 def _git() -> str:
     """The commit under test, and the tracked files changed from it."""
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
-                                text=True, check=True).stdout.strip()
-        changed = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO,
-                                 capture_output=True, text=True, check=True).stdout.splitlines()
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        changed = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.splitlines()
     except (OSError, subprocess.CalledProcessError):
         return "unknown (not a git checkout)"
     if not changed:
@@ -913,7 +965,8 @@ def run_soak(config: SoakConfig, database_url: str | None = None, out: Path | No
     results: dict[str, Any] = {
         "config": config,
         "command": " ".join([".venv/bin/python", "-m", "bench.soak", *sys.argv[1:]])
-        if Path(sys.argv[0]).name in ("soak.py", "__main__.py") else f"run_soak({config})",
+        if Path(sys.argv[0]).name in ("soak.py", "__main__.py")
+        else f"run_soak({config})",
         "started": datetime.now(UTC).isoformat(timespec="seconds"),
         "loadavg_start": procs.loadavg(),
         "git": _git(),
@@ -960,9 +1013,7 @@ def run_soak(config: SoakConfig, database_url: str | None = None, out: Path | No
     results["memory"] = verdicts
     for v in verdicts:
         if v.flat is False:
-            failures.append(
-                f"memory of {v.name} grew {v.growth:.1f} MB after the warm-up (bound {v.bound:.1f} MB)"
-            )
+            failures.append(f"memory of {v.name} grew {v.growth:.1f} MB after the warm-up (bound {v.bound:.1f} MB)")
     if errors:
         failures.insert(0, f"{errors} errors")
     ok = not failures and "checks" in results
@@ -985,8 +1036,7 @@ def render(results: dict[str, Any], ok: bool, errors: int, failures: list[str]) 
     lines.append(
         f"**{'PASSED' if ok else 'FAILED'}**: {config.minutes:g} minutes of mixed load, {errors} errors"
         + ("; memory flat" if ok and config.memory_judged else "")
-        + ("" if config.memory_judged else "; memory not judged (run shorter than"
-           f" {MIN_MINUTES_FOR_MEMORY:g} min)")
+        + ("" if config.memory_judged else f"; memory not judged (run shorter than {MIN_MINUTES_FOR_MEMORY:g} min)")
         + "."
     )
     lines.append("")
@@ -994,15 +1044,21 @@ def render(results: dict[str, Any], ok: bool, errors: int, failures: list[str]) 
         lines.append(f"- {failure}")
     if failures:
         lines.append("")
-    lines += ["```", results["command"], "```", "",
-              f"`creditbank serve --workers {config.server_workers}` (server processes sharing the port) with the "
-              "projections in a separate `creditbank projections run` worker, on a fresh database; "
-              f"{config.learners:,} learners and {config.providers} institutions registered over HTTP. Clients: "
-              f"{config.ingest_clients} posting batches of {config.batch_min}–{config.batch_max} (and re-posting "
-              f"earlier ones), {config.write_clients} posting single completions, re-posts and revocations, "
-              f"{config.read_clients} reading, and one control client minting and revoking a token every "
-              f"{config.token_every:g} s, verifying the last 20,000 events of the chain every "
-              f"{config.audit_every:g} s and reading a CSV cohort every {config.csv_every:g} s.", ""]
+    lines += [
+        "```",
+        results["command"],
+        "```",
+        "",
+        f"`creditbank serve --workers {config.server_workers}` (server processes sharing the port) with the "
+        "projections in a separate `creditbank projections run` worker, on a fresh database; "
+        f"{config.learners:,} learners and {config.providers} institutions registered over HTTP. Clients: "
+        f"{config.ingest_clients} posting batches of {config.batch_min}–{config.batch_max} (and re-posting "
+        f"earlier ones), {config.write_clients} posting single completions, re-posts and revocations, "
+        f"{config.read_clients} reading, and one control client minting and revoking a token every "
+        f"{config.token_every:g} s, verifying the last 20,000 events of the chain every "
+        f"{config.audit_every:g} s and reading a CSV cohort every {config.csv_every:g} s.",
+        "",
+    ]
     lines += machine_table(results, code=True)
     lines.append(
         f"| load average (1 min) | {results.get('loadavg_start', 0):.2f} at the start, "
@@ -1011,40 +1067,52 @@ def render(results: dict[str, Any], ok: bool, errors: int, failures: list[str]) 
     cpu = results.get("cpu", {})
     if cpu:
         parts = " · ".join(f"{k} {v:.2f}" for k, v in cpu.items() if k != "machine")
-        lines.append(f"| CPU during the load (cores) | {parts} (machine {cpu.get('machine', 0):.2f} of "
-                     f"{os.cpu_count()}) |")
+        lines.append(
+            f"| CPU during the load (cores) | {parts} (machine {cpu.get('machine', 0):.2f} of {os.cpu_count()}) |"
+        )
     lines.append("")
 
     recorded = model.recorded
     total = sum(tally.requests(k) for k in tally.statuses)
-    lines += ["## Requests", "",
-              f"{total:,} requests in {seconds:.0f} s of load ({total / seconds:,.1f}/s); "
-              f"{recorded:,} completions recorded ({recorded / seconds:,.0f}/s: {model.recorded_by_batch:,} in "
-              f"batches, {recorded - model.recorded_by_batch:,} single), {model.duplicates_answered:,} items "
-              f"answered duplicate on re-posts, {len(model.revoked):,} completions revoked, "
-              f"{results.get('tokens_churned', 0)} tokens minted and revoked; {results.get('events', 0):,} events "
-              "in the log at the end.", "",
-              "| kind | expected | requests | answers | errors |", "|---|---|---|---|---|"]
+    lines += [
+        "## Requests",
+        "",
+        f"{total:,} requests in {seconds:.0f} s of load ({total / seconds:,.1f}/s); "
+        f"{recorded:,} completions recorded ({recorded / seconds:,.0f}/s: {model.recorded_by_batch:,} in "
+        f"batches, {recorded - model.recorded_by_batch:,} single), {model.duplicates_answered:,} items "
+        f"answered duplicate on re-posts, {len(model.revoked):,} completions revoked, "
+        f"{results.get('tokens_churned', 0)} tokens minted and revoked; {results.get('events', 0):,} events "
+        "in the log at the end.",
+        "",
+        "| kind | expected | requests | answers | errors |",
+        "|---|---|---|---|---|",
+    ]
     kinds = [k for k in EXPECTED if k in tally.statuses or tally.errors.get(k)]
     kinds += [k for k in tally.errors if k not in EXPECTED]
     for kind in kinds:
         answers = ", ".join(f"{s}×{n:,}" for s, n in sorted(tally.statuses.get(kind, Counter()).items()))
-        lines.append(f"| {kind} | {EXPECTED.get(kind, '–')} | {tally.requests(kind):,} | {answers or '–'} | "
-                     f"{tally.errors.get(kind, 0)} |")
+        lines.append(
+            f"| {kind} | {EXPECTED.get(kind, '–')} | {tally.requests(kind):,} | {answers or '–'} | "
+            f"{tally.errors.get(kind, 0)} |"
+        )
     lines.append("")
     groups = results.get("groups", [])
     if groups:
         lines += ["| client group | clients | requests | req/s | p50 | p99 | max |", "|---|---|---|---|---|---|---|"]
         clients = {"ingest": config.ingest_clients, "writes": config.write_clients, "reads": config.read_clients}
         for g in groups:
-            lines.append(f"| {g['name']} | {clients.get(g['name'], '')} | {g['requests']:,} | "
-                         f"{g['requests_per_s']:,.1f} | {g['p50_ms']:.0f} ms | {g['p99_ms']:.0f} ms | "
-                         f"{g['max_ms']:.0f} ms |")
+            lines.append(
+                f"| {g['name']} | {clients.get(g['name'], '')} | {g['requests']:,} | "
+                f"{g['requests_per_s']:,.1f} | {g['p50_ms']:.0f} ms | {g['p99_ms']:.0f} ms | "
+                f"{g['max_ms']:.0f} ms |"
+            )
         lines.append("")
     windows = results.get("audit_windows", [])
     if windows:
-        lines.append(f"Audit windows: {len(windows)} verifications of ≤ 20,000 events, "
-                     f"{max(w['seconds'] for w in windows):.1f} s at most.")
+        lines.append(
+            f"Audit windows: {len(windows)} verifications of ≤ 20,000 events, "
+            f"{max(w['seconds'] for w in windows):.1f} s at most."
+        )
     if results.get("audit_full"):
         a = results["audit_full"]
         lines.append(f"Whole chain at the end: {a['events']:,} events in {a['seconds']:.1f} s.")
@@ -1062,24 +1130,31 @@ def render(results: dict[str, Any], ok: bool, errors: int, failures: list[str]) 
 
     verdicts: list[MemoryVerdict] = results.get("memory", [])
     warmup = config.seconds * config.warmup_fraction
-    lines += ["## Memory", "",
-              f"Resident set size (PSS summed over the cluster's processes for PostgreSQL, so its shared buffers "
-              f"count once), sampled every {config.sample_seconds:g} s. Flat means: after the warm-up (the first "
-              f"{warmup:.0f} s, {config.warmup_fraction:.0%} of the run) the median of the last quarter of the "
-              f"samples exceeds the median of the first quarter by less than max({MEMORY_BOUND_MB:g} MB, "
-              f"{MEMORY_BOUND_FRACTION:.0%} of it) per process: above the steps of the garbage collector, of a "
-              "large batch or a chain verification in flight and of bounded caches settling"
-              + _leak_size(results.get("samples", []), warmup) + ". The slope (least squares over the last half "
-              "after the warm-up) shows whether a process is still growing at the end."
-              + ("" if config.memory_judged else " **Not judged in this run: it is too short.**"), "",
-              "| process | first | peak | last | after warm-up: start → end | growth | bound | slope (last half) "
-              "| flat |", "|---|---|---|---|---|---|---|---|---|"]
+    lines += [
+        "## Memory",
+        "",
+        f"Resident set size (PSS summed over the cluster's processes for PostgreSQL, so its shared buffers "
+        f"count once), sampled every {config.sample_seconds:g} s. Flat means: after the warm-up (the first "
+        f"{warmup:.0f} s, {config.warmup_fraction:.0%} of the run) the median of the last quarter of the "
+        f"samples exceeds the median of the first quarter by less than max({MEMORY_BOUND_MB:g} MB, "
+        f"{MEMORY_BOUND_FRACTION:.0%} of it) per process: above the steps of the garbage collector, of a "
+        "large batch or a chain verification in flight and of bounded caches settling"
+        + _leak_size(results.get("samples", []), warmup)
+        + ". The slope (least squares over the last half "
+        "after the warm-up) shows whether a process is still growing at the end."
+        + ("" if config.memory_judged else " **Not judged in this run: it is too short.**"),
+        "",
+        "| process | first | peak | last | after warm-up: start → end | growth | bound | slope (last half) | flat |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for v in verdicts:
         judged = "– | – | – | – | not judged"
         if v.baseline is not None and v.end is not None and v.growth is not None and v.bound is not None:
             slope = "–" if v.slope is None else f"{v.slope:+.1f} MB/min"
-            judged = (f"{v.baseline:.0f} → {v.end:.0f} MB | {v.growth:+.1f} MB | {v.bound:.0f} MB | {slope} | "
-                      f"{'yes' if v.flat else '**NO**'}")
+            judged = (
+                f"{v.baseline:.0f} → {v.end:.0f} MB | {v.growth:+.1f} MB | {v.bound:.0f} MB | {slope} | "
+                f"{'yes' if v.flat else '**NO**'}"
+            )
         lines.append(f"| {v.name} | {v.first:.0f} MB | {v.peak:.0f} MB | {v.last:.0f} MB | {judged} |")
     lines.append("")
     samples: list[tuple[float, dict[str, float]]] = results.get("samples", [])
@@ -1091,8 +1166,7 @@ def render(results: dict[str, Any], ok: bool, errors: int, failures: list[str]) 
         for t, mb in shown:
             cells = [f"{mb.get(n, 0):.2f}" if n == "load average" else f"{mb.get(n, 0):,.0f}" for n in names]
             lines.append(f"| {t:.0f} | " + " | ".join(cells) + " |")
-        lines += ["", "(MB; load average; projection lag in events; requests and completions recorded so far.)",
-                  ""]
+        lines += ["", "(MB; load average; projection lag in events; requests and completions recorded so far.)", ""]
     return "\n".join(lines)
 
 
@@ -1107,20 +1181,27 @@ def _leak_size(samples: list[tuple[float, dict[str, float]]], warmup: float) -> 
     if requests <= 0 or recorded <= 0:
         return ""
     size = MEMORY_BOUND_MB * 2**20
-    return (f"; {MEMORY_BOUND_MB:g} MB is what a leak of {size / requests:,.0f} bytes per request, or of "
-            f"{size / recorded:,.0f} bytes per completion recorded, would add over the "
-            f"{requests:,.0f} requests and {recorded:,.0f} completions of this run after the warm-up")
+    return (
+        f"; {MEMORY_BOUND_MB:g} MB is what a leak of {size / requests:,.0f} bytes per request, or of "
+        f"{size / recorded:,.0f} bytes per completion recorded, would add over the "
+        f"{requests:,.0f} requests and {recorded:,.0f} completions of this run after the warm-up"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.soak", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--minutes", type=float, default=float(os.environ.get("CREDITBANK_SOAK_MINUTES", "10")),
-                        help="how long the mixed load runs (default 10, or $CREDITBANK_SOAK_MINUTES)")
+    parser.add_argument(
+        "--minutes",
+        type=float,
+        default=float(os.environ.get("CREDITBANK_SOAK_MINUTES", "10")),
+        help="how long the mixed load runs (default 10, or $CREDITBANK_SOAK_MINUTES)",
+    )
     parser.add_argument("--database-url", help="use this PostgreSQL (a fresh database is created and dropped)")
     parser.add_argument("--out", default=str(REPO / "SOAK.md"), help="where to write the report ('' for none)")
     parser.add_argument("--learners", type=int, default=SoakConfig.learners)
-    parser.add_argument("--server-workers", type=int, default=SoakConfig.server_workers,
-                        help="creditbank serve --workers N (default 2)")
+    parser.add_argument(
+        "--server-workers", type=int, default=SoakConfig.server_workers, help="creditbank serve --workers N (default 2)"
+    )
     args = parser.parse_args(argv)
     config = SoakConfig(minutes=args.minutes, learners=args.learners, server_workers=args.server_workers)
     try:
@@ -1128,8 +1209,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     model: Model = result.results.get("model", Model())
-    print(f"soak {'PASSED' if result.ok else 'FAILED'}: {config.minutes:g} min, {result.errors} errors, "
-          f"{model.recorded:,} completions recorded, {len(model.revoked):,} revoked")
+    print(
+        f"soak {'PASSED' if result.ok else 'FAILED'}: {config.minutes:g} min, {result.errors} errors, "
+        f"{model.recorded:,} completions recorded, {len(model.revoked):,} revoked"
+    )
     for v in result.results.get("memory", []):
         growth = f", growth after warm-up {v.growth:+.1f} MB (bound {v.bound:.0f})" if v.growth is not None else ""
         print(f"  {v.name}: RSS first {v.first:.0f} MB, peak {v.peak:.0f} MB, last {v.last:.0f} MB{growth}")

@@ -234,8 +234,9 @@ class CreditBank(Application[UUID]):
         learner.check_not_erased()
         account = aggregates.get(account_uuid(subject))
         owned = {i: (aggregates[i], first[i]) for i in owned_ids if i in aggregates}
-        return standing_of(learner_id, learner, learner_events,
-                           account if isinstance(account, Account) else None, owned)
+        return standing_of(
+            learner_id, learner, learner_events, account if isinstance(account, Account) else None, owned
+        )
 
     def policies_for(self, jurisdictions: Iterable[str], on: date) -> list[PolicyVersion]:
         """Every published version of these jurisdictions' policies that may be in force on
@@ -429,15 +430,12 @@ class CreditBank(Application[UUID]):
             registration.check()
         enrolments = self.recorder.vault_enrol([r.learner_id for r in registrations])  # type: ignore[attr-defined]
         learners = [
-            self._new_learner(r, enrolments[r.learner_id].subject, enrolments[r.learner_id].key)
-            for r in registrations
+            self._new_learner(r, enrolments[r.learner_id].subject, enrolments[r.learner_id].key) for r in registrations
         ]
         try:
             position = self.record(*learners)
         except IntegrityError as error:
-            raise LearnerAlreadyRegistered(
-                "one of these learners is registered already", field="learner_id"
-            ) from error
+            raise LearnerAlreadyRegistered("one of these learners is registered already", field="learner_id") from error
         for r in registrations:
             self._subjects[r.learner_id] = enrolments[r.learner_id].subject
         return position
@@ -529,9 +527,7 @@ class CreditBank(Application[UUID]):
         together); one outcome per item, in order."""
         return self.unit_of_work(lambda: self._record_completions_once(batch))
 
-    def _record_completions_once(
-        self, batch: Sequence[CompletionFacts]
-    ) -> list[CompletionOutcome]:
+    def _record_completions_once(self, batch: Sequence[CompletionFacts]) -> list[CompletionOutcome]:
         today = self._today()
         providers = self.get_many({provider_uuid(f.provider_id) for f in batch}, fresh=True)
         subjects = self.subjects_of({f.learner_id for f in batch})
@@ -600,18 +596,14 @@ class CreditBank(Application[UUID]):
             )
         return [outcome for outcome in outcomes if outcome is not None]
 
-    def revoke_completion(
-        self, provider_id: str, record_id: str, reason: str, *, by_provider: str | None
-    ) -> Written:
+    def revoke_completion(self, provider_id: str, record_id: str, reason: str, *, by_provider: str | None) -> Written:
         """Revoke a completion; ``by_provider`` is the revoking institution, ``None`` for
         an admin. Revoking a revoked completion records nothing and says so."""
 
         def command() -> Written:
             completion = self.get(completion_uuid(provider_id, record_id), Completion, fresh=True)
             if completion is None:
-                raise CompletionNotFound(
-                    f"{provider_id} has recorded no completion {record_id}", field="record_id"
-                )
+                raise CompletionNotFound(f"{provider_id} has recorded no completion {record_id}", field="record_id")
             if completion.revoked:
                 if by_provider is not None and by_provider != completion.facts.provider_id:
                     completion.revoke(reason, by_provider)  # raises: not theirs to revoke
@@ -686,6 +678,7 @@ class CreditBank(Application[UUID]):
             if include_districts or data["jurisdiction"] == "CN" or data["jurisdiction"][4:] == "00"
         ]
 
+
 def _owners(aggregates: Iterable[Aggregate]) -> list[tuple[str, UUID]]:
     """The owner-index entries of those of these aggregates that are new (see ``ledger.store``)."""
     found = []
@@ -702,5 +695,3 @@ def _owners(aggregates: Iterable[Aggregate]) -> list[tuple[str, UUID]]:
 def event_type_name(topic: str) -> str:
     """``ledger.completion:Completion.Recorded`` -> ``CompletionRecorded``."""
     return topic.rsplit(":", 1)[-1].replace(".", "")
-
-

@@ -39,8 +39,11 @@ def certificate_uuid(learner_id: str, kind: str, issuance_id: str) -> UUID:
     return uuid5(NAMESPACE, f"certificate:{learner_id}\x1f{kind}\x1f{issuance_id}")
 
 
-def valid_spans(valid_from: date, valid_until: date | None, history: Sequence[tuple[str, date]],
-                ) -> list[tuple[date, date | None]]:
+def valid_spans(
+    valid_from: date,
+    valid_until: date | None,
+    history: Sequence[tuple[str, date]],
+) -> list[tuple[date, date | None]]:
     """The days a certificate was valid, from its status history ``(status, since)`` in order."""
     spans: list[tuple[date, date | None]] = []
     start: date | None = valid_from

@@ -80,8 +80,9 @@ def basis_of(verdict: dict[str, Any]) -> tuple[dict[str, Any], Decimal]:
         "completions": sorted(completions),
         "other_events": sorted(others),
         "policies": [{"policy_id": p["policy_id"], "version": p["version"]} for p in verdict["policies"]],
-        "rules": [{"policy_id": r["policy_id"], "rule": r["rule"], "version": r["version"]}
-                  for r in verdict["requirements"]],
+        "rules": [
+            {"policy_id": r["policy_id"], "rule": r["rule"], "version": r["version"]} for r in verdict["requirements"]
+        ],
     }
     return basis, sum(completions.values(), Decimal(0))
 
@@ -92,8 +93,9 @@ def judge(kind: str, facts: Facts, policies: Sequence[PolicyVersion], on: date) 
     return evaluate(CERTIFICATE_TARGETS[kind], facts, policies, on)
 
 
-def issue_certificate(bank: CreditBank, req: IssueRequest, key: SigningKey, base_url: str,
-                      scope: str | None = None) -> Issued:
+def issue_certificate(
+    bank: CreditBank, req: IssueRequest, key: SigningKey, base_url: str, scope: str | None = None
+) -> Issued:
     """Issue ``req`` if the learner meets its rule; ``scope``: an HR caller's jurisdiction."""
     if req.issuance_id is not None:
         check_identifier(req.issuance_id, "issuance_id")
@@ -135,14 +137,27 @@ def _issue(bank: CreditBank, req: IssueRequest, key: SigningKey, base_url: str, 
     index = registry.allocate(req.certificate_id)
     name = bank.open_personal(learner.learner_id, learner.personal)["name"]
     document = credential.certificate_credential(
-        base_url=base_url, certificate_id=str(req.certificate_id), kind=req.kind, name=name,
-        hours=hours, valid_from=req.issued_on, valid_until=req.valid_until, status_index=index,
+        base_url=base_url,
+        certificate_id=str(req.certificate_id),
+        kind=req.kind,
+        name=name,
+        hours=hours,
+        valid_from=req.issued_on,
+        valid_until=req.valid_until,
+        status_index=index,
     )
     jws = credential.sign(key, document)
     certificate = Certificate(
-        learner_id=req.learner_id, kind=req.kind, issuance_id=req.issuance_id or req.issued_on.isoformat(),
-        issued_on=req.issued_on, valid_from=req.issued_on, valid_until=req.valid_until, hours=hours,
-        basis=basis, status_index=index, kid=key.kid,
+        learner_id=req.learner_id,
+        kind=req.kind,
+        issuance_id=req.issuance_id or req.issued_on.isoformat(),
+        issued_on=req.issued_on,
+        valid_from=req.issued_on,
+        valid_until=req.valid_until,
+        hours=hours,
+        basis=basis,
+        status_index=index,
+        kid=key.kid,
         # The credential states the name, so the log holds it sealed like the name itself.
         jws=bank.seal_personal(learner.learner_id, {"jws": jws}),
     )
@@ -175,7 +190,10 @@ def revoke_certificate(bank: CreditBank, certificate_id: UUID, reason: str, on: 
 
 
 def suspend_certificate(
-    bank: CreditBank, certificate_id: UUID, reason: str, since: date | None = None,
+    bank: CreditBank,
+    certificate_id: UUID,
+    reason: str,
+    since: date | None = None,
     cause: dict[str, Any] | None = None,
 ) -> Written:
     def command() -> Written:

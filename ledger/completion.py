@@ -91,9 +91,11 @@ class CompletionFacts:
         check_identifier(self.learner_id, "learner_id")
         check_text(self.programme_code, "programme.code", max_length=64)
         check_text(self.programme_title, "programme.title", max_length=200)
-        for name, value, known in (("programme.category", self.category, CATEGORIES),
-                                   ("programme.level", self.level, LEVELS),
-                                   ("assessment", self.assessment, ASSESSMENTS)):
+        for name, value, known in (
+            ("programme.category", self.category, CATEGORIES),
+            ("programme.level", self.level, LEVELS),
+            ("assessment", self.assessment, ASSESSMENTS),
+        ):
             if value not in known:
                 raise UnknownCode(f"{value!r} is not one of {', '.join(known)}", field=name)
         if len(self.topics) > MAX_TOPICS:
@@ -174,12 +176,10 @@ class Completion(Aggregate):
         check_text(reason, "reason", max_length=REASON_LENGTH)
         if by_provider is not None and by_provider != self.facts.provider_id:
             raise RevocationNotPermitted(
-                f"{by_provider} did not post this completion; "
-                f"only {self.facts.provider_id} or an admin may revoke it"
+                f"{by_provider} did not post this completion; only {self.facts.provider_id} or an admin may revoke it"
             )
         self._revoked(reason=reason, revoked_by=by_provider or "admin")
 
     @event("Revoked")
     def _revoked(self, reason: str, revoked_by: str) -> None:
         self.revocation_reason = reason
-

@@ -54,8 +54,15 @@ def status_list_id(purpose: str, index: int) -> str:
 
 
 def certificate_credential(
-    *, base_url: str, certificate_id: str, kind: str, name: str, hours: Decimal,
-    valid_from: date, valid_until: date | None, status_index: int,
+    *,
+    base_url: str,
+    certificate_id: str,
+    kind: str,
+    name: str,
+    hours: Decimal,
+    valid_from: date,
+    valid_until: date | None,
+    status_index: int,
 ) -> dict[str, Any]:
     """The unsecured credential; only the learner's name, the kind and the hours are personal."""
     base = base_url.rstrip("/")
@@ -168,8 +175,9 @@ def encoded_list(indexes: Iterable[int], size: int = STATUS_LIST_SIZE) -> str:
     return "u" + b64url(gzip.compress(bytes(bits), mtime=0))
 
 
-def status_list_credential(base_url: str, list_id: str, purpose: str, indexes: Iterable[int],
-                           valid_from: str) -> dict[str, Any]:
+def status_list_credential(
+    base_url: str, list_id: str, purpose: str, indexes: Iterable[int], valid_from: str
+) -> dict[str, Any]:
     base = base_url.rstrip("/")
     url = f"{base}/v1/status-lists/{list_id}"
     return {
@@ -178,6 +186,10 @@ def status_list_credential(base_url: str, list_id: str, purpose: str, indexes: I
         "type": ["VerifiableCredential", "BitstringStatusListCredential"],
         "issuer": {"id": base, "name": ISSUER_NAME},
         "validFrom": valid_from,
-        "credentialSubject": {"id": f"{url}#list", "type": "BitstringStatusList",
-                              "statusPurpose": purpose, "encodedList": encoded_list(indexes)},
+        "credentialSubject": {
+            "id": f"{url}#list",
+            "type": "BitstringStatusList",
+            "statusPurpose": purpose,
+            "encodedList": encoded_list(indexes),
+        },
     }

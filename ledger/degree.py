@@ -105,8 +105,16 @@ class MappingVersion:
     version: int | None = None
 
     def content(self) -> tuple[Any, ...]:
-        return (self.title, self.programme_credits, self.hours_per_credit, self.categories, self.levels,
-                self.overall_cap, self.effective_from, self.overall_cap_fraction)
+        return (
+            self.title,
+            self.programme_credits,
+            self.hours_per_credit,
+            self.categories,
+            self.levels,
+            self.overall_cap,
+            self.effective_from,
+            self.overall_cap_fraction,
+        )
 
     def cap_of(self, category: str) -> Decimal | None:
         return dict(self.categories)[category]
@@ -121,11 +129,14 @@ class MappingVersion:
 
     def as_event(self) -> dict[str, Any]:
         return {
-            "title": self.title, "programme_credits": self.programme_credits,
+            "title": self.title,
+            "programme_credits": self.programme_credits,
             "hours_per_credit": self.hours_per_credit,
             "categories": [{"category": c, "cap": cap} for c, cap in self.categories],
-            "levels": list(self.levels), "overall_cap": self.overall_cap,
-            "overall_cap_fraction": self.overall_cap_fraction, "effective_from": self.effective_from,
+            "levels": list(self.levels),
+            "overall_cap": self.overall_cap,
+            "overall_cap_fraction": self.overall_cap_fraction,
+            "effective_from": self.effective_from,
         }
 
 
@@ -152,21 +163,29 @@ def parse_mapping(data: Mapping[str, Any]) -> MappingVersion:
     hours_per_credit = _positive(data.get("hours_per_credit"), "hours_per_credit")
     fraction = data.get("overall_cap_fraction")
     if (data.get("overall_cap") is None) == (fraction is None):
-        raise MappingInvalid("give exactly one of overall_cap (credits) or overall_cap_fraction (such as 1/3)",
-                             field="overall_cap")
-    overall = (_positive(data["overall_cap"], "overall_cap") if fraction is None
-               else cap_from_fraction(programme_credits, str(fraction)))
+        raise MappingInvalid(
+            "give exactly one of overall_cap (credits) or overall_cap_fraction (such as 1/3)", field="overall_cap"
+        )
+    overall = (
+        _positive(data["overall_cap"], "overall_cap")
+        if fraction is None
+        else cap_from_fraction(programme_credits, str(fraction))
+    )
     if overall <= 0:
         raise MappingInvalid("the overall cap rounds to 0 credits", field="overall_cap_fraction")
     if overall > programme_credits:
-        raise MappingInvalid(f"the overall cap {format_hours(overall)} exceeds the programme's "
-                             f"{format_hours(programme_credits)} credits", field="overall_cap")
+        raise MappingInvalid(
+            f"the overall cap {format_hours(overall)} exceeds the programme's "
+            f"{format_hours(programme_credits)} credits",
+            field="overall_cap",
+        )
     categories: dict[str, Decimal | None] = {}
     for index, item in enumerate(data.get("categories") or ()):
         code = item.get("category") if isinstance(item, Mapping) else None
         if not isinstance(code, str) or code not in CATEGORIES:
-            raise MappingInvalid(f"{code!r} is not one of {', '.join(CATEGORIES)}",
-                                 field=f"categories[{index}].category")
+            raise MappingInvalid(
+                f"{code!r} is not one of {', '.join(CATEGORIES)}", field=f"categories[{index}].category"
+            )
         if code in categories:
             raise MappingInvalid(f"category {code!r} is missing or listed twice", field=f"categories[{index}].category")
         cap = item.get("cap")
@@ -191,10 +210,16 @@ def parse_mapping(data: Mapping[str, Any]) -> MappingVersion:
         raise MappingInvalid(f"must lie between {EARLIEST} and {LATEST}", field="effective_from")
     version = data.get("version")
     return MappingVersion(
-        university=university, programme=programme, title=title,
-        programme_credits=programme_credits, hours_per_credit=hours_per_credit,
-        categories=tuple(sorted(categories.items())), levels=levels, overall_cap=overall,
-        effective_from=effective_from, overall_cap_fraction=None if fraction is None else str(fraction),
+        university=university,
+        programme=programme,
+        title=title,
+        programme_credits=programme_credits,
+        hours_per_credit=hours_per_credit,
+        categories=tuple(sorted(categories.items())),
+        levels=levels,
+        overall_cap=overall,
+        effective_from=effective_from,
+        overall_cap_fraction=None if fraction is None else str(fraction),
         version=int(version) if version is not None else None,
     )
 
@@ -216,8 +241,7 @@ class DegreeMapping(Aggregate):
 
     def publish(self, draft: MappingVersion) -> None:
         number = next_number(self.versions, draft, invalid=MappingInvalid, overlap=MappingInvalid)
-        self._published(version=number, university=self.university, programme=self.programme,
-                        **draft.as_event())
+        self._published(version=number, university=self.university, programme=self.programme, **draft.as_event())
 
     def in_force(self, on: date) -> MappingVersion | None:
         """The latest published version that has started by ``on``."""
@@ -225,16 +249,35 @@ class DegreeMapping(Aggregate):
         return started[-1] if started else None
 
     @event("Published")
-    def _published(self, version: int, university: str, programme: str, title: str, programme_credits: Decimal,
-                   hours_per_credit: Decimal, categories: list[dict[str, Any]], levels: list[str],
-                   overall_cap: Decimal, overall_cap_fraction: str | None, effective_from: date) -> None:
-        self.versions.append(MappingVersion(
-            university=university, programme=programme, title=title, programme_credits=programme_credits,
-            hours_per_credit=hours_per_credit,
-            categories=tuple((c["category"], c["cap"]) for c in categories), levels=tuple(levels),
-            overall_cap=overall_cap, effective_from=effective_from, overall_cap_fraction=overall_cap_fraction,
-            version=version,
-        ))
+    def _published(
+        self,
+        version: int,
+        university: str,
+        programme: str,
+        title: str,
+        programme_credits: Decimal,
+        hours_per_credit: Decimal,
+        categories: list[dict[str, Any]],
+        levels: list[str],
+        overall_cap: Decimal,
+        overall_cap_fraction: str | None,
+        effective_from: date,
+    ) -> None:
+        self.versions.append(
+            MappingVersion(
+                university=university,
+                programme=programme,
+                title=title,
+                programme_credits=programme_credits,
+                hours_per_credit=hours_per_credit,
+                categories=tuple((c["category"], c["cap"]) for c in categories),
+                levels=tuple(levels),
+                overall_cap=overall_cap,
+                effective_from=effective_from,
+                overall_cap_fraction=overall_cap_fraction,
+                version=version,
+            )
+        )
 
 
 @dataclass(frozen=True)
@@ -275,18 +318,35 @@ class Recognitions(Aggregate):
 
     def consumers(self, completion_id: str) -> list[dict[str, Any]]:
         """Live recognitions consuming hours of a completion, with their programme."""
-        return [{"recognition_id": r["recognition_id"], "programme": r["programme"],
-                 "university": r["university"], "hours": line["hours"]}
-                for r in self.live() for line in r["lines"] if line["completion_id"] == completion_id]
+        return [
+            {
+                "recognition_id": r["recognition_id"],
+                "programme": r["programme"],
+                "university": r["university"],
+                "hours": line["hours"],
+            }
+            for r in self.live()
+            for line in r["lines"]
+            if line["completion_id"] == completion_id
+        ]
 
     def credits_in(self, mapping_id: str, category: str | None = None) -> Decimal:
-        return sum((line["credits"] for r in self.live() if r["mapping_id"] == mapping_id
-                    for line in r["lines"] if category is None or line["category"] == category), ZERO)
+        return sum(
+            (
+                line["credits"]
+                for r in self.live()
+                if r["mapping_id"] == mapping_id
+                for line in r["lines"]
+                if category is None or line["category"] == category
+            ),
+            ZERO,
+        )
 
     # -- commands --------------------------------------------------------------------
 
-    def recognise(self, recognition_id: str, mapping_id: str, mapping: MappingVersion, on: date,
-                  offers: Sequence[Offer]) -> None:
+    def recognise(
+        self, recognition_id: str, mapping_id: str, mapping: MappingVersion, on: date, offers: Sequence[Offer]
+    ) -> None:
         check_identifier(recognition_id, "transfer_id")
         if recognition_id in self.recognitions:
             raise RecognitionInvalid(f"recognition {recognition_id} exists already", field="transfer_id")
@@ -295,8 +355,9 @@ class Recognitions(Aggregate):
         if mapping.version is None:
             raise RecognitionInvalid("the mapping version is not published", field="mapping_version")
         if on < mapping.effective_from:
-            raise RecognitionInvalid(f"version {mapping.version} of the mapping starts on {mapping.effective_from}",
-                                     field="on")
+            raise RecognitionInvalid(
+                f"version {mapping.version} of the mapping starts on {mapping.effective_from}", field="on"
+            )
         seen: set[str] = set()
         lines: list[dict[str, Any]] = []
         for index, offer in enumerate(offers):
@@ -315,38 +376,65 @@ class Recognitions(Aggregate):
                 raise DegreeCapExceeded(
                     f"{category}: {format_hours(used)} credits recognised already + {format_hours(asked)} asked "
                     f"exceeds the cap of {format_hours(cap)} in {mapping.programme}",
-                    field="completions", category=category, cap=format_hours(cap), recognised=format_hours(used),
-                    asked=format_hours(asked))
+                    field="completions",
+                    category=category,
+                    cap=format_hours(cap),
+                    recognised=format_hours(used),
+                    asked=format_hours(asked),
+                )
         used = self.credits_in(mapping_id)
         asked = sum((line["credits"] for line in lines), ZERO)
         if used + asked > mapping.overall_cap:
             raise DegreeCapExceeded(
                 f"{format_hours(used)} credits recognised already + {format_hours(asked)} asked exceeds the overall "
                 f"cap of {format_hours(mapping.overall_cap)} in {mapping.programme}",
-                field="completions", category=None, cap=format_hours(mapping.overall_cap),
-                recognised=format_hours(used), asked=format_hours(asked))
+                field="completions",
+                category=None,
+                cap=format_hours(mapping.overall_cap),
+                recognised=format_hours(used),
+                asked=format_hours(asked),
+            )
         self._recognised(
-            recognition_id=recognition_id, learner_id=self.learner_id, mapping_id=mapping_id,
-            university=mapping.university, programme=mapping.programme, mapping_version=mapping.version,
-            hours_per_credit=mapping.hours_per_credit, on=on,
-            hours=sum((line["hours"] for line in lines), ZERO), credits=asked, lines=lines,
+            recognition_id=recognition_id,
+            learner_id=self.learner_id,
+            mapping_id=mapping_id,
+            university=mapping.university,
+            programme=mapping.programme,
+            mapping_version=mapping.version,
+            hours_per_credit=mapping.hours_per_credit,
+            on=on,
+            hours=sum((line["hours"] for line in lines), ZERO),
+            credits=asked,
+            lines=lines,
         )
 
     def _line(self, offer: Offer, mapping: MappingVersion, on: date, field: str) -> dict[str, Any]:
         if offer.learner_id != self.learner_id:
-            raise RecognitionInvalid(f"{offer.provider_id}/{offer.record_id} is another learner's completion",
-                                     field=field)
+            raise RecognitionInvalid(
+                f"{offer.provider_id}/{offer.record_id} is another learner's completion", field=field
+            )
         if offer.revoked:
-            raise CompletionNotRecognisable(f"{offer.provider_id}/{offer.record_id} is revoked", field=field,
-                                            reason="revoked", event_id=offer.event_id)
+            raise CompletionNotRecognisable(
+                f"{offer.provider_id}/{offer.record_id} is revoked",
+                field=field,
+                reason="revoked",
+                event_id=offer.event_id,
+            )
         if offer.assessment not in PASSING_ASSESSMENTS:
-            raise CompletionNotRecognisable(f"{offer.provider_id}/{offer.record_id} was assessed "
-                                            f"{offer.assessment}", field=field, reason="failed",
-                                            event_id=offer.event_id)
+            raise CompletionNotRecognisable(
+                f"{offer.provider_id}/{offer.record_id} was assessed {offer.assessment}",
+                field=field,
+                reason="failed",
+                event_id=offer.event_id,
+            )
         why = mapping.counts(offer.category, offer.level)
         if why is not None:
-            raise CompletionNotRecognisable(f"{offer.provider_id}/{offer.record_id}: {why}", field=field,
-                                            reason="not_counted", event_id=offer.event_id)
+            raise CompletionNotRecognisable(
+                f"{offer.provider_id}/{offer.record_id}: {why}",
+                field=field,
+                reason="not_counted",
+                event_id=offer.event_id,
+            )
         if offer.completed_on > on:
             raise RecognitionInvalid(f"{offer.provider_id}/{offer.record_id} was completed after {on}", field=field)
         already = self.consumed.get(offer.completion_id, ZERO)
@@ -356,13 +444,23 @@ class Recognitions(Aggregate):
             raise HoursAlreadyRecognised(
                 f"{offer.provider_id}/{offer.record_id} has {format_hours(offer.hours)} h, "
                 f"{format_hours(already)} h recognised already; {format_hours(max(remaining, ZERO))} h remain",
-                field=field, event_id=offer.event_id, recognised_in=self.consumers(offer.completion_id))
+                field=field,
+                event_id=offer.event_id,
+                recognised_in=self.consumers(offer.completion_id),
+            )
         credits = credits_for(wanted, mapping.hours_per_credit)
         if credits <= 0:
             raise RecognitionInvalid(f"{format_hours(wanted)} h is worth less than 0.01 credit", field=field)
-        return {"completion_id": offer.completion_id, "event_id": offer.event_id, "provider_id": offer.provider_id,
-                "record_id": offer.record_id, "category": offer.category, "level": offer.level,
-                "hours": wanted, "credits": credits}
+        return {
+            "completion_id": offer.completion_id,
+            "event_id": offer.event_id,
+            "provider_id": offer.provider_id,
+            "record_id": offer.record_id,
+            "category": offer.category,
+            "level": offer.level,
+            "hours": wanted,
+            "credits": credits,
+        }
 
     def reverse(self, recognition_id: str, reason: str, on: date) -> None:
         check_text(reason, "reason", max_length=REASON_LENGTH)
@@ -371,28 +469,64 @@ class Recognitions(Aggregate):
             raise RecognitionNotFound(f"this learner has no recognition {recognition_id}", field="transfer_id")
         if record["reversed"]:
             raise RecognitionAlreadyReversed(f"recognition {recognition_id} was reversed already")
-        self._reversed(recognition_id=recognition_id, learner_id=self.learner_id, mapping_id=record["mapping_id"],
-                       reason=reason, on=on, hours=record["hours"], credits=record["credits"],
-                       lines=[{"completion_id": line["completion_id"], "hours": line["hours"],
-                               "credits": line["credits"]} for line in record["lines"]])
+        self._reversed(
+            recognition_id=recognition_id,
+            learner_id=self.learner_id,
+            mapping_id=record["mapping_id"],
+            reason=reason,
+            on=on,
+            hours=record["hours"],
+            credits=record["credits"],
+            lines=[
+                {"completion_id": line["completion_id"], "hours": line["hours"], "credits": line["credits"]}
+                for line in record["lines"]
+            ],
+        )
 
     # -- events ------------------------------------------------------------------------
 
     @event("Recognised")
-    def _recognised(self, recognition_id: str, learner_id: str, mapping_id: str, university: str, programme: str,
-                    mapping_version: int, hours_per_credit: Decimal, on: date, hours: Decimal, credits: Decimal,
-                    lines: list[dict[str, Any]]) -> None:
+    def _recognised(
+        self,
+        recognition_id: str,
+        learner_id: str,
+        mapping_id: str,
+        university: str,
+        programme: str,
+        mapping_version: int,
+        hours_per_credit: Decimal,
+        on: date,
+        hours: Decimal,
+        credits: Decimal,
+        lines: list[dict[str, Any]],
+    ) -> None:
         for line in lines:
             self.consumed[line["completion_id"]] = self.consumed.get(line["completion_id"], ZERO) + line["hours"]
         self.recognitions[recognition_id] = {
-            "recognition_id": recognition_id, "mapping_id": mapping_id, "university": university,
-            "programme": programme, "mapping_version": mapping_version, "on": on, "hours": hours,
-            "credits": credits, "lines": lines, "reversed": False,
+            "recognition_id": recognition_id,
+            "mapping_id": mapping_id,
+            "university": university,
+            "programme": programme,
+            "mapping_version": mapping_version,
+            "on": on,
+            "hours": hours,
+            "credits": credits,
+            "lines": lines,
+            "reversed": False,
         }
 
     @event("Reversed")
-    def _reversed(self, recognition_id: str, learner_id: str, mapping_id: str, reason: str, on: date,
-                  hours: Decimal, credits: Decimal, lines: list[dict[str, Any]]) -> None:
+    def _reversed(
+        self,
+        recognition_id: str,
+        learner_id: str,
+        mapping_id: str,
+        reason: str,
+        on: date,
+        hours: Decimal,
+        credits: Decimal,
+        lines: list[dict[str, Any]],
+    ) -> None:
         for line in lines:
             left = self.consumed.get(line["completion_id"], ZERO) - line["hours"]
             if left > 0:

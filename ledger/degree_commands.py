@@ -119,23 +119,38 @@ def _offers(bank: CreditBank, items: Sequence[RecognitionItem]) -> list[Offer]:
     for index, (item, cid) in enumerate(zip(items, ids, strict=True)):
         completion = found.get(cid)
         if not isinstance(completion, Completion):
-            raise CompletionNotFound(f"{item.provider_id} has recorded no completion {item.record_id}",
-                                     field=f"completions[{index}]")
+            raise CompletionNotFound(
+                f"{item.provider_id} has recorded no completion {item.record_id}", field=f"completions[{index}]"
+            )
         f = completion.facts
-        offers.append(Offer(
-            completion_id=str(cid), event_id=str(event_uuid(cid, 1)), provider_id=f.provider_id,
-            record_id=f.record_id, learner_id=f.learner_id, category=f.category, level=f.level, hours=f.hours,
-            assessment=f.assessment, completed_on=f.completed_on, revoked=completion.revoked, wanted=item.hours,
-        ))
+        offers.append(
+            Offer(
+                completion_id=str(cid),
+                event_id=str(event_uuid(cid, 1)),
+                provider_id=f.provider_id,
+                record_id=f.record_id,
+                learner_id=f.learner_id,
+                category=f.category,
+                level=f.level,
+                hours=f.hours,
+                assessment=f.assessment,
+                completed_on=f.completed_on,
+                revoked=completion.revoked,
+                wanted=item.hours,
+            )
+        )
     return offers
 
 
 def _same(record: dict[str, Any], req: RecognitionRequest) -> bool:
     lines = {line["completion_id"]: line["hours"] for line in record["lines"]}
     asked = {str(completion_uuid(i.provider_id, i.record_id)): i.hours for i in req.items}
-    return (record["mapping_id"] == str(req.mapping_id) and lines.keys() == asked.keys()
-            and all(h is None or lines[c] == h for c, h in asked.items())
-            and (req.mapping_version is None or req.mapping_version == record["mapping_version"]))
+    return (
+        record["mapping_id"] == str(req.mapping_id)
+        and lines.keys() == asked.keys()
+        and all(h is None or lines[c] == h for c, h in asked.items())
+        and (req.mapping_version is None or req.mapping_version == record["mapping_version"])
+    )
 
 
 def recognise_hours(bank: CreditBank, req: RecognitionRequest, scope: str | None = None) -> Recognised:
@@ -151,8 +166,11 @@ def recognise_hours(bank: CreditBank, req: RecognitionRequest, scope: str | None
         if existing is not None and req.recognition_id in existing.recognitions:
             record = existing.recognitions[req.recognition_id]
             if not _same(record, req):
-                raise RecognitionConflict(f"recognition {req.recognition_id} of {req.learner_id} was recorded "
-                                          "with another mapping or other completions", field="transfer_id")
+                raise RecognitionConflict(
+                    f"recognition {req.recognition_id} of {req.learner_id} was recorded "
+                    "with another mapping or other completions",
+                    field="transfer_id",
+                )
             position = bank.position_of(existing.id, ".Recognised", recognition_id=req.recognition_id)
             return Recognised(Written(position, "duplicate"), record)
         mapping = degree_mapping(bank, req.mapping_id)
@@ -165,8 +183,14 @@ def recognise_hours(bank: CreditBank, req: RecognitionRequest, scope: str | None
     return bank.unit_of_work(command)
 
 
-def reverse_recognition(bank: CreditBank, learner_id: str, recognition_id: str, reason: str,
-                        on: date | None = None, scope: str | None = None) -> Written:
+def reverse_recognition(
+    bank: CreditBank,
+    learner_id: str,
+    recognition_id: str,
+    reason: str,
+    on: date | None = None,
+    scope: str | None = None,
+) -> Written:
     def command() -> Written:
         found = _recognitions_of(bank, bank.learner_in_scope(learner_id, scope).learner_id)
         if found is None:

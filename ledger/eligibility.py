@@ -58,8 +58,9 @@ def policies_applied(policies: Sequence[PolicyVersion], jurisdiction: str, on: d
 
 def evaluate(target: str, facts: Facts, policies: Sequence[PolicyVersion], on: date) -> dict[str, Any]:
     """The verdict for ``target`` (see the module invariants), as plain JSON-ready data."""
-    applied = [v for v in policies_applied(policies, facts.jurisdiction, on)
-               if any(target in r.targets for r in v.rules)]
+    applied = [
+        v for v in policies_applied(policies, facts.jurisdiction, on) if any(target in r.targets for r in v.rules)
+    ]
     pairs = [(v, r) for v in applied for r in v.rules if target in r.targets]
     replaced = {(r.replaces.policy_id, r.replaces.rule) for _, r in pairs if r.replaces is not None}
     requirements: list[Requirement] = []
@@ -67,9 +68,15 @@ def evaluate(target: str, facts: Facts, policies: Sequence[PolicyVersion], on: d
         if (version.policy_id, rule.id) in replaced:
             continue
         base = Requirement(
-            rule=rule.id, policy_id=version.policy_id, version=version.version or 0, kind=rule.kind,
+            rule=rule.id,
+            policy_id=version.policy_id,
+            version=version.version or 0,
+            kind=rule.kind,
             source={"document": rule.source.document, "article": rule.source.article},
-            required=None, actual=None, met=False, unit="",
+            required=None,
+            actual=None,
+            met=False,
+            unit="",
         )
         if rule.replaces is not None:
             base.replaces = {"policy_id": rule.replaces.policy_id, "rule": rule.replaces.rule}
@@ -86,12 +93,20 @@ def evaluate(target: str, facts: Facts, policies: Sequence[PolicyVersion], on: d
         "target": target,
         "on": on.isoformat(),
         "eligible": None if not requirements else not unmet,
-        "note": None if requirements else (
-            f"no policy in force on {on} for {', '.join(parent_chain(facts.jurisdiction))} defines {target}"),
-        "policies": [{"policy_id": v.policy_id, "version": v.version, "jurisdiction": v.jurisdiction,
-                      "effective_from": v.effective_from.isoformat(),
-                      "effective_to": v.effective_to.isoformat() if v.effective_to else None,
-                      "title": v.title} for v in applied],
+        "note": None
+        if requirements
+        else (f"no policy in force on {on} for {', '.join(parent_chain(facts.jurisdiction))} defines {target}"),
+        "policies": [
+            {
+                "policy_id": v.policy_id,
+                "version": v.version,
+                "jurisdiction": v.jurisdiction,
+                "effective_from": v.effective_from.isoformat(),
+                "effective_to": v.effective_to.isoformat() if v.effective_to else None,
+                "title": v.title,
+            }
+            for v in applied
+        ],
         "requirements": [r.as_dict() for r in requirements],
         "missing": [{"rule": r.rule, "policy_id": r.policy_id, **(r.missing or {})} for r in unmet],
     }

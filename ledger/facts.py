@@ -88,8 +88,16 @@ class Requirement:
 
 def evidence(items: Iterable[CompletionFact]) -> list[dict[str, Any]]:
     ordered = sorted(items, key=lambda c: (c.completed_on, c.event_id))
-    return [{"event_id": c.event_id, "position": c.position, "hours": format_hours(c.hours),
-             "category": c.category, "completed_on": c.completed_on.isoformat()} for c in ordered]
+    return [
+        {
+            "event_id": c.event_id,
+            "position": c.position,
+            "hours": format_hours(c.hours),
+            "category": c.category,
+            "completed_on": c.completed_on.isoformat(),
+        }
+        for c in ordered
+    ]
 
 
 def category_key(categories: frozenset[str] | None) -> str:
@@ -102,4 +110,3 @@ def counts(c: CompletionFact, categories: frozenset[str] | None, levels: frozens
 
 def holds(facts: Facts, role: str, on: date) -> bool:
     return any(r.role == role and r.since <= on and (r.until is None or on <= r.until) for r in facts.roles)
-

@@ -119,6 +119,9 @@ _TOPIC = get_topic(Completion)
 #: ``CompletionFacts.as_event_kwargs()``. Should ``__init__``'s parameters ever differ from the
 #: facts' fields, this is false and ``record`` takes the library's path.
 FAST_RECORD = tuple(f.name for f in dataclasses.fields(_RECORDED)) == (
-    "originator_id", "originator_version", "timestamp", "originator_topic",
+    "originator_id",
+    "originator_version",
+    "timestamp",
+    "originator_topic",
     *(f.name for f in dataclasses.fields(CompletionFacts)),
 )

@@ -65,7 +65,8 @@ class LedgerTranscoder(JSONTranscoder):
         plain = _PLAIN_ENCODERS.get(type(transcoding))
         exact = plain is not None and transcoding.type is plain[0]
         self._string_encoders[transcoding.type] = (
-            transcoding.name, plain[1] if plain is not None and exact else transcoding.encode
+            transcoding.name,
+            plain[1] if plain is not None and exact else transcoding.encode,
         )
 
     def encode(self, obj: Any) -> bytes:

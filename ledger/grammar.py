@@ -75,8 +75,9 @@ def refused_character(text: str, *, multiline: bool = False) -> str | None:
     return None
 
 
-def identifier_problem(value: object, *, max_length: int = 64, pattern: re.Pattern[str] = IDENTIFIER,
-                       reserved: bool = False) -> str | None:
+def identifier_problem(
+    value: object, *, max_length: int = 64, pattern: re.Pattern[str] = IDENTIFIER, reserved: bool = False
+) -> str | None:
     """Why ``value`` is not an identifier of this grammar, or None."""
     if not isinstance(value, str):
         return "must be a string"
@@ -111,8 +112,15 @@ def text_problem(value: object, *, max_length: int, multiline: bool = False) -> 
     return None
 
 
-def check_identifier(value: object, field: str, *, max_length: int = 64, pattern: re.Pattern[str] = IDENTIFIER,
-                     reserved: bool = False, error: type[DomainError] = IdentifierInvalid) -> str:
+def check_identifier(
+    value: object,
+    field: str,
+    *,
+    max_length: int = 64,
+    pattern: re.Pattern[str] = IDENTIFIER,
+    reserved: bool = False,
+    error: type[DomainError] = IdentifierInvalid,
+) -> str:
     """``value`` if it is an identifier; else the refusal naming ``field``."""
     problem = identifier_problem(value, max_length=max_length, pattern=pattern)
     if problem is not None:
@@ -125,8 +133,9 @@ def check_identifier(value: object, field: str, *, max_length: int = 64, pattern
     return value
 
 
-def check_text(value: object, field: str, *, max_length: int, multiline: bool = False,
-               error: type[DomainError] = TextInvalid) -> str:
+def check_text(
+    value: object, field: str, *, max_length: int, multiline: bool = False, error: type[DomainError] = TextInvalid
+) -> str:
     """``value`` if it is text; else the refusal naming ``field``."""
     problem = text_problem(value, max_length=max_length, multiline=multiline)
     if problem is not None:
@@ -135,10 +144,10 @@ def check_text(value: object, field: str, *, max_length: int, multiline: bool = 
     return value
 
 
-def check_optional_text(value: object, field: str, *, max_length: int, multiline: bool = False,
-                        error: type[DomainError] = TextInvalid) -> str | None:
-    return None if value is None else check_text(value, field, max_length=max_length, multiline=multiline,
-                                                 error=error)
+def check_optional_text(
+    value: object, field: str, *, max_length: int, multiline: bool = False, error: type[DomainError] = TextInvalid
+) -> str | None:
+    return None if value is None else check_text(value, field, max_length=max_length, multiline=multiline, error=error)
 
 
 def check_code(value: object, known: Mapping[str, str], field: str) -> None:

@@ -41,8 +41,10 @@ def exact_decimal(value: object, *, field: str) -> Decimal:
             if _PLACES_TEXT.fullmatch(value) is not None:
                 raise HoursInvalid(f"{value} has more than two decimal places", field=field)
             raise HoursInvalid(
-                f"{value[:40]!r} is not a decimal number written like \"2.5\": ASCII digits 0-9, at "
-                f"most {MAX_WHOLE_DIGITS} before the point and two after it, nothing else", field=field)
+                f'{value[:40]!r} is not a decimal number written like "2.5": ASCII digits 0-9, at '
+                f"most {MAX_WHOLE_DIGITS} before the point and two after it, nothing else",
+                field=field,
+            )
         return Decimal(value)
     if isinstance(value, int):
         amount = Decimal(value)
@@ -74,8 +76,7 @@ def parse_hours(value: object, *, field: str = "hours") -> Decimal:
         if not exact.is_finite() or exact != rounded:
             # Binary floats such as 0.1 are not the decimal the sender meant.
             raise HoursInvalid(
-                f"{value!r} is not exactly representable with two decimal places; "
-                'send hours as a string such as "2.5"',
+                f'{value!r} is not exactly representable with two decimal places; send hours as a string such as "2.5"',
                 field=field,
             )
         amount = rounded.normalize()

@@ -66,9 +66,7 @@ class Learner(Aggregate):
         self.jurisdiction = jurisdiction
         self.school = school
         self.hired_on = hired_on
-        self.spells: list[RoleSpell] = [
-            RoleSpell(r["role"], r["since"], r.get("until")) for r in roles
-        ]
+        self.spells: list[RoleSpell] = [RoleSpell(r["role"], r["since"], r.get("until")) for r in roles]
 
     def registration(self, name: str) -> tuple[Any, ...]:
         """What a repeated registration must match to count as the same one (``name``
@@ -133,6 +131,5 @@ class Learner(Aggregate):
     @event("RoleEnded")
     def _role_ended(self, role: str, until: date) -> None:
         self.spells = [
-            RoleSpell(s.role, s.since, until) if s.role == role and s.until is None else s
-            for s in self.spells
+            RoleSpell(s.role, s.since, until) if s.role == role and s.until is None else s for s in self.spells
         ]

@@ -45,8 +45,9 @@ from ledger.rules import POLICY_ID_LENGTH, Rule, at_least_as_strict, parse_rule
 from ledger.versions import next_number, published_as
 from ledger.vocabulary import is_jurisdiction, parent_chain
 
-_FIELDS = frozenset({"policy_id", "version", "jurisdiction", "effective_from", "effective_to", "title", "rules",
-                     "note"})
+_FIELDS = frozenset(
+    {"policy_id", "version", "jurisdiction", "effective_from", "effective_to", "title", "rules", "note"}
+)
 
 
 @dataclass(frozen=True)
@@ -128,8 +129,9 @@ def parse_policy(data: Any) -> PolicyVersion:
         if rule.id in seen:
             raise RuleInvalid(f"rule id {rule.id} is used twice in this version", field=f"rules[{index}].id")
         seen.add(rule.id)
-    return PolicyVersion(policy_id, version, jurisdiction, effective_from, effective_to, title.strip(), rules,
-                         note or None)
+    return PolicyVersion(
+        policy_id, version, jurisdiction, effective_from, effective_to, title.strip(), rules, note or None
+    )
 
 
 def in_force(versions: Sequence[PolicyVersion], on: date) -> PolicyVersion | None:
@@ -222,11 +224,20 @@ class Policy(Aggregate):
         rules: list[dict[str, Any]],
         note: str | None,
     ) -> None:
-        self.versions.append(parse_policy({
-            "policy_id": policy_id, "version": version, "jurisdiction": jurisdiction,
-            "effective_from": effective_from, "effective_to": effective_to, "title": title,
-            "rules": rules, "note": note,
-        }))
+        self.versions.append(
+            parse_policy(
+                {
+                    "policy_id": policy_id,
+                    "version": version,
+                    "jurisdiction": jurisdiction,
+                    "effective_from": effective_from,
+                    "effective_to": effective_to,
+                    "title": title,
+                    "rules": rules,
+                    "note": note,
+                }
+            )
+        )
 
 
 # -- shipped policies --------------------------------------------------------------------

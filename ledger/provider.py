@@ -70,8 +70,15 @@ class Accreditation:
         return self._key() == other._key()
 
     def _key(self) -> tuple[Any, ...]:
-        return (self.provider_id, self.name, self.jurisdiction, frozenset(self.categories),
-                frozenset(self.levels), self.valid_from, self.valid_to)
+        return (
+            self.provider_id,
+            self.name,
+            self.jurisdiction,
+            frozenset(self.categories),
+            frozenset(self.levels),
+            self.valid_from,
+            self.valid_to,
+        )
 
     def event_fields(self) -> dict[str, Any]:
         """The fields of an ``Accredited`` or ``Reaccredited`` event (codes sorted)."""
@@ -87,8 +94,15 @@ class Accreditation:
 
 def _identity(accreditation: Accreditation) -> tuple[Any, ...]:
     a = accreditation
-    return (a.provider_id, a.name, a.jurisdiction, frozenset(a.categories), frozenset(a.levels),
-            a.valid_from, a.valid_to)
+    return (
+        a.provider_id,
+        a.name,
+        a.jurisdiction,
+        frozenset(a.categories),
+        frozenset(a.levels),
+        a.valid_from,
+        a.valid_to,
+    )
 
 
 class Provider(Aggregate):
@@ -133,8 +147,15 @@ class Provider(Aggregate):
 
     def accreditation(self) -> Accreditation:
         """The accreditation in force."""
-        return Accreditation(self.provider_id, self.name, self.jurisdiction, tuple(sorted(self.categories)),
-                             tuple(sorted(self.levels)), self.valid_from, self.valid_to)
+        return Accreditation(
+            self.provider_id,
+            self.name,
+            self.jurisdiction,
+            tuple(sorted(self.categories)),
+            tuple(sorted(self.levels)),
+            self.valid_from,
+            self.valid_to,
+        )
 
     def reaccredit(self, accreditation: Accreditation) -> None:
         check_accreditation(accreditation.valid_from, accreditation.valid_to)
@@ -175,8 +196,7 @@ class Provider(Aggregate):
         """Raise unless this institution may post a completion of this kind and date."""
         if self.suspended:
             raise ProviderSuspended(
-                f"{self.provider_id} is suspended ({self.suspension_reason}); "
-                "it posts nothing until reinstated"
+                f"{self.provider_id} is suspended ({self.suspension_reason}); it posts nothing until reinstated"
             )
         if category not in self.categories:
             raise OutsideAccreditation(
@@ -188,9 +208,7 @@ class Provider(Aggregate):
                 f"{self.provider_id} is not accredited for level {level}",
                 field="programme.level",
             )
-        if completed_on < self.valid_from or (
-            self.valid_to is not None and completed_on > self.valid_to
-        ):
+        if completed_on < self.valid_from or (self.valid_to is not None and completed_on > self.valid_to):
             until = self.valid_to.isoformat() if self.valid_to else "open-ended"
             raise OutsideAccreditation(
                 f"{self.provider_id} is accredited from {self.valid_from} to {until}; "

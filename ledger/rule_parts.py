@@ -101,7 +101,6 @@ def add_months(day: date, months: int) -> date:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-
 class FieldReader:
     """Typed access to one mapping, every refusal naming its field path."""
 
@@ -120,18 +119,17 @@ class FieldReader:
         """Refuse a key this object does not take (an unknown key is never dropped silently)."""
         extra = sorted(str(k) for k in self.data if k not in allowed)
         if extra:
-            raise RuleInvalid(f"takes no field {extra[0]} (only {', '.join(sorted(allowed))})",
-                              field=self.at(extra[0]))
+            raise RuleInvalid(f"takes no field {extra[0]} (only {', '.join(sorted(allowed))})", field=self.at(extra[0]))
 
-    def text(self, name: str, *, pattern: re.Pattern[str] | None = None, max_length: int = 500,
-             multiline: bool = False) -> str:
+    def text(
+        self, name: str, *, pattern: re.Pattern[str] | None = None, max_length: int = 500, multiline: bool = False
+    ) -> str:
         value = self.data.get(name)
         if not isinstance(value, str) or not value.strip() or len(value) > max_length:
             raise RuleInvalid(f"must be a non-empty string of at most {max_length} characters", field=self.at(name))
         if pattern is not None and not pattern.fullmatch(value):
             raise RuleInvalid("must be lower-case letters, digits, and _ . - only", field=self.at(name))
-        return check_text(value, self.at(name), max_length=max_length, multiline=multiline,
-                          error=RuleInvalid).strip()
+        return check_text(value, self.at(name), max_length=max_length, multiline=multiline, error=RuleInvalid).strip()
 
     def identifier(self, name: str, max_length: int) -> str:
         value = self.data.get(name)
@@ -189,8 +187,12 @@ def read_window(data: Any, path: str) -> Window:
     kind = r.data.get("kind")
     if not isinstance(kind, str) or kind not in WINDOWS:
         raise RuleInvalid(f"window kind must be one of {', '.join(WINDOWS)}", field=r.at("kind"))
-    allowed = {"calendar_year": {"kind", "period"}, "cycle": {"kind", "anchor_year", "years", "period"},
-               "after_hire": {"kind", "months"}, "before_date": {"kind", "months"}}[kind]
+    allowed = {
+        "calendar_year": {"kind", "period"},
+        "cycle": {"kind", "anchor_year", "years", "period"},
+        "after_hire": {"kind", "months"},
+        "before_date": {"kind", "months"},
+    }[kind]
     extra = sorted(set(r.data) - allowed)
     if extra:
         raise RuleInvalid(f"a {kind} window takes no {extra[0]}", field=r.at(extra[0]))
@@ -199,11 +201,14 @@ def read_window(data: Any, path: str) -> Window:
         raise RuleInvalid("period is current or previous", field=r.at("period"))
     previous = period == "previous"
     if kind == "cycle":
-        return Window(kind, previous=previous, anchor_year=r.integer("anchor_year", low=1949, high=2100),
-                      years=r.integer("years", high=20))
+        return Window(
+            kind,
+            previous=previous,
+            anchor_year=r.integer("anchor_year", low=1949, high=2100),
+            years=r.integer("years", high=20),
+        )
     if kind == "after_hire":
         return Window(kind, months=r.integer("months", high=600))
     if kind == "before_date":
         return Window(kind, months=r.integer("months", high=600) if r.has("months") else None)
     return Window(kind, previous=previous)
-

@@ -96,7 +96,6 @@ class Rule:
         return data
 
 
-
 #: Rule kind name -> its class, in the order the kinds were added.
 KINDS: Final[dict[str, type[Rule]]] = {}
 
@@ -138,17 +137,29 @@ class MinHours(Rule):
 
     @classmethod
     def read(cls, r: FieldReader, common: dict[str, Any]) -> Rule:
-        return cls(**common, window=read_window(r.data.get("window"), r.at("window")), hours=r.decimal("hours"),
-                   categories=r.codes("categories", CATEGORIES, required=False),
-                   levels=r.codes("levels", LEVELS, required=False))
+        return cls(
+            **common,
+            window=read_window(r.data.get("window"), r.at("window")),
+            hours=r.decimal("hours"),
+            categories=r.codes("categories", CATEGORIES, required=False),
+            levels=r.codes("levels", LEVELS, required=False),
+        )
 
     def params(self) -> dict[str, Any]:
-        return {"window": self.window.as_data(), "hours": self.hours,
-                "categories": _codes(self.categories), "levels": _codes(self.levels)}
+        return {
+            "window": self.window.as_data(),
+            "hours": self.hours,
+            "categories": _codes(self.categories),
+            "levels": _codes(self.levels),
+        }
 
     def at_least_as_strict(self, old: MinHours) -> bool:
-        return (self.window == old.window and self.hours >= old.hours
-                and _subset(self.categories, old.categories) and _subset(self.levels, old.levels))
+        return (
+            self.window == old.window
+            and self.hours >= old.hours
+            and _subset(self.categories, old.categories)
+            and _subset(self.levels, old.levels)
+        )
 
     def judge(self, facts: Facts, on: date, base: Requirement) -> Requirement:
         span = self.window.span(on, facts.hired_on)
@@ -159,16 +170,20 @@ class MinHours(Rule):
             base.note = "no hired_on is recorded, so the window after hire cannot be placed"
             return base
         first, last = span
-        base.window = {"to": last.isoformat()} if first == date.min else {
-            "from": first.isoformat(), "to": last.isoformat()}
-        counted = [c for c in _done(facts, on)
-                   if first <= c.completed_on <= last and counts(c, self.categories, self.levels)]
+        base.window = (
+            {"to": last.isoformat()} if first == date.min else {"from": first.isoformat(), "to": last.isoformat()}
+        )
+        counted = [
+            c for c in _done(facts, on) if first <= c.completed_on <= last and counts(c, self.categories, self.levels)
+        ]
         total = sum((c.hours for c in counted), Decimal(0))
         base.actual, base.met, base.evidence = format_hours(total), total >= self.hours, evidence(counted)
         if not base.met:
             due = last if last >= on else None
-            base.missing = {"hours": {category_key(self.categories): format_hours(self.hours - total)},
-                            "due": due.isoformat() if due else None}
+            base.missing = {
+                "hours": {category_key(self.categories): format_hours(self.hours - total)},
+                "due": due.isoformat() if due else None,
+            }
             if due is None:
                 base.note = f"the window closed on {last}; the hours can no longer be made up in it"
         return base
@@ -187,12 +202,15 @@ class CategoryPresent(Rule):
     def read(cls, r: FieldReader, common: dict[str, Any]) -> Rule:
         categories = r.codes("categories", CATEGORIES, required=True)
         assert categories is not None
-        return cls(**common, window=read_window(r.data.get("window"), r.at("window")),
-                   categories=categories, count=r.integer("count") if r.has("count") else 1)
+        return cls(
+            **common,
+            window=read_window(r.data.get("window"), r.at("window")),
+            categories=categories,
+            count=r.integer("count") if r.has("count") else 1,
+        )
 
     def params(self) -> dict[str, Any]:
-        return {"window": self.window.as_data(), "categories": sorted(self.categories),
-                "count": self.count}
+        return {"window": self.window.as_data(), "categories": sorted(self.categories), "count": self.count}
 
     def at_least_as_strict(self, old: CategoryPresent) -> bool:
         return self.window == old.window and self.categories <= old.categories and self.count >= old.count
@@ -208,8 +226,10 @@ class CategoryPresent(Rule):
         base.met, base.evidence = len(counted) >= self.count, evidence(counted)
         if not base.met:
             due = last if last >= on else None
-            base.missing = {"completions": {category_key(self.categories): self.count - len(counted)},
-                            "due": due.isoformat() if due else None}
+            base.missing = {
+                "completions": {category_key(self.categories): self.count - len(counted)},
+                "due": due.isoformat() if due else None,
+            }
         return base
 
 
@@ -227,25 +247,40 @@ class MinHoursEachYear(Rule):
 
     @classmethod
     def read(cls, r: FieldReader, common: dict[str, Any]) -> Rule:
-        return cls(**common, years=r.integer("years", high=50), hours=r.decimal("hours"),
-                   categories=r.codes("categories", CATEGORIES, required=False),
-                   levels=r.codes("levels", LEVELS, required=False),
-                   include_current=r.flag("include_current"))
+        return cls(
+            **common,
+            years=r.integer("years", high=50),
+            hours=r.decimal("hours"),
+            categories=r.codes("categories", CATEGORIES, required=False),
+            levels=r.codes("levels", LEVELS, required=False),
+            include_current=r.flag("include_current"),
+        )
 
     def params(self) -> dict[str, Any]:
-        return {"years": self.years, "hours": self.hours, "categories": _codes(self.categories),
-                "levels": _codes(self.levels), "include_current": self.include_current}
+        return {
+            "years": self.years,
+            "hours": self.hours,
+            "categories": _codes(self.categories),
+            "levels": _codes(self.levels),
+            "include_current": self.include_current,
+        }
 
     def at_least_as_strict(self, old: MinHoursEachYear) -> bool:
-        return (self.years >= old.years and self.hours >= old.hours and self.include_current == old.include_current
-                and _subset(self.categories, old.categories) and _subset(self.levels, old.levels))
+        return (
+            self.years >= old.years
+            and self.hours >= old.hours
+            and self.include_current == old.include_current
+            and _subset(self.categories, old.categories)
+            and _subset(self.levels, old.levels)
+        )
 
     def judge(self, facts: Facts, on: date, base: Requirement) -> Requirement:
         done = _done(facts, on)
         last_year = on.year if self.include_current else on.year - 1
         years = range(last_year - self.years + 1, last_year + 1)
-        per_year = {y: [c for c in done if c.completed_on.year == y and counts(c, self.categories, self.levels)]
-                    for y in years}
+        per_year = {
+            y: [c for c in done if c.completed_on.year == y and counts(c, self.categories, self.levels)] for y in years
+        }
         totals = {y: sum((c.hours for c in cs), Decimal(0)) for y, cs in per_year.items()}
         short = {y: self.hours - t for y, t in totals.items() if t < self.hours}
         base.unit, base.required = "hours each year", format_hours(self.hours)
@@ -255,9 +290,11 @@ class MinHoursEachYear(Rule):
         base.window = {"from": date(years[0], 1, 1).isoformat(), "to": date(last_year, 12, 31).isoformat()}
         if short:
             key = category_key(self.categories)
-            base.missing = {"hours": {key: format_hours(sum(short.values(), Decimal(0)))},
-                            "by_year": {str(y): format_hours(h) for y, h in short.items()},
-                            "due": date(on.year, 12, 31).isoformat() if on.year in short else None}
+            base.missing = {
+                "hours": {key: format_hours(sum(short.values(), Decimal(0)))},
+                "by_year": {str(y): format_hours(h) for y, h in short.items()},
+                "due": date(on.year, 12, 31).isoformat() if on.year in short else None,
+            }
             if on.year not in short:
                 base.note = "the short years are over; their hours can no longer be made up"
         return base
@@ -285,12 +322,22 @@ class RoleHeldYears(Rule):
         spells = [r for r in facts.roles if r.role == self.role and r.since <= on]
         days = sum(((min(r.until or on, on) - r.since).days + 1 for r in spells), 0)
         needed = int(self.years * 365)  # whole years of 365 days: a leap day never decides
-        base.unit, base.required, base.actual = "years", format_hours(self.years), format_hours(
-            (Decimal(days) / 365).quantize(Decimal("0.01")))
+        base.unit, base.required, base.actual = (
+            "years",
+            format_hours(self.years),
+            format_hours((Decimal(days) / 365).quantize(Decimal("0.01"))),
+        )
         base.met = days >= needed
-        base.evidence = [{"event_id": r.event_id, "position": r.position, "role": r.role,
-                          "since": r.since.isoformat(), "until": r.until.isoformat() if r.until else None}
-                         for r in sorted(spells, key=lambda r: (r.since, r.event_id or ""))]
+        base.evidence = [
+            {
+                "event_id": r.event_id,
+                "position": r.position,
+                "role": r.role,
+                "since": r.since.isoformat(),
+                "until": r.until.isoformat() if r.until else None,
+            }
+            for r in sorted(spells, key=lambda r: (r.since, r.event_id or ""))
+        ]
         if not base.met:
             holding = holds(facts, self.role, on)
             due = on + timedelta(days=needed - days) if holding else None
@@ -318,8 +365,11 @@ class CertificateHeld(Rule):
         return self.certificate == old.certificate
 
     def judge(self, facts: Facts, on: date, base: Requirement) -> Requirement:
-        valid = [c for c in facts.certificates if c.kind == self.certificate
-                 and c.valid_from <= on and (c.valid_to is None or on <= c.valid_to)]
+        valid = [
+            c
+            for c in facts.certificates
+            if c.kind == self.certificate and c.valid_from <= on and (c.valid_to is None or on <= c.valid_to)
+        ]
         base.unit, base.required = "certificate", self.certificate
         base.actual = valid[0].kind if valid else None
         base.met = bool(valid)
@@ -371,8 +421,10 @@ class CreditRatio(Rule):
         total = sum((c.hours for c in _done(facts, on)), Decimal(0))
         base.unit, base.required, base.met = "hours per credit", format_hours(self.hours_per_credit), True
         base.actual = format_hours((total / self.hours_per_credit).quantize(Decimal("0.01")))
-        base.note = (f"informational: {format_hours(self.hours_per_credit)} h make one credit; "
-                     f"actual is the learner's credits from {format_hours(total)} h")
+        base.note = (
+            f"informational: {format_hours(self.hours_per_credit)} h make one credit; "
+            f"actual is the learner's credits from {format_hours(total)} h"
+        )
         return base
 
 
@@ -392,8 +444,9 @@ def parse_rule(data: Any, path: str = "rule") -> Rule:
         raise RuleInvalid("must be a non-empty list of target names", field=r.at("targets"))
     for index, target in enumerate(targets):
         if not isinstance(target, str) or not _NAME.fullmatch(target):
-            raise RuleInvalid("a target is a lower-case name such as teacher_cycle",
-                              field=f"{r.at('targets')}[{index}]")
+            raise RuleInvalid(
+                "a target is a lower-case name such as teacher_cycle", field=f"{r.at('targets')}[{index}]"
+            )
     src = FieldReader(r.data.get("source"), r.at("source"))
     src.keys(_SOURCE)
     applies = FieldReader({} if r.data.get("applies_to") is None else r.data["applies_to"], r.at("applies_to"))

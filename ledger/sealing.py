@@ -44,7 +44,7 @@ def unseal(key: bytes, subject: str, token: str) -> dict[str, Any]:
     if not token.startswith(PREFIX):
         raise PersonalDataUnreadable("not a sealed value of this bank")
     try:
-        raw = base64.urlsafe_b64decode(token[len(PREFIX):])
+        raw = base64.urlsafe_b64decode(token[len(PREFIX) :])
         opened = AESGCM(key).decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], subject.encode())
     except (InvalidTag, ValueError) as error:
         raise PersonalDataUnreadable("the sealed personal data does not open with this key") from error

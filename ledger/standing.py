@@ -67,18 +67,26 @@ def role_facts(learner_id: UUID, events: Positioned) -> tuple[RoleFact, ...]:
         name = type(domain_event).__name__
         fields = domain_event.__dict__
         if name == "Registered":
-            spells.extend(RoleFact(r["role"], r["since"], r.get("until"), started, position)
-                          for r in fields.get("roles") or ())
+            spells.extend(
+                RoleFact(r["role"], r["since"], r.get("until"), started, position) for r in fields.get("roles") or ()
+            )
         elif name == "RoleStarted":
             spells.append(RoleFact(fields["role"], fields["since"], None, started, position))
         elif name == "RoleEnded":
-            spells = [RoleFact(s.role, s.since, fields["until"], s.event_id, s.position)
-                      if s.role == fields["role"] and s.until is None else s for s in spells]
+            spells = [
+                RoleFact(s.role, s.since, fields["until"], s.event_id, s.position)
+                if s.role == fields["role"] and s.until is None
+                else s
+                for s in spells
+            ]
     return tuple(spells)
 
 
 def standing_of(
-    number: str, learner: Learner, learner_events: Positioned, account: Account | None,
+    number: str,
+    learner: Learner,
+    learner_events: Positioned,
+    account: Account | None,
     owned: dict[UUID, tuple[Aggregate, int]],
 ) -> Standing:
     """The standing of the learner with teacher number ``number`` (the facts name the learner
@@ -96,11 +104,17 @@ def standing_of(
                 counted.append(CompletionFact(event_id, position, f.category, f.level, f.hours, f.completed_on))
         elif isinstance(aggregate, Certificate):
             history = [(h["status"], h["since"]) for h in aggregate.history]
-            certificates.extend(CertificateFact(aggregate.kind, start, end, event_id, position)
-                                for start, end in valid_spans(aggregate.valid_from, aggregate.valid_until, history))
+            certificates.extend(
+                CertificateFact(aggregate.kind, start, end, event_id, position)
+                for start, end in valid_spans(aggregate.valid_from, aggregate.valid_until, history)
+            )
     facts = Facts(
-        learner_id=number, jurisdiction=current_jurisdiction(learner, account), hired_on=learner.hired_on,
-        roles=role_facts(learner.id, learner_events), completions=tuple(counted),
-        certificates=tuple(certificates), school=learner.school,
+        learner_id=number,
+        jurisdiction=current_jurisdiction(learner, account),
+        hired_on=learner.hired_on,
+        roles=role_facts(learner.id, learner_events),
+        completions=tuple(counted),
+        certificates=tuple(certificates),
+        school=learner.school,
     )
     return Standing(learner, account, facts, completions)

@@ -91,9 +91,10 @@ class PostgresLedgerRecorder(PostgresVault, PostgresApplicationRecorder):
         events = SQL("{0}.{1}").format(Identifier(self.datastore.schema), Identifier(self.events_table_name))
         owners = SQL("{0}.{1}").format(Identifier(self.datastore.schema), Identifier(OWNERS_TABLE))
         backfill = SQL(" UNION ALL ").join(
-            SQL("SELECT {prefix} || (convert_from(state, 'UTF8')::jsonb ->> {field}), originator_id FROM {events}"
-                " WHERE originator_version = 1 AND topic = {topic}").format(
-                prefix=Literal(prefix), field=Literal(field), events=events, topic=Literal(topic))
+            SQL(
+                "SELECT {prefix} || (convert_from(state, 'UTF8')::jsonb ->> {field}), originator_id FROM {events}"
+                " WHERE originator_version = 1 AND topic = {topic}"
+            ).format(prefix=Literal(prefix), field=Literal(field), events=events, topic=Literal(topic))
             for topic, (prefix, field) in _OWNED_BY.items()
         )
         return SQL(
@@ -101,13 +102,17 @@ class PostgresLedgerRecorder(PostgresVault, PostgresApplicationRecorder):
             "IF to_regclass({name}) IS NULL THEN "
             # No unique key: a row is inserted only with its aggregate's first event, which
             # the event table keeps unique. Byte order ("C"): keys are only ever matched.
-            "CREATE TABLE {owners} (key text COLLATE \"C\" NOT NULL, originator_id uuid NOT NULL); "
+            'CREATE TABLE {owners} (key text COLLATE "C" NOT NULL, originator_id uuid NOT NULL); '
             "CREATE INDEX {index} ON {owners} (key); "
             "IF to_regclass({events_name}) IS NOT NULL THEN INSERT INTO {owners} {backfill}; END IF; "
             "END IF; END $owners$"
-        ).format(name=Literal(f"{self.datastore.schema}.{OWNERS_TABLE}"), owners=owners,
-                 index=Identifier(f"{OWNERS_TABLE}_key"),
-                 events_name=Literal(f"{self.datastore.schema}.{self.events_table_name}"), backfill=backfill)
+        ).format(
+            name=Literal(f"{self.datastore.schema}.{OWNERS_TABLE}"),
+            owners=owners,
+            index=Identifier(f"{OWNERS_TABLE}_key"),
+            events_name=Literal(f"{self.datastore.schema}.{self.events_table_name}"),
+            backfill=backfill,
+        )
 
     # A few quick retries ride out a dropped connection; a database that is down for
     # longer surfaces (as a 503 with Retry-After) instead of holding the request.
@@ -162,7 +167,8 @@ class PostgresLedgerRecorder(PostgresVault, PostgresApplicationRecorder):
         if not wanted:
             return []
         statement = SQL("SELECT originator_id FROM {schema}.{table} WHERE key = ANY(%b)").format(
-            schema=Identifier(self.datastore.schema), table=Identifier(OWNERS_TABLE))
+            schema=Identifier(self.datastore.schema), table=Identifier(OWNERS_TABLE)
+        )
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(statement, [wanted], prepare=True)
             return [row["originator_id"] for row in curs.fetchall()]
@@ -202,15 +208,13 @@ class PostgresLedgerRecorder(PostgresVault, PostgresApplicationRecorder):
                 for row in curs.fetchall()
             ]
 
-
     def select_existing(self, originator_ids: Iterable[UUID]) -> set[UUID]:
         """Which of these aggregates exist (have a first event): ids only, nothing decoded."""
         ids = list(originator_ids)
         if not ids:
             return set()
         statement = SQL(
-            "SELECT originator_id FROM {schema}.{table} "
-            "WHERE originator_id = ANY(%b) AND originator_version = 1"
+            "SELECT originator_id FROM {schema}.{table} WHERE originator_id = ANY(%b) AND originator_version = 1"
         ).format(schema=Identifier(self.datastore.schema), table=Identifier(self.events_table_name))
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(statement, [ids], prepare=True)
@@ -261,7 +265,6 @@ class MemoryLedgerRecorder(MemoryVault, POPOApplicationRecorder):
                     found.append((self._stored_events[index[version]], index[version] + 1))
             return found
 
-
     def select_existing(self, originator_ids: Iterable[UUID]) -> set[UUID]:
         with self._database_lock:
             return {i for i in originator_ids if self._stored_events_index.get(str(i))}
@@ -302,5 +305,3 @@ def postgres_environment(
 
 def memory_environment() -> dict[str, str]:
     return {"PERSISTENCE_MODULE": "ledger.store:MemoryLedgerFactory"}
-
-

@@ -24,4 +24,3 @@ class DateAsISO(Transcoding):
 
 def register_ledger_transcodings(transcoder: JSONTranscoder) -> None:
     transcoder.register(DateAsISO())
-

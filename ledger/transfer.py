@@ -54,8 +54,12 @@ class Carried:
 def history_digest(learner_id: str, origin: str, carried: Iterable[Carried]) -> str:
     """SHA-256 over the canonical list of what the origin counted (order-independent)."""
     items = sorted([c.event_id, format_hours(c.hours), c.category, c.completed_on.isoformat()] for c in carried)
-    canonical = json.dumps({"learner_id": learner_id, "origin": origin, "completions": items},
-                           ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    canonical = json.dumps(
+        {"learner_id": learner_id, "origin": origin, "completions": items},
+        ensure_ascii=False,
+        separators=(",", ":"),
+        sort_keys=True,
+    )
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -83,8 +87,12 @@ class Account(Aggregate):
             raise TransferInvalid(f"a transfer on {on} cannot precede the last one ({last['on']})", field="on")
         hours = sum((c.hours for c in carried), Decimal(0))
         self._transferred(
-            transfer_id=transfer_id, learner_id=self.learner_id, origin=self.jurisdiction,
-            destination=destination, on=on, hours=hours,
+            transfer_id=transfer_id,
+            learner_id=self.learner_id,
+            origin=self.jurisdiction,
+            destination=destination,
+            on=on,
+            hours=hours,
             completions=[{"event_id": c.event_id, "hours": c.hours} for c in carried],
             digest=history_digest(self.learner_id, self.jurisdiction, carried),
         )
@@ -102,8 +110,14 @@ class Account(Aggregate):
             raise TransferAlreadyReversed(f"transfer {transfer_id} was reversed already")
         if self.latest() is not record:
             raise TransferInvalid("only the latest transfer can be reversed; reverse the later ones first")
-        self._reversed(transfer_id=transfer_id, learner_id=self.learner_id, reason=reason, on=on,
-                       reopened=record["origin"], closed=record["destination"])
+        self._reversed(
+            transfer_id=transfer_id,
+            learner_id=self.learner_id,
+            reason=reason,
+            on=on,
+            reopened=record["origin"],
+            closed=record["destination"],
+        )
 
     def check_may_post(self, provider_jurisdiction: str) -> None:
         """Refuse a posting into a closed account (see the module invariants)."""
@@ -113,21 +127,38 @@ class Account(Aggregate):
             if covers(provider_jurisdiction, closed):
                 raise AccountClosed(
                     f"the learner's account in {closed} was closed by a transfer; it is open in "
-                    f"{self.jurisdiction}, where completions are posted now", field="learner_id")
+                    f"{self.jurisdiction}, where completions are posted now",
+                    field="learner_id",
+                )
 
     @event("Transferred")
-    def _transferred(self, transfer_id: str, learner_id: str, origin: str, destination: str, on: date,
-                     hours: Decimal, completions: list[dict[str, Any]], digest: str) -> None:
-        self.transfers[transfer_id] = {"transfer_id": transfer_id, "origin": origin, "destination": destination,
-                                       "on": on, "hours": hours, "digest": digest, "reversed": False,
-                                       "completions": completions}
+    def _transferred(
+        self,
+        transfer_id: str,
+        learner_id: str,
+        origin: str,
+        destination: str,
+        on: date,
+        hours: Decimal,
+        completions: list[dict[str, Any]],
+        digest: str,
+    ) -> None:
+        self.transfers[transfer_id] = {
+            "transfer_id": transfer_id,
+            "origin": origin,
+            "destination": destination,
+            "on": on,
+            "hours": hours,
+            "digest": digest,
+            "reversed": False,
+            "completions": completions,
+        }
         self.order.append(transfer_id)
         self.closed = [j for j in self.closed if j != destination] + [origin]
         self.jurisdiction = destination
 
     @event("Reversed")
-    def _reversed(self, transfer_id: str, learner_id: str, reason: str, on: date, reopened: str,
-                  closed: str) -> None:
+    def _reversed(self, transfer_id: str, learner_id: str, reason: str, on: date, reopened: str, closed: str) -> None:
         self.transfers[transfer_id]["reversed"] = True
         self.closed = [j for j in self.closed if j != reopened] + [closed]
         self.jurisdiction = reopened

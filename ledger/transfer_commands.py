@@ -38,7 +38,11 @@ def account(bank: CreditBank, learner_id: str) -> Account | None:
 
 
 def transfer_account(
-    bank: CreditBank, transfer_id: str, learner_id: str, destination: str, on: date | None = None,
+    bank: CreditBank,
+    transfer_id: str,
+    learner_id: str,
+    destination: str,
+    on: date | None = None,
     scope: str | None = None,
 ) -> Transferred:
     """Move the account to ``destination``; ``scope``: an HR caller's jurisdiction."""
@@ -65,8 +69,9 @@ def transfer_account(
     return bank.unit_of_work(command)
 
 
-def reverse_transfer(bank: CreditBank, learner_id: str, transfer_id: str, reason: str,
-                     scope: str | None = None) -> Written:
+def reverse_transfer(
+    bank: CreditBank, learner_id: str, transfer_id: str, reason: str, scope: str | None = None
+) -> Written:
     def command() -> Written:
         learner = bank.learner_in_scope(learner_id, scope)
         found = bank.account_of(learner.learner_id)

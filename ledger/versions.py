@@ -53,8 +53,7 @@ def published_as(published: Sequence[V], draft: V, *, name: str, conflict: type[
     return None
 
 
-def next_number(published: Sequence[V], draft: V, *, invalid: type[DomainError],
-                overlap: type[DomainError]) -> int:
+def next_number(published: Sequence[V], draft: V, *, invalid: type[DomainError], overlap: type[DomainError]) -> int:
     """The number ``draft`` is published under, or the refusal (see the module invariants)."""
     number = len(published) + 1
     if draft.version is not None and draft.version != number:

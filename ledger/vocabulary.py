@@ -75,6 +75,7 @@ def covers(scope: str, code: str) -> bool:
     """Whether jurisdiction ``scope`` is ``code`` or lies above it."""
     return scope in parent_chain(code)
 
+
 #: Certificate kinds a rule may ask for (and ``ledger.certificate`` issues).
 CERTIFICATES: Final[dict[str, str]] = {
     "principal_qualification": "任职资格证书",

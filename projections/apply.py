@@ -36,22 +36,41 @@ from projections.core import (
 from projections.events import Decoded
 
 _LEARNER_LATER: Final = frozenset({ROLE_STARTED, ROLE_ENDED, LEARNER_ERASED})
-_PROVIDER_LATER: Final = frozenset(
-    {PROVIDER_REACCREDITED, PROVIDER_SUSPENDED, PROVIDER_REINSTATED}
-)
+_PROVIDER_LATER: Final = frozenset({PROVIDER_REACCREDITED, PROVIDER_SUSPENDED, PROVIDER_REINSTATED})
 
 # A write is either ("copy", table, columns) or ("sql", statement); rows accumulate per run.
 _Key = tuple[str, ...]
 
 _INDEX_COLUMNS: Final = (
-    "position", "event_id", "originator_id", "originator_version", "type",
-    "learner_id", "provider_id", "recorded_at", "chain_hash",
+    "position",
+    "event_id",
+    "originator_id",
+    "originator_version",
+    "type",
+    "learner_id",
+    "provider_id",
+    "recorded_at",
+    "chain_hash",
 )
 _COMPLETION_COPY: Final[_Key] = (
-    "copy", "rm_completions",
-    "completion_id", "provider_id", "record_id", "learner_id", "programme_code",
-    "programme_title", "category", "level", "hours", "assessment", "completed_on",
-    "started_on", "topics", "event_id", "recorded_position", "recorded_at",
+    "copy",
+    "rm_completions",
+    "completion_id",
+    "provider_id",
+    "record_id",
+    "learner_id",
+    "programme_code",
+    "programme_title",
+    "category",
+    "level",
+    "hours",
+    "assessment",
+    "completed_on",
+    "started_on",
+    "topics",
+    "event_id",
+    "recorded_position",
+    "recorded_at",
 )
 _LEARNER_INSERT: Final[_Key] = (
     "sql",
@@ -66,8 +85,7 @@ _ROLE_INSERT: Final[_Key] = (
 )
 _ROLE_END: Final[_Key] = (
     "sql",
-    "UPDATE rm_learner_roles SET until = $3, ended_position = $4"
-    " WHERE learner_id = $1 AND role = $2 AND until IS NULL",
+    "UPDATE rm_learner_roles SET until = $3, ended_position = $4 WHERE learner_id = $1 AND role = $2 AND until IS NULL",
 )
 _PROVIDER_INSERT: Final[_Key] = (
     "sql",
@@ -82,8 +100,7 @@ _PROVIDER_REACCREDIT: Final[_Key] = (
 )
 _PROVIDER_SUSPEND: Final[_Key] = (
     "sql",
-    "UPDATE rm_providers SET suspended = $2, suspension_reason = $3, updated_position = $4"
-    " WHERE provider_uuid = $1",
+    "UPDATE rm_providers SET suspended = $2, suspension_reason = $3, updated_position = $4 WHERE provider_uuid = $1",
 )
 _COMPLETION_REVOKE: Final[_Key] = (
     "sql",
@@ -201,8 +218,7 @@ async def apply_batch(conn: Any, events: Sequence[Decoded], hashes: Sequence[byt
     for oid, pair in (
         await _lookup(
             conn,
-            "SELECT completion_id, learner_id, provider_id FROM rm_completions"
-            " WHERE completion_id = ANY($1)",
+            "SELECT completion_id, learner_id, provider_id FROM rm_completions WHERE completion_id = ANY($1)",
             want_completions - completions.keys(),
         )
     ).items():
@@ -215,8 +231,15 @@ async def apply_batch(conn: Any, events: Sequence[Decoded], hashes: Sequence[byt
         learner_id, provider_id = _apply_one(e, writes, learners, providers, completions)
         append(
             (
-                e.position, e.event_id, e.originator_id, e.originator_version, _type_name(e),
-                learner_id, provider_id, e.recorded_at, chain_hash,
+                e.position,
+                e.event_id,
+                e.originator_id,
+                e.originator_version,
+                _type_name(e),
+                learner_id,
+                provider_id,
+                e.recorded_at,
+                chain_hash,
             )
         )
     await conn.copy_records_to_table("rm_event_index", records=index, columns=list(_INDEX_COLUMNS))
@@ -248,10 +271,22 @@ def _apply_one(
         writes.add(
             _COMPLETION_COPY,
             (
-                oid, f["provider_id"], f["record_id"], f["learner_id"], f["programme_code"],
-                f["programme_title"], f["category"], f["level"], f["hours"], f["assessment"],
-                f["completed_on"], f.get("started_on"), list(f.get("topics") or ()),
-                e.event_id, pos, e.recorded_at,
+                oid,
+                f["provider_id"],
+                f["record_id"],
+                f["learner_id"],
+                f["programme_code"],
+                f["programme_title"],
+                f["category"],
+                f["level"],
+                f["hours"],
+                f["assessment"],
+                f["completed_on"],
+                f.get("started_on"),
+                list(f.get("topics") or ()),
+                e.event_id,
+                pos,
+                e.recorded_at,
             ),
         )
         return f["learner_id"], f["provider_id"]
@@ -266,8 +301,16 @@ def _apply_one(
         writes.add(
             _LEARNER_INSERT,
             (
-                learner_id, oid, f.get("name"), f["jurisdiction"], f.get("school"),
-                f.get("hired_on"), pos, e.event_id, e.recorded_at, f.get("subject"),
+                learner_id,
+                oid,
+                f.get("name"),
+                f["jurisdiction"],
+                f.get("school"),
+                f.get("hired_on"),
+                pos,
+                e.event_id,
+                e.recorded_at,
+                f.get("subject"),
             ),
         )
         for ordinal, spell in enumerate(f.get("roles") or ()):
@@ -275,7 +318,12 @@ def _apply_one(
             writes.add(
                 _ROLE_INSERT,
                 (
-                    learner_id, pos, ordinal, spell["role"], spell["since"], until,
+                    learner_id,
+                    pos,
+                    ordinal,
+                    spell["role"],
+                    spell["since"],
+                    until,
                     pos if until is not None else None,
                 ),
             )
@@ -296,8 +344,15 @@ def _apply_one(
         writes.add(
             _PROVIDER_INSERT,
             (
-                f["provider_id"], oid, f["name"], f["jurisdiction"], list(f["categories"]),
-                list(f["levels"]), f["valid_from"], f.get("valid_to"), pos,
+                f["provider_id"],
+                oid,
+                f["name"],
+                f["jurisdiction"],
+                list(f["categories"]),
+                list(f["levels"]),
+                f["valid_from"],
+                f.get("valid_to"),
+                pos,
             ),
         )
         return None, f["provider_id"]
@@ -305,8 +360,14 @@ def _apply_one(
         writes.add(
             _PROVIDER_REACCREDIT,
             (
-                oid, f["name"], f["jurisdiction"], list(f["categories"]), list(f["levels"]),
-                f["valid_from"], f.get("valid_to"), pos,
+                oid,
+                f["name"],
+                f["jurisdiction"],
+                list(f["categories"]),
+                list(f["levels"]),
+                f["valid_from"],
+                f.get("valid_to"),
+                pos,
             ),
         )
     elif topic == PROVIDER_SUSPENDED:

@@ -110,16 +110,23 @@ class Checkpoint:
 
     def as_json(self) -> dict[str, Any]:
         return {
-            "position": self.position, "chain_head": self.chain_head.hex(),
-            "signed_at": self.signed_at.astimezone(UTC).isoformat(), "kid": self.kid,
+            "position": self.position,
+            "chain_head": self.chain_head.hex(),
+            "signed_at": self.signed_at.astimezone(UTC).isoformat(),
+            "kid": self.kid,
             "signature": self.signature.hex(),
             "payload": checkpoint_payload(self.position, self.chain_head, self.signed_at).decode(),
         }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Checkpoint:
-        return cls(int(data["position"]), bytes.fromhex(data["chain_head"]),
-                   datetime.fromisoformat(data["signed_at"]), str(data["kid"]), bytes.fromhex(data["signature"]))
+        return cls(
+            int(data["position"]),
+            bytes.fromhex(data["chain_head"]),
+            datetime.fromisoformat(data["signed_at"]),
+            str(data["kid"]),
+            bytes.fromhex(data["signature"]),
+        )
 
 
 @dataclass
@@ -158,8 +165,13 @@ class Report:
     def as_json(self) -> dict[str, Any]:
         ordered = sorted(self.breaks, key=lambda b: b.position)
         return {
-            "ok": self.ok, "from": self.start, "to": self.end, "events_checked": self.checked,
-            "chain_head": self.head.hex(), "indexed_to": self.indexed_to, "seeded_from": self.seeded_from,
+            "ok": self.ok,
+            "from": self.start,
+            "to": self.end,
+            "events_checked": self.checked,
+            "chain_head": self.head.hex(),
+            "indexed_to": self.indexed_to,
+            "seeded_from": self.seeded_from,
             "checkpoints_checked": self.checkpoints_checked,
             "first_break": ordered[0].as_json() if ordered else None,
             "breaks": [b.as_json() for b in ordered],
@@ -181,7 +193,10 @@ async def load_checkpoints(
     rows = await conn.fetch(
         "SELECT position, chain_head, signed_at, kid, signature FROM audit_checkpoints"
         " WHERE position >= $1 AND position <= $2 ORDER BY position LIMIT $3",
-        start, bound(end), limit)
+        start,
+        bound(end),
+        limit,
+    )
     return [Checkpoint(int(r[0]), bytes(r[1]), r[2], r[3], bytes(r[4])) for r in rows]
 
 
@@ -198,13 +213,13 @@ async def _seed(conn: Any, start: int, report: Report) -> bytes:
     """The chain hash just before ``start``: a checkpoint's if one is there, else the index's."""
     if start <= 1:
         return GENESIS
-    row = await conn.fetchrow(
-        "SELECT position, chain_head FROM audit_checkpoints WHERE position = $1", start - 1)
+    row = await conn.fetchrow("SELECT position, chain_head FROM audit_checkpoints WHERE position = $1", start - 1)
     if row is not None:
         report.seeded_from = f"checkpoint at {start - 1}"
         return bytes(row[1])
     row = await conn.fetchrow(
-        "SELECT position, chain_hash FROM rm_event_index WHERE position < $1 ORDER BY position DESC LIMIT 1", start)
+        "SELECT position, chain_hash FROM rm_event_index WHERE position < $1 ORDER BY position DESC LIMIT 1", start
+    )
     if row is None:
         return GENESIS
     report.seeded_from = f"stored hash at {row[0]}"
@@ -215,7 +230,7 @@ def _swaps(report: Report, suspects: list[tuple[int, bytes, tuple[Any, ...], byt
     """Turn pairs of ``bytes_changed`` whose states fit each other's slot into ``swapped``."""
     partner: dict[int, int] = {}
     for a, (pa, prev_a, row_a, stored_a) in enumerate(suspects):
-        for pb, prev_b, row_b, stored_b in suspects[a + 1:]:
+        for pb, prev_b, row_b, stored_b in suspects[a + 1 :]:
             if pa in partner or pb in partner:
                 continue
             fits_a = sha256(prev_a + canonical_bytes(pa, row_a[1], row_a[2], row_a[3], row_b[4])).digest()
@@ -228,14 +243,18 @@ def _swaps(report: Report, suspects: list[tuple[int, bytes, tuple[Any, ...], byt
         if other is None:
             kept.append(b)
         elif b.position < other:
-            kept.append(Break(b.position, "swapped", f"the stored states of positions {b.position} and {other}"
-                              " were exchanged", with_position=other))
+            kept.append(
+                Break(
+                    b.position,
+                    "swapped",
+                    f"the stored states of positions {b.position} and {other} were exchanged",
+                    with_position=other,
+                )
+            )
     report.breaks = kept
 
 
-def _run(
-    rows: list[Any], i: int, raw: bytes, prev: bytes, stops: frozenset[int]
-) -> tuple[int, bytes, bytes]:
+def _run(rows: list[Any], i: int, raw: bytes, prev: bytes, stops: frozenset[int]) -> tuple[int, bytes, bytes]:
     """Check rows from ``i`` while every link holds; answer where it stopped (a row needing a
     closer look, or the end) and the recomputed and stored heads before that row. This is
     the hot loop: one hash and one comparison per event while in step."""
@@ -272,8 +291,12 @@ async def _read(conn: Any, low: int, high: int) -> tuple[list[Any], list[Any]]:
 
 
 async def verify(
-    conn: Any, public_keys: Mapping[str, Ed25519PublicKey], start: int = 1, end: int | None = None,
-    *, chunk: int = CHUNK,
+    conn: Any,
+    public_keys: Mapping[str, Ed25519PublicKey],
+    start: int = 1,
+    end: int | None = None,
+    *,
+    chunk: int = CHUNK,
 ) -> Report:
     """Recompute the chain over positions ``start..end`` (default: the whole log)."""
     await ensure_audit_schema(conn)
@@ -292,8 +315,13 @@ async def verify(
     for c in checkpoints.values():
         report.checkpoints_checked += 1
         if not c.verifies(public_keys):
-            report.add(Break(c.position, "checkpoint_signature_invalid",
-                             f"the checkpoint at {c.position} does not verify with key {c.kid}"))
+            report.add(
+                Break(
+                    c.position,
+                    "checkpoint_signature_invalid",
+                    f"the checkpoint at {c.position} does not verify with key {c.kid}",
+                )
+            )
     stops = frozenset(checkpoints)
     seen: set[int] = set()
     suspects: list[tuple[int, bytes, tuple[Any, ...], bytes]] = []
@@ -305,8 +333,13 @@ async def verify(
         if ckpt is not None:
             seen.add(position)
             if ckpt.chain_head != raw:
-                report.add(Break(position, "checkpoint_head_differs",
-                                 "the recomputed chain head differs from the signed checkpoint"))
+                report.add(
+                    Break(
+                        position,
+                        "checkpoint_head_differs",
+                        "the recomputed chain head differs from the signed checkpoint",
+                    )
+                )
 
     low = start - 1
     pending = asyncio.ensure_future(_read(conn, low, min(low + chunk, end))) if low < end else None
@@ -318,8 +351,11 @@ async def verify(
         checked += len(rows)
         i = 0
         while True:
-            i, raw, prev = await asyncio.to_thread(_run, rows, i, raw, prev, stops) if len(rows) - i > 1000 \
+            i, raw, prev = (
+                await asyncio.to_thread(_run, rows, i, raw, prev, stops)
+                if len(rows) - i > 1000
                 else _run(rows, i, raw, prev, stops)
+            )
             if i > 0:
                 previous = rows[i - 1][0]
             position = rows[i][0] if i < len(rows) else high + 1
@@ -347,11 +383,23 @@ async def verify(
                     await asyncio.wait([pending])  # one query at a time on a connection
                 detail = await conn.fetchrow(_DETAIL_SQL, position)
                 if (detail[4], detail[5]) != (detail[0], detail[1]):
-                    report.add(Break(position, "reordered", f"the event indexed here ({detail[4]} v{detail[5]}) "
-                                     f"is not the one stored here ({detail[0]} v{detail[1]})"))
+                    report.add(
+                        Break(
+                            position,
+                            "reordered",
+                            f"the event indexed here ({detail[4]} v{detail[5]}) "
+                            f"is not the one stored here ({detail[0]} v{detail[1]})",
+                        )
+                    )
                 elif position > previous + 1:
-                    report.add(Break(previous + 1, "event_missing", f"the link into {position} needs an event "
-                                     f"between {previous} and {position} that is no longer stored"))
+                    report.add(
+                        Break(
+                            previous + 1,
+                            "event_missing",
+                            f"the link into {position} needs an event "
+                            f"between {previous} and {position} that is no longer stored",
+                        )
+                    )
                 else:
                     report.add(Break(position, "bytes_changed", "the stored bytes differ from those chained"))
                     if len(suspects) < MAX_BREAKS:
@@ -363,8 +411,9 @@ async def verify(
         low = high
     for position, ckpt in checkpoints.items():
         if position not in seen:
-            report.add(Break(position, "event_missing", f"checkpoint {ckpt.position} signed an event that is "
-                             "no longer stored"))
+            report.add(
+                Break(position, "event_missing", f"checkpoint {ckpt.position} signed an event that is no longer stored")
+            )
     report.checked, report.head = checked, raw
     _swaps(report, suspects)
     return report
@@ -373,7 +422,8 @@ async def verify(
 async def latest_checkpoint(conn: Any) -> Checkpoint | None:
     await ensure_audit_schema(conn)
     row = await conn.fetchrow(
-        "SELECT position, chain_head, signed_at, kid, signature FROM audit_checkpoints ORDER BY position DESC LIMIT 1")
+        "SELECT position, chain_head, signed_at, kid, signature FROM audit_checkpoints ORDER BY position DESC LIMIT 1"
+    )
     return None if row is None else Checkpoint(int(row[0]), bytes(row[1]), row[2], row[3], bytes(row[4]))
 
 
@@ -396,5 +446,10 @@ async def make_checkpoint(conn: Any, key: SigningKey, now: datetime | None = Non
     await conn.execute(
         "INSERT INTO audit_checkpoints (position, chain_head, signed_at, kid, signature)"
         " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (position) DO NOTHING",
-        position, head, signed_at, key.kid, signature)
+        position,
+        head,
+        signed_at,
+        key.kid,
+        signature,
+    )
     return checkpoint, report

@@ -76,22 +76,34 @@ async def _positions(conn: Any, scope: str, value: str | None) -> list[int]:
     elif scope == "jurisdiction":
         assert value is not None
         low, high = division_range(value)
-        learners = [r[0] for r in await conn.fetch(
-            "SELECT learner_id FROM rm_learners WHERE jurisdiction >= $1 AND jurisdiction < $2", low, high)]
+        learners = [
+            r[0]
+            for r in await conn.fetch(
+                "SELECT learner_id FROM rm_learners WHERE jurisdiction >= $1 AND jurisdiction < $2", low, high
+            )
+        ]
         providers_sql = "SELECT DISTINCT provider_id FROM rm_completions WHERE learner_id = ANY($1)"
     else:  # institution: its own events, and the registrations and roles of its learners
-        learners = [r[0] for r in await conn.fetch(
-            "SELECT DISTINCT learner_id FROM rm_completions WHERE provider_id = $1", value)]
+        learners = [
+            r[0]
+            for r in await conn.fetch("SELECT DISTINCT learner_id FROM rm_completions WHERE provider_id = $1", value)
+        ]
         rows = await conn.fetch(
             "SELECT position FROM rm_event_index WHERE provider_id = $1"
             " UNION SELECT position FROM rm_event_index WHERE learner_id = ANY($2) AND provider_id IS NULL"
-            f" UNION {_POLICIES}", value, learners)
+            f" UNION {_POLICIES}",
+            value,
+            learners,
+        )
         return sorted(r[0] for r in rows)
     providers = [r[0] for r in await conn.fetch(providers_sql, learners)]
     rows = await conn.fetch(
         "SELECT position FROM rm_event_index WHERE learner_id = ANY($1)"
         " UNION SELECT position FROM rm_event_index WHERE provider_id = ANY($2) AND learner_id IS NULL"
-        f" UNION {_POLICIES}", learners, providers)
+        f" UNION {_POLICIES}",
+        learners,
+        providers,
+    )
     return sorted(r[0] for r in rows)
 
 
@@ -109,17 +121,30 @@ def _write(path: Path, data: bytes, append: bool = False) -> None:
 
 
 def _line(r: Any) -> str:
-    return json.dumps({
-        "position": r[0], "originator_id": str(r[1]), "originator_version": r[2], "topic": r[3],
-        "state": base64.b64encode(r[4]).decode(),
-        "previous_position": r[6] or 0,
-        "previous_hash": (bytes(r[7]) if r[7] is not None else GENESIS).hex(),
-        "chain_hash": bytes(r[5]).hex() if r[5] is not None else None,
-    }, ensure_ascii=False) + "\n"
+    return (
+        json.dumps(
+            {
+                "position": r[0],
+                "originator_id": str(r[1]),
+                "originator_version": r[2],
+                "topic": r[3],
+                "state": base64.b64encode(r[4]).decode(),
+                "previous_position": r[6] or 0,
+                "previous_hash": (bytes(r[7]) if r[7] is not None else GENESIS).hex(),
+                "chain_hash": bytes(r[5]).hex() if r[5] is not None else None,
+            },
+            ensure_ascii=False,
+        )
+        + "\n"
+    )
 
 
 async def export(
-    conn: Any, out: Path, scope: str, value: str | None, keys: KeyRing,
+    conn: Any,
+    out: Path,
+    scope: str,
+    value: str | None,
+    keys: KeyRing,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> dict[str, Any]:
     """Write the bundle of ``scope`` (``all``, ``learner``, ``institution``, ``jurisdiction``)
@@ -132,7 +157,7 @@ async def export(
     registered: list[Any] = []
     await asyncio.to_thread(_write, out / "events.jsonl", b"")
     for index in range(0, len(positions), _CHUNK):
-        rows = await conn.fetch(_EVENTS_SQL, positions[index:index + _CHUNK])
+        rows = await conn.fetch(_EVENTS_SQL, positions[index : index + _CHUNK])
         for r in rows:
             counts[r[3]] = counts.get(r[3], 0) + 1
             if r[3] == LEARNER_REGISTERED:
@@ -145,16 +170,20 @@ async def export(
     checkpoints = await load_checkpoints(conn, first)
     covering = [c for c in checkpoints if c.position <= last]
     covering += [c for c in checkpoints if c.position > last][:1]
-    await asyncio.to_thread(_write, out / "checkpoints.json",
-                            json.dumps([c.as_json() for c in covering], indent=1).encode())
+    await asyncio.to_thread(
+        _write, out / "checkpoints.json", json.dumps([c.as_json() for c in covering], indent=1).encode()
+    )
     people = {
         r[0]: {"learner_id": r[1], "name": r[2]}
         for r in await conn.fetch(
             "SELECT subject, learner_id, name FROM rm_learners WHERE learner_uuid = ANY($1::uuid[])"
-            " AND subject IS NOT NULL AND learner_id NOT LIKE 'erased:%'", registered)
+            " AND subject IS NOT NULL AND learner_id NOT LIKE 'erased:%'",
+            registered,
+        )
     }
-    await asyncio.to_thread(_write, out / "learners.json",
-                            json.dumps(dict(sorted(people.items())), indent=1, ensure_ascii=False).encode())
+    await asyncio.to_thread(
+        _write, out / "learners.json", json.dumps(dict(sorted(people.items())), indent=1, ensure_ascii=False).encode()
+    )
     jwks = await asyncio.to_thread(keys.jwks)
     await asyncio.to_thread(_write, out / "keys.json", json.dumps(jwks, indent=1).encode())
     manifest = {

@@ -69,8 +69,15 @@ class _Behind(Exception):
 
 
 class CertificateCascade:
-    def __init__(self, pool: asyncpg.Pool, committer: Committer, runner: ProjectionRunner,
-                 *, batch_size: int = 500, poll_interval: float = 0.5) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        committer: Committer,
+        runner: ProjectionRunner,
+        *,
+        batch_size: int = 500,
+        poll_interval: float = 0.5,
+    ) -> None:
         self._pool = pool
         self._committer = committer
         self._runner = runner
@@ -89,17 +96,20 @@ class CertificateCascade:
     async def step(self) -> int:
         """Work one batch; answer how many relevant events it held."""
         async with self._pool.acquire() as conn, conn.transaction():
-            position = int(await conn.fetchval(
-                "SELECT position FROM cb_cascade_tracking WHERE name = $1 FOR UPDATE", NAME))
+            position = int(
+                await conn.fetchval("SELECT position FROM cb_cascade_tracking WHERE name = $1 FOR UPDATE", NAME)
+            )
             try:
                 head = await eventlog.head(conn)
             except asyncpg.UndefinedTableError:
                 return 0
             rows = await conn.fetch(
-                eventlog.SELECT_ROWS +
-                " WHERE notification_id > $1 AND notification_id <= $2 AND topic = ANY($3)"
+                eventlog.SELECT_ROWS + " WHERE notification_id > $1 AND notification_id <= $2 AND topic = ANY($3)"
                 " ORDER BY notification_id LIMIT $4",
-                position, head, [ISSUED, COMPLETION_REVOKED], self._batch_size,
+                position,
+                head,
+                [ISSUED, COMPLETION_REVOKED],
+                self._batch_size,
             )
             reached = head if len(rows) < self._batch_size else int(rows[-1][0])
             for r in rows:
@@ -128,16 +138,39 @@ class CertificateCascade:
             raise _Behind
         for r in await conn.fetch(
             "SELECT completion_id, revoked_position, revoked_event_id, revocation_reason FROM rm_completions"
-            " WHERE event_id = ANY($1) AND revoked_position < $2 ORDER BY revoked_position", basis, position,
+            " WHERE event_id = ANY($1) AND revoked_position < $2 ORDER BY revoked_position",
+            basis,
+            position,
         ):
-            await self._revoked(conn, int(r["revoked_position"]), r["completion_id"], r["revoked_event_id"],
-                                {"reason": r["revocation_reason"]}, only=[certificate_id])
+            await self._revoked(
+                conn,
+                int(r["revoked_position"]),
+                r["completion_id"],
+                r["revoked_event_id"],
+                {"reason": r["revocation_reason"]},
+                only=[certificate_id],
+            )
 
-    async def _revoked(self, conn: Any, position: int, completion_id: UUID, event_id: UUID,
-                       fields: dict[str, Any], only: list[UUID] | None = None) -> None:
+    async def _revoked(
+        self,
+        conn: Any,
+        position: int,
+        completion_id: UUID,
+        event_id: UUID,
+        fields: dict[str, Any],
+        only: list[UUID] | None = None,
+    ) -> None:
         recorded = event_uuid(completion_id, 1)
-        certificate_ids = only if only is not None else [r[0] for r in await conn.fetch(
-            "SELECT certificate_id FROM cb_cascade_basis WHERE completion_event_id = $1", recorded)]
+        certificate_ids = (
+            only
+            if only is not None
+            else [
+                r[0]
+                for r in await conn.fetch(
+                    "SELECT certificate_id FROM cb_cascade_basis WHERE completion_event_id = $1", recorded
+                )
+            ]
+        )
         if not certificate_ids:
             return
         if await self._runner.wait_for(position, _WAIT_SECONDS) < position:
@@ -152,21 +185,33 @@ class CertificateCascade:
             # Judged as issued: the policies known then, of the jurisdiction holding the account then.
             issued = await learner_facts(conn, cert["learner_id"], int(cert["issued_position"]))
             jurisdiction = issued.jurisdiction if issued is not None else facts.jurisdiction
-            policies = await policies_in_force(conn, parent_chain(jurisdiction), cert["issued_on"],
-                                               at_position=int(cert["issued_position"]))
-            verdict = judge(cert["kind"], replace(facts, jurisdiction=jurisdiction, completions=kept), policies,
-                            cert["issued_on"])
+            policies = await policies_in_force(
+                conn, parent_chain(jurisdiction), cert["issued_on"], at_position=int(cert["issued_position"])
+            )
+            verdict = judge(
+                cert["kind"], replace(facts, jurisdiction=jurisdiction, completions=kept), policies, cert["issued_on"]
+            )
             if verdict["eligible"]:
                 continue
             unmet = ", ".join(f"{m['policy_id']}#{m['rule']}" for m in verdict["missing"])
             # The reason is shown to anyone verifying: it names events, not the learner's records.
-            reason = (f"a completion this certificate rests on was revoked (event {event_id} at position "
-                      f"{position}); without it the basis no longer meets {unmet}")
-            cause = {"type": "CompletionRevoked", "event_id": str(event_id), "position": position,
-                     "completion_id": str(completion_id), "completion_event_id": str(recorded),
-                     "revocation_reason": fields.get("reason")}
-            written = await asyncio.wrap_future(self._committer.submit(
-                functools.partial(_suspend, certificate_id=certificate_id, reason=reason, cause=cause)))
+            reason = (
+                f"a completion this certificate rests on was revoked (event {event_id} at position "
+                f"{position}); without it the basis no longer meets {unmet}"
+            )
+            cause = {
+                "type": "CompletionRevoked",
+                "event_id": str(event_id),
+                "position": position,
+                "completion_id": str(completion_id),
+                "completion_event_id": str(recorded),
+                "revocation_reason": fields.get("reason"),
+            }
+            written = await asyncio.wrap_future(
+                self._committer.submit(
+                    functools.partial(_suspend, certificate_id=certificate_id, reason=reason, cause=cause)
+                )
+            )
             if written.status == "recorded":
                 self.suspended.append(certificate_id)
                 log.info("certificate %s suspended: %s", certificate_id, reason)

@@ -78,8 +78,9 @@ _STATUS_INSERT: Final = (
 )
 
 
-_ISSUED_FIELDS: Final = frozenset({"learner_id", "kind", "issued_on", "valid_from", "hours", "basis",
-                                   "status_index", "kid", "jws"})
+_ISSUED_FIELDS: Final = frozenset(
+    {"learner_id", "kind", "issued_on", "valid_from", "hours", "basis", "status_index", "kid", "jws"}
+)
 
 
 async def apply(conn: Any, events: Sequence[Decoded]) -> None:
@@ -92,27 +93,60 @@ async def apply(conn: Any, events: Sequence[Decoded]) -> None:
                 "INSERT INTO rm_certificates (certificate_id, learner_id, kind, issued_on, valid_from, valid_until,"
                 " hours, basis, status_index, kid, jws, credential, issued_position, event_id)"
                 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, $11, $12::jsonb, $13, $14)",
-                e.originator_id, f["learner_id"], f["kind"], f["issued_on"], f["valid_from"], f.get("valid_until"),
-                f["hours"], json.dumps(json_ready(f["basis"]), ensure_ascii=False), f["status_index"], f["kid"],
-                f["jws"], None if f["jws"] is None else json.dumps(unverified(f["jws"]), ensure_ascii=False),
-                e.position, e.event_id,
+                e.originator_id,
+                f["learner_id"],
+                f["kind"],
+                f["issued_on"],
+                f["valid_from"],
+                f.get("valid_until"),
+                f["hours"],
+                json.dumps(json_ready(f["basis"]), ensure_ascii=False),
+                f["status_index"],
+                f["kid"],
+                f["jws"],
+                None if f["jws"] is None else json.dumps(unverified(f["jws"]), ensure_ascii=False),
+                e.position,
+                e.event_id,
             )
-            await conn.execute(_STATUS_INSERT, e.originator_id, e.position, "valid", f["valid_from"], None, None,
-                               e.event_id, e.recorded_at)
+            await conn.execute(
+                _STATUS_INSERT,
+                e.originator_id,
+                e.position,
+                "valid",
+                f["valid_from"],
+                None,
+                None,
+                e.event_id,
+                e.recorded_at,
+            )
         elif e.topic in STATUS_TOPICS and e.known and "reason" in f:
             since = f.get("since") or f.get("on")
             cause = f.get("cause")
             await conn.execute(
-                _STATUS_INSERT, e.originator_id, e.position, STATUS_TOPICS[e.topic], since, f.get("reason"),
+                _STATUS_INSERT,
+                e.originator_id,
+                e.position,
+                STATUS_TOPICS[e.topic],
+                since,
+                f.get("reason"),
                 json.dumps(json_ready(cause), ensure_ascii=False) if cause is not None else None,
-                e.event_id, e.recorded_at,
+                e.event_id,
+                e.recorded_at,
             )
 
 
 def _history(rows: Sequence[Any]) -> list[dict[str, Any]]:
-    return [{"status": r["status"], "since": r["since"].isoformat(), "reason": r["reason"],
-             "cause": json.loads(r["cause"]) if r["cause"] else None, "event_id": str(r["event_id"]),
-             "position": int(r["position"])} for r in rows]
+    return [
+        {
+            "status": r["status"],
+            "since": r["since"].isoformat(),
+            "reason": r["reason"],
+            "cause": json.loads(r["cause"]) if r["cause"] else None,
+            "event_id": str(r["event_id"]),
+            "position": int(r["position"]),
+        }
+        for r in rows
+    ]
 
 
 def _view(cert: Any, history: list[dict[str, Any]], today: date) -> dict[str, Any]:
@@ -122,35 +156,62 @@ def _view(cert: Any, history: list[dict[str, Any]], today: date) -> dict[str, An
     if status == "valid" and until is not None and until < today:
         status, since, reason = "expired", (until + timedelta(days=1)).isoformat(), f"valid until {until}"
     return {
-        "certificate_id": str(cert["certificate_id"]), "kind": cert["kind"],
-        "issued_on": cert["issued_on"].isoformat(), "valid_from": cert["valid_from"].isoformat(),
+        "certificate_id": str(cert["certificate_id"]),
+        "kind": cert["kind"],
+        "issued_on": cert["issued_on"].isoformat(),
+        "valid_from": cert["valid_from"].isoformat(),
         "valid_until": until.isoformat() if until else None,
-        "status": status, "since": since, "reason": reason, "history": history,
-        "issued_position": int(cert["issued_position"]), "event_id": str(cert["event_id"]),
-        "kid": cert["kid"], "status_index": int(cert["status_index"]),
+        "status": status,
+        "since": since,
+        "reason": reason,
+        "history": history,
+        "issued_position": int(cert["issued_position"]),
+        "event_id": str(cert["event_id"]),
+        "kid": cert["kid"],
+        "status_index": int(cert["status_index"]),
     }
 
 
-async def certificate(conn: Any, certificate_id: UUID, today: date, at_position: int | None = None,
-                      ) -> tuple[dict[str, Any], Any] | None:
+async def certificate(
+    conn: Any,
+    certificate_id: UUID,
+    today: date,
+    at_position: int | None = None,
+) -> tuple[dict[str, Any], Any] | None:
     """(the certificate's status view, its row) as known at the position; None if not issued by then."""
-    cert = await conn.fetchrow("SELECT * FROM rm_certificates WHERE certificate_id = $1 AND issued_position <= $2",
-                               certificate_id, bound(at_position))
+    cert = await conn.fetchrow(
+        "SELECT * FROM rm_certificates WHERE certificate_id = $1 AND issued_position <= $2",
+        certificate_id,
+        bound(at_position),
+    )
     if cert is None:
         return None
-    rows = await conn.fetch("SELECT * FROM rm_certificate_status WHERE certificate_id = $1 AND position <= $2"
-                            " ORDER BY position", certificate_id, bound(at_position))
+    rows = await conn.fetch(
+        "SELECT * FROM rm_certificate_status WHERE certificate_id = $1 AND position <= $2 ORDER BY position",
+        certificate_id,
+        bound(at_position),
+    )
     return _view(cert, _history(rows), today), cert
 
 
-async def learner_certificates(conn: Any, learner_id: str, today: date, at_position: int | None = None,
-                               ) -> list[dict[str, Any]]:
-    certs = await conn.fetch("SELECT * FROM rm_certificates WHERE learner_id = $1 AND issued_position <= $2"
-                             " ORDER BY issued_position", learner_id, bound(at_position))
+async def learner_certificates(
+    conn: Any,
+    learner_id: str,
+    today: date,
+    at_position: int | None = None,
+) -> list[dict[str, Any]]:
+    certs = await conn.fetch(
+        "SELECT * FROM rm_certificates WHERE learner_id = $1 AND issued_position <= $2 ORDER BY issued_position",
+        learner_id,
+        bound(at_position),
+    )
     if not certs:
         return []
-    rows = await conn.fetch("SELECT * FROM rm_certificate_status WHERE certificate_id = ANY($1) AND position <= $2"
-                            " ORDER BY position", [c["certificate_id"] for c in certs], bound(at_position))
+    rows = await conn.fetch(
+        "SELECT * FROM rm_certificate_status WHERE certificate_id = ANY($1) AND position <= $2 ORDER BY position",
+        [c["certificate_id"] for c in certs],
+        bound(at_position),
+    )
     out = []
     for cert in certs:
         view = _view(cert, _history([r for r in rows if r["certificate_id"] == cert["certificate_id"]]), today)
@@ -167,7 +228,8 @@ async def with_certificates(conn: Any, facts: list[Facts], at_position: int | No
         " c.issued_position, s.status, s.since FROM rm_certificates c"
         " JOIN rm_certificate_status s ON s.certificate_id = c.certificate_id AND s.position <= $2"
         " WHERE c.learner_id = ANY($1) AND c.issued_position <= $2 ORDER BY c.certificate_id, s.position",
-        [f.learner_id for f in facts], bound(at_position),
+        [f.learner_id for f in facts],
+        bound(at_position),
     )
     grouped: dict[UUID, list[Any]] = {}
     for r in rows:
@@ -175,10 +237,12 @@ async def with_certificates(conn: Any, facts: list[Facts], at_position: int | No
     by_learner: dict[str, list[CertificateFact]] = {}
     for history in grouped.values():
         first = history[0]
-        for start, end in valid_spans(first["valid_from"], first["valid_until"],
-                                      [(r["status"], r["since"]) for r in history]):
+        for start, end in valid_spans(
+            first["valid_from"], first["valid_until"], [(r["status"], r["since"]) for r in history]
+        ):
             by_learner.setdefault(first["learner_id"], []).append(
-                CertificateFact(first["kind"], start, end, str(first["event_id"]), int(first["issued_position"])))
+                CertificateFact(first["kind"], start, end, str(first["event_id"]), int(first["issued_position"]))
+            )
     return [replace(f, certificates=tuple(by_learner.get(f.learner_id, ()))) for f in facts]
 
 
@@ -190,6 +254,9 @@ async def revoked_indexes(conn: Any, purpose: str, list_number: int, at_position
         "SELECT c.status_index FROM rm_certificates c JOIN LATERAL (SELECT status FROM rm_certificate_status s"
         " WHERE s.certificate_id = c.certificate_id AND s.position <= $3 ORDER BY position DESC LIMIT 1) last"
         " ON true WHERE c.status_index >= $1 AND c.status_index < $2 AND last.status = $4 AND c.issued_position <= $3",
-        low, low + STATUS_LIST_SIZE, bound(at_position), wanted,
+        low,
+        low + STATUS_LIST_SIZE,
+        bound(at_position),
+        wanted,
     )
     return [int(r[0]) - low for r in rows]

@@ -34,9 +34,7 @@ _LEN: Final = struct.Struct(">I")
 ChainRow = tuple[int, UUID, int, str, bytes]
 
 
-def canonical_bytes(
-    position: int, originator_id: UUID, originator_version: int, topic: str, state: bytes
-) -> bytes:
+def canonical_bytes(position: int, originator_id: UUID, originator_version: int, topic: str, state: bytes) -> bytes:
     topic_bytes = topic.encode("utf-8")
     return b"".join(
         (
@@ -67,10 +65,17 @@ def chain_hashes(rows: Iterable[Sequence[Any]], previous: bytes = GENESIS) -> li
         encoded = topics.get(topic)
         if encoded is None:
             encoded = topics[topic] = topic.encode("utf-8")
-        previous = digest(join((
-            previous, head(position, originator_id.bytes, version, len(encoded)), encoded,
-            length(len(state)), state,
-        ))).digest()
+        previous = digest(
+            join(
+                (
+                    previous,
+                    head(position, originator_id.bytes, version, len(encoded)),
+                    encoded,
+                    length(len(state)),
+                    state,
+                )
+            )
+        ).digest()
         append(previous)
     return hashes
 

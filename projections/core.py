@@ -26,11 +26,20 @@ PROVIDER_SUSPENDED: Final = topic(Provider, "Suspended")
 PROVIDER_REINSTATED: Final = topic(Provider, "Reinstated")
 COMPLETION_RECORDED: Final = topic(Completion, "Recorded")
 COMPLETION_REVOKED: Final = topic(Completion, "Revoked")
-TOPICS: Final = frozenset({
-    LEARNER_REGISTERED, ROLE_STARTED, ROLE_ENDED, LEARNER_ERASED, PROVIDER_ACCREDITED,
-    PROVIDER_REACCREDITED, PROVIDER_SUSPENDED, PROVIDER_REINSTATED, COMPLETION_RECORDED,
-    COMPLETION_REVOKED,
-})
+TOPICS: Final = frozenset(
+    {
+        LEARNER_REGISTERED,
+        ROLE_STARTED,
+        ROLE_ENDED,
+        LEARNER_ERASED,
+        PROVIDER_ACCREDITED,
+        PROVIDER_REACCREDITED,
+        PROVIDER_SUSPENDED,
+        PROVIDER_REINSTATED,
+        COMPLETION_RECORDED,
+        COMPLETION_REVOKED,
+    }
+)
 TABLES: Final = ("rm_event_index", "rm_learners", "rm_learner_roles", "rm_providers", "rm_completions")
 
 DDL: Final = """

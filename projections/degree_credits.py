@@ -93,28 +93,58 @@ async def apply(conn: Any, events: Sequence[Decoded]) -> None:
             await conn.execute(
                 "INSERT INTO rm_degree_mappings (mapping_id, version, university, programme, title, effective_from,"
                 " data, position, event_id) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9)",
-                e.originator_id, f["version"], f["university"], f["programme"], f["title"], f["effective_from"],
-                json.dumps(data, ensure_ascii=False), e.position, e.event_id,
+                e.originator_id,
+                f["version"],
+                f["university"],
+                f["programme"],
+                f["title"],
+                f["effective_from"],
+                json.dumps(data, ensure_ascii=False),
+                e.position,
+                e.event_id,
             )
         elif e.topic == RECOGNISED:
             await conn.execute(
                 "INSERT INTO rm_degree_recognitions (learner_id, recognition_id, mapping_id, mapping_version,"
                 " university, programme, on_day, hours, credits, position, event_id)"
                 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-                f["learner_id"], f["recognition_id"], UUID(f["mapping_id"]), f["mapping_version"],
-                f["university"], f["programme"], f["on"], f["hours"], f["credits"], e.position, e.event_id,
+                f["learner_id"],
+                f["recognition_id"],
+                UUID(f["mapping_id"]),
+                f["mapping_version"],
+                f["university"],
+                f["programme"],
+                f["on"],
+                f["hours"],
+                f["credits"],
+                e.position,
+                e.event_id,
             )
             await conn.executemany(
                 "INSERT INTO rm_degree_recognition_lines (learner_id, recognition_id, completion_id,"
                 " completion_event_id, category, hours, credits) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                [(f["learner_id"], f["recognition_id"], UUID(line["completion_id"]), UUID(line["event_id"]),
-                  line["category"], line["hours"], line["credits"]) for line in f["lines"]],
+                [
+                    (
+                        f["learner_id"],
+                        f["recognition_id"],
+                        UUID(line["completion_id"]),
+                        UUID(line["event_id"]),
+                        line["category"],
+                        line["hours"],
+                        line["credits"],
+                    )
+                    for line in f["lines"]
+                ],
             )
         elif e.topic == REVERSED:
             await conn.execute(
                 "UPDATE rm_degree_recognitions SET reversed_position = $3, reversed_event_id = $4,"
                 " reversal_reason = $5 WHERE learner_id = $1 AND recognition_id = $2",
-                f["learner_id"], f["recognition_id"], e.position, e.event_id, f.get("reason"),
+                f["learner_id"],
+                f["recognition_id"],
+                e.position,
+                e.event_id,
+                f.get("reason"),
             )
 
 
@@ -124,9 +154,19 @@ async def apply(conn: Any, events: Sequence[Decoded]) -> None:
 async def mapping_versions(conn: Any, mapping_id: UUID, at_position: int | None = None) -> list[dict[str, Any]]:
     rows = await conn.fetch(
         "SELECT data, position, event_id FROM rm_degree_mappings WHERE mapping_id = $1 AND position <= $2"
-        " ORDER BY version", mapping_id, bound(at_position))
-    return [{**json.loads(r["data"]), "mapping_id": str(mapping_id), "position": int(r["position"]),
-             "event_id": str(r["event_id"])} for r in rows]
+        " ORDER BY version",
+        mapping_id,
+        bound(at_position),
+    )
+    return [
+        {
+            **json.loads(r["data"]),
+            "mapping_id": str(mapping_id),
+            "position": int(r["position"]),
+            "event_id": str(r["event_id"]),
+        }
+        for r in rows
+    ]
 
 
 async def mapping_view(conn: Any, mapping_id: UUID, at_position: int | None = None) -> dict[str, Any] | None:
@@ -134,8 +174,14 @@ async def mapping_view(conn: Any, mapping_id: UUID, at_position: int | None = No
     if not versions:
         return None
     latest = versions[-1]
-    return {"mapping_id": str(mapping_id), "university": latest["university"], "programme": latest["programme"],
-            "title": latest["title"], "current_version": latest["version"], "versions": versions}
+    return {
+        "mapping_id": str(mapping_id),
+        "university": latest["university"],
+        "programme": latest["programme"],
+        "title": latest["title"],
+        "current_version": latest["version"],
+        "versions": versions,
+    }
 
 
 # -- one learner under one programme ----------------------------------------------------
@@ -164,7 +210,10 @@ ORDER BY r.position, l.completion_id
 
 
 async def learner_degree_credits(
-    conn: Any, learner_id: str, mapping_id: UUID, at_position: int | None = None,
+    conn: Any,
+    learner_id: str,
+    mapping_id: UUID,
+    at_position: int | None = None,
 ) -> dict[str, Any] | None:
     """The view for one learner and programme, or None when the mapping is not published."""
     upper = bound(at_position)
@@ -184,8 +233,9 @@ def _cap(value: Any) -> Decimal | None:
     return None if value is None else Decimal(str(value))
 
 
-def explain(learner_id: str, mapping: dict[str, Any], completions: Sequence[dict[str, Any]],
-            lines: Sequence[dict[str, Any]]) -> dict[str, Any]:
+def explain(
+    learner_id: str, mapping: dict[str, Any], completions: Sequence[dict[str, Any]], lines: Sequence[dict[str, Any]]
+) -> dict[str, Any]:
     """The degree-credit view (see the module invariants). ``mapping`` is the version's plain
     data; ``completions`` and ``lines`` are rows as the queries above return them."""
     mapping_id = str(mapping["mapping_id"])
@@ -200,8 +250,16 @@ def explain(learner_id: str, mapping: dict[str, Any], completions: Sequence[dict
     items: list[dict[str, Any]] = []
     warnings: list[dict[str, Any]] = []
     cats: dict[str, dict[str, Any]] = {
-        c: {"cap": cap, "recognised": ZERO, "recognised_events": set(), "on_revoked": ZERO,
-            "recognisable": ZERO, "recognisable_events": set()} for c, cap in caps.items()}
+        c: {
+            "cap": cap,
+            "recognised": ZERO,
+            "recognised_events": set(),
+            "on_revoked": ZERO,
+            "recognisable": ZERO,
+            "recognisable_events": set(),
+        }
+        for c, cap in caps.items()
+    }
     elsewhere_hours = ZERO
     for c in completions:
         cid = str(c["completion_id"])
@@ -217,16 +275,24 @@ def explain(learner_id: str, mapping: dict[str, Any], completions: Sequence[dict
         for line in by_completion.get(cid, []):
             reversed_ = line["reversed_position"] is not None
             here = str(line["mapping_id"]) == mapping_id
-            recognised.append({
-                "recognition_id": line["recognition_id"], "mapping_id": str(line["mapping_id"]),
-                "university": line["university"], "programme": line["programme"],
-                "mapping_version": line["mapping_version"], "this_programme": here,
-                "on": line["on_day"].isoformat(), "hours": Decimal(line["hours"]),
-                "credits": Decimal(line["credits"]), "event_id": str(line["event_id"]),
-                "position": int(line["position"]), "reversed": reversed_,
-                "reversal_event_id": str(line["reversed_event_id"]) if reversed_ else None,
-                "reversal_reason": line["reversal_reason"],
-            })
+            recognised.append(
+                {
+                    "recognition_id": line["recognition_id"],
+                    "mapping_id": str(line["mapping_id"]),
+                    "university": line["university"],
+                    "programme": line["programme"],
+                    "mapping_version": line["mapping_version"],
+                    "this_programme": here,
+                    "on": line["on_day"].isoformat(),
+                    "hours": Decimal(line["hours"]),
+                    "credits": Decimal(line["credits"]),
+                    "event_id": str(line["event_id"]),
+                    "position": int(line["position"]),
+                    "reversed": reversed_,
+                    "reversal_event_id": str(line["reversed_event_id"]) if reversed_ else None,
+                    "reversal_reason": line["reversal_reason"],
+                }
+            )
             if reversed_:
                 continue
             live_hours += Decimal(line["hours"])
@@ -246,28 +312,47 @@ def explain(learner_id: str, mapping: dict[str, Any], completions: Sequence[dict
             cats[c["category"]]["recognisable_events"].add(c["event_id"])
         live_here = [r for r in recognised if not r["reversed"]]
         if revoked and live_here:
-            warnings.append({
-                "code": "recognised_completion_revoked",
-                "detail": f"{c['provider_id']}/{c['record_id']} was revoked after its hours were recognised; "
-                          "reverse the recognitions that rest on it",
-                "completion_event_id": str(c["event_id"]), "revocation_event_id": str(c["revoked_event_id"]),
-                "recognitions": sorted({r["recognition_id"] for r in live_here}),
-            })
-        items.append({
-            "completion_id": cid, "event_id": str(c["event_id"]), "position": int(c["recorded_position"]),
-            "provider_id": c["provider_id"], "record_id": c["record_id"],
-            "programme": {"code": c["programme_code"], "title": c["programme_title"]},
-            "category": c["category"], "level": c["level"], "hours": hours, "assessment": c["assessment"],
-            "completed_on": c["completed_on"].isoformat(), "status": status,
-            "revocation": None if not revoked else {
-                "event_id": str(c["revoked_event_id"]), "position": int(c["revoked_position"]),
-                "reason": c["revocation_reason"]},
-            "counts": reason is None, "not_counted_reason": reason,
-            "worth_credits": credits_for(hours, hpc) if reason is None else ZERO,
-            "recognised": recognised, "recognised_hours": live_hours,
-            "revoked_after_recognition": revoked and bool(live_here),
-            "recognisable_hours": remaining, "recognisable_credits": worth,
-        })
+            warnings.append(
+                {
+                    "code": "recognised_completion_revoked",
+                    "detail": f"{c['provider_id']}/{c['record_id']} was revoked after its hours were recognised; "
+                    "reverse the recognitions that rest on it",
+                    "completion_event_id": str(c["event_id"]),
+                    "revocation_event_id": str(c["revoked_event_id"]),
+                    "recognitions": sorted({r["recognition_id"] for r in live_here}),
+                }
+            )
+        items.append(
+            {
+                "completion_id": cid,
+                "event_id": str(c["event_id"]),
+                "position": int(c["recorded_position"]),
+                "provider_id": c["provider_id"],
+                "record_id": c["record_id"],
+                "programme": {"code": c["programme_code"], "title": c["programme_title"]},
+                "category": c["category"],
+                "level": c["level"],
+                "hours": hours,
+                "assessment": c["assessment"],
+                "completed_on": c["completed_on"].isoformat(),
+                "status": status,
+                "revocation": None
+                if not revoked
+                else {
+                    "event_id": str(c["revoked_event_id"]),
+                    "position": int(c["revoked_position"]),
+                    "reason": c["revocation_reason"],
+                },
+                "counts": reason is None,
+                "not_counted_reason": reason,
+                "worth_credits": credits_for(hours, hpc) if reason is None else ZERO,
+                "recognised": recognised,
+                "recognised_hours": live_hours,
+                "revoked_after_recognition": revoked and bool(live_here),
+                "recognisable_hours": remaining,
+                "recognisable_credits": worth,
+            }
+        )
 
     by_category: dict[str, Any] = {}
     recognised_total = on_revoked_total = capped_sum = ZERO
@@ -283,17 +368,37 @@ def explain(learner_id: str, mapping: dict[str, Any], completions: Sequence[dict
         recognised_events |= {str(e) for e in cat["recognised_events"]}
         recognisable_events |= {str(e) for e in cat["recognisable_events"]}
         by_category[code] = {
-            "cap": cap, "recognised_credits": cat["recognised"], "recognised_events": _ids(cat["recognised_events"]),
-            "on_revoked_completions": cat["on_revoked"], "cap_remaining": room,
-            "recognisable_credits": recognisable, "recognisable_before_caps": cat["recognisable"],
+            "cap": cap,
+            "recognised_credits": cat["recognised"],
+            "recognised_events": _ids(cat["recognised_events"]),
+            "on_revoked_completions": cat["on_revoked"],
+            "cap_remaining": room,
+            "recognisable_credits": recognisable,
+            "recognisable_before_caps": cat["recognisable"],
             "recognisable_events": _ids(cat["recognisable_events"]),
         }
     overall_room = max(overall_cap - recognised_total, ZERO)
     return {
         "learner_id": learner_id,
-        "mapping": {k: mapping[k] for k in (
-            "mapping_id", "university", "programme", "title", "version", "programme_credits", "hours_per_credit",
-            "overall_cap", "overall_cap_fraction", "categories", "levels", "effective_from", "event_id", "position")},
+        "mapping": {
+            k: mapping[k]
+            for k in (
+                "mapping_id",
+                "university",
+                "programme",
+                "title",
+                "version",
+                "programme_credits",
+                "hours_per_credit",
+                "overall_cap",
+                "overall_cap_fraction",
+                "categories",
+                "levels",
+                "effective_from",
+                "event_id",
+                "position",
+            )
+        },
         "completions": items,
         "totals": {
             "recognised_credits": recognised_total,

@@ -40,10 +40,10 @@ async def _table_digest(conn: Any, table: str) -> tuple[str, int]:
 async def read_model_digests(conn: Any) -> dict[str, Any]:
     """``{"position", "chain_head", "tables": {table: {"sha256", "rows"}}}``."""
     async with conn.transaction(isolation="repeatable_read", readonly=True):
-        await conn.execute("SET LOCAL TimeZone = 'UTC'; SET LOCAL DateStyle = 'ISO, YMD';"
-                           " SET LOCAL extra_float_digits = 1")
-        tracking = await conn.fetchrow(
-            APPLIED_CHAIN_SQL, PROJECTION)
+        await conn.execute(
+            "SET LOCAL TimeZone = 'UTC'; SET LOCAL DateStyle = 'ISO, YMD'; SET LOCAL extra_float_digits = 1"
+        )
+        tracking = await conn.fetchrow(APPLIED_CHAIN_SQL, PROJECTION)
         tables = {}
         for table in TABLES:
             value, count = await _table_digest(conn, table)

@@ -75,7 +75,9 @@ def _fast_decoders(transcoder: JSONTranscoder) -> dict[str, Callable[[Any], Any]
     """The transcoder's decoding per name; the library's own transcodings as the C
     functions they call (same results, same exceptions for non-strings)."""
     direct: dict[type, Callable[[Any], Any]] = {
-        UUIDAsHex: UUID, DecimalAsStr: Decimal, DatetimeAsISO: datetime.fromisoformat,
+        UUIDAsHex: UUID,
+        DecimalAsStr: Decimal,
+        DatetimeAsISO: datetime.fromisoformat,
         DateAsISO: date.fromisoformat,
     }
     return {name: direct.get(type(t), t.decode) for name, t in transcoder.names.items()}
@@ -144,9 +146,8 @@ def _plain_class(cls: Any) -> bool:
         return False
     return True
 
-_BOOKKEEPING: Final = frozenset(
-    {"originator_id", "originator_version", "timestamp", "originator_topic"}
-)
+
+_BOOKKEEPING: Final = frozenset({"originator_id", "originator_version", "timestamp", "originator_topic"})
 _OTHER_BOOKKEEPING: Final = tuple(sorted(_BOOKKEEPING - {"timestamp"}))
 
 
@@ -175,9 +176,7 @@ class EventDecoder:
     def __init__(self, mapper: Mapper[UUID] | None = None) -> None:
         self._mapper = mapper or ledger_mapper()
         transcoder = self._mapper.transcoder
-        plain = (
-            type(self._mapper) is Mapper and self._mapper.cipher is None and self._mapper.compressor is None
-        )
+        plain = type(self._mapper) is Mapper and self._mapper.cipher is None and self._mapper.compressor is None
         #: ``None`` when only the mapper may decode (see the module invariants).
         self._revive = (
             _reviver(_fast_decoders(transcoder))
@@ -226,9 +225,7 @@ class EventDecoder:
             if paused:
                 gc.enable()
 
-    def decode(
-        self, position: int, originator_id: UUID, version: int, topic: str, state: bytes
-    ) -> Decoded:
+    def decode(self, position: int, originator_id: UUID, version: int, topic: str, state: bytes) -> Decoded:
         known = True
         attributes = self._fast(originator_id, topic, state)
         if attributes is None:
@@ -241,17 +238,22 @@ class EventDecoder:
             pop(key, None)
         # Positional (in field order): keyword passing costs more than the rest of this tail.
         return Decoded(
-            position, originator_id, version, topic, state, attributes,
-            timestamp if isinstance(timestamp, datetime) else None, known, event_uuid(originator_id, version),
+            position,
+            originator_id,
+            version,
+            topic,
+            state,
+            attributes,
+            timestamp if isinstance(timestamp, datetime) else None,
+            known,
+            event_uuid(originator_id, version),
         )
 
     def _by_mapper(
         self, position: int, originator_id: UUID, version: int, topic: str, state: bytes
     ) -> tuple[dict[str, Any], bool]:
         """The attributes the ledger's mapper decodes (upcasting applies), and whether known."""
-        stored = StoredEvent(
-            originator_id=originator_id, originator_version=version, topic=topic, state=state
-        )
+        stored = StoredEvent(originator_id=originator_id, originator_version=version, topic=topic, state=state)
         try:
             return vars(self._mapper.to_domain_event(stored)), True
         except TopicError:

@@ -70,8 +70,12 @@ class Incident:
 
     def as_data(self) -> dict[str, Any]:
         return {
-            "position": self.position, "event_id": self.event_id, "topic": self.topic, "error": self.error,
-            "description": self.description, "attempts": self.attempts,
+            "position": self.position,
+            "event_id": self.event_id,
+            "topic": self.topic,
+            "error": self.error,
+            "description": self.description,
+            "attempts": self.attempts,
             "first_failed_at": self.first_failed_at.isoformat() if self.first_failed_at else None,
             "last_failed_at": self.last_failed_at.isoformat() if self.last_failed_at else None,
         }
@@ -110,8 +114,9 @@ class EventNotApplied(Exception):
 
 
 async def record(conn: Any, projection: str, incident: Incident) -> None:
-    await conn.execute(_RECORD, projection, incident.position, incident.event_id, incident.topic, incident.error,
-                       incident.description)
+    await conn.execute(
+        _RECORD, projection, incident.position, incident.event_id, incident.topic, incident.error, incident.description
+    )
 
 
 async def current(conn: Any, projection: str) -> Incident | None:
@@ -119,10 +124,20 @@ async def current(conn: Any, projection: str) -> Incident | None:
     try:
         row = await conn.fetchrow(
             "SELECT position, event_id, topic, error, description, first_failed_at, last_failed_at, attempts"
-            " FROM rm_incidents WHERE projection = $1", projection)
+            " FROM rm_incidents WHERE projection = $1",
+            projection,
+        )
     except asyncpg.UndefinedTableError:
         return None
     if row is None:
         return None
-    return Incident(int(row["position"]), str(row["event_id"]), row["topic"], row["error"], row["description"],
-                    row["first_failed_at"], row["last_failed_at"], int(row["attempts"]))
+    return Incident(
+        int(row["position"]),
+        str(row["event_id"]),
+        row["topic"],
+        row["error"],
+        row["description"],
+        row["first_failed_at"],
+        row["last_failed_at"],
+        int(row["attempts"]),
+    )

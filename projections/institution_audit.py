@@ -59,8 +59,16 @@ UPDATE audit_rejections SET detail = replace(detail, learner_id, '(learner)'), l
 """
 
 #: The refusals an institution audit counts (validation errors of a body are not attempts).
-COUNTED: Final = frozenset({"outside_accreditation", "provider_suspended", "learner_not_found",
-                            "completion_conflict", "completion_in_future", "posting_as_another_provider"})
+COUNTED: Final = frozenset(
+    {
+        "outside_accreditation",
+        "provider_suspended",
+        "learner_not_found",
+        "completion_conflict",
+        "completion_in_future",
+        "posting_as_another_provider",
+    }
+)
 
 
 async def record_rejections(conn: Any, provider_id: str, rejected: Sequence[dict[str, Any]]) -> int:
@@ -72,8 +80,11 @@ async def record_rejections(conn: Any, provider_id: str, rejected: Sequence[dict
     if not counted:
         return 0
     numbers = {r["learner_id"] for r in counted if isinstance(r.get("learner_id"), str)}
-    subjects = dict(await conn.fetch(
-        "SELECT learner_id, subject FROM rm_learners WHERE learner_id = ANY($1::text[])", list(numbers)))
+    subjects = dict(
+        await conn.fetch(
+            "SELECT learner_id, subject FROM rm_learners WHERE learner_id = ANY($1::text[])", list(numbers)
+        )
+    )
     rows = []
     for r in counted:
         number, detail = r.get("learner_id"), r.get("detail")
@@ -82,7 +93,9 @@ async def record_rejections(conn: Any, provider_id: str, rejected: Sequence[dict
         rows.append((provider_id, r.get("record_id"), subjects.get(number), r["code"], detail, r.get("completed_on")))
     await conn.executemany(
         "INSERT INTO audit_rejections (provider_id, record_id, subject, code, detail, completed_on)"
-        " VALUES ($1, $2, $3, $4, $5, $6)", rows)
+        " VALUES ($1, $2, $3, $4, $5, $6)",
+        rows,
+    )
     return len(rows)
 
 
@@ -137,44 +150,98 @@ GROUP BY 1 HAVING count(*) >= $6 ORDER BY 1
 
 
 async def institution_month(
-    conn: Any, provider_id: str, month: str, zone: ZoneInfo, *, backdated_days: int = 90, burst: int = 20,
+    conn: Any,
+    provider_id: str,
+    month: str,
+    zone: ZoneInfo,
+    *,
+    backdated_days: int = 90,
+    burst: int = 20,
 ) -> dict[str, Any]:
     start, end = _month(month, zone)
     args = (provider_id, start, end)
     posted = await conn.fetch(_POSTED, *args)
     revoked = await conn.fetch(
         "SELECT event_id, revoked_event_id, learner_id, record_id, revocation_reason, revoked_by FROM rm_completions"
-        " WHERE provider_id = $1 AND revoked_at >= $2 AND revoked_at < $3 ORDER BY revoked_position", *args)
+        " WHERE provider_id = $1 AND revoked_at >= $2 AND revoked_at < $3 ORDER BY revoked_position",
+        *args,
+    )
     rejected = await conn.fetch(
         "SELECT code, count(*) AS n FROM audit_rejections WHERE provider_id = $1 AND at >= $2 AND at < $3"
-        " GROUP BY code ORDER BY code", *args)
+        " GROUP BY code ORDER BY code",
+        *args,
+    )
     anomalies: list[dict[str, Any]] = []
     for r in await conn.fetch(_OVER_24H, *args):
-        anomalies.append({"kind": "over_24h_one_day", "learner_id": r["learner_id"], "date": r["completed_on"],
-                          "hours": r["hours"], "events": r["ids"]})
+        anomalies.append(
+            {
+                "kind": "over_24h_one_day",
+                "learner_id": r["learner_id"],
+                "date": r["completed_on"],
+                "hours": r["hours"],
+                "events": r["ids"],
+            }
+        )
     for r in await conn.fetch(_OVERLAPS, *args):
-        anomalies.append({"kind": "overlapping_sessions", "learner_id": r["learner_id"], "date": r["a_from"],
-                          "detail": f"{r['a_from']}..{r['a_to']} ({r['a_provider']}) overlaps "
-                                    f"{r['b_from']}..{r['b_to']} ({r['b_provider']})",
-                          "events": [r["a_id"], r["b_id"]]})
+        anomalies.append(
+            {
+                "kind": "overlapping_sessions",
+                "learner_id": r["learner_id"],
+                "date": r["a_from"],
+                "detail": f"{r['a_from']}..{r['a_to']} ({r['a_provider']}) overlaps "
+                f"{r['b_from']}..{r['b_to']} ({r['b_provider']})",
+                "events": [r["a_id"], r["b_id"]],
+            }
+        )
     for r in await conn.fetch(_TWICE, *args):
-        anomalies.append({"kind": "credited_twice", "learner_id": r["learner_id"], "programme_code":
-                          r["programme_code"], "count": r["n"], "events": r["ids"]})
+        anomalies.append(
+            {
+                "kind": "credited_twice",
+                "learner_id": r["learner_id"],
+                "programme_code": r["programme_code"],
+                "count": r["n"],
+                "events": r["ids"],
+            }
+        )
     for r in await conn.fetch(_BACKDATED, *args, zone.key, backdated_days, burst):
-        anomalies.append({"kind": "backdated_burst", "date": r["day"], "count": r["n"],
-                          "detail": f"{r['n']} completions posted on {r['day']}, each more than {backdated_days} "
-                                    f"days after it was completed (up to {r['most_days']} days)",
-                          "events": r["ids"]})
-    report: dict[str, Any] = json_ready({
-        "provider_id": provider_id, "month": month, "from": start, "to": end,
-        "thresholds": {"backdated_days": backdated_days, "burst": burst, "hours_per_day": "24"},
-        "posted": {"count": len(posted), "hours": sum((r["hours"] for r in posted), start=Decimal(0)),
-                   "learners": len({r["learner_id"] for r in posted})},
-        "revoked": {"count": len(revoked), "items": [
-            {"event_id": r["event_id"], "revocation_event_id": r["revoked_event_id"], "learner_id": r["learner_id"],
-             "record_id": r["record_id"], "reason": r["revocation_reason"], "by": r["revoked_by"]}
-            for r in revoked]},
-        "rejected": {"count": sum(r["n"] for r in rejected), "by_code": {r["code"]: r["n"] for r in rejected}},
-        "anomalies": anomalies,
-    })
+        anomalies.append(
+            {
+                "kind": "backdated_burst",
+                "date": r["day"],
+                "count": r["n"],
+                "detail": f"{r['n']} completions posted on {r['day']}, each more than {backdated_days} "
+                f"days after it was completed (up to {r['most_days']} days)",
+                "events": r["ids"],
+            }
+        )
+    report: dict[str, Any] = json_ready(
+        {
+            "provider_id": provider_id,
+            "month": month,
+            "from": start,
+            "to": end,
+            "thresholds": {"backdated_days": backdated_days, "burst": burst, "hours_per_day": "24"},
+            "posted": {
+                "count": len(posted),
+                "hours": sum((r["hours"] for r in posted), start=Decimal(0)),
+                "learners": len({r["learner_id"] for r in posted}),
+            },
+            "revoked": {
+                "count": len(revoked),
+                "items": [
+                    {
+                        "event_id": r["event_id"],
+                        "revocation_event_id": r["revoked_event_id"],
+                        "learner_id": r["learner_id"],
+                        "record_id": r["record_id"],
+                        "reason": r["revocation_reason"],
+                        "by": r["revoked_by"],
+                    }
+                    for r in revoked
+                ],
+            },
+            "rejected": {"count": sum(r["n"] for r in rejected), "by_code": {r["code"]: r["n"] for r in rejected}},
+            "anomalies": anomalies,
+        }
+    )
     return report

@@ -97,25 +97,32 @@ def verify_bundle(folder: Path, trusted_jwks: dict[str, Any] | None = None) -> t
             report.fail("link", "the bank had not chained this event when it was exported", position)
         elif hashlib.sha256(bytes.fromhex(e["previous_hash"]) + canonical).hexdigest() != e["chain_hash"]:
             report.fail("link", "the event's bytes do not chain to its recorded hash", position)
-        if previous is not None and e["previous_position"] == previous["position"] \
-                and e["previous_hash"] != previous["chain_hash"]:
+        if (
+            previous is not None
+            and e["previous_position"] == previous["position"]
+            and e["previous_hash"] != previous["chain_hash"]
+        ):
             report.fail("sequence", f"the hash before {position} is not that of {previous['position']}", position)
-        if complete and ((previous is None and e["previous_hash"] != GENESIS.hex())
-                         or (previous is not None and e["previous_position"] != previous["position"])):
+        if complete and (
+            (previous is None and e["previous_hash"] != GENESIS.hex())
+            or (previous is not None and e["previous_position"] != previous["position"])
+        ):
             report.fail("sequence", "a complete bundle has an event missing before this one", position)
         hashes[position] = e["chain_hash"]
         previous = e
     for data in json.loads((folder / "checkpoints.json").read_text(encoding="utf-8")):
         checkpoint = Checkpoint.from_json(data)
         if not checkpoint.verifies(keys):
-            report.fail("checkpoint_signature", f"checkpoint {checkpoint.position} does not verify",
-                        checkpoint.position)
+            report.fail(
+                "checkpoint_signature", f"checkpoint {checkpoint.position} does not verify", checkpoint.position
+            )
             continue
         report.checkpoints_verified += 1
         if checkpoint.position in hashes:
             if hashes[checkpoint.position] != checkpoint.chain_head.hex():
-                report.fail("checkpoint_head", "the chain hash here differs from the signed checkpoint",
-                            checkpoint.position)
+                report.fail(
+                    "checkpoint_head", "the chain hash here differs from the signed checkpoint", checkpoint.position
+                )
             else:
                 report.checkpoint_heads_matched += 1
         elif complete and previous is not None and checkpoint.position <= previous["position"]:
@@ -132,12 +139,17 @@ def read_learners(folder: Path) -> dict[str, dict[str, Any]]:
     return data if isinstance(data, dict) else {}
 
 
-def _decode(events: list[dict[str, Any]], at_position: int | None,
-            learners: dict[str, dict[str, Any]]) -> list[Decoded]:
+def _decode(
+    events: list[dict[str, Any]], at_position: int | None, learners: dict[str, dict[str, Any]]
+) -> list[Decoded]:
     decoder = EventDecoder()
-    decoded = [decoder.decode(e["position"], UUID(e["originator_id"]), e["originator_version"], e["topic"],
-                              base64.b64decode(e["state"]))
-               for e in events if at_position is None or e["position"] <= at_position]
+    decoded = [
+        decoder.decode(
+            e["position"], UUID(e["originator_id"]), e["originator_version"], e["topic"], base64.b64decode(e["state"])
+        )
+        for e in events
+        if at_position is None or e["position"] <= at_position
+    ]
     for d in decoded:
         subject = d.fields.get("learner_id")
         if isinstance(subject, str):
@@ -148,8 +160,12 @@ def _decode(events: list[dict[str, Any]], at_position: int | None,
     return decoded
 
 
-def recompute(events: list[dict[str, Any]], on: date, at_position: int | None = None,
-              people: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+def recompute(
+    events: list[dict[str, Any]],
+    on: date,
+    at_position: int | None = None,
+    people: dict[str, dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     """Each learner's balance and verdicts from the bundle's events as known at ``at_position``;
     learners are named by teacher number where ``people`` (``read_learners``) has them,
     by tombstone (``erased:<pseudonym>``) where not."""
@@ -164,15 +180,20 @@ def recompute(events: list[dict[str, Any]], on: date, at_position: int | None = 
         if e.topic == core.LEARNER_REGISTERED:
             profiles[e.originator_id] = f
             for spell in f.get("roles") or ():
-                roles[f["learner_id"]].append(RoleFact(spell["role"], spell["since"], spell.get("until"),
-                                                       str(e.event_id), e.position))
+                roles[f["learner_id"]].append(
+                    RoleFact(spell["role"], spell["since"], spell.get("until"), str(e.event_id), e.position)
+                )
         elif e.topic in (core.ROLE_STARTED, core.ROLE_ENDED) and e.originator_id in profiles:
             learner = profiles[e.originator_id]["learner_id"]
             if e.topic == core.ROLE_STARTED:
                 roles[learner].append(RoleFact(f["role"], f["since"], None, str(e.event_id), e.position))
             else:
-                roles[learner] = [RoleFact(r.role, r.since, f["until"], r.event_id, r.position)
-                                  if r.role == f["role"] and r.until is None else r for r in roles[learner]]
+                roles[learner] = [
+                    RoleFact(r.role, r.since, f["until"], r.event_id, r.position)
+                    if r.role == f["role"] and r.until is None
+                    else r
+                    for r in roles[learner]
+                ]
         elif e.topic == core.COMPLETION_RECORDED:
             completions[e.originator_id] = e
         elif e.topic == core.COMPLETION_REVOKED:
@@ -183,8 +204,11 @@ def recompute(events: list[dict[str, Any]], on: date, at_position: int | None = 
     for oid, e in completions.items():
         f = e.fields
         if oid not in revoked and f["assessment"] in PASSING_ASSESSMENTS:
-            facts[f["learner_id"]].append(CompletionFact(str(e.event_id), e.position, f["category"], f["level"],
-                                                         Decimal(f["hours"]), f["completed_on"]))
+            facts[f["learner_id"]].append(
+                CompletionFact(
+                    str(e.event_id), e.position, f["category"], f["level"], Decimal(f["hours"]), f["completed_on"]
+                )
+            )
     targets = sorted({t for v in versions for t in v.targets()})
     learners: dict[str, Any] = {}
     for profile in sorted(profiles.values(), key=lambda p: p["learner_id"]):
@@ -193,12 +217,23 @@ def recompute(events: list[dict[str, Any]], on: date, at_position: int | None = 
         by_category: dict[str, Decimal] = defaultdict(Decimal)
         for c in counted:
             by_category[c.category] += c.hours
-        subject = Facts(learner_id, profile["jurisdiction"], profile.get("hired_on"), tuple(roles[learner_id]),
-                        tuple(facts[learner_id]), name=profile.get("name"), school=profile.get("school"))
+        subject = Facts(
+            learner_id,
+            profile["jurisdiction"],
+            profile.get("hired_on"),
+            tuple(roles[learner_id]),
+            tuple(facts[learner_id]),
+            name=profile.get("name"),
+            school=profile.get("school"),
+        )
         learners[learner_id] = {
             "total": format_hours(sum(by_category.values(), Decimal(0))),
             "by_category": {k: format_hours(v) for k, v in sorted(by_category.items())},
             "verdicts": {t: evaluate(t, subject, versions, on)["eligible"] for t in targets},
         }
-    return {"on": on.isoformat(), "at_position": at_position, "learners": learners,
-            "policies": sorted({f"{v.policy_id}@{v.version}" for v in versions})}
+    return {
+        "on": on.isoformat(),
+        "at_position": at_position,
+        "learners": learners,
+        "policies": sorted({f"{v.policy_id}@{v.version}" for v in versions}),
+    }

@@ -119,8 +119,7 @@ class PersonalData:
         # Registered ahead of the projection (a reader running ahead of it): open the log's copy.
         by_id = {learner_uuid(s): s for s in rest}
         rows = await conn.fetch(
-            SELECT_ROWS +
-            " WHERE originator_id = ANY($1::uuid[]) AND originator_version = 1",
+            SELECT_ROWS + " WHERE originator_id = ANY($1::uuid[]) AND originator_version = 1",
             list(by_id),
         )
         for r in rows:
@@ -157,21 +156,22 @@ async def scrub(conn: Any, number: str, subject: str) -> list[str]:
     if number == gone:
         return []  # scrubbed already: a rebuild meets the erasure with the key long gone
     tables = {
-        r[0] for r in await conn.fetch(
+        r[0]
+        for r in await conn.fetch(
             "SELECT table_name FROM information_schema.columns WHERE table_schema = current_schema()"
             " AND column_name = 'learner_id' AND (table_name LIKE 'rm\\_%' OR table_name = 'audit_rejections')"
         )
     }
     await conn.execute("UPDATE rm_learners SET name = NULL WHERE subject = $1", subject)
     if "rm_certificates" in tables:
-        await conn.execute(
-            "UPDATE rm_certificates SET jws = NULL, credential = NULL WHERE learner_id = $1", number
-        )
+        await conn.execute("UPDATE rm_certificates SET jws = NULL, credential = NULL WHERE learner_id = $1", number)
     if "audit_rejections" in tables:
         # Rows kept by number (before refused posts were kept by pseudonym) lose it.
         await conn.execute(
             "UPDATE audit_rejections SET detail = replace(detail, $1, '(learner)'), learner_id = NULL,"
-            " subject = $2 WHERE learner_id = $1", number, subject
+            " subject = $2 WHERE learner_id = $1",
+            number,
+            subject,
         )
     for table in sorted(tables - {"audit_rejections"}):
         await conn.execute(f'UPDATE "{table}" SET learner_id = $2 WHERE learner_id = $1', number, gone)
@@ -228,7 +228,8 @@ async def vacuum(
 
 #: What VACUUM VERBOSE says of row versions it had to keep (lazy, then FULL).
 _NOT_YET_REMOVABLE: Final = re.compile(
-    r"(\d+) (?:are dead but not yet removable|dead row versions cannot be removed yet)")
+    r"(\d+) (?:are dead but not yet removable|dead row versions cannot be removed yet)"
+)
 
 #: Sessions of this database whose snapshot or transaction is as old as transaction ``$1``
 #: (either keeps the row versions it replaced from being removed).

@@ -61,10 +61,33 @@ INSERT: Final = (
 
 def row(e: Decoded) -> tuple[Any, ...]:
     f = e.fields
-    data = json_ready({k: f.get(k) for k in (
-        "policy_id", "version", "jurisdiction", "effective_from", "effective_to", "title", "rules", "note")})
-    return (f["policy_id"], f["version"], f["jurisdiction"], f["effective_from"], f.get("effective_to"),
-            f["title"], json.dumps(data, ensure_ascii=False), e.position, e.event_id, e.recorded_at)
+    data = json_ready(
+        {
+            k: f.get(k)
+            for k in (
+                "policy_id",
+                "version",
+                "jurisdiction",
+                "effective_from",
+                "effective_to",
+                "title",
+                "rules",
+                "note",
+            )
+        }
+    )
+    return (
+        f["policy_id"],
+        f["version"],
+        f["jurisdiction"],
+        f["effective_from"],
+        f.get("effective_to"),
+        f["title"],
+        json.dumps(data, ensure_ascii=False),
+        e.position,
+        e.event_id,
+        e.recorded_at,
+    )
 
 
 def _version(r: Any) -> PolicyVersion:
@@ -86,7 +109,9 @@ async def policies_in_force(
     rows = await conn.fetch(
         "SELECT data FROM rm_policies WHERE jurisdiction = ANY($1) AND effective_from <= $2"
         " AND published_position <= $3 ORDER BY policy_id, version",
-        list(jurisdictions), on, bound(at_position),
+        list(jurisdictions),
+        on,
+        bound(at_position),
     )
     return [_version(r) for r in rows]
 
@@ -101,7 +126,11 @@ async def policies_known(
     rows = await conn.fetch(
         "SELECT data FROM rm_policies WHERE (jurisdiction = ANY($1) OR ($2 AND jurisdiction >= $3"
         " AND jurisdiction < $4)) AND published_position <= $5 ORDER BY policy_id, version",
-        parent_chain(jurisdiction), below, low, high, bound(at_position),
+        parent_chain(jurisdiction),
+        below,
+        low,
+        high,
+        bound(at_position),
     )
     return [_version(r) for r in rows]
 
@@ -110,7 +139,8 @@ async def policy_versions(conn: Any, policy_id: str, at_position: int | None = N
     rows = await conn.fetch(
         "SELECT data, published_position, event_id, published_at FROM rm_policies"
         " WHERE policy_id = $1 AND published_position <= $2 ORDER BY version",
-        policy_id, bound(at_position),
+        policy_id,
+        bound(at_position),
     )
     versions = [json.loads(r["data"]) for r in rows]
     out = []
@@ -119,9 +149,15 @@ async def policy_versions(conn: Any, policy_id: str, at_position: int | None = N
         ends = [date.fromisoformat(data["effective_to"])] if data.get("effective_to") else []
         if index + 1 < len(versions):
             ends.append(date.fromisoformat(versions[index + 1]["effective_from"]) - timedelta(days=1))
-        out.append({**data, "in_force_until": min(ends).isoformat() if ends else None,
-                    "position": int(r["published_position"]), "event_id": str(r["event_id"]),
-                    "published_at": json_ready(r["published_at"])})
+        out.append(
+            {
+                **data,
+                "in_force_until": min(ends).isoformat() if ends else None,
+                "position": int(r["published_position"]),
+                "event_id": str(r["event_id"]),
+                "published_at": json_ready(r["published_at"]),
+            }
+        )
     return out
 
 
@@ -159,19 +195,31 @@ WHERE l.learner_id = ANY($1) AND l.registered_position <= $2
 
 def _facts(r: Any) -> Facts:
     roles = tuple(
-        RoleFact(x["role"], date.fromisoformat(x["since"]),
-                 date.fromisoformat(x["until"]) if x["until"] else None, x["event_id"], x["position"])
+        RoleFact(
+            x["role"],
+            date.fromisoformat(x["since"]),
+            date.fromisoformat(x["until"]) if x["until"] else None,
+            x["event_id"],
+            x["position"],
+        )
         for x in json.loads(r["roles"])
     )
     completions = tuple(
-        CompletionFact(x["event_id"], x["position"], x["category"], x["level"], Decimal(x["hours"]),
-                       date.fromisoformat(x["completed_on"]))
+        CompletionFact(
+            x["event_id"],
+            x["position"],
+            x["category"],
+            x["level"],
+            Decimal(x["hours"]),
+            date.fromisoformat(x["completed_on"]),
+        )
         for x in json.loads(r["completions"])
     )
     # Certificates are added by learner_facts_many. No read model records refusals yet, so
     # ``Facts.refusals`` stays empty here.
-    return Facts(r["learner_id"], r["jurisdiction"], r["hired_on"], roles, completions,
-                 name=r["name"], school=r["school"])
+    return Facts(
+        r["learner_id"], r["jurisdiction"], r["hired_on"], roles, completions, name=r["name"], school=r["school"]
+    )
 
 
 async def learner_facts_many(conn: Any, learner_ids: Sequence[str], at_position: int | None = None) -> list[Facts]:
@@ -200,8 +248,13 @@ def division_range(jurisdiction: str) -> tuple[str, str]:
 
 
 async def cohort(
-    conn: Any, jurisdiction: str, school: str | None, at_position: int | None = None,
-    *, after: str = "", limit: int = 100,
+    conn: Any,
+    jurisdiction: str,
+    school: str | None,
+    at_position: int | None = None,
+    *,
+    after: str = "",
+    limit: int = 100,
 ) -> list[str]:
     """Learner ids in scope (registered by the position), in id order, after ``after``."""
     low, high = division_range(jurisdiction)
@@ -209,6 +262,11 @@ async def cohort(
         "SELECT learner_id FROM rm_learners WHERE jurisdiction >= $1 AND jurisdiction < $2"
         " AND ($3::text IS NULL OR school = $3) AND learner_id > $4 AND registered_position <= $5"
         " ORDER BY learner_id LIMIT $6",
-        low, high, school, after, bound(at_position), limit,
+        low,
+        high,
+        school,
+        after,
+        bound(at_position),
+        limit,
     )
     return [r["learner_id"] for r in rows]

@@ -38,8 +38,7 @@ async def position_as_of(conn: Any, day: date, tz: ZoneInfo) -> int:
     # this is the event recorded last before midnight, which is also (up to that skew)
     # the highest position.
     value = await conn.fetchval(
-        "SELECT position FROM rm_event_index WHERE recorded_at < $1"
-        " ORDER BY recorded_at DESC, position DESC LIMIT 1",
+        "SELECT position FROM rm_event_index WHERE recorded_at < $1 ORDER BY recorded_at DESC, position DESC LIMIT 1",
         end,
     )
     return int(value or 0)
@@ -47,15 +46,11 @@ async def position_as_of(conn: Any, day: date, tz: ZoneInfo) -> int:
 
 async def learner_jurisdiction(conn: Any, learner_id: str) -> tuple[str, str | None] | None:
     """(jurisdiction, school) of a registered learner, for scope checks."""
-    row = await conn.fetchrow(
-        "SELECT jurisdiction, school FROM rm_learners WHERE learner_id = $1", learner_id
-    )
+    row = await conn.fetchrow("SELECT jurisdiction, school FROM rm_learners WHERE learner_id = $1", learner_id)
     return None if row is None else (row["jurisdiction"], row["school"])
 
 
-async def learner_profile(
-    conn: Any, learner_id: str, at_position: int | None = None
-) -> dict[str, Any] | None:
+async def learner_profile(conn: Any, learner_id: str, at_position: int | None = None) -> dict[str, Any] | None:
     """The learner as registered, with role spells, as of ``at_position``."""
     bound = eventlog.bound(at_position)
     row = await conn.fetchrow(
@@ -86,9 +81,7 @@ async def learner_profile(
                 # A spell that ends after the asked position was still open then.
                 "until": (
                     r["until"].isoformat()
-                    if r["until"] is not None
-                    and r["ended_position"] is not None
-                    and r["ended_position"] <= bound
+                    if r["until"] is not None and r["ended_position"] is not None and r["ended_position"] <= bound
                     else None
                 ),
             }
@@ -222,9 +215,7 @@ async def learner_balance(
 async def _revealed(conn: Any, rows: Sequence[Any], columns: tuple[str, str, str, str, str]) -> list[Decoded]:
     """Rows of the log decoded, learners shown as the vault allows (``projections.personal``)."""
     p, o, v, t, s = columns
-    decoded = [
-        _DECODER.decode(int(r[p]), r[o], int(r[v]), r[t], bytes(r[s])) for r in rows
-    ]
+    decoded = [_DECODER.decode(int(r[p]), r[o], int(r[v]), r[t], bytes(r[s])) for r in rows]
     await _PERSONAL.reveal(conn, decoded)
     return decoded
 
@@ -276,9 +267,7 @@ async def event_stream(conn: Any, *, after: int, limit: int) -> list[dict[str, A
         limit,
     )
     out: list[dict[str, Any]] = []
-    revealed = await _revealed(
-        conn, rows, ("notification_id", "originator_id", "originator_version", "topic", "state")
-    )
+    revealed = await _revealed(conn, rows, ("notification_id", "originator_id", "originator_version", "topic", "state"))
     for r, decoded in zip(rows, revealed, strict=True):
         out.append(
             {

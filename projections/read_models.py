@@ -37,12 +37,23 @@ class ReadModel:
 READ_MODELS: Final = (
     ReadModel("core", core.TABLES, core.DDL, core.TOPICS),
     ReadModel("policies", policies.TABLES, policies.DDL, frozenset({policies.POLICY_PUBLISHED})),
-    ReadModel("certificates", certificates.TABLES, certificates.DDL, certificates.LEARNER_TOPICS,
-              certificates.LEARNER_TOPICS, certificates.apply),
+    ReadModel(
+        "certificates",
+        certificates.TABLES,
+        certificates.DDL,
+        certificates.LEARNER_TOPICS,
+        certificates.LEARNER_TOPICS,
+        certificates.apply,
+    ),
     ReadModel("transfers", transfers.TABLES, transfers.DDL, transfers.TOPICS, transfers.TOPICS, transfers.apply),
-    ReadModel("degree credits", degree_credits.TABLES, degree_credits.DDL,
-              degree_credits.LEARNER_TOPICS | {degree_credits.PUBLISHED}, degree_credits.LEARNER_TOPICS,
-              degree_credits.apply),
+    ReadModel(
+        "degree credits",
+        degree_credits.TABLES,
+        degree_credits.DDL,
+        degree_credits.LEARNER_TOPICS | {degree_credits.PUBLISHED},
+        degree_credits.LEARNER_TOPICS,
+        degree_credits.apply,
+    ),
 )
 
 #: Every read-model table, in the order of the list (reset, digests).

@@ -36,14 +36,15 @@ async def copy_log(source: Any, target: Any, upto: int, progress: Progress | Non
     answer how many were copied."""
     if await target.fetchval(f"SELECT EXISTS (SELECT 1 FROM {EVENTS_TABLE})"):
         raise ReplayError("the target database holds events already; replay into a fresh database")
-    total = int(await source.fetchval(
-        f"SELECT count(*) FROM {EVENTS_TABLE} WHERE notification_id <= $1", upto))
+    total = int(await source.fetchval(f"SELECT count(*) FROM {EVENTS_TABLE} WHERE notification_id <= $1", upto))
     done, after = 0, 0
     while True:
         rows = await source.fetch(
-            SELECT_ROWS +
-            " WHERE notification_id > $1 AND notification_id <= $2 ORDER BY notification_id LIMIT $3",
-            after, upto, CHUNK)
+            SELECT_ROWS + " WHERE notification_id > $1 AND notification_id <= $2 ORDER BY notification_id LIMIT $3",
+            after,
+            upto,
+            CHUNK,
+        )
         if not rows:
             break
         await target.copy_records_to_table(EVENTS_TABLE, records=rows, columns=list(_COLUMNS))
@@ -53,9 +54,11 @@ async def copy_log(source: Any, target: Any, upto: int, progress: Progress | Non
             progress("copy events", done, total)
     await target.execute(
         f"SELECT setval(pg_get_serial_sequence('{EVENTS_TABLE}', 'notification_id'),"
-        f" greatest((SELECT max(notification_id) FROM {EVENTS_TABLE}), 1))")
+        f" greatest((SELECT max(notification_id) FROM {EVENTS_TABLE}), 1))"
+    )
     vault = await source.fetch(f"SELECT lookup, subject, data_key, enrolled_at FROM {VAULT_TABLE}")
     await target.execute(f"DELETE FROM {VAULT_TABLE}")
     await target.copy_records_to_table(
-        VAULT_TABLE, records=vault, columns=["lookup", "subject", "data_key", "enrolled_at"])
+        VAULT_TABLE, records=vault, columns=["lookup", "subject", "data_key", "enrolled_at"]
+    )
     return done

@@ -304,8 +304,9 @@ class ProjectionRunner:
         except Exception as error:
             if len(rows) == 1:
                 await self._stuck(conn, rows[0], error)
-            log.warning("a batch of %s events after position %s cannot be applied; looking for the event",
-                        len(rows), old)
+            log.warning(
+                "a batch of %s events after position %s cannot be applied; looking for the event", len(rows), old
+            )
         return await self._apply_up_to_the_culprit(conn, rows)
 
     async def _apply_up_to_the_culprit(self, conn: Any, rows: list[Any]) -> int:
@@ -318,8 +319,9 @@ class ProjectionRunner:
             while True:
                 try:
                     # Decoded anew: revealing rewrote the batch's decoded events in place.
-                    done = await self._apply_rows(conn, self._position, self._head, chunk,
-                                                  self._decoder.decode_rows(chunk))
+                    done = await self._apply_rows(
+                        conn, self._position, self._head, chunk, self._decoder.decode_rows(chunk)
+                    )
                     break
                 except _UNREACHABLE:
                     raise
@@ -364,12 +366,19 @@ class ProjectionRunner:
     async def _stuck(self, conn: Any, row: Any, error: Exception) -> None:
         """Record and log that the event of ``row`` cannot be applied; raise ``EventNotApplied``."""
         position, originator_id, version, topic = int(row[0]), row[1], int(row[2]), str(row[3])
-        incident = Incident(position, str(event_uuid(originator_id, version)), topic, type(error).__name__,
-                            describe(error))
+        incident = Incident(
+            position, str(event_uuid(originator_id, version)), topic, type(error).__name__, describe(error)
+        )
         self.incident = incident
         self.failures += 1
-        log.error("projection stuck: the event at position %s (%s, event %s) cannot be applied: %s: %s",
-                  incident.position, incident.topic, incident.event_id, incident.error, incident.description)
+        log.error(
+            "projection stuck: the event at position %s (%s, event %s) cannot be applied: %s: %s",
+            incident.position,
+            incident.topic,
+            incident.event_id,
+            incident.error,
+            incident.description,
+        )
         try:
             await record_incident(conn, PROJECTION, incident)
         except Exception as failure:  # the log above still names the event
@@ -498,9 +507,7 @@ class ProjectionRunner:
             self._loaded = False
             while not self._stopping:
                 if not self._active:
-                    self._active = bool(
-                        await conn.fetchval("SELECT pg_try_advisory_lock($1)", APPLIER_LOCK_KEY)
-                    )
+                    self._active = bool(await conn.fetchval("SELECT pg_try_advisory_lock($1)", APPLIER_LOCK_KEY))
                     if not self._active:
                         await self._sleep(max(self._poll_interval, 1.0))
                         continue

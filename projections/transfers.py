@@ -53,28 +53,54 @@ async def apply(conn: Any, events: Sequence[Decoded]) -> None:
             await conn.execute(
                 "INSERT INTO rm_transfers (transfer_id, learner_id, origin, destination, on_day, hours, completions,"
                 " digest, position, event_id) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10)",
-                f["transfer_id"], f["learner_id"], f["origin"], f["destination"], f["on"], f["hours"],
-                json.dumps(json_ready(f["completions"])), f["digest"], e.position, e.event_id,
+                f["transfer_id"],
+                f["learner_id"],
+                f["origin"],
+                f["destination"],
+                f["on"],
+                f["hours"],
+                json.dumps(json_ready(f["completions"])),
+                f["digest"],
+                e.position,
+                e.event_id,
             )
-            await conn.execute("UPDATE rm_learners SET jurisdiction = $2 WHERE learner_id = $1",
-                               f["learner_id"], f["destination"])
+            await conn.execute(
+                "UPDATE rm_learners SET jurisdiction = $2 WHERE learner_id = $1", f["learner_id"], f["destination"]
+            )
         elif e.topic == REVERSED:
             await conn.execute(
                 "UPDATE rm_transfers SET reversed_position = $3, reversal_reason = $4"
-                " WHERE learner_id = $1 AND transfer_id = $2", f["learner_id"], f["transfer_id"], e.position,
-                f.get("reason"))
-            await conn.execute("UPDATE rm_learners SET jurisdiction = $2 WHERE learner_id = $1",
-                               f["learner_id"], f["reopened"])
+                " WHERE learner_id = $1 AND transfer_id = $2",
+                f["learner_id"],
+                f["transfer_id"],
+                e.position,
+                f.get("reason"),
+            )
+            await conn.execute(
+                "UPDATE rm_learners SET jurisdiction = $2 WHERE learner_id = $1", f["learner_id"], f["reopened"]
+            )
 
 
 async def learner_transfers(conn: Any, learner_id: str, at_position: int | None = None) -> list[dict[str, Any]]:
     upper = bound(at_position)
-    rows = await conn.fetch("SELECT * FROM rm_transfers WHERE learner_id = $1 AND position <= $2 ORDER BY position",
-                            learner_id, upper)
-    return [{"transfer_id": r["transfer_id"], "origin": r["origin"], "destination": r["destination"],
-             "on": r["on_day"].isoformat(), "hours": r["hours"], "digest": r["digest"],
-             "completions": json.loads(r["completions"]), "position": int(r["position"]),
-             "event_id": str(r["event_id"]),
-             "reversed": r["reversed_position"] is not None and r["reversed_position"] <= upper,
-             "reversal_reason": r["reversal_reason"] if r["reversed_position"] and r["reversed_position"] <= upper
-             else None} for r in rows]
+    rows = await conn.fetch(
+        "SELECT * FROM rm_transfers WHERE learner_id = $1 AND position <= $2 ORDER BY position", learner_id, upper
+    )
+    return [
+        {
+            "transfer_id": r["transfer_id"],
+            "origin": r["origin"],
+            "destination": r["destination"],
+            "on": r["on_day"].isoformat(),
+            "hours": r["hours"],
+            "digest": r["digest"],
+            "completions": json.loads(r["completions"]),
+            "position": int(r["position"]),
+            "event_id": str(r["event_id"]),
+            "reversed": r["reversed_position"] is not None and r["reversed_position"] <= upper,
+            "reversal_reason": r["reversal_reason"]
+            if r["reversed_position"] and r["reversed_position"] <= upper
+            else None,
+        }
+        for r in rows
+    ]

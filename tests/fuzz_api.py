@@ -158,18 +158,28 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             began = time.monotonic()
             command = [
-                SCHEMATHESIS, "--config-file", str(CONFIG), "run", f"{base}/openapi.json",
+                SCHEMATHESIS,
+                "--config-file",
+                str(CONFIG),
+                "run",
+                f"{base}/openapi.json",
                 *(["-H", f"Authorization: Bearer {tokens[role]}"] if role in tokens else []),
                 *(arg for name in names for arg in ("--include-name", name)),
-                "--checks", args.checks,
-                "--max-examples", str(args.max_examples),
-                "--seed", str(args.seed),
+                "--checks",
+                args.checks,
+                "--max-examples",
+                str(args.max_examples),
+                "--seed",
+                str(args.seed),
                 # One worker: with two, hypothesis parses lambda sources with ast.parse in two
                 # threads at once, which CPython 3.11.7 can fail with "AST constructor recursion
                 # depth mismatch" (a runtime error in schemathesis, not a finding).
-                "--workers", "1",
-                "--request-timeout", "30",
-                "--suppress-health-check", "all",
+                "--workers",
+                "1",
+                "--request-timeout",
+                "30",
+                "--suppress-health-check",
+                "all",
                 "--no-color",
                 *args.extra,
             ]

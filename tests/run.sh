@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh clone with only Python 3.11+:
-#   lint (ruff), types (mypy --strict), unit + integration + end-to-end tests on the
+#   lint and format (ruff), types (mypy --strict), unit + integration + end-to-end tests on the
 #   embedded PostgreSQL, the integration and end-to-end tests again on the machine's own
 #   PostgreSQL at 127.0.0.1:5432 when one answers, schemathesis over the served OpenAPI
 #   document for every role (tests/fuzz_api.py), the benchmark smoke run, and the
@@ -14,8 +14,9 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
 
-echo "== ruff"
+echo "== ruff (lint and format)"
 .venv/bin/ruff check .
+.venv/bin/ruff format --check .
 echo "== mypy --strict"
 .venv/bin/mypy
 

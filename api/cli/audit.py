@@ -79,19 +79,31 @@ async def _live(settings: Settings, database: Database, args: argparse.Namespace
         if args.audit_command == "checkpoint":
             checkpoint, report = await audit.make_checkpoint(conn, await asyncio.to_thread(keys.current))
             if checkpoint is None:
-                _print({"signed": False, "reason": "nothing new since the last checkpoint" if report.ok
-                        else "the log does not verify", "verification": report.as_json()})
+                _print(
+                    {
+                        "signed": False,
+                        "reason": "nothing new since the last checkpoint" if report.ok else "the log does not verify",
+                        "verification": report.as_json(),
+                    }
+                )
                 return 0 if report.ok else 1
             _print({"signed": True, **checkpoint.as_json()})
             return 0
         if args.audit_command == "digests":
             _print(await digests.read_model_digests(conn))
             return 0
-        kind, value = next((k, getattr(args, k)) for k in ("learner", "institution", "jurisdiction", "all")
-                           if getattr(args, k))
+        kind, value = next(
+            (k, getattr(args, k)) for k in ("learner", "institution", "jurisdiction", "all") if getattr(args, k)
+        )
         progress = Progress("export")
-        manifest = await bundle.export(conn, args.out, kind, None if kind == "all" else value, keys,
-                                       lambda stage, done, total: progress(stage, done, total))
+        manifest = await bundle.export(
+            conn,
+            args.out,
+            kind,
+            None if kind == "all" else value,
+            keys,
+            lambda stage, done, total: progress(stage, done, total),
+        )
         _print(manifest)
         return 0
     finally:
@@ -103,8 +115,9 @@ def _offline(settings: Settings, args: argparse.Namespace) -> int:
     report, events = offline.verify_bundle(args.bundle, trusted)
     out: dict[str, Any] = {"bundle": str(args.bundle), **report.as_json()}
     if args.balances:
-        out["recomputed"] = offline.recompute(events, args.on or settings.today(), args.at_position,
-                                              offline.read_learners(args.bundle))
+        out["recomputed"] = offline.recompute(
+            events, args.on or settings.today(), args.at_position, offline.read_learners(args.bundle)
+        )
     _print(out)
     return 0 if report.ok else 1
 

@@ -35,8 +35,11 @@ def add_parsers(sub: Any) -> None:
     verify = csub.add_parser("verify", help="verify a certificate offline with the bank's public keys")
     verify.add_argument("file", help="the certificate: its JWS, or the JSON answer holding 'jws'; - for stdin")
     verify.add_argument("--keys", help="a JWKS file or a key directory (default: the configured key directory)")
-    verify.add_argument("--issuer", help="the bank's address the certificate must name as its issuer and id base "
-                        "(as CREDITBANK_PUBLIC_URL); unchecked if not given")
+    verify.add_argument(
+        "--issuer",
+        help="the bank's address the certificate must name as its issuer and id base "
+        "(as CREDITBANK_PUBLIC_URL); unchecked if not given",
+    )
 
 
 def _public_keys(source: Path) -> dict[str, Ed25519PublicKey]:
@@ -71,13 +74,16 @@ def verify_file(
     not_yet = datetime.fromisoformat(doc["validFrom"]) > moment
     ok = not expired and not not_yet
     return ok, {
-        "valid": ok, "signature": {"valid": True, "kid": verified.kid, "alg": "EdDSA"},
-        "id": doc.get("id"), "kind": doc["credentialSubject"]["certificate"]["kind"],
-        "name": doc["credentialSubject"].get("name"), "hours": doc["credentialSubject"].get("hours"),
-        "validFrom": doc["validFrom"], "validUntil": until,
+        "valid": ok,
+        "signature": {"valid": True, "kid": verified.kid, "alg": "EdDSA"},
+        "id": doc.get("id"),
+        "kind": doc["credentialSubject"]["certificate"]["kind"],
+        "name": doc["credentialSubject"].get("name"),
+        "hours": doc["credentialSubject"].get("hours"),
+        "validFrom": doc["validFrom"],
+        "validUntil": until,
         "reason": "expired" if expired else "not yet valid" if not_yet else None,
-        "status": "not checked offline: see credentialStatus (the status lists) or "
-                  f"{doc.get('id')}/verification",
+        "status": f"not checked offline: see credentialStatus (the status lists) or {doc.get('id')}/verification",
     }
 
 
@@ -85,7 +91,8 @@ def _no_keys_at(path: Path) -> SettingsError:
     return SettingsError(
         f"there are no signing keys in {path.resolve()}: CREDITBANK_KEY_DIR (default CREDITBANK_DATA_DIR/keys, "
         "read from the current folder) must name the bank's key directory; run this where the bank runs, "
-        "or pass --keys with the JWKS from GET /v1/keys")
+        "or pass --keys with the JWKS from GET /v1/keys"
+    )
 
 
 def cmd_keys(settings: Settings, args: argparse.Namespace) -> int:

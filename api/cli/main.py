@@ -80,11 +80,13 @@ def serving_app(settings: Settings, database: Database | None = None) -> web.App
 def _cannot_listen(settings: Settings, error: OSError) -> SettingsError:
     where = f"cannot listen on {settings.host}:{settings.port}"
     if isinstance(error, socket.gaierror):
-        return SettingsError(f"{where}: {settings.host!r} is not a host name or address this machine knows "
-                             "(set --host or CREDITBANK_HOST)")
+        return SettingsError(
+            f"{where}: {settings.host!r} is not a host name or address this machine knows "
+            "(set --host or CREDITBANK_HOST)"
+        )
     reasons = {
         errno.EADDRINUSE: "another program (perhaps another creditbank) is listening there; stop it, "
-                          "or choose another port with --port or CREDITBANK_PORT",
+        "or choose another port with --port or CREDITBANK_PORT",
         errno.EADDRNOTAVAIL: "this machine has no such address; choose another with --host or CREDITBANK_HOST",
         errno.EACCES: "not allowed (ports below 1024 need privileges); choose another with --port or CREDITBANK_PORT",
     }
@@ -103,8 +105,13 @@ def _check_address(settings: Settings) -> None:
 def _listen(app: web.Application, settings: Settings, *, reuse_port: bool = False) -> None:
     try:
         web.run_app(
-            app, host=settings.host, port=settings.port, print=None, shutdown_timeout=10,
-            access_log_class=RouteAccessLogger, reuse_port=reuse_port or None,
+            app,
+            host=settings.host,
+            port=settings.port,
+            print=None,
+            shutdown_timeout=10,
+            access_log_class=RouteAccessLogger,
+            reuse_port=reuse_port or None,
         )
     except OSError as error:
         if error.errno not in {errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES}:
@@ -125,8 +132,11 @@ def _serve_worker(settings: Settings) -> None:
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     _check_address(settings)
     logging.getLogger(__name__).info(
-        "serving on http://%s:%s; the bank's data: %s", settings.host, settings.port,
-        "CREDITBANK_DATABASE_URL" if settings.database_url else settings.data_dir.resolve())
+        "serving on http://%s:%s; the bank's data: %s",
+        settings.host,
+        settings.port,
+        "CREDITBANK_DATABASE_URL" if settings.database_url else settings.data_dir.resolve(),
+    )
     if args.workers <= 1:
         _run(settings)
         return 0
@@ -189,8 +199,9 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
         today = _today(settings)
         bank = CreditBank(database.event_store_env(), today=lambda: today)
         try:
-            summary = build_demo(bank, today=today, learners=args.learners, progress=Progress("demo"),
-                                 zone=ZoneInfo(settings.timezone))
+            summary = build_demo(
+                bank, today=today, learners=args.learners, progress=Progress("demo"), zone=ZoneInfo(settings.timezone)
+            )
         finally:
             bank.close()
         institution = summary.provider_ids[0]
@@ -214,8 +225,11 @@ def _demo_banner(base: str, summary: DemoSummary, tokens: dict[str, str], provid
         "Tokens (shown once; stored only as hashes):",
     ]
     for role, token in tokens.items():
-        scope = {"institution": f" (provider {provider})", "hr": " (jurisdiction 220106)",
-                 "learner": f" (learner {learner})"}.get(role, "")
+        scope = {
+            "institution": f" (provider {provider})",
+            "hr": " (jurisdiction 220106)",
+            "learner": f" (learner {learner})",
+        }.get(role, "")
         lines.append(f"  {role:<12}{token}{scope}")
     lines += [
         "",
@@ -224,10 +238,10 @@ def _demo_banner(base: str, summary: DemoSummary, tokens: dict[str, str], provid
         f"  curl -s {base}/v1/learners/{learner}/history -H 'Authorization: Bearer {tokens['auditor']}'",
         f"  curl -s '{base}/v1/events?after=0&limit=5' -H 'Authorization: Bearer {tokens['auditor']}'",
         f"  curl -s -X POST {base}/v1/completions -H 'Authorization: Bearer {tokens['institution']}' \\",
-        "       -H 'Content-Type: application/json' -d '{\"completions\": [{\"record_id\": \"try-1\", "
-        f"\"learner_id\": \"{learner}\", \"programme\": {{\"code\": \"DEMO-1\", \"title\": \"试听课程\", "
-        "\"category\": \"ethics\", \"level\": \"national\"}, \"hours\": \"2.5\", \"assessment\": \"pass\", "
-        f"\"completed_on\": \"{date.today() - timedelta(days=1)}\"}}]}}'",
+        '       -H \'Content-Type: application/json\' -d \'{"completions": [{"record_id": "try-1", '
+        f'"learner_id": "{learner}", "programme": {{"code": "DEMO-1", "title": "试听课程", '
+        '"category": "ethics", "level": "national"}, "hours": "2.5", "assessment": "pass", '
+        f'"completed_on": "{date.today() - timedelta(days=1)}"}}]}}\'',
         f"  open {base}/docs for the whole contract",
         "",
     ]
@@ -245,8 +259,13 @@ async def _tokens(database: Database, args: argparse.Namespace) -> int:
             expires = timedelta(days=args.expires_in_days) if args.expires_in_days is not None else None
             try:
                 token = await auth.mint(
-                    conn, args.role, provider_id=args.provider, jurisdiction=args.jurisdiction,
-                    learner_id=args.learner, label=args.label, expires_in=expires,
+                    conn,
+                    args.role,
+                    provider_id=args.provider,
+                    jurisdiction=args.jurisdiction,
+                    learner_id=args.learner,
+                    label=args.label,
+                    expires_in=expires,
                 )
             except auth.TokenError as error:
                 raise CliError(str(error), exit_code=2) from None
@@ -261,8 +280,10 @@ async def _tokens(database: Database, args: argparse.Namespace) -> int:
             for row in await auth.list_tokens(conn):
                 scope = row["provider_id"] or row["jurisdiction"] or row["learner_id"] or "-"
                 until = row["expires_at"].astimezone(UTC).strftime("%Y-%m-%d %H:%M") if row["expires_at"] else "never"
-                print(f"{row['token_id']:<12}  {row['role']:<12} {scope:<20} {row['state']:<8} {until:<16} "
-                      f"{row['label'] or ''}")
+                print(
+                    f"{row['token_id']:<12}  {row['role']:<12} {scope:<20} {row['state']:<8} {until:<16} "
+                    f"{row['label'] or ''}"
+                )
         return 0
     finally:
         await conn.close()
@@ -309,8 +330,11 @@ async def _projections(database: Database, rebuild: bool) -> int:
             try:
                 position = await runner.rebuild(lambda done, total: progress("events", done, total))
             except EventNotApplied as stuck:
-                print(f"rebuild stopped: {stuck}; the read models are at position {stuck.incident.position - 1}. "
-                      "See 'When the read models cannot apply an event' in the README.", file=sys.stderr)
+                print(
+                    f"rebuild stopped: {stuck}; the read models are at position {stuck.incident.position - 1}. "
+                    "See 'When the read models cannot apply an event' in the README.",
+                    file=sys.stderr,
+                )
                 return 1
             print(f"rebuilt read models to position {position}")
             return 0
@@ -334,8 +358,12 @@ def cmd_projections(settings: Settings, args: argparse.Namespace) -> int:
 # -- policies ----------------------------------------------------------------------
 
 
-def _publish_file(settings: Settings, path: str, publish: Callable[[CreditBank, dict[str, Any]], Written],
-                  name: Callable[[dict[str, Any]], str]) -> int:
+def _publish_file(
+    settings: Settings,
+    path: str,
+    publish: Callable[[CreditBank, dict[str, Any]], Written],
+    name: Callable[[dict[str, Any]], str],
+) -> int:
     """Read a JSON file (numbers as exact decimals) and publish it with ``publish``."""
     from ledger.policy import load_policy_file
 
@@ -359,8 +387,9 @@ def _publish_file(settings: Settings, path: str, publish: Callable[[CreditBank, 
 
 
 def cmd_policies(settings: Settings, args: argparse.Namespace) -> int:
-    return _publish_file(settings, args.file, lambda bank, data: bank.publish_policy(data),
-                         lambda data: str(data.get("policy_id")))
+    return _publish_file(
+        settings, args.file, lambda bank, data: bank.publish_policy(data), lambda data: str(data.get("policy_id"))
+    )
 
 
 def cmd_degree_mappings(settings: Settings, args: argparse.Namespace) -> int:
@@ -375,8 +404,7 @@ def cmd_degree_mappings(settings: Settings, args: argparse.Namespace) -> int:
             raise invalid_fields(args.file, error) from None
         return publish_mapping(bank, mapping).written
 
-    return _publish_file(settings, args.file, publish,
-                         lambda data: f"{data.get('university')}/{data.get('programme')}")
+    return _publish_file(settings, args.file, publish, lambda data: f"{data.get('university')}/{data.get('programme')}")
 
 
 # -- parser ------------------------------------------------------------------------
@@ -405,15 +433,21 @@ def parser() -> argparse.ArgumentParser:
     sub = root.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the HTTP service")
     serve.add_argument(
-        "--workers", type=int, default=1,
+        "--workers",
+        type=int,
+        default=1,
         help="server processes sharing the port (projections run in the first); default 1",
     )
     demo = sub.add_parser("demo", help="build a demo district, print tokens, and serve it")
     for command in (serve, demo):
         command.add_argument("--host", help="the address to listen on (default CREDITBANK_HOST, else 127.0.0.1)")
         command.add_argument("--port", type=_port, help="the port to listen on (default CREDITBANK_PORT, else 8080)")
-    demo.add_argument("--learners", type=_learners, default=1000,
-                      help=f"how many learners the district has ({MIN_LEARNERS} or more); default 1000")
+    demo.add_argument(
+        "--learners",
+        type=_learners,
+        default=1000,
+        help=f"how many learners the district has ({MIN_LEARNERS} or more); default 1000",
+    )
     demo.add_argument("--no-serve", action="store_true", help="build and print tokens, then exit")
     tokens = sub.add_parser("tokens", help="create, revoke or list API tokens")
     tsub = tokens.add_subparsers(dest="tokens_command", required=True)
@@ -423,8 +457,12 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("--jurisdiction")
     create.add_argument("--learner")
     create.add_argument("--label")
-    create.add_argument("--expires-in-days", type=_days, metavar="N",
-                        help="the token stops working after N days (1 or more); omit for no expiry")
+    create.add_argument(
+        "--expires-in-days",
+        type=_days,
+        metavar="N",
+        help="the token stops working after N days (1 or more); omit for no expiry",
+    )
     revoke = tsub.add_parser("revoke")
     revoke.add_argument("token_id", help="the token's id (or the whole token)")
     tsub.add_parser("list")
@@ -438,8 +476,9 @@ def parser() -> argparse.ArgumentParser:
     publish.add_argument("file")
     mappings = sub.add_parser("degree-mappings", help="publish credit-to-degree mapping versions")
     msub = mappings.add_subparsers(dest="mappings_command", required=True)
-    msub.add_parser("publish", help="publish a mapping version from a JSON file (as POST /v1/degree-mappings)"
-                    ).add_argument("file")
+    msub.add_parser(
+        "publish", help="publish a mapping version from a JSON file (as POST /v1/degree-mappings)"
+    ).add_argument("file")
     certificates.add_parsers(sub)
     audit.add_parsers(sub)
     return root
@@ -465,9 +504,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = Settings.from_env()
         if getattr(args, "host", None) or getattr(args, "port", None):
             settings = replace(settings, host=args.host or settings.host, port=args.port or settings.port)
-        logging.basicConfig(
-            level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-        )
+        logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         return COMMANDS[args.command](settings, args)
     except (SettingsError, DatabaseUnavailable) as error:
         print(f"creditbank: {error}", file=sys.stderr)

@@ -124,16 +124,75 @@ _SURNAMES: Final = (
 )
 _FEMALE_1: Final = "丽静敏燕艳娟霞芳玲婷雪梅琳颖慧丹红萍洁莉晶薇欣怡佳雯璐楠倩宁"
 _FEMALE_2: Final = (
-    "淑芬", "秀英", "桂兰", "玉梅", "丽娟", "海燕", "红梅", "晓燕", "雪梅", "丽华", "春燕",
-    "静怡", "欣悦", "佳琪", "雨萱", "思琪", "梦瑶", "晓琳", "婷婷", "丹丹", "莉莉", "文静",
-    "晓雪", "美玲", "凤霞", "玉洁", "慧敏", "淑华", "秀梅", "丽丽", "春梅", "秋菊", "亚楠",
-    "一诺", "诗涵", "若溪",
+    "淑芬",
+    "秀英",
+    "桂兰",
+    "玉梅",
+    "丽娟",
+    "海燕",
+    "红梅",
+    "晓燕",
+    "雪梅",
+    "丽华",
+    "春燕",
+    "静怡",
+    "欣悦",
+    "佳琪",
+    "雨萱",
+    "思琪",
+    "梦瑶",
+    "晓琳",
+    "婷婷",
+    "丹丹",
+    "莉莉",
+    "文静",
+    "晓雪",
+    "美玲",
+    "凤霞",
+    "玉洁",
+    "慧敏",
+    "淑华",
+    "秀梅",
+    "丽丽",
+    "春梅",
+    "秋菊",
+    "亚楠",
+    "一诺",
+    "诗涵",
+    "若溪",
 )
 _MALE_1: Final = "伟强磊军勇杰涛明超刚平辉鹏飞鑫波斌宇浩凯健俊帆旭龙林东海博峰亮"
 _MALE_2: Final = (
-    "志强", "建国", "建华", "国庆", "海涛", "晓东", "俊杰", "浩然", "子轩", "宇航", "明辉",
-    "志刚", "永胜", "春雷", "宏伟", "立新", "文博", "振华", "鹏飞", "德明", "世杰", "家豪",
-    "伟东", "晓峰", "建军", "光明", "天宇", "嘉诚", "铁军", "长青",
+    "志强",
+    "建国",
+    "建华",
+    "国庆",
+    "海涛",
+    "晓东",
+    "俊杰",
+    "浩然",
+    "子轩",
+    "宇航",
+    "明辉",
+    "志刚",
+    "永胜",
+    "春雷",
+    "宏伟",
+    "立新",
+    "文博",
+    "振华",
+    "鹏飞",
+    "德明",
+    "世杰",
+    "家豪",
+    "伟东",
+    "晓峰",
+    "建军",
+    "光明",
+    "天宇",
+    "嘉诚",
+    "铁军",
+    "长青",
 )
 
 
@@ -152,34 +211,66 @@ def _name(rng: random.Random) -> str:
 def _accreditations(year: int) -> tuple[Accreditation, ...]:
     return (
         Accreditation(
-            ACADEMY, "国家中小学校长培训学院", "CN",
+            ACADEMY,
+            "国家中小学校长培训学院",
+            "CN",
             ("principal_qualification", "principal_improvement", "advanced_study", "ethics"),
-            ("national", "provincial"), date(year - 3, 1, 1), date(year + 2, 12, 31),
+            ("national", "provincial"),
+            date(year - 3, 1, 1),
+            date(year + 2, 12, 31),
         ),
         Accreditation(
-            ONLINE, "吉林省中小学教师网络研修平台", PROVINCE,
-            ("online",), ("provincial",), date(year - 2, 1, 1), None,
+            ONLINE,
+            "吉林省中小学教师网络研修平台",
+            PROVINCE,
+            ("online",),
+            ("provincial",),
+            date(year - 2, 1, 1),
+            None,
         ),
         Accreditation(
-            CENTRE, "长春市绿园区教师发展中心", DISTRICT,
-            ("school_based", "new_teacher", "head_teacher_pre_post", "head_teacher_in_post",
-             "head_teacher_backbone", "ethics", "mental_health"),
-            ("county", "school"), date(year - 6, 9, 1), None,
+            CENTRE,
+            "长春市绿园区教师发展中心",
+            DISTRICT,
+            (
+                "school_based",
+                "new_teacher",
+                "head_teacher_pre_post",
+                "head_teacher_in_post",
+                "head_teacher_backbone",
+                "ethics",
+                "mental_health",
+            ),
+            ("county", "school"),
+            date(year - 6, 9, 1),
+            None,
         ),
         Accreditation(
-            UNIVERSITY, "长春师范大学继续教育学院", CITY,
+            UNIVERSITY,
+            "长春师范大学继续教育学院",
+            CITY,
             ("it_competence", "subject_backbone", "advanced_study"),
-            ("provincial", "municipal"), date(year - 2, 3, 1), date(year + 1, 2, 28),
+            ("provincial", "municipal"),
+            date(year - 2, 3, 1),
+            date(year + 1, 2, 28),
         ),
         Accreditation(
-            INSTITUTE, "长春市教育学院", CITY,
+            INSTITUTE,
+            "长春市教育学院",
+            CITY,
             ("thematic", "trainer", "head_teacher_backbone", "subject_backbone"),
-            ("municipal", "provincial"), date(year - 4, 1, 1), date(year + 1, 12, 31),
+            ("municipal", "provincial"),
+            date(year - 4, 1, 1),
+            date(year + 1, 12, 31),
         ),
         Accreditation(
-            SUSPENDED, "吉林省慧学教育科技有限公司", PROVINCE,
-            ("online", "it_competence"), ("provincial",),
-            date(year - 2, 1, 1), date(year + 1, 12, 31),
+            SUSPENDED,
+            "吉林省慧学教育科技有限公司",
+            PROVINCE,
+            ("online", "it_competence"),
+            ("provincial",),
+            date(year - 2, 1, 1),
+            date(year + 1, 12, 31),
         ),
     )
 
@@ -218,7 +309,12 @@ class Programme:
 
 
 def _p(
-    provider: str, code: str, title: str, category: str, level: str, hours: str,
+    provider: str,
+    code: str,
+    title: str,
+    category: str,
+    level: str,
+    hours: str,
     *topics: str,
 ) -> Programme:
     return Programme(provider, code, title, category, level, Decimal(hours), topics)
@@ -226,52 +322,131 @@ def _p(
 
 #: 任职资格培训 modules in the order they are taken: 7 x 40 + 24 + 12 + 3 x 2.5 = 323.5 h.
 QUALIFICATION: Final[tuple[Programme, ...]] = (
-    _p(ACADEMY, "GJXZ-RZ-01", "新任校长任职资格培训：教育政策法规", "principal_qualification",
-       "national", "40", "政策法规"),
-    _p(ACADEMY, "GJXZ-RZ-02", "新任校长任职资格培训：规划学校发展", "principal_qualification",
-       "national", "40", "学校规划"),
-    _p(ACADEMY, "GJXZ-RZ-03", "新任校长任职资格培训：领导课程教学", "principal_qualification",
-       "national", "40", "课程领导力"),
-    _p(ACADEMY, "GJXZ-RZ-04", "新任校长任职资格培训：校园安全与危机管理",
-       "principal_qualification", "provincial", "24", "校园安全"),
-    _p(ACADEMY, "GJXZ-RZ-05", "新任校长任职资格培训：引领教师成长", "principal_qualification",
-       "national", "40", "教师队伍建设"),
-    _p(ACADEMY, "GJXZ-RZ-06", "新任校长任职资格培训：影子校长跟岗实践",
-       "principal_qualification", "provincial", "40", "跟岗实践"),
-    _p(ACADEMY, "GJXZ-RZ-07", "新任校长任职资格培训：优化内部管理", "principal_qualification",
-       "national", "40", "依法治校"),
-    _p(ACADEMY, "GJXZ-RZ-08", "新任校长任职资格培训：调适外部环境", "principal_qualification",
-       "national", "40", "家校社协同"),
-    _p(ACADEMY, "GJXZ-RZ-09", "新任校长任职资格培训：营造育人文化", "principal_qualification",
-       "provincial", "12", "学校文化"),
-    _p(ACADEMY, "GJXZ-RZ-10", "新任校长任职资格培训：专题讲座（一）", "principal_qualification",
-       "provincial", "2.5"),
-    _p(ACADEMY, "GJXZ-RZ-11", "新任校长任职资格培训：专题讲座（二）", "principal_qualification",
-       "provincial", "2.5"),
-    _p(ACADEMY, "GJXZ-RZ-12", "新任校长任职资格培训：专题讲座（三）", "principal_qualification",
-       "provincial", "2.5"),
+    _p(
+        ACADEMY,
+        "GJXZ-RZ-01",
+        "新任校长任职资格培训：教育政策法规",
+        "principal_qualification",
+        "national",
+        "40",
+        "政策法规",
+    ),
+    _p(
+        ACADEMY,
+        "GJXZ-RZ-02",
+        "新任校长任职资格培训：规划学校发展",
+        "principal_qualification",
+        "national",
+        "40",
+        "学校规划",
+    ),
+    _p(
+        ACADEMY,
+        "GJXZ-RZ-03",
+        "新任校长任职资格培训：领导课程教学",
+        "principal_qualification",
+        "national",
+        "40",
+        "课程领导力",
+    ),
+    _p(
+        ACADEMY,
+        "GJXZ-RZ-04",
+        "新任校长任职资格培训：校园安全与危机管理",
+        "principal_qualification",
+        "provincial",
+        "24",
+        "校园安全",
+    ),
+    _p(
+        ACADEMY,
+        "GJXZ-RZ-05",
+        "新任校长任职资格培训：引领教师成长",
+        "principal_qualification",
+        "national",
+        "40",
+        "教师队伍建设",
+    ),
+    _p(
+        ACADEMY,
+        "GJXZ-RZ-06",
+        "新任校长任职资格培训：影子校长跟岗实践",
+        "principal_qualification",
+        "provincial",
+        "40",
+        "跟岗实践",
+    ),
+    _p(
+        ACADEMY,
+        "GJXZ-RZ-07",
+        "新任校长任职资格培训：优化内部管理",
+        "principal_qualification",
+        "national",
+        "40",
+        "依法治校",
+    ),
+    _p(
+        ACADEMY,
+        "GJXZ-RZ-08",
+        "新任校长任职资格培训：调适外部环境",
+        "principal_qualification",
+        "national",
+        "40",
+        "家校社协同",
+    ),
+    _p(
+        ACADEMY,
+        "GJXZ-RZ-09",
+        "新任校长任职资格培训：营造育人文化",
+        "principal_qualification",
+        "provincial",
+        "12",
+        "学校文化",
+    ),
+    _p(ACADEMY, "GJXZ-RZ-10", "新任校长任职资格培训：专题讲座（一）", "principal_qualification", "provincial", "2.5"),
+    _p(ACADEMY, "GJXZ-RZ-11", "新任校长任职资格培训：专题讲座（二）", "principal_qualification", "provincial", "2.5"),
+    _p(ACADEMY, "GJXZ-RZ-12", "新任校长任职资格培训：专题讲座（三）", "principal_qualification", "provincial", "2.5"),
 )
 #: The module the near-qualified prospective principal failed (323.5 - 24 = 299.5).
 FAILED_MODULE: Final = 3
 
 IMPROVEMENT: Final = (
-    _p(ACADEMY, "GJXZ-TG-01", "中小学校长提高培训（国培计划）", "principal_improvement",
-       "national", "40", "国培计划"),
-    _p(ACADEMY, "GJXZ-TG-02", "校长提高培训：课程领导力提升", "principal_improvement",
-       "provincial", "24", "课程领导力"),
-    _p(ACADEMY, "GJXZ-TG-03", "校长提高培训：教育数字化转型与学校治理",
-       "principal_improvement", "provincial", "24", "教育数字化"),
-    _p(ACADEMY, "GJXZ-TG-04", "校长提高培训：“双减”背景下的学校管理", "principal_improvement",
-       "provincial", "12", "双减"),
+    _p(ACADEMY, "GJXZ-TG-01", "中小学校长提高培训（国培计划）", "principal_improvement", "national", "40", "国培计划"),
+    _p(
+        ACADEMY, "GJXZ-TG-02", "校长提高培训：课程领导力提升", "principal_improvement", "provincial", "24", "课程领导力"
+    ),
+    _p(
+        ACADEMY,
+        "GJXZ-TG-03",
+        "校长提高培训：教育数字化转型与学校治理",
+        "principal_improvement",
+        "provincial",
+        "24",
+        "教育数字化",
+    ),
+    _p(
+        ACADEMY,
+        "GJXZ-TG-04",
+        "校长提高培训：“双减”背景下的学校管理",
+        "principal_improvement",
+        "provincial",
+        "12",
+        "双减",
+    ),
 )
 ADVANCED: Final = (
     _p(ACADEMY, "GJXZ-GY-01", "卓越校长高级研修班", "advanced_study", "national", "40"),
-    _p(UNIVERSITY, "CCSF-GY-01", "中小学校长高级研修班（教育家精神）", "advanced_study",
-       "provincial", "40", "教育家精神"),
+    _p(
+        UNIVERSITY,
+        "CCSF-GY-01",
+        "中小学校长高级研修班（教育家精神）",
+        "advanced_study",
+        "provincial",
+        "40",
+        "教育家精神",
+    ),
 )
-PRINCIPAL_ETHICS: Final = _p(
-    ACADEMY, "GJXZ-SD-01", "校长职业道德与廉洁从教专题", "ethics", "national", "4", "师德师风"
-)
+PRINCIPAL_ETHICS: Final = _p(ACADEMY, "GJXZ-SD-01", "校长职业道德与廉洁从教专题", "ethics", "national", "4", "师德师风")
 THEMATIC: Final = (
     _p(INSTITUTE, "CCJY-ZT-01", "校园安全管理专题培训", "thematic", "municipal", "8", "校园安全"),
     _p(INSTITUTE, "CCJY-ZT-02", "依法治校专题培训", "thematic", "municipal", "4", "依法治校"),
@@ -310,34 +485,34 @@ NEW_TEACHER: Final = (  # 24 + 40 + 4 + 40 + 12 = 120 h of district and school t
 )
 #: When each new-teacher module ends, counted in days from the first day of the school year.
 NEW_TEACHER_DAYS: Final = (5, 45, 75, 160, 285)
-HEAD_PRE_POST: Final = _p(
-    CENTRE, "LYBZ-01", "新任班主任上岗培训", "head_teacher_pre_post", "county", "24", "班主任"
-)
+HEAD_PRE_POST: Final = _p(CENTRE, "LYBZ-01", "新任班主任上岗培训", "head_teacher_pre_post", "county", "24", "班主任")
 HEAD_IN_POST: Final = (
     _p(CENTRE, "LYBZ-02", "班主任在岗培训：班集体建设", "head_teacher_in_post", "county", "12"),
-    _p(CENTRE, "LYBZ-03", "班主任在岗培训：学生心理危机识别与干预", "head_teacher_in_post",
-       "county", "8", "心理危机干预"),
+    _p(
+        CENTRE,
+        "LYBZ-03",
+        "班主任在岗培训：学生心理危机识别与干预",
+        "head_teacher_in_post",
+        "county",
+        "8",
+        "心理危机干预",
+    ),
 )
 HEAD_BACKBONE: Final = (
     _p(CENTRE, "LYBZ-04", "绿园区骨干班主任研修班", "head_teacher_backbone", "county", "40"),
-    _p(INSTITUTE, "CCJY-BZ-01", "长春市骨干班主任高级研修", "head_teacher_backbone",
-       "municipal", "40"),
+    _p(INSTITUTE, "CCJY-BZ-01", "长春市骨干班主任高级研修", "head_teacher_backbone", "municipal", "40"),
 )
 MENTAL_HEALTH: Final = (
     _p(CENTRE, "LYXL-01", "中小学生心理健康教育专题", "mental_health", "county", "4"),
     _p(CENTRE, "LYXL-02", "教师心理调适与压力管理", "mental_health", "county", "2.5"),
 )
 IT: Final = (
-    _p(UNIVERSITY, "CCSF-IT-01", "信息技术应用能力提升工程2.0", "it_competence", "provincial",
-       "40", "信息技术2.0"),
-    _p(UNIVERSITY, "CCSF-IT-02", "人工智能助推教师专业发展", "it_competence", "municipal", "24",
-       "人工智能"),
+    _p(UNIVERSITY, "CCSF-IT-01", "信息技术应用能力提升工程2.0", "it_competence", "provincial", "40", "信息技术2.0"),
+    _p(UNIVERSITY, "CCSF-IT-02", "人工智能助推教师专业发展", "it_competence", "municipal", "24", "人工智能"),
 )
 BACKBONE: Final = (
-    _p(UNIVERSITY, "CCSF-GG-01", "学科骨干教师研修班（语文）", "subject_backbone", "provincial",
-       "40"),
-    _p(UNIVERSITY, "CCSF-GG-02", "学科骨干教师研修班（数学）", "subject_backbone", "provincial",
-       "40"),
+    _p(UNIVERSITY, "CCSF-GG-01", "学科骨干教师研修班（语文）", "subject_backbone", "provincial", "40"),
+    _p(UNIVERSITY, "CCSF-GG-02", "学科骨干教师研修班（数学）", "subject_backbone", "provincial", "40"),
     _p(INSTITUTE, "CCJY-GG-01", "长春市学科带头人研修", "subject_backbone", "municipal", "40"),
 )
 HUIXUE: Final = (
@@ -348,8 +523,7 @@ HUIXUE: Final = (
 
 
 def _district_ethics(year: int) -> Programme:
-    return _p(CENTRE, f"LYSD-{year}", f"{year}年度绿园区师德师风专题培训", "ethics", "county",
-              "8", "师德师风")
+    return _p(CENTRE, f"LYSD-{year}", f"{year}年度绿园区师德师风专题培训", "ethics", "county", "8", "师德师风")
 
 
 def _online_courses(year: int) -> tuple[tuple[Programme, int, int], ...]:
@@ -417,9 +591,7 @@ class _Planner:
             started_on = completed_on - timedelta(days=_days(programme.hours) - 1)
         if completed_on < self.hired_on or completed_on > self.today:
             return
-        self.planned.append(
-            _Planned(programme, completed_on, max(started_on, self.hired_on), outcome)
-        )
+        self.planned.append(_Planned(programme, completed_on, max(started_on, self.hired_on), outcome))
 
     def between(self, programme: Programme, start: date, end: date) -> None:
         """Add ``programme`` finished on a day drawn from ``start``..``end``."""
@@ -636,9 +808,7 @@ _RECORD_PREFIX: Final[dict[str, str]] = {
 }
 
 
-def _completions(
-    learner: _Learner, seed: int
-) -> tuple[list[CompletionFacts], list[tuple[str, str, str]]]:
+def _completions(learner: _Learner, seed: int) -> tuple[list[CompletionFacts], list[tuple[str, str, str]]]:
     """The learner's completions with the institutions' record ids, and which of them
     are revoked afterwards (``provider_id, record_id, reason``)."""
     rng = random.Random(f"creditbank-demo-revocations:{seed}:{learner.serial}")  # noqa: S311
@@ -650,8 +820,7 @@ def _completions(
         number = counters.get(programme.provider, 0) + 1
         counters[programme.provider] = number
         record_id = (
-            f"{_RECORD_PREFIX[programme.provider]}-{planned.completed_on.year}"
-            f"-{learner.serial:05d}-{number:03d}"
+            f"{_RECORD_PREFIX[programme.provider]}-{planned.completed_on.year}-{learner.serial:05d}-{number:03d}"
         )
         facts.append(
             CompletionFacts(
@@ -673,11 +842,7 @@ def _completions(
         roll = rng.random()
         reasons = _REVOCATION_REASONS.get(programme.provider, _REVOCATION_REASONS["*"])
         reason = rng.choice(reasons)
-        if (
-            roll < share
-            and planned.assessment != "fail"
-            and learner.serial != NEAR_QUALIFIED_SERIAL
-        ):
+        if roll < share and planned.assessment != "fail" and learner.serial != NEAR_QUALIFIED_SERIAL:
             revoked.append((programme.provider, record_id, reason))
     return facts, revoked
 
@@ -687,15 +852,11 @@ def _chunks(items: Sequence[CompletionFacts], size: int) -> Iterable[Sequence[Co
         yield items[start : start + size]
 
 
-def _check_outcomes(
-    batch: Sequence[CompletionFacts], outcomes: Sequence[CompletionOutcome]
-) -> int:
+def _check_outcomes(batch: Sequence[CompletionFacts], outcomes: Sequence[CompletionOutcome]) -> int:
     rejected = [o for o in outcomes if o.status == "rejected"]
     if rejected or len(outcomes) != len(batch):
         details = "; ".join(f"{o.record_id}: {o.error}" for o in rejected[:5])
-        raise DemoError(
-            f"the ledger refused {len(rejected)} of {len(batch)} demo completions: {details}"
-        )
+        raise DemoError(f"the ledger refused {len(rejected)} of {len(batch)} demo completions: {details}")
     return sum(1 for o in outcomes if o.status == "recorded")
 
 
@@ -778,8 +939,11 @@ def build_demo(
     planned = [_completions(learner, seed) for learner in cast]
     # Cast members erased since an earlier build are never registered or posted for again.
     erased = _erased(bank, cast, planned)
-    kept = [(learner, plan) for learner, plan in zip(cast, planned, strict=True)
-            if learner.registration.learner_id not in erased]
+    kept = [
+        (learner, plan)
+        for learner, plan in zip(cast, planned, strict=True)
+        if learner.registration.learner_id not in erased
+    ]
     facts: list[CompletionFacts] = []
     revocations: list[tuple[str, str, str]] = []
     for _, (learner_facts, learner_revocations) in kept:
@@ -863,14 +1027,16 @@ def build_demo(
         trainer_id=cast[TRAINER_SERIAL - 1].registration.learner_id,
         position=bank.recorder.max_notification_id(),
         erased=tuple(sorted(erased)),
-        example_learner_id=next((i for i in examples if i not in erased),
-                                next(lr.registration.learner_id for lr in cast
-                                     if lr.registration.learner_id not in erased)),
+        example_learner_id=next(
+            (i for i in examples if i not in erased),
+            next(lr.registration.learner_id for lr in cast if lr.registration.learner_id not in erased),
+        ),
     )
 
 
 def _erased(
-    bank: CreditBank, cast: Sequence[_Learner],
+    bank: CreditBank,
+    cast: Sequence[_Learner],
     planned: Sequence[tuple[list[CompletionFacts], list[tuple[str, str, str]]]],
 ) -> set[str]:
     """The cast members whose personal data was erased since an earlier build: the vault no

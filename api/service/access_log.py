@@ -46,8 +46,10 @@ class MalformedRequestFilter(logging.Filter):
         if record.exc_info or record.args or record.exc_text:
             error = record.exc_info[1] if record.exc_info else None
             record.msg = "HTTP server: a request failed or was refused as malformed: %s (%s); its bytes are not logged"
-            record.args = (type(error).__name__ if error is not None else "no exception",
-                           getattr(error, "code", None) or getattr(error, "status", None) or "-")
+            record.args = (
+                type(error).__name__ if error is not None else "no exception",
+                getattr(error, "code", None) or getattr(error, "status", None) or "-",
+            )
             record.exc_info = None
             record.exc_text = None
             record.stack_info = None

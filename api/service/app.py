@@ -59,6 +59,8 @@ class StatelessConnection(asyncpg.Connection):  # type: ignore[misc]
 
     def get_reset_query(self) -> str:
         return ""
+
+
 _ROUTE_BY_KEY = {(r.method, r.path): r for r in ROUTES}
 
 
@@ -87,19 +89,26 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Problem(
-            401, "unauthenticated", "A bearer token is required",
-            "send Authorization: Bearer <token>", headers={"WWW-Authenticate": "Bearer"},
+            401,
+            "unauthenticated",
+            "A bearer token is required",
+            "send Authorization: Bearer <token>",
+            headers={"WWW-Authenticate": "Bearer"},
         )
     caller = await request.app[SERVICES].tokens.verify(token.strip())
     if caller is None:
         raise Problem(
-            401, "unauthenticated", "The token is not valid",
+            401,
+            "unauthenticated",
+            "The token is not valid",
             "the token is unknown, expired or revoked",
             headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
         )
     if caller.role not in route.roles:
         raise Problem(
-            403, "forbidden", "Your role may not do this",
+            403,
+            "forbidden",
+            "Your role may not do this",
             f"{request.method} {route.path} is for {', '.join(sorted(route.roles))}, not {caller.role}",
         )
     request[PRINCIPAL] = caller
@@ -165,7 +174,9 @@ def create_app(
     async def open_services(app: web.Application) -> AsyncIterator[None]:
         db = app[DATABASE]
         pool = await asyncpg.create_pool(
-            **db.asyncpg_kwargs(), min_size=2, max_size=settings.read_pool_size,
+            **db.asyncpg_kwargs(),
+            min_size=2,
+            max_size=settings.read_pool_size,
             connection_class=StatelessConnection,
         )
         assert pool is not None
@@ -188,14 +199,24 @@ def create_app(
                     APPLIED_CHANNEL: lambda position: runner.heard_applied(int(position)),
                 },
                 on_gap=[
-                    lambda: tokens.forget(), lambda: privacy.forget_all_erased(committer), runner.lost_track,
+                    lambda: tokens.forget(),
+                    lambda: privacy.forget_all_erased(committer),
+                    runner.lost_track,
                 ],
             )
             tokens = auth.TokenVerifier(pool, heard_everything=notifications.barrier)
             await notifications.start()
             app[SERVICES] = Services(
-                settings=settings, database=db, pool=pool, bank=bank, committer=committer,
-                runner=runner, tokens=tokens, notifications=notifications, zone=zone, metrics=Metrics(),
+                settings=settings,
+                database=db,
+                pool=pool,
+                bank=bank,
+                committer=committer,
+                runner=runner,
+                tokens=tokens,
+                notifications=notifications,
+                zone=zone,
+                metrics=Metrics(),
                 clock=clock,
             )
             task = asyncio.create_task(runner.run()) if settings.inline_projections else None
@@ -217,5 +238,3 @@ def create_app(
     app.cleanup_ctx.append(certificates.cascade_ctx)
     app.cleanup_ctx.append(audit.checkpoints_ctx)
     return app
-
-

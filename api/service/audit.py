@@ -74,12 +74,14 @@ async def get_checkpoints(request: web.Request) -> web.Response:
     async with services(request).pool.acquire() as conn:
         found = await audit.load_checkpoints(conn, query["after"] + 1, limit=query["limit"] + 1)
     page = found[: query["limit"]]
-    return answer({
-        "checkpoints": [c.as_json() for c in page],
-        "next_after": page[-1].position if len(found) > len(page) else None,
-        "payload_format": "creditbank-checkpoint/v1\\n{position}\\n{chain_head hex}\\n{signed_at UTC}\\n, "
-                          "signed with Ed25519 by the key kid (see /v1/keys)",
-    })
+    return answer(
+        {
+            "checkpoints": [c.as_json() for c in page],
+            "next_after": page[-1].position if len(found) > len(page) else None,
+            "payload_format": "creditbank-checkpoint/v1\\n{position}\\n{chain_head hex}\\n{signed_at UTC}\\n, "
+            "signed with Ed25519 by the key kid (see /v1/keys)",
+        }
+    )
 
 
 async def get_keys(request: web.Request) -> web.Response:
@@ -129,8 +131,12 @@ async def checkpoints_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 class InstitutionQuerySchema(Strict):
-    month = fields.String(required=True, validate=FullMatch(
-        r"^(19[5-9][0-9]|20[0-9]{2}|2100)-(0[1-9]|1[0-2])$", error="YYYY-MM, from 1950-01 to 2100-12"))
+    month = fields.String(
+        required=True,
+        validate=FullMatch(
+            r"^(19[5-9][0-9]|20[0-9]{2}|2100)-(0[1-9]|1[0-2])$", error="YYYY-MM, from 1950-01 to 2100-12"
+        ),
+    )
     backdated_days = Whole(load_default=90, validate=validate.Range(min=1, max=3650))
     burst = Whole(load_default=20, validate=validate.Range(min=1, max=100_000))
 
@@ -144,17 +150,44 @@ def _csv(report: dict[str, Any]) -> bytes:
     t, ident = spreadsheet.text, spreadsheet.identifier
     head = [ident(report["provider_id"]), t(report["month"])]
     posted = report["posted"]
-    rows = [list(_CSV_COLUMNS),
-            [*head, "posted", "", "", "", t(posted["count"]), t(posted["hours"]), f"{posted['learners']} learners", ""],
-            [*head, "revoked", "", "", "", t(report["revoked"]["count"]), "", "", ""]]
-    rows += [[*head, "revoked", "revocation", ident(item["learner_id"]), "", "1", "", t(item["reason"]),
-              ident(item["event_id"])] for item in report["revoked"]["items"]]
+    rows = [
+        list(_CSV_COLUMNS),
+        [*head, "posted", "", "", "", t(posted["count"]), t(posted["hours"]), f"{posted['learners']} learners", ""],
+        [*head, "revoked", "", "", "", t(report["revoked"]["count"]), "", "", ""],
+    ]
+    rows += [
+        [
+            *head,
+            "revoked",
+            "revocation",
+            ident(item["learner_id"]),
+            "",
+            "1",
+            "",
+            t(item["reason"]),
+            ident(item["event_id"]),
+        ]
+        for item in report["revoked"]["items"]
+    ]
     rows.append([*head, "rejected", "", "", "", t(report["rejected"]["count"]), "", "", ""])
-    rows += [[*head, "rejected", t(code), "", "", t(count), "", "", ""]
-             for code, count in report["rejected"]["by_code"].items()]
-    rows += [[*head, "anomaly", t(a["kind"]), ident(a.get("learner_id")), t(a.get("date")), t(a.get("count")),
-              t(a.get("hours")), t(a.get("detail", a.get("programme_code"))), t(" ".join(a["events"]))]
-             for a in report["anomalies"]]
+    rows += [
+        [*head, "rejected", t(code), "", "", t(count), "", "", ""]
+        for code, count in report["rejected"]["by_code"].items()
+    ]
+    rows += [
+        [
+            *head,
+            "anomaly",
+            t(a["kind"]),
+            ident(a.get("learner_id")),
+            t(a.get("date")),
+            t(a.get("count")),
+            t(a.get("hours")),
+            t(a.get("detail", a.get("programme_code"))),
+            t(" ".join(a["events"])),
+        ]
+        for a in report["anomalies"]
+    ]
     return spreadsheet.document(rows)
 
 
@@ -167,12 +200,17 @@ async def get_institution_audit(request: web.Request) -> web.Response:
         if known is None:
             raise Problem(404, "provider_not_found", "No such training institution", f"no provider {provider_id}")
         report = await institution_audit.institution_month(
-            conn, provider_id, query["month"], svc.zone, backdated_days=query["backdated_days"], burst=query["burst"])
+            conn, provider_id, query["month"], svc.zone, backdated_days=query["backdated_days"], burst=query["burst"]
+        )
         report["position"] = await applied_position(conn)
     if "text/csv" in request.headers.get("Accept", ""):
-        return web.Response(body=_csv(report), headers={
-            "Content-Type": "text/csv; charset=utf-8",
-            "Content-Disposition": f'attachment; filename="institution-audit-{provider_id}-{query["month"]}.csv"'})
+        return web.Response(
+            body=_csv(report),
+            headers={
+                "Content-Type": "text/csv; charset=utf-8",
+                "Content-Disposition": f'attachment; filename="institution-audit-{provider_id}-{query["month"]}.csv"',
+            },
+        )
     return answer(report)
 
 
@@ -184,9 +222,15 @@ async def keep_rejections(
     for item, result in zip(items, results, strict=False):
         if result.get("status", "rejected") == "rejected" and result.get("code"):
             data = item if isinstance(item, dict) else {}
-            refused.append({"record_id": data.get("record_id"), "learner_id": data.get("learner_id"),
-                            "code": result["code"], "detail": result.get("detail"),
-                            "completed_on": _day(data.get("completed_on"))})
+            refused.append(
+                {
+                    "record_id": data.get("record_id"),
+                    "learner_id": data.get("learner_id"),
+                    "code": result["code"],
+                    "detail": result.get("detail"),
+                    "completed_on": _day(data.get("completed_on")),
+                }
+            )
     if not refused:
         return
     try:

@@ -51,8 +51,10 @@ class WriteQuerySchema(MinPositionSchema):
     def _no_timeline(self, data: dict[str, Any], **_: Any) -> None:
         for name in ("as_of", "at_position"):
             if name in data:
-                raise ValidationError("a write decides on the whole ledger as recorded now; "
-                                      "no earlier position or day can be asked for", field_name=name)
+                raise ValidationError(
+                    "a write decides on the whole ledger as recorded now; no earlier position or day can be asked for",
+                    field_name=name,
+                )
 
 
 class CertificateRecordSchema(Answer):
@@ -60,9 +62,13 @@ class CertificateRecordSchema(Answer):
 
     certificate_id = fields.String(required=True)
     learner_id = fields.String(required=True)
-    basis = fields.Dict(required=True, metadata={
-        "description": "what the issue rested on: the completion events and policy versions (an object, "
-                       "as in the learner profile's certificates)"})
+    basis = fields.Dict(
+        required=True,
+        metadata={
+            "description": "what the issue rested on: the completion events and policy versions (an object, "
+            "as in the learner profile's certificates)"
+        },
+    )
     jws = fields.String(required=True)
     position = fields.Integer(required=True)
 

@@ -84,13 +84,20 @@ async def post_certificate(request: web.Request) -> web.Response:
         position = await resolve_position(conn, request, query)
     key = await asyncio.to_thread(_keys(request).current)
     # issued_on None: the bank's today, decided on the writer thread (its clock is the ledger's).
-    req = IssueRequest(data["learner_id"], data["kind"], data.get("issued_on"), data.get("valid_until"),
-                       data.get("issuance_id"))
+    req = IssueRequest(
+        data["learner_id"], data["kind"], data.get("issued_on"), data.get("valid_until"), data.get("issuance_id")
+    )
     base_url = svc.settings.public_base  # never the request's Host, which the caller chooses
     scope = write_scope(request)
     issued = await run_in_writer(request, lambda bank: issue_certificate(bank, req, key, base_url, scope))
-    return written(issued.written.status, issued.written.position, certificate_id=str(issued.certificate_id),
-                    jws=issued.jws, credential=credential.unverified(issued.jws), read_position=position)
+    return written(
+        issued.written.status,
+        issued.written.position,
+        certificate_id=str(issued.certificate_id),
+        jws=issued.jws,
+        credential=credential.unverified(issued.jws),
+        read_position=position,
+    )
 
 
 def _status_change(command: Callable[..., Written]) -> Callable[[web.Request], Awaitable[web.Response]]:
@@ -128,19 +135,42 @@ async def get_certificate(request: web.Request) -> web.Response:
     if found is None:
         raise Problem(404, "certificate_not_found", "No such certificate", "not issued by then")
     view, row = found
-    return answer({**view, "learner_id": row["learner_id"], "hours": row["hours"], "basis": json.loads(row["basis"]),
-                   "jws": row["jws"], "position": position})
+    return answer(
+        {
+            **view,
+            "learner_id": row["learner_id"],
+            "hours": row["hours"],
+            "basis": json.loads(row["basis"]),
+            "jws": row["jws"],
+            "position": position,
+        }
+    )
 
 
 def _public(view: dict[str, Any], signature: dict[str, Any]) -> dict[str, Any]:
-    history = [{"status": h["status"], "since": h["since"], "reason": h["reason"],
-                "event_id": h["event_id"], "position": h["position"],
-                "cause": {k: h["cause"][k] for k in ("type", "event_id", "position")} if h["cause"] else None}
-               for h in view["history"]]
-    return {"certificate_id": view["certificate_id"], "kind": view["kind"], "valid_from": view["valid_from"],
-            "valid_until": view["valid_until"], "valid": view["status"] == "valid" and signature["valid"],
-            "status": view["status"], "since": view["since"], "reason": view["reason"],
-            "history": history, "signature": signature}
+    history = [
+        {
+            "status": h["status"],
+            "since": h["since"],
+            "reason": h["reason"],
+            "event_id": h["event_id"],
+            "position": h["position"],
+            "cause": {k: h["cause"][k] for k in ("type", "event_id", "position")} if h["cause"] else None,
+        }
+        for h in view["history"]
+    ]
+    return {
+        "certificate_id": view["certificate_id"],
+        "kind": view["kind"],
+        "valid_from": view["valid_from"],
+        "valid_until": view["valid_until"],
+        "valid": view["status"] == "valid" and signature["valid"],
+        "status": view["status"],
+        "since": view["since"],
+        "reason": view["reason"],
+        "history": history,
+        "signature": signature,
+    }
 
 
 async def _verification(request: web.Request, certificate_id: UUID, presented: str | None) -> dict[str, Any]:
@@ -158,8 +188,11 @@ async def _verification(request: web.Request, certificate_id: UUID, presented: s
     if token is None:
         # The learner's personal data was erased, and the credential (which states the name)
         # with it; the holder's own copy still verifies by its signature (POST .../verification).
-        signature = {"valid": False, "reason": "the bank keeps no copy of this certificate any more "
-                     "(the holder's personal data was erased); present the holder's copy to verify it"}
+        signature = {
+            "valid": False,
+            "reason": "the bank keeps no copy of this certificate any more "
+            "(the holder's personal data was erased); present the holder's copy to verify it",
+        }
         return {**_public(view, signature), "position": position}
     try:
         verified = credential.verify(token, keys)
@@ -189,8 +222,13 @@ async def post_verification(request: web.Request) -> web.Response:
     try:
         certificate_id = UUID(str(verified.credential.get("id", "")).rsplit("/", 1)[-1])
     except ValueError:
-        return answer({"valid": False, "signature": {"valid": True, "kid": verified.kid},
-                       "reason": "the credential names no certificate of this bank"})
+        return answer(
+            {
+                "valid": False,
+                "signature": {"valid": True, "kid": verified.kid},
+                "reason": "the credential names no certificate of this bank",
+            }
+        )
     return answer(await _verification(request, certificate_id, data["jws"]))
 
 
@@ -205,7 +243,8 @@ async def get_status_list(request: web.Request) -> web.Response:
         indexes = await certificate_reads.revoked_indexes(conn, purpose, number, position)
     key = await asyncio.to_thread(_keys(request).current)
     document = credential.status_list_credential(
-        svc.settings.public_base, match.group(0), purpose, indexes, f"{svc.today().isoformat()}T00:00:00Z")
+        svc.settings.public_base, match.group(0), purpose, indexes, f"{svc.today().isoformat()}T00:00:00Z"
+    )
     response = answer({"credential": document, "jws": credential.sign(key, document), "position": position})
     response.headers["Cache-Control"] = "max-age=60"
     return response
@@ -226,5 +265,3 @@ async def cascade_ctx(app: web.Application) -> AsyncIterator[None]:
         cascade.stop()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-
-

@@ -42,6 +42,7 @@ from ledger.hours import parse_hours
 
 Loader = Callable[[Any], Any]
 
+
 class _Declined(Exception):
     """The fast path is not sure: let the schema decide (and word the errors)."""
 

@@ -87,9 +87,12 @@ class Amount(fields.Field):  # type: ignore[type-arg]
 
 
 #: A programme named by its mapping UUID or as ``university:programme``.
-MAPPING_NAME = [validate.Length(min=1, max=130),
-                FullMatch(r"^[A-Za-z0-9][A-Za-z0-9._-]*(:[A-Za-z0-9][A-Za-z0-9._-]*)?$",
-                          error="a mapping UUID or university:programme")]
+MAPPING_NAME = [
+    validate.Length(min=1, max=130),
+    FullMatch(
+        r"^[A-Za-z0-9][A-Za-z0-9._-]*(:[A-Za-z0-9][A-Za-z0-9._-]*)?$", error="a mapping UUID or university:programme"
+    ),
+]
 
 
 class CategoryCapSchema(Strict):
@@ -105,8 +108,9 @@ class MappingSchema(Strict):
     programme_credits = Amount(required=True, metadata={"type": "string", "example": "36"})
     hours_per_credit = Amount(required=True, metadata={"type": "string", "example": "16"})
     overall_cap = Amount(metadata={"type": "string", "example": "12"})
-    overall_cap_fraction = fields.String(validate=FullMatch(r"^[1-9][0-9]{0,2}/[1-9][0-9]{0,2}$"),
-                                         metadata={"example": "1/3"})
+    overall_cap_fraction = fields.String(
+        validate=FullMatch(r"^[1-9][0-9]{0,2}/[1-9][0-9]{0,2}$"), metadata={"example": "1/3"}
+    )
     categories = fields.List(fields.Nested(CategoryCapSchema), required=True, validate=validate.Length(min=1, max=50))
     levels = fields.List(fields.String(validate=level), required=True, validate=validate.Length(min=1))
     effective_from = Day(required=True)
@@ -126,17 +130,20 @@ class RecognitionSchema(Strict):
     transfer_id = fields.String(required=True, validate=_ID)
     learner_id = fields.String(required=True, validate=_ID)
     type = fields.String(required=True, validate=validate.Equal("degree_credit"))
-    mapping_id = fields.String(required=True, validate=MAPPING_NAME,
-                               metadata={"description": "the mapping's UUID, or university:programme"})
+    mapping_id = fields.String(
+        required=True, validate=MAPPING_NAME, metadata={"description": "the mapping's UUID, or university:programme"}
+    )
     mapping_version = Whole(validate=validate.Range(min=1, max=MAX_POSITION))
     on = Day()
-    completions = fields.List(fields.Nested(RecognitionItemSchema), required=True,
-                              validate=validate.Length(min=1, max=500))
+    completions = fields.List(
+        fields.Nested(RecognitionItemSchema), required=True, validate=validate.Length(min=1, max=500)
+    )
 
 
 class DegreeCreditsQuerySchema(ReadQuerySchema):
-    programme = fields.String(required=True, validate=MAPPING_NAME,
-                              metadata={"description": "the mapping's UUID, or university:programme"})
+    programme = fields.String(
+        required=True, validate=MAPPING_NAME, metadata={"description": "the mapping's UUID, or university:programme"}
+    )
 
 
 class RecognisedLineSchema(Answer):
@@ -177,9 +184,13 @@ def mapping_uuid(name: str) -> UUID:
         pass
     university, sep, programme = name.partition(":")
     if not sep or not university or not programme:
-        raise Problem(422, "validation_failed", "The request has invalid fields",
-                      "name the programme by its mapping id or as university:programme",
-                      errors={"programme": ["a UUID or university:programme"]})
+        raise Problem(
+            422,
+            "validation_failed",
+            "The request has invalid fields",
+            "name the programme by its mapping id or as university:programme",
+            errors={"programme": ["a UUID or university:programme"]},
+        )
     return degree_mapping_uuid(university, programme)
 
 
@@ -189,8 +200,9 @@ async def _with_context(fn: Callable[[], Awaitable[Any]]) -> Any:
         return await fn()
     except DomainError as error:
         extra = {k: json_ready(v) for k, v in error.context.items()}
-        raise Problem(error.status, error.code, error.title, error.detail,
-                      errors={error.field or "body": [error.detail]}, **extra) from None
+        raise Problem(
+            error.status, error.code, error.title, error.detail, errors={error.field or "body": [error.detail]}, **extra
+        ) from None
 
 
 # -- mappings ---------------------------------------------------------------------------
@@ -199,8 +211,12 @@ async def _with_context(fn: Callable[[], Awaitable[Any]]) -> Any:
 async def post_mapping(request: web.Request) -> web.Response:
     data = await load_body(request, mapping_schema)
     published = await _with_context(lambda: run_in_writer(request, lambda bank: publish_mapping(bank, data)))
-    return written(published.written.status, published.written.position, mapping_id=str(published.mapping_id),
-                    version=published.version)
+    return written(
+        published.written.status,
+        published.written.position,
+        mapping_id=str(published.mapping_id),
+        version=published.version,
+    )
 
 
 async def get_mapping(request: web.Request) -> web.Response:
@@ -225,20 +241,33 @@ async def post_recognition(request: web.Request, raw: Any, query: dict[str, Any]
         await resolve_position(conn, request, query)
     scope = write_scope(request)
     req = RecognitionRequest(
-        recognition_id=data["transfer_id"], learner_id=data["learner_id"],
+        recognition_id=data["transfer_id"],
+        learner_id=data["learner_id"],
         mapping_id=mapping_uuid(data["mapping_id"]),
         items=tuple(RecognitionItem(i["provider_id"], i["record_id"], i.get("hours")) for i in data["completions"]),
-        mapping_version=data.get("mapping_version"), on=data.get("on"),
+        mapping_version=data.get("mapping_version"),
+        on=data.get("on"),
     )
     result = await _with_context(lambda: run_in_writer(request, lambda bank: recognise_hours(bank, req, scope)))
     record = result.record
-    return written(result.written.status, result.written.position, type="degree_credit",
-                    transfer_id=record["recognition_id"], learner_id=data["learner_id"],
-                    mapping_id=record["mapping_id"], university=record["university"],
-                    programme=record["programme"], mapping_version=record["mapping_version"], on=record["on"],
-                    hours=record["hours"], credits=record["credits"],
-                    completions=[{k: line[k] for k in ("provider_id", "record_id", "event_id", "category",
-                                                       "hours", "credits")} for line in record["lines"]])
+    return written(
+        result.written.status,
+        result.written.position,
+        type="degree_credit",
+        transfer_id=record["recognition_id"],
+        learner_id=data["learner_id"],
+        mapping_id=record["mapping_id"],
+        university=record["university"],
+        programme=record["programme"],
+        mapping_version=record["mapping_version"],
+        on=record["on"],
+        hours=record["hours"],
+        credits=record["credits"],
+        completions=[
+            {k: line[k] for k in ("provider_id", "record_id", "event_id", "category", "hours", "credits")}
+            for line in record["lines"]
+        ],
+    )
 
 
 async def post_recognition_reversal(request: web.Request, data: dict[str, Any]) -> web.Response:
@@ -246,8 +275,12 @@ async def post_recognition_reversal(request: web.Request, data: dict[str, Any]) 
     ``api.transfers``, which has waited for ``min_position``)."""
     recognition_id = request.match_info["transfer_id"]
     scope = write_scope(request)
-    reversed_ = await _with_context(lambda: run_in_writer(request, lambda bank: reverse_recognition(
-        bank, data["learner_id"], recognition_id, data["reason"], scope=scope)))
+    reversed_ = await _with_context(
+        lambda: run_in_writer(
+            request,
+            lambda bank: reverse_recognition(bank, data["learner_id"], recognition_id, data["reason"], scope=scope),
+        )
+    )
     return written(reversed_.status, reversed_.position, type="degree_credit", transfer_id=recognition_id)
 
 

@@ -66,8 +66,13 @@ MAX_IMPACT_RULES_X_TARGETS = 200
 async def post_policy(request: web.Request) -> web.Response:
     data = await read_json(request)
     if not isinstance(data, dict):
-        raise Problem(422, "validation_failed", "The request has invalid fields", "the body must be a JSON object",
-                      errors={"body": ["must be a JSON object"]})
+        raise Problem(
+            422,
+            "validation_failed",
+            "The request has invalid fields",
+            "the body must be a JSON object",
+            errors={"body": ["must be a JSON object"]},
+        )
     result = await run_in_writer(request, lambda bank: bank.publish_policy(data))
     return answer_written(result)
 
@@ -80,8 +85,14 @@ async def get_policy(request: web.Request) -> web.Response:
         versions = await policy_reads.policy_versions(conn, policy_id, position)
     if not versions:
         raise Problem(404, "policy_not_found", "No such policy", f"no policy {policy_id} is published")
-    return answer({"policy_id": policy_id, "jurisdiction": versions[0]["jurisdiction"], "versions": versions,
-                   "position": position})
+    return answer(
+        {
+            "policy_id": policy_id,
+            "jurisdiction": versions[0]["jurisdiction"],
+            "versions": versions,
+            "position": position,
+        }
+    )
 
 
 async def _when(conn: asyncpg.Connection, request: web.Request, query: dict[str, Any]) -> tuple[date, int]:
@@ -94,7 +105,8 @@ async def _when(conn: asyncpg.Connection, request: web.Request, query: dict[str,
     svc = services(request)
     if "at_position" in query:
         recorded = await conn.fetchval(
-            "SELECT recorded_at FROM rm_event_index WHERE position <= $1 ORDER BY position DESC LIMIT 1", position)
+            "SELECT recorded_at FROM rm_event_index WHERE position <= $1 ORDER BY position DESC LIMIT 1", position
+        )
         if recorded is not None:
             return recorded.astimezone(svc.zone).date(), position
     return svc.today(), position
@@ -110,13 +122,17 @@ async def _known_target(
 ) -> None:
     """Refuse a target no policy for ``jurisdiction`` defines (see ``policy_reads.policies_known``):
     judged by no rule, it would read as "nobody is short"."""
-    known = sorted({t for v in await policy_reads.policies_known(conn, jurisdiction, position, below=below)
-                    for t in v.targets()})
+    known = sorted(
+        {t for v in await policy_reads.policies_known(conn, jurisdiction, position, below=below) for t in v.targets()}
+    )
     if target not in known:
         raise Problem(
-            422, "unknown_target", "No such target",
+            422,
+            "unknown_target",
+            "No such target",
             f"no policy for {jurisdiction} defines the target {target}; known: {', '.join(known) or 'none'}",
-            errors={"target": [f"must be one of: {', '.join(known) or '(none defined)'}"]}, targets=known,
+            errors={"target": [f"must be one of: {', '.join(known) or '(none defined)'}"]},
+            targets=known,
         )
 
 
@@ -143,11 +159,17 @@ async def get_eligibility(request: web.Request) -> web.Response:
 
 async def get_plan(request: web.Request) -> web.Response:
     verdict, where = await _verdict(request)
-    return answer({
-        "learner_id": verdict["learner_id"], "target": verdict["target"], "on": verdict["on"],
-        "eligible": verdict["eligible"], "remaining": plan(verdict), "policies": verdict["policies"],
-        "position": where["position"],
-    })
+    return answer(
+        {
+            "learner_id": verdict["learner_id"],
+            "target": verdict["target"],
+            "on": verdict["on"],
+            "eligible": verdict["eligible"],
+            "remaining": plan(verdict),
+            "policies": verdict["policies"],
+            "position": where["position"],
+        }
+    )
 
 
 async def get_targets(request: web.Request) -> web.Response:
@@ -163,24 +185,44 @@ async def get_targets(request: web.Request) -> web.Response:
     for version in policies_applied(versions, jurisdiction, on):
         for rule in version.rules:
             for target in rule.targets:
-                rules.setdefault(target, []).append({
-                    "policy_id": version.policy_id, "version": version.version,
-                    "jurisdiction": version.jurisdiction, "rule": rule.id, "kind": rule.kind})
-    return answer({"jurisdiction": jurisdiction, "on": on.isoformat(), "position": position,
-                   "targets": [{"target": target, "rules": rules[target]} for target in sorted(rules)]})
+                rules.setdefault(target, []).append(
+                    {
+                        "policy_id": version.policy_id,
+                        "version": version.version,
+                        "jurisdiction": version.jurisdiction,
+                        "rule": rule.id,
+                        "kind": rule.kind,
+                    }
+                )
+    return answer(
+        {
+            "jurisdiction": jurisdiction,
+            "on": on.isoformat(),
+            "position": position,
+            "targets": [{"target": target, "rules": rules[target]} for target in sorted(rules)],
+        }
+    )
 
 
 def _cohort_row(facts: Facts, verdict: dict[str, Any]) -> dict[str, Any]:
     return {
-        "learner_id": facts.learner_id, "name": facts.name, "school": facts.school,
-        "jurisdiction": facts.jurisdiction, "eligible": verdict["eligible"],
+        "learner_id": facts.learner_id,
+        "name": facts.name,
+        "school": facts.school,
+        "jurisdiction": facts.jurisdiction,
+        "eligible": verdict["eligible"],
         "unmet": [f"{m['policy_id']}#{m['rule']}" for m in verdict["missing"]],
         "missing": verdict["missing"],
     }
 
 
 async def _cohort_facts(
-    conn: asyncpg.Connection, jurisdiction: str, school: str | None, on: date, position: int, after: str,
+    conn: asyncpg.Connection,
+    jurisdiction: str,
+    school: str | None,
+    on: date,
+    position: int,
+    after: str,
     first: int,
 ) -> AsyncIterator[tuple[Facts, list[PolicyVersion]]]:
     """(facts, policies that may be in force) of each learner in scope after ``after``, in id
@@ -220,8 +262,12 @@ async def _cohort_rows(
 
 def _check_scope(request: web.Request, jurisdiction: str) -> None:
     if not principal(request).covers_jurisdiction(jurisdiction):
-        raise Problem(403, "forbidden", "Outside your scope",
-                      f"this token covers jurisdiction {principal(request).jurisdiction}, not {jurisdiction}")
+        raise Problem(
+            403,
+            "forbidden",
+            "Outside your scope",
+            f"this token covers jurisdiction {principal(request).jurisdiction}, not {jurisdiction}",
+        )
 
 
 async def get_cohort(request: web.Request) -> web.StreamResponse:
@@ -240,20 +286,41 @@ async def get_cohort(request: web.Request) -> web.StreamResponse:
             if len(rows) == query["limit"]:
                 cursor = last
                 break
-    return answer({"target": query["target"], "jurisdiction": query["jurisdiction"], "school": query.get("school"),
-                   "on": on.isoformat(), "position": position, "learners": rows, "next_after": cursor})
+    return answer(
+        {
+            "target": query["target"],
+            "jurisdiction": query["jurisdiction"],
+            "school": query.get("school"),
+            "on": on.isoformat(),
+            "position": position,
+            "learners": rows,
+            "next_after": cursor,
+        }
+    )
 
 
-_CSV_COLUMNS = ("learner_id", "name", "school", "jurisdiction", "target", "on", "eligible", "unmet", "missing_hours",
-                "position")
+_CSV_COLUMNS = (
+    "learner_id",
+    "name",
+    "school",
+    "jurisdiction",
+    "target",
+    "on",
+    "eligible",
+    "unmet",
+    "missing_hours",
+    "position",
+)
 
 
 async def _cohort_csv(request: web.Request, query: dict[str, Any]) -> web.StreamResponse:
     svc = services(request)
-    response = web.StreamResponse(headers={
-        "Content-Type": "text/csv; charset=utf-8",
-        "Content-Disposition": f'attachment; filename="eligibility-{query["target"]}-{query["jurisdiction"]}.csv"',
-    })
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": "text/csv; charset=utf-8",
+            "Content-Disposition": f'attachment; filename="eligibility-{query["target"]}-{query["jurisdiction"]}.csv"',
+        }
+    )
     async with svc.pool.acquire() as conn:
         on, position = await _when(conn, request, query)
         await _known_target(conn, query["target"], query["jurisdiction"], position, below=True)
@@ -261,13 +328,31 @@ async def _cohort_csv(request: web.Request, query: dict[str, Any]) -> web.Stream
         async def lines() -> AsyncIterator[bytes]:
             yield spreadsheet.BOM + spreadsheet.line(_CSV_COLUMNS)
             async for _, row in _cohort_rows(conn, query, on, position, query["after"], None):
-                hours = "; ".join(f"{cat} {h} h by {m.get('due') or '-'}" for m in row["missing"]
-                                  for cat, h in (m.get("hours") or {}).items())
+                hours = "; ".join(
+                    f"{cat} {h} h by {m.get('due') or '-'}"
+                    for m in row["missing"]
+                    for cat, h in (m.get("hours") or {}).items()
+                )
                 eligible = "" if row["eligible"] is None else ("yes" if row["eligible"] else "no")
-                yield spreadsheet.line([
-                    spreadsheet.identifier(row["learner_id"]), *map(spreadsheet.text, (
-                        row["name"], row["school"], row["jurisdiction"], query["target"], on.isoformat(), eligible,
-                        " ".join(row["unmet"]), hours, position))])
+                yield spreadsheet.line(
+                    [
+                        spreadsheet.identifier(row["learner_id"]),
+                        *map(
+                            spreadsheet.text,
+                            (
+                                row["name"],
+                                row["school"],
+                                row["jurisdiction"],
+                                query["target"],
+                                on.isoformat(),
+                                eligible,
+                                " ".join(row["unmet"]),
+                                hours,
+                                position,
+                            ),
+                        ),
+                    ]
+                )
 
         return await stream(request, response, lines())
 
@@ -277,12 +362,22 @@ async def post_impact(request: web.Request) -> web.Response:
     query = load_query(request, impact_query_schema)
     data = await read_json(request)
     if not isinstance(data, dict):
-        raise Problem(422, "validation_failed", "The request has invalid fields", "the body must be a JSON object",
-                      errors={"body": ["must be a JSON object"]})
+        raise Problem(
+            422,
+            "validation_failed",
+            "The request has invalid fields",
+            "the body must be a JSON object",
+            errors={"body": ["must be a JSON object"]},
+        )
     data.setdefault("policy_id", policy_id)
     if data["policy_id"] != policy_id:
-        raise Problem(422, "validation_failed", "The request has invalid fields", "policy_id differs from the path",
-                      errors={"policy_id": [f"must be {policy_id}, as in the path"]})
+        raise Problem(
+            422,
+            "validation_failed",
+            "The request has invalid fields",
+            "policy_id differs from the path",
+            errors={"policy_id": [f"must be {policy_id}, as in the path"]},
+        )
     draft: PolicyVersion = await run_in_writer(request, lambda bank: bank.check_policy(data))
     caller = principal(request)
     scope = draft.jurisdiction
@@ -291,8 +386,12 @@ async def post_impact(request: web.Request) -> web.Response:
         if covers(draft.jurisdiction, caller.jurisdiction):
             scope = caller.jurisdiction
         elif not covers(caller.jurisdiction, draft.jurisdiction):
-            raise Problem(403, "forbidden", "Outside your scope",
-                          f"this token covers {caller.jurisdiction}; the draft is for {draft.jurisdiction}")
+            raise Problem(
+                403,
+                "forbidden",
+                "Outside your scope",
+                f"this token covers {caller.jurisdiction}; the draft is for {draft.jurisdiction}",
+            )
     svc = services(request)
     on = query.get("on") or max(svc.today(), draft.effective_from)
     async with svc.pool.acquire() as conn:
@@ -301,7 +400,9 @@ async def post_impact(request: web.Request) -> web.Response:
         targets = sorted(draft.targets() | {t for v in current_versions for r in v["rules"] for t in r["targets"]})
         if len(draft.rules) * len(targets) > MAX_IMPACT_RULES_X_TARGETS:
             raise Problem(
-                422, "impact_too_large", "The draft is too large to judge at once",
+                422,
+                "impact_too_large",
+                "The draft is too large to judge at once",
                 f"{len(draft.rules)} rules × {len(targets)} targets = {len(draft.rules) * len(targets)}; "
                 f"an impact judges at most {MAX_IMPACT_RULES_X_TARGETS} (rules × targets, the targets of the draft "
                 "and of the policy's published versions): split the draft",
@@ -320,20 +421,45 @@ async def post_impact(request: web.Request) -> web.Response:
                 old, new = evaluate(target, f, before, on), evaluate(target, f, with_draft, on)
                 if old["eligible"] == new["eligible"]:
                     continue
-                direction = ("to_eligible" if new["eligible"] else "to_ineligible") if (
-                    old["eligible"] is not None and new["eligible"] is not None) else "other"
+                direction = (
+                    ("to_eligible" if new["eligible"] else "to_ineligible")
+                    if (old["eligible"] is not None and new["eligible"] is not None)
+                    else "other"
+                )
                 counts[direction] += 1
                 if len(flips) < query["limit"]:
-                    flips.append({"learner_id": f.learner_id, "name": f.name, "school": f.school,
-                                  "target": target, "from": old["eligible"], "to": new["eligible"],
-                                  "direction": direction, "why": _why(old, new)})
-    return answer({"policy_id": draft.policy_id, "draft_version": draft.version, "jurisdiction": draft.jurisdiction,
-                   "scope": scope, "on": on.isoformat(), "position": position, "targets": targets,
-                   "learners_judged": judged, "flips_count": counts, "flips": flips, "published": False})
+                    flips.append(
+                        {
+                            "learner_id": f.learner_id,
+                            "name": f.name,
+                            "school": f.school,
+                            "target": target,
+                            "from": old["eligible"],
+                            "to": new["eligible"],
+                            "direction": direction,
+                            "why": _why(old, new),
+                        }
+                    )
+    return answer(
+        {
+            "policy_id": draft.policy_id,
+            "draft_version": draft.version,
+            "jurisdiction": draft.jurisdiction,
+            "scope": scope,
+            "on": on.isoformat(),
+            "position": position,
+            "targets": targets,
+            "learners_judged": judged,
+            "flips_count": counts,
+            "flips": flips,
+            "published": False,
+        }
+    )
 
 
 def _why(old: dict[str, Any], new: dict[str, Any]) -> list[dict[str, Any]]:
     """The requirements whose outcome differs between the two verdicts."""
+
     def key(r: dict[str, Any]) -> tuple[str, str]:
         return r["policy_id"], r["rule"]
 
@@ -344,9 +470,16 @@ def _why(old: dict[str, Any], new: dict[str, Any]) -> list[dict[str, Any]]:
         b, a = before.get(k), after.get(k)
         if b is not None and a is not None and b["met"] == a["met"] and b.get("required") == a.get("required"):
             continue
-        out.append({"policy_id": k[0], "rule": k[1],
-                    "before": None if b is None else {"met": b["met"], "required": b.get("required"),
-                                                      "actual": b.get("actual")},
-                    "after": None if a is None else {"met": a["met"], "required": a.get("required"),
-                                                     "actual": a.get("actual"), "source": a["source"]}})
+        out.append(
+            {
+                "policy_id": k[0],
+                "rule": k[1],
+                "before": None
+                if b is None
+                else {"met": b["met"], "required": b.get("required"), "actual": b.get("actual")},
+                "after": None
+                if a is None
+                else {"met": a["met"], "required": a.get("required"), "actual": a.get("actual"), "source": a["source"]},
+            }
+        )
     return out

@@ -150,11 +150,14 @@ def parse_json(raw: bytes) -> Any:
     except UnicodeDecodeError:
         raise Problem(400, "malformed_json", "The body is not UTF-8", "encode the body as UTF-8") from None
     try:
-        data = json.loads(text, parse_float=_decimal, parse_int=_int, parse_constant=_constant,
-                          object_pairs_hook=_object_of)
+        data = json.loads(
+            text, parse_float=_decimal, parse_int=_int, parse_constant=_constant, object_pairs_hook=_object_of
+        )
     except json.JSONDecodeError as error:
         raise Problem(
-            400, "malformed_json", "The body is not valid JSON",
+            400,
+            "malformed_json",
+            "The body is not valid JSON",
             f"line {error.lineno} column {error.colno}: {error.msg}",
         ) from None
     except _Refused as error:
@@ -165,8 +168,12 @@ def parse_json(raw: bytes) -> Any:
         # Only a body with that many brackets can nest that deep: most bodies skip the walk.
         too_deep = text.count("[") + text.count("{") > MAX_JSON_DEPTH and _too_deep(data)
     if too_deep:
-        raise Problem(400, "malformed_json", "The body nests too deep",
-                      f"JSON may nest at most {MAX_JSON_DEPTH} arrays and objects deep")
+        raise Problem(
+            400,
+            "malformed_json",
+            "The body nests too deep",
+            f"JSON may nest at most {MAX_JSON_DEPTH} arrays and objects deep",
+        )
     return data
 
 
@@ -203,8 +210,12 @@ async def stream(
         raise  # the client went away: there is no one to tell
     except Exception as error:
         resource = request.match_info.route.resource
-        log.error("%s %s failed after its answer began (%s); the connection is cut", request.method,
-                  resource.canonical if resource is not None else "(no route)", type(error).__name__)
+        log.error(
+            "%s %s failed after its answer began (%s); the connection is cut",
+            request.method,
+            resource.canonical if resource is not None else "(no route)",
+            type(error).__name__,
+        )
         if request.transport is not None:
             request.transport.abort()
         return response
@@ -215,7 +226,9 @@ async def stream(
 async def read_json(request: web.Request) -> Any:
     if request.content_type not in {"application/json", "application/problem+json"}:
         raise Problem(
-            415, "unsupported_media_type", "Send JSON",
+            415,
+            "unsupported_media_type",
+            "Send JSON",
             f"Content-Type must be application/json, not {request.content_type or 'missing'}",
         )
     try:
@@ -224,7 +237,9 @@ async def read_json(request: web.Request) -> Any:
             raw = await request.read()
     except TimeoutError:
         raise Problem(
-            408, "body_timeout", "The request body did not arrive in time",
+            408,
+            "body_timeout",
+            "The request body did not arrive in time",
             f"the body declared in Content-Length must arrive within {request.app[SETTINGS].body_timeout_seconds:g} s",
             headers={"Connection": "close"},
         ) from None
@@ -234,7 +249,10 @@ async def read_json(request: web.Request) -> Any:
 def load(schema: Schema, data: Any, prefix: str = "") -> dict[str, Any]:
     if not isinstance(data, dict):
         raise Problem(
-            422, "validation_failed", "The request has invalid fields", "the body must be a JSON object",
+            422,
+            "validation_failed",
+            "The request has invalid fields",
+            "the body must be a JSON object",
             errors={prefix or "body": ["must be a JSON object"]},
         )
     try:
@@ -242,8 +260,11 @@ def load(schema: Schema, data: Any, prefix: str = "") -> dict[str, Any]:
     except ValidationError as error:
         errors = flatten_messages(error.messages, prefix)
         raise Problem(
-            422, "validation_failed", "The request has invalid fields",
-            "invalid: " + ", ".join(sorted(errors)), errors=errors,
+            422,
+            "validation_failed",
+            "The request has invalid fields",
+            "invalid: " + ", ".join(sorted(errors)),
+            errors=errors,
         ) from None
     return loaded
 
@@ -268,16 +289,22 @@ async def resolve_position(conn: asyncpg.Connection, request: web.Request, query
             # Not a lag to wait out: no event has that position yet.
             field = "at_position" if query.get("at_position", 0) > head else "min_position"
             raise Problem(
-                422, "position_not_written", "No event has that position yet",
+                422,
+                "position_not_written",
+                "No event has that position yet",
                 f"the log ends at position {head}; asked for {wanted}",
-                errors={field: [f"must be at most {head}, the last position written"]}, position=current,
+                errors={field: [f"must be at most {head}, the last position written"]},
+                position=current,
             )
         current = await svc.runner.wait_for(wanted, MAX_WAIT_SECONDS)
         if current < wanted:
             raise Problem(
-                503, "projection_behind", "The read models have not reached that position yet",
+                503,
+                "projection_behind",
+                "The read models have not reached that position yet",
                 f"asked for position {wanted}, the read models are at {current}; retry shortly",
-                headers={"Retry-After": "1"}, position=current,
+                headers={"Retry-After": "1"},
+                position=current,
             )
     if "at_position" in query:
         return int(query["at_position"])
@@ -290,13 +317,15 @@ async def authorize_learner(conn: asyncpg.Connection, request: web.Request, lear
     """Refuse unless the caller may see this learner; 404 if there is no such learner."""
     caller = principal(request)
     if caller.role == "learner" and caller.learner_id != learner_id:
-            raise Problem(403, "forbidden", "Outside your scope", "a learner token reads only its own learner")
+        raise Problem(403, "forbidden", "Outside your scope", "a learner token reads only its own learner")
     found = await queries.learner_jurisdiction(conn, learner_id)
     if found is None:
         raise LearnerNotFound(f"no learner {learner_id} is known")
     if caller.role == "hr" and not caller.covers_jurisdiction(found[0]):
         raise Problem(
-            403, "forbidden", "Outside your scope",
+            403,
+            "forbidden",
+            "Outside your scope",
             f"this token covers jurisdiction {caller.jurisdiction}, not the learner's",
         )
 

@@ -26,8 +26,10 @@ def _errors(route: Any, has_path_parameters: bool) -> dict[str, str]:
     """The refusals an operation can actually give, as the middleware and handlers raise them."""
     errors = {"400": "malformed request (a query string or body that cannot be read)"}
     if route.roles is not None:
-        errors |= {"401": "missing, unknown, expired or revoked token",
-                   "403": "the token's role may not do this, or the resource lies outside its scope"}
+        errors |= {
+            "401": "missing, unknown, expired or revoked token",
+            "403": "the token's role may not do this, or the resource lies outside its scope",
+        }
     elif route.path == "/metrics":
         errors |= {"403": "asked from outside the host (metrics answer loopback clients only)"}
     if has_path_parameters or route.path not in _FIXED:

@@ -82,9 +82,7 @@ async def metrics(request: web.Request) -> web.Response:
         "# TYPE creditbank_requests_total counter",
     ]
     for (method, route, status), count in sorted(svc.metrics.requests.items()):
-        lines.append(
-            f'creditbank_requests_total{{method="{method}",route="{route}",status="{status}"}} {count}'
-        )
+        lines.append(f'creditbank_requests_total{{method="{method}",route="{route}",status="{status}"}} {count}')
     lines += [
         "# HELP creditbank_completions_total Completion items by outcome.",
         "# TYPE creditbank_completions_total counter",
@@ -104,9 +102,12 @@ async def metrics(request: web.Request) -> web.Response:
     lines += [
         "# HELP creditbank_projection_stuck 1 while the read models cannot apply an event (labels name it).",
         "# TYPE creditbank_projection_stuck gauge",
-        ("creditbank_projection_stuck 0" if incident is None else
-         f'creditbank_projection_stuck{{position="{incident.position}",topic="{_label(incident.topic)}",'
-         f'error="{_label(incident.error)}"}} 1'),
+        (
+            "creditbank_projection_stuck 0"
+            if incident is None
+            else f'creditbank_projection_stuck{{position="{incident.position}",topic="{_label(incident.topic)}",'
+            f'error="{_label(incident.error)}"}} 1'
+        ),
         "# HELP creditbank_projection_stuck_position The position of the event that cannot be applied (0: none).",
         "# TYPE creditbank_projection_stuck_position gauge",
         f"creditbank_projection_stuck_position {incident.position if incident else 0}",

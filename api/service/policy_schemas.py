@@ -34,15 +34,20 @@ class VerdictQuerySchema(Strict):
     target = fields.String(required=True, validate=_TARGET)
     as_of = Day(metadata={"description": AS_OF + " Judged on that day; mutually exclusive with on too."})
     #: Judge on this date; ``knowledge`` says with what the bank knew then or knows now.
-    on = Day(metadata={"description": "Judge on this day (with knowledge); "
-                                      "mutually exclusive with as_of: giving both is refused with 422."})
-    knowledge = fields.String(validate=validate.OneOf(["recorded", "current"]),
-                              metadata={"description": "With on only: as recorded by the end of that day, "
-                                                       "or as the bank knows it now (default)."})
-    at_position = Whole(validate=validate.Range(min=0, max=MAX_POSITION),
-                                 metadata={"description": AT_POSITION})
-    min_position = Whole(validate=validate.Range(min=0, max=MAX_POSITION),
-                                  metadata={"description": MIN_POSITION})
+    on = Day(
+        metadata={
+            "description": "Judge on this day (with knowledge); "
+            "mutually exclusive with as_of: giving both is refused with 422."
+        }
+    )
+    knowledge = fields.String(
+        validate=validate.OneOf(["recorded", "current"]),
+        metadata={
+            "description": "With on only: as recorded by the end of that day, or as the bank knows it now (default)."
+        },
+    )
+    at_position = Whole(validate=validate.Range(min=0, max=MAX_POSITION), metadata={"description": AT_POSITION})
+    min_position = Whole(validate=validate.Range(min=0, max=MAX_POSITION), metadata={"description": MIN_POSITION})
 
     @validates_schema
     def _one_timeline(self, data: dict[str, Any], **_: Any) -> None:
@@ -57,8 +62,9 @@ class CohortQuerySchema(VerdictQuerySchema):
     school = Text(validate=validate.Length(min=1, max=200))
     eligible = fields.Boolean(truthy={"true"}, falsy={"false"})
     #: The cursor: the last learner id of the page before (an identifier, or nothing).
-    after = fields.String(load_default="", validate=[validate.Length(max=64),
-                                                     FullMatch(r"^([A-Za-z0-9][A-Za-z0-9._:/-]*)?$")])
+    after = fields.String(
+        load_default="", validate=[validate.Length(max=64), FullMatch(r"^([A-Za-z0-9][A-Za-z0-9._:/-]*)?$")]
+    )
     limit = Whole(load_default=100, validate=validate.Range(min=1, max=1000))
 
 
@@ -121,8 +127,11 @@ class TargetRuleSchema(Answer):
 
 class TargetSchema(Answer):
     target = fields.String(required=True)
-    rules = fields.List(fields.Nested(TargetRuleSchema), required=True,
-                        metadata={"description": "the rules in force that define the target, national first"})
+    rules = fields.List(
+        fields.Nested(TargetRuleSchema),
+        required=True,
+        metadata={"description": "the rules in force that define the target, national first"},
+    )
 
 
 class TargetsSchema(Answer):

@@ -37,7 +37,8 @@ async def post_erasure(request: web.Request) -> web.Response:
     learner_id = request.match_info["learner_id"]
     data = await load_body(request, erasure_schema)
     subject, result = await run_in_writer(
-        request, lambda bank: (bank.subject_of(learner_id), bank.erase_learner(learner_id, data["reason"])))
+        request, lambda bank: (bank.subject_of(learner_id), bank.erase_learner(learner_id, data["reason"]))
+    )
     svc = services(request)
     async with svc.pool.acquire() as conn, conn.transaction():
         revoked = await conn.fetch(

@@ -47,6 +47,7 @@ def without_surrogates(value: Any) -> Any:
         return [without_surrogates(v) for v in value]
     return value
 
+
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://creditbank.example/problems/"
 
@@ -130,16 +131,17 @@ def validation_problem(error: ValidationError, prefix: str = "") -> web.Response
     errors = flatten_messages(error.messages, prefix)
     fields = ", ".join(sorted(errors))
     return problem_response(
-        422, "validation_failed", "The request has invalid fields", f"invalid: {fields}",
+        422,
+        "validation_failed",
+        "The request has invalid fields",
+        f"invalid: {fields}",
         errors=errors,
     )
 
 
 def domain_problem(error: DomainError, *, status: int | None = None) -> web.Response:
     errors = {error.field: [error.detail]} if error.field else None
-    return problem_response(
-        status or error.status, error.code, error.title, error.detail, errors=errors
-    )
+    return problem_response(status or error.status, error.code, error.title, error.detail, errors=errors)
 
 
 def domain_error_body(error: DomainError) -> dict[str, Any]:
@@ -204,8 +206,13 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
         return await handler(request)
     except Problem as problem:
         response = problem_response(
-            problem.status_code, problem.code, problem.title, problem.detail,
-            errors=problem.errors, headers=problem.problem_headers, **problem.extra,
+            problem.status_code,
+            problem.code,
+            problem.title,
+            problem.detail,
+            errors=problem.errors,
+            headers=problem.problem_headers,
+            **problem.extra,
         )
         if problem.problem_headers.get("Connection") == "close":
             # A body that never came: answer, then close at once rather than wait (aiohttp
@@ -220,25 +227,27 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
     except ValidationError as error:
         return validation_problem(error)
     except web.HTTPRequestEntityTooLarge as error:
-        return problem_response(
-            413, "body_too_large", "The request body is too large", error.text or "too large"
-        )
+        return problem_response(413, "body_too_large", "The request body is too large", error.text or "too large")
     except web.HTTPException as error:
         if error.status_code < 400:
             raise
         code = error.reason.lower().replace(" ", "_")
         return problem_response(
-            error.status_code, code, error.reason, error.text or error.reason,
+            error.status_code,
+            code,
+            error.reason,
+            error.text or error.reason,
             headers={k: v for k, v in error.headers.items() if k.lower() == "allow"},
         )
     except _UNAVAILABLE as error:
         log.warning("database unavailable for %s %s: %s", request.method, _route(request), _classes(error))
         return problem_response(
-            503, "unavailable", "The service is temporarily unavailable",
-            "the database cannot be reached; retry shortly", headers={"Retry-After": "2"},
+            503,
+            "unavailable",
+            "The service is temporarily unavailable",
+            "the database cannot be reached; retry shortly",
+            headers={"Retry-After": "2"},
         )
     except Exception as error:
         log.error("unexpected failure in %s %s: %s", request.method, _route(request), failure_without_values(error))
-        return problem_response(
-            500, "internal_error", "Internal error", "an unexpected error occurred; it is logged"
-        )
+        return problem_response(500, "internal_error", "Internal error", "an unexpected error occurred; it is logged")

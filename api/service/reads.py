@@ -35,7 +35,8 @@ async def get_learner(request: web.Request) -> web.Response:
         await authorize_learner(conn, request, learner_id)
         profile = await queries.learner_profile(conn, learner_id, at_position=position)
         held = await certificates.learner_certificates(
-            conn, learner_id, query.get("as_of") or services(request).today(), position)
+            conn, learner_id, query.get("as_of") or services(request).today(), position
+        )
     if profile is None:
         raise LearnerNotFound(f"{learner_id} was not registered by then")
     profile["certificates"] = held

@@ -39,8 +39,10 @@ from ledger.vocabulary import ASSESSMENTS, CATEGORIES, LEVELS, ROLES
 MAX_POSITION = 2**62  # headroom for "after + 1" arithmetic below the bigint limit
 
 
-HOURS = ("Exact decimal hours greater than 0 and at most 2000, with at most two decimal places: "
-         'a string such as "2.5" (preferred) or a number that is exactly such a decimal; refused with 422 otherwise.')
+HOURS = (
+    "Exact decimal hours greater than 0 and at most 2000, with at most two decimal places: "
+    'a string such as "2.5" (preferred) or a number that is exactly such a decimal; refused with 422 otherwise.'
+)
 
 
 class Hours(fields.Field):  # type: ignore[type-arg]
@@ -209,11 +211,15 @@ class CompletionBatchSchema(Strict):
     alone, the rest are recorded)."""
 
     completions = fields.List(
-        fields.Dict(), required=True, validate=validate.Length(min=1),
+        fields.Dict(),
+        required=True,
+        validate=validate.Length(min=1),
         # Each item is a Completion, loaded on its own (a bad one is rejected alone, in the 207);
         # ``each`` tells the OpenAPI document so (``api.openapi``).
-        metadata={"each": CompletionSchema,
-                  "description": "one to CREDITBANK_MAX_BATCH (10,000 by default) completions"},
+        metadata={
+            "each": CompletionSchema,
+            "description": "one to CREDITBANK_MAX_BATCH (10,000 by default) completions",
+        },
     )
 
 
@@ -222,9 +228,7 @@ class RevocationSchema(Strict):
 
 
 class AccreditationSchema(Strict):
-    categories = fields.List(
-        fields.String(validate=category), required=True, validate=validate.Length(min=1)
-    )
+    categories = fields.List(fields.String(validate=category), required=True, validate=validate.Length(min=1))
     levels = fields.List(fields.String(validate=level), required=True, validate=validate.Length(min=1))
     valid_from = Day(required=True)
     valid_to = Day(load_default=None, allow_none=True)
@@ -271,25 +275,27 @@ class RoleChangeSchema(Strict):
             raise ValidationError("give exactly one of since (role starts) or until (role ends)")
 
 
-AS_OF = ("Answer as the bank knew it at the end of this day (Asia/Shanghai). "
-         "Mutually exclusive with at_position: giving both is refused with 422.")
-AT_POSITION = ("Answer as the bank knew it at this log position. "
-               "Mutually exclusive with as_of: giving both is refused with 422. "
-               "A position beyond the last one written is refused with 422.")
-MIN_POSITION = ("Read your writes: wait (at most 5 s, else 503) until the read models reach this position. "
-                "A position beyond the last one written is refused with 422.")
+AS_OF = (
+    "Answer as the bank knew it at the end of this day (Asia/Shanghai). "
+    "Mutually exclusive with at_position: giving both is refused with 422."
+)
+AT_POSITION = (
+    "Answer as the bank knew it at this log position. "
+    "Mutually exclusive with as_of: giving both is refused with 422. "
+    "A position beyond the last one written is refused with 422."
+)
+MIN_POSITION = (
+    "Read your writes: wait (at most 5 s, else 503) until the read models reach this position. "
+    "A position beyond the last one written is refused with 422."
+)
 
 
 class ReadQuerySchema(Strict):
     """Time travel and read-your-writes on every ledger read."""
 
     as_of = Day(metadata={"description": AS_OF})
-    at_position = Whole(
-        validate=validate.Range(min=0, max=MAX_POSITION), metadata={"description": AT_POSITION}
-    )
-    min_position = Whole(
-        validate=validate.Range(min=0, max=MAX_POSITION), metadata={"description": MIN_POSITION}
-    )
+    at_position = Whole(validate=validate.Range(min=0, max=MAX_POSITION), metadata={"description": AT_POSITION})
+    min_position = Whole(validate=validate.Range(min=0, max=MAX_POSITION), metadata={"description": MIN_POSITION})
 
     @validates_schema
     def _one_timeline(self, data: dict[str, Any], **_: Any) -> None:
@@ -400,8 +406,12 @@ class ReadinessSchema(Answer):
     head = fields.Integer()
     lag = fields.Integer()
     projection = fields.String(metadata={"enum": ["stuck"], "description": "only while an event cannot be applied"})
-    incident = fields.Dict(metadata={"description": "the event the read models cannot apply: position, event_id, "
-                                                    "topic, error, description, attempts, first/last_failed_at"})
+    incident = fields.Dict(
+        metadata={
+            "description": "the event the read models cannot apply: position, event_id, "
+            "topic, error, description, attempts, first/last_failed_at"
+        }
+    )
 
 
 class LearnerViewSchema(Answer):

@@ -24,7 +24,7 @@ from typing import Any, Final
 
 #: Leading characters a spreadsheet takes for a formula (ASCII, full-width, small forms),
 #: and the apostrophe itself (see the module's reading rule).
-_NEEDS_MARK: Final = frozenset("=+-@\t\r\n" "\uff1d\uff0b\uff0d\uff20" "\ufe66\ufe62\ufe63\ufe6b" "\u2212" "'")
+_NEEDS_MARK: Final = frozenset("=+-@\t\r\n\uff1d\uff0b\uff0d\uff20\ufe66\ufe62\ufe63\ufe6b\u2212'")
 MARK: Final = "'"
 
 

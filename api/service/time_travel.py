@@ -42,7 +42,9 @@ def question(query: dict[str, Any], on: date, position: int) -> dict[str, Any]:
         knowledge = "at_position"
     else:
         knowledge = "current"
-    known = {"recorded": f"as known at the end of {on.isoformat()}",
-             "current": "as the bank knows it now",
-             "at_position": f"as known at position {position}"}[knowledge]
+    known = {
+        "recorded": f"as known at the end of {on.isoformat()}",
+        "current": "as the bank knows it now",
+        "at_position": f"as known at position {position}",
+    }[knowledge]
     return {"knowledge": knowledge, "question": f"eligible on {on.isoformat()}, {known} (position {position})"}

@@ -87,10 +87,20 @@ async def post_transfer(request: web.Request) -> web.Response:
         # Only a wait for the caller's own earlier write; the ledger decides on the event store.
         position = await resolve_position(conn, request, query)
     scope = write_scope(request)
-    result = await run_in_writer(request, lambda bank: transfer_account(
-        bank, data["transfer_id"], data["learner_id"], data["destination"], data.get("on"), scope))
-    return written(result.written.status, result.written.position, type="jurisdiction", transfer_id=data["transfer_id"],
-                    hours=result.hours, read_position=position)
+    result = await run_in_writer(
+        request,
+        lambda bank: transfer_account(
+            bank, data["transfer_id"], data["learner_id"], data["destination"], data.get("on"), scope
+        ),
+    )
+    return written(
+        result.written.status,
+        result.written.position,
+        type="jurisdiction",
+        transfer_id=data["transfer_id"],
+        hours=result.hours,
+        read_position=position,
+    )
 
 
 async def post_reversal(request: web.Request) -> web.Response:
@@ -103,7 +113,8 @@ async def post_reversal(request: web.Request) -> web.Response:
         return await degree_credits.post_recognition_reversal(request, data)
     scope = write_scope(request)
     result = await run_in_writer(
-        request, lambda bank: reverse_transfer(bank, data["learner_id"], transfer_id, data["reason"], scope))
+        request, lambda bank: reverse_transfer(bank, data["learner_id"], transfer_id, data["reason"], scope)
+    )
     return written(result.status, result.position)
 
 

@@ -67,9 +67,7 @@ async def post_provider(request: web.Request) -> web.Response:
 async def post_suspension(request: web.Request) -> web.Response:
     provider_id = request.match_info["provider_id"]
     data = await load_body(request, suspension_schema)
-    result = await run_in_writer(
-        request, lambda bank: bank.suspend_provider(provider_id, data["reason"])
-    )
+    result = await run_in_writer(request, lambda bank: bank.suspend_provider(provider_id, data["reason"]))
     return answer_written(result)
 
 
@@ -86,7 +84,9 @@ def _check_jurisdiction(request: web.Request, jurisdiction: str) -> None:
     caller = principal(request)
     if not caller.covers_jurisdiction(jurisdiction):
         raise Problem(
-            403, "forbidden", "Outside your scope",
+            403,
+            "forbidden",
+            "Outside your scope",
             f"this token covers jurisdiction {caller.jurisdiction}, not {jurisdiction}",
         )
 
@@ -185,8 +185,12 @@ async def post_completions(request: web.Request) -> web.Response:
         status = 422 if error.status == 404 else error.status
         await keep_rejections(request, provider_id, [data], [domain_error_body(error)])
         raise Problem(
-            status, error.code, error.title, error.detail,
-            errors={error.field or "body": [error.detail]}, record_id=outcome.record_id,
+            status,
+            error.code,
+            error.title,
+            error.detail,
+            errors={error.field or "body": [error.detail]},
+            record_id=outcome.record_id,
         )
     return answer(_item_result(outcome, provider_id), 201 if outcome.status == "recorded" else 200)
 
@@ -198,7 +202,9 @@ async def _post_batch(request: web.Request, body: dict[str, Any]) -> web.Respons
     items = body["completions"]
     if len(items) > svc.settings.max_batch:
         raise Problem(
-            413, "batch_too_large", "The batch is too large",
+            413,
+            "batch_too_large",
+            "The batch is too large",
             f"{len(items)} completions; at most {svc.settings.max_batch} per request",
         )
     results: list[dict[str, Any] | None] = [None] * len(items)
@@ -215,7 +221,9 @@ async def _post_batch(request: web.Request, body: dict[str, Any]) -> web.Respons
             provider_id = _provider_of(request, data)
         except ValidationError as error:
             results[index] = {
-                "record_id": record_id, "status": "rejected", "code": "validation_failed",
+                "record_id": record_id,
+                "status": "rejected",
+                "code": "validation_failed",
                 "errors": flatten_messages(error.messages),
             }
             continue
@@ -225,7 +233,9 @@ async def _post_batch(request: web.Request, body: dict[str, Any]) -> web.Respons
         seen = first_index.setdefault(data["record_id"], index)
         if seen != index:
             results[index] = {
-                "record_id": record_id, "status": "rejected", "code": "repeated_in_batch",
+                "record_id": record_id,
+                "status": "rejected",
+                "code": "repeated_in_batch",
                 "errors": {"record_id": [f"repeats the record at index {seen} of this batch"]},
             }
             continue

@@ -117,17 +117,28 @@ async def seed(bank: Bank) -> None:
     """One institution, one teacher, one prospective principal; projected before return."""
     for provider_id in ("JLU-TTC", "OTHER"):
         r = await bank.client.post(
-            "/v1/providers", headers=bank.auth("admin"),
-            json={"provider_id": provider_id, "name": "吉林省教师培训学院", "jurisdiction": "220000",
-                  "accreditation": ACCREDITATION},
+            "/v1/providers",
+            headers=bank.auth("admin"),
+            json={
+                "provider_id": provider_id,
+                "name": "吉林省教师培训学院",
+                "jurisdiction": "220000",
+                "accreditation": ACCREDITATION,
+            },
         )
         assert r.status == 201, await r.text()
     for learner_id, name, role in (("T-0001", "王芳", "teacher"), ("P-0001", "李强", "prospective_principal")):
         r = await bank.client.post(
-            "/v1/learners", headers=bank.auth("hr"),
-            json={"learner_id": learner_id, "name": name, "jurisdiction": "220106",
-                  "school": "绿园区第一实验小学", "hired_on": "2015-09-01",
-                  "roles": [{"role": role, "since": "2015-09-01"}]},
+            "/v1/learners",
+            headers=bank.auth("hr"),
+            json={
+                "learner_id": learner_id,
+                "name": name,
+                "jurisdiction": "220106",
+                "school": "绿园区第一实验小学",
+                "hired_on": "2015-09-01",
+                "roles": [{"role": role, "since": "2015-09-01"}],
+            },
         )
         assert r.status == 201, await r.text()
     await settle(bank)

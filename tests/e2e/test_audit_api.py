@@ -49,8 +49,11 @@ async def test_an_auditor_verifies_the_log_and_finds_a_changed_row(bank: Bank) -
 
     conn = await asyncpg.connect(**bank.database.asyncpg_kwargs())
     try:
-        await conn.execute("UPDATE creditbank_events SET state = convert_to(replace(convert_from(state, 'UTF8'),"
-                           " '2.5', '25'), 'UTF8') WHERE notification_id = $1", position - 2)
+        await conn.execute(
+            "UPDATE creditbank_events SET state = convert_to(replace(convert_from(state, 'UTF8'),"
+            " '2.5', '25'), 'UTF8') WHERE notification_id = $1",
+            position - 2,
+        )
     finally:
         await conn.close()
     r = await bank.client.get("/v1/audit/verification", headers=bank.auth("auditor"))
@@ -102,21 +105,26 @@ async def test_the_server_signs_checkpoints_by_itself(bank: Bank) -> None:
 
 async def test_as_known_that_day_and_as_we_know_it_today_differ(bank: Bank) -> None:
     await seed(bank)
-    items = [completion(f"Q-{i}", learner_id="P-0001", programme=QUALIFICATION, hours=h, completed_on="2025-03-01")
-             for i, h in enumerate(["24"] * 12 + ["11.5"])]
+    items = [
+        completion(f"Q-{i}", learner_id="P-0001", programme=QUALIFICATION, hours=h, completed_on="2025-03-01")
+        for i, h in enumerate(["24"] * 12 + ["11.5"])
+    ]
     first = await post(bank, items)
     await caught_up(bank, first)
     # Pretend everything so far was recorded in August 2025 (all test events are recorded
     # today): the read side dates "as known on" by each event's recorded time.
     conn = await asyncpg.connect(**bank.database.asyncpg_kwargs())
     try:
-        await conn.execute("UPDATE rm_event_index SET recorded_at = '2025-08-15T10:00:00+08:00'"
-                           " WHERE position <= $1", first)
+        await conn.execute(
+            "UPDATE rm_event_index SET recorded_at = '2025-08-15T10:00:00+08:00' WHERE position <= $1", first
+        )
     finally:
         await conn.close()
     # The last half hour, done on 1 August 2025, reaches the bank only now.
-    late = await post(bank, [completion("Q-late", learner_id="P-0001", programme=QUALIFICATION, hours="0.5",
-                                        completed_on="2025-08-01")])
+    late = await post(
+        bank,
+        [completion("Q-late", learner_id="P-0001", programme=QUALIFICATION, hours="0.5", completed_on="2025-08-01")],
+    )
     await caught_up(bank, late)
 
     base = "/v1/learners/P-0001/eligibility?target=principal_appointment&on=2025-09-01"
@@ -133,8 +141,9 @@ async def test_as_known_that_day_and_as_we_know_it_today_differ(bank: Bank) -> N
     assert known_now["knowledge"] == "current" and known_now["position"] == late
     assert known_now["on"] == "2025-09-01"
     # as_of is the first question under its old name.
-    r = await bank.client.get("/v1/learners/P-0001/eligibility?target=principal_appointment&as_of=2025-09-01",
-                              headers=bank.auth("hr"))
+    r = await bank.client.get(
+        "/v1/learners/P-0001/eligibility?target=principal_appointment&as_of=2025-09-01", headers=bank.auth("hr")
+    )
     assert (await r.json())["eligible"] is False
     r = await bank.client.get(base + "&knowledge=yesterday", headers=bank.auth("hr"))
     assert r.status == 422
@@ -148,10 +157,20 @@ async def test_an_institutions_month_counts_refusals_and_flags_anomalies(bank: B
         completion("D-1", hours="14", completed_on="2024-05-10"),
         completion("D-2", hours="14", completed_on="2024-05-10", programme={**PROGRAMME, "code": "ETH-2"}),
         # Two sessions of one learner that overlap.
-        completion("S-1", learner_id="P-0001", started_on="2024-06-01", completed_on="2024-06-10",
-                   programme={**PROGRAMME, "code": "S-A"}),
-        completion("S-2", learner_id="P-0001", started_on="2024-06-05", completed_on="2024-06-12",
-                   programme={**PROGRAMME, "code": "S-B"}),
+        completion(
+            "S-1",
+            learner_id="P-0001",
+            started_on="2024-06-01",
+            completed_on="2024-06-10",
+            programme={**PROGRAMME, "code": "S-A"},
+        ),
+        completion(
+            "S-2",
+            learner_id="P-0001",
+            started_on="2024-06-05",
+            completed_on="2024-06-12",
+            programme={**PROGRAMME, "code": "S-B"},
+        ),
         # The same programme credited twice to one learner.
         completion("T-1", learner_id="P-0001", programme={**PROGRAMME, "code": "TWICE"}, completed_on="2024-03-01"),
         completion("T-2", learner_id="P-0001", programme={**PROGRAMME, "code": "TWICE"}, completed_on="2024-03-02"),
@@ -160,8 +179,9 @@ async def test_an_institutions_month_counts_refusals_and_flags_anomalies(bank: B
         completion("X-2", programme={**PROGRAMME, "level": "school"}),
     ]
     await post(bank, items)
-    r = await bank.client.post("/v1/completions/JLU-TTC/D-1/revocation", headers=bank.auth("institution"),
-                               json={"reason": "entered twice"})
+    r = await bank.client.post(
+        "/v1/completions/JLU-TTC/D-1/revocation", headers=bank.auth("institution"), json={"reason": "entered twice"}
+    )
     assert r.status == 201, await r.text()
     await caught_up(bank, (await r.json())["position"])
 
@@ -180,8 +200,9 @@ async def test_an_institutions_month_counts_refusals_and_flags_anomalies(bank: B
     [overlap] = [a for a in report["anomalies"] if a["kind"] == "overlapping_sessions"]
     assert overlap["learner_id"] == "P-0001" and len(overlap["events"]) == 2
 
-    r = await bank.client.get(f"/v1/audit/institutions/JLU-TTC?month={month}", headers={
-        **bank.auth("auditor"), "Accept": "text/csv"})
+    r = await bank.client.get(
+        f"/v1/audit/institutions/JLU-TTC?month={month}", headers={**bank.auth("auditor"), "Accept": "text/csv"}
+    )
     assert r.status == 200 and r.headers["Content-Type"].startswith("text/csv")
     body = await r.read()
     assert body.startswith("\ufeff".encode())
@@ -198,5 +219,6 @@ async def test_an_institutions_month_counts_refusals_and_flags_anomalies(bank: B
     r = await bank.client.get(f"/v1/audit/institutions/OTHER?month={month}", headers=bank.auth("admin"))
     assert (await r.json())["rejected"]["by_code"] == {"provider_suspended": 1}
     assert (await bank.client.get(url, headers=bank.auth("hr"))).status == 403
-    assert (await bank.client.get("/v1/audit/institutions/NOPE?month=2026-01",
-                                  headers=bank.auth("auditor"))).status == 404
+    assert (
+        await bank.client.get("/v1/audit/institutions/NOPE?month=2026-01", headers=bank.auth("auditor"))
+    ).status == 404

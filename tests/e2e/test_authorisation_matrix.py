@@ -50,15 +50,31 @@ FOREIGN = {
 
 CERT = "{certificate_id}"
 DRAFT = {
-    "policy_id": "lv-draft", "jurisdiction": "220106", "effective_from": "2026-12-01", "title": "草案",
-    "rules": [{"id": "ethics", "kind": "category_present", "targets": ["principal_appointment"],
-               "window": {"kind": "before_date"}, "categories": ["ethics"],
-               "source": {"document": "草案", "article": "1"}}],
+    "policy_id": "lv-draft",
+    "jurisdiction": "220106",
+    "effective_from": "2026-12-01",
+    "title": "草案",
+    "rules": [
+        {
+            "id": "ethics",
+            "kind": "category_present",
+            "targets": ["principal_appointment"],
+            "window": {"kind": "before_date"},
+            "categories": ["ethics"],
+            "source": {"document": "草案", "article": "1"},
+        }
+    ],
 }
 MAPPING = {
-    "university": "jlu", "programme": "med", "title": "教育硕士", "programme_credits": "36",
-    "hours_per_credit": "16", "overall_cap": "12", "categories": [{"category": "ethics", "cap": "8"}],
-    "levels": ["national", "provincial"], "effective_from": "2025-01-01",
+    "university": "jlu",
+    "programme": "med",
+    "title": "教育硕士",
+    "programme_credits": "36",
+    "hours_per_credit": "16",
+    "overall_cap": "12",
+    "categories": [{"category": "ethics", "cap": "8"}],
+    "levels": ["national", "provincial"],
+    "effective_from": "2025-01-01",
 }
 
 
@@ -74,22 +90,32 @@ class Probe:
 
 
 PROBES: dict[tuple[str, str], Probe] = {
-    ("POST", "/v1/providers"): Probe("/v1/providers", body={
-        "provider_id": "NEW", "name": "新学院", "jurisdiction": "220000",
-        "accreditation": {"categories": ["ethics"], "levels": ["county"], "valid_from": "2020-01-01"}}),
+    ("POST", "/v1/providers"): Probe(
+        "/v1/providers",
+        body={
+            "provider_id": "NEW",
+            "name": "新学院",
+            "jurisdiction": "220000",
+            "accreditation": {"categories": ["ethics"], "levels": ["county"], "valid_from": "2020-01-01"},
+        },
+    ),
     ("GET", "/v1/providers/{provider_id}"): Probe("/v1/providers/JLU-TTC", "provider"),
     ("POST", "/v1/providers/{provider_id}/suspension"): Probe(
-        "/v1/providers/OTHER/suspension", body={"reason": "审计"}),
+        "/v1/providers/OTHER/suspension", body={"reason": "审计"}
+    ),
     ("DELETE", "/v1/providers/{provider_id}/suspension"): Probe("/v1/providers/OTHER/suspension"),
-    ("POST", "/v1/learners"): Probe("/v1/learners", "jurisdiction", body={
-        "learner_id": "T-0009", "name": "赵敏", "jurisdiction": "220106"}),
+    ("POST", "/v1/learners"): Probe(
+        "/v1/learners", "jurisdiction", body={"learner_id": "T-0009", "name": "赵敏", "jurisdiction": "220106"}
+    ),
     ("POST", "/v1/learners/{learner_id}/roles"): Probe(
-        "/v1/learners/P-0001/roles", "learner", body={"role": "teacher", "since": "2020-01-01"}),
+        "/v1/learners/P-0001/roles", "learner", body={"role": "teacher", "since": "2020-01-01"}
+    ),
     # Admin only; a learner nobody registered, so the matrix erases no one (tests/e2e/test_privacy.py does).
     ("POST", "/v1/learners/{learner_id}/erasure"): Probe("/v1/learners/NOBODY-1/erasure", body={"reason": "PIPL"}),
     ("POST", "/v1/completions"): Probe("/v1/completions", body=completion("M-1", "P-0001")),
     ("POST", "/v1/completions/{provider_id}/{record_id}/revocation"): Probe(
-        "/v1/completions/JLU-TTC/PQ-1/revocation", "provider", body={"reason": "录入错误"}),
+        "/v1/completions/JLU-TTC/PQ-1/revocation", "provider", body={"reason": "录入错误"}
+    ),
     ("GET", "/v1/learners/{learner_id}"): Probe("/v1/learners/P-0001", "learner"),
     ("GET", "/v1/learners/{learner_id}/balance"): Probe("/v1/learners/P-0001/balance", "learner"),
     ("GET", "/v1/learners/{learner_id}/history"): Probe("/v1/learners/P-0001/history", "learner"),
@@ -98,38 +124,49 @@ PROBES: dict[tuple[str, str], Probe] = {
     ("GET", "/v1/policies/{policy_id}"): Probe("/v1/policies/cn-principal-training"),
     ("POST", "/v1/policies/{policy_id}/impact"): Probe("/v1/policies/lv-draft/impact", "jurisdiction", body=DRAFT),
     ("GET", "/v1/learners/{learner_id}/eligibility"): Probe(
-        "/v1/learners/P-0001/eligibility?target=principal_appointment", "learner"),
+        "/v1/learners/P-0001/eligibility?target=principal_appointment", "learner"
+    ),
     ("GET", "/v1/learners/{learner_id}/plan"): Probe(
-        "/v1/learners/P-0001/plan?target=principal_appointment", "learner"),
+        "/v1/learners/P-0001/plan?target=principal_appointment", "learner"
+    ),
     ("GET", "/v1/targets"): Probe("/v1/targets?jurisdiction=220106"),
     ("GET", "/v1/eligibility"): Probe(
-        "/v1/eligibility?target=principal_appointment&jurisdiction=220106", "jurisdiction"),
+        "/v1/eligibility?target=principal_appointment&jurisdiction=220106", "jurisdiction"
+    ),
     ("GET", "/v1/audit/verification"): Probe("/v1/audit/verification"),
     ("GET", "/v1/audit/checkpoints"): Probe("/v1/audit/checkpoints"),
     ("GET", "/v1/audit/institutions/{provider_id}"): Probe("/v1/audit/institutions/JLU-TTC?month=2025-06"),
     ("GET", "/v1/keys"): Probe("/v1/keys"),
-    ("POST", "/v1/certificates"): Probe("/v1/certificates", "learner", body={
-        "learner_id": "P-0001", "kind": "principal_qualification"}),
+    ("POST", "/v1/certificates"): Probe(
+        "/v1/certificates", "learner", body={"learner_id": "P-0001", "kind": "principal_qualification"}
+    ),
     ("GET", "/v1/certificates/{certificate_id}"): Probe(f"/v1/certificates/{CERT}", "learner", needs_certificate=True),
     ("POST", "/v1/certificates/{certificate_id}/revocation"): Probe(
-        f"/v1/certificates/{CERT}/revocation", body={"reason": "错发"}, needs_certificate=True),
+        f"/v1/certificates/{CERT}/revocation", body={"reason": "错发"}, needs_certificate=True
+    ),
     ("POST", "/v1/certificates/{certificate_id}/suspension"): Probe(
-        f"/v1/certificates/{CERT}/suspension", body={"reason": "核查"}, needs_certificate=True),
+        f"/v1/certificates/{CERT}/suspension", body={"reason": "核查"}, needs_certificate=True
+    ),
     ("POST", "/v1/certificates/{certificate_id}/reinstatement"): Probe(
-        f"/v1/certificates/{CERT}/reinstatement", body={"reason": "核查完毕"}, needs_certificate=True),
+        f"/v1/certificates/{CERT}/reinstatement", body={"reason": "核查完毕"}, needs_certificate=True
+    ),
     ("GET", "/v1/certificates/{certificate_id}/verification"): Probe(
-        f"/v1/certificates/{CERT}/verification", needs_certificate=True),
+        f"/v1/certificates/{CERT}/verification", needs_certificate=True
+    ),
     ("POST", "/v1/certificates/verification"): Probe("/v1/certificates/verification", body={"jws": "a.b.c"}),
     ("GET", "/v1/status-lists/{list_id}"): Probe("/v1/status-lists/revocation-0"),
-    ("POST", "/v1/transfers"): Probe("/v1/transfers", "learner", body={
-        "transfer_id": "mv-1", "learner_id": "P-0001", "destination": "330300"}),
+    ("POST", "/v1/transfers"): Probe(
+        "/v1/transfers", "learner", body={"transfer_id": "mv-1", "learner_id": "P-0001", "destination": "330300"}
+    ),
     ("POST", "/v1/transfers/{transfer_id}/reversal"): Probe(
-        "/v1/transfers/mv-0/reversal", "learner", body={"learner_id": "P-0001", "reason": "录入错误"}),
+        "/v1/transfers/mv-0/reversal", "learner", body={"learner_id": "P-0001", "reason": "录入错误"}
+    ),
     ("GET", "/v1/learners/{learner_id}/transfers"): Probe("/v1/learners/P-0001/transfers", "learner"),
     ("POST", "/v1/degree-mappings"): Probe("/v1/degree-mappings", body=MAPPING),
     ("GET", "/v1/degree-mappings/{mapping_id}"): Probe("/v1/degree-mappings/jlu:med"),
     ("GET", "/v1/learners/{learner_id}/degree-credits"): Probe(
-        "/v1/learners/P-0001/degree-credits?programme=jlu:med", "learner"),
+        "/v1/learners/P-0001/degree-credits?programme=jlu:med", "learner"
+    ),
     ("GET", "/healthz"): Probe("/healthz"),
     ("GET", "/readyz"): Probe("/readyz"),
     ("GET", "/metrics"): Probe("/metrics"),
@@ -173,22 +210,35 @@ def test_every_route_has_an_expectation() -> None:
 
 
 def _pq(record_id: str) -> dict[str, Any]:
-    return completion(record_id, "P-0001", hours="150", completed_on="2025-06-30",
-                      programme={"code": "PQ-2025", "title": "拟任校长任职资格培训",
-                                 "category": "principal_qualification", "level": "national"})
+    return completion(
+        record_id,
+        "P-0001",
+        hours="150",
+        completed_on="2025-06-30",
+        programme={
+            "code": "PQ-2025",
+            "title": "拟任校长任职资格培训",
+            "category": "principal_qualification",
+            "level": "national",
+        },
+    )
 
 
 async def _prepare(bank: Bank, probe: Probe) -> str:
     """Seed the subjects; returns the path with a real certificate id when it needs one."""
     await seed(bank)
-    r = await bank.client.post("/v1/completions", headers=bank.auth("institution"),
-                               json={"completions": [_pq("PQ-1"), _pq("PQ-2")]})
+    r = await bank.client.post(
+        "/v1/completions", headers=bank.auth("institution"), json={"completions": [_pq("PQ-1"), _pq("PQ-2")]}
+    )
     assert r.status == 207, await r.text()
     position = await settle(bank)
     if not probe.needs_certificate:
         return probe.path
-    r = await bank.client.post(f"/v1/certificates?min_position={position}", headers=bank.auth("hr"),
-                               json={"learner_id": "P-0001", "kind": "principal_qualification"})
+    r = await bank.client.post(
+        f"/v1/certificates?min_position={position}",
+        headers=bank.auth("hr"),
+        json={"learner_id": "P-0001", "kind": "principal_qualification"},
+    )
     issued = await r.json()
     assert r.status == 201, issued
     await settle(bank)
@@ -295,7 +345,12 @@ async def test_an_expired_token_fails(matrix_bank: Bank) -> None:
 
 
 async def test_a_malformed_or_unknown_token_fails(matrix_bank: Bank) -> None:
-    for value in ("Bearer", "Bearer nonsense", "Basic YWRtaW46YWRtaW4=", f"Bearer {matrix_bank.tokens['admin']}x",
-                  "Bearer cbk_000000000000_secret"):
+    for value in (
+        "Bearer",
+        "Bearer nonsense",
+        "Basic YWRtaW46YWRtaW4=",
+        f"Bearer {matrix_bank.tokens['admin']}x",
+        "Bearer cbk_000000000000_secret",
+    ):
         r = await matrix_bank.client.get("/v1/events?limit=1", headers={"Authorization": value})
         assert r.status == 401, (value, await r.text())

@@ -28,20 +28,35 @@ async def bank(database: Database, tmp_path: Path) -> AsyncIterator[Bank]:
 
 
 def _pq(record_id: str, hours: str) -> dict[str, Any]:
-    return completion(record_id, "P-0001", hours=hours, completed_on="2025-06-30",
-                      programme={"code": "PQ-2025", "title": "拟任校长任职资格培训",
-                                 "category": "principal_qualification", "level": "national"})
+    return completion(
+        record_id,
+        "P-0001",
+        hours=hours,
+        completed_on="2025-06-30",
+        programme={
+            "code": "PQ-2025",
+            "title": "拟任校长任职资格培训",
+            "category": "principal_qualification",
+            "level": "national",
+        },
+    )
 
 
 async def _qualify(bank: Bank) -> tuple[dict[str, Any], int]:
     await seed(bank)
-    r = await bank.client.post("/v1/completions", headers=bank.auth("institution"),
-                               json={"completions": [_pq("PQ-1", "150"), _pq("PQ-2", "150")]})
+    r = await bank.client.post(
+        "/v1/completions",
+        headers=bank.auth("institution"),
+        json={"completions": [_pq("PQ-1", "150"), _pq("PQ-2", "150")]},
+    )
     body = await r.json()
     assert r.status == 207, body
     position = max(item["position"] for item in body["results"])
-    r = await bank.client.post(f"/v1/certificates?min_position={position}", headers=bank.auth("hr"),
-                               json={"learner_id": "P-0001", "kind": "principal_qualification"})
+    r = await bank.client.post(
+        f"/v1/certificates?min_position={position}",
+        headers=bank.auth("hr"),
+        json={"learner_id": "P-0001", "kind": "principal_qualification"},
+    )
     issued = await r.json()
     assert r.status == 201, issued
     return issued, position
@@ -96,8 +111,9 @@ async def test_certificate_is_issued_verified_offline_and_online(bank: Bank, tmp
     r = await bank.client.get(f"/v1/learners/P-0001?min_position={issued['position']}", headers=bank.auth("learner"))
     profile = await r.json()
     assert [c["certificate_id"] for c in profile["certificates"]] == [cid]
-    r = await bank.client.post("/v1/certificates", headers=bank.auth("hr"),
-                               json={"learner_id": "P-0001", "kind": "principal_qualification"})
+    r = await bank.client.post(
+        "/v1/certificates", headers=bank.auth("hr"), json={"learner_id": "P-0001", "kind": "principal_qualification"}
+    )
     assert r.status == 200 and (await r.json())["jws"] == jws
 
 
@@ -112,26 +128,37 @@ async def _seeded(bank: Bank) -> None:
 
 async def test_issuing_is_refused_without_the_hours_and_outside_scope(bank: Bank) -> None:
     await _seeded(bank)
-    r = await bank.client.post("/v1/certificates", headers=bank.auth("hr"),
-                               json={"learner_id": "P-0001", "kind": "principal_qualification"})
+    r = await bank.client.post(
+        "/v1/certificates", headers=bank.auth("hr"), json={"learner_id": "P-0001", "kind": "principal_qualification"}
+    )
     body = await r.json()
     assert r.status == 422 and body["code"] == "certificate_not_earned", body
-    r = await bank.client.post("/v1/certificates", headers=bank.auth("foreign_hr"),
-                               json={"learner_id": "P-0001", "kind": "principal_qualification"})
+    r = await bank.client.post(
+        "/v1/certificates",
+        headers=bank.auth("foreign_hr"),
+        json={"learner_id": "P-0001", "kind": "principal_qualification"},
+    )
     assert r.status == 403
-    r = await bank.client.post("/v1/certificates", headers=bank.auth("institution"),
-                               json={"learner_id": "P-0001", "kind": "principal_qualification"})
+    r = await bank.client.post(
+        "/v1/certificates",
+        headers=bank.auth("institution"),
+        json={"learner_id": "P-0001", "kind": "principal_qualification"},
+    )
     assert r.status == 403
-    r = await bank.client.post("/v1/certificates", headers=bank.auth("hr"),
-                               json={"learner_id": "P-0001", "kind": "principal_qualification", "extra": 1})
+    r = await bank.client.post(
+        "/v1/certificates",
+        headers=bank.auth("hr"),
+        json={"learner_id": "P-0001", "kind": "principal_qualification", "extra": 1},
+    )
     assert r.status == 422
 
 
 async def test_revoking_a_completion_suspends_the_certificate_traceably(bank: Bank) -> None:
     issued, _ = await _qualify(bank)
     cid = issued["certificate_id"]
-    r = await bank.client.post("/v1/completions/JLU-TTC/PQ-1/revocation", headers=bank.auth("institution"),
-                               json={"reason": "wrong learner"})
+    r = await bank.client.post(
+        "/v1/completions/JLU-TTC/PQ-1/revocation", headers=bank.auth("institution"), json={"reason": "wrong learner"}
+    )
     revocation = await r.json()
     assert r.status == 201, revocation
     body = await _wait_status(bank, cid, "suspended")
@@ -140,8 +167,9 @@ async def test_revoking_a_completion_suspends_the_certificate_traceably(bank: Ba
     assert body["history"][-1]["cause"]["position"] == revocation["position"]
 
     # The auditor follows the chain: revocation event -> suspension event naming it.
-    r = await bank.client.get(f"/v1/learners/P-0001/history?min_position={revocation['position'] + 1}",
-                              headers=bank.auth("auditor"))
+    r = await bank.client.get(
+        f"/v1/learners/P-0001/history?min_position={revocation['position'] + 1}", headers=bank.auth("auditor")
+    )
     events = (await r.json())["events"]
     revoked = next(e for e in events if e["type"] == "CompletionRevoked")
     suspended = next(e for e in events if e["type"] == "CertificateSuspended")
@@ -158,23 +186,29 @@ async def test_revoking_a_completion_suspends_the_certificate_traceably(bank: Ba
         assert status_bit(bits, index) is expected
 
     # Reinstating by hand and revoking by an admin are recorded with reasons.
-    r = await bank.client.post(f"/v1/certificates/{cid}/revocation", headers=bank.auth("admin"),
-                               json={"reason": "basis withdrawn"})
+    r = await bank.client.post(
+        f"/v1/certificates/{cid}/revocation", headers=bank.auth("admin"), json={"reason": "basis withdrawn"}
+    )
     assert r.status == 201
     await _wait_status(bank, cid, "revoked")
 
 
 async def test_the_cascade_runs_when_a_separate_worker_applies_the_read_models(
-        database: Database, tmp_path: Path) -> None:
+    database: Database, tmp_path: Path
+) -> None:
     """The deployment of docker/compose.yaml: the server applies no read models itself (a
     `creditbank projections run` process does), yet a revocation still suspends."""
     tokens = {**TOKENS, "learner": {"role": "learner", "learner_id": "P-0001"}}
-    async with separate_worker(database), running_bank(
-        database, tmp_path / "keys", tokens, inline_projections=False
-    ) as bank:
+    async with (
+        separate_worker(database),
+        running_bank(database, tmp_path / "keys", tokens, inline_projections=False) as bank,
+    ):
         issued, _ = await _qualify(bank)
-        r = await bank.client.post("/v1/completions/JLU-TTC/PQ-2/revocation", headers=bank.auth("institution"),
-                                   json={"reason": "assessment annulled"})
+        r = await bank.client.post(
+            "/v1/completions/JLU-TTC/PQ-2/revocation",
+            headers=bank.auth("institution"),
+            json={"reason": "assessment annulled"},
+        )
         assert r.status == 201, await r.text()
         body = await _wait_status(bank, issued["certificate_id"], "suspended")
         assert body["valid"] is False

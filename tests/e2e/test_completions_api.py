@@ -35,9 +35,7 @@ async def test_a_batch_is_recorded_once_and_shows_in_the_balance(bank: Bank) -> 
     assert [r["status"] for r in again["results"]] == ["duplicate", "duplicate", "duplicate", "rejected"]
     assert [r["position"] for r in again["results"][:3]] == [r["position"] for r in first["results"][:3]]
 
-    r = await bank.client.get(
-        f"/v1/learners/T-0001/balance?min_position={first['position']}", headers=bank.auth("hr")
-    )
+    r = await bank.client.get(f"/v1/learners/T-0001/balance?min_position={first['position']}", headers=bank.auth("hr"))
     assert r.status == 200, await r.text()
     balance = await r.json()
     # 2.5 h ethics + 12 h online; the failed 4 h earn nothing.
@@ -51,7 +49,8 @@ async def test_every_balance_equals_a_recomputation_from_the_event_stream(bank: 
     await seed(bank)
     batch = await post_batch(bank, [completion(f"R-{i}", hours=f"{i}.5") for i in range(1, 8)])
     r = await bank.client.post(
-        "/v1/completions/JLU-TTC/R-3/revocation", headers=bank.auth("institution"),
+        "/v1/completions/JLU-TTC/R-3/revocation",
+        headers=bank.auth("institution"),
         json={"reason": "posted for the wrong learner"},
     )
     assert r.status == 201, await r.text()
@@ -71,9 +70,7 @@ async def test_every_balance_equals_a_recomputation_from_the_event_stream(bank: 
     for learner_id, hours in by_completion.values():
         earned[learner_id] = earned.get(learner_id, Decimal(0)) + hours
 
-    r = await bank.client.get(
-        f"/v1/learners/T-0001/balance?min_position={revoked_at}", headers=bank.auth("auditor")
-    )
+    r = await bank.client.get(f"/v1/learners/T-0001/balance?min_position={revoked_at}", headers=bank.auth("auditor"))
     balance = await r.json()
     assert Decimal(balance["total"]["hours"]) == earned["T-0001"] == Decimal("28")
 
@@ -86,9 +83,7 @@ async def test_a_single_post_answers_201_then_200_and_a_changed_repost_is_a_conf
     r = await bank.client.post("/v1/completions", headers=bank.auth("institution"), json=completion("S-1"))
     assert r.status == 200
     assert (await r.json())["position"] == first["position"]
-    r = await bank.client.post(
-        "/v1/completions", headers=bank.auth("institution"), json=completion("S-1", hours="3")
-    )
+    r = await bank.client.post("/v1/completions", headers=bank.auth("institution"), json=completion("S-1", hours="3"))
     assert r.status == 409
     assert r.content_type == "application/problem+json"
     assert (await r.json())["code"] == "completion_conflict"
@@ -115,16 +110,15 @@ async def test_bad_input_gets_a_problem_naming_the_field(bank: Bank) -> None:
     assert (await r.json())["code"] == "malformed_json"
 
     r = await bank.client.post(
-        "/v1/completions", headers=bank.auth("institution"),
+        "/v1/completions",
+        headers=bank.auth("institution"),
         json=completion("B-1", hours=0.1 + 0.2, colour="red"),
     )
     assert r.status == 422
     problem = await r.json()
     assert set(problem["errors"]) == {"hours", "colour"}
 
-    r = await bank.client.post(
-        "/v1/completions", headers=headers, data=b'{"completions": [{"record_id": "B-2"}]}'
-    )
+    r = await bank.client.post("/v1/completions", headers=headers, data=b'{"completions": [{"record_id": "B-2"}]}')
     body = await r.json()
     assert r.status == 207
     assert body["results"][0]["status"] == "rejected"
@@ -132,7 +126,9 @@ async def test_bad_input_gets_a_problem_naming_the_field(bank: Bank) -> None:
 
     # 2.25 written as a JSON number is exact, and accepted.
     r = await bank.client.post(
-        "/v1/completions", headers=headers, data=(
+        "/v1/completions",
+        headers=headers,
+        data=(
             b'{"record_id": "B-3", "learner_id": "T-0001", "programme": {"code": "X", "title": "X",'
             b' "category": "ethics", "level": "county"}, "hours": 2.25, "assessment": "pass",'
             b' "completed_on": "2024-01-02"}'
@@ -166,7 +162,8 @@ async def test_tokens_and_scopes(bank: Bank) -> None:
     # Only the posting institution (or an admin) may revoke.
     await post_batch(bank, [completion("Z-2")])
     r = await bank.client.post(
-        "/v1/completions/JLU-TTC/Z-2/revocation", headers=bank.auth("other_institution"),
+        "/v1/completions/JLU-TTC/Z-2/revocation",
+        headers=bank.auth("other_institution"),
         json={"reason": "not ours"},
     )
     assert r.status == 403
@@ -205,8 +202,11 @@ async def test_public_endpoints_and_the_contract(bank: Bank) -> None:
 async def test_a_rejected_batch_item_echoes_its_record_id_only_if_it_is_a_string(bank: Bank) -> None:
     """The 207 answer keeps to its documented shape (``record_id``: a string or null)."""
     await seed(bank)
-    r = await bank.client.post("/v1/completions", headers=bank.auth("institution"), json={"completions": [
-        completion({"not": "a string"}), completion(["R-1"]), completion("R-ok", hours="0")]})
+    r = await bank.client.post(
+        "/v1/completions",
+        headers=bank.auth("institution"),
+        json={"completions": [completion({"not": "a string"}), completion(["R-1"]), completion("R-ok", hours="0")]},
+    )
     body = await r.json()
     assert r.status == 207, body
     assert [x["record_id"] for x in body["results"]] == [None, None, "R-ok"]

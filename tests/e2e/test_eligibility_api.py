@@ -30,8 +30,10 @@ def _plain(value: Any) -> Any:
 
 
 async def post_qualification(bank: Bank, hours: list[str]) -> int:
-    items = [completion(f"Q-{i}", learner_id="P-0001", programme=QUALIFICATION, hours=h, completed_on="2025-03-01")
-             for i, h in enumerate(hours)]
+    items = [
+        completion(f"Q-{i}", learner_id="P-0001", programme=QUALIFICATION, hours=h, completed_on="2025-03-01")
+        for i, h in enumerate(hours)
+    ]
     r = await bank.client.post("/v1/completions", headers=bank.auth("institution"), json={"completions": items})
     assert r.status == 207, await r.text()
     position: int = (await r.json())["position"]
@@ -42,8 +44,8 @@ async def test_a_verdict_names_its_rule_source_and_events(bank: Bank) -> None:
     await seed(bank)
     position = await post_qualification(bank, ["24"] * 12 + ["11.5"])
     r = await bank.client.get(
-        f"/v1/learners/P-0001/eligibility?target=principal_appointment&min_position={position}",
-        headers=bank.auth("hr"))
+        f"/v1/learners/P-0001/eligibility?target=principal_appointment&min_position={position}", headers=bank.auth("hr")
+    )
     assert r.status == 200, await r.text()
     verdict = await r.json()
     assert verdict["eligible"] is False
@@ -55,18 +57,22 @@ async def test_a_verdict_names_its_rule_source_and_events(bank: Bank) -> None:
     # One more half hour; the verdict at the earlier position is still the same.
     later = await post_qualification(bank, ["24"] * 12 + ["11.5", "0.5"])
     r = await bank.client.get(
-        f"/v1/learners/P-0001/eligibility?target=principal_appointment&min_position={later}", headers=bank.auth("hr"))
+        f"/v1/learners/P-0001/eligibility?target=principal_appointment&min_position={later}", headers=bank.auth("hr")
+    )
     assert (await r.json())["eligible"] is True
     r = await bank.client.get(
         f"/v1/learners/P-0001/eligibility?target=principal_appointment&at_position={position}",
-        headers=bank.auth("auditor"))
+        headers=bank.auth("auditor"),
+    )
     assert (await r.json())["requirements"][0]["actual"] == "299.5"
 
-    r = await bank.client.get("/v1/learners/P-0001/plan?target=principal_appointment&at_position="
-                              f"{position}", headers=bank.auth("hr"))
+    r = await bank.client.get(
+        f"/v1/learners/P-0001/plan?target=principal_appointment&at_position={position}", headers=bank.auth("hr")
+    )
     assert (await r.json())["remaining"][0]["hours"] == "0.5"
-    r = await bank.client.get("/v1/learners/P-0001/eligibility?target=principal_appointment",
-                              headers=bank.auth("learner"))
+    r = await bank.client.get(
+        "/v1/learners/P-0001/eligibility?target=principal_appointment", headers=bank.auth("learner")
+    )
     assert r.status == 403
 
 
@@ -96,8 +102,9 @@ async def test_cohort_as_json_and_as_csv_with_bom(bank: Bank) -> None:
     text = raw.decode("utf-8-sig")
     assert "王芳" in text and "李强" in text and text.splitlines()[0].startswith("learner_id,name")
 
-    r = await bank.client.get("/v1/eligibility?target=teacher_annual&jurisdiction=220106",
-                              headers=bank.auth("foreign_hr"))
+    r = await bank.client.get(
+        "/v1/eligibility?target=teacher_annual&jurisdiction=220106", headers=bank.auth("foreign_hr")
+    )
     assert r.status == 403
 
     r = await bank.client.get("/v1/policies/220106-teacher-training", headers=bank.auth("learner"))
@@ -137,11 +144,20 @@ async def test_impact_of_a_draft_publishes_nothing(bank: Bank) -> None:
     r = await bank.client.get(f"/v1/policies/cn-principal-training?min_position={position}", headers=bank.auth("hr"))
     assert r.status == 200
     draft = {
-        "policy_id": "lv-principal-extra", "jurisdiction": "220106", "effective_from": "2026-12-01",
+        "policy_id": "lv-principal-extra",
+        "jurisdiction": "220106",
+        "effective_from": "2026-12-01",
         "title": "草案: 拟任校长须有师德培训",
-        "rules": [{"id": "ethics-before-appointment", "kind": "category_present", "targets": ["principal_appointment"],
-                   "window": {"kind": "before_date"}, "categories": ["ethics"],
-                   "source": {"document": "草案", "article": "1"}}],
+        "rules": [
+            {
+                "id": "ethics-before-appointment",
+                "kind": "category_present",
+                "targets": ["principal_appointment"],
+                "window": {"kind": "before_date"},
+                "categories": ["ethics"],
+                "source": {"document": "草案", "article": "1"},
+            }
+        ],
     }
     r = await bank.client.post("/v1/policies/lv-principal-extra/impact", headers=bank.auth("hr"), json=draft)
     assert r.status == 200, await r.text()

@@ -38,8 +38,9 @@ async def _on_writer(bank: Bank, fn: Callable[[CreditBank], Any]) -> Any:
 
 
 async def _erase(bank: Bank, learner_id: str, reason: str = REASON) -> None:
-    r = await bank.client.post(f"/v1/learners/{learner_id}/erasure", headers=bank.auth("admin"),
-                               json={"reason": reason})
+    r = await bank.client.post(
+        f"/v1/learners/{learner_id}/erasure", headers=bank.auth("admin"), json={"reason": reason}
+    )
     assert r.status == 201, await r.text()
 
 
@@ -98,8 +99,11 @@ async def test_a_number_spelt_like_a_tombstone_is_scrubbed_too(bank: Bank) -> No
             pass
 
     def register_and_erase(b: CreditBank) -> None:
-        b.register_learner(RegisteredBeforeTheGrammar(number, "赵冒名", "220106", "一小", date(2015, 9, 1),
-                                                      (("teacher", date(2015, 9, 1)),)))
+        b.register_learner(
+            RegisteredBeforeTheGrammar(
+                number, "赵冒名", "220106", "一小", date(2015, 9, 1), (("teacher", date(2015, 9, 1)),)
+            )
+        )
         b.erase_learner(number, REASON)
 
     subject = None
@@ -107,11 +111,14 @@ async def test_a_number_spelt_like_a_tombstone_is_scrubbed_too(bank: Bank) -> No
     await settle(bank)
     conn = await asyncpg.connect(**bank.database.asyncpg_kwargs())
     try:
-        rows = await conn.fetch("SELECT learner_id, subject, name FROM rm_learners WHERE name = '赵冒名'"
-                                " OR learner_id = $1", number)
-        subject = await conn.fetchval("SELECT subject FROM rm_learners WHERE learner_id LIKE 'erased:%'"
-                                      " AND learner_id <> $1 AND jurisdiction = '220106' AND school = '一小'",
-                                      number)
+        rows = await conn.fetch(
+            "SELECT learner_id, subject, name FROM rm_learners WHERE name = '赵冒名' OR learner_id = $1", number
+        )
+        subject = await conn.fetchval(
+            "SELECT subject FROM rm_learners WHERE learner_id LIKE 'erased:%'"
+            " AND learner_id <> $1 AND jurisdiction = '220106' AND school = '一小'",
+            number,
+        )
     finally:
         await conn.close()
     assert rows == [], rows
@@ -123,15 +130,23 @@ async def test_a_number_spelt_like_a_tombstone_is_scrubbed_too(bank: Bank) -> No
 async def test_a_post_for_an_erased_number_does_not_put_the_number_back(bank: Bank) -> None:
     await seed(bank)
     # Refused while she is known (outside the accreditation), then erased, then refused again.
-    r = await bank.client.post("/v1/completions", headers=bank.auth("institution"), json=completion(
-        "X-1", programme={"code": "TR-1", "title": "培训者", "category": "trainer", "level": "provincial"}))
+    r = await bank.client.post(
+        "/v1/completions",
+        headers=bank.auth("institution"),
+        json=completion(
+            "X-1", programme={"code": "TR-1", "title": "培训者", "category": "trainer", "level": "provincial"}
+        ),
+    )
     assert r.status == 403, await r.text()
     await _erase(bank, "T-0001")
     await settle(bank)
     r = await bank.client.post("/v1/completions", headers=bank.auth("institution"), json=completion("X-2"))
     assert r.status == 422 and (await r.json())["code"] == "learner_not_found", await r.text()
-    r = await bank.client.post("/v1/completions", headers=bank.auth("institution"),
-                               json={"completions": [completion("X-3"), completion("X-4", "NEVER-SEEN-9")]})
+    r = await bank.client.post(
+        "/v1/completions",
+        headers=bank.auth("institution"),
+        json={"completions": [completion("X-3"), completion("X-4", "NEVER-SEEN-9")]},
+    )
     assert r.status == 207, await r.text()
 
     dump = await _dump(bank.database)
@@ -141,16 +156,25 @@ async def test_a_post_for_an_erased_number_does_not_put_the_number_back(bank: Ba
         kept = await conn.fetch("SELECT code, subject, learner_id FROM audit_rejections ORDER BY id")
     finally:
         await conn.close()
-    assert [k["code"] for k in kept] == ["outside_accreditation", "learner_not_found", "learner_not_found",
-                                         "learner_not_found"]
+    assert [k["code"] for k in kept] == [
+        "outside_accreditation",
+        "learner_not_found",
+        "learner_not_found",
+        "learner_not_found",
+    ]
     assert kept[0]["subject"] is not None and all(k["learner_id"] is None for k in kept)
 
 
 async def _relations(conn: asyncpg.Connection, kinds: str) -> list[tuple[str, int]]:
-    return [(r[0], int(r[1])) for r in await conn.fetch(
-        "SELECT c.oid::regclass::text, pg_relation_size(c.oid) / 8192 FROM pg_class c"
-        " WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind::text = ANY($1::text[])"
-        " AND c.relam IN (SELECT oid FROM pg_am WHERE amname IN ('heap', 'btree'))", list(kinds))]
+    return [
+        (r[0], int(r[1]))
+        for r in await conn.fetch(
+            "SELECT c.oid::regclass::text, pg_relation_size(c.oid) / 8192 FROM pg_class c"
+            " WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind::text = ANY($1::text[])"
+            " AND c.relam IN (SELECT oid FROM pg_am WHERE amname IN ('heap', 'btree'))",
+            list(kinds),
+        )
+    ]
 
 
 async def _row_versions_holding(conn: asyncpg.Connection, needles: list[str]) -> dict[str, list[str]]:
@@ -161,22 +185,34 @@ async def _row_versions_holding(conn: asyncpg.Connection, needles: list[str]) ->
         for needle in needles:
             if await conn.fetchval(
                 "SELECT count(*) FROM generate_series(0, $2::bigint - 1) b, heap_page_items(get_raw_page($1, b::int))"
-                " WHERE lp_flags = 1 AND position(convert_to($3, 'UTF8') in t_data) > 0", name, blocks, needle):
+                " WHERE lp_flags = 1 AND position(convert_to($3, 'UTF8') in t_data) > 0",
+                name,
+                blocks,
+                needle,
+            ):
                 hits.setdefault(name, []).append(needle)
     for name, blocks in await _relations(conn, "i"):
         for needle in needles:
             if await conn.fetchval(
                 "SELECT count(*) FROM generate_series(1, $2::bigint - 1) b, bt_page_items($1, b::int)"
                 " WHERE position(encode(convert_to($3, 'UTF8'), 'hex') in replace(data, ' ', '')) > 0",
-                name, blocks, needle):
+                name,
+                blocks,
+                needle,
+            ):
                 hits.setdefault(name, []).append(needle)
     return hits
 
 
 async def _raw_pages_holding(conn: asyncpg.Connection, table: str, needle: str) -> int:
-    return int(await conn.fetchval(
-        "SELECT count(*) FROM generate_series(0, pg_relation_size($1::text) / 8192 - 1) b"
-        " WHERE position(convert_to($2, 'UTF8') in get_raw_page($1::text, b::int)) > 0", table, needle))
+    return int(
+        await conn.fetchval(
+            "SELECT count(*) FROM generate_series(0, pg_relation_size($1::text) / 8192 - 1) b"
+            " WHERE position(convert_to($2, 'UTF8') in get_raw_page($1::text, b::int)) > 0",
+            table,
+            needle,
+        )
+    )
 
 
 async def _files(database: Database, tables: list[str]) -> dict[str, int]:
@@ -189,8 +225,11 @@ async def _files(database: Database, tables: list[str]) -> dict[str, int]:
 
 async def test_the_scrubbed_rows_do_not_stay_in_dead_row_versions(bank: Bank) -> None:
     await seed(bank)
-    r = await bank.client.post("/v1/completions", headers=bank.auth("institution"),
-                               json={"completions": [completion(f"E-{n}") for n in range(3)]})
+    r = await bank.client.post(
+        "/v1/completions",
+        headers=bank.auth("institution"),
+        json={"completions": [completion(f"E-{n}") for n in range(3)]},
+    )
     assert r.status == 207, await r.text()
     await settle(bank)
     rewritten = ["creditbank_learner_vault", "auth_tokens"]
@@ -202,9 +241,13 @@ async def test_the_scrubbed_rows_do_not_stay_in_dead_row_versions(bank: Bank) ->
         # The projection vacuums once its scrub has committed: the read models reach the
         # erasure's position a moment before.
         for _ in range(200):
-            vacuumed = {r["relname"]: r["vacuum_count"] for r in await conn.fetch(
-                "SELECT relname, vacuum_count FROM pg_stat_user_tables WHERE relname = ANY($1::text[])",
-                ["rm_learners", "rm_completions", "rm_event_index", "rm_learner_roles"])}
+            vacuumed = {
+                r["relname"]: r["vacuum_count"]
+                for r in await conn.fetch(
+                    "SELECT relname, vacuum_count FROM pg_stat_user_tables WHERE relname = ANY($1::text[])",
+                    ["rm_learners", "rm_completions", "rm_event_index", "rm_learner_roles"],
+                )
+            }
             if len(vacuumed) == 4 and all(count >= 1 for count in vacuumed.values()):
                 break
             await asyncio.sleep(0.05)
@@ -234,14 +277,19 @@ async def test_refused_posts_kept_by_number_before_are_kept_by_pseudonym_once_op
         await conn.execute(
             "INSERT INTO audit_rejections (provider_id, record_id, learner_id, code, detail) VALUES"
             " ('JLU-TTC', 'OLD-1', 'P-0001', 'completion_conflict', 'record OLD-1 for P-0001 differs'),"
-            " ('JLU-TTC', 'OLD-2', '220106200000001', 'learner_not_found', 'no learner 220106200000001')")
+            " ('JLU-TTC', 'OLD-2', '220106200000001', 'learner_not_found', 'no learner 220106200000001')"
+        )
         await conn.execute(institution_audit.DDL)  # what every server start runs
-        kept = [dict(r) for r in await conn.fetch(
-            "SELECT learner_id, subject, detail FROM audit_rejections ORDER BY record_id")]
+        kept = [
+            dict(r)
+            for r in await conn.fetch("SELECT learner_id, subject, detail FROM audit_rejections ORDER BY record_id")
+        ]
     finally:
         await conn.close()
-    assert kept == [{"learner_id": None, "subject": subject, "detail": "record OLD-1 for (learner) differs"},
-                    {"learner_id": None, "subject": None, "detail": "no learner (learner)"}]
+    assert kept == [
+        {"learner_id": None, "subject": subject, "detail": "record OLD-1 for (learner) differs"},
+        {"learner_id": None, "subject": None, "detail": "no learner (learner)"},
+    ]
 
 
 async def test_other_processes_hear_of_an_erasure_by_pseudonym_not_by_number(bank: Bank) -> None:
@@ -261,8 +309,10 @@ async def test_other_processes_hear_of_an_erasure_by_pseudonym_not_by_number(ban
 
 
 async def test_a_second_server_forgets_the_erased_learner_it_had_cached(database: Database, tmp_path: Path) -> None:
-    async with running_bank(database, tmp_path / "keys", TOKENS) as first, \
-            running_bank(database, tmp_path / "keys", TOKENS) as second:
+    async with (
+        running_bank(database, tmp_path / "keys", TOKENS) as first,
+        running_bank(database, tmp_path / "keys", TOKENS) as second,
+    ):
         await seed(first)
         # The second server's writer learns her pseudonym by posting for her.
         r = await second.client.post("/v1/completions", headers=second.auth("institution"), json=completion("C-1"))

@@ -26,29 +26,60 @@ NUMBER = "220106201500009"
 
 
 def _pq(record_id: str, learner_id: str) -> dict[str, Any]:
-    return completion(record_id, learner_id, hours="150", completed_on="2025-06-30",
-                      programme={"code": "PQ-2025", "title": "拟任校长任职资格培训",
-                                 "category": "principal_qualification", "level": "national"})
+    return completion(
+        record_id,
+        learner_id,
+        hours="150",
+        completed_on="2025-06-30",
+        programme={
+            "code": "PQ-2025",
+            "title": "拟任校长任职资格培训",
+            "category": "principal_qualification",
+            "level": "national",
+        },
+    )
 
 
 async def _qualified(bank: Bank, learner_id: str = "P-0001", name: str = "李强", school: str = "一小") -> int:
-    r = await bank.client.post("/v1/providers", headers=bank.auth("admin"), json={
-        "provider_id": "JLU-TTC", "name": "吉林省教师培训学院", "jurisdiction": "220000",
-        "accreditation": ACCREDITATION})
+    r = await bank.client.post(
+        "/v1/providers",
+        headers=bank.auth("admin"),
+        json={
+            "provider_id": "JLU-TTC",
+            "name": "吉林省教师培训学院",
+            "jurisdiction": "220000",
+            "accreditation": ACCREDITATION,
+        },
+    )
     assert r.status == 201, await r.text()
-    r = await bank.client.post("/v1/learners", headers=bank.auth("hr"), json={
-        "learner_id": learner_id, "name": name, "jurisdiction": "220106", "school": school,
-        "hired_on": "2015-09-01", "roles": [{"role": "prospective_principal", "since": "2015-09-01"}]})
+    r = await bank.client.post(
+        "/v1/learners",
+        headers=bank.auth("hr"),
+        json={
+            "learner_id": learner_id,
+            "name": name,
+            "jurisdiction": "220106",
+            "school": school,
+            "hired_on": "2015-09-01",
+            "roles": [{"role": "prospective_principal", "since": "2015-09-01"}],
+        },
+    )
     assert r.status == 201, await r.text()
-    r = await bank.client.post("/v1/completions", headers=bank.auth("institution"),
-                               json={"completions": [_pq("PQ-1", learner_id), _pq("PQ-2", learner_id)]})
+    r = await bank.client.post(
+        "/v1/completions",
+        headers=bank.auth("institution"),
+        json={"completions": [_pq("PQ-1", learner_id), _pq("PQ-2", learner_id)]},
+    )
     assert r.status == 207, await r.text()
     return await settle(bank)
 
 
 async def _issue(bank: Bank, position: int, headers: dict[str, str] | None = None) -> dict[str, Any]:
-    r = await bank.client.post(f"/v1/certificates?min_position={position}", headers={**bank.auth("hr"),
-                               **(headers or {})}, json={"learner_id": "P-0001", "kind": "principal_qualification"})
+    r = await bank.client.post(
+        f"/v1/certificates?min_position={position}",
+        headers={**bank.auth("hr"), **(headers or {})},
+        json={"learner_id": "P-0001", "kind": "principal_qualification"},
+    )
     issued: dict[str, Any] = await r.json()
     assert r.status == 201, issued
     return issued
@@ -61,10 +92,13 @@ async def test_the_host_header_does_not_name_the_issuer_of_what_the_bank_signs(b
     assert vc["issuer"]["id"] == BANK
     assert vc["id"] == f"{BANK}/v1/certificates/{issued['certificate_id']}"
     assert {s["statusListCredential"] for s in vc["credentialStatus"]} == {
-        f"{BANK}/v1/status-lists/revocation-1", f"{BANK}/v1/status-lists/suspension-1"}
+        f"{BANK}/v1/status-lists/revocation-1",
+        f"{BANK}/v1/status-lists/suspension-1",
+    }
     await settle(bank)
-    r = await bank.client.get(f"/v1/certificates/{issued['certificate_id']}/verification",
-                              headers={"Host": "evil.example"})
+    r = await bank.client.get(
+        f"/v1/certificates/{issued['certificate_id']}/verification", headers={"Host": "evil.example"}
+    )
     assert (await r.json())["valid"] is True
 
     r = await bank.client.get("/v1/status-lists/revocation-1", headers={"Host": "evil.example"})
@@ -97,16 +131,25 @@ def _rows(raw: bytes) -> list[list[str]]:
 
 async def test_csv_exports_hold_no_live_formula_and_every_digit(bank: Bank) -> None:
     await _qualified(bank, NUMBER, HOSTILE_NAME, "+cmd|' /C calc'!A0")
-    r = await bank.client.post("/v1/completions", headers=bank.auth("institution"), json=completion(
-        "R-1", NUMBER, programme={"code": "ETH-1", "title": "师德", "category": "ethics", "level": "provincial"}))
+    r = await bank.client.post(
+        "/v1/completions",
+        headers=bank.auth("institution"),
+        json=completion(
+            "R-1", NUMBER, programme={"code": "ETH-1", "title": "师德", "category": "ethics", "level": "provincial"}
+        ),
+    )
     assert r.status == 201, await r.text()
-    r = await bank.client.post("/v1/completions/JLU-TTC/R-1/revocation", headers=bank.auth("institution"),
-                               json={"reason": "@SUM(1+1)*cmd|' /C calc'!A0"})
+    r = await bank.client.post(
+        "/v1/completions/JLU-TTC/R-1/revocation",
+        headers=bank.auth("institution"),
+        json={"reason": "@SUM(1+1)*cmd|' /C calc'!A0"},
+    )
     assert r.status == 201, await r.text()
     await settle(bank)
 
-    r = await bank.client.get("/v1/eligibility?target=teacher_cycle&jurisdiction=220106",
-                              headers={**bank.auth("hr"), "Accept": "text/csv"})
+    r = await bank.client.get(
+        "/v1/eligibility?target=teacher_cycle&jurisdiction=220106", headers={**bank.auth("hr"), "Accept": "text/csv"}
+    )
     assert r.status == 200, await r.text()
     header, row = _rows(await r.read())
     cells = dict(zip(header, row, strict=True))
@@ -114,8 +157,9 @@ async def test_csv_exports_hold_no_live_formula_and_every_digit(bank: Bank) -> N
     assert cells["name"] == f"'{HOSTILE_NAME}" and cells["school"] == "'+cmd|' /C calc'!A0"
 
     month = datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m")
-    r = await bank.client.get(f"/v1/audit/institutions/JLU-TTC?month={month}",
-                              headers={**bank.auth("auditor"), "Accept": "text/csv"})
+    r = await bank.client.get(
+        f"/v1/audit/institutions/JLU-TTC?month={month}", headers={**bank.auth("auditor"), "Accept": "text/csv"}
+    )
     assert r.status == 200, await r.text()
     header, *rows = _rows(await r.read())
     [revocation] = [dict(zip(header, row, strict=True)) for row in rows if row[3] == "revocation"]
@@ -127,27 +171,33 @@ async def test_csv_exports_hold_no_live_formula_and_every_digit(bank: Bank) -> N
 
 async def test_answers_are_not_stored_or_sniffed_and_status_lists_stay_cacheable(bank: Bank) -> None:
     position = await _qualified(bank)
-    for path, role in ((f"/v1/learners/P-0001?min_position={position}", "hr"), ("/v1/learners/NOBODY", "hr"),
-                       ("/v1/events?after=0", "auditor"), ("/v1/learners/P-0001", None)):
+    for path, role in (
+        (f"/v1/learners/P-0001?min_position={position}", "hr"),
+        ("/v1/learners/NOBODY", "hr"),
+        ("/v1/events?after=0", "auditor"),
+        ("/v1/learners/P-0001", None),
+    ):
         r = await bank.client.get(path, headers=bank.auth(role) if role else {})
         assert r.headers["Cache-Control"] == "no-store", (path, r.status)
         assert r.headers["X-Content-Type-Options"] == "nosniff", path
-    r = await bank.client.get("/v1/eligibility?target=teacher_cycle&jurisdiction=220106",
-                              headers={**bank.auth("hr"), "Accept": "text/csv"})
+    r = await bank.client.get(
+        "/v1/eligibility?target=teacher_cycle&jurisdiction=220106", headers={**bank.auth("hr"), "Accept": "text/csv"}
+    )
     assert r.headers["Cache-Control"] == "no-store" and r.headers["X-Content-Type-Options"] == "nosniff"
     r = await bank.client.get("/v1/status-lists/revocation-1")
     assert r.headers["Cache-Control"] == "max-age=60" and r.headers["X-Content-Type-Options"] == "nosniff"
 
 
-async def test_a_body_declared_and_never_sent_does_not_hold_the_connection(
-    database: Database, tmp_path: Path
-) -> None:
+async def test_a_body_declared_and_never_sent_does_not_hold_the_connection(database: Database, tmp_path: Path) -> None:
     async with running_bank(database, tmp_path / "keys", TOKENS, body_timeout_seconds=0.5) as bank:
         server = bank.client.server
         reader, writer = await asyncio.open_connection(server.host, server.port)
-        writer.write(b"POST /v1/completions HTTP/1.1\r\nHost: bank\r\nContent-Type: application/json\r\n"
-                     b"Authorization: Bearer " + bank.tokens["institution"].encode()
-                     + b"\r\nContent-Length: 1000\r\n\r\n{\"completions\": [")
+        writer.write(
+            b"POST /v1/completions HTTP/1.1\r\nHost: bank\r\nContent-Type: application/json\r\n"
+            b"Authorization: Bearer "
+            + bank.tokens["institution"].encode()
+            + b'\r\nContent-Length: 1000\r\n\r\n{"completions": ['
+        )
         await writer.drain()
         started = asyncio.get_running_loop().time()
         answer = await asyncio.wait_for(reader.read(), timeout=10)  # read() returns when the server closes

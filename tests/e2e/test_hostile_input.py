@@ -33,36 +33,110 @@ from tests.e2e.test_authorisation_matrix import CERT, PROBES
 PROBLEM = "application/problem+json"
 #: The callers: no token, a malformed or unknown one, and one valid token per role.
 ROLES = ("admin", "institution", "hr", "auditor", "learner")
-BAD_TOKENS = ("Bearer", "Bearer " + "x" * 5000, "Bearer cbk_000000000000_secret", "Basic YWRtaW46YWRtaW4=",
-              "Bearer cbk_../../etc_passwd")
+BAD_TOKENS = (
+    "Bearer",
+    "Bearer " + "x" * 5000,
+    "Bearer cbk_000000000000_secret",
+    "Basic YWRtaW46YWRtaW4=",
+    "Bearer cbk_../../etc_passwd",
+)
 
 #: Path parameter values, percent-encoded as sent: traversal, encoded separators, long,
 #: non-ASCII, invalid UTF-8, reserved prefixes, injection-looking and number-looking text.
 PATH_VALUES = (
-    "..", "%2e%2e", "..%2F..%2Fetc%2Fpasswd", "a%2Fb", "%5C..%5Cwin.ini", "x" * 3000, "%E7%8E%8B%E8%8A%B3",
-    "%FF%FE", "%ED%A0%80", "erased:0000", "%20", "%27%20OR%201%3D1--", "1e999", "-1", "%25", "a%3Fb", "a%23b",
+    "..",
+    "%2e%2e",
+    "..%2F..%2Fetc%2Fpasswd",
+    "a%2Fb",
+    "%5C..%5Cwin.ini",
+    "x" * 3000,
+    "%E7%8E%8B%E8%8A%B3",
+    "%FF%FE",
+    "%ED%A0%80",
+    "erased:0000",
+    "%20",
+    "%27%20OR%201%3D1--",
+    "1e999",
+    "-1",
+    "%25",
+    "a%3Fb",
+    "a%23b",
     "%EF%BC%91%EF%BC%92",
 )
 #: Query parameter values (encoded as sent): signs, spaces, separators, other scripts' digits,
 #: huge numbers, loose dates, wrong types, invalid UTF-8.
 QUERY_VALUES = (
-    "", "+1", "%201", "1%20", "1_0", "%EF%BC%91", "%D9%A1", "9" * 5000, "-1", "1e3", "1.5", "20261101",
-    "2026-W01-1", "2026-13-45", "0000-00-00", "x" * 5000, "%FF", "true", "null", "%5B%5D", "teacher_anual",
-    "principal", "CN%2F..",
+    "",
+    "+1",
+    "%201",
+    "1%20",
+    "1_0",
+    "%EF%BC%91",
+    "%D9%A1",
+    "9" * 5000,
+    "-1",
+    "1e3",
+    "1.5",
+    "20261101",
+    "2026-W01-1",
+    "2026-13-45",
+    "0000-00-00",
+    "x" * 5000,
+    "%FF",
+    "true",
+    "null",
+    "%5B%5D",
+    "teacher_anual",
+    "principal",
+    "CN%2F..",
 )
 #: Bodies sent as they are, with Content-Type application/json.
 RAW_BODIES: tuple[bytes, ...] = (
-    b"", b"null", b"[]", b'"text"', b"1", b"{", b"{}", b'{"a":}', b"\xff\xfe{}", b"[" * 1000 + b"]" * 1000,
-    b'{"a": ' + b"[" * 50 + b"]" * 50 + b"}", b'{"a": ' + b"1" * 5000 + b"}", b'{"a": NaN}', b'{"a": 1e999999}',
-    b"\xef\xbb\xbf{}", b'{"a": "' + b"x" * 200_000 + b'"}', json.dumps([{}] * 2000).encode(),
+    b"",
+    b"null",
+    b"[]",
+    b'"text"',
+    b"1",
+    b"{",
+    b"{}",
+    b'{"a":}',
+    b"\xff\xfe{}",
+    b"[" * 1000 + b"]" * 1000,
+    b'{"a": ' + b"[" * 50 + b"]" * 50 + b"}",
+    b'{"a": ' + b"1" * 5000 + b"}",
+    b'{"a": NaN}',
+    b'{"a": 1e999999}',
+    b"\xef\xbb\xbf{}",
+    b'{"a": "' + b"x" * 200_000 + b'"}',
+    json.dumps([{}] * 2000).encode(),
 )
 #: Content types a JSON route must refuse (415), each with a valid JSON body.
-CONTENT_TYPES = ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x",
-                 "application/xml", "")
+CONTENT_TYPES = (
+    "text/plain",
+    "application/x-www-form-urlencoded",
+    "multipart/form-data; boundary=x",
+    "application/xml",
+    "",
+)
 #: JSON literals put in place of one field of a valid body.
 FIELD_VALUES = (
-    "null", "true", "[]", "{}", '{"$gt": ""}', "1e400", "-1", "0", "1" * 39, '""', json.dumps("x" * 10_000),
-    '"2026-W01-1"', '"20261101"', '"\\uff11"', '"1_000"', '"../../etc/passwd"', '"erased:0000"',
+    "null",
+    "true",
+    "[]",
+    "{}",
+    '{"$gt": ""}',
+    "1e400",
+    "-1",
+    "0",
+    "1" * 39,
+    '""',
+    json.dumps("x" * 10_000),
+    '"2026-W01-1"',
+    '"20261101"',
+    '"\\uff11"',
+    '"1_000"',
+    '"../../etc/passwd"',
+    '"erased:0000"',
     '[[[[[[[[[[[[[[[[[[[["deep"]]]]]]]]]]]]]]]]]]]]',
 )
 #: The identifier and text grammar's cases (another part of the work; see the module doc).
@@ -112,13 +186,16 @@ def _path_variants(route: Route, path: str, values: tuple[str, ...]) -> Iterator
     for index, segment in enumerate(template):
         if segment.startswith("{"):
             for value in values:
-                yield f"{segment}={value[:20]}", "/".join([*actual[:index], value, *actual[index + 1:]])
+                yield f"{segment}={value[:20]}", "/".join([*actual[:index], value, *actual[index + 1 :]])
 
 
 def _body_with(body: dict[str, Any], key: str, literal: str) -> bytes:
     marker = "\u2603MARK\u2603"
-    return json.dumps({**body, key: marker}, ensure_ascii=False).replace(json.dumps(marker, ensure_ascii=False),
-                                                                         literal).encode()
+    return (
+        json.dumps({**body, key: marker}, ensure_ascii=False)
+        .replace(json.dumps(marker, ensure_ascii=False), literal)
+        .encode()
+    )
 
 
 def _field_variants(body: Any, values: tuple[str, ...]) -> Iterator[tuple[str, bytes]]:
@@ -130,8 +207,10 @@ def _field_variants(body: Any, values: tuple[str, ...]) -> Iterator[tuple[str, b
         if isinstance(value, dict):  # one level down too (programme, accreditation)
             for inner in value:
                 for literal in values:
-                    yield f"{key}.{inner}={literal[:20]}", _body_with(
-                        body, key, _body_with(value, inner, literal).decode())
+                    yield (
+                        f"{key}.{inner}={literal[:20]}",
+                        _body_with(body, key, _body_with(value, inner, literal).decode()),
+                    )
         if isinstance(value, list) and value and isinstance(value[0], dict):  # the first item of a list
             for inner in value[0]:
                 for literal in values:
@@ -157,23 +236,48 @@ def cases(certificate_id: str) -> list[Case]:
             out.append(Case(route, route.method, _target(hostile, query), valid, json_type if valid else {}, what))
         for name in [*_query_names(route), "unknown"]:
             for raw in QUERY_VALUES:
-                out.append(Case(route, route.method, f"{path}?{_raw_query(query, name, raw)}", valid,
-                                json_type if valid else {}, f"?{name}={raw[:20]}"))
+                out.append(
+                    Case(
+                        route,
+                        route.method,
+                        f"{path}?{_raw_query(query, name, raw)}",
+                        valid,
+                        json_type if valid else {},
+                        f"?{name}={raw[:20]}",
+                    )
+                )
             if name in query:
-                out.append(Case(route, route.method, _target(path, [*query.items(), (name, query[name])]), valid,
-                                json_type if valid else {}, f"?{name} twice"))
+                out.append(
+                    Case(
+                        route,
+                        route.method,
+                        _target(path, [*query.items(), (name, query[name])]),
+                        valid,
+                        json_type if valid else {},
+                        f"?{name} twice",
+                    )
+                )
         if route.method in {"POST", "PUT", "PATCH"}:
             for raw_body in RAW_BODIES:
                 out.append(Case(route, route.method, base, raw_body, json_type, f"body {raw_body[:20]!r}"))
             for content_type in CONTENT_TYPES:
-                out.append(Case(route, route.method, base, valid or b"{}", {"Content-Type": content_type},
-                                f"Content-Type {content_type!r}"))
+                out.append(
+                    Case(
+                        route,
+                        route.method,
+                        base,
+                        valid or b"{}",
+                        {"Content-Type": content_type},
+                        f"Content-Type {content_type!r}",
+                    )
+                )
             if isinstance(body, dict) and body:
                 first = next(iter(body))
                 duplicated = json.dumps(body)[:-1] + f", {json.dumps(first)}: {json.dumps(body[first])}}}"
                 out.append(Case(route, route.method, base, duplicated.encode(), json_type, f"{first} twice"))
-                out.append(Case(route, route.method, base, _body_with(body, "unknown_field", "1"), json_type,
-                                "unknown field"))
+                out.append(
+                    Case(route, route.method, base, _body_with(body, "unknown_field", "1"), json_type, "unknown field")
+                )
                 for what, hostile_body in _field_variants(body, FIELD_VALUES):
                     if not _grammar_owned(what):
                         out.append(Case(route, route.method, base, hostile_body, json_type, what))
@@ -195,8 +299,11 @@ def grammar_cases(certificate_id: str) -> list[Case]:
             out.append(Case(route, route.method, _target(hostile, query), valid, headers, what))
         for name in _query_names(route):
             for raw in GRAMMAR_QUERY_VALUES:
-                out.append(Case(route, route.method, f"{path}?{_raw_query(query, name, raw)}", valid, headers,
-                                f"?{name}={raw}"))
+                out.append(
+                    Case(
+                        route, route.method, f"{path}?{_raw_query(query, name, raw)}", valid, headers, f"?{name}={raw}"
+                    )
+                )
         for what, hostile_body in _field_variants(body, GRAMMAR_FIELD_VALUES + FIELD_VALUES):
             if what.partition("=")[2] in {v[:20] for v in GRAMMAR_FIELD_VALUES} or _grammar_owned(what):
                 out.append(Case(route, route.method, _target(path, query), hostile_body, headers, what))
@@ -206,15 +313,23 @@ def grammar_cases(certificate_id: str) -> list[Case]:
 async def _prepare(bank: Bank) -> str:
     """The matrix's subjects, a qualifying learner and one certificate; its id."""
     await seed(bank)
-    qualification = {"code": "PQ-2025", "title": "拟任校长任职资格培训", "category": "principal_qualification",
-                     "level": "national"}
-    items = [completion(f"PQ-{i}", "P-0001", hours="150", completed_on="2025-06-30", programme=qualification)
-             for i in (1, 2)]
+    qualification = {
+        "code": "PQ-2025",
+        "title": "拟任校长任职资格培训",
+        "category": "principal_qualification",
+        "level": "national",
+    }
+    items = [
+        completion(f"PQ-{i}", "P-0001", hours="150", completed_on="2025-06-30", programme=qualification) for i in (1, 2)
+    ]
     r = await bank.client.post("/v1/completions", headers=bank.auth("institution"), json={"completions": items})
     assert r.status == 207, await r.text()
     position = await settle(bank)
-    r = await bank.client.post(f"/v1/certificates?min_position={position}", headers=bank.auth("hr"),
-                               json={"learner_id": "P-0001", "kind": "principal_qualification"})
+    r = await bank.client.post(
+        f"/v1/certificates?min_position={position}",
+        headers=bank.auth("hr"),
+        json={"learner_id": "P-0001", "kind": "principal_qualification"},
+    )
     issued = await r.json()
     assert r.status == 201, issued
     await settle(bank)
@@ -249,14 +364,16 @@ def _verdict(case: Case, caller: str, status: int, headers: Any, text: str) -> s
     return None
 
 
-async def _send(session: aiohttp.ClientSession, base: str, case: Case, caller: str,
-                authorization: str | None) -> str | None:
+async def _send(
+    session: aiohttp.ClientSession, base: str, case: Case, caller: str, authorization: str | None
+) -> str | None:
     headers = dict(case.headers)
     if authorization is not None:
         headers["Authorization"] = authorization
     url = URL(base + case.target, encoded=True)
-    async with session.request(case.method, url, data=case.body, headers=headers,
-                               skip_auto_headers=["Content-Type"]) as r:
+    async with session.request(
+        case.method, url, data=case.body, headers=headers, skip_auto_headers=["Content-Type"]
+    ) as r:
         text = (await r.read()).decode("utf-8", "replace")
         wrong = _verdict(case, caller, r.status, r.headers, text)
     if wrong is None:
@@ -294,8 +411,10 @@ async def test_hostile_corpus(bank: Bank) -> None:
     corpus = cases(certificate_id)
     sent, wrong = await run_corpus(bank, corpus)
     methods = {(c.route.method, c.route.path, c.method) for c in corpus}
-    print(f"hostile corpus: {len(corpus)} cases over {len(ROUTES)} routes and {len(methods)} route × method pairs,"
-          f" {sent} requests")
+    print(
+        f"hostile corpus: {len(corpus)} cases over {len(ROUTES)} routes and {len(methods)} route × method pairs,"
+        f" {sent} requests"
+    )
     assert not wrong, f"{len(wrong)} of {sent} answers are wrong:\n" + "\n".join(sorted(wrong)[:80])
 
 

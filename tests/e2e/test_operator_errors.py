@@ -24,8 +24,9 @@ CREDITBANK = str(Path(sys.executable).with_name("creditbank"))
 def run(cwd: Path, *args: str, timeout: float = 120, **env: str) -> subprocess.CompletedProcess[str]:
     """The command in ``cwd`` with none of the caller's CREDITBANK_* settings."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith("CREDITBANK_")}
-    return subprocess.run([CREDITBANK, *args], cwd=cwd, env={**clean, **env}, capture_output=True, text=True,
-                          timeout=timeout, check=False)
+    return subprocess.run(
+        [CREDITBANK, *args], cwd=cwd, env={**clean, **env}, capture_output=True, text=True, timeout=timeout, check=False
+    )
 
 
 def one_sentence(done: subprocess.CompletedProcess[str], *expected: str) -> str:
@@ -85,8 +86,10 @@ def test_a_database_that_does_not_answer_is_named(tmp_path: Path) -> None:
         closed = probe.getsockname()[1]
     url = f"postgresql://bank:s3cret@127.0.0.1:{closed}/creditbank"
     for command in (["tokens", "list"], ["serve", "--port", str(closed)]):
-        line = one_sentence(run(tmp_path, *command, CREDITBANK_DATABASE_URL=url, CREDITBANK_LOG_LEVEL="WARNING"),
-                            f"cannot open the database of CREDITBANK_DATABASE_URL (127.0.0.1:{closed})")
+        line = one_sentence(
+            run(tmp_path, *command, CREDITBANK_DATABASE_URL=url, CREDITBANK_LOG_LEVEL="WARNING"),
+            f"cannot open the database of CREDITBANK_DATABASE_URL (127.0.0.1:{closed})",
+        )
         assert "s3cret" not in line
     one_sentence(run(tmp_path, "tokens", "list", CREDITBANK_DATABASE_URL="mysql://x"), "not a PostgreSQL URL")
 
@@ -95,10 +98,13 @@ def test_outside_the_bank_s_folder_the_command_says_where_it_looked(tmp_path: Pa
     """Run from another folder, the relative data folder is not the bank's: say so, and
     start no empty bank there (tokens minted into it would never work)."""
     (tmp_path / "certificate.jws").write_text("x.y.z", encoding="utf-8")
-    for command in (["tokens", "list"], ["tokens", "create", "--role", "admin"], ["audit", "verify"],
-                    ["projections", "rebuild"]):
-        one_sentence(run(tmp_path, *command), f"there is no bank in {tmp_path / '.creditbank'}",
-                     "CREDITBANK_DATA_DIR")
+    for command in (
+        ["tokens", "list"],
+        ["tokens", "create", "--role", "admin"],
+        ["audit", "verify"],
+        ["projections", "rebuild"],
+    ):
+        one_sentence(run(tmp_path, *command), f"there is no bank in {tmp_path / '.creditbank'}", "CREDITBANK_DATA_DIR")
     for command in (["keys", "list"], ["certificates", "verify", "certificate.jws"]):
         one_sentence(run(tmp_path, *command), f"there are no signing keys in {tmp_path / '.creditbank' / 'keys'}")
     assert not (tmp_path / ".creditbank").exists()
@@ -117,9 +123,14 @@ def test_the_embedded_server_s_chatter_goes_to_its_log_file(demo_folder: Path) -
 def test_the_demo_and_serve_take_host_and_port(demo_folder: Path) -> None:
     with socket.create_server(("127.0.0.1", 0)) as probe:
         port = probe.getsockname()[1]
-    server = subprocess.Popen([CREDITBANK, "serve", "--host", "127.0.0.1", "--port", str(port)], cwd=demo_folder,
-                              env={k: v for k, v in os.environ.items() if not k.startswith("CREDITBANK_")},
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [CREDITBANK, "serve", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=demo_folder,
+        env={k: v for k, v in os.environ.items() if not k.startswith("CREDITBANK_")},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 60
         while True:

@@ -21,9 +21,18 @@ PEOPLE = {"T-0001": "王芳", "P-0001": "李强"}
 
 
 def _pq(record_id: str) -> dict[str, Any]:
-    return completion(record_id, "P-0001", hours="150", completed_on="2025-06-30",
-                      programme={"code": "PQ-2025", "title": "拟任校长任职资格培训",
-                                 "category": "principal_qualification", "level": "national"})
+    return completion(
+        record_id,
+        "P-0001",
+        hours="150",
+        completed_on="2025-06-30",
+        programme={
+            "code": "PQ-2025",
+            "title": "拟任校长任职资格培训",
+            "category": "principal_qualification",
+            "level": "national",
+        },
+    )
 
 
 async def _dump(database: Database) -> str:
@@ -31,15 +40,20 @@ async def _dump(database: Database) -> str:
     as UTF-8 where they are bytes), so a search can prove a value is nowhere."""
     conn = await asyncpg.connect(**database.asyncpg_kwargs())
     try:
-        tables = [r[0] for r in await conn.fetch(
-            "SELECT table_name FROM information_schema.tables"
-            " WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'")]
+        tables = [
+            r[0]
+            for r in await conn.fetch(
+                "SELECT table_name FROM information_schema.tables"
+                " WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"
+            )
+        ]
         parts = []
         for table in tables:
             for row in await conn.fetch(f'SELECT * FROM "{table}"'):
                 for value in row.values():
-                    parts.append(bytes(value).decode("utf-8", "replace") if isinstance(value, bytes | memoryview)
-                                 else str(value))
+                    parts.append(
+                        bytes(value).decode("utf-8", "replace") if isinstance(value, bytes | memoryview) else str(value)
+                    )
         return "\n".join(parts)
     finally:
         await conn.close()
@@ -59,8 +73,11 @@ async def _prepare(bank: Bank) -> str:
     r = await bank.client.post("/v1/completions", headers=bank.auth("institution"), json={"completions": items})
     assert r.status == 207, await r.text()
     position = await settle(bank)
-    r = await bank.client.post(f"/v1/certificates?min_position={position}", headers=bank.auth("hr"),
-                               json={"learner_id": "P-0001", "kind": "principal_qualification"})
+    r = await bank.client.post(
+        f"/v1/certificates?min_position={position}",
+        headers=bank.auth("hr"),
+        json={"learner_id": "P-0001", "kind": "principal_qualification"},
+    )
     assert r.status == 201, await r.text()
     certificate_id = str((await r.json())["certificate_id"])
     await settle(bank)
@@ -95,8 +112,11 @@ async def test_an_erasure_leaves_hours_status_and_chain_and_nothing_personal(ban
     # with the label an admin wrote her name into.
     await bank.mint("learner", learner_id="T-0001", label="王芳的手机")
     for learner_id in PEOPLE:
-        r = await bank.client.post(f"/v1/learners/{learner_id}/erasure", headers=bank.auth("admin"),
-                                   json={"reason": "PIPL art. 47 request 2026-117"})
+        r = await bank.client.post(
+            f"/v1/learners/{learner_id}/erasure",
+            headers=bank.auth("admin"),
+            json={"reason": "PIPL art. 47 request 2026-117"},
+        )
         body = await r.json()
         assert r.status == 201 and body["status"] == "recorded", body
         assert body["tokens_revoked"] == (2 if learner_id == "T-0001" else 0)
@@ -106,8 +126,9 @@ async def test_an_erasure_leaves_hours_status_and_chain_and_nothing_personal(ban
     for learner_id in PEOPLE:
         r = await bank.client.get(f"/v1/learners/{learner_id}", headers=bank.auth("admin"))
         assert r.status == 404, await r.text()
-        r = await bank.client.post(f"/v1/learners/{learner_id}/erasure", headers=bank.auth("admin"),
-                                   json={"reason": "again"})
+        r = await bank.client.post(
+            f"/v1/learners/{learner_id}/erasure", headers=bank.auth("admin"), json={"reason": "again"}
+        )
         assert r.status == 404 and (await r.json())["code"] == "learner_not_found"
     r = await bank.client.get("/v1/learners/T-0001/balance", headers=bank.auth("learner"))
     assert r.status == 401  # her token was revoked with the erasure

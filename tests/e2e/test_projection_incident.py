@@ -50,19 +50,28 @@ def _write_past_the_checks(database: Database, *providers: Provider) -> list[int
 
 
 def _provider(provider_id: str, name: str) -> Provider:
-    return Provider(provider_id=provider_id, name=name, jurisdiction="220000", categories=["ethics"],
-                    levels=["county"], valid_from=date(2020, 1, 1), valid_to=None)
+    return Provider(
+        provider_id=provider_id,
+        name=name,
+        jurisdiction="220000",
+        categories=["ethics"],
+        levels=["county"],
+        valid_from=date(2020, 1, 1),
+        valid_to=None,
+    )
 
 
 async def test_an_event_the_read_models_cannot_store_is_named_and_nothing_else_stops(
-        bank: Bank, caplog: pytest.LogCaptureFixture) -> None:
+    bank: Bank, caplog: pytest.LogCaptureFixture
+) -> None:
     await seed(bank)
     caplog.set_level(logging.INFO, logger="projections.runner")
     # Written to the store past the ledger's checks (an older version, another tool): a
     # provider id holding a NUL, which a PostgreSQL text column cannot hold. One transaction
     # with a good provider before it and one after.
     good, bad, after = _write_past_the_checks(
-        bank.database, _provider("GOOD-1", "ok"), _provider("BAD\x00ID", SECRET), _provider("GOOD-2", "ok"))
+        bank.database, _provider("GOOD-1", "ok"), _provider("BAD\x00ID", SECRET), _provider("GOOD-2", "ok")
+    )
 
     ready = await _stuck(bank)
     incident = ready["incident"]
@@ -75,8 +84,10 @@ async def test_an_event_the_read_models_cannot_store_is_named_and_nothing_else_s
     assert incident["attempts"] >= 1 and incident["event_id"]
 
     metrics = await _metrics(bank)
-    assert (f'creditbank_projection_stuck{{position="{bad}",topic="ledger.provider:Provider.Accredited",'
-            f'error="CharacterNotInRepertoireError"}} 1') in metrics
+    assert (
+        f'creditbank_projection_stuck{{position="{bad}",topic="ledger.provider:Provider.Accredited",'
+        f'error="CharacterNotInRepertoireError"}} 1'
+    ) in metrics
     assert f"creditbank_projection_stuck_position {bad}" in metrics
     assert "creditbank_projection_apply_failures_total 0\n" not in metrics
 
@@ -93,8 +104,11 @@ async def test_an_event_the_read_models_cannot_store_is_named_and_nothing_else_s
     assert SECRET not in everything and "BAD" not in everything
 
     # Writes the grammar allows still go in; they wait behind the incident, they are not lost.
-    r = await bank.client.post("/v1/providers", headers=bank.auth("admin"), json={
-        "provider_id": "GOOD-3", "name": "ok", "jurisdiction": "220000", "accreditation": ACCREDITATION})
+    r = await bank.client.post(
+        "/v1/providers",
+        headers=bank.auth("admin"),
+        json={"provider_id": "GOOD-3", "name": "ok", "jurisdiction": "220000", "accreditation": ACCREDITATION},
+    )
     assert r.status == 201, await r.text()
 
 
@@ -109,8 +123,11 @@ async def test_the_read_models_resume_by_themselves_once_the_cause_is_fixed(bank
             CREATE TRIGGER cb_test_bug BEFORE INSERT ON rm_providers
                 FOR EACH ROW WHEN (NEW.provider_id = 'BUGGY') EXECUTE FUNCTION cb_test_bug();
         """)
-        r = await bank.client.post("/v1/providers", headers=bank.auth("admin"), json={
-            "provider_id": "BUGGY", "name": "ok", "jurisdiction": "220000", "accreditation": ACCREDITATION})
+        r = await bank.client.post(
+            "/v1/providers",
+            headers=bank.auth("admin"),
+            json={"provider_id": "BUGGY", "name": "ok", "jurisdiction": "220000", "accreditation": ACCREDITATION},
+        )
         assert r.status == 201, await r.text()
         position = (await r.json())["position"]
         incident = (await _stuck(bank))["incident"]
@@ -137,8 +154,10 @@ async def test_the_read_models_resume_by_themselves_once_the_cause_is_fixed(bank
 
 
 async def test_a_server_that_does_not_apply_reports_the_workers_incident(database: Database, tmp_path: Path) -> None:
-    async with separate_worker(database), running_bank(
-            database, tmp_path / "keys", TOKENS, inline_projections=False) as bank:
+    async with (
+        separate_worker(database),
+        running_bank(database, tmp_path / "keys", TOKENS, inline_projections=False) as bank,
+    ):
         await seed(bank)
         (bad,) = _write_past_the_checks(database, _provider("BAD\x00ID", SECRET))
         ready = await _stuck(bank)

@@ -46,26 +46,58 @@ async def _ok(response: Awaitable[ClientResponse], status: int = 201) -> dict[st
 
 
 async def _register(bank: Bank, learner_id: str, role: str = "teacher") -> dict[str, Any]:
-    return await _ok(bank.client.post("/v1/learners", headers=bank.auth("hr"), json={
-        "learner_id": learner_id, "name": "王芳", "jurisdiction": "220106", "school": "绿园区第一实验小学",
-        "hired_on": "2015-09-01", "roles": [{"role": role, "since": "2015-09-01"}]}))
+    return await _ok(
+        bank.client.post(
+            "/v1/learners",
+            headers=bank.auth("hr"),
+            json={
+                "learner_id": learner_id,
+                "name": "王芳",
+                "jurisdiction": "220106",
+                "school": "绿园区第一实验小学",
+                "hired_on": "2015-09-01",
+                "roles": [{"role": role, "since": "2015-09-01"}],
+            },
+        )
+    )
 
 
 async def _provider(bank: Bank) -> None:
-    await _ok(bank.client.post("/v1/providers", headers=bank.auth("admin"), json={
-        "provider_id": "JLU-TTC", "name": "吉林省教师培训学院", "jurisdiction": "220000",
-        "accreditation": ACCREDITATION}))
+    await _ok(
+        bank.client.post(
+            "/v1/providers",
+            headers=bank.auth("admin"),
+            json={
+                "provider_id": "JLU-TTC",
+                "name": "吉林省教师培训学院",
+                "jurisdiction": "220000",
+                "accreditation": ACCREDITATION,
+            },
+        )
+    )
 
 
 def _pq(record_id: str, hours: str) -> dict[str, Any]:
-    return completion(record_id, PRINCIPAL, hours=hours, completed_on="2025-06-30",
-                      programme={"code": "PQ-2025", "title": "拟任校长任职资格培训",
-                                 "category": "principal_qualification", "level": "national"})
+    return completion(
+        record_id,
+        PRINCIPAL,
+        hours=hours,
+        completed_on="2025-06-30",
+        programme={
+            "code": "PQ-2025",
+            "title": "拟任校长任职资格培训",
+            "category": "principal_qualification",
+            "level": "national",
+        },
+    )
 
 
 def _issue(bank: Bank, role: str = "hr", query: str = "") -> Awaitable[ClientResponse]:
-    return bank.client.post(f"/v1/certificates{query}", headers=bank.auth(role),
-                            json={"learner_id": PRINCIPAL, "kind": "principal_qualification"})
+    return bank.client.post(
+        f"/v1/certificates{query}",
+        headers=bank.auth(role),
+        json={"learner_id": PRINCIPAL, "kind": "principal_qualification"},
+    )
 
 
 async def test_register_then_post_then_issue_with_no_read_model(bank: Bank) -> None:
@@ -74,8 +106,14 @@ async def test_register_then_post_then_issue_with_no_read_model(bank: Bank) -> N
     # Registered a moment ago, nothing earned yet: refused for the hours, not as unknown.
     refused = await _ok(_issue(bank), 422)
     assert refused["code"] == "certificate_not_earned", refused
-    await _ok(bank.client.post("/v1/completions", headers=bank.auth("institution"),
-                               json={"completions": [_pq("PQ-1", "150"), _pq("PQ-2", "150")]}), 207)
+    await _ok(
+        bank.client.post(
+            "/v1/completions",
+            headers=bank.auth("institution"),
+            json={"completions": [_pq("PQ-1", "150"), _pq("PQ-2", "150")]},
+        ),
+        207,
+    )
     issued = await _ok(_issue(bank))
     assert issued["credential"]["credentialSubject"]["hours"] == "300"
 
@@ -83,10 +121,21 @@ async def test_register_then_post_then_issue_with_no_read_model(bank: Bank) -> N
 async def test_a_completion_revoked_a_moment_before_is_not_a_basis(bank: Bank) -> None:
     await _provider(bank)
     await _register(bank, PRINCIPAL, "prospective_principal")
-    await _ok(bank.client.post("/v1/completions", headers=bank.auth("institution"),
-                               json={"completions": [_pq("PQ-1", "150"), _pq("PQ-2", "150")]}), 207)
-    await _ok(bank.client.post("/v1/completions/JLU-TTC/PQ-1/revocation", headers=bank.auth("institution"),
-                               json={"reason": "wrong learner"}))
+    await _ok(
+        bank.client.post(
+            "/v1/completions",
+            headers=bank.auth("institution"),
+            json={"completions": [_pq("PQ-1", "150"), _pq("PQ-2", "150")]},
+        ),
+        207,
+    )
+    await _ok(
+        bank.client.post(
+            "/v1/completions/JLU-TTC/PQ-1/revocation",
+            headers=bank.auth("institution"),
+            json={"reason": "wrong learner"},
+        )
+    )
     refused = await _ok(_issue(bank), 422)
     assert refused["code"] == "certificate_not_earned", refused
 
@@ -94,22 +143,44 @@ async def test_a_completion_revoked_a_moment_before_is_not_a_basis(bank: Bank) -
 async def test_post_then_transfer_then_role_change_follow_the_account(bank: Bank) -> None:
     await _provider(bank)
     await _register(bank, TEACHER)
-    await _ok(bank.client.post("/v1/completions", headers=bank.auth("institution"),
-                               json={"completions": [completion("A-1"), completion("A-2", hours="4")]}), 207)
-    moved = await _ok(bank.client.post("/v1/transfers", headers=bank.auth("hr"), json={
-        "transfer_id": "mv-1", "learner_id": TEACHER, "destination": "330300"}))
+    await _ok(
+        bank.client.post(
+            "/v1/completions",
+            headers=bank.auth("institution"),
+            json={"completions": [completion("A-1"), completion("A-2", hours="4")]},
+        ),
+        207,
+    )
+    moved = await _ok(
+        bank.client.post(
+            "/v1/transfers",
+            headers=bank.auth("hr"),
+            json={"transfer_id": "mv-1", "learner_id": TEACHER, "destination": "330300"},
+        )
+    )
     assert moved["hours"] == "6.5"
     # The account is open in Wenzhou now: the origin district's HR may no longer change it ...
     role = {"role": "head_teacher", "since": "2026-09-01"}
     denied = await _ok(bank.client.post(f"/v1/learners/{TEACHER}/roles", headers=bank.auth("hr"), json=role), 403)
     assert denied["code"] == "forbidden"
-    again = await _ok(bank.client.post("/v1/transfers", headers=bank.auth("hr"), json={
-        "transfer_id": "mv-2", "learner_id": TEACHER, "destination": "110000"}), 403)
+    again = await _ok(
+        bank.client.post(
+            "/v1/transfers",
+            headers=bank.auth("hr"),
+            json={"transfer_id": "mv-2", "learner_id": TEACHER, "destination": "110000"},
+        ),
+        403,
+    )
     assert again["code"] == "forbidden"
     # ... the destination's may.
     await _ok(bank.client.post(f"/v1/learners/{TEACHER}/roles", headers=bank.auth("foreign_hr"), json=role))
-    await _ok(bank.client.post("/v1/transfers", headers=bank.auth("foreign_hr"), json={
-        "transfer_id": "mv-2", "learner_id": TEACHER, "destination": "110000"}))
+    await _ok(
+        bank.client.post(
+            "/v1/transfers",
+            headers=bank.auth("foreign_hr"),
+            json={"transfer_id": "mv-2", "learner_id": TEACHER, "destination": "110000"},
+        )
+    )
 
 
 async def test_certificates_and_transfers_refuse_a_timeline(bank: Bank) -> None:
@@ -117,25 +188,50 @@ async def test_certificates_and_transfers_refuse_a_timeline(bank: Bank) -> None:
     for query, name in (("?at_position=1", "at_position"), ("?as_of=2026-01-01", "as_of")):
         refused = await _ok(_issue(bank, query=query), 422)
         assert list(refused["errors"]) == [name], refused
-        refused = await _ok(bank.client.post(f"/v1/transfers{query}", headers=bank.auth("hr"), json={
-            "transfer_id": "mv-1", "learner_id": PRINCIPAL, "destination": "330300"}), 422)
+        refused = await _ok(
+            bank.client.post(
+                f"/v1/transfers{query}",
+                headers=bank.auth("hr"),
+                json={"transfer_id": "mv-1", "learner_id": PRINCIPAL, "destination": "330300"},
+            ),
+            422,
+        )
         assert list(refused["errors"]) == [name], refused
 
 
 async def test_a_reversal_and_a_recognition_wait_for_min_position(bank: Bank) -> None:
     registered = await _register(bank, TEACHER)
     beyond = registered["position"] + 1000
-    refused = await _ok(bank.client.post(f"/v1/transfers/mv-1/reversal?min_position={beyond}",
-                                         headers=bank.auth("hr"), json={"learner_id": TEACHER, "reason": "x"}), 422)
+    refused = await _ok(
+        bank.client.post(
+            f"/v1/transfers/mv-1/reversal?min_position={beyond}",
+            headers=bank.auth("hr"),
+            json={"learner_id": TEACHER, "reason": "x"},
+        ),
+        422,
+    )
     assert refused["code"] == "position_not_written" and list(refused["errors"]) == ["min_position"]
-    refused = await _ok(bank.client.post(f"/v1/transfers?min_position={beyond}", headers=bank.auth("hr"), json={
-        "type": "degree_credit", "transfer_id": "edm-1", "learner_id": TEACHER, "mapping_id": "nenu:med",
-        "completions": [{"provider_id": "JLU-TTC", "record_id": "A-1"}]}), 422)
+    refused = await _ok(
+        bank.client.post(
+            f"/v1/transfers?min_position={beyond}",
+            headers=bank.auth("hr"),
+            json={
+                "type": "degree_credit",
+                "transfer_id": "edm-1",
+                "learner_id": TEACHER,
+                "mapping_id": "nenu:med",
+                "completions": [{"provider_id": "JLU-TTC", "record_id": "A-1"}],
+            },
+        ),
+        422,
+    )
     assert refused["code"] == "position_not_written", refused
 
 
-async def _while_the_worker_starts(database: Database, read: Callable[[], Awaitable[ClientResponse]],
-                                   ) -> ClientResponse:
+async def _while_the_worker_starts(
+    database: Database,
+    read: Callable[[], Awaitable[ClientResponse]],
+) -> ClientResponse:
     """Begin ``read``, and only then start the worker that applies the read models."""
     done = asyncio.Event()
 
@@ -155,17 +251,30 @@ async def _while_the_worker_starts(database: Database, read: Callable[[], Awaita
 async def test_min_position_holds_for_the_scope_and_existence_checks(bank: Bank, database: Database) -> None:
     await _provider(bank)
     registered = await _register(bank, TEACHER)
-    r = await _while_the_worker_starts(database, lambda: bank.client.get(
-        f"/v1/learners/{TEACHER}/balance?min_position={registered['position']}", headers=bank.auth("hr")))
+    r = await _while_the_worker_starts(
+        database,
+        lambda: bank.client.get(
+            f"/v1/learners/{TEACHER}/balance?min_position={registered['position']}", headers=bank.auth("hr")
+        ),
+    )
     assert r.status == 200, await r.text()
 
-    moved = await _ok(bank.client.post("/v1/transfers", headers=bank.auth("hr"), json={
-        "transfer_id": "mv-1", "learner_id": TEACHER, "destination": "330300"}))
+    moved = await _ok(
+        bank.client.post(
+            "/v1/transfers",
+            headers=bank.auth("hr"),
+            json={"transfer_id": "mv-1", "learner_id": TEACHER, "destination": "330300"},
+        )
+    )
     for path in ("balance", "transfers", "eligibility?target=teacher_cycle"):
         separator = "&" if "?" in path else "?"
-        r = await _while_the_worker_starts(database, lambda path=path, separator=separator: bank.client.get(
-            f"/v1/learners/{TEACHER}/{path}{separator}min_position={moved['position']}",
-            headers=bank.auth("foreign_hr")))
+        r = await _while_the_worker_starts(
+            database,
+            lambda path=path, separator=separator: bank.client.get(
+                f"/v1/learners/{TEACHER}/{path}{separator}min_position={moved['position']}",
+                headers=bank.auth("foreign_hr"),
+            ),
+        )
         assert r.status == 200, (path, await r.text())
 
 
@@ -174,12 +283,17 @@ async def test_a_verdict_before_a_transfer_is_judged_by_the_origin(database: Dat
         district = next(p for p in shipped_policies() if p["jurisdiction"] == "220106")
         await _ok(bank.client.post("/v1/policies", headers=bank.auth("admin"), json=district))
         registered = await _register(bank, TEACHER)
-        moved = await _ok(bank.client.post(f"/v1/transfers?min_position={registered['position']}",
-                                           headers=bank.auth("hr"), json={
-            "transfer_id": "mv-1", "learner_id": TEACHER, "destination": "330300"}))
+        moved = await _ok(
+            bank.client.post(
+                f"/v1/transfers?min_position={registered['position']}",
+                headers=bank.auth("hr"),
+                json={"transfer_id": "mv-1", "learner_id": TEACHER, "destination": "330300"},
+            )
+        )
         verdict = f"/v1/learners/{TEACHER}/eligibility?target=teacher_annual&min_position={moved['position']}"
-        before = await _ok(bank.client.get(f"{verdict}&at_position={moved['position'] - 1}",
-                                           headers=bank.auth("admin")), 200)
+        before = await _ok(
+            bank.client.get(f"{verdict}&at_position={moved['position'] - 1}", headers=bank.auth("admin")), 200
+        )
         # In the destination no policy defines the district's own target any more.
         r = await bank.client.get(verdict, headers=bank.auth("admin"))
         after = await r.json()
@@ -187,15 +301,22 @@ async def test_a_verdict_before_a_transfer_is_judged_by_the_origin(database: Dat
     assert r.status == 422 and after["code"] == "unknown_target", after
 
 
-async def test_a_revocation_just_before_the_issue_still_suspends(bank: Bank, database: Database,
-                                                                  tmp_path: Path) -> None:
+async def test_a_revocation_just_before_the_issue_still_suspends(
+    bank: Bank, database: Database, tmp_path: Path
+) -> None:
     """The race: another process revokes a completion after the issuing command read the
     learner's standing and before it saved. The certificate is issued on it; the cascade,
     working the issue, finds the earlier revocation and suspends it."""
     await _provider(bank)
     await _register(bank, PRINCIPAL, "prospective_principal")
-    await _ok(bank.client.post("/v1/completions", headers=bank.auth("institution"),
-                               json={"completions": [_pq("PQ-1", "150"), _pq("PQ-2", "150")]}), 207)
+    await _ok(
+        bank.client.post(
+            "/v1/completions",
+            headers=bank.auth("institution"),
+            json={"completions": [_pq("PQ-1", "150"), _pq("PQ-2", "150")]},
+        ),
+        207,
+    )
     services = bank.client.app[SERVICES]
 
     def issue_while_another_process_revokes(ledger: CreditBank) -> Issued:
@@ -213,8 +334,9 @@ async def test_a_revocation_just_before_the_issue_still_suspends(bank: Bank, dat
         ledger.standing = standing_then_revoked  # type: ignore[method-assign]
         try:
             key = KeyRing(tmp_path / "keys").current()
-            return issue_certificate(ledger, IssueRequest(PRINCIPAL, "principal_qualification", None),
-                                     key, "https://bank.example")
+            return issue_certificate(
+                ledger, IssueRequest(PRINCIPAL, "principal_qualification", None), key, "https://bank.example"
+            )
         finally:
             del ledger.standing
 
@@ -236,13 +358,24 @@ async def test_every_read_asks_the_injected_clock_for_today(database: Database, 
     async with running_bank(database, tmp_path / "keys", TOKENS) as bank:
         await _provider(bank)
         registered = await _register(bank, PRINCIPAL, "prospective_principal")
-        posted = await _ok(bank.client.post("/v1/completions", headers=bank.auth("institution"),
-                                            json={"completions": [_pq("PQ-1", "300")]}), 207)
-        issued = await _ok(bank.client.post(
-            f"/v1/certificates?min_position={max(registered['position'], posted['position'])}",
-            headers=bank.auth("hr"),
-            json={"learner_id": PRINCIPAL, "kind": "principal_qualification", "valid_until": "2026-11-27"}))
-        body = await _ok(bank.client.get(
-            f"/v1/certificates/{issued['certificate_id']}/verification?min_position={issued['position']}"), 200)
+        posted = await _ok(
+            bank.client.post(
+                "/v1/completions", headers=bank.auth("institution"), json={"completions": [_pq("PQ-1", "300")]}
+            ),
+            207,
+        )
+        issued = await _ok(
+            bank.client.post(
+                f"/v1/certificates?min_position={max(registered['position'], posted['position'])}",
+                headers=bank.auth("hr"),
+                json={"learner_id": PRINCIPAL, "kind": "principal_qualification", "valid_until": "2026-11-27"},
+            )
+        )
+        body = await _ok(
+            bank.client.get(
+                f"/v1/certificates/{issued['certificate_id']}/verification?min_position={issued['position']}"
+            ),
+            200,
+        )
     assert TODAY.isoformat() == "2026-11-26"
     assert body["status"] == "valid", body

@@ -128,8 +128,14 @@ async def test_the_readme_examples_answer_what_the_readme_says(demo: Any, tmp_pa
     for example in examples(text):
         command = example.command.replace("localhost:8080", f"127.0.0.1:{server.port}")
         process = await asyncio.create_subprocess_exec(
-            "bash", "-c", CURL + command, cwd=tmp_path, env=env,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+            "bash",
+            "-c",
+            CURL + command,
+            cwd=tmp_path,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
         out, err = await process.communicate()
         assert process.returncode == 0, err.decode()
         status, _, media_type = err.decode().strip().rpartition("\n")[2].partition(" ")

@@ -11,11 +11,17 @@ from tests.e2e.conftest import Bank, completion, seed
 
 async def test_a_transfer_closes_the_origin_and_is_reversible(bank: Bank) -> None:
     await seed(bank)
-    r = await bank.client.post("/v1/completions", headers=bank.auth("institution"),
-                               json={"completions": [completion("A-1"), completion("A-2", hours="4")]})
+    r = await bank.client.post(
+        "/v1/completions",
+        headers=bank.auth("institution"),
+        json={"completions": [completion("A-1"), completion("A-2", hours="4")]},
+    )
     position = max(i["position"] for i in (await r.json())["results"])
-    r = await bank.client.post(f"/v1/transfers?min_position={position}", headers=bank.auth("hr"),
-                               json={"transfer_id": "mv-1", "learner_id": "T-0001", "destination": "330300"})
+    r = await bank.client.post(
+        f"/v1/transfers?min_position={position}",
+        headers=bank.auth("hr"),
+        json={"transfer_id": "mv-1", "learner_id": "T-0001", "destination": "330300"},
+    )
     moved = await r.json()
     assert r.status == 201, moved
     assert moved["hours"] == "6.5"
@@ -24,8 +30,9 @@ async def test_a_transfer_closes_the_origin_and_is_reversible(bank: Bank) -> Non
     refused = await r.json()
     assert r.status == 409 and refused["code"] == "account_closed", refused
 
-    r = await bank.client.get(f"/v1/learners/T-0001/transfers?min_position={moved['position']}",
-                              headers=bank.auth("auditor"))
+    r = await bank.client.get(
+        f"/v1/learners/T-0001/transfers?min_position={moved['position']}", headers=bank.auth("auditor")
+    )
     body = await r.json()
     [record] = body["transfers"]
     assert record["origin"] == "220106" and record["destination"] == "330300"
@@ -36,8 +43,11 @@ async def test_a_transfer_closes_the_origin_and_is_reversible(bank: Bank) -> Non
     r = await bank.client.get("/v1/learners/T-0001/balance", headers=bank.auth("hr"))
     assert r.status == 403
 
-    r = await bank.client.post("/v1/transfers/mv-1/reversal", headers=bank.auth("admin"),
-                               json={"learner_id": "T-0001", "reason": "entered by mistake"})
+    r = await bank.client.post(
+        "/v1/transfers/mv-1/reversal",
+        headers=bank.auth("admin"),
+        json={"learner_id": "T-0001", "reason": "entered by mistake"},
+    )
     assert r.status == 201, await r.text()
     r = await bank.client.post("/v1/completions", headers=bank.auth("institution"), json=completion("A-3"))
     assert r.status == 201, await r.text()

@@ -24,9 +24,10 @@ from tests.e2e.conftest import TOKENS, Bank, completion, running_bank, seed, sep
 
 @pytest.fixture
 async def worker_bank(database: Database, tmp_path: Path) -> AsyncIterator[Bank]:
-    async with separate_worker(database), running_bank(
-        database, tmp_path / "keys", TOKENS, inline_projections=False
-    ) as bank:
+    async with (
+        separate_worker(database),
+        running_bank(database, tmp_path / "keys", TOKENS, inline_projections=False) as bank,
+    ):
         await seed(bank)
         yield bank
 

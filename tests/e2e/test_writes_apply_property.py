@@ -23,15 +23,41 @@ from hypothesis import strategies as st
 from ledger.policy import shipped_policies
 from tests.e2e.conftest import ACCREDITATION, Bank, completion, seed
 
-HOSTILE = ["\x00", "\ud800", "\udfff", "\n", "\r\n", "\t", "\x1b", "\x7f", "\x85", "\u200b", "\u2028", "\ufeff",
-           "\u0301", "erased:", "ERASED:", " ", "'", '"', "\\", "%00", '=HYPERLINK("x")', "😀", "\U000e0001", "𝒜",
-           "\uffff", "\ufffd"]
+HOSTILE = [
+    "\x00",
+    "\ud800",
+    "\udfff",
+    "\n",
+    "\r\n",
+    "\t",
+    "\x1b",
+    "\x7f",
+    "\x85",
+    "\u200b",
+    "\u2028",
+    "\ufeff",
+    "\u0301",
+    "erased:",
+    "ERASED:",
+    " ",
+    "'",
+    '"',
+    "\\",
+    "%00",
+    '=HYPERLINK("x")',
+    "😀",
+    "\U000e0001",
+    "𝒜",
+    "\uffff",
+    "\ufffd",
+]
 TOMBSTONE = "erased:6f1c2a4e-9a7b-5d1e-8c3f-2b4a6d8e0f12"
 
 
 #: Printable text of any script (letters, digits, punctuation, symbols, spaces): accepted.
 PRINTABLE = st.text(st.characters(categories=("L", "M", "N", "P", "S", "Zs")), min_size=1, max_size=12).filter(
-    str.strip)
+    str.strip
+)
 
 
 def hostile_text(limit: int) -> st.SearchStrategy[str]:
@@ -51,18 +77,25 @@ def text(limit: int) -> st.SearchStrategy[str]:
 def ident(limit: int = 64) -> st.SearchStrategy[str]:
     """Ids: mostly of the grammar, else hostile."""
     good = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,15}", fullmatch=True)
-    return st.one_of(good, good, st.one_of(
-        good.map(lambda s: s + "\n"),
-        st.builds(lambda a, h: a + h, good, st.sampled_from(HOSTILE)),
-        st.sampled_from([TOMBSTONE, "erased:x", "Erased:X", "a" * limit, "a" * (limit + 1)]),
-        hostile_text(limit),
-    ))
+    return st.one_of(
+        good,
+        good,
+        st.one_of(
+            good.map(lambda s: s + "\n"),
+            st.builds(lambda a, h: a + h, good, st.sampled_from(HOSTILE)),
+            st.sampled_from([TOMBSTONE, "erased:x", "Erased:X", "a" * limit, "a" * (limit + 1)]),
+            hostile_text(limit),
+        ),
+    )
 
 
 def code(known: list[str]) -> st.SearchStrategy[Any]:
     """A vocabulary code, or now and then something that is not one (a list, an object, a string)."""
-    return st.one_of(st.sampled_from(known), st.sampled_from(known),
-                     st.one_of(st.just([known[0]]), st.just({known[0]: 1}), hostile_text(20)))
+    return st.one_of(
+        st.sampled_from(known),
+        st.sampled_from(known),
+        st.one_of(st.just([known[0]]), st.just({known[0]: 1}), hostile_text(20)),
+    )
 
 
 def _plain(value: Any) -> Any:
@@ -80,33 +113,55 @@ Write = tuple[str, str, str, Any]  # method, path, token, body
 
 @st.composite
 def learner(draw: st.DrawFn) -> Write:
-    body = {"learner_id": draw(ident()), "name": draw(text(100)), "jurisdiction": "220106",
-            "school": draw(st.one_of(st.none(), text(200))),
-            "roles": [{"role": draw(code(["teacher", "head_teacher"])), "since": "2020-09-01"}]}
+    body = {
+        "learner_id": draw(ident()),
+        "name": draw(text(100)),
+        "jurisdiction": "220106",
+        "school": draw(st.one_of(st.none(), text(200))),
+        "roles": [{"role": draw(code(["teacher", "head_teacher"])), "since": "2020-09-01"}],
+    }
     return "POST", "/v1/learners", "hr", body
 
 
 @st.composite
 def provider(draw: st.DrawFn) -> Write:
-    return "POST", "/v1/providers", "admin", {
-        "provider_id": draw(ident()), "name": draw(text(200)), "jurisdiction": "220000",
-        "accreditation": {**ACCREDITATION, "categories": [draw(code(["ethics", "online"]))]}}
+    return (
+        "POST",
+        "/v1/providers",
+        "admin",
+        {
+            "provider_id": draw(ident()),
+            "name": draw(text(200)),
+            "jurisdiction": "220000",
+            "accreditation": {**ACCREDITATION, "categories": [draw(code(["ethics", "online"]))]},
+        },
+    )
 
 
 def _item(draw: st.DrawFn) -> dict[str, Any]:
     return completion(
-        draw(ident(128)), learner_id=draw(st.one_of(st.just("T-0001"), ident())),
-        programme={"code": draw(text(64)), "title": draw(text(200)), "category": draw(code(["ethics", "online"])),
-                   "level": "provincial"},
-        topics=draw(st.lists(text(100), max_size=3)))
+        draw(ident(128)),
+        learner_id=draw(st.one_of(st.just("T-0001"), ident())),
+        programme={
+            "code": draw(text(64)),
+            "title": draw(text(200)),
+            "category": draw(code(["ethics", "online"])),
+            "level": "provincial",
+        },
+        topics=draw(st.lists(text(100), max_size=3)),
+    )
 
 
 @st.composite
 def completions(draw: st.DrawFn) -> Write:
     if draw(st.booleans()):
         return "POST", "/v1/completions", "institution", _item(draw)
-    return "POST", "/v1/completions", "institution", {"completions": [_item(draw) for _ in range(draw(
-        st.integers(1, 4)))]}
+    return (
+        "POST",
+        "/v1/completions",
+        "institution",
+        {"completions": [_item(draw) for _ in range(draw(st.integers(1, 4)))]},
+    )
 
 
 @st.composite
@@ -119,14 +174,22 @@ def reasons(draw: st.DrawFn) -> Write:
 @st.composite
 def policy(draw: st.DrawFn) -> Write:
     body = copy.deepcopy(BASE_POLICY)
-    body.update(policy_id=draw(ident()), title=draw(text(300)), jurisdiction="220106", version=None,
-                effective_from=draw(st.sampled_from(["2026-01-01", "9999-06-01", "2100-12-31"])))
+    body.update(
+        policy_id=draw(ident()),
+        title=draw(text(300)),
+        jurisdiction="220106",
+        version=None,
+        effective_from=draw(st.sampled_from(["2026-01-01", "9999-06-01", "2100-12-31"])),
+    )
     body = {k: v for k, v in body.items() if v is not None}
     if draw(st.booleans()):
         body["note"] = draw(text(4000))
     rule = body["rules"][0]
-    field = draw(st.sampled_from(["id", "kind", "categories", "levels", "roles", "extra", "note", "document",
-                                  "article", "targets"]))
+    field = draw(
+        st.sampled_from(
+            ["id", "kind", "categories", "levels", "roles", "extra", "note", "document", "article", "targets"]
+        )
+    )
     if field in ("id", "note"):
         rule[field] = draw(text(64))
     elif field == "kind":
@@ -146,31 +209,54 @@ def policy(draw: st.DrawFn) -> Write:
 
 @st.composite
 def mapping(draw: st.DrawFn) -> Write:
-    return "POST", "/v1/degree-mappings", "admin", {
-        "university": draw(ident()), "programme": draw(ident()), "title": draw(text(200)),
-        "programme_credits": "36", "hours_per_credit": "16", "overall_cap": "12",
-        "categories": [{"category": draw(code(["ethics", "online"]))}], "levels": ["provincial"],
-        "effective_from": "2025-01-01"}
+    return (
+        "POST",
+        "/v1/degree-mappings",
+        "admin",
+        {
+            "university": draw(ident()),
+            "programme": draw(ident()),
+            "title": draw(text(200)),
+            "programme_credits": "36",
+            "hours_per_credit": "16",
+            "overall_cap": "12",
+            "categories": [{"category": draw(code(["ethics", "online"]))}],
+            "levels": ["provincial"],
+            "effective_from": "2025-01-01",
+        },
+    )
 
 
 @st.composite
 def others(draw: st.DrawFn) -> Write:
     if draw(st.booleans()):
-        return "POST", "/v1/transfers", "hr", {"transfer_id": draw(ident()), "learner_id": draw(ident()),
-                                               "destination": "330300"}
-    return "POST", "/v1/certificates", "hr", {"learner_id": draw(ident()), "kind": "continuing_education",
-                                              "issuance_id": draw(ident())}
+        return (
+            "POST",
+            "/v1/transfers",
+            "hr",
+            {"transfer_id": draw(ident()), "learner_id": draw(ident()), "destination": "330300"},
+        )
+    return (
+        "POST",
+        "/v1/certificates",
+        "hr",
+        {"learner_id": draw(ident()), "kind": "continuing_education", "issuance_id": draw(ident())},
+    )
 
 
 @st.composite
 def path_write(draw: st.DrawFn) -> Write:
     """A write whose path carries the hostile id."""
     value = quote(draw(ident()), safe="", errors="surrogatepass")  # a surrogate as %ED%A0%80
-    return draw(st.sampled_from([
-        ("POST", f"/v1/learners/{value}/roles", "hr", {"role": "head_teacher", "since": "2025-09-01"}),
-        ("POST", f"/v1/completions/JLU-TTC/{value}/revocation", "institution", {"reason": "wrong learner"}),
-        ("POST", f"/v1/providers/{value}/suspension", "admin", {"reason": "audit"}),
-    ]))
+    return draw(
+        st.sampled_from(
+            [
+                ("POST", f"/v1/learners/{value}/roles", "hr", {"role": "head_teacher", "since": "2025-09-01"}),
+                ("POST", f"/v1/completions/JLU-TTC/{value}/revocation", "institution", {"reason": "wrong learner"}),
+                ("POST", f"/v1/providers/{value}/suspension", "admin", {"reason": "audit"}),
+            ]
+        )
+    )
 
 
 WRITES = st.one_of(learner(), provider(), completions(), reasons(), policy(), mapping(), others(), path_write())
@@ -188,8 +274,12 @@ async def _at_head(bank: Bank) -> dict[str, Any]:
     raise AssertionError(f"the read models did not reach the head: {ready}")
 
 
-@settings(max_examples=100, deadline=None, database=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=100,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(writes=st.lists(WRITES, min_size=1, max_size=3))
 async def test_every_accepted_write_can_be_applied(bank: Bank, writes: list[Write]) -> None:
     if not getattr(bank, "seeded", False):

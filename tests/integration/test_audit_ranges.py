@@ -30,7 +30,8 @@ async def reports(conn: asyncpg.Connection, keys: KeyRing, start: int = 1) -> di
 
 
 async def test_an_untouched_log_verifies_in_ranges_of_any_size(
-        bank: CreditBank, database: Database, conn: asyncpg.Connection, tmp_path: Any) -> None:
+    bank: CreditBank, database: Database, conn: asyncpg.Connection, tmp_path: Any
+) -> None:
     write_log(bank, 12)
     head = await project(database)
     report = await reports(conn, KeyRing(tmp_path / "keys"))
@@ -38,7 +39,8 @@ async def test_an_untouched_log_verifies_in_ranges_of_any_size(
 
 
 async def test_missing_events_at_range_ends_and_at_the_log_end_are_found(
-        bank: CreditBank, database: Database, conn: asyncpg.Connection, tmp_path: Any) -> None:
+    bank: CreditBank, database: Database, conn: asyncpg.Connection, tmp_path: Any
+) -> None:
     keys = KeyRing(tmp_path / "keys")
     write_log(bank, 12)
     head = await project(database)
@@ -51,7 +53,8 @@ async def test_missing_events_at_range_ends_and_at_the_log_end_are_found(
 
 
 async def test_changes_and_inserts_are_found_alike_in_ranges_of_any_size(
-        bank: CreditBank, database: Database, conn: asyncpg.Connection, tmp_path: Any) -> None:
+    bank: CreditBank, database: Database, conn: asyncpg.Connection, tmp_path: Any
+) -> None:
     keys = KeyRing(tmp_path / "keys")
     write_log(bank, 12)
     await project(database)
@@ -61,15 +64,21 @@ async def test_changes_and_inserts_are_found_alike_in_ranges_of_any_size(
     await conn.execute("DELETE FROM creditbank_events WHERE notification_id = $1", positions[8])
     report = await reports(conn, keys)
     assert [(b["position"], b["kind"]) for b in report["breaks"]] == [
-        (positions[1], "bytes_changed"), (positions[6], "bytes_changed"), (positions[8], "event_missing")]
+        (positions[1], "bytes_changed"),
+        (positions[6], "bytes_changed"),
+        (positions[8], "event_missing"),
+    ]
     # A range that starts after the first change is seeded from the stored hash before it.
     report = await reports(conn, keys, positions[5])
     assert [(b["position"], b["kind"]) for b in report["breaks"]] == [
-        (positions[6], "bytes_changed"), (positions[8], "event_missing")]
+        (positions[6], "bytes_changed"),
+        (positions[8], "event_missing"),
+    ]
 
 
 async def test_events_the_index_has_not_reached_are_chained_but_not_compared(
-        bank: CreditBank, database: Database, conn: asyncpg.Connection, tmp_path: Any) -> None:
+    bank: CreditBank, database: Database, conn: asyncpg.Connection, tmp_path: Any
+) -> None:
     keys = KeyRing(tmp_path / "keys")
     write_log(bank, 6)
     indexed = await project(database)
@@ -79,7 +88,13 @@ async def test_events_the_index_has_not_reached_are_chained_but_not_compared(
 
     from ledger.completion import CompletionFacts
 
-    bank.record_completions([CompletionFacts("P1", f"late{i}", "T1", "C9", "Programme", "online", "county",
-                                             Decimal(1), "pass", date(2024, 6, 1)) for i in range(5)])
+    bank.record_completions(
+        [
+            CompletionFacts(
+                "P1", f"late{i}", "T1", "C9", "Programme", "online", "county", Decimal(1), "pass", date(2024, 6, 1)
+            )
+            for i in range(5)
+        ]
+    )
     report = await reports(conn, keys)
     assert report["ok"] and report["indexed_to"] == indexed and report["events_checked"] == indexed + 5

@@ -58,20 +58,65 @@ def write_district(database: Database) -> None:
     bank = CreditBank(database.event_store_env(), today=lambda: TODAY)
     try:
         bank.publish_shipped_policies()
-        bank.accredit_provider(Accreditation("P1", "进修学校", "220106", ("online", "principal_qualification"),
-                                             ("county", "national"), date(2018, 1, 1), None))
-        bank.accredit_provider(Accreditation("P2", "温州学院", "330300", ("online",), ("county",),
-                                             date(2018, 1, 1), None))
-        for learner, jurisdiction, role in (("T1", "220106", "teacher"), ("A1", "220106", "prospective_principal"),
-                                            ("W1", "330300", "teacher")):
-            bank.register_learner(LearnerRegistration(learner, f"名{learner}", jurisdiction, "S1",
-                                                      date(2015, 9, 1), ((role, date(2015, 9, 1)),)))
-        items = [CompletionFacts("P1", f"t{i}", "T1", f"C{i}", "网络研修", "online", "county", Decimal("2.5"),
-                                 "pass", date(2024, 3, 1 + i)) for i in range(6)]
-        items += [CompletionFacts("P1", f"a{i}", "A1", f"Q{i}", "任职资格培训", *QUALIFICATION, Decimal(100),
-                                  "pass", date(2025, 1, 10 + i)) for i in range(3)]
-        items += [CompletionFacts("P2", f"w{i}", "W1", f"W{i}", "网络研修", "online", "county", Decimal(3),
-                                  "pass", date(2024, 5, 1 + i)) for i in range(2)]
+        bank.accredit_provider(
+            Accreditation(
+                "P1",
+                "进修学校",
+                "220106",
+                ("online", "principal_qualification"),
+                ("county", "national"),
+                date(2018, 1, 1),
+                None,
+            )
+        )
+        bank.accredit_provider(
+            Accreditation("P2", "温州学院", "330300", ("online",), ("county",), date(2018, 1, 1), None)
+        )
+        for learner, jurisdiction, role in (
+            ("T1", "220106", "teacher"),
+            ("A1", "220106", "prospective_principal"),
+            ("W1", "330300", "teacher"),
+        ):
+            bank.register_learner(
+                LearnerRegistration(
+                    learner, f"名{learner}", jurisdiction, "S1", date(2015, 9, 1), ((role, date(2015, 9, 1)),)
+                )
+            )
+        items = [
+            CompletionFacts(
+                "P1",
+                f"t{i}",
+                "T1",
+                f"C{i}",
+                "网络研修",
+                "online",
+                "county",
+                Decimal("2.5"),
+                "pass",
+                date(2024, 3, 1 + i),
+            )
+            for i in range(6)
+        ]
+        items += [
+            CompletionFacts(
+                "P1",
+                f"a{i}",
+                "A1",
+                f"Q{i}",
+                "任职资格培训",
+                *QUALIFICATION,
+                Decimal(100),
+                "pass",
+                date(2025, 1, 10 + i),
+            )
+            for i in range(3)
+        ]
+        items += [
+            CompletionFacts(
+                "P2", f"w{i}", "W1", f"W{i}", "网络研修", "online", "county", Decimal(3), "pass", date(2024, 5, 1 + i)
+            )
+            for i in range(2)
+        ]
         assert all(o.status == "recorded" for o in bank.record_completions(items))
         bank.revoke_completion("P1", "t5", "wrong learner", by_provider="P1")
         bank.start_role("T1", "head_teacher", date(2024, 9, 1))
@@ -98,7 +143,8 @@ async def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, Any]
 
 
 async def test_replay_into_a_fresh_database_gives_the_live_digests(
-        database: Database, target: Database, env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    database: Database, target: Database, env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     write_district(database)
     head = await project(database)
     code, live = await run(capsys, "audit", "digests")
@@ -123,7 +169,8 @@ async def test_replay_into_a_fresh_database_gives_the_live_digests(
 
 
 async def test_a_district_bundle_verifies_offline_and_recomputes_verdicts(
-        database: Database, env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    database: Database, env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     write_district(database)
     await project(database)
     code, checkpoint = await run(capsys, "audit", "checkpoint")
@@ -160,7 +207,8 @@ async def test_a_district_bundle_verifies_offline_and_recomputes_verdicts(
 
 
 async def test_a_complete_export_ties_every_checkpoint_and_finds_a_changed_row(
-        database: Database, env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    database: Database, env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     write_district(database)
     await project(database)
     assert (await run(capsys, "audit", "checkpoint"))[1]["signed"]
@@ -172,16 +220,23 @@ async def test_a_complete_export_ties_every_checkpoint_and_finds_a_changed_row(
     # A row changed behind the bank's back: the next export no longer verifies.
     conn = await asyncpg.connect(**database.asyncpg_kwargs())
     try:
-        position = await conn.fetchval("SELECT max(notification_id) FROM creditbank_events"
-                                       " WHERE topic LIKE '%Completion.Recorded'")
-        await conn.execute("UPDATE creditbank_events SET state = convert_to(replace(convert_from(state, 'UTF8'),"
-                           " '\"3\"', '\"30\"'), 'UTF8') WHERE notification_id = $1", position)
+        position = await conn.fetchval(
+            "SELECT max(notification_id) FROM creditbank_events WHERE topic LIKE '%Completion.Recorded'"
+        )
+        await conn.execute(
+            "UPDATE creditbank_events SET state = convert_to(replace(convert_from(state, 'UTF8'),"
+            " '\"3\"', '\"30\"'), 'UTF8') WHERE notification_id = $1",
+            position,
+        )
     finally:
         await conn.close()
     code, _ = await run(capsys, "audit", "export", "--all", "--out", str(env / "again"))
     code, report = await run(capsys, "audit", "verify", str(env / "again"))
     assert code == 1
-    assert report["problems"][0] == {"check": "link", "position": position,
-                                     "detail": "the event's bytes do not chain to its recorded hash"}
+    assert report["problems"][0] == {
+        "check": "link",
+        "position": position,
+        "detail": "the event's bytes do not chain to its recorded hash",
+    }
     code, live = await run(capsys, "audit", "verify")
     assert code == 1 and live["first_break"]["kind"] == "bytes_changed"

@@ -43,9 +43,7 @@ postings = st.lists(
 
 
 def prepare(bank: CreditBank) -> None:
-    bank.accredit_provider(
-        Accreditation("P1", "Inst", "220106", CATEGORIES, ("county",), date(2020, 1, 1), None)
-    )
+    bank.accredit_provider(Accreditation("P1", "Inst", "220106", CATEGORIES, ("county",), date(2020, 1, 1), None))
 
 
 def register(bank: CreditBank, learner_id: str) -> None:
@@ -55,8 +53,16 @@ def register(bank: CreditBank, learner_id: str) -> None:
 def facts(learner_id: str, index: int, posting: tuple[str, Decimal, str, date]) -> CompletionFacts:
     category, hours, assessment, on = posting
     return CompletionFacts(
-        "P1", f"{learner_id}-{index}", learner_id, "C", "Programme", category, "county",
-        hours, assessment, on,
+        "P1",
+        f"{learner_id}-{index}",
+        learner_id,
+        "C",
+        "Programme",
+        category,
+        "county",
+        hours,
+        assessment,
+        on,
     )
 
 

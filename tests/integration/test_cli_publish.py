@@ -13,16 +13,21 @@ from api.database import Database
 from tests.integration.test_audit_replay import url_of
 
 MAPPING = {
-    "university": "nenu", "programme": "edm-leadership", "title": "教育硕士（学校领导与管理）",
-    "programme_credits": "36", "hours_per_credit": "16", "overall_cap": "12",
+    "university": "nenu",
+    "programme": "edm-leadership",
+    "title": "教育硕士（学校领导与管理）",
+    "programme_credits": "36",
+    "hours_per_credit": "16",
+    "overall_cap": "12",
     "categories": [{"category": "principal_qualification", "cap": "8"}, {"category": "ethics", "cap": None}],
-    "levels": ["national", "provincial"], "effective_from": "2025-01-01",
+    "levels": ["national", "provincial"],
+    "effective_from": "2025-01-01",
 }
 
 
 def test_a_mapping_file_is_published_once_and_a_bad_one_is_refused_with_its_field(
-        database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("CREDITBANK_DATABASE_URL", url_of(database))
     monkeypatch.setenv("CREDITBANK_LOG_LEVEL", "WARNING")
     good = tmp_path / "edm.json"
@@ -43,8 +48,8 @@ def test_a_mapping_file_is_published_once_and_a_bad_one_is_refused_with_its_fiel
 
 
 def test_a_file_the_command_cannot_use_is_refused_in_a_sentence_not_an_http_problem(
-        database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("CREDITBANK_DATABASE_URL", url_of(database))
     monkeypatch.setenv("CREDITBANK_LOG_LEVEL", "WARNING")
     listed = tmp_path / "listed.json"

@@ -28,7 +28,8 @@ def cli_env(database: Database, bank: CreditBank, monkeypatch: pytest.MonkeyPatc
 
 @pytest.mark.parametrize("days", ["0", "-3", "1.5", "ten"])
 def test_a_lifetime_that_is_not_a_positive_number_of_days_is_refused(
-        cli_env: Database, days: str, capsys: pytest.CaptureFixture[str]) -> None:
+    cli_env: Database, days: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     with pytest.raises(SystemExit) as exit_:
         main(["tokens", "create", "--role", "admin", "--expires-in-days", days])
     assert exit_.value.code == 2
@@ -36,12 +37,16 @@ def test_a_lifetime_that_is_not_a_positive_number_of_days_is_refused(
     assert "--expires-in-days" in err and "days" in err and "Traceback" not in err
 
 
-@pytest.mark.parametrize(("scope", "named"), [
-    (["--role", "institution", "--provider", "NO-SUCH"], "NO-SUCH"),
-    (["--role", "learner", "--learner", "T-unknown"], "T-unknown"),
-])
+@pytest.mark.parametrize(
+    ("scope", "named"),
+    [
+        (["--role", "institution", "--provider", "NO-SUCH"], "NO-SUCH"),
+        (["--role", "learner", "--learner", "T-unknown"], "T-unknown"),
+    ],
+)
 def test_a_token_for_an_unknown_institution_or_learner_is_refused(
-        cli_env: Database, scope: list[str], named: str, capsys: pytest.CaptureFixture[str]) -> None:
+    cli_env: Database, scope: list[str], named: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["tokens", "create", *scope]) == 2
     captured = capsys.readouterr()
     assert captured.out == ""
@@ -51,18 +56,24 @@ def test_a_token_for_an_unknown_institution_or_learner_is_refused(
 
 
 def test_tokens_list_shows_each_expiry_and_calls_an_expired_token_expired(
-        cli_env: Database, capsys: pytest.CaptureFixture[str]) -> None:
+    cli_env: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["tokens", "create", "--role", "institution", "--provider", "P1", "--label", "keeps"]) == 0
-    assert main(["tokens", "create", "--role", "learner", "--learner", "T1", "--expires-in-days", "30",
-                     "--label", "month"]) == 0
+    assert (
+        main(
+            ["tokens", "create", "--role", "learner", "--learner", "T1", "--expires-in-days", "30", "--label", "month"]
+        )
+        == 0
+    )
     assert main(["tokens", "create", "--role", "auditor", "--expires-in-days", "1", "--label", "gone"]) == 0
     gone = capsys.readouterr().out.split()[-1].split("_")[1]
 
     async def age() -> None:
         conn = await asyncpg.connect(**cli_env.asyncpg_kwargs())
         try:
-            await conn.execute("UPDATE auth_tokens SET expires_at = now() - interval '1 minute' WHERE token_id = $1",
-                               gone)
+            await conn.execute(
+                "UPDATE auth_tokens SET expires_at = now() - interval '1 minute' WHERE token_id = $1", gone
+            )
         finally:
             await conn.close()
 

@@ -109,13 +109,9 @@ def test_two_processes_post_for_li_hua_at_once_nothing_lost_nothing_doubled(bank
         return outcomes
 
     def district():
-        outcomes = second.record_completions(
-            [school_session(f"SHARED-{i:02}") for i in range(30)]
-        )
+        outcomes = second.record_completions([school_session(f"SHARED-{i:02}") for i in range(30)])
         for start in range(0, 150, 10):
-            outcomes += second.record_completions(
-                [school_session(f"SB-{i:03}") for i in range(start, start + 10)]
-            )
+            outcomes += second.record_completions([school_session(f"SB-{i:03}") for i in range(start, start + 10)])
         return outcomes
 
     college_outcomes, district_outcomes = run_together(college, district)
@@ -180,8 +176,7 @@ def assert_all_spells_recorded_once(database, terms):
     assert learner.version == 1 + 4 * terms  # registered, then 4 role events a year
     assert learner.spells[0] == RoleSpell("teacher", date(2015, 9, 1))
     assert sorted((s for s in learner.spells if s.role == "head_teacher"), key=by_start) == [
-        RoleSpell("head_teacher", date(y, 9, 1), date(y + 1, 7, 10))
-        for y in range(2000, 2000 + terms)
+        RoleSpell("head_teacher", date(y, 9, 1), date(y + 1, 7, 10)) for y in range(2000, 2000 + terms)
     ]
     assert sorted((s for s in learner.spells if s.role == "trainer"), key=by_start) == [
         RoleSpell("trainer", date(y, 10, 1), date(y, 12, 20)) for y in range(2000, 2000 + terms)

@@ -33,9 +33,7 @@ async def listening(database: Database) -> AsyncIterator[tuple[Notifications, He
     def gap() -> None:
         heard.gaps += 1
 
-    notifications = Notifications(
-        database.asyncpg_kwargs(), handlers={CHANNEL: heard.payloads.append}, on_gap=[gap]
-    )
+    notifications = Notifications(database.asyncpg_kwargs(), handlers={CHANNEL: heard.payloads.append}, on_gap=[gap])
     await notifications.start()
     try:
         yield notifications, heard

@@ -27,14 +27,33 @@ ACADEMY = "nt-academy"
 def _seeded(database: Database):  # type: ignore[no-untyped-def]
     bank = new_bank(database.event_store_env())
     bank.publish_shipped_policies()
-    bank.accredit_provider(Accreditation(ACADEMY, "国家教育行政学院", "CN", ("principal_qualification",),
-                                         ("national",), date(2020, 1, 1), None))
-    bank.register_learner(LearnerRegistration(LEARNER, "李强", "220106", "一小", date(2015, 9, 1),
-                                              (("prospective_principal", date(2015, 9, 1)),)))
-    bank.record_completions([
-        CompletionFacts(ACADEMY, f"pq-{n}", LEARNER, "PQ", "任职资格培训", "principal_qualification", "national",
-                        Decimal(hours), assessment, date(2025, 3, 1))
-        for n, (hours, assessment) in enumerate((("150", "pass"), ("150", "excellent"), ("40", "fail")))])
+    bank.accredit_provider(
+        Accreditation(
+            ACADEMY, "国家教育行政学院", "CN", ("principal_qualification",), ("national",), date(2020, 1, 1), None
+        )
+    )
+    bank.register_learner(
+        LearnerRegistration(
+            LEARNER, "李强", "220106", "一小", date(2015, 9, 1), (("prospective_principal", date(2015, 9, 1)),)
+        )
+    )
+    bank.record_completions(
+        [
+            CompletionFacts(
+                ACADEMY,
+                f"pq-{n}",
+                LEARNER,
+                "PQ",
+                "任职资格培训",
+                "principal_qualification",
+                "national",
+                Decimal(hours),
+                assessment,
+                date(2025, 3, 1),
+            )
+            for n, (hours, assessment) in enumerate((("150", "pass"), ("150", "excellent"), ("40", "fail")))
+        ]
+    )
     return bank
 
 
@@ -49,11 +68,16 @@ def test_a_learner_s_standing_comes_from_the_event_store(database: Database, tmp
         standing = bank.standing(LEARNER)
         # Passed completions only, named by their Recorded event, as the read side names them.
         assert sorted(c.event_id for c in standing.facts.completions) == sorted(
-            str(event_uuid(completion_uuid(ACADEMY, f"pq-{n}"), 1)) for n in (0, 1))
+            str(event_uuid(completion_uuid(ACADEMY, f"pq-{n}"), 1)) for n in (0, 1)
+        )
         assert len(standing.completions) == 3
         assert [r.role for r in standing.facts.roles] == ["prospective_principal"]
-        issued = issue_certificate(bank, IssueRequest(LEARNER, "principal_qualification", None),
-                                   KeyRing(tmp_path / "keys").current(), "https://bank.example")
+        issued = issue_certificate(
+            bank,
+            IssueRequest(LEARNER, "principal_qualification", None),
+            KeyRing(tmp_path / "keys").current(),
+            "https://bank.example",
+        )
         assert [c.kind for c in bank.standing(LEARNER).facts.certificates] == ["principal_qualification"]
         subject = bank.subject_of(LEARNER)
         owners = _owners(database)
@@ -80,12 +104,15 @@ def test_an_event_store_made_before_the_index_is_backfilled(database: Database) 
         reopened.close()
 
 
-async def test_the_write_side_sees_the_facts_the_read_side_gives_at_the_head(
-        database: Database, tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_the_write_side_sees_the_facts_the_read_side_gives_at_the_head(database: Database, tmp_path) -> None:  # type: ignore[no-untyped-def]
     bank = _seeded(database)
     try:
-        issue_certificate(bank, IssueRequest(LEARNER, "principal_qualification", None),
-                          KeyRing(tmp_path / "keys").current(), "https://bank.example")
+        issue_certificate(
+            bank,
+            IssueRequest(LEARNER, "principal_qualification", None),
+            KeyRing(tmp_path / "keys").current(),
+            "https://bank.example",
+        )
         bank.revoke_completion(ACADEMY, "pq-0", "wrong learner", by_provider=ACADEMY)
         bank.start_role(LEARNER, "teacher", date(2016, 9, 1))
         bank.end_role(LEARNER, "teacher", date(2020, 9, 1))

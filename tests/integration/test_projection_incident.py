@@ -18,16 +18,25 @@ from projections.runner import ProjectionRunner
 
 
 def _provider(provider_id: str) -> Provider:
-    return Provider(provider_id=provider_id, name="名", jurisdiction="220000", categories=["ethics"],
-                    levels=["county"], valid_from=date(2020, 1, 1), valid_to=None)
+    return Provider(
+        provider_id=provider_id,
+        name="名",
+        jurisdiction="220000",
+        categories=["ethics"],
+        levels=["county"],
+        valid_from=date(2020, 1, 1),
+        valid_to=None,
+    )
 
 
 @pytest.mark.parametrize("before", [1, 37])
-async def test_a_rebuild_stops_at_the_event_it_cannot_apply_and_names_it(bank: CreditBank, pool: asyncpg.Pool,
-                                                                         before: int) -> None:
+async def test_a_rebuild_stops_at_the_event_it_cannot_apply_and_names_it(
+    bank: CreditBank, pool: asyncpg.Pool, before: int
+) -> None:
     bank.accredit_provider(Accreditation("P1", "学院", "220000", ("ethics",), ("county",), date(2020, 1, 1), None))
-    providers = [_provider(f"G{i}") for i in range(before)] + [_provider("P\x003")] + [_provider(f"H{i}")
-                                                                                        for i in range(20)]
+    providers = (
+        [_provider(f"G{i}") for i in range(before)] + [_provider("P\x003")] + [_provider(f"H{i}") for i in range(20)]
+    )
     positions = [r.notification.id for r in bank.save(*providers)]
     good, bad = positions[before - 1], positions[before]
     for attempt in (1, 2):

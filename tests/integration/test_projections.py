@@ -27,8 +27,16 @@ from tests.conftest import TODAY
 
 def completion(record_id: str, category: str, hours: str, assessment: str, on: date) -> CompletionFacts:
     return CompletionFacts(
-        "P1", record_id, "T1", f"C-{record_id}", f"Programme {record_id}", category, "county",
-        Decimal(hours), assessment, on,
+        "P1",
+        record_id,
+        "T1",
+        f"C-{record_id}",
+        f"Programme {record_id}",
+        category,
+        "county",
+        Decimal(hours),
+        assessment,
+        on,
     )
 
 
@@ -41,14 +49,17 @@ def write_story(bank: CreditBank) -> dict[str, int]:
     """Teacher T1: three passed completions, one failed, one passed and later revoked."""
     bank.accredit_provider(
         Accreditation(
-            "P1", "绿园区教师进修学校", "220106", ("online", "ethics", "school_based"),
-            ("county",), date(2018, 1, 1), None,
+            "P1",
+            "绿园区教师进修学校",
+            "220106",
+            ("online", "ethics", "school_based"),
+            ("county",),
+            date(2018, 1, 1),
+            None,
         )
     )
     bank.register_learner(
-        LearnerRegistration(
-            "T1", "张三", "220106", "S1", date(2018, 9, 1), (("teacher", date(2018, 9, 1)),)
-        )
+        LearnerRegistration("T1", "张三", "220106", "S1", date(2018, 9, 1), (("teacher", date(2018, 9, 1)),))
     )
     outcomes = bank.record_completions(
         [
@@ -65,9 +76,7 @@ def write_story(bank: CreditBank) -> dict[str, int]:
     return {"before_revocation": revoked.position - 1, "revocation": revoked.position}
 
 
-async def test_balance_counts_exactly_the_passed_unrevoked_hours(
-    pool: asyncpg.Pool, bank: CreditBank
-) -> None:
+async def test_balance_counts_exactly_the_passed_unrevoked_hours(pool: asyncpg.Pool, bank: CreditBank) -> None:
     write_story(bank)
     await ProjectionRunner(pool).catch_up()
 
@@ -75,15 +84,17 @@ async def test_balance_counts_exactly_the_passed_unrevoked_hours(
 
     # 2.5 (r1) + 10 (r2) + 4.25 (r3); r4 failed and r5 was revoked.
     assert balance["total"]["hours"] == "16.75"
-    assert sorted(balance["total"]["events"]) == sorted(
-        recorded_event(r) for r in ("r1", "r2", "r3")
-    )
+    assert sorted(balance["total"]["events"]) == sorted(recorded_event(r) for r in ("r1", "r2", "r3"))
     assert {k: v["hours"] for k, v in balance["by_category"].items()} == {
-        "online": "2.5", "ethics": "10", "school_based": "4.25",
+        "online": "2.5",
+        "ethics": "10",
+        "school_based": "4.25",
     }
     assert balance["by_category"]["online"]["events"] == [recorded_event("r1")]
     assert {k: v["hours"] for k, v in balance["by_year"].items()} == {
-        "2019": "4.25", "2024": "2.5", "2025": "10",
+        "2019": "4.25",
+        "2024": "2.5",
+        "2025": "10",
     }
     # Cycles of five years from 2021: a past one before it, the last one, and the
     # current one (containing TODAY) even though it has no hours yet.
@@ -101,18 +112,12 @@ async def test_balance_counts_exactly_the_passed_unrevoked_hours(
     assert balance["revoked"][0]["reason"] == "posted for the wrong learner"
 
 
-async def test_a_position_before_the_revocation_still_counts_it(
-    pool: asyncpg.Pool, bank: CreditBank
-) -> None:
+async def test_a_position_before_the_revocation_still_counts_it(pool: asyncpg.Pool, bank: CreditBank) -> None:
     positions = write_story(bank)
     await ProjectionRunner(pool).catch_up()
 
-    before = await queries.learner_balance(
-        pool, "T1", at_position=positions["before_revocation"], today=TODAY
-    )
-    after = await queries.learner_balance(
-        pool, "T1", at_position=positions["revocation"], today=TODAY
-    )
+    before = await queries.learner_balance(pool, "T1", at_position=positions["before_revocation"], today=TODAY)
+    after = await queries.learner_balance(pool, "T1", at_position=positions["revocation"], today=TODAY)
 
     assert before["total"]["hours"] == "24.75"  # 16.75 + r5's 8
     assert recorded_event("r5") in before["total"]["events"]
@@ -122,9 +127,7 @@ async def test_a_position_before_the_revocation_still_counts_it(
     assert await queries.learner_profile(pool, "T1", 1) is None
 
 
-async def test_rebuild_from_zero_gives_the_identical_answers(
-    pool: asyncpg.Pool, bank: CreditBank
-) -> None:
+async def test_rebuild_from_zero_gives_the_identical_answers(pool: asyncpg.Pool, bank: CreditBank) -> None:
     write_story(bank)
     runner = ProjectionRunner(pool)
     reached = await runner.catch_up()
@@ -132,9 +135,7 @@ async def test_rebuild_from_zero_gives_the_identical_answers(
     history = await queries.learner_history(pool, "T1")
 
     seen: list[tuple[int, int]] = []
-    rebuilt_to = await ProjectionRunner(pool, batch_size=2).rebuild(
-        lambda done, total: seen.append((done, total))
-    )
+    rebuilt_to = await ProjectionRunner(pool, batch_size=2).rebuild(lambda done, total: seen.append((done, total)))
 
     assert rebuilt_to == reached
     assert seen[-1] == (reached, reached)
@@ -142,9 +143,7 @@ async def test_rebuild_from_zero_gives_the_identical_answers(
     assert await queries.learner_history(pool, "T1") == history
 
 
-async def test_catching_up_twice_applies_nothing_twice(
-    pool: asyncpg.Pool, bank: CreditBank
-) -> None:
+async def test_catching_up_twice_applies_nothing_twice(pool: asyncpg.Pool, bank: CreditBank) -> None:
     write_story(bank)
     first = await ProjectionRunner(pool).catch_up()
     # A second runner, and two more racing each other: the tracking row's
@@ -162,9 +161,7 @@ async def test_catching_up_twice_applies_nothing_twice(
     assert balance["total"]["hours"] == "16.75"
 
 
-async def test_racing_appliers_from_scratch_apply_each_event_once(
-    pool: asyncpg.Pool, bank: CreditBank
-) -> None:
+async def test_racing_appliers_from_scratch_apply_each_event_once(pool: asyncpg.Pool, bank: CreditBank) -> None:
     write_story(bank)
     await asyncio.gather(*(ProjectionRunner(pool, batch_size=1).catch_up() for _ in range(3)))
     assert await pool.fetchval("SELECT count(*) FROM rm_completions") == 5
@@ -184,9 +181,7 @@ def test_the_chain_hash_is_deterministic_and_covers_every_byte() -> None:
     assert chain_hashes([row, row])[0] == first
 
 
-async def test_a_changed_stored_byte_breaks_the_chain_at_that_event(
-    pool: asyncpg.Pool, bank: CreditBank
-) -> None:
+async def test_a_changed_stored_byte_breaks_the_chain_at_that_event(pool: asyncpg.Pool, bank: CreditBank) -> None:
     write_story(bank)
     await ProjectionRunner(pool).catch_up()
     select = (
@@ -214,27 +209,26 @@ async def test_a_changed_stored_byte_breaks_the_chain_at_that_event(
     assert first_broken_link(rows(await pool.fetch(select))) == tampered
 
 
-async def test_history_lists_every_event_about_the_learner(
-    pool: asyncpg.Pool, bank: CreditBank
-) -> None:
+async def test_history_lists_every_event_about_the_learner(pool: asyncpg.Pool, bank: CreditBank) -> None:
     write_story(bank)
     await ProjectionRunner(pool).catch_up()
 
     history = await queries.learner_history(pool, "T1")
 
     assert [h["type"] for h in history] == [
-        "LearnerRegistered", *["CompletionRecorded"] * 5, "CompletionRevoked",
+        "LearnerRegistered",
+        *["CompletionRecorded"] * 5,
+        "CompletionRevoked",
     ]
     registered, r1 = history[0], history[1]
-    assert registered["data"]["roles"] == [
-        {"role": "teacher", "since": "2018-09-01", "until": None}
-    ]
+    assert registered["data"]["roles"] == [{"role": "teacher", "since": "2018-09-01", "until": None}]
     assert r1["data"]["hours"] == "2.5"
     assert r1["data"]["completed_on"] == "2024-05-01"
     assert r1["event_id"] == recorded_event("r1")
     assert "originator_id" not in r1["data"] and "timestamp" not in r1["data"]
     assert history[-1]["data"] == {
-        "reason": "posted for the wrong learner", "revoked_by": "P1",
+        "reason": "posted for the wrong learner",
+        "revoked_by": "P1",
     }
     assert all(len(h["hash"]) == 64 for h in history)
     page = await queries.learner_history(pool, "T1", after=history[2]["position"], limit=2)
@@ -246,9 +240,7 @@ async def test_history_lists_every_event_about_the_learner(
     assert stream[0]["type"] == "ProviderAccredited"
 
 
-async def test_profile_roles_and_provider_as_of_a_position(
-    pool: asyncpg.Pool, bank: CreditBank
-) -> None:
+async def test_profile_roles_and_provider_as_of_a_position(pool: asyncpg.Pool, bank: CreditBank) -> None:
     write_story(bank)
     started = bank.start_role("T1", "head_teacher", date(2022, 9, 1)).position
     ended = bank.end_role("T1", "head_teacher", date(2024, 7, 31)).position
@@ -287,9 +279,7 @@ async def test_position_as_of_a_day(pool: asyncpg.Pool, bank: CreditBank) -> Non
     assert await queries.position_as_of(pool, today + timedelta(days=1), shanghai) == reached
 
 
-async def test_an_unknown_event_type_is_indexed_and_skipped(
-    pool: asyncpg.Pool, bank: CreditBank
-) -> None:
+async def test_an_unknown_event_type_is_indexed_and_skipped(pool: asyncpg.Pool, bank: CreditBank) -> None:
     write_story(bank)
     await pool.execute(
         "INSERT INTO creditbank_events (originator_id, originator_version, topic, state)"
@@ -303,9 +293,7 @@ async def test_an_unknown_event_type_is_indexed_and_skipped(
     reached = await ProjectionRunner(pool).catch_up()
 
     assert reached == await pool.fetchval("SELECT max(notification_id) FROM creditbank_events")
-    row = await pool.fetchrow(
-        "SELECT type, learner_id FROM rm_event_index WHERE type = 'ThingHappened'"
-    )
+    row = await pool.fetchrow("SELECT type, learner_id FROM rm_event_index WHERE type = 'ThingHappened'")
     assert row is not None and row["learner_id"] is None
     balance = await queries.learner_balance(pool, "T1", today=TODAY)
     assert balance["total"]["hours"] == "17.75"  # r6 after the unknown event still counts

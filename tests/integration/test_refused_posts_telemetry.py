@@ -17,8 +17,13 @@ from projections.schema import ensure_schema
 from tests.conftest import TODAY, fresh_database
 from tests.integration.test_projections import write_story
 
-REFUSED = {"record_id": "r9", "learner_id": "T1", "code": "outside_accreditation",
-           "detail": "T1: category not accredited", "completed_on": None}
+REFUSED = {
+    "record_id": "r9",
+    "learner_id": "T1",
+    "code": "outside_accreditation",
+    "detail": "T1: category not accredited",
+    "completed_on": None,
+}
 
 
 @pytest.fixture
@@ -31,7 +36,10 @@ def test_refused_posts_are_not_a_read_model() -> None:
 
 
 async def test_a_rebuild_keeps_refused_posts_and_a_replay_does_not_carry_them(
-    bank: CreditBank, pool: asyncpg.Pool, conn: asyncpg.Connection, elsewhere: Database,
+    bank: CreditBank,
+    pool: asyncpg.Pool,
+    conn: asyncpg.Connection,
+    elsewhere: Database,
 ) -> None:
     write_story(bank)
     await ProjectionRunner(pool).catch_up()

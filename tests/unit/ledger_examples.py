@@ -162,9 +162,7 @@ def replay_all(bank: CreditBank) -> dict[UUID, Any]:
     aggregates: dict[UUID, Any] = {}
     for notification in all_notifications(bank):
         domain_event = mapper.to_domain_event(notification)
-        aggregates[domain_event.originator_id] = domain_event.mutate(
-            aggregates.get(domain_event.originator_id)
-        )
+        aggregates[domain_event.originator_id] = domain_event.mutate(aggregates.get(domain_event.originator_id))
     return aggregates
 
 

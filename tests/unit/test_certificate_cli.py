@@ -20,15 +20,24 @@ def _signed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, base_url: str) -> t
     monkeypatch.setenv("CREDITBANK_KEY_DIR", str(keys))
     ring = KeyRing(keys)
     doc = credential.certificate_credential(
-        base_url=base_url, certificate_id="c1", kind="continuing_education", name="王芳",
-        hours=Decimal("360"), valid_from=date(2026, 1, 1), valid_until=None, status_index=3)
+        base_url=base_url,
+        certificate_id="c1",
+        kind="continuing_education",
+        name="王芳",
+        hours=Decimal("360"),
+        valid_from=date(2026, 1, 1),
+        valid_until=None,
+        status_index=3,
+    )
     cert = tmp_path / "cert.jwt"
     cert.write_text(credential.sign(ring.current(), doc))
     return ring, cert
 
 
 def test_rotate_then_verify_a_certificate_signed_with_the_older_key(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     ring, cert = _signed(tmp_path, monkeypatch, "https://b.example")
     assert main(["keys", "rotate"]) == 0
@@ -46,7 +55,9 @@ def test_rotate_then_verify_a_certificate_signed_with_the_older_key(
 
 
 def test_verify_with_an_issuer_refuses_a_certificate_signed_under_another_address(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     _, cert = _signed(tmp_path, monkeypatch, "http://evil.example")
     assert main(["certificates", "verify", str(cert), "--issuer", "http://evil.example"]) == 0

@@ -40,11 +40,23 @@ ACADEMY = "nt-academy"
 
 def _post(bank: CreditBank, *hours: str, prefix: str = "pq") -> list[str]:
     """Record principal-qualification completions of these hours; their event ids."""
-    outcomes = bank.record_completions([
-        CompletionFacts(provider_id=ACADEMY, record_id=f"{prefix}-{i}", learner_id=LEARNER, programme_code="PQ",
-                        programme_title="任职资格培训", category="principal_qualification", level="national",
-                        hours=Decimal(h), assessment="pass", completed_on=date(2025, 3, 1))
-        for i, h in enumerate(hours, 1)])
+    outcomes = bank.record_completions(
+        [
+            CompletionFacts(
+                provider_id=ACADEMY,
+                record_id=f"{prefix}-{i}",
+                learner_id=LEARNER,
+                programme_code="PQ",
+                programme_title="任职资格培训",
+                category="principal_qualification",
+                level="national",
+                hours=Decimal(h),
+                assessment="pass",
+                completed_on=date(2025, 3, 1),
+            )
+            for i, h in enumerate(hours, 1)
+        ]
+    )
     assert [o.status for o in outcomes] == ["recorded"] * len(hours), outcomes
     return [str(event_uuid(completion_uuid(ACADEMY, f"{prefix}-{i}"), 1)) for i in range(1, len(hours) + 1)]
 
@@ -53,8 +65,11 @@ def _post(bank: CreditBank, *hours: str, prefix: str = "pq") -> list[str]:
 def bank() -> CreditBank:
     b = new_bank()
     b.publish_shipped_policies()
-    b.accredit_provider(Accreditation(ACADEMY, "国家教育行政学院", "CN", ("principal_qualification",),
-                                      ("national",), date(2020, 1, 1), None))
+    b.accredit_provider(
+        Accreditation(
+            ACADEMY, "国家教育行政学院", "CN", ("principal_qualification",), ("national",), date(2020, 1, 1), None
+        )
+    )
     b.register_learner(LearnerRegistration(LEARNER, "李强", "220106", "一小", date(2015, 9, 1)))
     return b
 
@@ -117,8 +132,12 @@ def test_status_history_revoked_stays_revoked(bank: CreditBank, ring: KeyRing) -
     with pytest.raises(CertificateRevoked):
         suspend_certificate(bank, cid, "too late")
     history = [(h["status"], h["since"]) for h in bank.repository.get(cid).history]
-    assert history == [("valid", date(2026, 1, 5)), ("suspended", date(2026, 3, 1)),
-                       ("valid", date(2026, 4, 1)), ("revoked", date(2026, 6, 1))]
+    assert history == [
+        ("valid", date(2026, 1, 5)),
+        ("suspended", date(2026, 3, 1)),
+        ("valid", date(2026, 4, 1)),
+        ("revoked", date(2026, 6, 1)),
+    ]
     spans = valid_spans(date(2026, 1, 5), None, history)
     assert spans == [(date(2026, 1, 5), date(2026, 2, 28)), (date(2026, 4, 1), date(2026, 5, 31))]
 
@@ -149,7 +168,7 @@ def test_changing_any_one_character_fails_verification(data: st.DataObject) -> N
     index = data.draw(st.integers(0, len(token) - 1))
     alphabet = string.ascii_letters + string.digits + "-_."
     char = data.draw(st.sampled_from(alphabet).filter(lambda c: c != token[index]))
-    tampered = token[:index] + char + token[index + 1:]
+    tampered = token[:index] + char + token[index + 1 :]
     with pytest.raises(credential.CredentialInvalid):
         credential.verify(tampered, _KEYS)
 
@@ -173,8 +192,15 @@ def _fixed_token() -> tuple[str, dict[str, object]]:
     private = Ed25519PrivateKey.generate()
     key = SigningKey(key_id(private.public_key()), private, TODAY)  # type: ignore[arg-type]
     doc = credential.certificate_credential(
-        base_url="https://b.example", certificate_id="c1", kind="head_teacher_post", name="王芳",
-        hours=Decimal("24"), valid_from=TODAY, valid_until=None, status_index=7)
+        base_url="https://b.example",
+        certificate_id="c1",
+        kind="head_teacher_post",
+        name="王芳",
+        hours=Decimal("24"),
+        valid_from=TODAY,
+        valid_until=None,
+        status_index=7,
+    )
     return credential.sign(key, doc), {key.kid: key.public_key}
 
 

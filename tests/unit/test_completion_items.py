@@ -62,26 +62,89 @@ def outcome(load: Any, item: Any) -> Any:
 #: ``json.loads`` produces from "\ud800"), spaces that are trimmed or kept, and characters that
 #: NFC composes or replaces.
 TRICKY = [
-    "\x00", "\x1f", "\x7f", "\x85", "\t", "\n", "\r", "\x0b", "\x1c", " ", "\xa0", "\u3000", "\u2028",
-    "\u200b", "\u200d", "\ufeff", "\u00ad", "\ud800", "\udfff", "e\u0301", "\u0301", "\u212b", "\uf900",
-    "\u1100\u1161", "Å", "é", "培训", "𝔘", "\U000e0001", "\ue000", "\U0010ffff", "\u0378",
+    "\x00",
+    "\x1f",
+    "\x7f",
+    "\x85",
+    "\t",
+    "\n",
+    "\r",
+    "\x0b",
+    "\x1c",
+    " ",
+    "\xa0",
+    "\u3000",
+    "\u2028",
+    "\u200b",
+    "\u200d",
+    "\ufeff",
+    "\u00ad",
+    "\ud800",
+    "\udfff",
+    "e\u0301",
+    "\u0301",
+    "\u212b",
+    "\uf900",
+    "\u1100\u1161",
+    "Å",
+    "é",
+    "培训",
+    "𝔘",
+    "\U000e0001",
+    "\ue000",
+    "\U0010ffff",
+    "\u0378",
 ]
 tricky_text = st.lists(st.one_of(st.sampled_from(TRICKY), st.text(max_size=3)), max_size=6).map("".join)
 some_text = st.one_of(
     st.text(max_size=8),
     tricky_text,
     st.text(alphabet=st.characters(codec="utf-8"), min_size=1, max_size=12),
-    st.sampled_from(["", " ", "  x  ", "课程", " 专题培训课程 ", "A" * 64, "A" * 65, "培" * 100, "培" * 101,
-                     "x" * 200, "x" * 201, " " + "y" * 200 + " "]),
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "  x  ",
+            "课程",
+            " 专题培训课程 ",
+            "A" * 64,
+            "A" * 65,
+            "培" * 100,
+            "培" * 101,
+            "x" * 200,
+            "x" * 201,
+            " " + "y" * 200 + " ",
+        ]
+    ),
 )
 identifier = st.one_of(
     st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,70}", fullmatch=True),
-    st.sampled_from(["", "a", "-a", "a b", "a\n", "a\n\n", "T0000001", "A" * 64, "A" * 65, "R" * 128, "R" * 129,
-                     "ａ", "a_b", "2026-PQ-0001", "x\t"]),
+    st.sampled_from(
+        [
+            "",
+            "a",
+            "-a",
+            "a b",
+            "a\n",
+            "a\n\n",
+            "T0000001",
+            "A" * 64,
+            "A" * 65,
+            "R" * 128,
+            "R" * 129,
+            "ａ",
+            "a_b",
+            "2026-PQ-0001",
+            "x\t",
+        ]
+    ),
     st.text(max_size=6),
 )
 json_scalar = st.one_of(
-    st.none(), st.booleans(), st.integers(-(2**70), 2**70), st.text(max_size=4),
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**70), 2**70),
+    st.text(max_size=4),
     st.decimals(allow_nan=False, allow_infinity=False, places=3),
     st.sampled_from([float("nan"), float("inf"), float("-inf")]),
 )
@@ -96,19 +159,78 @@ hours = st.one_of(
     st.decimals(min_value=Decimal("0"), max_value=Decimal("2000"), places=2).map(str),
     st.integers(-3, 2003),
     st.floats(allow_nan=True, allow_infinity=True),
-    st.sampled_from(["2.5", " 2.5 ", "2.50", "2.500", "2.505", "0", "0.00", "-1", "2000", "2000.00", "2000.01",
-                     "1e3", "1E+3", "NaN", "Infinity", "-0", "0.001", "1_000", "", "abc", "2,5", "１", "0x10",
-                     "1e999999999", "  ", "2.5\n"]),
-    st.sampled_from([Decimal("2.5"), Decimal("2.50"), Decimal("2.500"), Decimal("0.1"), Decimal("1E+3"),
-                     Decimal("2E+3"), Decimal("-0"), 2.5, 0.1, 2000.0, 2000.001, True, False, None]),
+    st.sampled_from(
+        [
+            "2.5",
+            " 2.5 ",
+            "2.50",
+            "2.500",
+            "2.505",
+            "0",
+            "0.00",
+            "-1",
+            "2000",
+            "2000.00",
+            "2000.01",
+            "1e3",
+            "1E+3",
+            "NaN",
+            "Infinity",
+            "-0",
+            "0.001",
+            "1_000",
+            "",
+            "abc",
+            "2,5",
+            "１",
+            "0x10",
+            "1e999999999",
+            "  ",
+            "2.5\n",
+        ]
+    ),
+    st.sampled_from(
+        [
+            Decimal("2.5"),
+            Decimal("2.50"),
+            Decimal("2.500"),
+            Decimal("0.1"),
+            Decimal("1E+3"),
+            Decimal("2E+3"),
+            Decimal("-0"),
+            2.5,
+            0.1,
+            2000.0,
+            2000.001,
+            True,
+            False,
+            None,
+        ]
+    ),
     json_value,
 )
 day = st.one_of(
     st.dates(min_value=date(1940, 1, 1), max_value=date(2110, 12, 31)).map(date.isoformat),
     st.dates().map(date.isoformat),
-    st.sampled_from(["1950-01-01", "1949-12-31", "2100-12-31", "2101-01-01", "20250101", "2025-W01-1",
-                     "2025-02-29", "2024-02-29", "2025-1-1", " 2025-01-01", "2025-01-01 ", "2025-01-01T00:00",
-                     "", "２０２５-01-01", "2025-001"]),
+    st.sampled_from(
+        [
+            "1950-01-01",
+            "1949-12-31",
+            "2100-12-31",
+            "2101-01-01",
+            "20250101",
+            "2025-W01-1",
+            "2025-02-29",
+            "2024-02-29",
+            "2025-1-1",
+            " 2025-01-01",
+            "2025-01-01 ",
+            "2025-01-01T00:00",
+            "",
+            "２０２５-01-01",
+            "2025-001",
+        ]
+    ),
     json_value,
 )
 code = st.one_of(
@@ -157,16 +279,18 @@ def items(draw: st.DrawFn) -> Any:
         return draw(json_value)  # not an object at all
     fields = {
         "record_id": draw(maybe(valid_or(st.from_regex(r"R-[0-9]{1,8}", fullmatch=True), identifier))),
-        "provider_id": draw(maybe(valid_or(st.sampled_from(["cn-principal-academy", "BENCH-P01"]), identifier),
-                                  absent=0.5)),
+        "provider_id": draw(
+            maybe(valid_or(st.sampled_from(["cn-principal-academy", "BENCH-P01"]), identifier), absent=0.5)
+        ),
         "learner_id": draw(maybe(valid_or(st.from_regex(r"T[0-9]{7}", fullmatch=True), identifier))),
         "programme": draw(maybe(programmes())),
         "hours": draw(maybe(valid_or(st.sampled_from(["1", "2.5", "0.25", "16", "2000"]), hours))),
         "assessment": draw(maybe(valid_or(st.sampled_from(list(ASSESSMENTS)), code))),
         "completed_on": draw(maybe(valid_or(valid_day, day))),
         "started_on": draw(maybe(valid_or(st.one_of(valid_day, st.none()), day), absent=0.5)),
-        "topics": draw(maybe(valid_or(st.lists(st.sampled_from(["课堂教学", "师德"]), max_size=3), topics),
-                             absent=0.5)),
+        "topics": draw(
+            maybe(valid_or(st.lists(st.sampled_from(["课堂教学", "师德"]), max_size=3), topics), absent=0.5)
+        ),
     }
     if draw(st.integers(0, 14)) == 0:
         fields[draw(st.sampled_from(["extra", "recordId", "_schema", "hour"]))] = draw(json_scalar)
@@ -189,15 +313,48 @@ ITEM_EXAMPLES = int(os.environ.get("CREDITBANK_ITEM_EXAMPLES", "600"))
 
 @settings(max_examples=ITEM_EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(items())
-@example({"record_id": "a\n", "learner_id": "T1", "programme": {"code": "C", "title": "e\u0301", "category": "ethics",
-          "level": "school"}, "hours": Decimal("2.5"), "assessment": "pass", "completed_on": "20250101"})
-@example({"record_id": "R1", "learner_id": "T1", "programme": {"code": " \u212b ", "title": "\u3000课\u3000",
-          "category": "ethics", "level": "school"}, "hours": " 2.50 ", "assessment": "pass",
-          "completed_on": "2025-W01-1", "started_on": None, "topics": []})
-@example({"record_id": "R1", "learner_id": "T1", "programme": {"code": "C", "title": "x\u200by",
-          "category": "ethics", "level": "school"}, "hours": 2.5, "assessment": "pass", "completed_on": "2025-01-01"})
-@example({"record_id": "R1", "learner_id": "T1", "programme": {"code": "C", "title": "x\ud800",
-          "category": "ethics", "level": "school"}, "hours": "1", "assessment": "pass", "completed_on": "2025-01-01"})
+@example(
+    {
+        "record_id": "a\n",
+        "learner_id": "T1",
+        "programme": {"code": "C", "title": "e\u0301", "category": "ethics", "level": "school"},
+        "hours": Decimal("2.5"),
+        "assessment": "pass",
+        "completed_on": "20250101",
+    }
+)
+@example(
+    {
+        "record_id": "R1",
+        "learner_id": "T1",
+        "programme": {"code": " \u212b ", "title": "\u3000课\u3000", "category": "ethics", "level": "school"},
+        "hours": " 2.50 ",
+        "assessment": "pass",
+        "completed_on": "2025-W01-1",
+        "started_on": None,
+        "topics": [],
+    }
+)
+@example(
+    {
+        "record_id": "R1",
+        "learner_id": "T1",
+        "programme": {"code": "C", "title": "x\u200by", "category": "ethics", "level": "school"},
+        "hours": 2.5,
+        "assessment": "pass",
+        "completed_on": "2025-01-01",
+    }
+)
+@example(
+    {
+        "record_id": "R1",
+        "learner_id": "T1",
+        "programme": {"code": "C", "title": "x\ud800", "category": "ethics", "level": "school"},
+        "hours": "1",
+        "assessment": "pass",
+        "completed_on": "2025-01-01",
+    }
+)
 def test_fast_path_accepts_exactly_what_the_schema_accepts(item: Any) -> None:
     reference = outcome(completion_schema.load, item)
     fast = fast_load_item(item)
@@ -233,8 +390,13 @@ def test_the_benchmark_items_take_the_fast_path_through_json() -> None:
 
 def test_errors_keep_the_schema_wording() -> None:
     item = {
-        "record_id": "", "learner_id": "T1", "programme": {"code": "C", "title": "\x00", "category": "x"},
-        "hours": "2.505", "assessment": "pass", "completed_on": "2101-01-01", "extra": 1,
+        "record_id": "",
+        "learner_id": "T1",
+        "programme": {"code": "C", "title": "\x00", "category": "x"},
+        "hours": "2.505",
+        "assessment": "pass",
+        "completed_on": "2101-01-01",
+        "extra": 1,
     }
     try:
         load_completion_item(item)

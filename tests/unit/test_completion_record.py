@@ -125,7 +125,10 @@ def test_the_application_stores_what_the_library_path_would() -> None:
         _, slow = both_paths(recorded.facts)
         expected = bank.mapper.to_stored_event(slow.pending_events[0])
         assert (stored.originator_id, stored.originator_version, stored.topic, stored.state) == (
-            expected.originator_id, expected.originator_version, expected.topic, expected.state,
+            expected.originator_id,
+            expected.originator_version,
+            expected.topic,
+            expected.state,
         )
         # A duplicate re-post compares facts with the aggregate the shortcut made.
     again = bank.record_completions([ethics_course()])

@@ -59,11 +59,19 @@ D = Decimal
 
 def edm_mapping(**changes: Any) -> dict[str, Any]:
     data: dict[str, Any] = {
-        "university": "nenu", "programme": "edm-leadership", "title": "教育硕士（教育领导与管理）",
-        "programme_credits": D(36), "hours_per_credit": D(16), "overall_cap_fraction": "1/3",
-        "categories": [{"category": "principal_qualification", "cap": D(8)}, {"category": "ethics", "cap": D(2)},
-                       {"category": "advanced_study", "cap": None}],
-        "levels": ["national", "provincial"], "effective_from": date(2026, 1, 1),
+        "university": "nenu",
+        "programme": "edm-leadership",
+        "title": "教育硕士（教育领导与管理）",
+        "programme_credits": D(36),
+        "hours_per_credit": D(16),
+        "overall_cap_fraction": "1/3",
+        "categories": [
+            {"category": "principal_qualification", "cap": D(8)},
+            {"category": "ethics", "cap": D(2)},
+            {"category": "advanced_study", "cap": None},
+        ],
+        "levels": ["national", "provincial"],
+        "effective_from": date(2026, 1, 1),
     }
     data.update(changes)
     return data
@@ -71,26 +79,47 @@ def edm_mapping(**changes: Any) -> dict[str, Any]:
 
 def mpa_mapping() -> dict[str, Any]:
     return {
-        "university": "jlu", "programme": "mpa", "title": "公共管理硕士", "programme_credits": D(40),
-        "hours_per_credit": D(18), "overall_cap": D(10),
+        "university": "jlu",
+        "programme": "mpa",
+        "title": "公共管理硕士",
+        "programme_credits": D(40),
+        "hours_per_credit": D(18),
+        "overall_cap": D(10),
         "categories": [{"category": "principal_qualification", "cap": None}, {"category": "ethics", "cap": None}],
-        "levels": ["national", "provincial", "municipal"], "effective_from": date(2025, 9, 1),
+        "levels": ["national", "provincial", "municipal"],
+        "effective_from": date(2025, 9, 1),
     }
 
 
 def new_bank() -> CreditBank:
     bank = CreditBank(memory_environment(), today=lambda: TODAY)
-    bank.accredit_provider(Accreditation(
-        ACADEMY, "中国教育干部网络学院", "CN", ("principal_qualification", "ethics", "school_based", "advanced_study"),
-        ("national", "provincial", "school"), date(2020, 1, 1), None))
+    bank.accredit_provider(
+        Accreditation(
+            ACADEMY,
+            "中国教育干部网络学院",
+            "CN",
+            ("principal_qualification", "ethics", "school_based", "advanced_study"),
+            ("national", "provincial", "school"),
+            date(2020, 1, 1),
+            None,
+        )
+    )
     bank.register_learner(LearnerRegistration(LI_QIANG, "李强", "220106", None, date(2010, 9, 1)))
     return bank
 
 
-def post(bank: CreditBank, record: str, category: str, level: str, hours: str, assessment: str = "pass",
-         learner: str = LI_QIANG) -> None:
-    facts = CompletionFacts(ACADEMY, record, learner, record, record, category, level, D(hours), assessment,
-                            date(2025, 6, 1))
+def post(
+    bank: CreditBank,
+    record: str,
+    category: str,
+    level: str,
+    hours: str,
+    assessment: str = "pass",
+    learner: str = LI_QIANG,
+) -> None:
+    facts = CompletionFacts(
+        ACADEMY, record, learner, record, record, category, level, D(hours), assessment, date(2025, 6, 1)
+    )
     assert bank.record_completions([facts])[0].status == "recorded"
 
 
@@ -108,9 +137,16 @@ def li_qiang() -> CreditBank:
 
 
 def recognise(bank: CreditBank, rid: str, mapping: Any, *items: tuple[str, str | None], **kw: Any) -> Any:
-    return recognise_hours(bank, RecognitionRequest(
-        rid, LI_QIANG, mapping, tuple(RecognitionItem(ACADEMY, r, None if h is None else D(h)) for r, h in items),
-        **kw))
+    return recognise_hours(
+        bank,
+        RecognitionRequest(
+            rid,
+            LI_QIANG,
+            mapping,
+            tuple(RecognitionItem(ACADEMY, r, None if h is None else D(h)) for r, h in items),
+            **kw,
+        ),
+    )
 
 
 # -- mappings -------------------------------------------------------------------------------
@@ -149,16 +185,19 @@ def test_mappings_and_policies_version_by_one_rule() -> None:
     assert len(degree_mapping(bank, EDM).versions) == 2
 
 
-@pytest.mark.parametrize(("changes", "field"), [
-    ({"overall_cap": D(40), "overall_cap_fraction": None}, "overall_cap"),
-    ({"overall_cap": D(10)}, "overall_cap"),  # both a cap and a fraction
-    ({"categories": [{"category": "ethics", "cap": D(13)}]}, "categories[0].cap"),
-    ({"categories": []}, "categories"),
-    ({"levels": []}, "levels"),
-    ({"hours_per_credit": D("0")}, "hours_per_credit"),
-    ({"hours_per_credit": D("16.005")}, "hours_per_credit"),
-    ({"overall_cap_fraction": "4/3"}, "overall_cap_fraction"),
-])
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"overall_cap": D(40), "overall_cap_fraction": None}, "overall_cap"),
+        ({"overall_cap": D(10)}, "overall_cap"),  # both a cap and a fraction
+        ({"categories": [{"category": "ethics", "cap": D(13)}]}, "categories[0].cap"),
+        ({"categories": []}, "categories"),
+        ({"levels": []}, "levels"),
+        ({"hours_per_credit": D("0")}, "hours_per_credit"),
+        ({"hours_per_credit": D("16.005")}, "hours_per_credit"),
+        ({"overall_cap_fraction": "4/3"}, "overall_cap_fraction"),
+    ],
+)
 def test_an_invalid_mapping_is_refused_naming_the_field(changes: dict[str, Any], field: str) -> None:
     with pytest.raises(MappingInvalid) as refused:
         publish_mapping(new_bank(), edm_mapping(**changes))
@@ -192,7 +231,8 @@ def test_recognition_consumes_the_named_hours_and_a_second_programme_cannot_take
     with pytest.raises(HoursAlreadyRecognised) as refused:
         recognise(bank, "mpa-1", MPA, ("PQ-96", "18"))
     assert refused.value.context["recognised_in"] == [
-        {"recognition_id": "edm-1", "programme": "edm-leadership", "university": "nenu", "hours": D(96)}]
+        {"recognition_id": "edm-1", "programme": "edm-leadership", "university": "nenu", "hours": D(96)}
+    ]
     # And so does the same programme.
     with pytest.raises(HoursAlreadyRecognised):
         recognise(bank, "edm-2", EDM, ("PQ-96", "16"))
@@ -217,8 +257,7 @@ def test_part_of_a_completion_may_go_to_one_programme_and_the_rest_to_another() 
     assert found is not None and found.consumed == {str(completion_uuid(ACADEMY, "ETH-40")): D(40)}
 
 
-@pytest.mark.parametrize(("record", "reason"), [
-    ("PQ-FAIL", "failed"), ("PQ-REV", "revoked"), ("SB-20", "not_counted")])
+@pytest.mark.parametrize(("record", "reason"), [("PQ-FAIL", "failed"), ("PQ-REV", "revoked"), ("SB-20", "not_counted")])
 def test_failed_revoked_and_uncounted_completions_are_refused_by_name(record: str, reason: str) -> None:
     bank = li_qiang()
     with pytest.raises(CompletionNotRecognisable) as refused:
@@ -279,8 +318,20 @@ def test_two_concurrent_recognitions_conflict_on_the_learners_aggregate() -> Non
     recognise(bank, "edm-1", EDM, ("PQ-96", None))  # the winner
     mapping = degree_mapping(bank, MPA).versions[0]
     pq = completion_uuid(ACADEMY, "PQ-96")
-    offer = Offer(str(pq), str(event_uuid(pq, 1)), ACADEMY, "PQ-96", subject, "principal_qualification",
-                  "national", D(96), "pass", date(2025, 6, 1), revoked=False, wanted=D(36))
+    offer = Offer(
+        str(pq),
+        str(event_uuid(pq, 1)),
+        ACADEMY,
+        "PQ-96",
+        subject,
+        "principal_qualification",
+        "national",
+        D(96),
+        "pass",
+        date(2025, 6, 1),
+        revoked=False,
+        wanted=D(36),
+    )
     stale.recognise("mpa-1", str(MPA), mapping, TODAY, [offer])  # the stale copy sees 96 h free
     with pytest.raises(IntegrityError):
         bank.save(stale)
@@ -291,27 +342,44 @@ def test_two_concurrent_recognitions_conflict_on_the_learners_aggregate() -> Non
 # -- the property ----------------------------------------------------------------------------
 
 HOURS = ["2.5", "8", "16", "24", "40"]
-RECOGNISE = st.tuples(st.just("recognise"), st.sampled_from([EDM, MPA]),
-                      st.lists(st.tuples(st.integers(0, 5), st.sampled_from([None, "0.25", "0.5", "1", "1.5"])),
-                               min_size=1, max_size=2))
-OPS = st.lists(st.one_of(
-    RECOGNISE, RECOGNISE, RECOGNISE, RECOGNISE, RECOGNISE,
-    st.tuples(st.just("reverse"), st.integers(0, 20), st.just([])),
-    st.tuples(st.just("reverse"), st.integers(0, 20), st.just([])),
-    st.tuples(st.just("revoke"), st.integers(0, 5), st.just([])),
-), min_size=10, max_size=40)
+RECOGNISE = st.tuples(
+    st.just("recognise"),
+    st.sampled_from([EDM, MPA]),
+    st.lists(st.tuples(st.integers(0, 5), st.sampled_from([None, "0.25", "0.5", "1", "1.5"])), min_size=1, max_size=2),
+)
+OPS = st.lists(
+    st.one_of(
+        RECOGNISE,
+        RECOGNISE,
+        RECOGNISE,
+        RECOGNISE,
+        RECOGNISE,
+        st.tuples(st.just("reverse"), st.integers(0, 20), st.just([])),
+        st.tuples(st.just("reverse"), st.integers(0, 20), st.just([])),
+        st.tuples(st.just("revoke"), st.integers(0, 5), st.just([])),
+    ),
+    min_size=10,
+    max_size=40,
+)
 
 
 ASSESSED = ["pass", "pass", "pass", "excellent", "fail"]
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(completions=st.lists(st.tuples(st.sampled_from(HOURS), st.sampled_from(ASSESSED),
-                                      st.sampled_from(["principal_qualification", "ethics"])),
-                            min_size=1, max_size=6),
-       ops=OPS)
+@given(
+    completions=st.lists(
+        st.tuples(
+            st.sampled_from(HOURS), st.sampled_from(ASSESSED), st.sampled_from(["principal_qualification", "ethics"])
+        ),
+        min_size=1,
+        max_size=6,
+    ),
+    ops=OPS,
+)
 def test_an_hour_is_never_recognised_twice_across_programmes(
-    completions: list[tuple[str, str, str]], ops: list[tuple[str, Any, Any]],
+    completions: list[tuple[str, str, str]],
+    ops: list[tuple[str, Any, Any]],
 ) -> None:
     bank = new_bank()
     publish_mapping(bank, edm_mapping())
@@ -325,10 +393,15 @@ def test_an_hour_is_never_recognised_twice_across_programmes(
     for step, (op, arg, items) in enumerate(ops):
         if op == "recognise":
             # A share of the completion's hours (1.5: more than it has), or all that remain.
-            named = [(f"c{i % len(completions)}",
-                      None if share is None else str(max(D("0.01"), (D(completions[i % len(completions)][0])
-                                                                       * D(share)).quantize(D("0.01")))))
-                     for i, share in items]
+            named = [
+                (
+                    f"c{i % len(completions)}",
+                    None
+                    if share is None
+                    else str(max(D("0.01"), (D(completions[i % len(completions)][0]) * D(share)).quantize(D("0.01")))),
+                )
+                for i, share in items
+            ]
             try:
                 done = recognise(bank, f"g{step}", arg, *named)
             except HoursAlreadyRecognised:
@@ -336,7 +409,8 @@ def test_an_hour_is_never_recognised_twice_across_programmes(
                 assert any(
                     (h is None and model.get(cid, D(0)) >= hours[cid])
                     or (h is not None and model.get(cid, D(0)) + D(h) > hours[cid])
-                    for cid, h in ((str(completion_uuid(ACADEMY, r)), h) for r, h in named))
+                    for cid, h in ((str(completion_uuid(ACADEMY, r)), h) for r, h in named)
+                )
             except (CompletionNotRecognisable, DegreeCapExceeded, RecognitionInvalid):
                 pass
             else:
@@ -351,8 +425,9 @@ def test_an_hour_is_never_recognised_twice_across_programmes(
                     model[cid] -= h
         elif op == "revoke":
             # From the last completion backwards (recognitions name the first ones most).
-            bank.revoke_completion(ACADEMY, f"c{(len(completions) - 1 - arg) % len(completions)}", "audit",
-                                   by_provider=None)
+            bank.revoke_completion(
+                ACADEMY, f"c{(len(completions) - 1 - arg) % len(completions)}", "audit", by_provider=None
+            )
         _check(bank, hours)
         found = recognitions(bank, LI_QIANG)
         assert (found.consumed if found is not None else {}) == {c: h for c, h in model.items() if h}

@@ -38,9 +38,7 @@ def aggregates(bank: CreditBank) -> dict[UUID, object]:
 def built() -> tuple[CreditBank, DemoSummary, list[tuple[str, int, int]]]:
     bank = new_bank()
     stages: list[tuple[str, int, int]] = []
-    summary = build_demo(
-        bank, today=TODAY, learners=LEARNERS, progress=lambda *a: stages.append(a)
-    )
+    summary = build_demo(bank, today=TODAY, learners=LEARNERS, progress=lambda *a: stages.append(a))
     return bank, summary, stages
 
 
@@ -85,8 +83,7 @@ def test_the_near_qualified_prospective_principal_has_exactly_299_5_hours(built)
     mine = [
         c
         for c in completions(bank)
-        if c.facts.learner_id == learner.learner_id
-        and c.facts.category == "principal_qualification"
+        if c.facts.learner_id == learner.learner_id and c.facts.category == "principal_qualification"
     ]
     earned = sum((c.facts.hours for c in mine if c.earns_hours), Decimal(0))
     assert earned == Decimal("299.5")
@@ -110,9 +107,7 @@ def test_example_learners_hold_their_roles(built):
     first_year = bank.learner(summary.first_year_teacher_id)
     assert first_year.hired_on is not None
     assert date(2026, 8, 1) <= first_year.hired_on <= TODAY
-    kinds = Counter(
-        s.role for a in aggregates(bank).values() if isinstance(a, Learner) for s in a.spells
-    )
+    kinds = Counter(s.role for a in aggregates(bank).values() if isinstance(a, Learner) for s in a.spells)
     assert kinds["principal"] == 8
     assert kinds["prospective_principal"] == 5
     assert kinds["trainer"] == 3
@@ -124,10 +119,7 @@ def test_no_completion_is_dated_after_today_or_out_of_order(built):
     recorded = completions(bank)
     assert max(c.facts.completed_on for c in recorded) <= TODAY
     assert min(c.facts.completed_on for c in recorded) >= date(TODAY.year - 2, 1, 1)
-    assert all(
-        c.facts.started_on is None or c.facts.started_on <= c.facts.completed_on
-        for c in recorded
-    )
+    assert all(c.facts.started_on is None or c.facts.started_on <= c.facts.completed_on for c in recorded)
     assessments = Counter(c.facts.assessment for c in recorded)
     assert assessments["pass"] > assessments["excellent"] > assessments["fail"] > 0
     assert all(c.facts.hours > 0 for c in recorded)

@@ -55,10 +55,15 @@ def reference_decode(position: int, originator_id: UUID, version: int, topic: st
         attributes = {}
     timestamp = attributes.get("timestamp")
     return Decoded(
-        position=position, originator_id=originator_id, originator_version=version, topic=topic, state=state,
+        position=position,
+        originator_id=originator_id,
+        originator_version=version,
+        topic=topic,
+        state=state,
         fields={k: v for k, v in attributes.items() if k not in BOOKKEEPING},
         recorded_at=timestamp if isinstance(timestamp, datetime) else None,
-        known=known, event_id=reference_event_uuid(originator_id, version),
+        known=known,
+        event_id=reference_event_uuid(originator_id, version),
     )
 
 
@@ -76,7 +81,13 @@ def assert_same(fast: Decoded, slow: Decoded) -> None:
     assert typed(fast.fields) == typed(slow.fields)
     assert typed(fast.recorded_at) == typed(slow.recorded_at)
     assert (fast.position, fast.originator_id, fast.originator_version, fast.topic, fast.state, fast.known) == (
-        slow.position, slow.originator_id, slow.originator_version, slow.topic, slow.state, slow.known)
+        slow.position,
+        slow.originator_id,
+        slow.originator_version,
+        slow.topic,
+        slow.state,
+        slow.known,
+    )
     assert fast.event_id == slow.event_id and str(fast.event_id) == str(slow.event_id)
     assert fast.type == slow.type
 
@@ -87,13 +98,19 @@ def ledger_event_classes() -> list[type]:
     for info in pkgutil.iter_modules(ledger.__path__):
         module = importlib.import_module(f"ledger.{info.name}")
         for aggregate in vars(module).values():
-            if not (isinstance(aggregate, type) and issubclass(aggregate, Aggregate)
-                    and aggregate.__module__ == module.__name__):
+            if not (
+                isinstance(aggregate, type)
+                and issubclass(aggregate, Aggregate)
+                and aggregate.__module__ == module.__name__
+            ):
                 continue
             for name in dir(aggregate):
                 event = getattr(aggregate, name)
-                if (isinstance(event, type) and issubclass(event, CanMutateAggregate)
-                        and event.__qualname__.startswith(aggregate.__qualname__ + ".")):
+                if (
+                    isinstance(event, type)
+                    and issubclass(event, CanMutateAggregate)
+                    and event.__qualname__.startswith(aggregate.__qualname__ + ".")
+                ):
                     found[get_topic(event)] = event
     return [found[t] for t in sorted(found)]
 
@@ -103,21 +120,34 @@ EVENT_CLASSES = ledger_event_classes()
 
 def test_the_ledger_event_classes_are_all_found() -> None:
     topics = {get_topic(c) for c in EVENT_CLASSES}
-    assert {"ledger.completion:Completion.Recorded", "ledger.learner:Learner.Registered",
-            "ledger.policy:Policy.Published", "ledger.certificate:Certificate.Issued",
-            "ledger.transfer:Account.Transferred", "ledger.degree:Recognitions.Recognised"} <= topics
+    assert {
+        "ledger.completion:Completion.Recorded",
+        "ledger.learner:Learner.Registered",
+        "ledger.policy:Policy.Published",
+        "ledger.certificate:Certificate.Issued",
+        "ledger.transfer:Account.Transferred",
+        "ledger.degree:Recognitions.Recognised",
+    } <= topics
 
 
 # -- generated states, every event class --------------------------------------------------
 
 ZONES = st.sampled_from([None, UTC, timezone(timedelta(hours=8)), timezone(timedelta(hours=-3, minutes=-30))])
 SCALARS = st.one_of(
-    st.none(), st.booleans(), st.integers(min_value=-(2**63), max_value=2**64 - 1), st.text(max_size=12),
-    st.decimals(places=None), st.dates(), st.datetimes(timezones=ZONES), st.uuids(),
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**63), max_value=2**64 - 1),
+    st.text(max_size=12),
+    st.decimals(places=None),
+    st.dates(),
+    st.datetimes(timezones=ZONES),
+    st.uuids(),
 )
 # Rarer shapes, each of which must send the fast path to the mapper or agree with it.
 ODD = st.one_of(
-    st.floats(), st.integers(min_value=2**64), st.integers(max_value=-(2**63) - 1),
+    st.floats(),
+    st.integers(min_value=2**64),
+    st.integers(max_value=-(2**63) - 1),
 )
 
 
@@ -129,10 +159,12 @@ def values(odd: bool) -> st.SearchStrategy[Any]:
             st.lists(inner, max_size=3),
             st.dictionaries(st.text(max_size=6), inner, max_size=3),
             # Plain dicts that look like transcoded values: known and unknown names, any data.
-            st.fixed_dictionaries({
-                "_type_": st.sampled_from(["date_iso", "decimal_str", "uuid_hex", "datetime_iso", "nope"]),
-                "_data_": inner,
-            }),
+            st.fixed_dictionaries(
+                {
+                    "_type_": st.sampled_from(["date_iso", "decimal_str", "uuid_hex", "datetime_iso", "nope"]),
+                    "_data_": inner,
+                }
+            ),
         ),
         max_leaves=8,
     )
@@ -167,13 +199,24 @@ def test_odd_values_decode_as_the_mapper_does(row: tuple[int, UUID, int, str, by
 
 def test_a_completion_takes_the_fast_path_and_keeps_its_types() -> None:
     decoder = EventDecoder()
-    state = MAPPER.transcoder.encode({
-        "timestamp": datetime(2026, 11, 26, 8, 30, 1, 123456, tzinfo=UTC),
-        "originator_topic": "ledger.completion:Completion", "provider_id": "P1", "record_id": "r1",
-        "learner_id": "T1", "programme_code": "C1", "programme_title": "师德",
-        "category": "ethics", "level": "county", "hours": Decimal("2.50"), "assessment": "pass",
-        "completed_on": date(2024, 3, 15), "started_on": None, "topics": ["a"],
-    })
+    state = MAPPER.transcoder.encode(
+        {
+            "timestamp": datetime(2026, 11, 26, 8, 30, 1, 123456, tzinfo=UTC),
+            "originator_topic": "ledger.completion:Completion",
+            "provider_id": "P1",
+            "record_id": "r1",
+            "learner_id": "T1",
+            "programme_code": "C1",
+            "programme_title": "师德",
+            "category": "ethics",
+            "level": "county",
+            "hours": Decimal("2.50"),
+            "assessment": "pass",
+            "completed_on": date(2024, 3, 15),
+            "started_on": None,
+            "topics": ["a"],
+        }
+    )
     topic = "ledger.completion:Completion.Recorded"
     assert decoder._fast(uuid4(), topic, state) is not None  # not the mapper
     row = (7, uuid4(), 1, topic, state)
@@ -201,31 +244,31 @@ class Versioned(Aggregate):
 COMPLETION = "ledger.completion:Completion.Recorded"
 STAMP = b'{"_type_":"datetime_iso","_data_":"2026-11-26T08:30:01.123456+00:00"}'
 ODD_STATES = [
-    (COMPLETION, b'{"timestamp":' + STAMP + b',"hours":1.5}'),                      # a float
+    (COMPLETION, b'{"timestamp":' + STAMP + b',"hours":1.5}'),  # a float
     (COMPLETION, b'{"timestamp":' + STAMP + b',"n":123456789012345678901234567890}'),  # beyond 64 bits
     (COMPLETION, b'{"timestamp":' + STAMP + b',"n":-9223372036854775809}'),
-    (COMPLETION, b'{"timestamp":' + STAMP + b',"n":18446744073709551615}'),          # u64 max: exact both ways
+    (COMPLETION, b'{"timestamp":' + STAMP + b',"n":18446744073709551615}'),  # u64 max: exact both ways
     (COMPLETION, b'{"n":1e400}'),
     (COMPLETION, b'{"n":NaN}'),
-    (COMPLETION, b'{"n":"\\ud800"}'),                                                 # a lone surrogate
-    (COMPLETION, b'{"a":1,"a":2,"b":[1,{"a":3,"a":4}]}'),                             # duplicate keys
+    (COMPLETION, b'{"n":"\\ud800"}'),  # a lone surrogate
+    (COMPLETION, b'{"a":1,"a":2,"b":[1,{"a":3,"a":4}]}'),  # duplicate keys
     (COMPLETION, b'{"class_version":1,"x":1}'),
     (COMPLETION, b'{"class_version":2,"x":1}'),
-    (COMPLETION, b'{"_type_":"date_iso","_data_":"2024-01-01"}'),                   # the state itself transcoded
-    (COMPLETION, b'[1,2]'),
+    (COMPLETION, b'{"_type_":"date_iso","_data_":"2024-01-01"}'),  # the state itself transcoded
+    (COMPLETION, b"[1,2]"),
     (COMPLETION, b'"text"'),
-    (COMPLETION, b'{"d":{"_type_":"nope","_data_":"x"}}'),                           # unknown transcoding
+    (COMPLETION, b'{"d":{"_type_":"nope","_data_":"x"}}'),  # unknown transcoding
     (COMPLETION, b'{"d":{"_type_":["date_iso"],"_data_":"x"}}'),
-    (COMPLETION, b'{"d":{"_type_":"date_iso","_data_":"2024-02-30"}}'),              # invalid date
+    (COMPLETION, b'{"d":{"_type_":"date_iso","_data_":"2024-02-30"}}'),  # invalid date
     (COMPLETION, b'{"d":{"_type_":"decimal_str","_data_":"1.5e3"}}'),
-    (COMPLETION, b'{"d":{"_type_":"decimal_str","_data_":12}}'),                     # Decimal(int) works
+    (COMPLETION, b'{"d":{"_type_":"decimal_str","_data_":12}}'),  # Decimal(int) works
     (COMPLETION, b'{"d":{"_type_":"uuid_hex","_data_":12}}'),
     (COMPLETION, b'{"d":{"_type_":"date_iso","_data_":{"_type_":"decimal_str","_data_":"1"}}}'),
-    (COMPLETION, b'{"d":{"_type_":"date_iso","_data_":"2024-01-01","x":1}}'),       # three keys: a plain dict
+    (COMPLETION, b'{"d":{"_type_":"date_iso","_data_":"2024-01-01","x":1}}'),  # three keys: a plain dict
     (COMPLETION, b'{"d":{"_type_":"date_iso"}}'),
-    (COMPLETION, b'{"timestamp":"2026-11-26"}'),                                     # not an instant
-    (COMPLETION, b'\xef\xbb\xbf{"a":1}'),                                            # a BOM
-    (COMPLETION, b'{"a":"\xff"}'),                                                   # not UTF-8
+    (COMPLETION, b'{"timestamp":"2026-11-26"}'),  # not an instant
+    (COMPLETION, b'\xef\xbb\xbf{"a":1}'),  # a BOM
+    (COMPLETION, b'{"a":"\xff"}'),  # not UTF-8
     (COMPLETION, b'{"a":1} '),
     (COMPLETION, b'{"a":1}x'),
     (COMPLETION, b""),
@@ -314,14 +357,21 @@ def test_event_uuid_is_the_ledgers(originator_id: UUID, version: int) -> None:
     assert fast.version == 5 and fast.bytes == slow.bytes
 
 
-@given(st.lists(st.tuples(st.integers(0, 2**62), st.uuids(), st.integers(0, 2**62), st.text(max_size=40),
-                          st.binary(max_size=300)), max_size=20),
-       st.binary(min_size=32, max_size=32))
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 2**62), st.uuids(), st.integers(0, 2**62), st.text(max_size=40), st.binary(max_size=300)
+        ),
+        max_size=20,
+    ),
+    st.binary(min_size=32, max_size=32),
+)
 def test_chain_hashes_are_the_documented_links(rows: list[tuple[int, UUID, int, str, bytes]], start: bytes) -> None:
     expected, head = [], start
     for row in rows:
         head = link(head, canonical_bytes(*row))
         expected.append(head)
     assert chain_hashes(rows, start) == expected
-    assert chain_hashes([]) == [] and chain_hashes(rows)[:1] == ([link(GENESIS, canonical_bytes(*rows[0]))]
-                                                                   if rows else [])
+    assert chain_hashes([]) == [] and chain_hashes(rows)[:1] == (
+        [link(GENESIS, canonical_bytes(*rows[0]))] if rows else []
+    )

@@ -41,11 +41,7 @@ def _module_name(path: Path) -> str:
 
 
 def _sources() -> dict[str, Path]:
-    return {
-        _module_name(path): path
-        for package in PACKAGES
-        for path in sorted((ROOT / package).rglob("*.py"))
-    }
+    return {_module_name(path): path for package in PACKAGES for path in sorted((ROOT / package).rglob("*.py"))}
 
 
 MODULES = _sources()
@@ -85,8 +81,14 @@ def room_of(module: str) -> str:
 
 def test_the_source_tree_is_read() -> None:
     # The walk found the rooms and their imports; an empty graph would make every check pass.
-    assert {"ledger.completion", "projections.runner", "api.settings", "api.service.routes", "api.cli.main",
-            "api.demo.builder"} <= MODULES.keys()
+    assert {
+        "ledger.completion",
+        "projections.runner",
+        "api.settings",
+        "api.service.routes",
+        "api.cli.main",
+        "api.demo.builder",
+    } <= MODULES.keys()
     assert "api.service.app" in GRAPH["api.cli.main"]
     assert room_of("api.service.routes") == "api.service"
     assert room_of("api.settings") == "api"
@@ -106,9 +108,11 @@ def test_every_room_imports_only_the_rooms_it_may() -> None:
 def test_nothing_but_the_command_line_imports_the_demo_or_the_service() -> None:
     # The narrow reading of the rule above, said plainly: the service never reaches its callers.
     importers = {
-        module for module, targets in GRAPH.items()
-        if any(room_of(target) in {"api.service", "api.demo"} and room_of(target) != room_of(module)
-               for target in targets)
+        module
+        for module, targets in GRAPH.items()
+        if any(
+            room_of(target) in {"api.service", "api.demo"} and room_of(target) != room_of(module) for target in targets
+        )
     }
     assert {room_of(module) for module in importers} <= {"api.cli", "api.console"}
 

@@ -62,10 +62,7 @@ def test_eight_schools_posting_at_once_each_get_their_own_outcomes(bank, committ
     ready = threading.Barrier(CALLERS)
 
     def school(n):
-        batch = [
-            school_session(f"S{n}-{i:03}", learner_id=LI_HUA if i % 2 else WANG_FANG)
-            for i in range(PER_CALLER)
-        ]
+        batch = [school_session(f"S{n}-{i:03}", learner_id=LI_HUA if i % 2 else WANG_FANG) for i in range(PER_CALLER)]
         ready.wait()
         futures[n] = committer.record_completions(batch)
 
@@ -89,9 +86,7 @@ def test_eight_schools_posting_at_once_each_get_their_own_outcomes(bank, committ
 def test_a_bad_item_in_a_grouped_transaction_is_refused_only_to_its_sender(bank, committer):
     release = hold_the_writer(committer)
     good = committer.record_completions([school_session("G-1"), school_session("G-2")])
-    mixed = committer.record_completions(
-        [school_session("M-1", category="online"), school_session("M-2")]
-    )
+    mixed = committer.record_completions([school_session("M-1", category="online"), school_session("M-2")])
     resent = committer.record_completions([school_session("G-1")])
     release.set()
 

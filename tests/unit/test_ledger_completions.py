@@ -85,9 +85,7 @@ def test_a_completion_dated_tomorrow_is_refused_one_dated_today_is_fine():
 def test_a_course_that_started_after_it_ended_is_refused():
     bank = opened_bank()
 
-    outcome = post_one(
-        bank, ethics_course(started_on=date(2026, 7, 1), completed_on=date(2026, 6, 30))
-    )
+    outcome = post_one(bank, ethics_course(started_on=date(2026, 7, 1), completed_on=date(2026, 6, 30)))
 
     assert isinstance(outcome.error, CompletionDatesOutOfOrder)
     assert outcome.error.field == "started_on"
@@ -96,9 +94,7 @@ def test_a_course_that_started_after_it_ended_is_refused():
 def test_a_one_day_course_may_start_and_end_the_same_day():
     bank = opened_bank()
 
-    outcome = post_one(
-        bank, ethics_course(started_on=date(2026, 6, 30), completed_on=date(2026, 6, 30))
-    )
+    outcome = post_one(bank, ethics_course(started_on=date(2026, 6, 30), completed_on=date(2026, 6, 30)))
 
     assert outcome.status == "recorded"
 
@@ -199,25 +195,34 @@ def test_a_term_end_batch_records_exactly_the_good_items_one_outcome_each_in_ord
     bank = opened_bank()
     before = last_position(bank)
     batch = [
-        school_session("SB-01"),                                     # good
-        school_session("SB-02", learner_id="T-unknown"),             # nobody
-        school_session("SB-03", learner_id=WANG_FANG),               # good
-        school_session("SB-04", completed_on=date(2027, 1, 10)),     # future
-        school_session("SB-05", category="online"),                  # not accredited
-        school_session("SB-06", assessment="fail"),                  # recorded, earns 0
-        school_session("SB-07", hours=Decimal("-2.5")),              # bad hours
-        school_session("SB-08", hours=Decimal("3")),                 # good
+        school_session("SB-01"),  # good
+        school_session("SB-02", learner_id="T-unknown"),  # nobody
+        school_session("SB-03", learner_id=WANG_FANG),  # good
+        school_session("SB-04", completed_on=date(2027, 1, 10)),  # future
+        school_session("SB-05", category="online"),  # not accredited
+        school_session("SB-06", assessment="fail"),  # recorded, earns 0
+        school_session("SB-07", hours=Decimal("-2.5")),  # bad hours
+        school_session("SB-08", hours=Decimal("3")),  # good
     ]
 
     outcomes = bank.record_completions(batch)
 
     assert [o.record_id for o in outcomes] == [f"SB-0{i}" for i in range(1, 9)]
     assert [o.status for o in outcomes] == [
-        "recorded", "rejected", "recorded", "rejected",
-        "rejected", "recorded", "rejected", "recorded",
+        "recorded",
+        "rejected",
+        "recorded",
+        "rejected",
+        "rejected",
+        "recorded",
+        "rejected",
+        "recorded",
     ]
     assert [type(o.error).__name__ for o in outcomes if o.error] == [
-        "LearnerNotFound", "CompletionInFuture", "OutsideAccreditation", "HoursInvalid",
+        "LearnerNotFound",
+        "CompletionInFuture",
+        "OutsideAccreditation",
+        "HoursInvalid",
     ]
     positions = [o.position for o in outcomes if o.status == "recorded"]
     assert positions == [before + 1, before + 2, before + 3, before + 4]
@@ -229,12 +234,12 @@ def test_the_same_record_twice_in_one_batch_is_recorded_once_then_duplicate():
     bank = opened_bank()
     before = last_position(bank)
 
-    outcomes = bank.record_completions(
-        [school_session("SB-1"), school_session("SB-2"), school_session("SB-1")]
-    )
+    outcomes = bank.record_completions([school_session("SB-1"), school_session("SB-2"), school_session("SB-1")])
 
     assert [(o.record_id, o.status) for o in outcomes] == [
-        ("SB-1", "recorded"), ("SB-2", "recorded"), ("SB-1", "duplicate"),
+        ("SB-1", "recorded"),
+        ("SB-2", "recorded"),
+        ("SB-1", "duplicate"),
     ]
     assert outcomes[2].position == outcomes[0].position == before + 1
     assert last_position(bank) == before + 2
@@ -243,9 +248,7 @@ def test_the_same_record_twice_in_one_batch_is_recorded_once_then_duplicate():
 def test_the_same_record_id_twice_in_one_batch_with_other_hours_conflicts():
     bank = opened_bank()
 
-    outcomes = bank.record_completions(
-        [school_session("SB-1"), school_session("SB-1", hours=Decimal("4"))]
-    )
+    outcomes = bank.record_completions([school_session("SB-1"), school_session("SB-1", hours=Decimal("4"))])
 
     assert [o.status for o in outcomes] == ["recorded", "rejected"]
     assert isinstance(outcomes[1].error, CompletionConflict)

@@ -16,9 +16,7 @@ def all_subclasses(cls):
     return found
 
 
-LEDGER_ERRORS = [
-    cls for cls in all_subclasses(DomainError) if cls.__module__ == "ledger.errors"
-]
+LEDGER_ERRORS = [cls for cls in all_subclasses(DomainError) if cls.__module__ == "ledger.errors"]
 
 #: The codes as published (shared/API.md); changing one breaks clients.
 STABLE_CODES = {
@@ -62,7 +60,8 @@ def test_the_published_codes_and_statuses_have_not_changed():
 
 def test_every_error_class_in_the_module_is_a_domain_error():
     classes = [
-        obj for obj in vars(ledger.errors).values()
+        obj
+        for obj in vars(ledger.errors).values()
         if isinstance(obj, type) and issubclass(obj, Exception) and obj.__module__ == "ledger.errors"
     ]
     assert all(issubclass(cls, DomainError) for cls in classes)
@@ -70,8 +69,7 @@ def test_every_error_class_in_the_module_is_a_domain_error():
 
 
 def test_an_error_carries_its_detail_field_and_context():
-    error = ledger.errors.HoursInvalid("1.234 has more than two decimal places",
-                                       field="items[2].hours", index=2)
+    error = ledger.errors.HoursInvalid("1.234 has more than two decimal places", field="items[2].hours", index=2)
 
     assert str(error) == "1.234 has more than two decimal places"
     assert error.detail == str(error)

@@ -56,10 +56,29 @@ def test_whole_hours_as_int_or_text():
     assert parse_hours(Decimal("0.01")) == Decimal("0.01")
 
 
-@pytest.mark.parametrize("value", [
-    " 90 ", "90\n", "1_000", "+5", "1e3", "1E3", ".5", "5.", "0x10", "NaN", "Infinity", "1,5", "",
-    "１０", "٣", "१२", "1" + "0" * 24, Decimal("1E+3"),
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        " 90 ",
+        "90\n",
+        "1_000",
+        "+5",
+        "1e3",
+        "1E3",
+        ".5",
+        "5.",
+        "0x10",
+        "NaN",
+        "Infinity",
+        "1,5",
+        "",
+        "１０",
+        "٣",
+        "१२",
+        "1" + "0" * 24,
+        Decimal("1E+3"),
+    ],
+)
 def test_hours_are_written_as_the_contract_writes_them_ascii_digits_and_at_most_two_places(value):
     """Only what ``Decimal()`` or ``int()`` would read: full-width, Arabic-Indic or
     Devanagari digits, underscores, signs, exponents and spaces are not the contract's hours."""
@@ -132,8 +151,11 @@ def test_format_hours_shows_exact_hours_without_trailing_zeros():
 
 
 two_place_hours = st.decimals(
-    min_value=Decimal("0.01"), max_value=MAX_HOURS_PER_COMPLETION, places=2,
-    allow_nan=False, allow_infinity=False,
+    min_value=Decimal("0.01"),
+    max_value=MAX_HOURS_PER_COMPLETION,
+    places=2,
+    allow_nan=False,
+    allow_infinity=False,
 )
 
 

@@ -53,39 +53,57 @@ ROLES = ["head_teacher", "principal"]
 EPOCH = date(2025, 1, 1)
 
 hours_st = st.decimals(
-    min_value=Decimal("0.01"), max_value=Decimal("2000"), places=2,
-    allow_nan=False, allow_infinity=False,
+    min_value=Decimal("0.01"),
+    max_value=Decimal("2000"),
+    places=2,
+    allow_nan=False,
+    allow_infinity=False,
 )
 #: Days after 2025-01-01; now and then a day after "today" (day 694 is 2026-11-26).
-day_st = st.tuples(st.integers(0, 694), st.integers(0, 9)).map(
-    lambda t: t[0] if t[1] != 9 else 694 + 1 + t[0] % 30
-)
+day_st = st.tuples(st.integers(0, 694), st.integers(0, 9)).map(lambda t: t[0] if t[1] != 9 else 694 + 1 + t[0] % 30)
 register_st = st.tuples(st.just("register"), st.sampled_from(LEARNERS))
 role_st = st.tuples(
-    st.just("role"), st.sampled_from(LEARNERS), st.sampled_from(ROLES),
-    st.sampled_from(["start", "end"]), st.integers(0, 700),
+    st.just("role"),
+    st.sampled_from(LEARNERS),
+    st.sampled_from(ROLES),
+    st.sampled_from(["start", "end"]),
+    st.integers(0, 700),
 )
 post_st = st.tuples(
-    st.just("post"), st.sampled_from(PROVIDERS), st.sampled_from(RECORDS),
+    st.just("post"),
+    st.sampled_from(PROVIDERS),
+    st.sampled_from(RECORDS),
     st.sampled_from(["T-A", "T-B", "T-A", "T-B", "T-C"]),  # T-C may be unregistered
-    hours_st, st.sampled_from(["pass", "excellent", "fail"]),
+    hours_st,
+    st.sampled_from(["pass", "excellent", "fail"]),
     day_st,
 )
 repost_st = st.tuples(st.just("repost"), st.integers(0, 50), st.booleans())
 revoke_st = st.tuples(
-    st.just("revoke"), st.sampled_from(PROVIDERS), st.sampled_from(RECORDS),
+    st.just("revoke"),
+    st.sampled_from(PROVIDERS),
+    st.sampled_from(RECORDS),
     st.sampled_from([None, *PROVIDERS]),
 )
 revoke_recorded_st = st.tuples(
-    st.just("revoke_recorded"), st.integers(0, 50), st.sampled_from([None, "owner", "other"]),
+    st.just("revoke_recorded"),
+    st.integers(0, 50),
+    st.sampled_from([None, "owner", "other"]),
 )
 commands_st = st.lists(
     st.one_of(
         # posts first: Hypothesis leans towards the first branch
-        post_st, post_st, revoke_recorded_st, repost_st, post_st, register_st, role_st,
+        post_st,
+        post_st,
+        revoke_recorded_st,
+        repost_st,
+        post_st,
+        register_st,
+        role_st,
         revoke_st,
     ),
-    min_size=10, max_size=40,
+    min_size=10,
+    max_size=40,
 )
 
 property_settings = settings(max_examples=50, deadline=None)
@@ -116,21 +134,33 @@ def open_bank() -> CreditBank:
     for provider_id in PROVIDERS:
         bank.accredit_provider(
             Accreditation(
-                provider_id=provider_id, name=provider_id, jurisdiction="220000",
-                categories=("school_based",), levels=("school",),
-                valid_from=EPOCH, valid_to=None,
+                provider_id=provider_id,
+                name=provider_id,
+                jurisdiction="220000",
+                categories=("school_based",),
+                levels=("school",),
+                valid_from=EPOCH,
+                valid_to=None,
             )
         )
     return bank
 
 
-def facts_for(provider_id: str, record_id: str, learner_id: str, hours: Decimal,
-              assessment: str, day: int) -> CompletionFacts:
+def facts_for(
+    provider_id: str, record_id: str, learner_id: str, hours: Decimal, assessment: str, day: int
+) -> CompletionFacts:
     return CompletionFacts(
-        provider_id=provider_id, record_id=record_id, learner_id=learner_id,
-        programme_code="SB", programme_title="校本研修", category="school_based",
-        level="school", hours=hours, assessment=assessment,
-        completed_on=EPOCH + timedelta(days=day), started_on=None,
+        provider_id=provider_id,
+        record_id=record_id,
+        learner_id=learner_id,
+        programme_code="SB",
+        programme_title="校本研修",
+        category="school_based",
+        level="school",
+        hours=hours,
+        assessment=assessment,
+        completed_on=EPOCH + timedelta(days=day),
+        started_on=None,
     )
 
 
@@ -187,8 +217,7 @@ def run(commands: list[tuple[Any, ...]]) -> tuple[CreditBank, Model]:
                 pass
         elif kind == "post":
             _, provider_id, record_id, learner_id, hours, assessment, day = command
-            post(bank, model, facts_for(provider_id, record_id, learner_id, hours,
-                                        assessment, day))
+            post(bank, model, facts_for(provider_id, record_id, learner_id, hours, assessment, day))
         elif kind == "repost":
             _, pick, altered = command
             if not model.recorded:
@@ -260,12 +289,8 @@ def test_reposting_anything_already_posted_records_nothing(commands):
     one_batch = bank.record_completions([facts for facts, _ in originals])
     singly = [bank.record_completions([facts])[0] for facts, _ in reversed(originals)]
 
-    assert [(o.status, o.position) for o in one_batch] == [
-        ("duplicate", position) for _, position in originals
-    ]
-    assert [(o.status, o.position) for o in reversed(singly)] == [
-        ("duplicate", position) for _, position in originals
-    ]
+    assert [(o.status, o.position) for o in one_batch] == [("duplicate", position) for _, position in originals]
+    assert [(o.status, o.position) for o in reversed(singly)] == [("duplicate", position) for _, position in originals]
     assert last_position(bank) == before
 
 
@@ -292,8 +317,7 @@ def test_earned_hours_from_aggregates_equal_earned_hours_from_the_raw_log(comman
     bank, model = run(commands)
 
     aggregates = [
-        bank.repository.get(completion_uuid(provider_id, record_id))
-        for provider_id, record_id in model.recorded
+        bank.repository.get(completion_uuid(provider_id, record_id)) for provider_id, record_id in model.recorded
     ]
     assert all(isinstance(a, Completion) for a in aggregates)
     from_aggregates = sum((a.facts.hours for a in aggregates if a.earns_hours), Decimal(0))

@@ -70,17 +70,15 @@ def test_a_level_the_college_is_not_accredited_for_is_refused():
     ("completed_on", "allowed"),
     [
         (date(2023, 12, 31), False),  # the day before accreditation starts
-        (date(2024, 1, 1), True),     # the first day
+        (date(2024, 1, 1), True),  # the first day
         (date(2026, 6, 30), True),
-        (date(2026, 11, 26), True),   # today
+        (date(2026, 11, 26), True),  # today
     ],
 )
 def test_completion_dates_must_lie_within_the_validity_dates(completed_on, allowed):
     bank = opened_bank()
 
-    outcome = post_one(
-        bank, ethics_course(completed_on=completed_on, started_on=completed_on)
-    )
+    outcome = post_one(bank, ethics_course(completed_on=completed_on, started_on=completed_on))
 
     if allowed:
         assert outcome.status == "recorded"
@@ -95,10 +93,11 @@ def test_an_accreditation_that_expired_in_2025_refuses_a_2026_completion():
     bank = opened_bank()
     bank.accredit_provider(college_accreditation(valid_to=date(2025, 12, 31)))
 
-    assert post_one(bank, ethics_course(record_id="A", completed_on=date(2025, 12, 31),
-                                        started_on=None)).status == "recorded"
-    late = post_one(bank, ethics_course(record_id="B", completed_on=date(2026, 1, 1),
-                                        started_on=None))
+    assert (
+        post_one(bank, ethics_course(record_id="A", completed_on=date(2025, 12, 31), started_on=None)).status
+        == "recorded"
+    )
+    late = post_one(bank, ethics_course(record_id="B", completed_on=date(2026, 1, 1), started_on=None))
     assert isinstance(late.error, OutsideAccreditation)
 
 
@@ -107,8 +106,7 @@ def test_an_open_ended_accreditation_says_so_when_it_refuses():
 
     outcome = post_one(
         bank,
-        ethics_course(provider_id=DISTRICT_CENTRE, level="school",
-                      completed_on=date(2020, 8, 31), started_on=None),
+        ethics_course(provider_id=DISTRICT_CENTRE, level="school", completed_on=date(2020, 8, 31), started_on=None),
     )
 
     assert isinstance(outcome.error, OutsideAccreditation)
@@ -134,7 +132,9 @@ def test_a_suspended_college_posts_nothing_and_a_reinstated_one_posts_again():
 
     assert post_one(bank, ethics_course()).status == "recorded"
     assert topics(bank, after=suspended.position - 1) == [
-        "Provider.Suspended", "Provider.Reinstated", "Completion.Recorded",
+        "Provider.Suspended",
+        "Provider.Reinstated",
+        "Completion.Recorded",
     ]
 
 
@@ -179,9 +179,7 @@ def test_reaccreditation_changes_what_the_college_may_post_from_then_on():
 
     ethics = post_one(bank, ethics_course(record_id="ETH-2"))
     assert isinstance(ethics.error, OutsideAccreditation)
-    it_course = post_one(
-        bank, ethics_course(record_id="IT-1", category="it_competence", level="municipal")
-    )
+    it_course = post_one(bank, ethics_course(record_id="IT-1", category="it_competence", level="municipal"))
     assert it_course.status == "recorded"
 
     # The earlier ethics completion keeps the accreditation it was checked against.
@@ -220,9 +218,7 @@ def test_an_accreditation_ending_before_it_starts_is_invalid():
     bank = opened_bank()
 
     with pytest.raises(AccreditationInvalid) as refused:
-        bank.accredit_provider(
-            college_accreditation(valid_from=date(2026, 1, 1), valid_to=date(2025, 12, 31))
-        )
+        bank.accredit_provider(college_accreditation(valid_from=date(2026, 1, 1), valid_to=date(2025, 12, 31)))
     assert refused.value.field == "accreditation.valid_to"
 
 

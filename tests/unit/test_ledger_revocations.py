@@ -41,7 +41,8 @@ def test_the_college_revokes_its_own_completion():
     assert written.status == "recorded"
     assert written.position == recorded.position + 1
     assert topics(bank, after=recorded.position - 1) == [
-        "Completion.Recorded", "Completion.Revoked",
+        "Completion.Recorded",
+        "Completion.Revoked",
     ]
     completion = reloaded(bank, completion_uuid(COLLEGE, ETH))
     assert completion.revoked

@@ -42,13 +42,13 @@ def test_a_beijing_district_follows_the_same_digits_rule():
 @pytest.mark.parametrize(
     ("scope", "code", "expected"),
     [
-        ("220106", "220106", True),   # a district covers itself
-        ("220100", "220106", True),   # Changchun covers Nanguan
-        ("220000", "220106", True),   # Jilin covers Nanguan
-        ("CN", "220106", True),       # the nation covers everyone
+        ("220106", "220106", True),  # a district covers itself
+        ("220100", "220106", True),  # Changchun covers Nanguan
+        ("220000", "220106", True),  # Jilin covers Nanguan
+        ("CN", "220106", True),  # the nation covers everyone
         ("CN", "CN", True),
         ("220106", "220100", False),  # a district does not cover its city
-        ("220000", "CN", False),      # a province does not cover the nation
+        ("220000", "CN", False),  # a province does not cover the nation
         ("220102", "220106", False),  # a neighbouring district
         ("210000", "220106", False),  # Liaoning does not cover Jilin's districts
         ("220200", "220106", False),  # Jilin City does not cover Changchun's districts
@@ -75,9 +75,15 @@ def test_only_pass_and_excellent_earn_hours_a_fail_counts_for_nothing():
 
 
 def test_the_seed_categories_levels_and_roles_are_present():
-    for code in ("principal_qualification", "principal_improvement", "ethics", "online",
-                 "school_based", "head_teacher_pre_post", "new_teacher"):
+    for code in (
+        "principal_qualification",
+        "principal_improvement",
+        "ethics",
+        "online",
+        "school_based",
+        "head_teacher_pre_post",
+        "new_teacher",
+    ):
         assert code in CATEGORIES
     assert set(LEVELS) == {"national", "provincial", "municipal", "county", "school"}
-    assert set(ROLES) == {"teacher", "head_teacher", "principal", "prospective_principal",
-                          "trainer"}
+    assert set(ROLES) == {"teacher", "head_teacher", "principal", "prospective_principal", "trainer"}

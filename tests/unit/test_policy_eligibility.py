@@ -25,8 +25,13 @@ def done(n: int, category: str, hours: str, on: date, level: str = "national") -
 
 
 def prospective(hours: list[str]) -> Facts:
-    return Facts("P-1", "220106", date(2010, 9, 1), (RoleFact("prospective_principal", date(2024, 2, 20)),),
-                 tuple(done(i + 1, "principal_qualification", h, date(2025, 3, 1)) for i, h in enumerate(hours)))
+    return Facts(
+        "P-1",
+        "220106",
+        date(2010, 9, 1),
+        (RoleFact("prospective_principal", date(2024, 2, 20)),),
+        tuple(done(i + 1, "principal_qualification", h, date(2025, 3, 1)) for i, h in enumerate(hours)),
+    )
 
 
 def test_299_5_hours_is_refused_and_told_half_an_hour_is_missing() -> None:
@@ -49,8 +54,13 @@ def test_one_revoked_completion_flips_the_verdict() -> None:
 
 
 def test_a_past_date_ignores_later_events_and_later_rules() -> None:
-    facts = Facts("T-1", "220106", date(2015, 9, 1), (RoleFact("teacher", date(2015, 9, 1)),),
-                  (done(1, "online", "90", date(2021, 5, 1)), done(2, "online", "50", date(2024, 5, 1))))
+    facts = Facts(
+        "T-1",
+        "220106",
+        date(2015, 9, 1),
+        (RoleFact("teacher", date(2015, 9, 1)),),
+        (done(1, "online", "90", date(2021, 5, 1)), done(2, "online", "50", date(2024, 5, 1))),
+    )
     # On 2021-12-31 the district plan (from 2022-01-02) was not in force: no rule defines the target.
     past = evaluate("teacher_annual", facts, POLICIES, date(2021, 12, 31))
     assert past["eligible"] is None and past["policies"] == []
@@ -62,8 +72,13 @@ def test_a_past_date_ignores_later_events_and_later_rules() -> None:
 
 
 def test_a_district_rule_adds_to_the_national_one() -> None:
-    facts = Facts("T-2", "220106", date(2015, 9, 1), (RoleFact("teacher", date(2015, 9, 1)),),
-                  tuple(done(i, "school_based", "40", date(2023, 1 + i, 2)) for i in range(1, 10)))
+    facts = Facts(
+        "T-2",
+        "220106",
+        date(2015, 9, 1),
+        (RoleFact("teacher", date(2015, 9, 1)),),
+        tuple(done(i, "school_based", "40", date(2023, 1 + i, 2)) for i in range(1, 10)),
+    )
     national = evaluate("title_promotion", replace(facts, jurisdiction="330300"), POLICIES, ON)
     district = evaluate("title_promotion", facts, POLICIES, ON)
     assert national["eligible"] is True  # 360 h in the last cycle, no refusal recorded
@@ -72,13 +87,27 @@ def test_a_district_rule_adds_to_the_national_one() -> None:
 
 
 def test_an_explicit_loosening_replaces_the_higher_rule_visibly() -> None:
-    loose = parse_policy({
-        "policy_id": "lv-loose", "version": 1, "jurisdiction": "220106", "effective_from": "2024-01-01",
-        "title": "t", "rules": [{
-            "id": "cycle-300h", "kind": "min_hours", "targets": ["teacher_cycle"], "hours": "300",
-            "window": {"kind": "cycle", "anchor_year": 2011, "years": 5},
-            "source": {"document": "d", "article": "1"}, "loosens": True,
-            "replaces": {"policy_id": "cn-teacher-cycle", "rule": "cycle-360h"}}]})
+    loose = parse_policy(
+        {
+            "policy_id": "lv-loose",
+            "version": 1,
+            "jurisdiction": "220106",
+            "effective_from": "2024-01-01",
+            "title": "t",
+            "rules": [
+                {
+                    "id": "cycle-300h",
+                    "kind": "min_hours",
+                    "targets": ["teacher_cycle"],
+                    "hours": "300",
+                    "window": {"kind": "cycle", "anchor_year": 2011, "years": 5},
+                    "source": {"document": "d", "article": "1"},
+                    "loosens": True,
+                    "replaces": {"policy_id": "cn-teacher-cycle", "rule": "cycle-360h"},
+                }
+            ],
+        }
+    )
     facts = Facts("T-3", "220106", date(2015, 9, 1), (), (done(1, "online", "320", date(2026, 3, 1)),))
     verdict = evaluate("teacher_cycle", facts, [*POLICIES, loose], ON)
     assert verdict["eligible"] is True
@@ -87,8 +116,13 @@ def test_an_explicit_loosening_replaces_the_higher_rule_visibly() -> None:
 
 
 def test_certificates_and_refusals_say_there_is_no_record_yet() -> None:
-    facts = Facts("H-1", "330300", date(2015, 9, 1), (RoleFact("head_teacher", date(2020, 9, 1)),),
-                  (done(1, "head_teacher_pre_post", "16", date(2020, 8, 20)),))
+    facts = Facts(
+        "H-1",
+        "330300",
+        date(2015, 9, 1),
+        (RoleFact("head_teacher", date(2020, 9, 1)),),
+        (done(1, "head_teacher_pre_post", "16", date(2020, 8, 20)),),
+    )
     verdict = evaluate("head_teacher_post", facts, POLICIES, ON)
     notes = {r["rule"]: (r["met"], r.get("note")) for r in verdict["requirements"]}
     assert notes["pre-post-certificate"] == (False, "no certificate record")
@@ -98,16 +132,25 @@ def test_certificates_and_refusals_say_there_is_no_record_yet() -> None:
 completions = st.lists(
     st.builds(
         lambda n, cat, lvl, cents, days: CompletionFact(
-            f"00000000-0000-0000-0000-{n:012d}", n, cat, lvl, Decimal(cents) / 100, ON - timedelta(days=days)),
-        st.integers(1, 10**9), st.sampled_from(sorted(CATEGORIES)), st.sampled_from(sorted(LEVELS)),
-        st.integers(1, 20000), st.integers(0, 4000)),
-    max_size=25, unique_by=lambda c: c.event_id,
+            f"00000000-0000-0000-0000-{n:012d}", n, cat, lvl, Decimal(cents) / 100, ON - timedelta(days=days)
+        ),
+        st.integers(1, 10**9),
+        st.sampled_from(sorted(CATEGORIES)),
+        st.sampled_from(sorted(LEVELS)),
+        st.integers(1, 20000),
+        st.integers(0, 4000),
+    ),
+    max_size=25,
+    unique_by=lambda c: c.event_id,
 )
 
 
 def facts_with(items: list[CompletionFact]) -> Facts:
-    roles = (RoleFact("teacher", date(2012, 9, 1)), RoleFact("trainer", date(2014, 1, 1)),
-             RoleFact("head_teacher", date(2016, 9, 1)))
+    roles = (
+        RoleFact("teacher", date(2012, 9, 1)),
+        RoleFact("trainer", date(2014, 1, 1)),
+        RoleFact("head_teacher", date(2016, 9, 1)),
+    )
     return Facts("L-1", "220106", date(2012, 9, 1), roles, tuple(items))
 
 
@@ -124,8 +167,9 @@ def test_verdict_does_not_depend_on_the_order_of_completions(
     b = evaluate(target, facts_with(renumbered), POLICIES, ON)
     assert a["eligible"] == b["eligible"] and a["missing"] == b["missing"]
     assert [(r["met"], r["actual"]) for r in a["requirements"]] == [(r["met"], r["actual"]) for r in b["requirements"]]
-    assert [[e["event_id"] for e in r.get("evidence", [])] for r in a["requirements"]] == \
-        [[e["event_id"] for e in r.get("evidence", [])] for r in b["requirements"]]
+    assert [[e["event_id"] for e in r.get("evidence", [])] for r in a["requirements"]] == [
+        [e["event_id"] for e in r.get("evidence", [])] for r in b["requirements"]
+    ]
 
 
 @settings(max_examples=60, deadline=None)

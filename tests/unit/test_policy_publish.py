@@ -87,8 +87,11 @@ def test_jurisdiction_of_a_policy_never_changes(bank: CreditBank) -> None:
 
 def loosening(hours: str, loosens: bool | None) -> dict[str, Any]:
     rule: dict[str, Any] = {
-        "id": "cycle-300h", "kind": "min_hours", "targets": ["teacher_cycle"],
-        "window": {"kind": "cycle", "anchor_year": 2011, "years": 5}, "hours": hours,
+        "id": "cycle-300h",
+        "kind": "min_hours",
+        "targets": ["teacher_cycle"],
+        "window": {"kind": "cycle", "anchor_year": 2011, "years": 5},
+        "hours": hours,
         "source": {"document": "test", "article": "1"},
         "replaces": {"policy_id": "cn-teacher-cycle", "rule": "cycle-360h"},
     }

@@ -99,12 +99,27 @@ def test_her_certificate_states_her_name_so_the_log_holds_it_sealed(tmp_path: Pa
     bank = opened_bank()
     ring = KeyRing(tmp_path / "keys")
     bank.publish_shipped_policies()
-    bank.accredit_provider(Accreditation("nt-academy", "国家教育行政学院", "CN", ("principal_qualification",),
-                                         ("national",), date(2020, 1, 1), None))
-    [posted] = bank.record_completions([CompletionFacts(
-        provider_id="nt-academy", record_id="pq-1", learner_id=LI_HUA, programme_code="PQ",
-        programme_title="任职资格培训", category="principal_qualification", level="national",
-        hours=Decimal(300), assessment="pass", completed_on=date(2025, 3, 1))])
+    bank.accredit_provider(
+        Accreditation(
+            "nt-academy", "国家教育行政学院", "CN", ("principal_qualification",), ("national",), date(2020, 1, 1), None
+        )
+    )
+    [posted] = bank.record_completions(
+        [
+            CompletionFacts(
+                provider_id="nt-academy",
+                record_id="pq-1",
+                learner_id=LI_HUA,
+                programme_code="PQ",
+                programme_title="任职资格培训",
+                category="principal_qualification",
+                level="national",
+                hours=Decimal(300),
+                assessment="pass",
+                completed_on=date(2025, 3, 1),
+            )
+        ]
+    )
     assert posted.status == "recorded"
     request = IssueRequest(LI_HUA, "principal_qualification", date(2026, 11, 26))
 
@@ -251,7 +266,9 @@ subjects = st.uuids().map(str)
 @settings(max_examples=200, deadline=None)
 @given(data=records, subject=subjects, other_subject=subjects)
 def test_a_sealed_record_opens_only_with_its_key_and_for_its_subject(
-    data: dict[str, Any], subject: str, other_subject: str,
+    data: dict[str, Any],
+    subject: str,
+    other_subject: str,
 ) -> None:
     key = new_key()
     sealed = seal(key, subject, data)

@@ -41,5 +41,8 @@ async def test_failures_are_logged_without_what_they_say(
     assert response.status == status
     logged = caplog.text + "".join(str(r.exc_info) for r in caplog.records)
     assert NUMBER not in logged and "王芳" not in logged and "cbk_secret" not in logged, logged
-    assert ("ValueError" in logged and "KeyError" in logged and "_fails" in logged) if status == 500 else (
-        "ConnectionDoesNotExistError" in logged)
+    assert (
+        ("ValueError" in logged and "KeyError" in logged and "_fails" in logged)
+        if status == 500
+        else ("ConnectionDoesNotExistError" in logged)
+    )

@@ -27,8 +27,13 @@ def _refused(raw: bytes) -> Problem:
 
 def test_exact_decimals_and_ordinary_bodies_are_read_as_before() -> None:
     assert parse_json(b'{"hours": 2.5, "n": 3, "ok": true, "none": null, "list": [1, "x"]}') == {
-        "hours": Decimal("2.5"), "n": 3, "ok": True, "none": None, "list": [1, "x"]}
-    assert parse_json("[\"王芳\"]".encode()) == ["王芳"]
+        "hours": Decimal("2.5"),
+        "n": 3,
+        "ok": True,
+        "none": None,
+        "list": [1, "x"],
+    }
+    assert parse_json('["王芳"]'.encode()) == ["王芳"]
 
 
 def test_nesting_is_bounded_at_the_depth_no_request_of_the_contract_needs() -> None:
@@ -42,8 +47,9 @@ def test_nesting_is_bounded_at_the_depth_no_request_of_the_contract_needs() -> N
     assert "nests too deep" in _refused(b'{"a": ' + b'{"b": ' * 40 + b"1" + b"}" * 41).title
 
 
-@pytest.mark.parametrize("literal", [b"1" * (MAX_NUMBER_CHARS + 1), b"1" * 5000, b"0." + b"1" * 5000,
-                                     b"1e" + b"9" * 50])
+@pytest.mark.parametrize(
+    "literal", [b"1" * (MAX_NUMBER_CHARS + 1), b"1" * 5000, b"0." + b"1" * 5000, b"1e" + b"9" * 50]
+)
 def test_number_literals_are_bounded_before_int_or_decimal_reads_them(literal: bytes) -> None:
     assert "characters" in _refused(b'{"a": ' + literal + b"}").detail
 
@@ -65,8 +71,15 @@ def test_a_body_that_is_not_utf8_or_not_json_is_refused() -> None:
 
 
 def test_a_batch_of_ten_thousand_completions_is_read_quickly() -> None:
-    item = {"record_id": "R-1", "learner_id": "T-1", "programme": {"code": "C", "title": "师德", "category": "ethics",
-            "level": "county"}, "hours": "2.5", "assessment": "pass", "completed_on": "2025-01-01", "topics": ["a"]}
+    item = {
+        "record_id": "R-1",
+        "learner_id": "T-1",
+        "programme": {"code": "C", "title": "师德", "category": "ethics", "level": "county"},
+        "hours": "2.5",
+        "assessment": "pass",
+        "completed_on": "2025-01-01",
+        "topics": ["a"],
+    }
     raw = json.dumps({"completions": [item] * 10_000}, ensure_ascii=False).encode()
     began = time.perf_counter()
     assert len(parse_json(raw)["completions"]) == 10_000
@@ -87,8 +100,20 @@ def test_a_whole_number_is_digits_or_a_json_integer() -> None:
             Whole().deserialize(value)
 
 
-@pytest.mark.parametrize("value", ["20261101", "2026-W01-1", "2026-335", "2026-11-1", "２０２６-１１-０１",
-                                   "2026-11-01T00:00", "2026-11-01 ", "2026-02-30", 20261101])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "20261101",
+        "2026-W01-1",
+        "2026-335",
+        "2026-11-1",
+        "２０２６-１１-０１",
+        "2026-11-01T00:00",
+        "2026-11-01 ",
+        "2026-02-30",
+        20261101,
+    ],
+)
 def test_a_day_is_yyyy_mm_dd_only(value: object) -> None:
     with pytest.raises(ValueError):
         parse_day(value)

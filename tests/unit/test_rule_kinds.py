@@ -47,8 +47,13 @@ class MinCompletions(Rule):
 
 
 def rule_data(count: object = 2) -> dict[str, Any]:
-    return {"id": "two_courses", "kind": "min_completions", "targets": ["test_target"], "count": count,
-            "source": {"document": "a test", "article": "1"}}
+    return {
+        "id": "two_courses",
+        "kind": "min_completions",
+        "targets": ["test_target"],
+        "count": count,
+        "source": {"document": "a test", "article": "1"},
+    }
 
 
 @pytest.fixture
@@ -58,8 +63,15 @@ def registered(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_the_shipped_kinds_and_the_schema_enum_are_the_registry() -> None:
-    assert list(KINDS) == ["min_hours", "category_present", "min_hours_each_year", "role_held_years",
-                           "certificate_held", "not_refused_head_teacher_post", "credit_ratio"]
+    assert list(KINDS) == [
+        "min_hours",
+        "category_present",
+        "min_hours_each_year",
+        "role_held_years",
+        "certificate_held",
+        "not_refused_head_teacher_post",
+        "credit_ratio",
+    ]
     assert RuleDocSchema().fields["kind"].metadata["enum"] == list(KINDS)
 
 
@@ -73,9 +85,18 @@ def test_one_class_is_a_new_kind_parsed_judged_and_compared() -> None:
     assert refused.value.field == "rules[0].hours"
     assert at_least_as_strict(replace(rule, count=3), rule) and not at_least_as_strict(rule, replace(rule, count=3))
 
-    policy = replace(parse_policy({
-        "policy_id": "test-policy", "jurisdiction": "CN", "effective_from": "2020-01-01", "title": "a test",
-        "rules": [rule_data()]}), version=1)
+    policy = replace(
+        parse_policy(
+            {
+                "policy_id": "test-policy",
+                "jurisdiction": "CN",
+                "effective_from": "2020-01-01",
+                "title": "a test",
+                "rules": [rule_data()],
+            }
+        ),
+        version=1,
+    )
     one = CompletionFact("00000000-0000-0000-0000-000000000001", 1, "ethics", "national", Decimal(2), date(2026, 1, 5))
     verdict = evaluate("test_target", Facts("T-1", "220106", completions=(one,)), [policy], ON)
     [requirement] = verdict["requirements"]

@@ -14,8 +14,18 @@ def test_the_public_url_defaults_to_host_and_port_and_is_normalised() -> None:
     assert given.public_base == "https://credits.example.cn/bank"
 
 
-@pytest.mark.parametrize("url", ["ftp://credits.example.cn", "credits.example.cn", "https://", "https://x/?a=1",
-                                 "https://x/#f", "https://user:pw@x", "https://x:port"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ftp://credits.example.cn",
+        "credits.example.cn",
+        "https://",
+        "https://x/?a=1",
+        "https://x/#f",
+        "https://user:pw@x",
+        "https://x:port",
+    ],
+)
 def test_a_public_url_that_cannot_name_the_bank_is_refused(url: str) -> None:
     with pytest.raises(SettingsError, match="CREDITBANK_PUBLIC_URL"):
         Settings.from_env({"CREDITBANK_PUBLIC_URL": url})

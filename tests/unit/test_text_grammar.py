@@ -48,9 +48,12 @@ def _learner(**changes: Any) -> dict[str, Any]:
 
 def _completion(**changes: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "record_id": "r-1", "learner_id": "T-0001",
+        "record_id": "r-1",
+        "learner_id": "T-0001",
         "programme": {"code": "ETH-2024", "title": "师德师风专题", "category": "ethics", "level": "provincial"},
-        "hours": "2.5", "assessment": "pass", "completed_on": "2024-05-10",
+        "hours": "2.5",
+        "assessment": "pass",
+        "completed_on": "2024-05-10",
     }
     body.update(changes)
     return body
@@ -91,8 +94,9 @@ def test_a_trailing_newline_does_not_register_a_second_learner() -> None:
 
 
 def test_a_trailing_newline_does_not_record_a_second_completion() -> None:
-    facts = CompletionFacts("jl-college", "r-1\n", LI_HUA, "ETH", "师德", "ethics", "provincial", Decimal("2"),
-                            "pass", date(2025, 3, 1))
+    facts = CompletionFacts(
+        "jl-college", "r-1\n", LI_HUA, "ETH", "师德", "ethics", "provincial", Decimal("2"), "pass", date(2025, 3, 1)
+    )
     with pytest.raises(IdentifierInvalid) as refused:
         facts.check(date(2026, 11, 26))
     assert refused.value.field == "record_id"
@@ -123,9 +127,15 @@ def test_a_tombstone_is_still_a_path_to_read_an_erased_learner() -> None:
 def test_text_holds_no_control_format_or_surrogate_character(value: str) -> None:
     assert text_problem(value, max_length=100) is not None
     assert "name" in _refused(learner_schema, _learner(name=value))
-    assert "name" in _refused(provider_schema, {"provider_id": "p1", "name": value, "jurisdiction": "220000",
-                                                "accreditation": {"categories": ["ethics"], "levels": ["county"],
-                                                                  "valid_from": "2020-01-01"}})
+    assert "name" in _refused(
+        provider_schema,
+        {
+            "provider_id": "p1",
+            "name": value,
+            "jurisdiction": "220000",
+            "accreditation": {"categories": ["ethics"], "levels": ["county"], "valid_from": "2020-01-01"},
+        },
+    )
     assert "reason" in _refused(revocation_schema, {"reason": value})
     bank = new_bank()
     with pytest.raises(TextInvalid):
@@ -140,13 +150,25 @@ def test_the_ledger_refuses_text_the_read_models_cannot_store_in_every_command()
     bank.register_learner(li_hua())
     with pytest.raises(TextInvalid):
         bank.suspend_provider("jl-college", "bad\x00reason")
-    facts = CompletionFacts("jl-college", "r-1", LI_HUA, "ETH", "师德\ud800", "ethics", "provincial",
-                            Decimal("2"), "pass", date(2025, 3, 1))
+    facts = CompletionFacts(
+        "jl-college", "r-1", LI_HUA, "ETH", "师德\ud800", "ethics", "provincial", Decimal("2"), "pass", date(2025, 3, 1)
+    )
     (outcome,) = bank.record_completions([facts])
     assert outcome.status == "rejected" and isinstance(outcome.error, TextInvalid)
     assert outcome.error.field == "programme.title"
-    topics = CompletionFacts("jl-college", "r-2", LI_HUA, "ETH", "师德", "ethics", "provincial",
-                             Decimal("2"), "pass", date(2025, 3, 1), topics=("ok", "x\x00"))
+    topics = CompletionFacts(
+        "jl-college",
+        "r-2",
+        LI_HUA,
+        "ETH",
+        "师德",
+        "ethics",
+        "provincial",
+        Decimal("2"),
+        "pass",
+        date(2025, 3, 1),
+        topics=("ok", "x\x00"),
+    )
     (outcome,) = bank.record_completions([topics])
     assert outcome.status == "rejected" and outcome.error is not None and outcome.error.field == "topics[1]"
     with pytest.raises(UnknownCode):
@@ -177,24 +199,27 @@ def test_a_policy_id_matches_in_full() -> None:
         parse_policy(_policy(policy_id="cn-teacher-cycle\n"))
 
 
-@pytest.mark.parametrize(("changes", "field"), [
-    ({"kind": ["min_hours"]}, "kind"),
-    ({"kind": {"min_hours": 1}}, "kind"),
-    ({"categories": [["online"]]}, "categories[0]"),
-    ({"categories": [{"online": 1}]}, "categories[0]"),
-    ({"levels": [["county"]]}, "levels[0]"),
-    ({"applies_to": {"roles": [["teacher"]]}}, "applies_to.roles[0]"),
-    ({"applies_to": {"roles": [{"teacher": True}]}}, "applies_to.roles[0]"),
-    ({"applies_to": {"role": ["teacher"]}}, "applies_to.role"),
-    ({"applies_to": {"roles": ["teacher"], "hired_before": "2020-01-01"}}, "applies_to.hired_before"),
-    ({"source": {"document": "教师法", "article": "§1", "url": "x"}}, "source.url"),
-    ({"window": {"kind": ["cycle"]}}, "window.kind"),
-    ({"window": {"kind": "calendar_year", "period": ["previous"]}}, "window.period"),
-    ({"id": "rule-1\n"}, "id"),
-    ({"targets": ["teacher_cycle\n"]}, "targets[0]"),
-    ({"note": "a\x00b"}, "note"),
-    ({"hours": "1" + "0" * 24}, "hours"),
-])
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"kind": ["min_hours"]}, "kind"),
+        ({"kind": {"min_hours": 1}}, "kind"),
+        ({"categories": [["online"]]}, "categories[0]"),
+        ({"categories": [{"online": 1}]}, "categories[0]"),
+        ({"levels": [["county"]]}, "levels[0]"),
+        ({"applies_to": {"roles": [["teacher"]]}}, "applies_to.roles[0]"),
+        ({"applies_to": {"roles": [{"teacher": True}]}}, "applies_to.roles[0]"),
+        ({"applies_to": {"role": ["teacher"]}}, "applies_to.role"),
+        ({"applies_to": {"roles": ["teacher"], "hired_before": "2020-01-01"}}, "applies_to.hired_before"),
+        ({"source": {"document": "教师法", "article": "§1", "url": "x"}}, "source.url"),
+        ({"window": {"kind": ["cycle"]}}, "window.kind"),
+        ({"window": {"kind": "calendar_year", "period": ["previous"]}}, "window.period"),
+        ({"id": "rule-1\n"}, "id"),
+        ({"targets": ["teacher_cycle\n"]}, "targets[0]"),
+        ({"note": "a\x00b"}, "note"),
+        ({"hours": "1" + "0" * 24}, "hours"),
+    ],
+)
 def test_a_malformed_rule_is_refused_naming_its_field(changes: dict[str, Any], field: str) -> None:
     with pytest.raises((RuleInvalid, RuleKindUnknown, UnknownCode, HoursInvalid)) as refused:
         parse_policy(_rule(_policy(), **changes))
@@ -222,24 +247,34 @@ def test_every_shipped_policy_is_of_the_grammar() -> None:
 
 
 def _mapping(**changes: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {"university": "jlu", "programme": "mpa", "title": "公共管理硕士",
-                            "programme_credits": Decimal(36), "hours_per_credit": Decimal(16),
-                            "overall_cap": Decimal(12), "categories": [{"category": "ethics", "cap": None}],
-                            "levels": ["provincial"], "effective_from": date(2025, 1, 1)}
+    data: dict[str, Any] = {
+        "university": "jlu",
+        "programme": "mpa",
+        "title": "公共管理硕士",
+        "programme_credits": Decimal(36),
+        "hours_per_credit": Decimal(16),
+        "overall_cap": Decimal(12),
+        "categories": [{"category": "ethics", "cap": None}],
+        "levels": ["provincial"],
+        "effective_from": date(2025, 1, 1),
+    }
     data.update(changes)
     return data
 
 
-@pytest.mark.parametrize(("changes", "field"), [
-    ({"title": "a\x00b"}, "title"),
-    ({"title": "a\ud800"}, "title"),
-    ({"university": "jlu\n"}, "university"),
-    ({"programme": "m:pa"}, "programme"),
-    ({"categories": [{"category": ["ethics"], "cap": None}]}, "categories[0].category"),
-    ({"categories": [{"category": "ethics\x00", "cap": None}]}, "categories[0].category"),
-    ({"levels": [["provincial"]]}, "levels[0]"),
-    ({"effective_from": date(9999, 1, 1)}, "effective_from"),
-])
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"title": "a\x00b"}, "title"),
+        ({"title": "a\ud800"}, "title"),
+        ({"university": "jlu\n"}, "university"),
+        ({"programme": "m:pa"}, "programme"),
+        ({"categories": [{"category": ["ethics"], "cap": None}]}, "categories[0].category"),
+        ({"categories": [{"category": "ethics\x00", "cap": None}]}, "categories[0].category"),
+        ({"levels": [["provincial"]]}, "levels[0]"),
+        ({"effective_from": date(9999, 1, 1)}, "effective_from"),
+    ],
+)
 def test_the_ledger_refuses_a_mapping_the_read_models_could_not_store(changes: dict[str, Any], field: str) -> None:
     parse_mapping(_mapping())
     with pytest.raises(DomainError) as refused:
@@ -248,17 +283,27 @@ def test_the_ledger_refuses_a_mapping_the_read_models_could_not_store(changes: d
 
 
 def test_the_mapping_schema_refuses_a_trailing_newline() -> None:
-    body = {"university": "jlu\n", "programme": "mpa", "title": "公共管理硕士", "programme_credits": "36",
-            "hours_per_credit": "16", "overall_cap": "12", "categories": [{"category": "ethics"}],
-            "levels": ["provincial"], "effective_from": "2025-01-01"}
+    body = {
+        "university": "jlu\n",
+        "programme": "mpa",
+        "title": "公共管理硕士",
+        "programme_credits": "36",
+        "hours_per_credit": "16",
+        "overall_cap": "12",
+        "categories": [{"category": "ethics"}],
+        "levels": ["provincial"],
+        "effective_from": "2025-01-01",
+    }
     assert "university" in _refused(mapping_schema, body)
 
 
 # -- path and query parameters ------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["learner_id", "provider_id", "record_id", "policy_id", "certificate_id",
-                                  "list_id", "transfer_id", "mapping_id"])
+@pytest.mark.parametrize(
+    "name",
+    ["learner_id", "provider_id", "record_id", "policy_id", "certificate_id", "list_id", "transfer_id", "mapping_id"],
+)
 @pytest.mark.parametrize("value", ["a\x00b", "a\ud800", "a\n", "a b", "%ED%A0%80", ""])
 def test_every_path_parameter_has_a_grammar(name: str, value: str) -> None:
     assert name in path_problems({name: value})
@@ -302,4 +347,3 @@ def test_a_role_outside_the_vocabulary_is_refused_by_the_ledger() -> None:
     bank.register_learner(li_hua())
     with pytest.raises(UnknownCode):
         bank.start_role(LI_HUA, "teacher\x00", date(2026, 1, 1))
-

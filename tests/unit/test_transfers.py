@@ -25,15 +25,17 @@ PROVIDERS = {"jl": "220000", "wz": "330300", "cn": "CN"}
 def _bank() -> CreditBank:
     bank = new_bank()
     for pid, jurisdiction in PROVIDERS.items():
-        bank.accredit_provider(Accreditation(pid, pid, jurisdiction, ("online",), ("provincial",),
-                                             date(2020, 1, 1), None))
+        bank.accredit_provider(
+            Accreditation(pid, pid, jurisdiction, ("online",), ("provincial",), date(2020, 1, 1), None)
+        )
     bank.register_learner(LearnerRegistration(LEARNER, "王芳", "220106", None, date(2015, 9, 1)))
     return bank
 
 
 def _post(bank: CreditBank, provider: str, n: int, hours: str) -> str:
-    facts = CompletionFacts(provider, f"r{n}", LEARNER, "OL", "网络研修", "online", "provincial",
-                            Decimal(hours), "pass", date(2025, 5, 1))
+    facts = CompletionFacts(
+        provider, f"r{n}", LEARNER, "OL", "网络研修", "online", "provincial", Decimal(hours), "pass", date(2025, 5, 1)
+    )
     return bank.record_completions([facts])[0].status
 
 
@@ -66,8 +68,13 @@ def test_a_transfer_closes_the_origin_and_carries_the_hours() -> None:
     assert acc.learner_id == subject
     assert record["hours"] == Decimal("40") and record["digest"] == history_digest(subject, "220106", carried)
     # The Jilin institution posts into the closed account: refused by name.
-    outcome = bank.record_completions([CompletionFacts("jl", "r2", LEARNER, "OL", "网络研修", "online",
-                                                       "provincial", Decimal(2), "pass", date(2025, 6, 1))])[0]
+    outcome = bank.record_completions(
+        [
+            CompletionFacts(
+                "jl", "r2", LEARNER, "OL", "网络研修", "online", "provincial", Decimal(2), "pass", date(2025, 6, 1)
+            )
+        ]
+    )[0]
     assert outcome.status == "rejected" and isinstance(outcome.error, AccountClosed)
     assert _post(bank, "wz", 3, "2") == "recorded"  # the destination accepts
     assert _post(bank, "cn", 4, "2") == "recorded"  # a national provider posts to the open account
@@ -78,11 +85,14 @@ def test_a_transfer_closes_the_origin_and_carries_the_hours() -> None:
     assert _post(bank, "wz", 6, "2") == "rejected"
 
 
-OPS = st.lists(st.one_of(
-    st.tuples(st.just("post"), st.sampled_from(sorted(PROVIDERS)), st.sampled_from(["1", "2.5", "40"])),
-    st.tuples(st.just("move"), st.sampled_from(["220106", "330300", "110000"]), st.just("")),
-    st.tuples(st.just("reverse"), st.just(""), st.just("")),
-), max_size=25)
+OPS = st.lists(
+    st.one_of(
+        st.tuples(st.just("post"), st.sampled_from(sorted(PROVIDERS)), st.sampled_from(["1", "2.5", "40"])),
+        st.tuples(st.just("move"), st.sampled_from(["220106", "330300", "110000"]), st.just("")),
+        st.tuples(st.just("reverse"), st.just(""), st.just("")),
+    ),
+    max_size=25,
+)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -103,6 +113,7 @@ def test_spendable_hours_summed_over_jurisdictions_never_change_by_a_transfer(
             current = acc.jurisdiction if acc else "220106"
             closed = acc.closed if acc else []
             from ledger.vocabulary import covers
+
             refused = not covers(PROVIDERS[arg], current) and any(covers(PROVIDERS[arg], c) for c in closed)
             assert (status == "rejected") == refused
             continue
