@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 import pytest
-from api.policy_schemas import RuleDocSchema
+from api.service.policy_schemas import RuleDocSchema
 
 from ledger.eligibility import CompletionFact, Facts, evaluate
 from ledger.errors import RuleInvalid, RuleKindUnknown
