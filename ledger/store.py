@@ -78,6 +78,13 @@ def ledger_mapper() -> Mapper[UUID]:
     return Mapper(transcoder=transcoder)
 
 
+#: The advisory lock under which the event store's tables are created (and the owner index
+#: backfilled): the library's ``IF NOT EXISTS`` and ``CREATE OR REPLACE`` statements are not
+#: serialised by PostgreSQL, so processes opening the store together ("tuple concurrently
+#: updated") would otherwise fail to start.
+SCHEMA_LOCK = 7164612043
+
+
 class PostgresLedgerRecorder(PostgresVault, PostgresApplicationRecorder):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -85,9 +92,20 @@ class PostgresLedgerRecorder(PostgresVault, PostgresApplicationRecorder):
         self.sql_create_statements.append(self.vault_table_statement())
         self.sql_create_statements.append(self._owners_table_statement())
 
+    def create_table(self) -> None:
+        """The library's, one process at a time. The library runs its statements in several
+        transactions (types first, each alone), so the lock is a session lock held on a
+        connection of its own for the whole of it."""
+        with self.datastore.get_connection() as conn:
+            conn.execute(SQL("SELECT pg_advisory_lock({0})").format(Literal(SCHEMA_LOCK)))
+            try:
+                super().create_table()
+            finally:
+                conn.execute(SQL("SELECT pg_advisory_unlock({0})").format(Literal(SCHEMA_LOCK)))
+
     def _owners_table_statement(self) -> Composed:
-        """Create the owner index, and fill it from the events already recorded, once:
-        under a lock, so two processes starting together do not both backfill."""
+        """Create the owner index, and fill it from the events already recorded, once
+        (``create_table`` holds ``SCHEMA_LOCK``, so two processes never both backfill)."""
         events = SQL("{0}.{1}").format(Identifier(self.datastore.schema), Identifier(self.events_table_name))
         owners = SQL("{0}.{1}").format(Identifier(self.datastore.schema), Identifier(OWNERS_TABLE))
         backfill = SQL(" UNION ALL ").join(
@@ -98,7 +116,7 @@ class PostgresLedgerRecorder(PostgresVault, PostgresApplicationRecorder):
             for topic, (prefix, field) in _OWNED_BY.items()
         )
         return SQL(
-            "DO $owners$ BEGIN PERFORM pg_advisory_xact_lock(7164612043); "
+            "DO $owners$ BEGIN "
             "IF to_regclass({name}) IS NULL THEN "
             # No unique key: a row is inserted only with its aggregate's first event, which
             # the event table keeps unique. Byte order ("C"): keys are only ever matched.

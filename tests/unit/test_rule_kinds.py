@@ -10,8 +10,8 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 import pytest
-from api.service.policy_schemas import RuleDocSchema
 
+from api.service.policy_schemas import RuleDocSchema
 from ledger.eligibility import CompletionFact, Facts, evaluate
 from ledger.errors import RuleInvalid, RuleKindUnknown
 from ledger.facts import Requirement
