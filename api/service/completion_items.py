@@ -1,6 +1,6 @@
 """Fast loading of completion items: the batch hot path's validator.
 
-The marshmallow ``CompletionSchema`` (``api/service/schemas.py``) stays the contract: it is what the
+The marshmallow ``CompletionSchema`` (``api/service/write_schemas.py``) stays the contract: it is what the
 OpenAPI document shows and the reference for every answer. Loading it field by field cost about
 50 µs per item (28% of the server's time during batch ingest); the loader compiled here from the
 same schema objects does the same checks in about 5 µs.
@@ -34,7 +34,8 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, fields, missing, validate
 
-from api.service.schemas import Day, FullMatch, Hours, Text, completion_schema
+from api.service.schemas import Day, FullMatch, Hours, Text
+from api.service.write_schemas import completion_schema
 from ledger.days import parse_day
 from ledger.errors import HoursInvalid
 from ledger.grammar import EARLIEST, LATEST, refused_character

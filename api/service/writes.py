@@ -19,12 +19,12 @@ from api.service.completion_items import batch_envelope_is_valid, fast_load_item
 from api.service.context import principal, services
 from api.service.http import answer, load, load_body, read_json, run_in_writer, write_scope, written
 from api.service.problems import Problem, domain_error_body, flatten_messages
-from api.service.schemas import (
+from api.service.schemas import revocation_schema
+from api.service.write_schemas import (
     completion_batch_schema,
     completion_schema,
     learner_schema,
     provider_schema,
-    revocation_schema,
     role_change_schema,
     suspension_schema,
 )

@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 from marshmallow import ValidationError
 
 from api.service.completion_items import COMPILED, batch_envelope_is_valid, fast_load_item, load_completion_item
-from api.service.schemas import completion_batch_schema, completion_schema
+from api.service.write_schemas import completion_batch_schema, completion_schema
 from bench.data import completion_item
 from ledger.vocabulary import ASSESSMENTS, CATEGORIES, LEVELS
 
