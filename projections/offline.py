@@ -37,7 +37,8 @@ from projections import core, policies
 from projections.audit import Checkpoint
 from projections.bundle import FILES, FORMAT
 from projections.chain import GENESIS, canonical_bytes
-from projections.events import Decoded, EventDecoder
+from projections.events import Decoded
+from projections.fast_events import FastEventDecoder
 
 
 @dataclass
@@ -142,7 +143,7 @@ def read_learners(folder: Path) -> dict[str, dict[str, Any]]:
 def _decode(
     events: list[dict[str, Any]], at_position: int | None, learners: dict[str, dict[str, Any]]
 ) -> list[Decoded]:
-    decoder = EventDecoder()
+    decoder = FastEventDecoder()
     decoded = [
         decoder.decode(
             e["position"], UUID(e["originator_id"]), e["originator_version"], e["topic"], base64.b64decode(e["state"])

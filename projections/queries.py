@@ -24,10 +24,11 @@ from ledger.hours import format_hours
 from ledger.vocabulary import PASSING_ASSESSMENTS
 from projections import eventlog
 from projections.eventlog import EVENTS_TABLE
-from projections.events import Decoded, EventDecoder, json_ready
+from projections.events import Decoded, json_ready
+from projections.fast_events import FastEventDecoder
 from projections.personal import PersonalData
 
-_DECODER: Final = EventDecoder()
+_DECODER: Final = FastEventDecoder()
 _PERSONAL: Final = PersonalData(_DECODER)
 
 
