@@ -27,12 +27,12 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+from ledger.completion import earns_hours
 from ledger.eligibility import CompletionFact, Facts, RoleFact, evaluate
 from ledger.hours import format_hours
 from ledger.keys import b64url_decode, public_key_from_jwk, verify_with
 from ledger.policy import PolicyVersion, parse_policy
 from ledger.vault import tombstone
-from ledger.vocabulary import PASSING_ASSESSMENTS
 from projections import core, policies
 from projections.audit import Checkpoint
 from projections.bundle import FILES, FORMAT
@@ -204,7 +204,7 @@ def recompute(
     facts: dict[str, list[CompletionFact]] = defaultdict(list)
     for oid, e in completions.items():
         f = e.fields
-        if oid not in revoked and f["assessment"] in PASSING_ASSESSMENTS:
+        if earns_hours(f["assessment"], revoked=oid in revoked):
             facts[f["learner_id"]].append(
                 CompletionFact(
                     str(e.event_id), e.position, f["category"], f["level"], Decimal(f["hours"]), f["completed_on"]
