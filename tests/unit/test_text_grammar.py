@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from marshmallow import ValidationError
 
-from api.service.completion_items import fast_load_item, load_completion_item
-from api.service.degree_credits import mapping_schema
+from api.service.degree_credit_schemas import mapping_schema
+from api.service.fast_completion_items import fast_load_item, load_completion_item
 from api.service.policy_schemas import cohort_query_schema, verdict_query_schema
 from api.service.routes import path_problems
 from api.service.schemas import revocation_schema
