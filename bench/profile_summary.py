@@ -16,7 +16,10 @@ from pathlib import Path
 STAGES = (
     ("HTTP request parsing (json.loads of the body)", "read_json (api/service/http.py"),
     ("validation (marshmallow Schema.load: envelope, invalid items)", "Schema.load (marshmallow"),
-    ("validation (compiled item loader, api/service/completion_items.py)", "(api/service/completion_items.py"),
+    (
+        "validation (compiled item loader, api/service/fast_completion_items.py)",
+        "(api/service/fast_completion_items.py",
+    ),
     ("batch handler (api/service/writes.py _post_batch, validation included)", "_post_batch (api/service/writes.py"),
     ("answer JSON (json.dumps of 1,000 results)", "answer (api/service/http.py"),
     ("writer: record_completions (whole)", "record_completions (ledger/application.py"),

@@ -41,7 +41,7 @@ from ledger.ids import event_uuid
 from ledger.vocabulary import parent_chain
 from projections import eventlog
 from projections.certificates import ISSUED
-from projections.events import EventDecoder
+from projections.fast_events import FastEventDecoder
 from projections.policies import learner_facts, policies_in_force
 from projections.runner import ProjectionRunner
 
@@ -83,7 +83,7 @@ class CertificateCascade:
         self._runner = runner
         self._batch_size = batch_size
         self._poll_interval = poll_interval
-        self._decoder = EventDecoder()
+        self._decoder = FastEventDecoder()
         self._stopping = asyncio.Event()
         self.suspended: list[UUID] = []
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from typing import Final
 
-from ledger.completion import Completion
+from ledger.completion import Completion, earns_hours
 from ledger.learner import Learner
 from ledger.provider import Provider
+from ledger.vocabulary import ASSESSMENTS
 from projections.eventlog import topic
 
 LEARNER_REGISTERED: Final = topic(Learner, "Registered")
@@ -40,6 +41,21 @@ TOPICS: Final = frozenset(
         COMPLETION_REVOKED,
     }
 )
+#: The assessments that earn hours (``ledger.completion.earns_hours``): the argument a query
+#: passes for ``earns_hours_sql``'s ``assessments`` parameter.
+EARNING_ASSESSMENTS: Final = sorted(a for a in ASSESSMENTS if earns_hours(a, revoked=False))
+
+
+def earns_hours_sql(completion: str, *, position: str, assessments: str) -> str:
+    """``ledger.completion.earns_hours`` in SQL: the ``rm_completions`` row ``completion``
+    (a table alias), as known at the query parameter ``position``, is passed (its assessment
+    among the parameter ``assessments``, bound to ``EARNING_ASSESSMENTS``) and unrevoked."""
+    return (
+        f"{completion}.assessment = ANY({assessments})"
+        f" AND ({completion}.revoked_position IS NULL OR {completion}.revoked_position > {position})"
+    )
+
+
 TABLES: Final = ("rm_event_index", "rm_learners", "rm_learner_roles", "rm_providers", "rm_completions")
 
 DDL: Final = """

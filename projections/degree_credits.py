@@ -26,8 +26,8 @@ from decimal import Decimal
 from typing import Any, Final
 from uuid import UUID
 
+from ledger.completion import earns_hours
 from ledger.degree import ZERO, DegreeMapping, Recognitions, credits_for
-from ledger.vocabulary import PASSING_ASSESSMENTS
 from projections.eventlog import bound, topic
 from projections.events import Decoded, json_ready
 
@@ -265,8 +265,7 @@ def explain(
         cid = str(c["completion_id"])
         hours = Decimal(c["hours"])
         revoked = c["revoked_position"] is not None
-        passed = c["assessment"] in PASSING_ASSESSMENTS
-        status = "revoked" if revoked else "counted" if passed else "failed"
+        status = "counted" if earns_hours(c["assessment"], revoked=revoked) else "revoked" if revoked else "failed"
         reason = None if c["category"] in caps else f"category {c['category']} does not count"
         if reason is None and c["level"] not in levels:
             reason = f"level {c['level']} does not count"

@@ -27,17 +27,18 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+from ledger.completion import earns_hours
 from ledger.eligibility import CompletionFact, Facts, RoleFact, evaluate
 from ledger.hours import format_hours
 from ledger.keys import b64url_decode, public_key_from_jwk, verify_with
 from ledger.policy import PolicyVersion, parse_policy
 from ledger.vault import tombstone
-from ledger.vocabulary import PASSING_ASSESSMENTS
 from projections import core, policies
 from projections.audit import Checkpoint
 from projections.bundle import FILES, FORMAT
 from projections.chain import GENESIS, canonical_bytes
-from projections.events import Decoded, EventDecoder
+from projections.events import Decoded
+from projections.fast_events import FastEventDecoder
 
 
 @dataclass
@@ -142,7 +143,7 @@ def read_learners(folder: Path) -> dict[str, dict[str, Any]]:
 def _decode(
     events: list[dict[str, Any]], at_position: int | None, learners: dict[str, dict[str, Any]]
 ) -> list[Decoded]:
-    decoder = EventDecoder()
+    decoder = FastEventDecoder()
     decoded = [
         decoder.decode(
             e["position"], UUID(e["originator_id"]), e["originator_version"], e["topic"], base64.b64decode(e["state"])
@@ -203,7 +204,7 @@ def recompute(
     facts: dict[str, list[CompletionFact]] = defaultdict(list)
     for oid, e in completions.items():
         f = e.fields
-        if oid not in revoked and f["assessment"] in PASSING_ASSESSMENTS:
+        if earns_hours(f["assessment"], revoked=oid in revoked):
             facts[f["learner_id"]].append(
                 CompletionFact(
                     str(e.event_id), e.position, f["category"], f["level"], Decimal(f["hours"]), f["completed_on"]

@@ -31,6 +31,7 @@ from ledger.sealing import unseal
 from ledger.vault import VAULT_TABLE, tombstone
 from projections.eventlog import SELECT_ROWS, topic
 from projections.events import Decoded, EventDecoder
+from projections.fast_events import FastEventDecoder
 
 LEARNER_REGISTERED: Final = topic(Learner, "Registered")
 LEARNER_ERASED: Final = topic(Learner, "Erased")
@@ -56,7 +57,7 @@ class PersonalData:
 
     def __init__(self, decoder: EventDecoder | None = None) -> None:
         self._numbers: dict[str, str] = {}
-        self._decoder = decoder or EventDecoder()
+        self._decoder = decoder or FastEventDecoder()
 
     async def keys(self, conn: Any, subjects: Iterable[str]) -> dict[str, bytes]:
         wanted = list(set(subjects))

@@ -24,7 +24,8 @@ from typing import Any, Final
 
 from ledger.eligibility import CompletionFact, Facts, RoleFact
 from ledger.policy import Policy, PolicyVersion, parse_policy
-from ledger.vocabulary import NATIONAL, PASSING_ASSESSMENTS, parent_chain
+from ledger.vocabulary import NATIONAL, parent_chain
+from projections import core
 from projections.certificates import with_certificates
 from projections.eventlog import bound, topic
 from projections.events import Decoded, json_ready
@@ -161,7 +162,7 @@ async def policy_versions(conn: Any, policy_id: str, at_position: int | None = N
     return out
 
 
-_FACTS_SQL: Final = """
+_FACTS_SQL: Final = f"""
 SELECT l.learner_id, l.name, l.school, l.hired_on,
   -- The jurisdiction holding the account at the position: the last move by then (a transfer's
   -- destination, a reversal's origin), else the first transfer's origin (the registration),
@@ -186,8 +187,8 @@ SELECT l.learner_id, l.name, l.school, l.hired_on,
       'event_id', c.event_id, 'position', c.recorded_position, 'category', c.category,
       'level', c.level, 'hours', c.hours::text, 'completed_on', c.completed_on)), '[]')
    FROM rm_completions c
-   WHERE c.learner_id = l.learner_id AND c.recorded_position <= $2 AND c.assessment = ANY($3)
-     AND (c.revoked_position IS NULL OR c.revoked_position > $2)) AS completions
+   WHERE c.learner_id = l.learner_id AND c.recorded_position <= $2
+     AND {core.earns_hours_sql("c", position="$2", assessments="$3")}) AS completions
 FROM rm_learners l
 WHERE l.learner_id = ANY($1) AND l.registered_position <= $2
 """
@@ -215,15 +216,13 @@ def _facts(r: Any) -> Facts:
         )
         for x in json.loads(r["completions"])
     )
-    # Certificates are added by learner_facts_many. No read model records refusals yet, so
-    # ``Facts.refusals`` stays empty here.
     return Facts(
         r["learner_id"], r["jurisdiction"], r["hired_on"], roles, completions, name=r["name"], school=r["school"]
     )
 
 
 async def learner_facts_many(conn: Any, learner_ids: Sequence[str], at_position: int | None = None) -> list[Facts]:
-    rows = await conn.fetch(_FACTS_SQL, list(learner_ids), bound(at_position), sorted(PASSING_ASSESSMENTS))
+    rows = await conn.fetch(_FACTS_SQL, list(learner_ids), bound(at_position), core.EARNING_ASSESSMENTS)
     found = {r["learner_id"]: _facts(r) for r in rows}
     # Certificates come from their own read model, one more query per call.
     return await with_certificates(conn, [found[i] for i in learner_ids if i in found], at_position)

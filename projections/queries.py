@@ -20,14 +20,15 @@ from decimal import Decimal
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
+from ledger.completion import earns_hours
 from ledger.hours import format_hours
-from ledger.vocabulary import PASSING_ASSESSMENTS
 from projections import eventlog
 from projections.eventlog import EVENTS_TABLE
-from projections.events import Decoded, EventDecoder, json_ready
+from projections.events import Decoded, json_ready
+from projections.fast_events import FastEventDecoder
 from projections.personal import PersonalData
 
-_DECODER: Final = EventDecoder()
+_DECODER: Final = FastEventDecoder()
 _PERSONAL: Final = PersonalData(_DECODER)
 
 
@@ -163,15 +164,17 @@ async def learner_balance(
             "assessment": r["assessment"],
             "completed_on": r["completed_on"].isoformat(),
         }
-        if r["revoked_position"] is not None and r["revoked_position"] <= bound:
-            item["revoked_event_id"] = str(r["revoked_event_id"])
-            item["revoked_position"] = int(r["revoked_position"])
-            item["reason"] = r["revocation_reason"]
-            revoked.append(item)
-            continue
-        if r["assessment"] not in PASSING_ASSESSMENTS:
-            item["reason"] = f"assessment {r['assessment']} earns no hours"
-            failed.append(item)
+        revoked_by_then = r["revoked_position"] is not None and r["revoked_position"] <= bound
+        if not earns_hours(r["assessment"], revoked=revoked_by_then):
+            # Listed with why it does not count: revoked (its reason), else not passed.
+            if revoked_by_then:
+                item["revoked_event_id"] = str(r["revoked_event_id"])
+                item["revoked_position"] = int(r["revoked_position"])
+                item["reason"] = r["revocation_reason"]
+                revoked.append(item)
+            else:
+                item["reason"] = f"assessment {r['assessment']} earns no hours"
+                failed.append(item)
             continue
         completed: date = r["completed_on"]
         total.add(hours, event_id, position)

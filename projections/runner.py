@@ -57,7 +57,8 @@ from projections.eventlog import (
     applied_position,
     head,
 )
-from projections.events import Decoded, EventDecoder, event_uuid
+from projections.events import Decoded, EventDecoder
+from projections.fast_events import FastEventDecoder, event_uuid
 from projections.incidents import CLEAR_CTE, EventNotApplied, Incident, describe
 from projections.incidents import record as record_incident
 from projections.personal import PersonalData
@@ -119,7 +120,7 @@ class ProjectionRunner:
         self._connect_kwargs = dict(connect_kwargs) if connect_kwargs is not None else None
         self._batch_size = batch_size
         self._poll_interval = poll_interval
-        self._decoder = decoder or EventDecoder()
+        self._decoder = decoder or FastEventDecoder()
         self._personal = PersonalData(self._decoder)
         self._position = 0
         #: Whether ``_position`` follows the applier's notices (see ``applied_position``).

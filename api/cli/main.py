@@ -394,7 +394,7 @@ def cmd_policies(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_degree_mappings(settings: Settings, args: argparse.Namespace) -> int:
     """Publish a credit-to-degree mapping version, checked by the same schema as the API's."""
-    from api.service.degree_credits import mapping_schema
+    from api.service.degree_credit_schemas import mapping_schema
     from ledger.degree_commands import publish_mapping
 
     def publish(bank: CreditBank, data: dict[str, Any]) -> Written:

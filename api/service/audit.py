@@ -24,13 +24,12 @@ from datetime import date
 from typing import Any
 
 from aiohttp import web
-from marshmallow import fields, validate
 
 from api.service import spreadsheet
+from api.service.audit_schemas import checkpoints_query_schema, institution_query_schema, verification_query_schema
 from api.service.context import SERVICES, services
 from api.service.http import answer, load_query
 from api.service.problems import Problem, failure_without_values
-from api.service.schemas import MAX_POSITION, FullMatch, Strict, Whole
 from ledger.keys import KeyRing
 from projections import audit, institution_audit
 from projections.eventlog import applied_position
@@ -39,21 +38,6 @@ log = logging.getLogger(__name__)
 
 #: Taken by every verification of the log in this process (set by ``checkpoints_ctx``).
 VERIFYING = web.AppKey("verifying", asyncio.Semaphore)
-
-
-class VerificationQuerySchema(Strict):
-    # ``from`` is a Python keyword: the field is named by data_key.
-    start = Whole(data_key="from", load_default=1, validate=validate.Range(min=1, max=MAX_POSITION))
-    end = Whole(data_key="to", validate=validate.Range(min=1, max=MAX_POSITION))
-
-
-class CheckpointsQuerySchema(Strict):
-    after = Whole(load_default=0, validate=validate.Range(min=0, max=MAX_POSITION))
-    limit = Whole(load_default=100, validate=validate.Range(min=1, max=1000))
-
-
-verification_query_schema = VerificationQuerySchema()
-checkpoints_query_schema = CheckpointsQuerySchema()
 
 
 def key_ring(request: web.Request) -> KeyRing:
@@ -129,19 +113,6 @@ async def checkpoints_ctx(app: web.Application) -> AsyncIterator[None]:
 
 # -- institution audit ---------------------------------------------------------------
 
-
-class InstitutionQuerySchema(Strict):
-    month = fields.String(
-        required=True,
-        validate=FullMatch(
-            r"^(19[5-9][0-9]|20[0-9]{2}|2100)-(0[1-9]|1[0-2])$", error="YYYY-MM, from 1950-01 to 2100-12"
-        ),
-    )
-    backdated_days = Whole(load_default=90, validate=validate.Range(min=1, max=3650))
-    burst = Whole(load_default=20, validate=validate.Range(min=1, max=100_000))
-
-
-institution_query_schema = InstitutionQuerySchema()
 
 _CSV_COLUMNS = ("provider_id", "month", "section", "kind", "learner_id", "date", "count", "hours", "detail", "events")
 

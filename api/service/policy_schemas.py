@@ -22,7 +22,7 @@ from api.service.schemas import (
     Strict,
     Text,
     Whole,
-    _jurisdiction,
+    jurisdiction,
 )
 from ledger.grammar import NAME_PATTERN
 from ledger.rules import KINDS
@@ -58,7 +58,7 @@ class VerdictQuerySchema(Strict):
 
 
 class CohortQuerySchema(VerdictQuerySchema):
-    jurisdiction = fields.String(required=True, validate=_jurisdiction)
+    jurisdiction = fields.String(required=True, validate=jurisdiction)
     school = Text(validate=validate.Length(min=1, max=200))
     eligible = fields.Boolean(truthy={"true"}, falsy={"false"})
     #: The cursor: the last learner id of the page before (an identifier, or nothing).
@@ -74,7 +74,7 @@ class ImpactQuerySchema(Strict):
 
 
 class TargetsQuerySchema(Strict):
-    jurisdiction = fields.String(required=True, validate=_jurisdiction)
+    jurisdiction = fields.String(required=True, validate=jurisdiction)
     on = Day(metadata={"description": "The targets in force on this day (default today)."})
     at_position = Whole(validate=validate.Range(min=0, max=MAX_POSITION), metadata={"description": AT_POSITION})
     min_position = Whole(validate=validate.Range(min=0, max=MAX_POSITION), metadata={"description": MIN_POSITION})

@@ -14,12 +14,10 @@ Invariants:
 from __future__ import annotations
 
 from aiohttp import web
-from marshmallow import fields
 
 from api import auth
 from api.service.context import services
 from api.service.http import load_body, run_in_writer, written
-from api.service.schemas import WrittenSchema
 from api.service.schemas import revocation_schema as erasure_schema
 from ledger.application import CreditBank
 from ledger.committer import Committer
@@ -27,10 +25,6 @@ from ledger.vault import VAULT_TABLE
 from projections.personal import transaction_id, vacuum
 
 ERASURE_CHANNEL = "creditbank_erasures"
-
-
-class ErasedSchema(WrittenSchema):
-    tokens_revoked = fields.Integer(required=True, metadata={"description": "the learner's own tokens revoked"})
 
 
 async def post_erasure(request: web.Request) -> web.Response:

@@ -20,16 +20,23 @@ from marshmallow import Schema, ValidationError
 
 from api.service import (
     audit,
+    audit_schemas,
     certificate_schemas,
     certificates,
+    degree_credit_schemas,
     degree_credits,
     eligibility,
     ops,
+    ops_schemas,
     policy_schemas,
     privacy,
+    privacy_schemas,
+    read_schemas,
     reads,
     schemas,
+    transfer_schemas,
     transfers,
+    write_schemas,
     writes,
 )
 from api.service.problems import Problem
@@ -56,7 +63,7 @@ class Route:
 
 
 #: A move and a degree-credit recognition answer differently; ``type`` tells them apart.
-_TRANSFER_ANSWERS = (transfers.TransferredSchema(), degree_credits.RecognisedSchema())
+_TRANSFER_ANSWERS = (transfer_schemas.TransferredSchema(), degree_credit_schemas.RecognisedSchema())
 
 ROUTES: tuple[Route, ...] = (
     Route(
@@ -65,7 +72,7 @@ ROUTES: tuple[Route, ...] = (
         writes.post_provider,
         "Register or re-accredit a training institution",
         frozenset({"admin"}),
-        body=schemas.provider_schema,
+        body=write_schemas.provider_schema,
         responses={201: ("recorded", schemas.WrittenSchema()), 200: ("unchanged", schemas.WrittenSchema())},
     ),
     Route(
@@ -82,7 +89,7 @@ ROUTES: tuple[Route, ...] = (
         writes.post_suspension,
         "Suspend an institution",
         frozenset({"admin"}),
-        body=schemas.suspension_schema,
+        body=write_schemas.suspension_schema,
         responses={201: ("suspended", schemas.WrittenSchema())},
     ),
     Route(
@@ -99,7 +106,7 @@ ROUTES: tuple[Route, ...] = (
         writes.post_learner,
         "Register a learner",
         frozenset({"admin", "hr"}),
-        body=schemas.learner_schema,
+        body=write_schemas.learner_schema,
         responses={201: ("registered", schemas.WrittenSchema()), 200: ("already registered", schemas.WrittenSchema())},
     ),
     Route(
@@ -108,7 +115,7 @@ ROUTES: tuple[Route, ...] = (
         writes.post_role,
         "A role starts (since) or ends (until)",
         frozenset({"admin", "hr"}),
-        body=schemas.role_change_schema,
+        body=write_schemas.role_change_schema,
         responses={201: ("recorded", schemas.WrittenSchema())},
     ),
     Route(
@@ -120,7 +127,7 @@ ROUTES: tuple[Route, ...] = (
         "(erased:…). Asking again answers 404.",
         frozenset({"admin"}),
         body=schemas.revocation_schema,
-        responses={201: ("erased", privacy.ErasedSchema())},
+        responses={201: ("erased", privacy_schemas.ErasedSchema())},
     ),
     Route(
         "POST",
@@ -128,11 +135,11 @@ ROUTES: tuple[Route, ...] = (
         writes.post_completions,
         "Post one completion, or a batch {completions: [...]} of up to 10,000",
         frozenset({"institution"}),
-        body=(schemas.completion_schema, schemas.completion_batch_schema),
+        body=(write_schemas.completion_schema, write_schemas.completion_batch_schema),
         responses={
-            201: ("recorded", schemas.CompletionResultSchema()),
-            200: ("duplicate of an earlier post", schemas.CompletionResultSchema()),
-            207: ("batch: one result per item", schemas.BatchResultSchema()),
+            201: ("recorded", write_schemas.CompletionResultSchema()),
+            200: ("duplicate of an earlier post", write_schemas.CompletionResultSchema()),
+            207: ("batch: one result per item", write_schemas.BatchResultSchema()),
         },
     ),
     Route(
@@ -151,7 +158,7 @@ ROUTES: tuple[Route, ...] = (
         "Learner profile, roles, certificates",
         LEARNER_READERS,
         query=schemas.read_query_schema,
-        responses={200: ("profile", schemas.LearnerViewSchema())},
+        responses={200: ("profile", read_schemas.LearnerViewSchema())},
     ),
     Route(
         "GET",
@@ -160,7 +167,7 @@ ROUTES: tuple[Route, ...] = (
         "Hours by category, year and cycle, each with the events behind it",
         LEARNER_READERS,
         query=schemas.read_query_schema,
-        responses={200: ("balance", schemas.BalanceSchema())},
+        responses={200: ("balance", read_schemas.BalanceSchema())},
     ),
     Route(
         "GET",
@@ -169,7 +176,7 @@ ROUTES: tuple[Route, ...] = (
         "Every event about the learner, in order",
         frozenset({"admin", "auditor", "learner"}),
         query=schemas.history_query_schema,
-        responses={200: ("events", schemas.HistorySchema())},
+        responses={200: ("events", read_schemas.HistorySchema())},
     ),
     Route(
         "GET",
@@ -178,7 +185,7 @@ ROUTES: tuple[Route, ...] = (
         "The global event stream, in order",
         frozenset({"admin", "auditor"}),
         query=schemas.events_query_schema,
-        responses={200: ("events", schemas.EventsPageSchema())},
+        responses={200: ("events", read_schemas.EventsPageSchema())},
     ),
     Route(
         "POST",
@@ -255,7 +262,7 @@ ROUTES: tuple[Route, ...] = (
         audit.get_verification,
         "Recompute the hash chain over the log (or from/to positions) against stored hashes and signed checkpoints",
         frozenset({"admin", "auditor"}),
-        query=audit.verification_query_schema,
+        query=audit_schemas.verification_query_schema,
         responses={200: ("ok, or the first broken position and the kind of break", None)},
     ),
     Route(
@@ -264,7 +271,7 @@ ROUTES: tuple[Route, ...] = (
         audit.get_checkpoints,
         "Signed checkpoints (position, chain head, time), like a transparency log's signed tree heads",
         None,
-        query=audit.checkpoints_query_schema,
+        query=audit_schemas.checkpoints_query_schema,
         responses={200: ("checkpoints", None)},
     ),
     Route(
@@ -273,7 +280,7 @@ ROUTES: tuple[Route, ...] = (
         audit.get_institution_audit,
         "One institution's month: completions posted, revoked, refused, and anomalies; Accept: text/csv for CSV",
         frozenset({"admin", "auditor"}),
-        query=audit.institution_query_schema,
+        query=audit_schemas.institution_query_schema,
         responses={200: ("the month's audit, or CSV (UTF-8 with BOM)", None)},
         content_types=("application/json", "text/csv"),
     ),
@@ -370,7 +377,7 @@ ROUTES: tuple[Route, ...] = (
         "mapping_id, completions [{provider_id, record_id, hours?}]), convert those completions' hours into degree "
         "credits under a published mapping (refused if any hour is recognised already, in any programme)",
         frozenset({"admin", "hr"}),
-        body=(transfers.transfer_schema, degree_credits.recognition_schema),
+        body=(transfer_schemas.transfer_schema, degree_credit_schemas.recognition_schema),
         query=certificate_schemas.write_query_schema,
         responses={
             201: ("transferred, or credits recognised", _TRANSFER_ANSWERS),
@@ -383,7 +390,7 @@ ROUTES: tuple[Route, ...] = (
         transfers.post_reversal,
         "Reverse the latest transfer by a compensating event",
         frozenset({"admin", "hr"}),
-        body=transfers.reversal_schema,
+        body=transfer_schemas.reversal_schema,
         query=certificate_schemas.write_query_schema,
         responses={201: ("reversed", schemas.WrittenSchema())},
     ),
@@ -404,7 +411,7 @@ ROUTES: tuple[Route, ...] = (
         "Publish a version of a university's credit-to-degree mapping for a programme: categories and levels "
         "that count, hours per degree credit, caps per category and overall",
         frozenset({"admin"}),
-        body=degree_credits.mapping_schema,
+        body=degree_credit_schemas.mapping_schema,
         responses={201: ("published", None), 200: ("the same version, published before", None)},
     ),
     Route(
@@ -423,17 +430,17 @@ ROUTES: tuple[Route, ...] = (
         "Per completion, the degree credits it maps to under a programme's mapping, what is recognised already "
         "(and in which programme), what is still recognisable, totals and caps, each with its events",
         LEARNER_READERS,
-        query=degree_credits.degree_credits_query_schema,
+        query=degree_credit_schemas.degree_credits_query_schema,
         responses={200: ("degree credits", None)},
     ),
-    Route("GET", "/healthz", ops.healthz, "Liveness", None, responses={200: ("alive", schemas.HealthSchema())}),
+    Route("GET", "/healthz", ops.healthz, "Liveness", None, responses={200: ("alive", ops_schemas.HealthSchema())}),
     Route(
         "GET",
         "/readyz",
         ops.readyz,
         "Readiness: database and projection lag",
         None,
-        responses={200: ("ready", schemas.ReadinessSchema()), 503: ("not ready", schemas.ReadinessSchema())},
+        responses={200: ("ready", ops_schemas.ReadinessSchema()), 503: ("not ready", ops_schemas.ReadinessSchema())},
     ),
     Route(
         "GET",
@@ -467,7 +474,7 @@ PATH_PARAMETERS: dict[str, list[Any]] = {
     "certificate_id": schemas.identifier(64),
     "list_id": schemas.identifier(64),
     "transfer_id": schemas.identifier(64),
-    "mapping_id": degree_credits.MAPPING_NAME,
+    "mapping_id": degree_credit_schemas.MAPPING_NAME,
 }
 _PARAMETER = re.compile(r"{(\w+)}")
 

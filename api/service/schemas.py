@@ -1,4 +1,8 @@
-"""Request and response schemas (marshmallow), one module-level instance each.
+"""The schemas every endpoint shares (marshmallow): the fields (``Text``, ``Day``, ``Hours``,
+``Whole``, ``FullMatch``, identifiers and vocabulary codes), the ``Strict`` body and the
+open ``Answer``, a problem and a written answer, a reason, and the read queries (time
+travel and read-your-writes). Each handler module's own bodies and answers sit beside it in
+``<handlers>_schemas.py`` (``write_schemas``, ``transfer_schemas``, ``policy_schemas`` ...).
 
 Invariants:
 - unknown fields are refused (``unknown=RAISE``), so a typo never silently drops data;
@@ -158,9 +162,7 @@ class NotReserved(validate.Validator):
         return value
 
 
-_jurisdiction = FullMatch(
-    JURISDICTION_PATTERN, error="must be CN or a six-digit GB/T 2260 division code such as 220106"
-)
+jurisdiction = FullMatch(JURISDICTION_PATTERN, error="must be CN or a six-digit GB/T 2260 division code such as 220106")
 
 
 def identifier(max_length: int, pattern: str = IDENTIFIER_PATTERN) -> list[Any]:
@@ -183,96 +185,8 @@ class Strict(Schema):
         unknown = RAISE
 
 
-class ProgrammeSchema(Strict):
-    code = Text(required=True, validate=validate.Length(min=1, max=64))
-    title = Text(required=True, validate=validate.Length(min=1, max=200))
-    category = fields.String(required=True, validate=category)
-    level = fields.String(required=True, validate=level)
-
-
-class CompletionSchema(Strict):
-    record_id = fields.String(required=True, validate=identifier(128))
-    provider_id = fields.String(validate=identifier(64))
-    learner_id = fields.String(required=True, validate=identifier(64))
-    programme = fields.Nested(ProgrammeSchema, required=True)
-    hours = Hours(required=True, metadata={"example": "2.5"})
-    assessment = fields.String(required=True, validate=assessment)
-    completed_on = Day(required=True)
-    started_on = Day(load_default=None, allow_none=True)
-    topics = fields.List(
-        Text(validate=validate.Length(min=1, max=100)),
-        load_default=list,
-        validate=validate.Length(max=50),
-    )
-
-
-class CompletionBatchSchema(Strict):
-    """The envelope of a batch; items are validated one by one (a bad item is rejected
-    alone, the rest are recorded)."""
-
-    completions = fields.List(
-        fields.Dict(),
-        required=True,
-        validate=validate.Length(min=1),
-        # Each item is a Completion, loaded on its own (a bad one is rejected alone, in the 207);
-        # ``each`` tells the OpenAPI document so (``api.openapi``).
-        metadata={
-            "each": CompletionSchema,
-            "description": "one to CREDITBANK_MAX_BATCH (10,000 by default) completions",
-        },
-    )
-
-
 class RevocationSchema(Strict):
     reason = Text(required=True, validate=validate.Length(min=1, max=500))
-
-
-class AccreditationSchema(Strict):
-    categories = fields.List(fields.String(validate=category), required=True, validate=validate.Length(min=1))
-    levels = fields.List(fields.String(validate=level), required=True, validate=validate.Length(min=1))
-    valid_from = Day(required=True)
-    valid_to = Day(load_default=None, allow_none=True)
-
-    @validates_schema
-    def _dates_in_order(self, data: dict[str, Any], **_: Any) -> None:
-        if data.get("valid_to") and data["valid_to"] < data["valid_from"]:
-            raise ValidationError("must not be before valid_from", "valid_to")
-
-
-class ProviderSchema(Strict):
-    provider_id = fields.String(required=True, validate=identifier(64))
-    name = Text(required=True, validate=validate.Length(min=1, max=200))
-    jurisdiction = fields.String(required=True, validate=_jurisdiction)
-    accreditation = fields.Nested(AccreditationSchema, required=True)
-
-
-class SuspensionSchema(Strict):
-    reason = Text(required=True, validate=validate.Length(min=1, max=500))
-
-
-class RoleSpellSchema(Strict):
-    role = fields.String(required=True, validate=role)
-    since = Day(required=True)
-
-
-class LearnerSchema(Strict):
-    learner_id = fields.String(required=True, validate=LEARNER_ID)
-    name = Text(required=True, validate=validate.Length(min=1, max=100))
-    jurisdiction = fields.String(required=True, validate=_jurisdiction)
-    school = Text(load_default=None, allow_none=True, validate=validate.Length(min=1, max=200))
-    hired_on = Day(load_default=None, allow_none=True)
-    roles = fields.List(fields.Nested(RoleSpellSchema), load_default=list)
-
-
-class RoleChangeSchema(Strict):
-    role = fields.String(required=True, validate=role)
-    since = Day(load_default=None)
-    until = Day(load_default=None)
-
-    @validates_schema
-    def _one_of_since_until(self, data: dict[str, Any], **_: Any) -> None:
-        if (data.get("since") is None) == (data.get("until") is None):
-            raise ValidationError("give exactly one of since (role starts) or until (role ends)")
 
 
 AS_OF = (
@@ -339,99 +253,7 @@ class WrittenSchema(Answer):
     position = fields.Integer(required=True, allow_none=True)
 
 
-class CompletionResultSchema(Answer):
-    #: null for a rejected batch item that had no usable record_id
-    record_id = fields.String(allow_none=True)
-    status = fields.String(metadata={"enum": ["recorded", "duplicate", "rejected"]})
-    position = fields.Integer(allow_none=True)
-    completion_id = fields.String()
-    code = fields.String()
-    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
-
-
-class BatchResultSchema(Answer):
-    results = fields.List(fields.Nested(CompletionResultSchema))
-    recorded = fields.Integer()
-    duplicates = fields.Integer()
-    rejected = fields.Integer()
-    position = fields.Integer(allow_none=True)
-
-
-class TotalSchema(Answer):
-    hours = fields.String()
-    events = fields.List(fields.String())
-    positions = fields.List(fields.Integer())
-
-
-class BalanceSchema(Answer):
-    learner_id = fields.String()
-    position = fields.Integer()
-    total = fields.Nested(TotalSchema)
-    by_category = fields.Dict(keys=fields.String(), values=fields.Nested(TotalSchema))
-    by_year = fields.Dict(keys=fields.String(), values=fields.Nested(TotalSchema))
-    cycles = fields.List(fields.Dict())
-
-
-class EventSchema(Answer):
-    position = fields.Integer(required=True)
-    event_id = fields.String(required=True)
-    type = fields.String(required=True)
-    recorded_at = fields.String(required=True)
-    data = fields.Dict(required=True)
-    hash = fields.String(required=True, allow_none=True, metadata={"description": "null until indexed"})
-
-
-class HistorySchema(Answer):
-    learner_id = fields.String(required=True)
-    events = fields.List(fields.Nested(EventSchema), required=True)
-    position = fields.Integer(required=True)
-    timeline = fields.String(required=True, metadata={"enum": ["current", "as_known_on", "at_position"]})
-    as_of = fields.String()
-
-
-class EventsPageSchema(Answer):
-    events = fields.List(fields.Nested(EventSchema), required=True)
-    after = fields.Integer(required=True)
-    next_after = fields.Integer(required=True)
-
-
-class HealthSchema(Answer):
-    status = fields.String(required=True)
-
-
-class ReadinessSchema(Answer):
-    status = fields.String(required=True, metadata={"enum": ["ready", "unavailable"]})
-    database = fields.String(required=True, metadata={"enum": ["ok", "unreachable"]})
-    position = fields.Integer()
-    head = fields.Integer()
-    lag = fields.Integer()
-    projection = fields.String(metadata={"enum": ["stuck"], "description": "only while an event cannot be applied"})
-    incident = fields.Dict(
-        metadata={
-            "description": "the event the read models cannot apply: position, event_id, "
-            "topic, error, description, attempts, first/last_failed_at"
-        }
-    )
-
-
-class LearnerViewSchema(Answer):
-    learner_id = fields.String(metadata={"description": "the teacher number; erased:<pseudonym> once erased"})
-    name = fields.String(allow_none=True, metadata={"description": "null once the learner's personal data is erased"})
-    jurisdiction = fields.String()
-    school = fields.String(allow_none=True)
-    hired_on = fields.String(allow_none=True)
-    roles = fields.List(fields.Dict())
-    certificates = fields.List(fields.Dict())
-    position = fields.Integer()
-
-
-completion_schema = CompletionSchema()
-completion_batch_schema = CompletionBatchSchema()
 revocation_schema = RevocationSchema()
-provider_schema = ProviderSchema()
-suspension_schema = SuspensionSchema()
-learner_schema = LearnerSchema()
-role_change_schema = RoleChangeSchema()
 read_query_schema = ReadQuerySchema()
 history_query_schema = HistoryQuerySchema()
 events_query_schema = EventsQuerySchema()

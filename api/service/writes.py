@@ -15,16 +15,16 @@ from aiohttp import web
 from marshmallow import ValidationError
 
 from api.service.audit import keep_rejections
-from api.service.completion_items import batch_envelope_is_valid, fast_load_item, load_completion_item
 from api.service.context import principal, services
+from api.service.fast_completion_items import batch_envelope_is_valid, fast_load_item, load_completion_item
 from api.service.http import answer, load, load_body, read_json, run_in_writer, write_scope, written
 from api.service.problems import Problem, domain_error_body, flatten_messages
-from api.service.schemas import (
+from api.service.schemas import revocation_schema
+from api.service.write_schemas import (
     completion_batch_schema,
     completion_schema,
     learner_schema,
     provider_schema,
-    revocation_schema,
     role_change_schema,
     suspension_schema,
 )
@@ -216,7 +216,7 @@ async def _post_batch(request: web.Request, body: dict[str, Any]) -> web.Respons
         given = item.get("record_id") if isinstance(item, dict) else None
         record_id = given if isinstance(given, str) else None  # echoed only if it is one
         try:
-            # Same values and errors as completion_schema.load (api/service/completion_items.py).
+            # Same values and errors as completion_schema.load (api/service/fast_completion_items.py).
             data = load_completion_item(item)
             provider_id = _provider_of(request, data)
         except ValidationError as error:

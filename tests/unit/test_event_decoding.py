@@ -1,8 +1,10 @@
-"""The read side's fast decoding gives exactly what the ledger's mapper gives.
+"""The read side's decoders, plain and fast, give exactly what the ledger's mapper gives.
 
-``projections.events.EventDecoder.decode`` parses known states with orjson and applies the
-transcodings itself; these tests decode the same stored events with a reference written
-here (the mapper, as the decoder did before the fast path) and compare every attribute,
+``projections.events.EventDecoder.decode`` asks the mapper;
+``projections.fast_events.FastEventDecoder.decode`` parses known states with orjson and
+applies the transcodings itself. These tests decode the same stored events with both and
+with a reference written here (the mapper, as the decoder did before the fast path) and
+compare every attribute,
 value types and key order included: for every event class of the ledger with generated
 states, for states the fast path must leave to the mapper (floats, integers beyond 64 bits,
 upcasting, corrupt bytes, unknown topics and transcodings), and for a real demo bank.
@@ -31,7 +33,8 @@ import ledger
 from ledger.ids import event_uuid as reference_event_uuid
 from ledger.store import ledger_mapper, memory_environment
 from projections.chain import GENESIS, canonical_bytes, chain_hashes, link
-from projections.events import Decoded, EventDecoder, event_uuid
+from projections.events import Decoded, EventDecoder
+from projections.fast_events import FastEventDecoder, event_uuid
 
 BOOKKEEPING = {"originator_id", "originator_version", "timestamp", "originator_topic"}
 MAPPER = ledger_mapper()
@@ -65,6 +68,13 @@ def reference_decode(position: int, originator_id: UUID, version: int, topic: st
         known=known,
         event_id=reference_event_uuid(originator_id, version),
     )
+
+
+def assert_decoded_alike(row: tuple[int, UUID, int, str, bytes]) -> None:
+    """Both decoders give the reference's ``Decoded`` for ``row``."""
+    expected = reference_decode(*row)
+    assert_same(EventDecoder().decode(*row), expected)
+    assert_same(FastEventDecoder().decode(*row), expected)
 
 
 def typed(value: Any) -> Any:
@@ -188,17 +198,17 @@ def stored_events(draw: st.DrawFn, odd: bool) -> tuple[int, UUID, int, str, byte
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(stored_events(odd=False))
 def test_every_event_class_decodes_as_the_mapper_does(row: tuple[int, UUID, int, str, bytes]) -> None:
-    assert_same(EventDecoder().decode(*row), reference_decode(*row))
+    assert_decoded_alike(row)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(stored_events(odd=True))
 def test_odd_values_decode_as_the_mapper_does(row: tuple[int, UUID, int, str, bytes]) -> None:
-    assert_same(EventDecoder().decode(*row), reference_decode(*row))
+    assert_decoded_alike(row)
 
 
 def test_a_completion_takes_the_fast_path_and_keeps_its_types() -> None:
-    decoder = EventDecoder()
+    decoder = FastEventDecoder()
     state = MAPPER.transcoder.encode(
         {
             "timestamp": datetime(2026, 11, 26, 8, 30, 1, 123456, tzinfo=UTC),
@@ -222,6 +232,7 @@ def test_a_completion_takes_the_fast_path_and_keeps_its_types() -> None:
     row = (7, uuid4(), 1, topic, state)
     fast = decoder.decode(*row)
     assert_same(fast, reference_decode(*row))
+    assert_same(EventDecoder().decode(*row), fast)
     assert fast.fields["hours"] == Decimal("2.50") and str(fast.fields["hours"]) == "2.50"
     assert list(fast.fields)[:2] == ["provider_id", "record_id"]
 
@@ -283,15 +294,17 @@ ODD_STATES = [
 @pytest.mark.parametrize(("topic", "state"), ODD_STATES)
 def test_states_the_fast_path_must_not_decide_decode_as_the_mapper_does(topic: str, state: bytes) -> None:
     row = (11, uuid4(), 3, topic, state)
-    assert_same(EventDecoder().decode(*row), reference_decode(*row))
+    assert_decoded_alike(row)
 
 
-def test_upcasting_still_applies() -> None:
-    decoded = EventDecoder().decode(1, uuid4(), 1, get_topic(Versioned.Moved), b'{"place":"Changchun"}')
+@pytest.mark.parametrize("decoder", [EventDecoder, FastEventDecoder])
+def test_upcasting_still_applies(decoder: type[EventDecoder]) -> None:
+    decoded = decoder().decode(1, uuid4(), 1, get_topic(Versioned.Moved), b'{"place":"Changchun"}')
     assert decoded.known and decoded.fields == {"where": "Changchun"}
 
 
-def test_a_mapper_with_a_cipher_or_another_transcoder_is_never_bypassed() -> None:
+@pytest.mark.parametrize("decoder", [EventDecoder, FastEventDecoder])
+def test_a_mapper_with_a_cipher_or_another_transcoder_is_never_bypassed(decoder: type[EventDecoder]) -> None:
     class Own(type(MAPPER.transcoder)):  # type: ignore[misc]
         def decode(self, data: bytes) -> Any:
             decoded = super().decode(data)
@@ -303,18 +316,18 @@ def test_a_mapper_with_a_cipher_or_another_transcoder_is_never_bypassed() -> Non
         own.names[name] = transcoding
     from eventsourcing.persistence import Mapper
 
-    decoder = EventDecoder(Mapper(transcoder=own))
-    decoded = decoder.decode(1, uuid4(), 1, COMPLETION, b'{"a":1}')
+    decoded = decoder(Mapper(transcoder=own)).decode(1, uuid4(), 1, COMPLETION, b'{"a":1}')
     assert decoded.fields == {"a": 1, "seen": True}
 
 
 def test_decode_rows_decodes_each_row_and_leaves_the_collector_as_it_was() -> None:
     import gc
 
-    decoder = EventDecoder()
+    decoder = FastEventDecoder()
     rows = [(i, uuid4(), 1, COMPLETION, orjson.dumps({"i": i})) for i in range(1, 5)]
     assert gc.isenabled()
     assert [d.fields for d in decoder.decode_rows(rows)] == [{"i": i} for i in range(1, 5)]
+    assert [d.fields for d in EventDecoder().decode_rows(rows)] == [{"i": i} for i in range(1, 5)]
     assert gc.isenabled()
     gc.disable()
     try:
@@ -338,11 +351,13 @@ def test_a_demo_banks_events_decode_as_the_mapper_does() -> None:
         notifications = bank.recorder.select_notifications(start=1, limit=10**6)
     finally:
         bank.close()
-    decoder = EventDecoder()
+    plain, fast = EventDecoder(), FastEventDecoder()
     topics = set()
     for n in notifications:
         row = (n.id, n.originator_id, n.originator_version, n.topic, n.state)
-        assert_same(decoder.decode(*row), reference_decode(*row))
+        expected = reference_decode(*row)
+        assert_same(plain.decode(*row), expected)
+        assert_same(fast.decode(*row), expected)
         topics.add(n.topic)
     assert {COMPLETION, "ledger.learner:Learner.Registered", "ledger.policy:Policy.Published"} <= topics
 

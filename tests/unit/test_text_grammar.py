@@ -14,11 +14,12 @@ from typing import Any
 import pytest
 from marshmallow import ValidationError
 
-from api.service.completion_items import fast_load_item, load_completion_item
-from api.service.degree_credits import mapping_schema
+from api.service.degree_credit_schemas import mapping_schema
+from api.service.fast_completion_items import fast_load_item, load_completion_item
 from api.service.policy_schemas import cohort_query_schema, verdict_query_schema
 from api.service.routes import path_problems
-from api.service.schemas import completion_schema, learner_schema, provider_schema, revocation_schema
+from api.service.schemas import revocation_schema
+from api.service.write_schemas import completion_schema, learner_schema, provider_schema
 from ledger.completion import CompletionFacts
 from ledger.degree import Recognitions, parse_mapping
 from ledger.errors import (

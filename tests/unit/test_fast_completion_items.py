@@ -28,8 +28,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from marshmallow import ValidationError
 
-from api.service.completion_items import COMPILED, batch_envelope_is_valid, fast_load_item, load_completion_item
-from api.service.schemas import completion_batch_schema, completion_schema
+from api.service.fast_completion_items import COMPILED, batch_envelope_is_valid, fast_load_item, load_completion_item
+from api.service.write_schemas import completion_batch_schema, completion_schema
 from bench.data import completion_item
 from ledger.vocabulary import ASSESSMENTS, CATEGORIES, LEVELS
 
@@ -303,7 +303,7 @@ def items(draw: st.DrawFn) -> Any:
 
 def test_the_completion_schema_compiles() -> None:
     # If this fails, the schema gained something the fast path does not mirror and every item
-    # now goes through marshmallow: correct, but slow. Teach api/service/completion_items.py about it.
+    # now goes through marshmallow: correct, but slow. Teach api/service/fast_completion_items.py about it.
     assert COMPILED
 
 

@@ -1,9 +1,10 @@
-"""Fast loading of completion items: the batch hot path's validator.
+"""The fast path of loading completion items: the batch hot path's validator, a compiled
+mirror of ``completion_schema.load``.
 
-The marshmallow ``CompletionSchema`` (``api/service/schemas.py``) stays the contract: it is what the
-OpenAPI document shows and the reference for every answer. Loading it field by field cost about
-50 µs per item (28% of the server's time during batch ingest); the loader compiled here from the
-same schema objects does the same checks in about 5 µs.
+The marshmallow ``CompletionSchema`` (``api/service/write_schemas.py``) stays the contract and
+the plain version: it is what the OpenAPI document shows and the reference for every answer.
+Loading it field by field cost about 50 µs per item (28% of the server's time during batch
+ingest); the loader compiled here from the same schema objects does the same checks in about 5 µs.
 
 Invariants:
 - ``load_completion_item(item)`` returns exactly what ``completion_schema.load(item)`` returns
@@ -18,7 +19,7 @@ Invariants:
 - ``Text``, ``Day`` and ``Hours`` are mirrored here (NFC, strip, control characters;
   ``ledger.days.parse_day`` and the 1950–2100 range; ``ledger.hours.parse_hours``): a change to their
   ``_deserialize`` must be made here too, which the property test in
-  ``tests/unit/test_completion_items.py`` (both loaders on generated valid and invalid items)
+  ``tests/unit/test_fast_completion_items.py`` (both loaders on generated valid and invalid items)
   enforces.
 """
 
@@ -34,7 +35,8 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, fields, missing, validate
 
-from api.service.schemas import Day, FullMatch, Hours, Text, completion_schema
+from api.service.schemas import Day, FullMatch, Hours, Text
+from api.service.write_schemas import completion_schema
 from ledger.days import parse_day
 from ledger.errors import HoursInvalid
 from ledger.grammar import EARLIEST, LATEST, refused_character

@@ -1,0 +1,29 @@
+"""The answers of the operational endpoints (``api.service.ops``): liveness and readiness.
+
+Invariant: answers are ``Answer`` schemas (open to new fields).
+"""
+
+from __future__ import annotations
+
+from marshmallow import fields
+
+from api.service.schemas import Answer
+
+
+class HealthSchema(Answer):
+    status = fields.String(required=True)
+
+
+class ReadinessSchema(Answer):
+    status = fields.String(required=True, metadata={"enum": ["ready", "unavailable"]})
+    database = fields.String(required=True, metadata={"enum": ["ok", "unreachable"]})
+    position = fields.Integer()
+    head = fields.Integer()
+    lag = fields.Integer()
+    projection = fields.String(metadata={"enum": ["stuck"], "description": "only while an event cannot be applied"})
+    incident = fields.Dict(
+        metadata={
+            "description": "the event the read models cannot apply: position, event_id, "
+            "topic, error, description, attempts, first/last_failed_at"
+        }
+    )
