@@ -39,6 +39,7 @@ from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from ledger.completion import earns_hours
 from ledger.errors import (
     CompletionNotRecognisable,
     DegreeCapExceeded,
@@ -54,7 +55,7 @@ from ledger.grammar import EARLIEST, KEY, LATEST, REASON_LENGTH, check_identifie
 from ledger.hours import exact_decimal, format_hours
 from ledger.ids import NAMESPACE
 from ledger.versions import next_number, published_as
-from ledger.vocabulary import CATEGORIES, LEVELS, PASSING_ASSESSMENTS
+from ledger.vocabulary import CATEGORIES, LEVELS
 
 _CENT: Final = Decimal("0.01")
 ZERO: Final = Decimal(0)
@@ -420,7 +421,7 @@ class Recognitions(Aggregate):
                 reason="revoked",
                 event_id=offer.event_id,
             )
-        if offer.assessment not in PASSING_ASSESSMENTS:
+        if not earns_hours(offer.assessment, revoked=False):
             raise CompletionNotRecognisable(
                 f"{offer.provider_id}/{offer.record_id} was assessed {offer.assessment}",
                 field=field,
