@@ -30,7 +30,15 @@ from aiohttp import web
 
 from api.service import spreadsheet
 from api.service.context import principal, services
-from api.service.http import answer, authorize_learner, load_query, read_json, resolve_position, run_in_writer, stream
+from api.service.http import (
+    answer,
+    authorize_learner,
+    load_query,
+    read_json_object,
+    resolve_position,
+    run_in_writer,
+    stream,
+)
 from api.service.policy_schemas import (
     cohort_query_schema,
     impact_query_schema,
@@ -64,15 +72,7 @@ MAX_IMPACT_RULES_X_TARGETS = 200
 
 
 async def post_policy(request: web.Request) -> web.Response:
-    data = await read_json(request)
-    if not isinstance(data, dict):
-        raise Problem(
-            422,
-            "validation_failed",
-            "The request has invalid fields",
-            "the body must be a JSON object",
-            errors={"body": ["must be a JSON object"]},
-        )
+    data = await read_json_object(request)
     result = await run_in_writer(request, lambda bank: bank.publish_policy(data))
     return answer_written(result)
 
@@ -362,15 +362,7 @@ async def _cohort_csv(request: web.Request, query: dict[str, Any]) -> web.Stream
 async def post_impact(request: web.Request) -> web.Response:
     policy_id = request.match_info["policy_id"]
     query = load_query(request, impact_query_schema)
-    data = await read_json(request)
-    if not isinstance(data, dict):
-        raise Problem(
-            422,
-            "validation_failed",
-            "The request has invalid fields",
-            "the body must be a JSON object",
-            errors={"body": ["must be a JSON object"]},
-        )
+    data = await read_json_object(request)
     data.setdefault("policy_id", policy_id)
     if data["policy_id"] != policy_id:
         raise Problem(

@@ -246,7 +246,8 @@ async def read_json(request: web.Request) -> Any:
     return parse_json(raw)
 
 
-def load(schema: Schema, data: Any, prefix: str = "") -> dict[str, Any]:
+def json_object(data: Any, prefix: str = "") -> dict[str, Any]:
+    """``data`` if it is a JSON object, else the problem saying it must be one."""
     if not isinstance(data, dict):
         raise Problem(
             422,
@@ -255,6 +256,16 @@ def load(schema: Schema, data: Any, prefix: str = "") -> dict[str, Any]:
             "the body must be a JSON object",
             errors={prefix or "body": ["must be a JSON object"]},
         )
+    return data
+
+
+async def read_json_object(request: web.Request) -> dict[str, Any]:
+    """The body, which must be a JSON object (documents checked by the ledger, not a schema)."""
+    return json_object(await read_json(request))
+
+
+def load(schema: Schema, data: Any, prefix: str = "") -> dict[str, Any]:
+    data = json_object(data, prefix)
     try:
         loaded: dict[str, Any] = schema.load(data)
     except ValidationError as error:
