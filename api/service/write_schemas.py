@@ -105,6 +105,38 @@ class LearnerSchema(Strict):
     roles = fields.List(fields.Nested(RoleSpellSchema), load_default=list)
 
 
+class LearnerBatchSchema(Strict):
+    """A roster; items are validated one by one (a bad item is rejected alone, the rest are
+    recorded)."""
+
+    learners = fields.List(
+        fields.Dict(),
+        required=True,
+        validate=validate.Length(min=1),
+        metadata={
+            "each": LearnerSchema,
+            "description": "one to CREDITBANK_MAX_BATCH (10,000 by default) learners",
+        },
+    )
+
+
+class LearnerResultSchema(Answer):
+    #: null for a rejected item that had no usable learner_id
+    learner_id = fields.String(allow_none=True)
+    status = fields.String(metadata={"enum": ["recorded", "duplicate", "rejected"]})
+    position = fields.Integer(allow_none=True)
+    code = fields.String()
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
+
+
+class LearnerBatchResultSchema(Answer):
+    results = fields.List(fields.Nested(LearnerResultSchema))
+    recorded = fields.Integer()
+    duplicates = fields.Integer()
+    rejected = fields.Integer()
+    position = fields.Integer(allow_none=True)
+
+
 class RoleChangeSchema(Strict):
     role = fields.String(required=True, validate=role)
     since = Day(load_default=None)
@@ -139,4 +171,5 @@ completion_batch_schema = CompletionBatchSchema()
 provider_schema = ProviderSchema()
 suspension_schema = SuspensionSchema()
 learner_schema = LearnerSchema()
+learner_batch_schema = LearnerBatchSchema()
 role_change_schema = RoleChangeSchema()
