@@ -122,6 +122,22 @@ class RegistrationOutcome:
 
 
 @dataclass(frozen=True)
+class LearnerCorrection:
+    """A correction of a registration: the fields given (``name``, ``school``, ``hired_on``)
+    and why."""
+
+    fields: Mapping[str, Any]
+    reason: str
+
+    def check(self) -> None:
+        if "name" in self.fields:
+            check_text(self.fields["name"], "name", max_length=100)
+        if "school" in self.fields:
+            check_optional_text(self.fields["school"], "school", max_length=200)
+        check_text(self.reason, "reason", max_length=REASON_LENGTH)
+
+
+@dataclass(frozen=True)
 class LearnerRegistration:
     learner_id: str
     name: str
@@ -532,6 +548,30 @@ class CreditBank(Application[UUID]):
             self.recorder.vault_destroy(subject)  # type: ignore[attr-defined]
             self.forget_learner(learner_id)
             return Written(position, "recorded" if position is not None else "unchanged")
+
+        return self.unit_of_work(command)
+
+    def correct_learner(self, learner_id: str, correction: LearnerCorrection, *, scope: str | None = None) -> Written:
+        """Correct a learner's name, school or hire date (``Learner.Corrected``); the same
+        values again answer "unchanged" and record nothing."""
+        correction.check()
+
+        def command() -> Written:
+            learner = self.learner_in_scope(learner_id, scope)
+            subject = learner.learner_id
+            key = self.recorder.vault_keys([subject]).get(subject)  # type: ignore[attr-defined]
+            if key is None:
+                raise LearnerErased("this learner's personal data was erased", field="learner_id")
+            given = correction.fields
+            changes = {f: given[f] for f in ("school", "hired_on") if f in given and given[f] != getattr(learner, f)}
+            personal = None
+            if "name" in given and given["name"] != unseal(key, subject, learner.personal)["name"]:
+                personal = seal(key, subject, {"learner_id": learner_id, "name": given["name"]})
+            if not changes and personal is None:
+                return Written(None, "unchanged")
+            reason = seal(key, subject, {"reason": correction.reason})
+            learner.correct(personal=personal, changes=changes, reason=reason)
+            return Written(self.record(learner), "recorded")
 
         return self.unit_of_work(command)
 

@@ -45,6 +45,15 @@ class RepeatedInRoster(DomainError):
     title = "The learner is repeated in this roster"
 
 
+class CorrectionEmpty(DomainError):
+    """A correction must name at least one changed field (the command answers "unchanged"
+    before it comes to this)."""
+
+    code = "correction_empty"
+    status = 422
+    title = "The correction changes nothing"
+
+
 class LearnerErased(DomainError):
     code = "learner_erased"
     status = 410
