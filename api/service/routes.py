@@ -124,6 +124,17 @@ ROUTES: tuple[Route, ...] = (
         responses={201: ("recorded", schemas.WrittenSchema())},
     ),
     Route(
+        "PATCH",
+        "/v1/learners/{learner_id}",
+        writes.patch_learner,
+        "Correct the learner's name, school or hire date, with a reason (HR: within the learner's "
+        "current jurisdiction); recorded as a correction event, history keeps both values; "
+        "the same values again answer 200 unchanged",
+        frozenset({"admin", "hr"}),
+        body=write_schemas.correction_schema,
+        responses={201: ("corrected", schemas.WrittenSchema()), 200: ("nothing to change", schemas.WrittenSchema())},
+    ),
+    Route(
         "POST",
         "/v1/learners/{learner_id}/erasure",
         privacy.post_erasure,

@@ -137,6 +137,20 @@ class LearnerBatchResultSchema(Answer):
     position = fields.Integer(allow_none=True)
 
 
+class CorrectionSchema(Strict):
+    """A correction of a registration: at least one of name, school, hired_on, and why."""
+
+    name = Text(validate=validate.Length(min=1, max=100))
+    school = Text(allow_none=True, validate=validate.Length(min=1, max=200))
+    hired_on = Day(allow_none=True)
+    reason = Text(required=True, validate=validate.Length(min=1, max=500))
+
+    @validates_schema
+    def _corrects_something(self, data: dict[str, Any], **_: Any) -> None:
+        if not {"name", "school", "hired_on"} & data.keys():
+            raise ValidationError("give at least one of name, school, hired_on")
+
+
 class RoleChangeSchema(Strict):
     role = fields.String(required=True, validate=role)
     since = Day(load_default=None)
@@ -172,4 +186,5 @@ provider_schema = ProviderSchema()
 suspension_schema = SuspensionSchema()
 learner_schema = LearnerSchema()
 learner_batch_schema = LearnerBatchSchema()
+correction_schema = CorrectionSchema()
 role_change_schema = RoleChangeSchema()

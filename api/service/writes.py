@@ -23,6 +23,7 @@ from api.service.schemas import revocation_schema
 from api.service.write_schemas import (
     completion_batch_schema,
     completion_schema,
+    correction_schema,
     learner_batch_schema,
     learner_schema,
     provider_schema,
@@ -33,6 +34,7 @@ from ledger.application import (
     Accreditation,
     CompletionOutcome,
     CreditBank,
+    LearnerCorrection,
     LearnerRegistration,
     RegistrationOutcome,
     Written,
@@ -171,6 +173,16 @@ def batch_answer(final: list[dict[str, Any]]) -> dict[str, Any]:
         "rejected": counts["rejected"],
         "position": max(positions) if positions else None,
     }
+
+
+async def patch_learner(request: web.Request) -> web.Response:
+    learner_id = request.match_info["learner_id"]
+    data = await load_body(request, correction_schema)
+    correction = LearnerCorrection({k: v for k, v in data.items() if k != "reason"}, data["reason"])
+    scope = write_scope(request)
+    return answer_written(
+        await run_in_writer(request, lambda bank: bank.correct_learner(learner_id, correction, scope=scope))
+    )
 
 
 async def post_role(request: web.Request) -> web.Response:

@@ -89,4 +89,3 @@ def test_hr_corrects_only_within_the_learners_jurisdiction():
     assert bank.correct_learner(LI_HUA, LearnerCorrection({"school": SECOND_SCHOOL}, "x"), scope="220100").status == (
         "recorded"
     )
-
