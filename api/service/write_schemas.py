@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from api.service.schemas import (
     LEARNER_ID,
@@ -51,21 +51,22 @@ class CompletionSchema(Strict):
     )
 
 
+def batch_of(each: type[Schema], name: str) -> fields.List[Any]:
+    """A batch envelope's list: each item is loaded on its own (a bad one is rejected alone, in
+    the 207); ``each`` tells the OpenAPI document so (``api.openapi``)."""
+    return fields.List(
+        fields.Dict(),
+        required=True,
+        validate=validate.Length(min=1),
+        metadata={"each": each, "description": f"one to CREDITBANK_MAX_BATCH (10,000 by default) {name}"},
+    )
+
+
 class CompletionBatchSchema(Strict):
     """The envelope of a batch; items are validated one by one (a bad item is rejected
     alone, the rest are recorded)."""
 
-    completions = fields.List(
-        fields.Dict(),
-        required=True,
-        validate=validate.Length(min=1),
-        # Each item is a Completion, loaded on its own (a bad one is rejected alone, in the 207);
-        # ``each`` tells the OpenAPI document so (``api.openapi``).
-        metadata={
-            "each": CompletionSchema,
-            "description": "one to CREDITBANK_MAX_BATCH (10,000 by default) completions",
-        },
-    )
+    completions = batch_of(CompletionSchema, "completions")
 
 
 class AccreditationSchema(Strict):
@@ -109,15 +110,7 @@ class LearnerBatchSchema(Strict):
     """A roster; items are validated one by one (a bad item is rejected alone, the rest are
     recorded)."""
 
-    learners = fields.List(
-        fields.Dict(),
-        required=True,
-        validate=validate.Length(min=1),
-        metadata={
-            "each": LearnerSchema,
-            "description": "one to CREDITBANK_MAX_BATCH (10,000 by default) learners",
-        },
-    )
+    learners = batch_of(LearnerSchema, "learners")
 
 
 class LearnerResultSchema(Answer):
@@ -127,14 +120,6 @@ class LearnerResultSchema(Answer):
     position = fields.Integer(allow_none=True)
     code = fields.String()
     errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
-
-
-class LearnerBatchResultSchema(Answer):
-    results = fields.List(fields.Nested(LearnerResultSchema))
-    recorded = fields.Integer()
-    duplicates = fields.Integer()
-    rejected = fields.Integer()
-    position = fields.Integer(allow_none=True)
 
 
 class CorrectionSchema(Strict):
@@ -178,6 +163,10 @@ class BatchResultSchema(Answer):
     duplicates = fields.Integer()
     rejected = fields.Integer()
     position = fields.Integer(allow_none=True)
+
+
+class LearnerBatchResultSchema(BatchResultSchema):
+    results = fields.List(fields.Nested(LearnerResultSchema))
 
 
 completion_schema = CompletionSchema()

@@ -129,16 +129,8 @@ def _roster_result(index: int, outcome: RegistrationOutcome) -> dict[str, Any]:
 
 
 async def _post_roster(request: web.Request, body: dict[str, Any]) -> web.Response:
-    svc = services(request)
     load(learner_batch_schema, body)
-    items = body["learners"]
-    if len(items) > svc.settings.max_batch:
-        raise Problem(
-            413,
-            "batch_too_large",
-            "The batch is too large",
-            f"{len(items)} learners; at most {svc.settings.max_batch} per request",
-        )
+    items = batch_items(request, body, "learners")
     results: list[dict[str, Any] | None] = [None] * len(items)
     registrations: list[LearnerRegistration] = []
     slots: list[int] = []
@@ -160,6 +152,17 @@ async def _post_roster(request: web.Request, body: dict[str, Any]) -> web.Respon
     for index, outcome in zip(slots, outcomes, strict=True):
         results[index] = _roster_result(index, outcome)
     return answer(batch_answer([r for r in results if r is not None]), 207)
+
+
+def batch_items(request: web.Request, body: dict[str, Any], name: str) -> list[Any]:
+    """The items of a batch whose envelope was loaded; 413 beyond the configured maximum."""
+    items: list[Any] = body[name]
+    most = services(request).settings.max_batch
+    if len(items) > most:
+        raise Problem(
+            413, "batch_too_large", "The batch is too large", f"{len(items)} {name}; at most {most} per request"
+        )
+    return items
 
 
 def batch_answer(final: list[dict[str, Any]]) -> dict[str, Any]:
@@ -278,14 +281,7 @@ async def _post_batch(request: web.Request, body: dict[str, Any]) -> web.Respons
     svc = services(request)
     if not batch_envelope_is_valid(body):
         load(completion_batch_schema, body)
-    items = body["completions"]
-    if len(items) > svc.settings.max_batch:
-        raise Problem(
-            413,
-            "batch_too_large",
-            "The batch is too large",
-            f"{len(items)} completions; at most {svc.settings.max_batch} per request",
-        )
+    items = batch_items(request, body, "completions")
     results: list[dict[str, Any] | None] = [None] * len(items)
     facts: list[CompletionFacts] = []
     slots: list[int] = []
