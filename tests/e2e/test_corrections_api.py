@@ -51,6 +51,17 @@ async def test_correcting_a_teachers_school_shows_in_profile_history_and_time_tr
         cohort = await r.json()
         assert sorted(v["learner_id"] for v in cohort["learners"]) == listed, cohort
 
+    # The cohort's rows, as of a position before the correction, show the school then.
+    for at, school in ((corrected_at - 1, "绿园区第一实验小学"), (corrected_at, SECOND_SCHOOL)):
+        r = await bank.client.get(
+            "/v1/eligibility",
+            params={"target": "teacher_cycle", "jurisdiction": "220106", "at_position": str(at)},
+            headers=bank.auth("hr"),
+        )
+        assert r.status == 200, await r.text()
+        rows = {v["learner_id"]: v for v in (await r.json())["learners"]}
+        assert rows["T-0001"]["school"] == school, at
+
     # The same values again record nothing.
     r = await patch(bank, {"school": SECOND_SCHOOL, "reason": "再次核对"})
     assert r.status == 200
