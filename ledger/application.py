@@ -2,8 +2,10 @@
 
 Invariants:
 - every command either records all of its events in one transaction or none;
-- a batch of completions is atomic per item: an item is recorded whole, answered as a
-  duplicate, or rejected whole, and one bad item never stops the good ones;
+- a batch of completions, and a roster of learners (``register_learners``), is atomic per
+  item: an item is recorded whole, answered as a duplicate, or rejected whole, and one bad
+  item never stops the good ones;
+- a learner's details change only by a correction (``correct_learner``), never in place;
 - ``(provider_id, record_id)`` names a completion once: the same facts again answer the
   original position and record nothing; other facts under that id are a conflict;
 - a concurrent writer elsewhere surfaces as a version conflict in the event store; the
