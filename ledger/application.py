@@ -2,8 +2,10 @@
 
 Invariants:
 - every command either records all of its events in one transaction or none;
-- a batch of completions is atomic per item: an item is recorded whole, answered as a
-  duplicate, or rejected whole, and one bad item never stops the good ones;
+- a batch of completions, and a roster of learners (``register_learners``), is atomic per
+  item: an item is recorded whole, answered as a duplicate, or rejected whole, and one bad
+  item never stops the good ones;
+- a learner's details change only by a correction (``correct_learner``), never in place;
 - ``(provider_id, record_id)`` names a completion once: the same facts again answer the
   original position and record nothing; other facts under that id are a conflict;
 - a concurrent writer elsewhere surfaces as a version conflict in the event store; the
@@ -58,6 +60,7 @@ from ledger.errors import (
     PolicyInvalid,
     PolicyNotFound,
     ProviderNotFound,
+    RepeatedInRoster,
 )
 from ledger.grammar import (
     REASON_LENGTH,
@@ -107,6 +110,33 @@ class CompletionOutcome:
     position: int | None = None
     error: DomainError | None = None
     completion_id: UUID | None = None
+
+
+@dataclass(frozen=True)
+class RegistrationOutcome:
+    """One item of a batch registration: recorded, a duplicate of the learner as
+    registered, or rejected whole (``error``)."""
+
+    learner_id: str
+    status: Literal["recorded", "duplicate", "rejected"]
+    position: int | None = None
+    error: DomainError | None = None
+
+
+@dataclass(frozen=True)
+class LearnerCorrection:
+    """A correction of a registration: the fields given (``name``, ``school``, ``hired_on``)
+    and why."""
+
+    fields: Mapping[str, Any]
+    reason: str
+
+    def check(self) -> None:
+        if "name" in self.fields:
+            check_text(self.fields["name"], "name", max_length=100)
+        if "school" in self.fields:
+            check_optional_text(self.fields["school"], "school", max_length=200)
+        check_text(self.reason, "reason", max_length=REASON_LENGTH)
 
 
 @dataclass(frozen=True)
@@ -387,20 +417,7 @@ class CreditBank(Application[UUID]):
             subject = enrolment.subject
             existing = self.get(learner_uuid(subject), Learner, fresh=True)
             if existing is not None:
-                existing.check_not_erased()
-                name = unseal(enrolment.key, subject, existing.personal)["name"]
-                wanted = (
-                    registration.name,
-                    registration.jurisdiction,
-                    registration.school,
-                    registration.hired_on,
-                )
-                if existing.registration(name) != wanted:
-                    raise LearnerAlreadyRegistered(
-                        f"{registration.learner_id} is registered with other details; "
-                        "change roles with the roles endpoint",
-                        field="learner_id",
-                    )
+                self._check_same_registration(registration, existing, enrolment.key)
                 positions = self.creation_positions([existing.id])
                 return Written(positions.get(existing.id), "duplicate")
             learner = self._new_learner(registration, subject, enrolment.key)
@@ -421,6 +438,80 @@ class CreditBank(Application[UUID]):
             hired_on=registration.hired_on,
             roles=[{"role": r, "since": s, "until": None} for r, s in registration.roles],
         )
+
+    def register_learners(
+        self, registrations: Sequence[LearnerRegistration], *, scope: str | None = None
+    ) -> list[RegistrationOutcome]:
+        """Register a roster, atomic per item: each learner is recorded, answered as a
+        duplicate (the same details again), or rejected alone (bad grammar, outside
+        ``scope``, registered with other details, erased, repeated in the roster). One
+        vault round trip, one read of those already registered and one insert per call."""
+        outcomes: dict[int, RegistrationOutcome] = {}
+        candidates: dict[str, int] = {}
+        for index, registration in enumerate(registrations):
+            try:
+                registration.check()
+                check_scope(scope, registration.jurisdiction)
+            except DomainError as error:
+                outcomes[index] = RegistrationOutcome(registration.learner_id, "rejected", error=error)
+                continue
+            if candidates.setdefault(registration.learner_id, index) != index:
+                outcomes[index] = RegistrationOutcome(
+                    registration.learner_id,
+                    "rejected",
+                    error=RepeatedInRoster(
+                        f"repeats the learner at index {candidates[registration.learner_id]} of this roster",
+                        field="learner_id",
+                    ),
+                )
+
+        def command() -> dict[int, RegistrationOutcome]:
+            decided: dict[int, RegistrationOutcome] = {}
+            enrolments = self.recorder.vault_enrol(list(candidates))  # type: ignore[attr-defined]
+            ids = {n: learner_uuid(e.subject) for n, e in enrolments.items()}
+            existing = self.get_many(ids.values())
+            fresh: list[tuple[int, Learner]] = []
+            duplicates: list[tuple[int, UUID]] = []
+            for number, index in candidates.items():
+                registration, enrolment = registrations[index], enrolments[number]
+                found = existing.get(ids[number])
+                if not isinstance(found, Learner):
+                    fresh.append((index, self._new_learner(registration, enrolment.subject, enrolment.key)))
+                    continue
+                try:
+                    self._check_same_registration(registration, found, enrolment.key)
+                except DomainError as error:
+                    decided[index] = RegistrationOutcome(number, "rejected", error=error)
+                    continue
+                duplicates.append((index, found.id))
+            first = self.creation_positions([i for _, i in duplicates]) if duplicates else {}
+            for index, learner_id_ in duplicates:
+                number = registrations[index].learner_id
+                decided[index] = RegistrationOutcome(number, "duplicate", first.get(learner_id_))
+            if fresh:
+                recordings = self.save(*(learner for _, learner in fresh))
+                for (index, _), recording in zip(fresh, recordings, strict=True):
+                    number = registrations[index].learner_id
+                    decided[index] = RegistrationOutcome(number, "recorded", recording.notification.id)
+                    self._subjects[number] = enrolments[number].subject
+            return decided
+
+        if candidates:
+            outcomes.update(self.unit_of_work(command))
+        return [outcomes[i] for i in range(len(registrations))]
+
+    @staticmethod
+    def _check_same_registration(registration: LearnerRegistration, existing: Learner, key: bytes) -> None:
+        """Refuse unless ``registration`` states the learner as registered (and corrected)."""
+        existing.check_not_erased()
+        name = unseal(key, existing.learner_id, existing.personal)["name"]
+        wanted = (registration.name, registration.jurisdiction, registration.school, registration.hired_on)
+        if existing.registration(name) != wanted:
+            raise LearnerAlreadyRegistered(
+                f"{registration.learner_id} is registered with other details; "
+                "correct them with PATCH /v1/learners/{id}, change roles with the roles endpoint",
+                field="learner_id",
+            )
 
     def register_new_learners(self, registrations: Sequence[LearnerRegistration]) -> int | None:
         """Register many learners in one transaction (seeding a bank: the demo, the
@@ -459,6 +550,30 @@ class CreditBank(Application[UUID]):
             self.recorder.vault_destroy(subject)  # type: ignore[attr-defined]
             self.forget_learner(learner_id)
             return Written(position, "recorded" if position is not None else "unchanged")
+
+        return self.unit_of_work(command)
+
+    def correct_learner(self, learner_id: str, correction: LearnerCorrection, *, scope: str | None = None) -> Written:
+        """Correct a learner's name, school or hire date (``Learner.Corrected``); the same
+        values again answer "unchanged" and record nothing."""
+        correction.check()
+
+        def command() -> Written:
+            learner = self.learner_in_scope(learner_id, scope)
+            subject = learner.learner_id
+            key = self.recorder.vault_keys([subject]).get(subject)  # type: ignore[attr-defined]
+            if key is None:
+                raise LearnerErased("this learner's personal data was erased", field="learner_id")
+            given = correction.fields
+            changes = {f: given[f] for f in ("school", "hired_on") if f in given and given[f] != getattr(learner, f)}
+            personal = None
+            if "name" in given and given["name"] != unseal(key, subject, learner.personal)["name"]:
+                personal = seal(key, subject, {"learner_id": learner_id, "name": given["name"]})
+            if not changes and personal is None:
+                return Written(None, "unchanged")
+            reason = seal(key, subject, {"reason": correction.reason})
+            learner.correct(personal=personal, changes=changes, reason=reason)
+            return Written(self.record(learner), "recorded")
 
         return self.unit_of_work(command)
 

@@ -37,6 +37,23 @@ class LearnerAlreadyRegistered(DomainError):
     title = "A learner with this id is registered with other details"
 
 
+class RepeatedInRoster(DomainError):
+    """A roster names the same learner twice: the first stands, the repeat is refused."""
+
+    code = "repeated_in_batch"
+    status = 422
+    title = "The learner is repeated in this roster"
+
+
+class CorrectionEmpty(DomainError):
+    """A correction must name at least one changed field (the command answers "unchanged"
+    before it comes to this)."""
+
+    code = "correction_empty"
+    status = 422
+    title = "The correction changes nothing"
+
+
 class LearnerErased(DomainError):
     code = "learner_erased"
     status = 410

@@ -7,7 +7,11 @@ Invariants:
 - the national teacher number and the name are in the log only sealed under the learner's
   own key (``personal``, see ``ledger.sealing``); jurisdiction, school, hire date and roles
   are not personal in this sense (they decide which rules apply) and stay readable;
-- an erased learner stays erased: no role changes are recorded for them afterwards;
+- an erased learner stays erased: no role changes or corrections are recorded for them
+  afterwards;
+- a correction (``Corrected``) states the fields it corrects and their new values; a new
+  name enters sealed like the registration's (``personal`` then holds the corrected name);
+  a correction that changes nothing is never recorded;
 - a role is held by at most one open spell at a time; a spell never ends before it
   started; ending a role the learner does not hold is refused.
 Completions are aggregates of their own (keyed by provider and record id), so posting
@@ -24,6 +28,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from ledger.errors import (
+    CorrectionEmpty,
     LearnerErased,
     RoleAlreadyHeld,
     RoleDatesOutOfOrder,
@@ -90,6 +95,41 @@ class Learner(Aggregate):
     @event("Erased")
     def _erased(self, on: date, reason: str, learner_id: str) -> None:
         self.erased = True
+
+    def correct(self, *, personal: str | None, changes: dict[str, Any], reason: str) -> None:
+        """Correct the registration: ``changes`` holds the new ``school`` and ``hired_on``
+        where they differ; ``personal`` the new name sealed by the caller (who holds the key
+        and compared it with the old one), else None. ``reason`` is sealed too."""
+        self.check_not_erased()
+        unknown = set(changes) - {"school", "hired_on"}
+        if unknown:
+            raise ValueError(f"not correctable here: {sorted(unknown)}")
+        corrected = sorted([*changes, *(["name"] if personal is not None else [])])
+        if not corrected:
+            raise CorrectionEmpty("the correction changes nothing", field="body")
+        self._corrected(
+            corrected=corrected,
+            personal=personal,
+            school=changes.get("school", self.school),
+            hired_on=changes.get("hired_on", self.hired_on),
+            reason=reason,
+            learner_id=self.learner_id,
+        )
+
+    @event("Corrected")
+    def _corrected(
+        self,
+        corrected: list[str],
+        personal: str | None,
+        school: str | None,
+        hired_on: date | None,
+        reason: str,
+        learner_id: str,
+    ) -> None:
+        if personal is not None:
+            self.personal = personal
+        self.school = school
+        self.hired_on = hired_on
 
     def open_spell(self, role: str) -> RoleSpell | None:
         for spell in self.spells:

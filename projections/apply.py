@@ -24,6 +24,7 @@ from projections import personal, policies, read_models
 from projections.core import (
     COMPLETION_RECORDED,
     COMPLETION_REVOKED,
+    LEARNER_CORRECTED,
     LEARNER_ERASED,
     LEARNER_REGISTERED,
     PROVIDER_ACCREDITED,
@@ -35,7 +36,7 @@ from projections.core import (
 )
 from projections.events import Decoded
 
-_LEARNER_LATER: Final = frozenset({ROLE_STARTED, ROLE_ENDED, LEARNER_ERASED})
+_LEARNER_LATER: Final = frozenset({ROLE_STARTED, ROLE_ENDED, LEARNER_ERASED, LEARNER_CORRECTED})
 _PROVIDER_LATER: Final = frozenset({PROVIDER_REACCREDITED, PROVIDER_SUSPENDED, PROVIDER_REINSTATED})
 
 # A write is either ("copy", table, columns) or ("sql", statement); rows accumulate per run.
@@ -77,6 +78,16 @@ _LEARNER_INSERT: Final[_Key] = (
     "INSERT INTO rm_learners (learner_id, learner_uuid, name, jurisdiction, school, hired_on,"
     " registered_position, registered_event_id, registered_at, subject)"
     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+)
+# One statement (on rm_learners, so it runs in order with the registrations): the details
+# before, as the statement's snapshot sees them, are kept; then the correction applies.
+_LEARNER_CORRECT: Final[_Key] = (
+    "sql",
+    "WITH before AS (SELECT learner_id, name, school, hired_on FROM rm_learners WHERE learner_id = $1),"
+    " kept AS (INSERT INTO rm_learner_corrections (learner_id, position, corrected, name_before,"
+    " school_before, hired_on_before) SELECT learner_id, $2, $3::text[], name, school, hired_on FROM before)"
+    " UPDATE rm_learners SET name = CASE WHEN 'name' = ANY($3::text[]) THEN $4 ELSE name END,"
+    " school = $5, hired_on = $6 WHERE learner_id = $1",
 )
 _ROLE_INSERT: Final[_Key] = (
     "sql",
@@ -140,6 +151,7 @@ _TABLE_OF: Final[dict[_Key, str]] = {
     _COMPLETION_COPY: "rm_completions",
     _COMPLETION_REVOKE: "rm_completions",
     _LEARNER_INSERT: "rm_learners",
+    _LEARNER_CORRECT: "rm_learners",
     _ROLE_INSERT: "rm_learner_roles",
     _ROLE_END: "rm_learner_roles",
     _PROVIDER_INSERT: "rm_providers",
@@ -332,6 +344,12 @@ def _apply_one(
         learner = learners.get(oid)
         if learner is not None:
             writes.add(_ROLE_INSERT, (learner, pos, 0, f["role"], f["since"], None, None))
+        return learner, None
+    if topic == LEARNER_CORRECTED:
+        learner = learners.get(oid)
+        if learner is not None:
+            corrected = list(f["corrected"])
+            writes.add(_LEARNER_CORRECT, (learner, pos, corrected, f.get("name"), f.get("school"), f.get("hired_on")))
         return learner, None
     if topic == LEARNER_ERASED:
         return learners.get(oid), None  # scrubbed with the rest once the batch is written

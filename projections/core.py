@@ -4,7 +4,10 @@ every event by position; written by ``projections.apply`` in one pass over a bat
 Invariants:
 - every event, known or not, has one ``rm_event_index`` row carrying its chain hash;
 - a completion row is written by its ``Recorded`` event and only its revocation columns
-  change afterwards; a learner's name is NULL once erased (the erasure scrubs the rest).
+  change afterwards; a learner's name is NULL once erased (the erasure scrubs the rest);
+- ``rm_learners`` holds a learner's details as last corrected; each correction keeps the
+  details it replaced in ``rm_learner_corrections`` (at its position), so the details as of
+  position P are those kept by the first correction after P, else the current ones.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ LEARNER_REGISTERED: Final = topic(Learner, "Registered")
 ROLE_STARTED: Final = topic(Learner, "RoleStarted")
 ROLE_ENDED: Final = topic(Learner, "RoleEnded")
 LEARNER_ERASED: Final = topic(Learner, "Erased")
+LEARNER_CORRECTED: Final = topic(Learner, "Corrected")
 PROVIDER_ACCREDITED: Final = topic(Provider, "Accredited")
 PROVIDER_REACCREDITED: Final = topic(Provider, "Reaccredited")
 PROVIDER_SUSPENDED: Final = topic(Provider, "Suspended")
@@ -33,6 +37,7 @@ TOPICS: Final = frozenset(
         ROLE_STARTED,
         ROLE_ENDED,
         LEARNER_ERASED,
+        LEARNER_CORRECTED,
         PROVIDER_ACCREDITED,
         PROVIDER_REACCREDITED,
         PROVIDER_SUSPENDED,
@@ -56,7 +61,14 @@ def earns_hours_sql(completion: str, *, position: str, assessments: str) -> str:
     )
 
 
-TABLES: Final = ("rm_event_index", "rm_learners", "rm_learner_roles", "rm_providers", "rm_completions")
+TABLES: Final = (
+    "rm_event_index",
+    "rm_learners",
+    "rm_learner_corrections",
+    "rm_learner_roles",
+    "rm_providers",
+    "rm_completions",
+)
 
 DDL: Final = """
 CREATE TABLE IF NOT EXISTS rm_event_index (
@@ -89,6 +101,17 @@ CREATE TABLE IF NOT EXISTS rm_learners (
     registered_at timestamptz NULL
 );
 CREATE INDEX IF NOT EXISTS rm_learners_scope ON rm_learners (jurisdiction, school);
+
+-- The details a correction replaced (name NULL once erased), at the correction's position.
+CREATE TABLE IF NOT EXISTS rm_learner_corrections (
+    learner_id text NOT NULL,
+    position bigint NOT NULL,
+    corrected text[] NOT NULL,
+    name_before text NULL,
+    school_before text NULL,
+    hired_on_before date NULL,
+    PRIMARY KEY (learner_id, position)
+);
 
 -- A spell of a role; ordinal tells apart the spells one registration event lists.
 CREATE TABLE IF NOT EXISTS rm_learner_roles (

@@ -184,6 +184,8 @@ def recompute(
                 roles[f["learner_id"]].append(
                     RoleFact(spell["role"], spell["since"], spell.get("until"), str(e.event_id), e.position)
                 )
+        elif e.topic == core.LEARNER_CORRECTED and e.originator_id in profiles:
+            profiles[e.originator_id] = {**profiles[e.originator_id], "school": f["school"], "hired_on": f["hired_on"]}
         elif e.topic in (core.ROLE_STARTED, core.ROLE_ENDED) and e.originator_id in profiles:
             learner = profiles[e.originator_id]["learner_id"]
             if e.topic == core.ROLE_STARTED:

@@ -5,8 +5,8 @@ Invariants:
   pseudonym, the national teacher number while the learner's key is in the vault, and the
   tombstone ``erased:<pseudonym>`` once it is not. Whether the key is there is asked anew
   for every batch of events, so no cache here outlives an erasure;
-- sealed values (a registration's ``personal``, a certificate's ``jws``, an erasure's
-  ``reason``) are opened with the learner's key; without the key they become ``None``: the
+- sealed values (a registration's or correction's ``personal``, a certificate's ``jws``,
+  an erasure's or correction's ``reason``) are opened with the learner's key; without the key they become ``None``: the
   name, the credential and the erasure's reason are gone, the hours, dates and verdict
   inputs stay; an erasure's reason recorded in the clear (older events) is never shown;
 - per batch: one query for the keys, at most one for pseudonyms seen before (``rm_learners``)
@@ -35,6 +35,7 @@ from projections.fast_events import FastEventDecoder
 
 LEARNER_REGISTERED: Final = topic(Learner, "Registered")
 LEARNER_ERASED: Final = topic(Learner, "Erased")
+LEARNER_CORRECTED: Final = topic(Learner, "Corrected")
 CERTIFICATE_ISSUED: Final = topic(Certificate, "Issued")
 
 log = logging.getLogger(__name__)
@@ -91,6 +92,12 @@ class PersonalData:
             if e.topic == LEARNER_REGISTERED:
                 f.setdefault("name", None)
                 f.pop("personal", None)
+            elif e.topic == LEARNER_CORRECTED:
+                key = keys.get(subject)
+                if "name" in (f.get("corrected") or ()):
+                    f["name"] = self._open(key, subject, f.get("personal"), "name")
+                f.pop("personal", None)
+                f["reason"] = self._open(key, subject, f.get("reason"), "reason")
             elif e.topic == CERTIFICATE_ISSUED and "jws" in f:
                 f["jws"] = self._open(keys.get(subject), subject, f["jws"], "jws")
             elif e.topic == LEARNER_ERASED:
@@ -164,6 +171,8 @@ async def scrub(conn: Any, number: str, subject: str) -> list[str]:
         )
     }
     await conn.execute("UPDATE rm_learners SET name = NULL WHERE subject = $1", subject)
+    # Names a correction replaced (keyed by number: the loop below tombstones it after).
+    await conn.execute("UPDATE rm_learner_corrections SET name_before = NULL WHERE learner_id = $1", number)
     if "rm_certificates" in tables:
         await conn.execute("UPDATE rm_certificates SET jws = NULL, credential = NULL WHERE learner_id = $1", number)
     if "audit_rejections" in tables:

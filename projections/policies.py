@@ -163,7 +163,11 @@ async def policy_versions(conn: Any, policy_id: str, at_position: int | None = N
 
 
 _FACTS_SQL: Final = f"""
-SELECT l.learner_id, l.name, l.school, l.hired_on,
+SELECT l.learner_id,
+  -- As of the position: a correction after it kept the details then (projections.core).
+  CASE WHEN b.position IS NULL THEN l.name ELSE b.name_before END AS name,
+  CASE WHEN b.position IS NULL THEN l.school ELSE b.school_before END AS school,
+  CASE WHEN b.position IS NULL THEN l.hired_on ELSE b.hired_on_before END AS hired_on,
   -- The jurisdiction holding the account at the position: the last move by then (a transfer's
   -- destination, a reversal's origin), else the first transfer's origin (the registration),
   -- else the registration itself (rm_learners follows the latest move, see projections.transfers).
@@ -190,6 +194,9 @@ SELECT l.learner_id, l.name, l.school, l.hired_on,
    WHERE c.learner_id = l.learner_id AND c.recorded_position <= $2
      AND {core.earns_hours_sql("c", position="$2", assessments="$3")}) AS completions
 FROM rm_learners l
+LEFT JOIN LATERAL (
+  SELECT c.position, c.name_before, c.school_before, c.hired_on_before FROM rm_learner_corrections c
+  WHERE c.learner_id = l.learner_id AND c.position > $2 ORDER BY c.position LIMIT 1) b ON true
 WHERE l.learner_id = ANY($1) AND l.registered_position <= $2
 """
 

@@ -63,6 +63,14 @@ async def learner_profile(conn: Any, learner_id: str, at_position: int | None = 
     )
     if row is None:
         return None
+    # Corrected since the asked position: the first later correction kept the details then.
+    before = await conn.fetchrow(
+        "SELECT name_before AS name, school_before AS school, hired_on_before AS hired_on"
+        " FROM rm_learner_corrections WHERE learner_id = $1 AND position > $2 ORDER BY position LIMIT 1",
+        learner_id,
+        bound,
+    )
+    details = before if before is not None else row
     roles = await conn.fetch(
         "SELECT role, since, until, ended_position FROM rm_learner_roles"
         " WHERE learner_id = $1 AND started_position <= $2 ORDER BY started_position, ordinal",
@@ -71,10 +79,10 @@ async def learner_profile(conn: Any, learner_id: str, at_position: int | None = 
     )
     return {
         "learner_id": row["learner_id"],
-        "name": row["name"],
+        "name": details["name"],
         "jurisdiction": row["jurisdiction"],
-        "school": row["school"],
-        "hired_on": json_ready(row["hired_on"]),
+        "school": details["school"],
+        "hired_on": json_ready(details["hired_on"]),
         "roles": [
             {
                 "role": r["role"],

@@ -104,10 +104,15 @@ ROUTES: tuple[Route, ...] = (
         "POST",
         "/v1/learners",
         writes.post_learner,
-        "Register a learner",
+        "Register a learner, or a roster {learners: [...]} of up to 10,000 (HR: each item's jurisdiction "
+        "must be in scope, else that item is rejected with code forbidden)",
         frozenset({"admin", "hr"}),
-        body=write_schemas.learner_schema,
-        responses={201: ("registered", schemas.WrittenSchema()), 200: ("already registered", schemas.WrittenSchema())},
+        body=(write_schemas.learner_schema, write_schemas.learner_batch_schema),
+        responses={
+            201: ("registered", schemas.WrittenSchema()),
+            200: ("already registered", schemas.WrittenSchema()),
+            207: ("roster: one result per item", write_schemas.LearnerBatchResultSchema()),
+        },
     ),
     Route(
         "POST",
@@ -117,6 +122,17 @@ ROUTES: tuple[Route, ...] = (
         frozenset({"admin", "hr"}),
         body=write_schemas.role_change_schema,
         responses={201: ("recorded", schemas.WrittenSchema())},
+    ),
+    Route(
+        "PATCH",
+        "/v1/learners/{learner_id}",
+        writes.patch_learner,
+        "Correct the learner's name, school or hire date, with a reason (HR: within the learner's "
+        "current jurisdiction); recorded as a correction event, history keeps both values; "
+        "the same values again answer 200 unchanged",
+        frozenset({"admin", "hr"}),
+        body=write_schemas.correction_schema,
+        responses={201: ("corrected", schemas.WrittenSchema()), 200: ("nothing to change", schemas.WrittenSchema())},
     ),
     Route(
         "POST",

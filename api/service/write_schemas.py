@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from api.service.schemas import (
     LEARNER_ID,
@@ -51,21 +51,22 @@ class CompletionSchema(Strict):
     )
 
 
+def batch_of(each: type[Schema], name: str) -> fields.List[Any]:
+    """A batch envelope's list: each item is loaded on its own (a bad one is rejected alone, in
+    the 207); ``each`` tells the OpenAPI document so (``api.openapi``)."""
+    return fields.List(
+        fields.Dict(),
+        required=True,
+        validate=validate.Length(min=1),
+        metadata={"each": each, "description": f"one to CREDITBANK_MAX_BATCH (10,000 by default) {name}"},
+    )
+
+
 class CompletionBatchSchema(Strict):
     """The envelope of a batch; items are validated one by one (a bad item is rejected
     alone, the rest are recorded)."""
 
-    completions = fields.List(
-        fields.Dict(),
-        required=True,
-        validate=validate.Length(min=1),
-        # Each item is a Completion, loaded on its own (a bad one is rejected alone, in the 207);
-        # ``each`` tells the OpenAPI document so (``api.openapi``).
-        metadata={
-            "each": CompletionSchema,
-            "description": "one to CREDITBANK_MAX_BATCH (10,000 by default) completions",
-        },
-    )
+    completions = batch_of(CompletionSchema, "completions")
 
 
 class AccreditationSchema(Strict):
@@ -105,6 +106,36 @@ class LearnerSchema(Strict):
     roles = fields.List(fields.Nested(RoleSpellSchema), load_default=list)
 
 
+class LearnerBatchSchema(Strict):
+    """A roster; items are validated one by one (a bad item is rejected alone, the rest are
+    recorded)."""
+
+    learners = batch_of(LearnerSchema, "learners")
+
+
+class LearnerResultSchema(Answer):
+    #: null for a rejected item that had no usable learner_id
+    learner_id = fields.String(allow_none=True)
+    status = fields.String(metadata={"enum": ["recorded", "duplicate", "rejected"]})
+    position = fields.Integer(allow_none=True)
+    code = fields.String()
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
+
+
+class CorrectionSchema(Strict):
+    """A correction of a registration: at least one of name, school, hired_on, and why."""
+
+    name = Text(validate=validate.Length(min=1, max=100))
+    school = Text(allow_none=True, validate=validate.Length(min=1, max=200))
+    hired_on = Day(allow_none=True)
+    reason = Text(required=True, validate=validate.Length(min=1, max=500))
+
+    @validates_schema
+    def _corrects_something(self, data: dict[str, Any], **_: Any) -> None:
+        if not {"name", "school", "hired_on"} & data.keys():
+            raise ValidationError("give at least one of name, school, hired_on")
+
+
 class RoleChangeSchema(Strict):
     role = fields.String(required=True, validate=role)
     since = Day(load_default=None)
@@ -134,9 +165,15 @@ class BatchResultSchema(Answer):
     position = fields.Integer(allow_none=True)
 
 
+class LearnerBatchResultSchema(BatchResultSchema):
+    results = fields.List(fields.Nested(LearnerResultSchema))
+
+
 completion_schema = CompletionSchema()
 completion_batch_schema = CompletionBatchSchema()
 provider_schema = ProviderSchema()
 suspension_schema = SuspensionSchema()
 learner_schema = LearnerSchema()
+learner_batch_schema = LearnerBatchSchema()
+correction_schema = CorrectionSchema()
 role_change_schema = RoleChangeSchema()

@@ -23,6 +23,8 @@ from api.service.schemas import revocation_schema
 from api.service.write_schemas import (
     completion_batch_schema,
     completion_schema,
+    correction_schema,
+    learner_batch_schema,
     learner_schema,
     provider_schema,
     role_change_schema,
@@ -32,7 +34,9 @@ from ledger.application import (
     Accreditation,
     CompletionOutcome,
     CreditBank,
+    LearnerCorrection,
     LearnerRegistration,
+    RegistrationOutcome,
     Written,
 )
 from ledger.completion import CompletionFacts
@@ -91,10 +95,8 @@ def _check_jurisdiction(request: web.Request, jurisdiction: str) -> None:
         )
 
 
-async def post_learner(request: web.Request) -> web.Response:
-    data = await load_body(request, learner_schema)
-    _check_jurisdiction(request, data["jurisdiction"])
-    registration = LearnerRegistration(
+def _registration(data: dict[str, Any]) -> LearnerRegistration:
+    return LearnerRegistration(
         learner_id=data["learner_id"],
         name=data["name"],
         jurisdiction=data["jurisdiction"],
@@ -102,8 +104,88 @@ async def post_learner(request: web.Request) -> web.Response:
         hired_on=data["hired_on"],
         roles=tuple((r["role"], r["since"]) for r in data["roles"]),
     )
+
+
+async def post_learner(request: web.Request) -> web.Response:
+    body = await read_json(request)
+    if isinstance(body, dict) and "learners" in body:
+        return await _post_roster(request, body)
+    data = load(learner_schema, body)
+    _check_jurisdiction(request, data["jurisdiction"])
+    registration = _registration(data)
     result = await run_in_writer(request, lambda bank: bank.register_learner(registration))
     return answer_written(result)
+
+
+def _roster_result(index: int, outcome: RegistrationOutcome) -> dict[str, Any]:
+    result: dict[str, Any] = {"learner_id": outcome.learner_id, "status": outcome.status}
+    if outcome.error is None:
+        result["position"] = outcome.position
+        return result
+    body = domain_error_body(outcome.error)
+    body["errors"] = {f"learners[{index}].{path}": messages for path, messages in body["errors"].items()}
+    result.update(body)
+    return result
+
+
+async def _post_roster(request: web.Request, body: dict[str, Any]) -> web.Response:
+    load(learner_batch_schema, body)
+    items = batch_items(request, body, "learners")
+    results: list[dict[str, Any] | None] = [None] * len(items)
+    registrations: list[LearnerRegistration] = []
+    slots: list[int] = []
+    for index, item in enumerate(items):
+        try:
+            registrations.append(_registration(learner_schema.load(item)))
+        except ValidationError as error:
+            given = item.get("learner_id") if isinstance(item, dict) else None
+            results[index] = {
+                "learner_id": given if isinstance(given, str) else None,
+                "status": "rejected",
+                "code": "validation_failed",
+                "errors": {f"learners[{index}].{k}": v for k, v in flatten_messages(error.messages).items()},
+            }
+            continue
+        slots.append(index)
+    scope = write_scope(request)
+    outcomes = await run_in_writer(request, lambda bank: bank.register_learners(registrations, scope=scope))
+    for index, outcome in zip(slots, outcomes, strict=True):
+        results[index] = _roster_result(index, outcome)
+    return answer(batch_answer([r for r in results if r is not None]), 207)
+
+
+def batch_items(request: web.Request, body: dict[str, Any], name: str) -> list[Any]:
+    """The items of a batch whose envelope was loaded; 413 beyond the configured maximum."""
+    items: list[Any] = body[name]
+    most = services(request).settings.max_batch
+    if len(items) > most:
+        raise Problem(
+            413, "batch_too_large", "The batch is too large", f"{len(items)} {name}; at most {most} per request"
+        )
+    return items
+
+
+def batch_answer(final: list[dict[str, Any]]) -> dict[str, Any]:
+    """The 207 body of a batch: the results in order, their counts and the last position."""
+    counts = {s: sum(1 for r in final if r["status"] == s) for s in ("recorded", "duplicate", "rejected")}
+    positions = [r["position"] for r in final if r.get("position") is not None]
+    return {
+        "results": final,
+        "recorded": counts["recorded"],
+        "duplicates": counts["duplicate"],
+        "rejected": counts["rejected"],
+        "position": max(positions) if positions else None,
+    }
+
+
+async def patch_learner(request: web.Request) -> web.Response:
+    learner_id = request.match_info["learner_id"]
+    data = await load_body(request, correction_schema)
+    correction = LearnerCorrection({k: v for k, v in data.items() if k != "reason"}, data["reason"])
+    scope = write_scope(request)
+    return answer_written(
+        await run_in_writer(request, lambda bank: bank.correct_learner(learner_id, correction, scope=scope))
+    )
 
 
 async def post_role(request: web.Request) -> web.Response:
@@ -199,14 +281,7 @@ async def _post_batch(request: web.Request, body: dict[str, Any]) -> web.Respons
     svc = services(request)
     if not batch_envelope_is_valid(body):
         load(completion_batch_schema, body)
-    items = body["completions"]
-    if len(items) > svc.settings.max_batch:
-        raise Problem(
-            413,
-            "batch_too_large",
-            "The batch is too large",
-            f"{len(items)} completions; at most {svc.settings.max_batch} per request",
-        )
+    items = batch_items(request, body, "completions")
     results: list[dict[str, Any] | None] = [None] * len(items)
     facts: list[CompletionFacts] = []
     slots: list[int] = []
@@ -250,17 +325,7 @@ async def _post_batch(request: web.Request, body: dict[str, Any]) -> web.Respons
     for status, count in counts.items():
         svc.metrics.completions[status] += count
     await keep_rejections(request, provider_id, items, final)
-    positions = [r["position"] for r in final if r.get("position") is not None]
-    return answer(
-        {
-            "results": final,
-            "recorded": counts["recorded"],
-            "duplicates": counts["duplicate"],
-            "rejected": counts["rejected"],
-            "position": max(positions) if positions else None,
-        },
-        207,
-    )
+    return answer(batch_answer(final), 207)
 
 
 async def post_revocation(request: web.Request) -> web.Response:

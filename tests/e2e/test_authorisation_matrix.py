@@ -110,6 +110,9 @@ PROBES: dict[tuple[str, str], Probe] = {
     ("POST", "/v1/learners/{learner_id}/roles"): Probe(
         "/v1/learners/P-0001/roles", "learner", body={"role": "teacher", "since": "2020-01-01"}
     ),
+    ("PATCH", "/v1/learners/{learner_id}"): Probe(
+        "/v1/learners/P-0001", "learner", body={"school": "绿园区第一实验小学", "reason": "核对"}
+    ),
     # Admin only; a learner nobody registered, so the matrix erases no one (tests/e2e/test_privacy.py does).
     ("POST", "/v1/learners/{learner_id}/erasure"): Probe("/v1/learners/NOBODY-1/erasure", body={"reason": "PIPL"}),
     ("POST", "/v1/completions"): Probe("/v1/completions", body=completion("M-1", "P-0001")),
