@@ -220,19 +220,27 @@ class Vocabularies:
         return frozenset(found)
 
     def listing(self, jurisdiction: str, on: date | None) -> dict[str, dict[str, dict[str, str]]]:
-        """Every code in force at ``jurisdiction``: field -> code -> labels and source."""
-        out: dict[str, dict[str, dict[str, str]]] = {}
-        for field, labels in LABELS.items():
-            out[field] = {code: {"zh": lab.zh, "en": lab.en, "source": NATIONAL} for code, lab in labels.items()}
-        for source in reversed(parent_chain(jurisdiction)):
-            doc = self.documents.get(source)
-            current = in_force(doc.versions, on) if doc is not None else None
-            if current is None:
-                continue
-            for field, codes in current.codes.items():
-                for code, lab in codes.items():
-                    out[field][code] = {"zh": lab.zh, "en": lab.en, "source": source}
-        return out
+        return listing({j: d.versions for j, d in self.documents.items()}, jurisdiction, on)
+
+
+def listing(
+    versions: Mapping[str, Sequence[VocabularyVersion]], jurisdiction: str, on: date | None
+) -> dict[str, dict[str, dict[str, str]]]:
+    """Every code in force at ``jurisdiction`` on ``on``: field -> code -> its labels and
+    ``source`` (``CN`` or the jurisdiction that added it). ``versions``: the published
+    versions of the documents of the jurisdiction and those above it."""
+    out: dict[str, dict[str, dict[str, str]]] = {
+        field: {code: {"zh": lab.zh, "en": lab.en, "source": NATIONAL} for code, lab in labels.items()}
+        for field, labels in LABELS.items()
+    }
+    for source in reversed(parent_chain(jurisdiction)):
+        current = in_force(versions.get(source, ()), on)
+        if current is None:
+            continue
+        for field, codes in current.codes.items():
+            for code, lab in codes.items():
+                out[field][code] = {"zh": lab.zh, "en": lab.en, "source": source}
+    return out
 
 
 assert set(_SECTIONS.values()) == set(EXTENSIBLE)
