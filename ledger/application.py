@@ -78,7 +78,7 @@ from ledger.store import jurisdiction_key, learner_key
 from ledger.transcodings import register_ledger_transcodings
 from ledger.transfer import Account, account_uuid
 from ledger.vocabulary import CATEGORIES, NATIONAL, ROLES, parent_chain
-from ledger.vocabulary_document import Vocabularies, VocabularyDocument
+from ledger.vocabulary_document import Vocabularies, VocabularyDocument, categories_named
 
 A = TypeVar("A", bound=Aggregate)
 T = TypeVar("T")
@@ -494,11 +494,7 @@ class CreditBank(Application[UUID]):
         accredited for the categories its jurisdiction's vocabulary documents add."""
 
         def command() -> Written:
-            vocabularies = (
-                self.vocabularies_for([accreditation.jurisdiction])
-                if accreditation.jurisdiction != NATIONAL
-                else Vocabularies({})
-            )
+            vocabularies = self.vocabularies_for([accreditation.jurisdiction])
             accreditation.check(added=vocabularies.codes_in_force("category", accreditation.jurisdiction, None))
             provider = self.get(provider_uuid(accreditation.provider_id), Provider, fresh=True)
             if provider is None:
@@ -682,6 +678,10 @@ class CreditBank(Application[UUID]):
             if isinstance(p, Policy)
         }
         check_replacements(draft, higher)
+        # A rule may count a category the jurisdiction's vocabulary (or one above) adds.
+        vocabularies = self.vocabularies_for([draft.jurisdiction])
+        for code, at in categories_named(rule.as_data() for rule in draft.rules):
+            vocabularies.check_in_force("category", code, [draft.jurisdiction], draft.effective_from, at)
         if policy is None and draft.version not in (None, 1):
             raise PolicyInvalid(f"{draft.policy_id} is not published yet; its first version is 1", field="version")
         checked = policy.check(draft) if policy is not None else replace(draft, version=1)

@@ -15,10 +15,10 @@ Invariants:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
-from typing import Any
+from typing import Any, Final
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -35,7 +35,7 @@ from ledger.errors import (
 from ledger.grammar import NAME, check_text
 from ledger.ids import vocabulary_uuid
 from ledger.versions import next_number, published_as
-from ledger.vocabulary import EXTENSIBLE, LABELS, NATIONAL, Label, covers, is_jurisdiction, parent_chain
+from ledger.vocabulary import CATEGORIES, EXTENSIBLE, LABELS, NATIONAL, Label, covers, is_jurisdiction, parent_chain
 
 _FIELDS = frozenset({"jurisdiction", "version", "effective_from", "categories", "roles", "certificates"})
 #: Request field -> vocabulary field.
@@ -175,6 +175,40 @@ def check_codes_free(draft: VocabularyVersion, above: Iterable[VocabularyDocumen
                     raise VocabularyCodeTaken(
                         f"{code} is already a {field} code of {doc.jurisdiction}", field=f"{section}.{code}"
                     )
+
+
+class OpenCodes(Mapping[str, str]):
+    """The national codes of a field, and (by ``in``) any code of the grammar, which a
+    jurisdiction's document may add: what a rule or a completion may name when parsed. The
+    command using it checks the code is in force where it is used (``Vocabularies``)."""
+
+    def __init__(self, national: Mapping[str, str]) -> None:
+        self._national = national
+
+    def __getitem__(self, code: str) -> str:
+        return self._national[code]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._national)
+
+    def __len__(self) -> int:
+        return len(self._national)
+
+    def __contains__(self, code: object) -> bool:
+        return code in self._national or (isinstance(code, str) and NAME.fullmatch(code) is not None)
+
+
+#: The categories a policy rule may name: national ones, or codes a document adds.
+OPEN_CATEGORIES: Final = OpenCodes(CATEGORIES)
+
+
+def categories_named(rules: Iterable[Mapping[str, Any]]) -> list[tuple[str, str]]:
+    """(code, field path) of every category the rules (as data) name, in order."""
+    return [
+        (code, f"rules[{index}].categories[{position}]")
+        for index, rule in enumerate(rules)
+        for position, code in enumerate(rule.get("categories") or ())
+    ]
 
 
 @dataclass(frozen=True)

@@ -146,3 +146,39 @@ def test_the_listing_says_where_each_code_comes_from():
     assert listing["category"]["special_education"] == {"zh": "特殊教育", "en": "special education", "source": "220100"}
     assert listing["category"]["ethics"]["source"] == "CN"
     assert "special_education" not in bank.vocabularies_for(["330300"]).listing("330300", None)["category"]
+
+
+def special_education_policy(jurisdiction):
+    return {
+        "policy_id": f"{jurisdiction}-special-education",
+        "jurisdiction": jurisdiction,
+        "effective_from": "2026-02-01",
+        "title": "特殊教育教师培训",
+        "rules": [
+            {
+                "id": "special-12h",
+                "kind": "min_hours",
+                "targets": ["teacher_annual"],
+                "window": {"kind": "calendar_year"},
+                "hours": "12",
+                "categories": ["special_education"],
+                "source": {"document": "worked example", "article": "1"},
+            }
+        ],
+    }
+
+
+def test_a_policy_of_the_jurisdiction_or_below_may_count_the_added_category():
+    bank = bank_with_changchun_vocabulary()
+    assert bank.publish_policy(special_education_policy("220106")).status == "recorded"
+    assert bank.publish_policy(special_education_policy("220100")).status == "recorded"
+
+
+def test_a_policy_elsewhere_may_not_count_it():
+    # Wenzhou's vocabulary knows no special_education: Changchun's code is not Wenzhou's.
+    bank = bank_with_changchun_vocabulary()
+    with pytest.raises(UnknownCode) as refused:
+        bank.publish_policy(special_education_policy("330300"))
+    assert refused.value.field == "rules[0].categories[0]"
+    with pytest.raises(UnknownCode):
+        bank.publish_policy({**special_education_policy("220106"), "effective_from": "2025-02-01"})
