@@ -34,7 +34,7 @@ from ledger.errors import (
 )
 from ledger.grammar import NAME, check_text
 from ledger.ids import vocabulary_uuid
-from ledger.versions import next_number, published_as
+from ledger.versions import next_number, published_as, read_draft
 from ledger.vocabulary import CATEGORIES, EXTENSIBLE, LABELS, NATIONAL, Label, covers, is_jurisdiction, parent_chain
 
 _FIELDS = frozenset({"jurisdiction", "version", "effective_from", "categories", "roles", "certificates"})
@@ -68,17 +68,10 @@ class VocabularyVersion:
 
 def parse_vocabulary(data: Any) -> VocabularyVersion:
     """A vocabulary version from plain data (a request body, an event, a read model)."""
-    if not isinstance(data, Mapping):
-        raise VocabularyInvalid("a vocabulary document is an object", field="body")
-    extra = sorted(set(data) - _FIELDS)
-    if extra:
-        raise VocabularyInvalid(f"unknown field {extra[0]}", field=extra[0])
+    data, version = read_draft(data, _FIELDS, what="a vocabulary document", error=VocabularyInvalid)
     jurisdiction = data.get("jurisdiction")
     if not isinstance(jurisdiction, str) or not is_jurisdiction(jurisdiction) or jurisdiction == NATIONAL:
         raise UnknownCode("must be a six-digit division code such as 330300", field="jurisdiction")
-    version = data.get("version")
-    if version is not None and (isinstance(version, bool) or not isinstance(version, int) or version < 1):
-        raise VocabularyInvalid("must be a whole number from 1", field="version")
     raw_from = data.get("effective_from")
     try:
         effective_from = raw_from if isinstance(raw_from, date) else parse_day(str(raw_from))
