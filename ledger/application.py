@@ -539,13 +539,16 @@ class CreditBank(Application[UUID]):
         # Accounts closed by a transfer to another jurisdiction; few learners have one, read fresh.
         accounts = self.get_many({account_uuid(s) for s in subjects.values()}, fresh=True)
 
-        # Codes a jurisdiction added are rare: their documents are loaded once per batch, and
-        # only when the batch names such a code, so the common batch costs nothing more.
-        vocabularies = None
-        if any(f.category not in CATEGORIES for f in batch):
+        # Codes a jurisdiction added are rare: their documents, and the learners they are posted
+        # for, are loaded once per batch and only when it names such a code, so the common
+        # batch costs one scan of its categories more.
+        vocabularies, named = None, {}
+        added = [f for f in batch if f.category not in CATEGORIES]
+        if added:
             vocabularies = self.vocabularies_for(
                 [p.jurisdiction for p in providers.values() if isinstance(p, Provider)]
             )
+            named = self.get_many({learner_uuid(subjects[f.learner_id]) for f in added if f.learner_id in subjects})
 
         outcomes: list[CompletionOutcome | None] = [None] * len(batch)
         new: dict[UUID, tuple[Completion, list[int]]] = {}
@@ -581,7 +584,7 @@ class CreditBank(Application[UUID]):
                     raise LearnerNotFound(f"no learner {posted.learner_id} is registered", field="learner_id")
                 facts.check(today)
                 if vocabularies is not None and facts.category not in CATEGORIES:
-                    self._check_added_category(facts, provider, accounts, vocabularies)
+                    self._check_added_category(facts, provider, named, accounts, vocabularies)
                 provider.check_may_post(facts.category, facts.level, facts.completed_on)
                 account = accounts.get(account_uuid(facts.learner_id))
                 if isinstance(account, Account):
@@ -609,14 +612,19 @@ class CreditBank(Application[UUID]):
             )
         return [outcome for outcome in outcomes if outcome is not None]
 
+    @staticmethod
     def _check_added_category(
-        self, facts: CompletionFacts, provider: Provider, accounts: Mapping[UUID, Aggregate], vocabularies: Vocabularies
+        facts: CompletionFacts,
+        provider: Provider,
+        learners: Mapping[UUID, Aggregate],
+        accounts: Mapping[UUID, Aggregate],
+        vocabularies: Vocabularies,
     ) -> None:
         """A category a jurisdiction added counts only where both the provider and the
         learner (where its account is open now) lie at or under that jurisdiction."""
         account = accounts.get(account_uuid(facts.learner_id))
-        learner = self.get(learner_uuid(facts.learner_id), Learner, fresh=True)
-        assert learner is not None  # registered: checked before
+        learner = learners.get(learner_uuid(facts.learner_id))
+        assert isinstance(learner, Learner)  # registered: checked before
         learner_at = current_jurisdiction(learner, account if isinstance(account, Account) else None)
         vocabularies.check_in_force(
             "category", facts.category, [provider.jurisdiction, learner_at], facts.completed_on, "programme.category"

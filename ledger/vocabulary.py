@@ -1,7 +1,10 @@
-"""The stable codes of the domain (see shared/API.md), and the jurisdiction tree.
+"""The stable codes of the national vocabulary (see shared/API.md), and the jurisdiction tree.
 
 Invariants:
-- codes are stable; labels are for display only and may change;
+- codes are stable; labels are for display only and may change; every code has a Chinese
+  and an English label, held in ``LABELS`` only (the code -> Chinese maps are views of it);
+- a jurisdiction adds codes by a vocabulary document (``ledger.vocabulary_document``),
+  never here;
 - a jurisdiction is ``CN`` or a six-digit GB/T 2260 code, and its parent chain follows
   from the digits alone: ``220106`` -> ``220100`` -> ``220000`` -> ``CN``.
 """
