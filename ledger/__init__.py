@@ -12,7 +12,7 @@ as the caller asked. New code names a teacher number ``number``
 and a pseudonym ``subject`` where the two meet.
 
 Rooms: aggregates (``completion``, ``learner``, ``provider``, ``policy``, ``certificate``,
-``transfer``, ``degree``: their module paths are stored event topics, never moved); their
+``transfer``, ``degree``, ``vocabulary_document``: their module paths are stored event topics, never moved); their
 commands (``application``, ``*_commands``); rules and judgement (``rules``, ``rule_parts``,
 ``facts``, ``eligibility``, ``standing``); values (``hours``, ``grammar``, ``vocabulary``,
 ``days``, ``ids``); storage (``store``, ``transcodings``, ``vault``, ``keys``, ``sealing``,

@@ -70,7 +70,7 @@ from ledger.grammar import (
     check_optional_text,
     check_text,
 )
-from ledger.ids import completion_uuid, learner_uuid, policy_uuid, provider_uuid
+from ledger.ids import completion_uuid, learner_uuid, policy_uuid, provider_uuid, vocabulary_uuid
 from ledger.learner import Learner
 from ledger.policy import Policy, PolicyVersion, check_replacements, parse_policy, shipped_policies
 from ledger.provider import Accreditation as Accreditation  # commands name it from here
@@ -80,7 +80,8 @@ from ledger.standing import Standing, check_scope, current_jurisdiction, standin
 from ledger.store import jurisdiction_key, learner_key
 from ledger.transcodings import register_ledger_transcodings
 from ledger.transfer import Account, account_uuid
-from ledger.vocabulary import ROLES
+from ledger.vocabulary import CATEGORIES, NATIONAL, ROLES, parent_chain
+from ledger.vocabulary_document import Vocabularies, VocabularyDocument, categories_named
 
 A = TypeVar("A", bound=Aggregate)
 T = TypeVar("T")
@@ -604,10 +605,12 @@ class CreditBank(Application[UUID]):
     # -- providers ---------------------------------------------------------------
 
     def accredit_provider(self, accreditation: Accreditation) -> Written:
-        """Register an institution, or re-accredit it if it is registered already."""
-        accreditation.check()
+        """Register an institution, or re-accredit it if it is registered already; it may be
+        accredited for the categories its jurisdiction's vocabulary documents add."""
 
         def command() -> Written:
+            vocabularies = self.vocabularies_for([accreditation.jurisdiction])
+            accreditation.check(added=vocabularies.codes_in_force("category", accreditation.jurisdiction, None))
             provider = self.get(provider_uuid(accreditation.provider_id), Provider, fresh=True)
             if provider is None:
                 provider = Provider(provider_id=accreditation.provider_id, **accreditation.event_fields())
@@ -651,6 +654,17 @@ class CreditBank(Application[UUID]):
         # Accounts closed by a transfer to another jurisdiction; few learners have one, read fresh.
         accounts = self.get_many({account_uuid(s) for s in subjects.values()}, fresh=True)
 
+        # Codes a jurisdiction added are rare: their documents, and the learners they are posted
+        # for, are loaded once per batch and only when it names such a code, so the common
+        # batch costs one scan of its categories more.
+        vocabularies, named = None, {}
+        added = [f for f in batch if f.category not in CATEGORIES]
+        if added:
+            vocabularies = self.vocabularies_for(
+                [p.jurisdiction for p in providers.values() if isinstance(p, Provider)]
+            )
+            named = self.get_many({learner_uuid(subjects[f.learner_id]) for f in added if f.learner_id in subjects})
+
         outcomes: list[CompletionOutcome | None] = [None] * len(batch)
         new: dict[UUID, tuple[Completion, list[int]]] = {}
         duplicates: dict[int, UUID] = {}
@@ -684,6 +698,8 @@ class CreditBank(Application[UUID]):
                 if subject is None or learner_uuid(subject) not in learners:
                     raise LearnerNotFound(f"no learner {posted.learner_id} is registered", field="learner_id")
                 facts.check(today)
+                if vocabularies is not None and facts.category not in CATEGORIES:
+                    self._check_added_category(facts, provider, named, accounts, vocabularies)
                 provider.check_may_post(facts.category, facts.level, facts.completed_on)
                 account = accounts.get(account_uuid(facts.learner_id))
                 if isinstance(account, Account):
@@ -710,6 +726,33 @@ class CreditBank(Application[UUID]):
                 batch[index].record_id, "duplicate", positions.get(completion_id), completion_id=completion_id
             )
         return [outcome for outcome in outcomes if outcome is not None]
+
+    @staticmethod
+    def _check_added_category(
+        facts: CompletionFacts,
+        provider: Provider,
+        learners: Mapping[UUID, Aggregate],
+        accounts: Mapping[UUID, Aggregate],
+        vocabularies: Vocabularies,
+    ) -> None:
+        """A category a jurisdiction added counts only where both the provider and the
+        learner (where its account is open now) lie at or under that jurisdiction."""
+        account = accounts.get(account_uuid(facts.learner_id))
+        learner = learners.get(learner_uuid(facts.learner_id))
+        assert isinstance(learner, Learner)  # registered: checked before
+        learner_at = current_jurisdiction(learner, account if isinstance(account, Account) else None)
+        vocabularies.check_in_force(
+            "category", facts.category, [provider.jurisdiction, learner_at], facts.completed_on, "programme.category"
+        )
+
+    # -- vocabularies ------------------------------------------------------------
+
+    def vocabularies_for(self, jurisdictions: Iterable[str]) -> Vocabularies:
+        """The vocabulary documents of these jurisdictions and of every one above them,
+        fresh from the store."""
+        chain = {j for code in jurisdictions for j in parent_chain(code) if j != NATIONAL}
+        found = self.get_many({vocabulary_uuid(j) for j in chain}, fresh=True).values()
+        return Vocabularies({d.jurisdiction: d for d in found if isinstance(d, VocabularyDocument)})
 
     def revoke_completion(self, provider_id: str, record_id: str, reason: str, *, by_provider: str | None) -> Written:
         """Revoke a completion; ``by_provider`` is the revoking institution, ``None`` for
@@ -758,6 +801,10 @@ class CreditBank(Application[UUID]):
             if isinstance(p, Policy)
         }
         check_replacements(draft, higher)
+        # A rule may count a category the jurisdiction's vocabulary (or one above) adds.
+        vocabularies = self.vocabularies_for([draft.jurisdiction])
+        for code, at in categories_named(rule.as_data() for rule in draft.rules):
+            vocabularies.check_in_force("category", code, [draft.jurisdiction], draft.effective_from, at)
         if policy is None and draft.version not in (None, 1):
             raise PolicyInvalid(f"{draft.policy_id} is not published yet; its first version is 1", field="version")
         checked = policy.check(draft) if policy is not None else replace(draft, version=1)

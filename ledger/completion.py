@@ -31,7 +31,7 @@ from ledger.errors import (
     TextInvalid,
     UnknownCode,
 )
-from ledger.grammar import REASON_LENGTH, check_identifier, check_text
+from ledger.grammar import NAME, REASON_LENGTH, check_identifier, check_text
 from ledger.hours import check_hours
 from ledger.ids import completion_uuid
 from ledger.vocabulary import ASSESSMENTS, CATEGORIES, LEVELS, PASSING_ASSESSMENTS
@@ -91,8 +91,11 @@ class CompletionFacts:
         check_identifier(self.learner_id, "learner_id")
         check_text(self.programme_code, "programme.code", max_length=64)
         check_text(self.programme_title, "programme.title", max_length=200)
+        # A category beyond the national ones may be a jurisdiction's (``ledger.vocabulary_document``):
+        # here only its grammar; the batch command checks it is in force for provider and learner.
+        if self.category not in CATEGORIES and not (isinstance(self.category, str) and NAME.fullmatch(self.category)):
+            raise UnknownCode(f"{self.category!r} is not one of {', '.join(CATEGORIES)}", field="programme.category")
         for name, value, known in (
-            ("programme.category", self.category, CATEGORIES),
             ("programme.level", self.level, LEVELS),
             ("assessment", self.assessment, ASSESSMENTS),
         ):

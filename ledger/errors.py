@@ -381,3 +381,33 @@ class RecognitionConflict(DomainError):
     code = "recognition_conflict"
     status = 409
     title = "This recognition id was already used for a different recognition"
+
+
+class VocabularyInvalid(DomainError):
+    code = "vocabulary_invalid"
+    status = 422
+    title = "The vocabulary document is not valid"
+
+
+class VocabularyCodeTaken(DomainError):
+    code = "vocabulary_code_taken"
+    status = 409
+    title = "The code is already in the national vocabulary or a parent jurisdiction's"
+
+
+class VocabularyVersionConflict(DomainError):
+    code = "vocabulary_version_conflict"
+    status = 409
+    title = "This version number was already published with other content"
+
+
+class VocabularyVersionsOverlap(DomainError):
+    code = "vocabulary_versions_overlap"
+    status = 409
+    title = "The new version must start after the latest published version"
+
+
+class CodeNotInForce(DomainError):
+    code = "code_not_in_force"
+    status = 422
+    title = "The code is not in force in the jurisdictions concerned"

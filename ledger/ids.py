@@ -36,3 +36,7 @@ def event_uuid(originator_id: UUID, originator_version: int) -> UUID:
 
 def policy_uuid(policy_id: str) -> UUID:
     return uuid5(NAMESPACE, f"policy:{policy_id}")
+
+
+def vocabulary_uuid(jurisdiction: str) -> UUID:
+    return uuid5(NAMESPACE, f"vocabulary:{jurisdiction}")

@@ -42,7 +42,7 @@ from ledger.errors import (
 from ledger.grammar import EARLIEST, LATEST, check_identifier, check_text
 from ledger.ids import policy_uuid
 from ledger.rules import POLICY_ID_LENGTH, Rule, at_least_as_strict, parse_rule
-from ledger.versions import next_number, published_as
+from ledger.versions import next_number, published_as, read_draft
 from ledger.vocabulary import is_jurisdiction, parent_chain
 
 _FIELDS = frozenset(
@@ -98,15 +98,8 @@ def _day(value: Any, field: str) -> date:
 
 def parse_policy(data: Any) -> PolicyVersion:
     """A policy version from plain data (a request body, a shipped file, a read model)."""
-    if not isinstance(data, Mapping):
-        raise PolicyInvalid("a policy version is an object", field="body")
-    extra = sorted(set(data) - _FIELDS)
-    if extra:
-        raise PolicyInvalid(f"unknown field {extra[0]}", field=extra[0])
+    data, version = read_draft(data, _FIELDS, what="a policy version", error=PolicyInvalid)
     policy_id = check_identifier(data.get("policy_id"), "policy_id", max_length=POLICY_ID_LENGTH, error=PolicyInvalid)
-    version = data.get("version")
-    if version is not None and (isinstance(version, bool) or not isinstance(version, int) or version < 1):
-        raise PolicyInvalid("must be a whole number from 1", field="version")
     jurisdiction = data.get("jurisdiction")
     if not isinstance(jurisdiction, str) or not is_jurisdiction(jurisdiction):
         raise UnknownCode("must be CN or a six-digit division code such as 220106", field="jurisdiction")

@@ -13,6 +13,7 @@ Invariants:
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -53,14 +54,16 @@ class Accreditation:
     valid_from: date
     valid_to: date | None
 
-    def check(self) -> None:
+    def check(self, *, added: Collection[str] = ()) -> None:
+        """``added``: the categories the jurisdiction's vocabulary documents add."""
         check_identifier(self.provider_id, "provider_id")
         check_text(self.name, "name", max_length=200)
         check_jurisdiction(self.jurisdiction)
         if not self.categories or not self.levels:
             raise UnknownCode("name at least one category and one level", field="accreditation")
         for index, code in enumerate(self.categories):
-            check_code(code, CATEGORIES, f"accreditation.categories[{index}]")
+            if code not in added:
+                check_code(code, CATEGORIES, f"accreditation.categories[{index}]")
         for index, code in enumerate(self.levels):
             check_code(code, LEVELS, f"accreditation.levels[{index}]")
         check_accreditation(self.valid_from, self.valid_to)

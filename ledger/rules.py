@@ -31,7 +31,8 @@ from ledger.facts import CompletionFact, Facts, Requirement, category_key, count
 from ledger.grammar import NAME
 from ledger.hours import format_hours
 from ledger.rule_parts import AppliesTo, FieldReader, RuleRef, Source, Window, read_window
-from ledger.vocabulary import CATEGORIES, CERTIFICATES, LEVELS, ROLES
+from ledger.vocabulary import CERTIFICATES, LEVELS, ROLES
+from ledger.vocabulary_document import OPEN_CATEGORIES
 
 _NAME = NAME
 #: A policy id: the grammar of identifiers (``ledger.grammar``).
@@ -141,7 +142,7 @@ class MinHours(Rule):
             **common,
             window=read_window(r.data.get("window"), r.at("window")),
             hours=r.decimal("hours"),
-            categories=r.codes("categories", CATEGORIES, required=False),
+            categories=r.codes("categories", OPEN_CATEGORIES, required=False),
             levels=r.codes("levels", LEVELS, required=False),
         )
 
@@ -200,7 +201,7 @@ class CategoryPresent(Rule):
 
     @classmethod
     def read(cls, r: FieldReader, common: dict[str, Any]) -> Rule:
-        categories = r.codes("categories", CATEGORIES, required=True)
+        categories = r.codes("categories", OPEN_CATEGORIES, required=True)
         assert categories is not None
         return cls(
             **common,
@@ -251,7 +252,7 @@ class MinHoursEachYear(Rule):
             **common,
             years=r.integer("years", high=50),
             hours=r.decimal("hours"),
-            categories=r.codes("categories", CATEGORIES, required=False),
+            categories=r.codes("categories", OPEN_CATEGORIES, required=False),
             levels=r.codes("levels", LEVELS, required=False),
             include_current=r.flag("include_current"),
         )

@@ -15,7 +15,7 @@ own (a policy's ``effective_to`` must not overlap the next version).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any, Protocol, TypeVar
 
@@ -66,3 +66,19 @@ def next_number(published: Sequence[V], draft: V, *, invalid: type[DomainError],
             field="effective_from",
         )
     return number
+
+
+def read_draft(
+    data: Any, known: frozenset[str], *, what: str, error: type[DomainError]
+) -> tuple[Mapping[str, Any], int | None]:
+    """A draft's fields and its version number (None: the next), or the refusal: a draft
+    is an object of ``known`` fields, and a number counts from 1."""
+    if not isinstance(data, Mapping):
+        raise error(f"{what} is an object", field="body")
+    extra = sorted(set(data) - known)
+    if extra:
+        raise error(f"unknown field {extra[0]}", field=extra[0])
+    version = data.get("version")
+    if version is not None and (isinstance(version, bool) or not isinstance(version, int) or version < 1):
+        raise error("must be a whole number from 1", field="version")
+    return data, version

@@ -1,7 +1,10 @@
-"""The stable codes of the domain (see shared/API.md), and the jurisdiction tree.
+"""The stable codes of the national vocabulary (see shared/API.md), and the jurisdiction tree.
 
 Invariants:
-- codes are stable; labels are for display only and may change;
+- codes are stable; labels are for display only and may change; every code has a Chinese
+  and an English label, held in ``LABELS`` only (the code -> Chinese maps are views of it);
+- a jurisdiction adds codes by a vocabulary document (``ledger.vocabulary_document``),
+  never here;
 - a jurisdiction is ``CN`` or a six-digit GB/T 2260 code, and its parent chain follows
   from the digits alone: ``220106`` -> ``220100`` -> ``220000`` -> ``CN``.
 """
@@ -9,46 +12,104 @@ Invariants:
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Final
 
-CATEGORIES: Final[dict[str, str]] = {
-    "principal_qualification": "任职资格培训",
-    "principal_improvement": "提高培训",
-    "advanced_study": "高级研修",
-    "thematic": "专题培训",
-    "school_based": "校本培训",
-    "online": "远程/网络研修",
-    "new_teacher": "新教师培训",
-    "head_teacher_pre_post": "班主任上岗培训",
-    "head_teacher_in_post": "班主任在岗培训",
-    "head_teacher_backbone": "班主任骨干培训",
-    "ethics": "师德/职业道德",
-    "it_competence": "信息技术应用能力",
-    "subject_backbone": "学科骨干",
-    "mental_health": "心理健康",
-    "trainer": "培训者培训",
+
+@dataclass(frozen=True)
+class Label:
+    zh: str
+    en: str
+
+
+#: Every code of the national vocabulary with its Chinese and English labels: the one place
+#: labels live. The ``CATEGORIES``... maps below are views of it (code -> Chinese label).
+LABELS: Final[dict[str, dict[str, Label]]] = {
+    "category": {
+        "principal_qualification": Label("任职资格培训", "principal qualification training"),
+        "principal_improvement": Label("提高培训", "principal improvement training"),
+        "advanced_study": Label("高级研修", "advanced study"),
+        "thematic": Label("专题培训", "thematic training"),
+        "school_based": Label("校本培训", "school-based training"),
+        "online": Label("远程/网络研修", "online study"),
+        "new_teacher": Label("新教师培训", "new-teacher training"),
+        "head_teacher_pre_post": Label("班主任上岗培训", "head-teacher pre-post training"),
+        "head_teacher_in_post": Label("班主任在岗培训", "head-teacher in-post training"),
+        "head_teacher_backbone": Label("班主任骨干培训", "backbone head-teacher training"),
+        "ethics": Label("师德/职业道德", "professional ethics"),
+        "it_competence": Label("信息技术应用能力", "IT competence"),
+        "subject_backbone": Label("学科骨干", "subject backbone training"),
+        "mental_health": Label("心理健康", "mental health"),
+        "trainer": Label("培训者培训", "training of trainers"),
+    },
+    "level": {
+        "national": Label("国家级", "national"),
+        "provincial": Label("省级", "provincial"),
+        "municipal": Label("市级", "municipal"),
+        "county": Label("县(区)级", "county (district)"),
+        "school": Label("校级", "school"),
+    },
+    "assessment": {
+        "pass": Label("合格", "pass"),
+        "excellent": Label("优秀", "excellent"),
+        "fail": Label("不合格", "fail"),
+    },
+    "role": {
+        "teacher": Label("教师", "teacher"),
+        "head_teacher": Label("班主任", "head teacher"),
+        "intern_head_teacher": Label("见习班主任", "intern head teacher"),
+        "principal": Label("校长/园长", "principal"),
+        "prospective_principal": Label("拟任校长", "prospective principal"),
+        # ``trainer`` predates the split and means full time (shared/API.md 1.1).
+        "trainer": Label("培训者", "trainer (full time)"),
+        "full_time_trainer": Label("专职培训者", "full-time trainer"),
+        "part_time_trainer": Label("兼职培训者", "part-time trainer"),
+        "school_staff": Label("学校培训管理员", "school training coordinator"),
+    },
+    "appraisal_grade": {
+        "excellent": Label("优秀", "excellent"),
+        "competent": Label("合格", "competent"),
+        "basically_competent": Label("基本合格", "basically competent"),
+        "incompetent": Label("不合格", "incompetent"),
+    },
+    "certificate": {
+        "principal_qualification": Label("任职资格证书", "principal qualification certificate"),
+        "principal_improvement": Label("提高培训证书", "principal improvement certificate"),
+        "continuing_education": Label("继续教育证书", "continuing education certificate"),
+        "head_teacher_post": Label("班主任上岗证", "head-teacher post certificate"),
+    },
+    "target": {
+        "principal_appointment": Label("校长任职资格", "principal appointment"),
+        "principal_cycle": Label("校长周期培训", "principal training cycle"),
+        "teacher_cycle": Label("教师周期培训", "teacher training cycle"),
+        "teacher_annual": Label("教师年度培训", "teacher annual training"),
+        "new_teacher": Label("新教师培训", "new-teacher training"),
+        "head_teacher_post": Label("班主任上岗", "head-teacher post"),
+        "title_promotion": Label("职称晋升", "title promotion"),
+        "probation": Label("试用期考核", "probation"),
+        "appraisal_excellent": Label("年度考核评优", "appraisal graded excellent"),
+        "head_teacher_honour": Label("班主任荣誉", "head-teacher honour"),
+        "principal_improvement_certificate": Label("校长提高培训证书", "principal improvement certificate"),
+    },
 }
 
-LEVELS: Final[dict[str, str]] = {
-    "national": "国家级",
-    "provincial": "省级",
-    "municipal": "市级",
-    "county": "县(区)级",
-    "school": "校级",
-}
+#: The fields a jurisdiction's vocabulary document may add codes to.
+EXTENSIBLE: Final = ("category", "role", "certificate")
 
-ASSESSMENTS: Final[dict[str, str]] = {"pass": "合格", "excellent": "优秀", "fail": "不合格"}
+
+def _zh(field: str) -> dict[str, str]:
+    return {code: label.zh for code, label in LABELS[field].items()}
+
+
+CATEGORIES: Final[dict[str, str]] = _zh("category")
+LEVELS: Final[dict[str, str]] = _zh("level")
+ASSESSMENTS: Final[dict[str, str]] = _zh("assessment")
 
 #: Assessments that earn hours; a ``fail`` is recorded but counts for nothing.
 PASSING_ASSESSMENTS: Final[frozenset[str]] = frozenset({"pass", "excellent"})
 
-ROLES: Final[dict[str, str]] = {
-    "teacher": "教师",
-    "head_teacher": "班主任",
-    "principal": "校长/园长",
-    "prospective_principal": "拟任校长",
-    "trainer": "培训者",
-}
+ROLES: Final[dict[str, str]] = _zh("role")
+APPRAISAL_GRADES: Final[dict[str, str]] = _zh("appraisal_grade")
 
 NATIONAL: Final = "CN"
 _DIVISION = re.compile(r"^[1-9][0-9]{5}$")
@@ -77,9 +138,4 @@ def covers(scope: str, code: str) -> bool:
 
 
 #: Certificate kinds a rule may ask for (and ``ledger.certificate`` issues).
-CERTIFICATES: Final[dict[str, str]] = {
-    "principal_qualification": "任职资格证书",
-    "principal_improvement": "提高培训证书",
-    "continuing_education": "继续教育证书",
-    "head_teacher_post": "班主任上岗证",
-}
+CERTIFICATES: Final[dict[str, str]] = _zh("certificate")

@@ -36,6 +36,8 @@ from api.service import (
     schemas,
     transfer_schemas,
     transfers,
+    vocabularies,
+    vocabulary_schemas,
     write_schemas,
     writes,
 )
@@ -251,6 +253,30 @@ ROUTES: tuple[Route, ...] = (
         LEARNER_READERS,
         query=policy_schemas.verdict_query_schema,
         responses={200: ("plan", None)},
+    ),
+    Route(
+        "POST",
+        "/v1/vocabularies",
+        vocabularies.post_vocabulary,
+        "Publish a version of a jurisdiction's vocabulary document: categories, roles and certificate kinds "
+        "it adds (each code with zh and en labels), valid in that jurisdiction and below; a code already "
+        "national or a parent's is refused (409 vocabulary_code_taken)",
+        frozenset({"admin"}),
+        body=vocabulary_schemas.vocabulary_doc_schema,
+        responses={
+            201: ("published", schemas.WrittenSchema()),
+            200: ("same version published already", schemas.WrittenSchema()),
+        },
+    ),
+    Route(
+        "GET",
+        "/v1/vocabulary",
+        vocabularies.get_vocabulary,
+        "Every code in force in a jurisdiction with its Chinese and English labels and where it comes from "
+        "(CN, or the jurisdiction whose vocabulary document added it)",
+        ANY_AUTHENTICATED,
+        query=vocabulary_schemas.vocabulary_query_schema,
+        responses={200: ("codes", vocabulary_schemas.VocabularySchema())},
     ),
     Route(
         "GET",

@@ -8,8 +8,9 @@ Invariants:
 - unknown fields are refused (``unknown=RAISE``), so a typo never silently drops data;
 - hours travel as strings holding exact decimals; a number is accepted on input only
   if it is exactly a two-place decimal (``ledger.hours`` decides);
-- codes (category, level, assessment, role, jurisdiction) are checked against the
-  vocabulary here, so the ledger only ever sees known codes;
+- codes (level, assessment, role, jurisdiction) are checked against the vocabulary here,
+  so the ledger only ever sees known codes; a category only against the grammar of codes,
+  since a jurisdiction may add categories (the ledger checks them where they are used);
 - strings are NFC-normalised and may not hold control characters; identifiers match their
   pattern in full; both follow the ledger's one grammar (``ledger.grammar``), so what is
   accepted here is what the ledger records and the read models store.
@@ -31,6 +32,7 @@ from ledger.grammar import (
     EARLIEST,
     IDENTIFIER_PATTERN,
     LATEST,
+    NAME_PATTERN,
     REFUSED_CATEGORIES,
     refused_character,
     reserved_problem,
@@ -174,7 +176,12 @@ def identifier(max_length: int, pattern: str = IDENTIFIER_PATTERN) -> list[Any]:
 LEARNER_ID = [*identifier(64), NotReserved()]
 
 
-category = validate.OneOf(CATEGORIES, error="must be one of the category codes: {choices}")
+#: A category is national or one a jurisdiction's vocabulary document adds: only its grammar is
+#: checked here; the ledger checks it is in force where it is used (``ledger.vocabulary_document``).
+category = FullMatch(
+    NAME_PATTERN,
+    error=f"must be a category code: one of {', '.join(CATEGORIES)}, or one a jurisdiction's vocabulary adds",
+)
 level = validate.OneOf(LEVELS, error="must be one of {choices}")
 assessment = validate.OneOf(ASSESSMENTS, error="must be one of {choices}")
 role = validate.OneOf(ROLES, error="must be one of {choices}")

@@ -133,6 +133,15 @@ PROBES: dict[tuple[str, str], Probe] = {
         "/v1/learners/P-0001/plan?target=principal_appointment", "learner"
     ),
     ("GET", "/v1/targets"): Probe("/v1/targets?jurisdiction=220106"),
+    ("POST", "/v1/vocabularies"): Probe(
+        "/v1/vocabularies",
+        body={
+            "jurisdiction": "330300",
+            "effective_from": "2024-01-01",
+            "categories": {"matrix_practice": {"zh": "矩阵实践", "en": "matrix practice"}},
+        },
+    ),
+    ("GET", "/v1/vocabulary"): Probe("/v1/vocabulary?jurisdiction=220106"),
     ("GET", "/v1/eligibility"): Probe(
         "/v1/eligibility?target=principal_appointment&jurisdiction=220106", "jurisdiction"
     ),

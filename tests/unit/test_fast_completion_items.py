@@ -392,7 +392,7 @@ def test_errors_keep_the_schema_wording() -> None:
     item = {
         "record_id": "",
         "learner_id": "T1",
-        "programme": {"code": "C", "title": "\x00", "category": "x"},
+        "programme": {"code": "C", "title": "\x00", "category": "X y"},
         "hours": "2.505",
         "assessment": "pass",
         "completed_on": "2101-01-01",
@@ -405,7 +405,9 @@ def test_errors_keep_the_schema_wording() -> None:
             "record_id": ["Length must be between 1 and 128.", "letters, digits and . _ : / - only"],
             "programme": {
                 "title": ["control characters are not allowed"],
-                "category": [f"must be one of the category codes: {', '.join(CATEGORIES)}"],
+                "category": [
+                    f"must be a category code: one of {', '.join(CATEGORIES)}, or one a jurisdiction's vocabulary adds"
+                ],
                 "level": ["Missing data for required field."],
             },
             "hours": ["2.505 has more than two decimal places"],

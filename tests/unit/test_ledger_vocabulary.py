@@ -86,4 +86,14 @@ def test_the_seed_categories_levels_and_roles_are_present():
     ):
         assert code in CATEGORIES
     assert set(LEVELS) == {"national", "provincial", "municipal", "county", "school"}
-    assert set(ROLES) == {"teacher", "head_teacher", "principal", "prospective_principal", "trainer"}
+    assert set(ROLES) == {
+        "teacher",
+        "head_teacher",
+        "intern_head_teacher",
+        "principal",
+        "prospective_principal",
+        "trainer",
+        "full_time_trainer",
+        "part_time_trainer",
+        "school_staff",
+    }
