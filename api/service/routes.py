@@ -130,7 +130,8 @@ ROUTES: tuple[Route, ...] = (
         "/v1/learners/{learner_id}",
         writes.patch_learner,
         "Correct the learner's name, school or hire date, with a reason (HR: within the learner's "
-        "current jurisdiction); recorded as a correction event, history keeps both values; "
+        "current jurisdiction); at least one of name, school and hired_on is given (else 422); "
+        "recorded as a correction event, history keeps both values; "
         "the same values again answer 200 unchanged",
         frozenset({"admin", "hr"}),
         body=write_schemas.correction_schema,
