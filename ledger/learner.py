@@ -38,10 +38,10 @@ from ledger.errors import (
     CorrectionEmpty,
     DateOutsideSchoolYear,
     DomainError,
+    LearnerErased,
     PriorCertificateConflict,
     QualificationConflict,
     RefusalConflict,
-    LearnerErased,
     RoleAlreadyHeld,
     RoleDatesOutOfOrder,
     RoleNotHeld,
@@ -172,7 +172,7 @@ class Learner(Aggregate):
         _check_fact(event, plain)
         if self.recorded_fact(event, plain) is not None:
             raise _CONFLICTS[event](f"{event} is already recorded for {identity(event, plain)[1:]}", field="body")
-        common = {"personal": personal, "recorded_by": recorded_by, "learner_id": self.learner_id}
+        common: dict[str, Any] = {"personal": personal, "recorded_by": recorded_by, "learner_id": self.learner_id}
         if event == REFUSAL:
             self._refusal_recorded(**plain, **common)
         elif event == APPRAISAL:
@@ -251,7 +251,12 @@ class Learner(Aggregate):
         (``ledger.appointments``), ``personal`` an override's reason sealed by the caller."""
         self.check_start(role, since)
         self._role_started(
-            role=role, since=since, appointment=appointment, personal=personal, recorded_by=recorded_by
+            role=role,
+            since=since,
+            appointment=appointment,
+            personal=personal,
+            recorded_by=recorded_by,
+            learner_id=self.learner_id,
         )
 
     def check_start(self, role: str, since: date) -> None:
@@ -290,6 +295,8 @@ class Learner(Aggregate):
         appointment: dict[str, Any] | None = None,
         personal: str | None = None,
         recorded_by: dict[str, Any] | None = None,
+        # Named like the other events about a learner, so the read side opens ``personal``.
+        learner_id: str | None = None,
     ) -> None:
         self.spells.append(RoleSpell(role, since))
 

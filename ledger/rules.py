@@ -30,8 +30,8 @@ from ledger.errors import RuleInvalid, RuleKindUnknown
 from ledger.facts import CompletionFact, Facts, Requirement, category_key, counts, evidence, holds
 from ledger.grammar import NAME
 from ledger.hours import format_hours
-from ledger.school_year import DEFAULT_CALENDAR, SchoolYear
 from ledger.rule_parts import AppliesTo, FieldReader, RuleRef, Source, Window, read_window
+from ledger.school_year import DEFAULT_CALENDAR, SchoolYear
 from ledger.vocabulary import CERTIFICATES, LEVELS, ROLES
 from ledger.vocabulary_document import OPEN_CATEGORIES
 

@@ -72,7 +72,12 @@ def fact_of(event: str, fields: Mapping[str, Any], event_id: str, position: int)
     """The fact an event of the service record states (None: not such an event)."""
     if event == REFUSAL:
         return RefusalFact(
-            fields["post"], str(fields["school_year"]), _day(fields["on"]), bool(fields["justified"]), event_id, position
+            fields["post"],
+            str(fields["school_year"]),
+            _day(fields["on"]),
+            bool(fields["justified"]),
+            event_id,
+            position,
         )
     if event == APPRAISAL:
         return AppraisalFact(str(fields["school_year"]), fields["grade"], _day(fields["on"]), event_id, position)
