@@ -18,6 +18,10 @@ Invariants:
   ``position_of``/``creation_positions``; nothing outside this module touches its privates;
 - an HR caller's ``scope`` is checked inside the command against the learner's current
   jurisdiction (the open account's once transferred: ``learner_in_scope``, ``Standing``);
+- starting the role ``principal`` or ``head_teacher`` is judged inside the command on the
+  learner's standing and the policies in force on ``since`` (``ledger.appointments``),
+  refused with the verdict unless an admin overrides it; the verdict's summary and the
+  override's reason (sealed) are recorded with the role;
 - the application holds no clock of its own: ``today`` is given to it;
 - commands take the national teacher number (``learner_id`` at the edge) and turn it into
   the learner's pseudonym through the vault (``ledger.vault``) before anything is recorded:
