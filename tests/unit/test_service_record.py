@@ -219,3 +219,18 @@ def test_a_refusal_bars_exactly_its_school_year(refusals: list[tuple[int, bool, 
     for first in range(2023, 2027):
         met = requirement(verdict(bank, "title_promotion", date(first + 1, 8, 31)), "not-refused-post")["met"]
         assert met is (recorded.get(first, True) is True)
+
+
+def test_roles_given_at_registration_are_not_judged() -> None:
+    # Decided details of 1.1: an import of staff already in post is recorded as stated.
+    bank = wenzhou_bank()
+    written = bank.register_learner(
+        li_hua(
+            learner_id="T330302198001010011",
+            jurisdiction=WENZHOU,
+            roles=(("teacher", date(2002, 9, 1)), ("head_teacher", date(2003, 9, 1)), ("principal", date(2015, 8, 1))),
+        )
+    )
+    assert written.status == "recorded"
+    roles = {r.role for r in bank.standing("T330302198001010011").facts.roles}
+    assert roles == {"teacher", "head_teacher", "principal"}
