@@ -90,6 +90,9 @@ async def test_an_unjustified_refusal_bars_promotion_and_excellent_that_school_y
         # As the bank knew it the position before: no refusal yet.
         before = await verdict(bank, "W-0001", target, on="2026-06-30", at_position=position - 1)
         assert rule(before, "not-refused-post")["met"] is True
+        # Judged on 2026-06-30 as the bank knows it now.
+        now = await verdict(bank, "W-0001", target, on="2026-06-30", knowledge="current")
+        assert now["knowledge"] == "current" and rule(now, "not-refused-post")["met"] is False
 
     # A retry is the same refusal; other content under the same post and year is a conflict.
     again = await ok(
