@@ -82,7 +82,7 @@ class Ballot:
             score = getattr(self, criterion)
             if isinstance(score, bool) or not isinstance(score, int) or score not in SCORES:
                 raise EvaluationInvalid("a score is a whole number from 1 to 5", field=f"scores.{criterion}")
-        check_optional_text(self.comment, "comment", max_length=COMMENT_LENGTH, multiline=True)
+        check_optional_text(self.comment, "comment", max_length=COMMENT_LENGTH)
 
     def as_data(self) -> dict[str, Any]:
         return {
@@ -130,7 +130,7 @@ class BallotBox(Aggregate):
     @event("Opened")
     def __init__(self, provider_id: str, programme: str, timestamp: datetime) -> None:
         check_identifier(provider_id, "provider_id")
-        check_identifier(programme, "programme")
+        check_text(programme, "programme", max_length=64)
         self.provider_id = provider_id
         self.programme = programme
         self.received = 0
@@ -168,7 +168,7 @@ class ReviewFacts:
             raise EvaluationInvalid(f"kind is one of {', '.join(REVIEW_KINDS)}", field="kind")
         if self.on > today:
             raise EvaluationInvalid(f"on {self.on} is after today ({today})", field="on")
-        check_text(self.findings, "findings", max_length=FINDINGS_LENGTH, multiline=True)
+        check_text(self.findings, "findings", max_length=FINDINGS_LENGTH)
         if isinstance(self.rating, bool) or self.rating not in SCORES:
             raise EvaluationInvalid("a rating is a whole number from 1 to 5", field="rating")
 

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from projections import certificates, core, degree_credits, policies, transfers, vocabularies
+from projections import certificates, core, degree_credits, evaluations, policies, transfers, vocabularies
 from projections.events import Decoded
 
 
@@ -55,6 +55,8 @@ READ_MODELS: Final = (
         degree_credits.apply,
     ),
     ReadModel("vocabularies", vocabularies.TABLES, vocabularies.DDL, vocabularies.TOPICS, apply=vocabularies.apply),
+    # No learner topics: nothing of an evaluation names a learner, by design.
+    ReadModel("evaluations", evaluations.TABLES, evaluations.DDL, evaluations.TOPICS, apply=evaluations.apply),
 )
 
 #: Every read-model table, in the order of the list (reset, digests).
