@@ -35,16 +35,17 @@ from eventsourcing.domain import Aggregate, event
 from ledger.errors import EvaluationInvalid, ReviewConflict
 from ledger.grammar import check_identifier, check_optional_text, check_text
 from ledger.ids import NAMESPACE
+from ledger.vocabulary import LABELS
 
-#: The criteria a learner scores, each 1 to 5 (the contract's ``scores``).
-CRITERIA: Final = ("content", "teaching", "organisation")
+#: The criteria a learner scores, each 1 to 5 (the contract's ``scores``; labels in ``LABELS``).
+CRITERIA: Final = tuple(LABELS["evaluation_criterion"])
 SCORES: Final = range(1, 6)
 #: Ballots are published only this many at a time, and aggregates shown only from this
 #: many on: the smallest crowd a ballot hides in.
 TALLY_SIZE: Final = 5
 COMMENT_LENGTH: Final = 500
 FINDINGS_LENGTH: Final = 2000
-REVIEW_KINDS: Final = ("expert", "third_party")
+REVIEW_KINDS: Final = tuple(LABELS["review_kind"])
 
 
 def day_stamp(day: date) -> datetime:

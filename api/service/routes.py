@@ -464,7 +464,8 @@ ROUTES: tuple[Route, ...] = (
         evaluations.post_evaluation,
         "Evaluate one of your own passed completions, once and anonymously: scores {content, teaching, "
         "organisation} 1-5 and an optional comment. Nothing stored names you, the completion or the hour; "
-        "a second evaluation of the same completion is refused (409 already_evaluated)",
+        "a completion not passed or revoked is refused (422 completion_not_evaluable), a second evaluation "
+        "of the same completion too (409 already_evaluated)",
         frozenset({"learner"}),
         body=evaluation_schemas.evaluation_schema,
         query=certificate_schemas.write_query_schema,
@@ -484,8 +485,9 @@ ROUTES: tuple[Route, ...] = (
         "POST",
         "/v1/providers/{provider_id}/reviews",
         evaluations.post_review,
-        "Record an expert or third-party review of a provider (kind, on, findings, rating 1-5); the same "
-        "review again is a duplicate, other findings for the same kind and day a 409 review_conflict",
+        "Record an expert or third-party review of a provider (kind, on: not after today, findings, "
+        "rating 1-5); the same review again is a duplicate, other findings for the same kind and day a 409 "
+        "review_conflict",
         frozenset({"auditor"}),
         body=evaluation_schemas.review_schema,
         query=certificate_schemas.write_query_schema,
