@@ -180,3 +180,22 @@ async def test_an_auditor_records_reviews_and_hr_sees_the_institutions_ranked(ba
     assert [(p["provider_id"], p["rank"], p["average"]) for p in rest] == [("OTHER", None, None)]
     r = await bank.client.get("/v1/evaluations/ranking?jurisdiction=330300", headers=bank.auth("hr"))
     assert r.status == 403
+
+
+async def test_an_erased_teacher_s_evaluation_stays_counted_and_they_can_evaluate_no_more(bank: Bank) -> None:
+    tokens = await _cohort(bank)
+    first = TEACHERS[0]
+    r = await bank.client.post("/v1/evaluations", headers=tokens[first], json=_evaluation(first, comment="很好"))
+    assert r.status == 201
+    r = await bank.client.post(
+        f"/v1/learners/{first}/erasure", headers=bank.auth("admin"), json={"reason": "本人申请删除"}
+    )
+    erased = await r.json()
+    assert r.status == 201, erased
+    [programme] = (await _view(bank, "auditor", erased["position"]))["programmes"]
+    assert programme["count"] == 1
+    # The erasure ended the learner's tokens; the ledger refuses them anyway (tests/unit).
+    r = await bank.client.post("/v1/evaluations", headers=tokens[first], json=_evaluation(first))
+    assert r.status == 401
+    r = await bank.client.get(f"/v1/learners/{first}/evaluations/pending", headers=tokens[first])
+    assert r.status == 401

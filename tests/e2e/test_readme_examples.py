@@ -28,8 +28,8 @@ from api.database import Database
 from api.demo.builder import build_demo
 from api.service.app import create_app
 from api.settings import Settings
-from ledger.evaluation_secret import evaluation_secret
 from ledger.application import CreditBank
+from ledger.evaluation_secret import evaluation_secret
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 DEMO_DAY = date(2026, 12, 1)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -31,7 +32,8 @@ import pytest
 from api.database import Database
 from ledger.application import Accreditation, CreditBank, LearnerRegistration
 from ledger.completion import CompletionFacts
-from ledger.evaluation import TALLY_SIZE, Ballot, mark_uuid
+from ledger.errors import AlreadyEvaluated
+from ledger.evaluation import TALLY_SIZE, Ballot, BallotBox, box_uuid, mark_uuid
 from ledger.evaluation_commands import evaluate_completion
 from ledger.ids import completion_uuid, event_uuid, learner_uuid
 from projections.runner import ProjectionRunner
@@ -215,3 +217,29 @@ async def test_a_mark_names_nobody_without_the_secret(database: Database) -> Non
         own = {str(mark["originator_id"]), UUID(str(mark["originator_id"])).hex}
         state = mark["state"].decode()
         assert not [i for i in identifiers if i in state and i not in own]
+
+
+def test_two_processes_racing_record_each_evaluation_once(database: Database) -> None:
+    """Two banks on one store (two processes): the same completion twice gives one mark and one
+    ``already_evaluated``; two teachers of one programme at once both count, the pool holding both."""
+    first = _bank(database)
+    second = CreditBank(database.event_store_env(), today=lambda: TODAY)
+
+    def attempt(bank: CreditBank, number: str) -> str:
+        try:
+            return evaluate_completion(bank, SECRET, number, PROVIDER, f"r-{number}", BALLOTS[0]).status
+        except AlreadyEvaluated:
+            return "already_evaluated"
+
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            same = list(pool.map(attempt, (first, second), (TEACHERS[0], TEACHERS[0])))
+            both = list(pool.map(attempt, (first, second), (TEACHERS[1], TEACHERS[2])))
+        assert sorted(same) == ["already_evaluated", "recorded"]
+        assert both == ["recorded", "recorded"]
+        box = first.get(box_uuid(PROVIDER, "OL"), BallotBox)
+        assert box is not None and box.received == 3
+        assert len(first.recorder.pooled(box.id)) == 3  # type: ignore[attr-defined]
+    finally:
+        first.close()
+        second.close()
