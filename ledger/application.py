@@ -361,12 +361,13 @@ class CreditBank(Application[UUID]):
         kwargs.setdefault("owners", _owners(o for o in objs if isinstance(o, Aggregate)))
         return super().save(*objs, **kwargs)
 
-    def record(self, *aggregates: Aggregate) -> int | None:
-        """Save these aggregates' pending events in one transaction and answer the position of
-        the last. On any failure forget what this process cached of these aggregates, because their
+    def record(self, *aggregates: Aggregate, **saved: Any) -> int | None:
+        """Save these aggregates' pending events in one transaction (with what ``saved``
+        gives the event store for the same transaction) and answer the position of the last.
+        On any failure forget what this process cached of these aggregates, because their
         in-memory state may now be ahead of the store."""
         try:
-            recordings = self.save(*aggregates)
+            recordings = self.save(*aggregates, **saved)
         except BaseException:
             self._evict(a.id for a in aggregates)
             raise

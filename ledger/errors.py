@@ -474,3 +474,33 @@ class AppointmentOverrideNotPermitted(DomainError):
     code = "appointment_override_not_permitted"
     status = 403
     title = "Only an admin may override the appointment check"
+
+
+class EvaluationInvalid(DomainError):
+    """An evaluation or review outside the contract's grammar (scores 1-5, known kinds)."""
+
+    code = "evaluation_invalid"
+    status = 422
+    title = "The evaluation is not valid"
+
+
+class AlreadyEvaluated(DomainError):
+    """A learner evaluates each passed completion once (seed 000 §8)."""
+
+    code = "already_evaluated"
+    status = 409
+    title = "This completion was evaluated already"
+
+
+class CompletionNotEvaluable(DomainError):
+    """Only a passed, unrevoked completion of the learner's own can be evaluated."""
+
+    code = "completion_not_evaluable"
+    status = 422
+    title = "Only a passed, unrevoked completion can be evaluated"
+
+
+class ReviewConflict(DomainError):
+    code = "review_conflict"
+    status = 409
+    title = "A review of this kind and day was recorded with other findings"

@@ -88,6 +88,16 @@ LABELS: Final[dict[str, dict[str, Label]]] = {
     "post": {
         "head_teacher": Label("班主任", "head teacher"),
     },
+    # Anonymous evaluation of programmes (seed 000 §8): what a learner scores, who reviews.
+    "evaluation_criterion": {
+        "content": Label("培训内容", "content"),
+        "teaching": Label("授课质量", "teaching"),
+        "organisation": Label("组织管理", "organisation"),
+    },
+    "review_kind": {
+        "expert": Label("专家实地评估", "expert on-site review"),
+        "third_party": Label("第三方评估", "third-party review"),
+    },
     "certificate": {
         "principal_qualification": Label("任职资格证书", "principal qualification certificate"),
         "principal_improvement": Label("提高培训证书", "principal improvement certificate"),

@@ -17,7 +17,16 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from projections import certificates, core, degree_credits, policies, service_record, transfers, vocabularies
+from projections import (
+    certificates,
+    core,
+    degree_credits,
+    evaluations,
+    policies,
+    service_record,
+    transfers,
+    vocabularies,
+)
 from projections.events import Decoded
 
 
@@ -63,6 +72,8 @@ READ_MODELS: Final = (
         service_record.TOPICS,
         service_record.apply,
     ),
+    # No learner topics: nothing of an evaluation names a learner, by design.
+    ReadModel("evaluations", evaluations.TABLES, evaluations.DDL, evaluations.TOPICS, apply=evaluations.apply),
 )
 
 #: Every read-model table, in the order of the list (reset, digests).

@@ -26,6 +26,8 @@ from api.service import (
     degree_credit_schemas,
     degree_credits,
     eligibility,
+    evaluation_schemas,
+    evaluations,
     ops,
     ops_schemas,
     policy_schemas,
@@ -496,6 +498,61 @@ ROUTES: tuple[Route, ...] = (
         LEARNER_READERS,
         query=schemas.read_query_schema,
         responses={200: ("transfers", None)},
+    ),
+    # -- anonymous evaluation of programmes (seed 000 §8) --
+    Route(
+        "GET",
+        "/v1/learners/{learner_id}/evaluations/pending",
+        evaluations.get_pending,
+        "The learner's own passed, unrevoked completions not yet evaluated",
+        frozenset({"learner"}),
+        query=certificate_schemas.min_position_schema,
+        responses={200: ("pending evaluations", None)},
+    ),
+    Route(
+        "POST",
+        "/v1/evaluations",
+        evaluations.post_evaluation,
+        "Evaluate one of your own passed completions, once and anonymously: scores {content, teaching, "
+        "organisation} 1-5 and an optional comment. Nothing stored names you, the completion or the hour; "
+        "a completion not passed or revoked is refused (422 completion_not_evaluable), a second evaluation "
+        "of the same completion too (409 already_evaluated)",
+        frozenset({"learner"}),
+        body=evaluation_schemas.evaluation_schema,
+        query=certificate_schemas.write_query_schema,
+        responses={201: ("recorded", schemas.WrittenSchema())},
+    ),
+    Route(
+        "GET",
+        "/v1/providers/{provider_id}/evaluations",
+        evaluations.get_provider_evaluations,
+        "Per programme (or ?programme=CODE): the count of evaluations, and from 5 published on their averages, "
+        "counts per score and comments (sorted by text); with the provider's expert and third-party reviews",
+        frozenset({"admin", "hr", "auditor", "institution"}),
+        query=evaluation_schemas.provider_evaluations_query_schema,
+        responses={200: ("evaluations and reviews", None)},
+    ),
+    Route(
+        "POST",
+        "/v1/providers/{provider_id}/reviews",
+        evaluations.post_review,
+        "Record an expert or third-party review of a provider (kind, on: not after today, findings, "
+        "rating 1-5); the same review again is a duplicate, other findings for the same kind and day a 409 "
+        "review_conflict",
+        frozenset({"auditor"}),
+        body=evaluation_schemas.review_schema,
+        query=certificate_schemas.write_query_schema,
+        responses={201: ("recorded", schemas.WrittenSchema()), 200: ("the same review again", schemas.WrittenSchema())},
+    ),
+    Route(
+        "GET",
+        "/v1/evaluations/ranking",
+        evaluations.get_ranking,
+        "The providers serving a jurisdiction (accredited in, under or above it) ranked by the mean score of "
+        "their published evaluations, with their reviews; providers with fewer than 5 published follow unranked",
+        frozenset({"admin", "hr", "auditor"}),
+        query=evaluation_schemas.ranking_query_schema,
+        responses={200: ("the ranking", None)},
     ),
     # -- credit-to-degree mappings --
     Route(

@@ -206,6 +206,23 @@ PROBES: dict[tuple[str, str], Probe] = {
         "/v1/transfers/mv-0/reversal", "learner", body={"learner_id": "P-0001", "reason": "录入错误"}
     ),
     ("GET", "/v1/learners/{learner_id}/transfers"): Probe("/v1/learners/P-0001/transfers", "learner"),
+    ("GET", "/v1/learners/{learner_id}/evaluations/pending"): Probe(
+        "/v1/learners/P-0001/evaluations/pending", "learner"
+    ),
+    ("POST", "/v1/evaluations"): Probe(
+        "/v1/evaluations",
+        body={
+            "provider_id": "JLU-TTC",
+            "record_id": "PQ-1",
+            "scores": {"content": 4, "teaching": 4, "organisation": 4},
+        },
+    ),
+    ("GET", "/v1/providers/{provider_id}/evaluations"): Probe("/v1/providers/JLU-TTC/evaluations", "provider"),
+    ("POST", "/v1/providers/{provider_id}/reviews"): Probe(
+        "/v1/providers/JLU-TTC/reviews",
+        body={"kind": "expert", "on": "2026-11-20", "findings": "课程设置合理", "rating": 4},
+    ),
+    ("GET", "/v1/evaluations/ranking"): Probe("/v1/evaluations/ranking?jurisdiction=220106", "jurisdiction"),
     ("POST", "/v1/degree-mappings"): Probe("/v1/degree-mappings", body=MAPPING),
     ("GET", "/v1/degree-mappings/{mapping_id}"): Probe("/v1/degree-mappings/jlu:med"),
     ("GET", "/v1/learners/{learner_id}/degree-credits"): Probe(

@@ -15,6 +15,7 @@ import ledger.store
 from api.demo.builder import DemoSummary, build_demo
 from ledger.application import CreditBank
 from ledger.completion import Completion
+from ledger.evaluation import TALLY_SIZE, BallotBox
 from ledger.learner import Learner
 from ledger.provider import Provider
 
@@ -228,3 +229,15 @@ def test_the_demo_holds_a_service_record(built):
     assert [(c.kind, c.attested) for c in principal.certificates] == [("principal_qualification", True)]
     appointed = bank.learner(record.overridden_appointment_id)
     assert appointed.open_spell("principal") is not None
+
+
+def test_the_demo_s_teachers_evaluate_some_programmes_once_and_again_records_nothing() -> None:
+    bank = new_bank()
+    secret = b"d" * 32
+    build_demo(bank, today=TODAY, learners=LEARNERS, evaluation_secret=secret)
+    boxes = [a for a in aggregates(bank).values() if isinstance(a, BallotBox)]
+    assert any(b.tallied >= TALLY_SIZE for b in boxes)  # some programmes show their scores
+    assert any(b.received < TALLY_SIZE for b in boxes)  # some only their count
+    before = bank.recorder.max_notification_id()
+    build_demo(bank, today=TODAY, learners=LEARNERS, evaluation_secret=secret)
+    assert bank.recorder.max_notification_id() == before
