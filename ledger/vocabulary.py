@@ -49,6 +49,11 @@ LABELS: Final[dict[str, dict[str, Label]]] = {
         "county": Label("县(区)级", "county (district)"),
         "school": Label("校级", "school"),
     },
+    "school_kind": {
+        "urban": Label("城镇学校", "urban school"),
+        "rural": Label("农村学校", "rural school"),
+        "teaching_point": Label("教学点", "teaching point"),
+    },
     "assessment": {
         "pass": Label("合格", "pass"),
         "excellent": Label("优秀", "excellent"),
