@@ -23,9 +23,11 @@ Invariants:
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
@@ -35,6 +37,7 @@ from ledger.completion import Completion, CompletionFacts
 from ledger.errors import (
     AttendanceSheetInvalid,
     CompletionInFuture,
+    DomainError,
     LearnerNotFound,
     NotATeacherOfSchool,
     SchoolNotFound,
@@ -56,6 +59,7 @@ from ledger.school import (
     school_uuid,
 )
 from ledger.standing import check_scope
+from ledger.vault import tombstone
 
 #: A school's provider is accredited from this day: school-based training is what a school
 #: does, so its sessions count whenever they were held (the grammar's earliest day).
@@ -243,12 +247,13 @@ def mark_attendance(bank: CreditBank, school_id: str, session_id: str, sheet: At
             credited.append(subject)
             lines.append(AttendanceLine(number, "credited"))
         number_of = {s: n for n, s in subjects.items()}
+        gone = bank.get_many({learner_uuid(s) for s in withdrawn_subjects if s not in number_of})
         for subject in withdrawn_subjects:
             completion = existing.get(ids[subject])
             if isinstance(completion, Completion) and not completion.revoked:
                 completion.revoke(f"the attendance sheet of session {session_id} was corrected", found.provider_id)
                 pending.append(completion)
-            lines.append(AttendanceLine(number_of.get(subject, subject), "withdrawn"))
+            lines.append(AttendanceLine(number_of.get(subject) or _number(bank, gone, subject), "withdrawn"))
         lines += [AttendanceLine(a.learner_id, "absent") for a in sheet.absent]
         absent = [
             {
@@ -263,6 +268,16 @@ def mark_attendance(bank: CreditBank, school_id: str, session_id: str, sheet: At
         return AttendanceOutcome("recorded", bank.record(*pending, found), lines)
 
     return bank.unit_of_work(command)
+
+
+def _number(bank: CreditBank, learners: dict[UUID, Aggregate], subject: str) -> str:
+    """The teacher number of a learner no longer on the sheet (sealed in the registration);
+    the tombstone once their personal data is erased."""
+    learner = learners.get(learner_uuid(subject))
+    if isinstance(learner, Learner) and not learner.erased:
+        with contextlib.suppress(DomainError):
+            return str(bank.open_personal(subject, learner.personal)["learner_id"])
+    return tombstone(subject)
 
 
 def _sheet_position(bank: CreditBank, found: School, session_id: str) -> int | None:

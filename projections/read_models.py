@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from projections import certificates, core, degree_credits, policies, transfers, vocabularies
+from projections import certificates, core, degree_credits, policies, schools, transfers, vocabularies
 from projections.events import Decoded
 
 
@@ -55,6 +55,7 @@ READ_MODELS: Final = (
         degree_credits.apply,
     ),
     ReadModel("vocabularies", vocabularies.TABLES, vocabularies.DDL, vocabularies.TOPICS, apply=vocabularies.apply),
+    ReadModel("schools", schools.TABLES, schools.DDL, schools.TOPICS, apply=schools.apply),
 )
 
 #: Every read-model table, in the order of the list (reset, digests).

@@ -38,6 +38,7 @@ from api.demo.builder import MIN_LEARNERS, DemoSummary, build_demo
 from api.service.access_log import RouteAccessLogger
 from api.service.app import create_app
 from api.settings import Settings, SettingsError
+from ledger import school_commands
 from ledger.application import CreditBank, Written
 from ledger.errors import DomainError
 from projections.incidents import EventNotApplied
@@ -264,6 +265,7 @@ async def _tokens(database: Database, args: argparse.Namespace) -> int:
                     provider_id=args.provider,
                     jurisdiction=args.jurisdiction,
                     learner_id=args.learner,
+                    school_id=args.school,
                     label=args.label,
                     expires_in=expires,
                 )
@@ -278,7 +280,7 @@ async def _tokens(database: Database, args: argparse.Namespace) -> int:
         else:
             print(f"{'token':<12}  {'role':<12} {'scope':<20} {'state':<8} {'expires (UTC)':<16} label")
             for row in await auth.list_tokens(conn):
-                scope = row["provider_id"] or row["jurisdiction"] or row["learner_id"] or "-"
+                scope = row["provider_id"] or row["jurisdiction"] or row["learner_id"] or row["school_id"] or "-"
                 until = row["expires_at"].astimezone(UTC).strftime("%Y-%m-%d %H:%M") if row["expires_at"] else "never"
                 print(
                     f"{row['token_id']:<12}  {row['role']:<12} {scope:<20} {row['state']:<8} {until:<16} "
@@ -292,7 +294,7 @@ async def _tokens(database: Database, args: argparse.Namespace) -> int:
 def _unknown_scope(database: Database, args: argparse.Namespace) -> str | None:
     """Why the institution or learner a new token would act for cannot have one (not
     registered, or erased), asked of the ledger itself; None when it can."""
-    if args.tokens_command != "create" or not (args.provider or args.learner):
+    if args.tokens_command != "create" or not (args.provider or args.learner or args.school):
         return None
     bank = CreditBank(database.event_store_env(), today=date.today)
     try:
@@ -300,6 +302,8 @@ def _unknown_scope(database: Database, args: argparse.Namespace) -> str | None:
             bank.provider(args.provider)
         if args.learner:
             bank.learner(args.learner)
+        if args.school:
+            school_commands.school(bank, args.school)
     except DomainError as error:
         return f"{error.detail}; register it first"
     finally:
@@ -456,6 +460,7 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("--provider")
     create.add_argument("--jurisdiction")
     create.add_argument("--learner")
+    create.add_argument("--school", help="the school a school token acts for")
     create.add_argument("--label")
     create.add_argument(
         "--expires-in-days",
