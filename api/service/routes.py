@@ -516,7 +516,8 @@ ROUTES: tuple[Route, ...] = (
         "/v1/schools/{school_id}/plans",
         schools.post_plan,
         "File the school's training plan for a school year; late when filed after the jurisdiction's "
-        "deadline (20 March of the school year's second year by default)",
+        "deadline (20 March of the school year's second year by default); a school year whose years are "
+        "not consecutive, or filed_on after today, is refused with 422; another plan for the year 409",
         frozenset({"school", "hr"}),
         body=school_schemas.plan_schema,
         responses={
@@ -529,7 +530,8 @@ ROUTES: tuple[Route, ...] = (
         "/v1/schools/{school_id}/sessions",
         schools.post_session,
         "Record a school-based session (校本培训); the same session again answers 200 duplicate, other "
-        "facts under its id 409",
+        "facts under its id 409; a slot naming another weekday than held_on, a day after today or an "
+        "instructor not registered is refused with 422",
         frozenset({"school"}),
         body=school_schemas.session_schema,
         responses={201: ("recorded", schemas.WrittenSchema()), 200: ("recorded already", schemas.WrittenSchema())},
@@ -540,7 +542,8 @@ ROUTES: tuple[Route, ...] = (
         schools.post_attendance,
         "The session's attendance sheet: each present teacher of the school is credited once per content key "
         "(a second attendance of the content answers duplicate_content); the same sheet again records nothing "
-        "(200 duplicate); a changed sheet is a correction and needs a reason",
+        "(200 duplicate); a changed sheet is a correction and needs a reason (else 422); a learner who is "
+        "not a teacher of the school is refused with 422 (not_a_teacher_of_school)",
         frozenset({"school"}),
         body=school_schemas.attendance_schema,
         responses={
@@ -554,7 +557,8 @@ ROUTES: tuple[Route, ...] = (
         schools.get_inspection,
         "The term-end inspection (期末专项检查): plan filed and on time, sessions per week against the "
         "required frequency, each teacher's attendance rate and those below the threshold, who lectured; "
-        "JSON, or CSV (Accept: text/csv) or xlsx (Accept: the xlsx media type)",
+        "JSON, or CSV (Accept: text/csv) or xlsx (Accept: the xlsx media type); a term whose years are "
+        "not consecutive is refused with 422",
         SCHOOL_READERS,
         query=school_schemas.inspection_query_schema,
         responses={200: ("the inspection", school_schemas.InspectionSchema())},
