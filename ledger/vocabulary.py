@@ -95,6 +95,7 @@ LABELS: Final[dict[str, dict[str, Label]]] = {
         "appraisal_excellent": Label("年度考核评优", "appraisal graded excellent"),
         "head_teacher_honour": Label("班主任荣誉", "head-teacher honour"),
         "principal_improvement_certificate": Label("校长提高培训证书", "principal improvement certificate"),
+        "school_based_term": Label("校本培训学期学时", "school-based hours per term"),
     },
 }
 

@@ -15,6 +15,7 @@ from typing import Any
 import openpyxl
 
 from tests.e2e.conftest import Bank, settle
+from tests.e2e.test_privacy import _dump
 
 SCHOOL = "2201060001"
 RURAL = "2201060006"
@@ -311,3 +312,29 @@ async def test_once_schools_are_registered_a_new_learner_must_name_one(bank: Ban
     problem = await r.json()
     assert problem["code"] == "unknown_school"
     assert "school" in problem["errors"]
+
+
+async def test_an_absence_reason_is_nowhere_in_the_database_and_erasure_leaves_the_inspection_whole(bank: Bank):
+    own = (await _schools(bank))["own"]
+    await _post(bank, f"/v1/schools/{SCHOOL}/sessions", own, _session("s1", "2026-11-24", "tue-3", "w48", "研讨"))
+    reason = "孩子住院陪护(市儿童医院)"
+    sheet = {"present": [TEACHER_A], "absent": [{"learner_id": TEACHER_B, "reason": reason}]}
+    status, _ = await _post(bank, f"/v1/schools/{SCHOOL}/sessions/s1/attendance", own, sheet)
+    assert status == 201
+    await settle(bank)
+    assert "住院陪护" not in await _dump(bank.database)
+    # The same sheet again is recognised (the sealed reason opened to compare), not a correction.
+    status, again = await _post(bank, f"/v1/schools/{SCHOOL}/sessions/s1/attendance", own, sheet)
+    assert (status, again["status"]) == (200, "duplicate")
+
+    r = await bank.client.post(f"/v1/learners/{TEACHER_B}/erasure", headers=bank.auth("admin"), json={"reason": "PIPL"})
+    assert r.status == 201
+    position = (await r.json())["position"]
+    r = await bank.client.get(
+        f"/v1/schools/{SCHOOL}/inspection",
+        params={"term": "2026-2027-1", "min_position": str(position)},
+        headers=bank.auth("hr"),
+    )
+    assert r.status == 200
+    teachers = [t["learner_id"] for t in (await r.json())["attendance"]["teachers"]]
+    assert TEACHER_B not in teachers and TEACHER_A in teachers

@@ -7,6 +7,7 @@ again on the next week's Tuesday; each is credited once per content.
 
 from __future__ import annotations
 
+from dataclasses import replace as replaced
 from datetime import date
 from decimal import Decimal
 
@@ -14,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ledger.eligibility import CompletionFact, Facts, evaluate
 from ledger.errors import (
     AttendanceSheetInvalid,
     LearnerNotFound,
@@ -25,6 +27,7 @@ from ledger.errors import (
     SessionSlotInvalid,
     UnknownSchool,
 )
+from ledger.policy import parse_policy, shipped_policies
 from ledger.school import PlanFiling, School, SchoolRegistration, SessionFacts, school_uuid
 from ledger.school_commands import (
     Absence,
@@ -199,3 +202,22 @@ def test_however_often_sheets_are_sent_each_content_credits_each_teacher_once(or
     assert school_hours(bank, LI_HUA) == expected
     assert school_hours(bank, WANG_FANG) == expected
     assert isinstance(reloaded(bank, school_uuid(SCHOOL)), School)
+
+
+def test_the_county_rule_counts_school_based_hours_of_the_term_holding_the_day() -> None:
+    policies = [replaced(parse_policy(d), version=1) for d in shipped_policies()]
+
+    def done(n: int, day: date, hours: str = "1") -> CompletionFact:
+        return CompletionFact(f"00000000-0000-0000-0000-{n:012d}", n, "school_based", "school", Decimal(hours), day)
+
+    # Fifteen weekly contents this autumn, and last spring's don't count for this term.
+    autumn = [done(i, date(2026, 9, 8) + (date(2026, 9, 15) - date(2026, 9, 8)) * i) for i in range(12)]
+    spring = [done(100 + i, date(2026, 3, 3)) for i in range(10)]
+    facts = Facts("T-1", "220106", date(2015, 9, 1), (), tuple(autumn + spring))
+    verdict = evaluate("school_based_term", facts, policies, date(2026, 12, 1))
+    [req] = verdict["requirements"]
+    assert (req["required"], req["actual"], req["met"]) == ("16", "12", False)
+    assert req["window"] == {"term": "2026-2027-1", "from": "2026-09-01", "to": "2027-01-31"}
+    assert req["missing"] == {"hours": {"school_based": "4"}, "due": "2027-01-31"}
+    more = replaced(facts, completions=facts.completions + tuple(done(200 + i, date(2026, 11, 30)) for i in range(4)))
+    assert evaluate("school_based_term", more, policies, date(2026, 12, 1))["eligible"] is True
