@@ -42,6 +42,7 @@ from zoneinfo import ZoneInfo
 
 from eventsourcing.domain import CanCreateTimestamp
 
+from api.demo import schools as school_term
 from ledger.application import Accreditation, CompletionOutcome, CreditBank, LearnerRegistration
 from ledger.completion import CompletionFacts
 
@@ -96,6 +97,10 @@ class DemoSummary:
     erased: tuple[str, ...] = ()
     #: The learner the demo's tokens and examples use: the prospective principal unless erased.
     example_learner_id: str = ""
+    #: Of ``completions``, those the schools' attendance sheets give (``api.demo.schools``).
+    school_completions: int = 0
+    #: The school the demo's school token acts for.
+    school_id: str = ""
 
 
 # -- the cast ---------------------------------------------------------------------
@@ -962,6 +967,27 @@ def build_demo(
         for done, accreditation in enumerate(accreditations, start=1):
             bank.accredit_provider(accreditation)
             report("providers", done, len(accreditations))
+        # Schools before their teachers: once a district has schools, a new teacher names one.
+        school_term.register_schools(bank, DISTRICT, SCHOOLS)
+        staff = [
+            school_term.Teacher(
+                lr.registration.learner_id, lr.serial, lr.kind, lr.registration.school, _registered_on(lr, start, today)
+            )
+            for lr, _ in kept
+        ]
+        school_year = school_term.term_actions(seed, today, DISTRICT, staff, MIN_LEARNERS)
+        term = deque(school_year.actions)
+
+        def school_term_until(day: date) -> None:
+            """Plans, sessions and sheets of the days before ``day``, each on its day."""
+            nonlocal recorded
+            while term and term[0][0] < day:
+                held_on, action = term.popleft()
+                if clock is not None:
+                    clock.reach(held_on)
+                recorded += school_term.credited(action(bank))
+                report("school term", len(school_year.actions) - len(term), len(school_year.actions))
+
         if bank.provider(SUSPENDED).suspended and any(
             f.completion_id not in bank.repository for f in facts if f.provider_id == SUSPENDED
         ):
@@ -986,6 +1012,7 @@ def build_demo(
         done = 0
         for day, week in itertools.groupby(facts, key=lambda f: _reported_on(f.completed_on, today)):
             register_until(day)  # everyone is registered before their first completion
+            school_term_until(day)
             if clock is not None:
                 clock.reach(day)
             for batch in _chunks(list(week), BATCH_SIZE):
@@ -993,6 +1020,7 @@ def build_demo(
                 done += len(batch)
                 report("completions", done, len(facts))
         register_until(today)
+        school_term_until(today + timedelta(days=1))
 
     for done, (provider_id, record_id, reason) in enumerate(revocations, start=1):
         bank.revoke_completion(provider_id, record_id, reason, by_provider=provider_id)
@@ -1017,7 +1045,9 @@ def build_demo(
         suspended_provider_id=SUSPENDED,
         schools=tuple((code, name) for code, name, _ in SCHOOLS),
         learners=len(cast),
-        completions=len(facts),
+        completions=len(facts) + school_year.credits,
+        school_completions=school_year.credits,
+        school_id=f"{DISTRICT}{school_term.HOLDING[0][0]}",
         revocations=len(revocations),
         newly_recorded=recorded,
         principal_id=first("principal"),
