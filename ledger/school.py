@@ -19,6 +19,8 @@ Invariants:
 - an attendance sheet is recorded whole; a changed sheet is a correction with a reason
   (``AttendanceCorrected``), never an overwrite; an absence reason is personal free text and
   enters the log only sealed under the absent learner's key (the sealing is the command's);
+- every event names its school (``school_id``), so the read side indexes it under the
+  school's provider and audit bundles of the school's teachers carry it;
 - pure: no clock, no randomness; the commands (``ledger.school_commands``) give the day.
 """
 
@@ -252,12 +254,19 @@ class School(Aggregate):
                 raise PlanConflict(f"{self.school_id} filed another plan for {year}", field="school_year")
             return False
         late = plan.filed_on > deadline
-        self._plan_filed(year, plan.title, plan.filed_on, plan.document_sha256, deadline, late)
+        self._plan_filed(self.school_id, year, plan.title, plan.filed_on, plan.document_sha256, deadline, late)
         return True
 
     @event("PlanFiled")
     def _plan_filed(
-        self, school_year: str, title: str, filed_on: date, document_sha256: str, deadline: date, late: bool
+        self,
+        school_id: str,
+        school_year: str,
+        title: str,
+        filed_on: date,
+        document_sha256: str,
+        deadline: date,
+        late: bool,
     ) -> None:
         self.plans[school_year] = {
             "title": title,
@@ -279,12 +288,13 @@ class School(Aggregate):
                     field="session_id",
                 )
             return False
-        self._session_held(**session.fields(), term=term)
+        self._session_held(school_id=self.school_id, **session.fields(), term=term)
         return True
 
     @event("SessionHeld")
     def _session_held(
         self,
+        school_id: str,
         session_id: str,
         held_on: date,
         slot: str,
@@ -337,6 +347,7 @@ class School(Aggregate):
                 )
             check_text(reason, "reason", max_length=500)
             self._attendance_corrected(
+                school_id=self.school_id,
                 session_id=session_id,
                 present=present,
                 absent=absent,
@@ -345,11 +356,13 @@ class School(Aggregate):
                 reason=reason,
             )
         else:
-            self._attendance_marked(session_id=session_id, present=present, absent=absent, credited=credited)
+            self._attendance_marked(
+                school_id=self.school_id, session_id=session_id, present=present, absent=absent, credited=credited
+            )
 
     @event("AttendanceMarked")
     def _attendance_marked(
-        self, session_id: str, present: list[str], absent: list[dict[str, str]], credited: list[str]
+        self, school_id: str, session_id: str, present: list[str], absent: list[dict[str, str]], credited: list[str]
     ) -> None:
         self.sheets[session_id] = {
             "present": list(present),
@@ -360,6 +373,7 @@ class School(Aggregate):
     @event("AttendanceCorrected")
     def _attendance_corrected(
         self,
+        school_id: str,
         session_id: str,
         present: list[str],
         absent: list[dict[str, str]],

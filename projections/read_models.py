@@ -66,6 +66,11 @@ APPLIED_AFTER: Final = tuple(model.apply for model in READ_MODELS if model.apply
 _LEARNER_TOPICS: Final = frozenset().union(*(model.learner_topics for model in READ_MODELS))
 
 
+def provider_of(e: Decoded) -> str | None:
+    """The provider an event of the later models concerns (a school's own), for the event index."""
+    return schools.provider_of(e)
+
+
 def learner_of(e: Decoded) -> str | None:
     """The learner an event of the later models concerns, for the event index."""
     if e.topic not in _LEARNER_TOPICS:

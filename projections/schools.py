@@ -21,7 +21,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Final
 
-from ledger.school import School, school_terms_for
+from ledger.school import School, school_provider_id, school_terms_for
 from ledger.school_year import Term
 from projections.eventlog import bound, topic
 from projections.events import Decoded
@@ -99,16 +99,16 @@ CREATE TABLE IF NOT EXISTS rm_school_attendance (
 
 
 async def apply(conn: Any, events: Sequence[Decoded]) -> None:
-    schools: dict[Any, str] = {}
     for e in events:
         if not e.known or e.topic not in TOPICS:
             continue
         f = e.fields
+        school_id = f["school_id"]
         if e.topic == REGISTERED:
             await conn.execute(
                 "INSERT INTO rm_schools (school_id, school_uuid, name, jurisdiction, kind, teachers, position)"
                 " VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                f["school_id"],
+                school_id,
                 e.originator_id,
                 f["name"],
                 f["jurisdiction"],
@@ -116,15 +116,7 @@ async def apply(conn: Any, events: Sequence[Decoded]) -> None:
                 f["teachers"],
                 e.position,
             )
-            schools[e.originator_id] = f["school_id"]
-            continue
-        school_id = schools.get(e.originator_id)
-        if school_id is None:
-            school_id = await conn.fetchval("SELECT school_id FROM rm_schools WHERE school_uuid = $1", e.originator_id)
-            if school_id is None:
-                raise LookupError(f"a {e.type} for a school not registered (aggregate {e.originator_id})")
-            schools[e.originator_id] = school_id
-        if e.topic == PLAN_FILED:
+        elif e.topic == PLAN_FILED:
             await conn.execute(
                 "INSERT INTO rm_school_plans (school_id, school_year, title, filed_on, document_sha256, deadline,"
                 " late, position) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -188,9 +180,15 @@ async def _apply_sheet(conn: Any, school_id: str, e: Decoded) -> None:
 _SCHOOL_COLUMNS: Final = "school_id, name, jurisdiction, kind, teachers, position"
 
 
+def provider_of(e: Decoded) -> str | None:
+    """The provider an event of a school concerns (the school's own), for the event index."""
+    school_id = e.fields.get("school_id") if e.topic in TOPICS else None
+    return school_provider_id(str(school_id)) if school_id is not None else None
+
+
 def _school(row: Any) -> dict[str, Any]:
     return {k: row[k] for k in ("school_id", "name", "jurisdiction", "kind", "teachers")} | {
-        "position": int(row["position"])
+        "registered_position": int(row["position"])
     }
 
 

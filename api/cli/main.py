@@ -164,22 +164,28 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
 # -- demo --------------------------------------------------------------------------
 
+#: The school the demo's school token acts for (the demo's first school, which holds sessions).
+DEMO_SCHOOL = "2201060001"
+
 DEMO_TOKENS: tuple[tuple[str, dict[str, str]], ...] = (
     ("admin", {}),
     ("institution", {"provider_id": "PROVIDER"}),
     ("hr", {"jurisdiction": "220106"}),
     ("auditor", {}),
     ("learner", {"learner_id": "LEARNER"}),
+    ("school", {"school_id": "SCHOOL"}),
 )
 
 
-async def _mint_demo_tokens(database: Database, provider_id: str, learner_id: str) -> dict[str, str]:
+async def _mint_demo_tokens(
+    database: Database, provider_id: str, learner_id: str, school_id: str = DEMO_SCHOOL
+) -> dict[str, str]:
     conn = await asyncpg.connect(**database.asyncpg_kwargs())
     try:
         await conn.execute(auth.SCHEMA)
         tokens = {}
         for role, scope in DEMO_TOKENS:
-            values = {"PROVIDER": provider_id, "LEARNER": learner_id}
+            values = {"PROVIDER": provider_id, "LEARNER": learner_id, "SCHOOL": school_id}
             tokens[role] = await auth.mint(
                 conn,
                 role,
@@ -187,6 +193,7 @@ async def _mint_demo_tokens(database: Database, provider_id: str, learner_id: st
                 provider_id=values.get(scope.get("provider_id", "")),
                 jurisdiction=scope.get("jurisdiction"),
                 learner_id=values.get(scope.get("learner_id", "")),
+                school_id=values.get(scope.get("school_id", "")),
             )
         return tokens
     finally:
@@ -207,7 +214,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
             bank.close()
         institution = summary.provider_ids[0]
         learner = summary.example_learner_id  # the prospective principal, unless erased
-        tokens = asyncio.run(_mint_demo_tokens(database, institution, learner))
+        tokens = asyncio.run(_mint_demo_tokens(database, institution, learner, summary.school_id))
         base = f"http://{settings.host}:{settings.port}"
         print(_demo_banner(base, summary, tokens, institution, learner))
         if args.no_serve:
@@ -230,6 +237,7 @@ def _demo_banner(base: str, summary: DemoSummary, tokens: dict[str, str], provid
             "institution": f" (provider {provider})",
             "hr": " (jurisdiction 220106)",
             "learner": f" (learner {learner})",
+            "school": f" (school {summary.school_id})",
         }.get(role, "")
         lines.append(f"  {role:<12}{token}{scope}")
     lines += [

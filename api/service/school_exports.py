@@ -3,9 +3,11 @@
 Invariants:
 - headers are Chinese (the users'), one header row per sheet;
 - identifiers (school ids, teacher numbers, session ids, content keys) are text cells
-  (``@`` format, written as strings), so a spreadsheet never turns 220106… into a number;
-- hours and rates are exact: a rate is written as the decimal text the JSON gives
-  (``0.8333``) and shown as a percentage beside it, never a float computed here.
+  (``@`` format, written as strings), so a spreadsheet never turns 220106… into a number; in
+  CSV they follow ``api.service.spreadsheet`` (a leading ``'``);
+- no text cell is ever a formula: in xlsx every text cell is a string cell whatever it starts
+  with, in CSV ``spreadsheet.text`` marks it;
+- rates are shown as percentages of the exact decimal the JSON gives, never a float.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any, Final
 from openpyxl import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
+from api.service import spreadsheet
 from ledger.hours import format_hours
 from ledger.school import SCHOOL_KINDS
 
@@ -83,15 +86,34 @@ def ranking_rows(body: dict[str, Any]) -> list[list[Any]]:
     return rows
 
 
+def csv_document(rows: list[list[Any]], id_columns: frozenset[int]) -> bytes:
+    """``rows`` (a header row first) as CSV by the bank's spreadsheet rule."""
+    made = [[spreadsheet.text(v) for v in rows[0]]]
+    for row in rows[1:]:
+        made.append([spreadsheet.identifier(v) if i in id_columns else spreadsheet.text(v) for i, v in enumerate(row)])
+    return spreadsheet.document(made)
+
+
+def teacher_csv(report: dict[str, Any]) -> bytes:
+    return csv_document(teacher_rows(report), _TEACHER_IDS)
+
+
+def ranking_csv(body: dict[str, Any]) -> bytes:
+    return csv_document(ranking_rows(body), _RANKING_IDS)
+
+
 def _sheet(sheet: Worksheet, rows: list[list[Any]], text_columns: frozenset[int]) -> None:
     for r, row in enumerate(rows, start=1):
         for c, value in enumerate(row, start=1):
             cell = sheet.cell(row=r, column=c)
-            if r > 1 and c - 1 in text_columns:
-                cell.value = "" if value is None else str(value)
-                cell.number_format = "@"
-            else:
+            if isinstance(value, (int, Decimal)) and not isinstance(value, bool) and c - 1 not in text_columns:
                 cell.value = value
+                continue
+            cell.value = "" if value is None else str(value)
+            # A string cell whatever it starts with: "=…" in a name stays text, never a formula.
+            cell.data_type = "s"
+            if r > 1 and c - 1 in text_columns:
+                cell.number_format = "@"
     sheet.freeze_panes = "A2"
 
 

@@ -124,7 +124,7 @@ class SchoolViewSchema(Answer):
     jurisdiction = fields.String(required=True)
     kind = fields.String(required=True)
     teachers = fields.Integer(required=True)
-    position = fields.Integer(required=True)
+    registered_position = fields.Integer(required=True)
 
 
 class SchoolsSchema(Answer):

@@ -11,8 +11,6 @@ Invariants:
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any
 
 from aiohttp import web
@@ -152,7 +150,7 @@ async def get_school(request: web.Request) -> web.Response:
     async with services(request).pool.acquire() as conn:
         position = await resolve_position(conn, request, query)
         found = await _school_in_scope(conn, request, school_id, position)
-    return answer({**found, "kind_label": SCHOOL_KINDS.get(found["kind"], found["kind"]), "answered_at": position})
+    return answer({**found, "kind_label": SCHOOL_KINDS.get(found["kind"], found["kind"]), "position": position})
 
 
 async def get_schools(request: web.Request) -> web.Response:
@@ -191,7 +189,7 @@ async def get_inspection(request: web.Request) -> web.Response:
     if school_exports.XLSX in accept:
         return _download(school_exports.inspection_xlsx(report), school_exports.XLSX, f"{filename}.xlsx")
     if "text/csv" in accept:
-        return _download(_csv(school_exports.teacher_rows(report)), "text/csv; charset=utf-8", f"{filename}.csv")
+        return _download(school_exports.teacher_csv(report), "text/csv; charset=utf-8", f"{filename}.csv")
     return answer(report)
 
 
@@ -218,17 +216,8 @@ async def get_inspections(request: web.Request) -> web.Response:
     if school_exports.XLSX in accept:
         return _download(school_exports.inspections_xlsx(body), school_exports.XLSX, f"{filename}.xlsx")
     if "text/csv" in accept:
-        return _download(_csv(school_exports.ranking_rows(body)), "text/csv; charset=utf-8", f"{filename}.csv")
+        return _download(school_exports.ranking_csv(body), "text/csv; charset=utf-8", f"{filename}.csv")
     return answer(body)
-
-
-def _csv(rows: list[list[Any]]) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    for row in rows:
-        writer.writerow(["" if v is None else v for v in row])
-    # A BOM, so spreadsheet programs open the Chinese headers as UTF-8.
-    return ("\ufeff" + out.getvalue()).encode()
 
 
 def _download(body: bytes, content_type: str, filename: str) -> web.Response:

@@ -248,7 +248,8 @@ async def test_county_hr_sees_every_school_ranked_with_teachers_below_threshold_
     )
     text = (await r.read()).decode("utf-8-sig")
     assert text.splitlines()[0] == "教师编号,姓名,出勤次数,应出勤次数,出勤率,低于出勤率要求"
-    assert f"{TEACHER_B},王芳,1,2,50.0%,是" in text.splitlines()
+    # Identifiers marked as text by the bank's spreadsheet rule (api/service/spreadsheet.py).
+    assert f"'{TEACHER_B},王芳,1,2,50.0%,是" in text.splitlines()
 
 
 async def test_a_school_token_cannot_touch_another_school(bank: Bank):
