@@ -53,7 +53,7 @@ ANY_AUTHENTICATED = frozenset({"admin", "institution", "hr", "auditor", "learner
 LEARNER_READERS = frozenset({"admin", "hr", "auditor", "learner"})
 #: A school token reads its own teachers' profile, balance and verdicts (API.md 1.1).
 TEACHER_READERS = LEARNER_READERS | {"school"}
-SCHOOL_READERS = frozenset({"admin", "hr", "auditor", "school"})
+SCHOOL_READERS = frozenset({"hr", "auditor", "school"})
 
 
 @dataclass(frozen=True)
@@ -569,7 +569,7 @@ ROUTES: tuple[Route, ...] = (
         "/v1/inspections",
         schools.get_inspections,
         "Every school of the jurisdiction (and below) side by side for the term, ranked; JSON, CSV or xlsx",
-        frozenset({"admin", "hr", "auditor"}),
+        frozenset({"hr", "auditor"}),
         query=school_schemas.inspections_query_schema,
         responses={200: ("the schools, ranked", school_schemas.InspectionsSchema())},
         content_types=("application/json", "text/csv", school_exports.XLSX),

@@ -7,14 +7,17 @@ again on the next week's Tuesday; each is credited once per content.
 
 from __future__ import annotations
 
+import io
 from dataclasses import replace as replaced
 from datetime import date
 from decimal import Decimal
 
+import openpyxl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from api.service.school_exports import inspection_xlsx, teacher_csv
 from ledger.eligibility import CompletionFact, Facts, evaluate
 from ledger.errors import (
     AttendanceSheetInvalid,
@@ -221,3 +224,44 @@ def test_the_county_rule_counts_school_based_hours_of_the_term_holding_the_day()
     assert req["missing"] == {"hours": {"school_based": "4"}, "due": "2027-01-31"}
     more = replaced(facts, completions=facts.completions + tuple(done(200 + i, date(2026, 11, 30)) for i in range(4)))
     assert evaluate("school_based_term", more, policies, date(2026, 12, 1))["eligible"] is True
+
+
+def test_an_inspection_workbook_keeps_numbers_of_teachers_as_text_and_formulas_out() -> None:
+    report = {
+        "school_id": "2201060001",
+        "name": "第一实验小学",
+        "term": "2026-2027-1",
+        "plan": None,
+        "sessions": {
+            "held": 0,
+            "contents": 0,
+            "required_per_week": 2,
+            "weeks": 0,
+            "weeks_meeting_frequency": 0,
+            "list": [],
+        },
+        "attendance": {
+            "threshold": Decimal("0.8"),
+            "average_rate": Decimal("0.5"),
+            "below_threshold": ["220106198501010021"],
+            "teachers": [
+                {
+                    "learner_id": "220106198501010021",
+                    "name": '=HYPERLINK("http://x")',
+                    "attended": 1,
+                    "held": 2,
+                    "rate": Decimal("0.5"),
+                    "below_threshold": True,
+                }
+            ],
+        },
+        "instructors": [],
+    }
+    book = openpyxl.load_workbook(io.BytesIO(inspection_xlsx(report)))
+    row = book["教师出勤"][2]
+    assert (row[0].value, row[0].data_type, row[0].number_format) == ("220106198501010021", "s", "@")
+    assert (row[1].value, row[1].data_type) == ('=HYPERLINK("http://x")', "s")
+    assert [c.value for c in row[2:]] == [1, 2, "50.0%", "是"]
+    assert book["检查概况"]["B2"].data_type == "s"
+    lines = teacher_csv(report).decode("utf-8-sig").splitlines()
+    assert lines[1] == '\'220106198501010021,"\'=HYPERLINK(""http://x"")",1,2,50.0%,是'
