@@ -127,6 +127,27 @@ def _done(facts: Facts, on: date) -> list[CompletionFact]:
     return [c for c in facts.completions if c.completed_on <= on]
 
 
+def _judge_hours(
+    facts: Facts, on: date, base: Requirement, rule: MinHours | MinHoursPerTerm, first: date, last: date
+) -> Requirement:
+    """``base`` judged for ``rule.hours`` of its categories and levels done between ``first``
+    and ``last`` (both inclusive) and by ``on``: the one count of hours in a window."""
+    counted = [
+        c for c in _done(facts, on) if first <= c.completed_on <= last and counts(c, rule.categories, rule.levels)
+    ]
+    total = sum((c.hours for c in counted), Decimal(0))
+    base.actual, base.met, base.evidence = format_hours(total), total >= rule.hours, evidence(counted)
+    if not base.met:
+        due = last if last >= on else None
+        base.missing = {
+            "hours": {category_key(rule.categories): format_hours(rule.hours - total)},
+            "due": due.isoformat() if due else None,
+        }
+        if due is None:
+            base.note = f"the window closed on {last}; the hours can no longer be made up in it"
+    return base
+
+
 @kind("min_hours")
 @dataclass(frozen=True)
 class MinHours(Rule):
@@ -175,20 +196,7 @@ class MinHours(Rule):
         base.window = (
             {"to": last.isoformat()} if first == date.min else {"from": first.isoformat(), "to": last.isoformat()}
         )
-        counted = [
-            c for c in _done(facts, on) if first <= c.completed_on <= last and counts(c, self.categories, self.levels)
-        ]
-        total = sum((c.hours for c in counted), Decimal(0))
-        base.actual, base.met, base.evidence = format_hours(total), total >= self.hours, evidence(counted)
-        if not base.met:
-            due = last if last >= on else None
-            base.missing = {
-                "hours": {category_key(self.categories): format_hours(self.hours - total)},
-                "due": due.isoformat() if due else None,
-            }
-            if due is None:
-                base.note = f"the window closed on {last}; the hours can no longer be made up in it"
-        return base
+        return _judge_hours(facts, on, base, self, first, last)
 
 
 @kind("category_present")
@@ -537,15 +545,4 @@ class MinHoursPerTerm(Rule):
         term, first, last = self.term_span(facts.jurisdiction, on)
         base.unit, base.required = "hours", format_hours(self.hours)
         base.window = {"term": term, "from": first.isoformat(), "to": last.isoformat()}
-        counted = [
-            c for c in _done(facts, on) if first <= c.completed_on <= last and counts(c, self.categories, self.levels)
-        ]
-        total = sum((c.hours for c in counted), Decimal(0))
-        base.actual, base.met, base.evidence = format_hours(total), total >= self.hours, evidence(counted)
-        if not base.met:
-            due = last if last >= on else None
-            base.missing = {
-                "hours": {category_key(self.categories): format_hours(self.hours - total)},
-                "due": due.isoformat() if due else None,
-            }
-        return base
+        return _judge_hours(facts, on, base, self, first, last)

@@ -343,6 +343,19 @@ async def authorize_learner(conn: asyncpg.Connection, request: web.Request, lear
         )
 
 
+def check_jurisdiction_scope(request: web.Request, jurisdiction: str) -> None:
+    """Refuse (403) a caller whose token does not cover ``jurisdiction`` (HR elsewhere; a
+    school, institution or learner token covers no jurisdiction)."""
+    caller = principal(request)
+    if not caller.covers_jurisdiction(jurisdiction):
+        raise Problem(
+            403,
+            "forbidden",
+            "Outside your scope",
+            f"this token covers jurisdiction {caller.jurisdiction}, not {jurisdiction}",
+        )
+
+
 def write_scope(request: web.Request) -> str | None:
     """The jurisdiction an HR caller's writes are confined to (None: any, for an admin);
     the ledger checks it against the learner's current jurisdiction inside the command."""

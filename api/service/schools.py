@@ -11,13 +11,22 @@ Invariants:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
 
 from api.service import school_exports
 from api.service.context import principal, services
-from api.service.http import answer, load_body, load_query, resolve_position, run_in_writer, write_scope
+from api.service.http import (
+    answer,
+    check_jurisdiction_scope,
+    load_body,
+    load_query,
+    resolve_position,
+    run_in_writer,
+    write_scope,
+)
 from api.service.problems import Problem
 from api.service.school_schemas import (
     attendance_schema,
@@ -44,14 +53,9 @@ def _check_own_school(request: web.Request, school_id: str) -> None:
 
 
 def _check_jurisdiction(request: web.Request, jurisdiction: str) -> None:
-    caller = principal(request)
-    if caller.role == "hr" and not caller.covers_jurisdiction(jurisdiction):
-        raise Problem(
-            403,
-            "forbidden",
-            "Outside your scope",
-            f"this token covers jurisdiction {caller.jurisdiction}, not {jurisdiction}",
-        )
+    """HR within its jurisdiction; a school's own reads are checked by ``_check_own_school``."""
+    if principal(request).role == "hr":
+        check_jurisdiction_scope(request, jurisdiction)
 
 
 # -- writes -------------------------------------------------------------------------
@@ -184,13 +188,8 @@ async def get_inspection(request: web.Request) -> web.Response:
         found = await _school_in_scope(conn, request, school_id, position)
         report = await schools.inspection(conn, found, term, svc.today(), position)
     report["position"] = position
-    accept = request.headers.get("Accept", "")
-    filename = f"inspection-{school_id}-{term}"
-    if school_exports.XLSX in accept:
-        return _download(school_exports.inspection_xlsx(report), school_exports.XLSX, f"{filename}.xlsx")
-    if "text/csv" in accept:
-        return _download(school_exports.teacher_csv(report), "text/csv; charset=utf-8", f"{filename}.csv")
-    return answer(report)
+    exports = (school_exports.inspection_xlsx, school_exports.teacher_csv)
+    return _in_kind(request, report, f"inspection-{school_id}-{term}", *exports)
 
 
 async def get_inspections(request: web.Request) -> web.Response:
@@ -211,13 +210,24 @@ async def get_inspections(request: web.Request) -> web.Response:
         "schools": schools.ranked(reports),
         "position": position,
     }
+    exports = (school_exports.inspections_xlsx, school_exports.ranking_csv)
+    return _in_kind(request, body, f"inspections-{query['jurisdiction']}-{term}", *exports)
+
+
+def _in_kind(
+    request: web.Request,
+    data: dict[str, Any],
+    filename: str,
+    xlsx: Callable[[dict[str, Any]], bytes],
+    csv: Callable[[dict[str, Any]], bytes],
+) -> web.Response:
+    """``data`` as the ``Accept`` header asks: xlsx, CSV, else JSON."""
     accept = request.headers.get("Accept", "")
-    filename = f"inspections-{query['jurisdiction']}-{term}"
     if school_exports.XLSX in accept:
-        return _download(school_exports.inspections_xlsx(body), school_exports.XLSX, f"{filename}.xlsx")
+        return _download(xlsx(data), school_exports.XLSX, f"{filename}.xlsx")
     if "text/csv" in accept:
-        return _download(school_exports.ranking_csv(body), "text/csv; charset=utf-8", f"{filename}.csv")
-    return answer(body)
+        return _download(csv(data), "text/csv; charset=utf-8", f"{filename}.csv")
+    return answer(data)
 
 
 def _download(body: bytes, content_type: str, filename: str) -> web.Response:

@@ -22,7 +22,7 @@ def bank() -> CreditBank:
 
 
 def district(**changes: Any) -> dict[str, Any]:
-    data = copy.deepcopy(next(d for d in shipped_policies() if d["policy_id"] == "220106-teacher-training"))
+    data = copy.deepcopy(next(d for d in shipped_policies() if d["jurisdiction"] == "220106"))
     data.update(changes)
     return data
 
