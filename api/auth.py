@@ -4,8 +4,9 @@ Invariants:
 - a token is ``cbk_<token_id>_<secret>``; only ``sha256(secret)`` is stored, and the
   comparison is constant-time (``hmac.compare_digest``);
 - every token has exactly one role and the scope that role needs: ``institution`` one
-  provider, ``hr`` one jurisdiction (``CN`` for national), ``learner`` one learner;
-  ``admin`` and ``auditor`` none;
+  provider, ``hr`` one jurisdiction (``CN`` for national), ``learner`` one learner,
+  ``school`` one school (its sessions, attendance and own teachers); ``admin`` and
+  ``auditor`` none;
 - a revoked or expired token fails at once, in every server process: revocation
   notifies every server, which drops the token from its cache of verified tokens, and a
   cached token is trusted only after a barrier on the notification connection has shown
@@ -28,7 +29,7 @@ import asyncpg
 
 from ledger.vocabulary import covers, is_jurisdiction
 
-ROLES = ("admin", "institution", "hr", "auditor", "learner")
+ROLES = ("admin", "institution", "hr", "auditor", "learner", "school")
 REVOCATION_CHANNEL = "creditbank_tokens"
 PREFIX = "cbk"
 
@@ -45,6 +46,8 @@ CREATE TABLE IF NOT EXISTS auth_tokens (
     expires_at timestamptz,
     revoked_at timestamptz
 );
+-- Added with the school role; a database minted before has no school tokens.
+ALTER TABLE auth_tokens ADD COLUMN IF NOT EXISTS school_id text;
 """
 
 
@@ -61,6 +64,7 @@ class Principal:
     provider_id: str | None = None
     jurisdiction: str | None = None
     learner_id: str | None = None
+    school_id: str | None = None
 
     def covers_jurisdiction(self, jurisdiction: str) -> bool:
         if self.role in {"admin", "auditor"}:
@@ -72,11 +76,17 @@ def _digest(secret: str) -> bytes:
     return hashlib.sha256(secret.encode()).digest()
 
 
-def check_scope(role: str, provider_id: str | None, jurisdiction: str | None, learner_id: str | None) -> None:
+def check_scope(
+    role: str,
+    provider_id: str | None,
+    jurisdiction: str | None,
+    learner_id: str | None,
+    school_id: str | None = None,
+) -> None:
     if role not in ROLES:
         raise TokenError(f"role must be one of {', '.join(ROLES)}")
-    needs = {"institution": "provider", "hr": "jurisdiction", "learner": "learner"}.get(role)
-    given = {"provider": provider_id, "jurisdiction": jurisdiction, "learner": learner_id}
+    needs = {"institution": "provider", "hr": "jurisdiction", "learner": "learner", "school": "school"}.get(role)
+    given = {"provider": provider_id, "jurisdiction": jurisdiction, "learner": learner_id, "school": school_id}
     for scope, value in given.items():
         if scope == needs and not value:
             raise TokenError(f"a {role} token needs --{scope}")
@@ -93,11 +103,12 @@ async def mint(
     provider_id: str | None = None,
     jurisdiction: str | None = None,
     learner_id: str | None = None,
+    school_id: str | None = None,
     label: str | None = None,
     expires_in: timedelta | None = None,
 ) -> str:
     """Create a token and return it; it is shown once and never stored in clear."""
-    check_scope(role, provider_id, jurisdiction, learner_id)
+    check_scope(role, provider_id, jurisdiction, learner_id, school_id)
     if expires_in is not None and expires_in <= timedelta(0):
         # A zero lifetime once meant "never expires": refuse it rather than guess.
         raise TokenError("a token's lifetime must be positive (omit it for a token that does not expire)")
@@ -106,7 +117,7 @@ async def mint(
     expires_at = datetime.now(UTC) + expires_in if expires_in is not None else None
     await conn.execute(
         "INSERT INTO auth_tokens (token_id, secret_sha256, role, provider_id, jurisdiction,"
-        " learner_id, label, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        " learner_id, label, expires_at, school_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         token_id,
         _digest(secret),
         role,
@@ -115,6 +126,7 @@ async def mint(
         learner_id,
         label,
         expires_at,
+        school_id,
     )
     return f"{PREFIX}_{token_id}_{secret}"
 
@@ -132,7 +144,7 @@ async def revoke(conn: asyncpg.Connection, token_id: str) -> bool:
 async def list_tokens(conn: asyncpg.Connection) -> list[dict[str, Any]]:
     """Every token, oldest first, with its ``state``: revoked, expired or active."""
     rows = await conn.fetch(
-        "SELECT token_id, role, provider_id, jurisdiction, learner_id, label, created_at,"
+        "SELECT token_id, role, provider_id, jurisdiction, learner_id, school_id, label, created_at,"
         " expires_at, revoked_at FROM auth_tokens ORDER BY created_at"
     )
     now = datetime.now(UTC)
@@ -190,7 +202,7 @@ class TokenVerifier:
             return None
         _, token_id, secret = parts
         row = await self._pool.fetchrow(
-            "SELECT secret_sha256, role, provider_id, jurisdiction, learner_id, expires_at,"
+            "SELECT secret_sha256, role, provider_id, jurisdiction, learner_id, school_id, expires_at,"
             " revoked_at FROM auth_tokens WHERE token_id = $1",
             token_id,
         )
@@ -203,7 +215,9 @@ class TokenVerifier:
         expires_at = row["expires_at"]
         if expires_at is not None and datetime.now(UTC) >= expires_at:
             return None
-        principal = Principal(token_id, row["role"], row["provider_id"], row["jurisdiction"], row["learner_id"])
+        principal = Principal(
+            token_id, row["role"], row["provider_id"], row["jurisdiction"], row["learner_id"], row["school_id"]
+        )
         if len(self._cache) > 10_000:
             self._cache.clear()
         self._cache[token] = (now + self._ttl, principal, expires_at)

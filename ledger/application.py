@@ -79,6 +79,7 @@ from ledger.learner import Learner
 from ledger.policy import Policy, PolicyVersion, check_replacements, parse_policy, shipped_policies
 from ledger.provider import Accreditation as Accreditation  # commands name it from here
 from ledger.provider import Provider
+from ledger.school import SchoolRoll, school_roll_uuid
 from ledger.sealing import seal, unseal
 from ledger.standing import Standing, check_scope, current_jurisdiction, standing_of
 from ledger.store import jurisdiction_key, learner_key
@@ -428,6 +429,9 @@ class CreditBank(Application[UUID]):
                 self._check_same_registration(registration, existing, enrolment.key)
                 positions = self.creation_positions([existing.id])
                 return Written(positions.get(existing.id), "duplicate")
+            refused = self.check_schools_known([registration])
+            if refused:
+                raise refused[0]
             learner = self._new_learner(registration, subject, enrolment.key)
             position = self.record(learner)
             self._subjects[registration.learner_id] = subject
@@ -492,6 +496,11 @@ class CreditBank(Application[UUID]):
                     decided[index] = RegistrationOutcome(number, "rejected", error=error)
                     continue
                 duplicates.append((index, found.id))
+            unknown = self.check_schools_known([registrations[i] for i, _ in fresh])
+            for n, refusal in unknown.items():
+                index = fresh[n][0]
+                decided[index] = RegistrationOutcome(registrations[index].learner_id, "rejected", error=refusal)
+            fresh = [item for n, item in enumerate(fresh) if n not in unknown]
             first = self.creation_positions([i for _, i in duplicates]) if duplicates else {}
             for index, learner_id_ in duplicates:
                 number = registrations[index].learner_id
@@ -507,6 +516,28 @@ class CreditBank(Application[UUID]):
         if candidates:
             outcomes.update(self.unit_of_work(command))
         return [outcomes[i] for i in range(len(registrations))]
+
+    def check_schools_known(self, registrations: Sequence[LearnerRegistration]) -> dict[int, DomainError]:
+        """By index, the refusals of those of these new registrations that
+        name a school missing from their jurisdiction's roll (``ledger.school``): once a
+        school is registered in a jurisdiction, new learners there name registered schools;
+        before that, and for learners registered before, any code stands (the migration)."""
+        named = {r.jurisdiction for r in registrations if r.school is not None}
+        rolls = {
+            r.jurisdiction: r
+            for r in self.get_many({school_roll_uuid(j) for j in named}).values()
+            if isinstance(r, SchoolRoll)
+        }
+        refused: dict[int, DomainError] = {}
+        for index, registration in enumerate(registrations):
+            roll = rolls.get(registration.jurisdiction)
+            if roll is None:
+                continue
+            try:
+                roll.check_known(registration.school, "school")
+            except DomainError as error:
+                refused[index] = error
+        return refused
 
     @staticmethod
     def _check_same_registration(registration: LearnerRegistration, existing: Learner, key: bytes) -> None:

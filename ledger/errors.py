@@ -504,3 +504,67 @@ class ReviewConflict(DomainError):
     code = "review_conflict"
     status = 409
     title = "A review of this kind and day was recorded with other findings"
+
+
+class SchoolInvalid(DomainError):
+    code = "school_invalid"
+    status = 422
+    title = "The school's details are not valid"
+
+
+class SchoolNotFound(DomainError):
+    code = "school_not_found"
+    status = 404
+    title = "No such school"
+
+
+class SchoolConflict(DomainError):
+    code = "school_conflict"
+    status = 409
+    title = "A school with this id is registered with other details"
+
+
+class UnknownSchool(DomainError):
+    """Once a jurisdiction has registered schools, a new learner there names one of them."""
+
+    code = "unknown_school"
+    status = 422
+    title = "No such school is registered in the jurisdiction"
+
+
+class PlanConflict(DomainError):
+    code = "plan_conflict"
+    status = 409
+    title = "The school filed another plan for this school year"
+
+
+class SessionNotFound(DomainError):
+    code = "session_not_found"
+    status = 404
+    title = "No such session at this school"
+
+
+class SessionConflict(DomainError):
+    code = "session_conflict"
+    status = 409
+    title = "A session with this id was recorded with other facts"
+
+
+class SessionSlotInvalid(DomainError):
+    code = "slot_invalid"
+    status = 422
+    title = "The slot does not name the day the session was held on"
+
+
+class AttendanceSheetInvalid(DomainError):
+    code = "attendance_sheet_invalid"
+    status = 422
+    title = "The attendance sheet cannot be recorded"
+
+
+class NotATeacherOfSchool(DomainError):
+    """A school's sheet names only its own teachers (the learner's school, as recorded)."""
+
+    code = "not_a_teacher_of_school"
+    status = 422
+    title = "The learner is not a teacher of this school"

@@ -31,6 +31,7 @@ from ledger.facts import CompletionFact, Facts, Requirement, category_key, count
 from ledger.grammar import NAME
 from ledger.hours import format_hours
 from ledger.rule_parts import AppliesTo, FieldReader, RuleRef, Source, Window, read_window
+from ledger.school import school_terms_for
 from ledger.school_year import DEFAULT_CALENDAR, SchoolYear
 from ledger.vocabulary import CERTIFICATES, LEVELS, ROLES
 from ledger.vocabulary_document import OPEN_CATEGORIES
@@ -127,6 +128,27 @@ def _done(facts: Facts, on: date) -> list[CompletionFact]:
     return [c for c in facts.completions if c.completed_on <= on]
 
 
+def _judge_hours(
+    facts: Facts, on: date, base: Requirement, rule: MinHours | MinHoursPerTerm, first: date, last: date
+) -> Requirement:
+    """``base`` judged for ``rule.hours`` of its categories and levels done between ``first``
+    and ``last`` (both inclusive) and by ``on``: the one count of hours in a window."""
+    counted = [
+        c for c in _done(facts, on) if first <= c.completed_on <= last and counts(c, rule.categories, rule.levels)
+    ]
+    total = sum((c.hours for c in counted), Decimal(0))
+    base.actual, base.met, base.evidence = format_hours(total), total >= rule.hours, evidence(counted)
+    if not base.met:
+        due = last if last >= on else None
+        base.missing = {
+            "hours": {category_key(rule.categories): format_hours(rule.hours - total)},
+            "due": due.isoformat() if due else None,
+        }
+        if due is None:
+            base.note = f"the window closed on {last}; the hours can no longer be made up in it"
+    return base
+
+
 @kind("min_hours")
 @dataclass(frozen=True)
 class MinHours(Rule):
@@ -175,20 +197,7 @@ class MinHours(Rule):
         base.window = (
             {"to": last.isoformat()} if first == date.min else {"from": first.isoformat(), "to": last.isoformat()}
         )
-        counted = [
-            c for c in _done(facts, on) if first <= c.completed_on <= last and counts(c, self.categories, self.levels)
-        ]
-        total = sum((c.hours for c in counted), Decimal(0))
-        base.actual, base.met, base.evidence = format_hours(total), total >= self.hours, evidence(counted)
-        if not base.met:
-            due = last if last >= on else None
-            base.missing = {
-                "hours": {category_key(self.categories): format_hours(self.hours - total)},
-                "due": due.isoformat() if due else None,
-            }
-            if due is None:
-                base.note = f"the window closed on {last}; the hours can no longer be made up in it"
-        return base
+        return _judge_hours(facts, on, base, self, first, last)
 
 
 @kind("category_present")
@@ -508,3 +517,62 @@ def parse_rule(data: Any, path: str = "rule") -> Rule:
 def at_least_as_strict(new: Rule, old: Rule) -> bool:
     """Whether whoever meets ``new`` also meets ``old`` (see the module invariants)."""
     return type(new) is type(old) and new.at_least_as_strict(old)
+
+
+@kind("min_hours_per_term")
+@dataclass(frozen=True)
+class MinHoursPerTerm(Rule):
+    """Hours (school-based, say) in a term (学期) of the learner's jurisdiction: the term
+    holding the day judged, or with ``period: previous`` the last complete one. Terms come
+    from ``ledger.school.school_terms_for`` (the contract's calendar unless the
+    jurisdiction's policy says otherwise)."""
+
+    hours: Decimal = Decimal(0)
+    categories: frozenset[str] | None = None
+    levels: frozenset[str] | None = None
+    previous: bool = False
+
+    PARAMS: ClassVar[frozenset[str]] = frozenset({"hours", "categories", "levels", "period"})
+
+    @classmethod
+    def read(cls, r: FieldReader, common: dict[str, Any]) -> Rule:
+        period = r.data.get("period", "current")
+        if period not in ("current", "previous"):
+            raise RuleInvalid("period must be current or previous", field=r.at("period"))
+        return cls(
+            **common,
+            hours=r.decimal("hours"),
+            categories=r.codes("categories", OPEN_CATEGORIES, required=False),
+            levels=r.codes("levels", LEVELS, required=False),
+            previous=period == "previous",
+        )
+
+    def params(self) -> dict[str, Any]:
+        return {
+            "hours": self.hours,
+            "categories": _codes(self.categories),
+            "levels": _codes(self.levels),
+            "period": "previous" if self.previous else "current",
+        }
+
+    def at_least_as_strict(self, old: MinHoursPerTerm) -> bool:
+        return (
+            self.previous == old.previous
+            and self.hours >= old.hours
+            and _subset(self.categories, old.categories)
+            and _subset(self.levels, old.levels)
+        )
+
+    def term_span(self, jurisdiction: str, on: date) -> tuple[str, date, date]:
+        calendar = school_terms_for(jurisdiction).calendar
+        term = calendar.term_of(on)
+        if self.previous:
+            term = calendar.term_of(calendar.term_span(term)[0] - timedelta(days=1))
+        first, last = calendar.term_span(term)
+        return str(term), first, last
+
+    def judge(self, facts: Facts, on: date, base: Requirement) -> Requirement:
+        term, first, last = self.term_span(facts.jurisdiction, on)
+        base.unit, base.required = "hours", format_hours(self.hours)
+        base.window = {"term": term, "from": first.isoformat(), "to": last.isoformat()}
+        return _judge_hours(facts, on, base, self, first, last)

@@ -49,6 +49,11 @@ LABELS: Final[dict[str, dict[str, Label]]] = {
         "county": Label("县(区)级", "county (district)"),
         "school": Label("校级", "school"),
     },
+    "school_kind": {
+        "urban": Label("城镇学校", "urban school"),
+        "rural": Label("农村学校", "rural school"),
+        "teaching_point": Label("教学点", "teaching point"),
+    },
     "assessment": {
         "pass": Label("合格", "pass"),
         "excellent": Label("优秀", "excellent"),
@@ -116,6 +121,7 @@ LABELS: Final[dict[str, dict[str, Label]]] = {
         "appraisal_excellent": Label("年度考核评优", "appraisal graded excellent"),
         "head_teacher_honour": Label("班主任荣誉", "head-teacher honour"),
         "principal_improvement_certificate": Label("校长提高培训证书", "principal improvement certificate"),
+        "school_based_term": Label("校本培训学期学时", "school-based hours per term"),
     },
 }
 

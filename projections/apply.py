@@ -397,5 +397,5 @@ def _apply_one(
         return None, None
     else:
         # A topic of a read model applied after this pass (or of none): it names its learner.
-        return read_models.learner_of(e), None
+        return read_models.learner_of(e), read_models.provider_of(e)
     return None, providers.get(oid)

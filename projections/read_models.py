@@ -23,6 +23,7 @@ from projections import (
     degree_credits,
     evaluations,
     policies,
+    schools,
     service_record,
     transfers,
     vocabularies,
@@ -74,6 +75,7 @@ READ_MODELS: Final = (
     ),
     # No learner topics: nothing of an evaluation names a learner, by design.
     ReadModel("evaluations", evaluations.TABLES, evaluations.DDL, evaluations.TOPICS, apply=evaluations.apply),
+    ReadModel("schools", schools.TABLES, schools.DDL, schools.TOPICS, apply=schools.apply),
 )
 
 #: Every read-model table, in the order of the list (reset, digests).
@@ -82,6 +84,11 @@ TABLES: Final = tuple(table for model in READ_MODELS for table in model.tables)
 APPLIED_AFTER: Final = tuple(model.apply for model in READ_MODELS if model.apply is not None)
 
 _LEARNER_TOPICS: Final = frozenset().union(*(model.learner_topics for model in READ_MODELS))
+
+
+def provider_of(e: Decoded) -> str | None:
+    """The provider an event of the later models concerns (a school's own), for the event index."""
+    return schools.provider_of(e)
 
 
 def learner_of(e: Decoded) -> str | None:

@@ -38,6 +38,7 @@ from api.demo.builder import MIN_LEARNERS, DemoSummary, build_demo
 from api.service.access_log import RouteAccessLogger
 from api.service.app import create_app
 from api.settings import Settings, SettingsError
+from ledger import school_commands
 from ledger.application import CreditBank, Written
 from ledger.errors import DomainError
 from ledger.evaluation_secret import evaluation_secret
@@ -164,22 +165,28 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
 # -- demo --------------------------------------------------------------------------
 
+#: The school the demo's school token acts for (the demo's first school, which holds sessions).
+DEMO_SCHOOL = "2201060001"
+
 DEMO_TOKENS: tuple[tuple[str, dict[str, str]], ...] = (
     ("admin", {}),
     ("institution", {"provider_id": "PROVIDER"}),
     ("hr", {"jurisdiction": "220106"}),
     ("auditor", {}),
     ("learner", {"learner_id": "LEARNER"}),
+    ("school", {"school_id": "SCHOOL"}),
 )
 
 
-async def _mint_demo_tokens(database: Database, provider_id: str, learner_id: str) -> dict[str, str]:
+async def _mint_demo_tokens(
+    database: Database, provider_id: str, learner_id: str, school_id: str = DEMO_SCHOOL
+) -> dict[str, str]:
     conn = await asyncpg.connect(**database.asyncpg_kwargs())
     try:
         await conn.execute(auth.SCHEMA)
         tokens = {}
         for role, scope in DEMO_TOKENS:
-            values = {"PROVIDER": provider_id, "LEARNER": learner_id}
+            values = {"PROVIDER": provider_id, "LEARNER": learner_id, "SCHOOL": school_id}
             tokens[role] = await auth.mint(
                 conn,
                 role,
@@ -187,6 +194,7 @@ async def _mint_demo_tokens(database: Database, provider_id: str, learner_id: st
                 provider_id=values.get(scope.get("provider_id", "")),
                 jurisdiction=scope.get("jurisdiction"),
                 learner_id=values.get(scope.get("learner_id", "")),
+                school_id=values.get(scope.get("school_id", "")),
             )
         return tokens
     finally:
@@ -212,7 +220,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
             bank.close()
         institution = summary.provider_ids[0]
         learner = summary.example_learner_id  # the prospective principal, unless erased
-        tokens = asyncio.run(_mint_demo_tokens(database, institution, learner))
+        tokens = asyncio.run(_mint_demo_tokens(database, institution, learner, summary.school_id))
         base = f"http://{settings.host}:{settings.port}"
         print(_demo_banner(base, summary, tokens, institution, learner))
         if args.no_serve:
@@ -235,6 +243,7 @@ def _demo_banner(base: str, summary: DemoSummary, tokens: dict[str, str], provid
             "institution": f" (provider {provider})",
             "hr": " (jurisdiction 220106)",
             "learner": f" (learner {learner})",
+            "school": f" (school {summary.school_id})",
         }.get(role, "")
         lines.append(f"  {role:<12}{token}{scope}")
     lines += [
@@ -270,6 +279,7 @@ async def _tokens(database: Database, args: argparse.Namespace) -> int:
                     provider_id=args.provider,
                     jurisdiction=args.jurisdiction,
                     learner_id=args.learner,
+                    school_id=args.school,
                     label=args.label,
                     expires_in=expires,
                 )
@@ -284,7 +294,7 @@ async def _tokens(database: Database, args: argparse.Namespace) -> int:
         else:
             print(f"{'token':<12}  {'role':<12} {'scope':<20} {'state':<8} {'expires (UTC)':<16} label")
             for row in await auth.list_tokens(conn):
-                scope = row["provider_id"] or row["jurisdiction"] or row["learner_id"] or "-"
+                scope = row["provider_id"] or row["jurisdiction"] or row["learner_id"] or row["school_id"] or "-"
                 until = row["expires_at"].astimezone(UTC).strftime("%Y-%m-%d %H:%M") if row["expires_at"] else "never"
                 print(
                     f"{row['token_id']:<12}  {row['role']:<12} {scope:<20} {row['state']:<8} {until:<16} "
@@ -298,7 +308,7 @@ async def _tokens(database: Database, args: argparse.Namespace) -> int:
 def _unknown_scope(database: Database, args: argparse.Namespace) -> str | None:
     """Why the institution or learner a new token would act for cannot have one (not
     registered, or erased), asked of the ledger itself; None when it can."""
-    if args.tokens_command != "create" or not (args.provider or args.learner):
+    if args.tokens_command != "create" or not (args.provider or args.learner or args.school):
         return None
     bank = CreditBank(database.event_store_env(), today=date.today)
     try:
@@ -306,6 +316,8 @@ def _unknown_scope(database: Database, args: argparse.Namespace) -> str | None:
             bank.provider(args.provider)
         if args.learner:
             bank.learner(args.learner)
+        if args.school:
+            school_commands.school(bank, args.school)
     except DomainError as error:
         return f"{error.detail}; register it first"
     finally:
@@ -462,6 +474,7 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("--provider")
     create.add_argument("--jurisdiction")
     create.add_argument("--learner")
+    create.add_argument("--school", help="the school a school token acts for")
     create.add_argument("--label")
     create.add_argument(
         "--expires-in-days",

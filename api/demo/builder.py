@@ -54,6 +54,7 @@ from zoneinfo import ZoneInfo
 
 from eventsourcing.domain import CanCreateTimestamp
 
+from api.demo import schools as school_term
 from api.demo.service_record import CastMember, ServiceRecordSummary, record_service
 from ledger.application import Accreditation, CompletionOutcome, CreditBank, LearnerRegistration
 from ledger.completion import CompletionFacts
@@ -114,6 +115,10 @@ class DemoSummary:
     example_learner_id: str = ""
     #: Who in the demo refused a post, and whose appointment an admin let through.
     service_record: ServiceRecordSummary | None = None
+    #: Of ``completions``, those the schools' attendance sheets give (``api.demo.schools``).
+    school_completions: int = 0
+    #: The school the demo's school token acts for.
+    school_id: str = ""
 
 
 # -- the cast ---------------------------------------------------------------------
@@ -982,6 +987,27 @@ def build_demo(
         for done, accreditation in enumerate(accreditations, start=1):
             bank.accredit_provider(accreditation)
             report("providers", done, len(accreditations))
+        # Schools before their teachers: once a district has schools, a new teacher names one.
+        school_term.register_schools(bank, DISTRICT, SCHOOLS)
+        staff = [
+            school_term.Teacher(
+                lr.registration.learner_id, lr.serial, lr.kind, lr.registration.school, _registered_on(lr, start, today)
+            )
+            for lr, _ in kept
+        ]
+        school_year = school_term.term_actions(seed, today, DISTRICT, staff, MIN_LEARNERS)
+        term = deque(school_year.actions)
+
+        def school_term_until(day: date) -> None:
+            """Plans, sessions and sheets of the days before ``day``, each on its day."""
+            nonlocal recorded
+            while term and term[0][0] < day:
+                held_on, action = term.popleft()
+                if clock is not None:
+                    clock.reach(held_on)
+                recorded += school_term.credited(action(bank))
+                report("school term", len(school_year.actions) - len(term), len(school_year.actions))
+
         if bank.provider(SUSPENDED).suspended and any(
             f.completion_id not in bank.repository for f in facts if f.provider_id == SUSPENDED
         ):
@@ -1006,6 +1032,7 @@ def build_demo(
         done = 0
         for day, week in itertools.groupby(facts, key=lambda f: _reported_on(f.completed_on, today)):
             register_until(day)  # everyone is registered before their first completion
+            school_term_until(day)
             if clock is not None:
                 clock.reach(day)
             for batch in _chunks(list(week), BATCH_SIZE):
@@ -1013,6 +1040,7 @@ def build_demo(
                 done += len(batch)
                 report("completions", done, len(facts))
         register_until(today)
+        school_term_until(today + timedelta(days=1))
 
     for done, (provider_id, record_id, reason) in enumerate(revocations, start=1):
         bank.revoke_completion(provider_id, record_id, reason, by_provider=provider_id)
@@ -1046,7 +1074,9 @@ def build_demo(
         suspended_provider_id=SUSPENDED,
         schools=tuple((code, name) for code, name, _ in SCHOOLS),
         learners=len(cast),
-        completions=len(facts),
+        completions=len(facts) + school_year.credits,
+        school_completions=school_year.credits,
+        school_id=f"{DISTRICT}{school_term.HOLDING[0][0]}",
         revocations=len(revocations),
         newly_recorded=recorded,
         principal_id=first("principal"),

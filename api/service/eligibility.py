@@ -33,6 +33,7 @@ from api.service.context import principal, services
 from api.service.http import (
     answer,
     authorize_learner,
+    check_jurisdiction_scope,
     load_query,
     read_json_object,
     resolve_position,
@@ -262,19 +263,9 @@ async def _cohort_rows(
             yield f.learner_id, _cohort_row(f, verdict)
 
 
-def _check_scope(request: web.Request, jurisdiction: str) -> None:
-    if not principal(request).covers_jurisdiction(jurisdiction):
-        raise Problem(
-            403,
-            "forbidden",
-            "Outside your scope",
-            f"this token covers jurisdiction {principal(request).jurisdiction}, not {jurisdiction}",
-        )
-
-
 async def get_cohort(request: web.Request) -> web.StreamResponse:
     query = load_query(request, cohort_query_schema)
-    _check_scope(request, query["jurisdiction"])
+    check_jurisdiction_scope(request, query["jurisdiction"])
     svc = services(request)
     if "text/csv" in request.headers.get("Accept", ""):
         return await _cohort_csv(request, query)

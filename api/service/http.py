@@ -333,12 +333,27 @@ async def authorize_learner(conn: asyncpg.Connection, request: web.Request, lear
     found = await queries.learner_jurisdiction(conn, learner_id)
     if found is None:
         raise LearnerNotFound(f"no learner {learner_id} is known")
+    if caller.role == "school" and caller.school_id != found[1]:
+        raise Problem(403, "forbidden", "Outside your scope", "a school token reads only its own school's teachers")
     if caller.role == "hr" and not caller.covers_jurisdiction(found[0]):
         raise Problem(
             403,
             "forbidden",
             "Outside your scope",
             f"this token covers jurisdiction {caller.jurisdiction}, not the learner's",
+        )
+
+
+def check_jurisdiction_scope(request: web.Request, jurisdiction: str) -> None:
+    """Refuse (403) a caller whose token does not cover ``jurisdiction`` (HR elsewhere; a
+    school, institution or learner token covers no jurisdiction)."""
+    caller = principal(request)
+    if not caller.covers_jurisdiction(jurisdiction):
+        raise Problem(
+            403,
+            "forbidden",
+            "Outside your scope",
+            f"this token covers jurisdiction {caller.jurisdiction}, not {jurisdiction}",
         )
 
 

@@ -38,6 +38,9 @@ from api.service import (
     record_schemas,
     records,
     schemas,
+    school_exports,
+    school_schemas,
+    schools,
     transfer_schemas,
     transfers,
     vocabularies,
@@ -46,11 +49,15 @@ from api.service import (
     writes,
 )
 from api.service.problems import Problem
+from ledger.grammar import KEY_PATTERN
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-ANY_AUTHENTICATED = frozenset({"admin", "institution", "hr", "auditor", "learner"})
+ANY_AUTHENTICATED = frozenset({"admin", "institution", "hr", "auditor", "learner", "school"})
 LEARNER_READERS = frozenset({"admin", "hr", "auditor", "learner"})
+#: A school token reads its own teachers' profile, balance and verdicts (API.md 1.1).
+TEACHER_READERS = LEARNER_READERS | {"school"}
+SCHOOL_READERS = frozenset({"hr", "auditor", "school"})
 
 
 @dataclass(frozen=True)
@@ -228,7 +235,7 @@ ROUTES: tuple[Route, ...] = (
         "/v1/learners/{learner_id}",
         reads.get_learner,
         "Learner profile, roles, certificates",
-        LEARNER_READERS,
+        TEACHER_READERS,
         query=schemas.read_query_schema,
         responses={200: ("profile", read_schemas.LearnerViewSchema())},
     ),
@@ -237,7 +244,7 @@ ROUTES: tuple[Route, ...] = (
         "/v1/learners/{learner_id}/balance",
         reads.get_balance,
         "Hours by category, year and cycle, each with the events behind it",
-        LEARNER_READERS,
+        TEACHER_READERS,
         query=schemas.read_query_schema,
         responses={200: ("balance", read_schemas.BalanceSchema())},
     ),
@@ -295,7 +302,7 @@ ROUTES: tuple[Route, ...] = (
         "/v1/learners/{learner_id}/eligibility",
         eligibility.get_eligibility,
         "Verdict for a target, each requirement with its source and evidence",
-        LEARNER_READERS,
+        TEACHER_READERS,
         query=policy_schemas.verdict_query_schema,
         responses={200: ("verdict", policy_schemas.VerdictSchema())},
     ),
@@ -584,6 +591,97 @@ ROUTES: tuple[Route, ...] = (
         query=degree_credit_schemas.degree_credits_query_schema,
         responses={200: ("degree credits", None)},
     ),
+    Route(
+        "POST",
+        "/v1/schools",
+        schools.post_school,
+        "Register a school (HR: in its jurisdiction); the same details again answer 200 duplicate, other "
+        "details 409. Once a jurisdiction has a school, new learners there must name a registered school",
+        frozenset({"admin", "hr"}),
+        body=school_schemas.school_schema,
+        responses={201: ("registered", schemas.WrittenSchema()), 200: ("registered already", schemas.WrittenSchema())},
+    ),
+    Route(
+        "GET",
+        "/v1/schools",
+        schools.get_schools,
+        "The schools of a jurisdiction and those under it (a school token sees its own)",
+        SCHOOL_READERS,
+        query=school_schemas.schools_query_schema,
+        responses={200: ("schools", school_schemas.SchoolsSchema())},
+    ),
+    Route(
+        "GET",
+        "/v1/schools/{school_id}",
+        schools.get_school,
+        "A school",
+        SCHOOL_READERS,
+        query=school_schemas.school_read_query_schema,
+        responses={200: ("the school", school_schemas.SchoolViewSchema())},
+    ),
+    Route(
+        "POST",
+        "/v1/schools/{school_id}/plans",
+        schools.post_plan,
+        "File the school's training plan for a school year; late when filed after the jurisdiction's "
+        "deadline (20 March of the school year's second year by default); a school year whose years are "
+        "not consecutive, or filed_on after today, is refused with 422; another plan for the year 409",
+        frozenset({"school", "hr"}),
+        body=school_schemas.plan_schema,
+        responses={
+            201: ("filed", school_schemas.PlanResultSchema()),
+            200: ("filed already", school_schemas.PlanResultSchema()),
+        },
+    ),
+    Route(
+        "POST",
+        "/v1/schools/{school_id}/sessions",
+        schools.post_session,
+        "Record a school-based session (校本培训); the same session again answers 200 duplicate, other "
+        "facts under its id 409; a slot naming another weekday than held_on, a day after today or an "
+        "instructor not registered is refused with 422",
+        frozenset({"school"}),
+        body=school_schemas.session_schema,
+        responses={201: ("recorded", schemas.WrittenSchema()), 200: ("recorded already", schemas.WrittenSchema())},
+    ),
+    Route(
+        "POST",
+        "/v1/schools/{school_id}/sessions/{session_id}/attendance",
+        schools.post_attendance,
+        "The session's attendance sheet: each present teacher of the school is credited once per content key "
+        "(a second attendance of the content answers duplicate_content); the same sheet again records nothing "
+        "(200 duplicate); a changed sheet is a correction and needs a reason (else 422); a learner who is "
+        "not a teacher of the school is refused with 422 (not_a_teacher_of_school)",
+        frozenset({"school"}),
+        body=school_schemas.attendance_schema,
+        responses={
+            201: ("recorded", school_schemas.AttendanceResultSchema()),
+            200: ("the same sheet again", school_schemas.AttendanceResultSchema()),
+        },
+    ),
+    Route(
+        "GET",
+        "/v1/schools/{school_id}/inspection",
+        schools.get_inspection,
+        "The term-end inspection (期末专项检查): plan filed and on time, sessions per week against the "
+        "required frequency, each teacher's attendance rate and those below the threshold, who lectured; "
+        "JSON, or CSV (Accept: text/csv) or xlsx (Accept: the xlsx media type); a term whose years are "
+        "not consecutive is refused with 422",
+        SCHOOL_READERS,
+        query=school_schemas.inspection_query_schema,
+        responses={200: ("the inspection", school_schemas.InspectionSchema())},
+        content_types=("application/json", "text/csv", school_exports.XLSX),
+    ),
+    Route(
+        "GET",
+        "/v1/inspections",
+        schools.get_inspections,
+        "Every school of the jurisdiction (and below) side by side for the term, ranked; JSON, CSV or xlsx",
+        frozenset({"hr", "auditor"}),
+        query=school_schemas.inspections_query_schema,
+        responses={200: ("the schools, ranked", school_schemas.InspectionsSchema())},
+        content_types=("application/json", "text/csv", school_exports.XLSX),
+    ),
     Route("GET", "/healthz", ops.healthz, "Liveness", None, responses={200: ("alive", ops_schemas.HealthSchema())}),
     Route(
         "GET",
@@ -626,6 +724,8 @@ PATH_PARAMETERS: dict[str, list[Any]] = {
     "list_id": schemas.identifier(64),
     "transfer_id": schemas.identifier(64),
     "mapping_id": degree_credit_schemas.MAPPING_NAME,
+    "school_id": school_schemas.school_id_grammar(),
+    "session_id": schemas.identifier(64, KEY_PATTERN),
 }
 _PARAMETER = re.compile(r"{(\w+)}")
 

@@ -17,7 +17,17 @@ from marshmallow import ValidationError
 from api.service.audit import keep_rejections
 from api.service.context import principal, services
 from api.service.fast_completion_items import batch_envelope_is_valid, fast_load_item, load_completion_item
-from api.service.http import answer, load, load_body, read_json, run_in_writer, with_context, write_scope, written
+from api.service.http import (
+    answer,
+    check_jurisdiction_scope,
+    load,
+    load_body,
+    read_json,
+    run_in_writer,
+    with_context,
+    write_scope,
+    written,
+)
 from api.service.problems import Problem, domain_error_body, flatten_messages
 from api.service.records import recorded_by
 from api.service.schemas import revocation_schema
@@ -85,17 +95,6 @@ async def delete_suspension(request: web.Request) -> web.Response:
 # -- learners --------------------------------------------------------------------
 
 
-def _check_jurisdiction(request: web.Request, jurisdiction: str) -> None:
-    caller = principal(request)
-    if not caller.covers_jurisdiction(jurisdiction):
-        raise Problem(
-            403,
-            "forbidden",
-            "Outside your scope",
-            f"this token covers jurisdiction {caller.jurisdiction}, not {jurisdiction}",
-        )
-
-
 def _registration(data: dict[str, Any]) -> LearnerRegistration:
     return LearnerRegistration(
         learner_id=data["learner_id"],
@@ -112,7 +111,7 @@ async def post_learner(request: web.Request) -> web.Response:
     if isinstance(body, dict) and "learners" in body:
         return await _post_roster(request, body)
     data = load(learner_schema, body)
-    _check_jurisdiction(request, data["jurisdiction"])
+    check_jurisdiction_scope(request, data["jurisdiction"])
     registration = _registration(data)
     result = await run_in_writer(request, lambda bank: bank.register_learner(registration))
     return answer_written(result)

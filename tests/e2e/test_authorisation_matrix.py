@@ -27,6 +27,9 @@ from api.service.notifications import APPLICATION_NAME as NOTIFICATIONS_APPLICAT
 from api.service.routes import ROUTES, Route
 from tests.e2e.conftest import Bank, completion, running_bank, seed, settle
 
+#: The school the school routes are probed on (registered by ``_prepare``).
+MATRIX_SCHOOL = "2201060001"
+
 #: The callers, anonymous first; a scope denial must not depend on what others wrote.
 #: Subjects: learner P-0001 (jurisdiction 220106), provider JLU-TTC.
 CALLERS: dict[str, dict[str, Any] | None] = {
@@ -39,13 +42,27 @@ CALLERS: dict[str, dict[str, Any] | None] = {
     "hr": {"role": "hr", "jurisdiction": "220106"},
     "auditor": {"role": "auditor"},
     "admin": {"role": "admin"},
+    # P-0001 teaches at neither school: a school token reads only its own teachers.
+    "school": {"role": "school", "school_id": MATRIX_SCHOOL},
+    "other_school": {"role": "school", "school_id": "2201060002"},
 }
 #: Which callers are outside the subject's scope, by the kind of scope a route checks.
 FOREIGN = {
     "role": set(),
-    "learner": {"foreign_hr", "other_learner"},
+    "learner": {"foreign_hr", "other_learner", "school", "other_school"},
     "provider": {"other_institution"},
     "jurisdiction": {"foreign_hr"},
+    "school": {"foreign_hr", "other_school"},
+}
+SCHOOL_PATH = f"/v1/schools/{MATRIX_SCHOOL}"
+SESSION = {
+    "session_id": "matrix-s2",
+    "held_on": "2026-11-24",
+    "slot": "tue-3",
+    "content_key": "matrix-w48",
+    "programme": {"code": "SB-MATRIX", "title": "校本研讨"},
+    "hours": "1",
+    "instructor": "P-0001",
 }
 
 CERT = "{certificate_id}"
@@ -228,6 +245,30 @@ PROBES: dict[tuple[str, str], Probe] = {
     ("GET", "/v1/learners/{learner_id}/degree-credits"): Probe(
         "/v1/learners/P-0001/degree-credits?programme=jlu:med", "learner"
     ),
+    ("POST", "/v1/schools"): Probe(
+        "/v1/schools",
+        "jurisdiction",
+        body={
+            "school_id": "2201060009",
+            "name": "合心镇教学点",
+            "jurisdiction": "220106",
+            "kind": "teaching_point",
+            "teachers": 6,
+        },
+    ),
+    ("GET", "/v1/schools"): Probe("/v1/schools?jurisdiction=220106", "jurisdiction"),
+    ("GET", "/v1/schools/{school_id}"): Probe(SCHOOL_PATH, "school"),
+    ("POST", "/v1/schools/{school_id}/plans"): Probe(
+        f"{SCHOOL_PATH}/plans",
+        "school",
+        body={"school_year": "2026-2027", "title": "方案", "filed_on": "2026-09-10", "document_sha256": "ab" * 32},
+    ),
+    ("POST", "/v1/schools/{school_id}/sessions"): Probe(f"{SCHOOL_PATH}/sessions", "school", body=SESSION),
+    ("POST", "/v1/schools/{school_id}/sessions/{session_id}/attendance"): Probe(
+        f"{SCHOOL_PATH}/sessions/matrix-s1/attendance", "school", body={"present": []}
+    ),
+    ("GET", "/v1/schools/{school_id}/inspection"): Probe(f"{SCHOOL_PATH}/inspection?term=2026-2027-1", "school"),
+    ("GET", "/v1/inspections"): Probe("/v1/inspections?jurisdiction=220106&term=2026-2027-1", "jurisdiction"),
     ("GET", "/healthz"): Probe("/healthz"),
     ("GET", "/readyz"): Probe("/readyz"),
     ("GET", "/metrics"): Probe("/metrics"),
@@ -292,6 +333,23 @@ async def _prepare(bank: Bank, probe: Probe) -> str:
         "/v1/completions", headers=bank.auth("institution"), json={"completions": [_pq("PQ-1"), _pq("PQ-2")]}
     )
     assert r.status == 207, await r.text()
+    if probe.scope == "school":
+        r = await bank.client.post(
+            "/v1/schools",
+            headers=bank.auth("admin"),
+            json={
+                "school_id": MATRIX_SCHOOL,
+                "name": "第一实验小学",
+                "jurisdiction": "220106",
+                "kind": "urban",
+                "teachers": 60,
+            },
+        )
+        assert r.status == 201, await r.text()
+        r = await bank.client.post(
+            f"{SCHOOL_PATH}/sessions", headers=bank.auth("school"), json={**SESSION, "session_id": "matrix-s1"}
+        )
+        assert r.status == 201, await r.text()
     position = await settle(bank)
     if not probe.needs_certificate:
         return probe.path

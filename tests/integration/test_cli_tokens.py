@@ -14,6 +14,8 @@ from api import auth
 from api.cli.main import main
 from api.database import Database
 from ledger.application import Accreditation, CreditBank, LearnerRegistration
+from ledger.school import SchoolRegistration
+from ledger.school_commands import register_school
 from tests.integration.test_audit_replay import url_of
 
 
@@ -94,3 +96,18 @@ async def test_minting_refuses_a_lifetime_of_zero(cli_env: Database) -> None:
             await auth.mint(conn, "admin", expires_in=timedelta(0))
     finally:
         await conn.close()
+
+
+def test_a_school_token_is_minted_for_a_registered_school_only(
+    cli_env: Database, bank: CreditBank, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["tokens", "create", "--role", "school", "--school", "2201060001"]) == 2
+    assert "no school 2201060001 is registered; register it first" in capsys.readouterr().err
+    register_school(bank, SchoolRegistration("2201060001", "长春市绿园区第一实验小学", "220106", "urban", 60))
+    assert main(["tokens", "create", "--role", "school", "--school", "2201060001"]) == 0
+    assert capsys.readouterr().out.startswith("cbk_")
+    assert main(["tokens", "list"]) == 0
+    assert "2201060001" in capsys.readouterr().out
+    # The school scope belongs to a school token only.
+    assert main(["tokens", "create", "--role", "auditor", "--school", "2201060001"]) == 2
+    assert "takes no --school" in capsys.readouterr().err
