@@ -20,17 +20,27 @@ Invariants:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, ClassVar, Final, TypeVar
 
 from ledger.errors import RuleInvalid, RuleKindUnknown
-from ledger.facts import CompletionFact, Facts, Requirement, category_key, counts, evidence, holds
-from ledger.grammar import NAME
+from ledger.facts import CompletionFact, Facts, Requirement, RoleFact, category_key, counts, evidence, holds
+from ledger.grammar import NAME, check_text
 from ledger.hours import format_hours
-from ledger.rule_parts import AppliesTo, FieldReader, RuleRef, Source, Window, read_window
+from ledger.rule_parts import (
+    AppliesTo,
+    FieldReader,
+    RuleRef,
+    Source,
+    Window,
+    YearsInRole,
+    read_window,
+    service_reached,
+    years_served,
+)
 from ledger.vocabulary import CERTIFICATES, LEVELS, ROLES
 from ledger.vocabulary_document import OPEN_CATEGORIES
 
@@ -38,9 +48,14 @@ _NAME = NAME
 #: A policy id: the grammar of identifiers (``ledger.grammar``).
 POLICY_ID_LENGTH: Final = 64
 
-_COMMON: Final = frozenset({"id", "kind", "targets", "source", "applies_to", "note", "replaces", "loosens"})
+_COMMON: Final = frozenset(
+    {"id", "kind", "targets", "source", "applies_to", "note", "replaces", "loosens", "assumed"}
+)
 _SOURCE: Final = frozenset({"document", "article"})
-_APPLIES_TO: Final = frozenset({"roles", "hired_within_months"})
+_APPLIES_TO: Final = frozenset({"roles", "hired_within_months", "years_in_role", "hired_on_or_after", "hired_before"})
+_YEARS_IN_ROLE: Final = frozenset({"role", "at_least"})
+#: The most words a rule's ``topics`` names, and the longest word.
+MAX_TOPICS: Final = 20
 _REPLACES: Final = frozenset({"policy_id", "rule"})
 
 
@@ -54,9 +69,14 @@ class Rule:
     note: str | None = None
     replaces: RuleRef | None = None
     loosens: bool = False
+    #: What the rule assumes where no seed gives the figure ("1 month = 160 h"); None: the
+    #: rule is the seed's own. A verdict resting on it says ``assumed``.
+    assumed: str | None = None
 
     #: The fields a rule of this kind takes beyond the common ones (``_COMMON``).
     PARAMS: ClassVar[frozenset[str]] = frozenset()
+    #: The parameters of a verdict's question this kind reads (``years`` of an honour).
+    ASKS: ClassVar[frozenset[str]] = frozenset()
 
     @classmethod
     def read(cls, r: FieldReader, common: dict[str, Any]) -> Rule:
@@ -74,6 +94,10 @@ class Rule:
         """``base`` filled in with this rule's verdict for ``facts`` on ``on``."""
         raise NotImplementedError
 
+    def judge_asked(self, facts: Facts, on: date, base: Requirement, asked: Mapping[str, int]) -> Requirement:
+        """``judge``, for a question with parameters (``asked``, of ``ASKS``): most kinds read none."""
+        return self.judge(facts, on, base)
+
     def as_data(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "id": self.id,
@@ -81,16 +105,14 @@ class Rule:
             "targets": list(self.targets),
             "source": {"document": self.source.document, "article": self.source.article},
         }
-        applies: dict[str, Any] = {}
-        if self.applies_to.roles:
-            applies["roles"] = sorted(self.applies_to.roles)
-        if self.applies_to.hired_within_months is not None:
-            applies["hired_within_months"] = self.applies_to.hired_within_months
+        applies = self.applies_to.as_data()
         if applies:
             data["applies_to"] = applies
         data.update(self.params())
         if self.note:
             data["note"] = self.note
+        if self.assumed:
+            data["assumed"] = self.assumed
         if self.replaces is not None:
             data["replaces"] = {"policy_id": self.replaces.policy_id, "rule": self.replaces.rule}
             data["loosens"] = self.loosens
@@ -117,9 +139,26 @@ def _codes(values: frozenset[str] | None) -> list[str] | None:
     return None if values is None else sorted(values)
 
 
-def _subset(new: frozenset[str] | None, old: frozenset[str] | None) -> bool:
-    """Counting from fewer categories is stricter; None counts every category."""
+def _subset(new: frozenset[str] | None, old: frozenset[str] | None, *, empty_is_none: bool = False) -> bool:
+    """Counting from fewer categories is stricter; None counts every category. With
+    ``empty_is_none`` (topics), None counts none: fewer topic words is stricter still."""
+    if empty_is_none:
+        return new is None or (old is not None and new <= old)
     return old is None or (new is not None and new <= old)
+
+
+def _topics(r: FieldReader) -> frozenset[str] | None:
+    """A rule's ``topics``: words a completion's topics may contain to count beside its
+    category (``["职业道德", "师德"]``), or None."""
+    value = r.data.get("topics")
+    if value is None:
+        return None
+    if not isinstance(value, list) or not value or len(value) > MAX_TOPICS:
+        raise RuleInvalid(f"must be a non-empty list of at most {MAX_TOPICS} words", field=r.at("topics"))
+    return frozenset(
+        check_text(word, f"{r.at('topics')}[{i}]", max_length=50, error=RuleInvalid).strip()
+        for i, word in enumerate(value)
+    )
 
 
 def _done(facts: Facts, on: date) -> list[CompletionFact]:
@@ -133,8 +172,10 @@ class MinHours(Rule):
     hours: Decimal = Decimal(0)
     categories: frozenset[str] | None = None  # None: every category counts
     levels: frozenset[str] | None = None
+    #: Words a completion's topics may contain to count beside ``categories`` (None: none).
+    topics: frozenset[str] | None = None
 
-    PARAMS: ClassVar[frozenset[str]] = frozenset({"window", "hours", "categories", "levels"})
+    PARAMS: ClassVar[frozenset[str]] = frozenset({"window", "hours", "categories", "levels", "topics"})
 
     @classmethod
     def read(cls, r: FieldReader, common: dict[str, Any]) -> Rule:
@@ -142,17 +183,21 @@ class MinHours(Rule):
             **common,
             window=read_window(r.data.get("window"), r.at("window")),
             hours=r.decimal("hours"),
-            categories=r.codes("categories", OPEN_CATEGORIES, required=False),
+            categories=r.codes("categories", OPEN_CATEGORIES, required=r.has("topics")),
             levels=r.codes("levels", LEVELS, required=False),
+            topics=_topics(r),
         )
 
     def params(self) -> dict[str, Any]:
-        return {
+        data = {
             "window": self.window.as_data(),
             "hours": self.hours,
             "categories": _codes(self.categories),
             "levels": _codes(self.levels),
         }
+        if self.topics is not None:
+            data["topics"] = sorted(self.topics)
+        return data
 
     def at_least_as_strict(self, old: MinHours) -> bool:
         return (
@@ -160,10 +205,11 @@ class MinHours(Rule):
             and self.hours >= old.hours
             and _subset(self.categories, old.categories)
             and _subset(self.levels, old.levels)
+            and _subset(self.topics, old.topics, empty_is_none=True)
         )
 
     def judge(self, facts: Facts, on: date, base: Requirement) -> Requirement:
-        span = self.window.span(on, facts.hired_on)
+        span = self.window.span(on, facts.hired_on, facts.calendar)
         base.unit, base.required = "hours", format_hours(self.hours)
         if span is None:
             base.actual, base.met = "0", False
@@ -175,7 +221,9 @@ class MinHours(Rule):
             {"to": last.isoformat()} if first == date.min else {"from": first.isoformat(), "to": last.isoformat()}
         )
         counted = [
-            c for c in _done(facts, on) if first <= c.completed_on <= last and counts(c, self.categories, self.levels)
+            c
+            for c in _done(facts, on)
+            if first <= c.completed_on <= last and counts(c, self.categories, self.levels, self.topics)
         ]
         total = sum((c.hours for c in counted), Decimal(0))
         base.actual, base.met, base.evidence = format_hours(total), total >= self.hours, evidence(counted)
@@ -196,8 +244,10 @@ class CategoryPresent(Rule):
     window: Window = Window("calendar_year")
     categories: frozenset[str] = frozenset()
     count: int = 1
+    #: Words a completion's topics may contain to count beside ``categories`` (None: none).
+    topics: frozenset[str] | None = None
 
-    PARAMS: ClassVar[frozenset[str]] = frozenset({"window", "categories", "count"})
+    PARAMS: ClassVar[frozenset[str]] = frozenset({"window", "categories", "count", "topics"})
 
     @classmethod
     def read(cls, r: FieldReader, common: dict[str, Any]) -> Rule:
@@ -208,21 +258,38 @@ class CategoryPresent(Rule):
             window=read_window(r.data.get("window"), r.at("window")),
             categories=categories,
             count=r.integer("count") if r.has("count") else 1,
+            topics=_topics(r),
         )
 
     def params(self) -> dict[str, Any]:
-        return {"window": self.window.as_data(), "categories": sorted(self.categories), "count": self.count}
+        data: dict[str, Any] = {
+            "window": self.window.as_data(),
+            "categories": sorted(self.categories),
+            "count": self.count,
+        }
+        if self.topics is not None:
+            data["topics"] = sorted(self.topics)
+        return data
 
     def at_least_as_strict(self, old: CategoryPresent) -> bool:
-        return self.window == old.window and self.categories <= old.categories and self.count >= old.count
+        return (
+            self.window == old.window
+            and self.categories <= old.categories
+            and self.count >= old.count
+            and _subset(self.topics, old.topics, empty_is_none=True)
+        )
 
     def judge(self, facts: Facts, on: date, base: Requirement) -> Requirement:
-        span = self.window.span(on, facts.hired_on)
+        span = self.window.span(on, facts.hired_on, facts.calendar)
         assert span is not None or self.window.kind == "after_hire"
         first, last = span if span is not None else (date.max, date.min)
         if first != date.min:
             base.window = {"from": first.isoformat(), "to": last.isoformat()}
-        counted = [c for c in _done(facts, on) if first <= c.completed_on <= last and c.category in self.categories]
+        counted = [
+            c
+            for c in _done(facts, on)
+            if first <= c.completed_on <= last and counts(c, self.categories, None, self.topics)
+        ]
         base.unit, base.required, base.actual = "completions", self.count, len(counted)
         base.met, base.evidence = len(counted) >= self.count, evidence(counted)
         if not base.met:
@@ -321,31 +388,37 @@ class RoleHeldYears(Rule):
 
     def judge(self, facts: Facts, on: date, base: Requirement) -> Requirement:
         spells = [r for r in facts.roles if r.role == self.role and r.since <= on]
-        days = sum(((min(r.until or on, on) - r.since).days + 1 for r in spells), 0)
-        needed = int(self.years * 365)  # whole years of 365 days: a leap day never decides
-        base.unit, base.required, base.actual = (
-            "years",
-            format_hours(self.years),
-            format_hours((Decimal(days) / 365).quantize(Decimal("0.01"))),
-        )
-        base.met = days >= needed
-        base.evidence = [
-            {
-                "event_id": r.event_id,
-                "position": r.position,
-                "role": r.role,
-                "since": r.since.isoformat(),
-                "until": r.until.isoformat() if r.until else None,
-            }
-            for r in sorted(spells, key=lambda r: (r.since, r.event_id or ""))
-        ]
+        months = self.years * 12
+        if months == int(months):
+            # Calendar anniversaries (a 30-year milestone lands on its day, not 8 days early).
+            reached = service_reached(((r.since, r.until) for r in spells), int(months))
+        else:  # a fraction of a month: counted in days of the year (a leap day never decides)
+            reached = service_reached(((r.since, r.until) for r in spells), 0)
+            reached = None if reached is None else reached + timedelta(days=int(self.years * 365))
+        served = years_served([(r.since, r.until) for r in spells], on)
+        base.unit, base.required, base.actual = "years", format_hours(self.years), served
+        base.met = reached is not None and reached <= on
+        base.evidence = _spell_evidence(spells)
         if not base.met:
             holding = holds(facts, self.role, on)
-            due = on + timedelta(days=needed - days) if holding else None
-            base.missing = {"days": needed - days, "due": due.isoformat() if due else None}
+            due = reached if holding and reached is not None else None
+            base.missing = {"years": format_hours(self.years), "due": due.isoformat() if due else None}
             if not holding:
                 base.note = f"the learner does not hold the role {self.role} on {on}"
         return base
+
+
+def _spell_evidence(spells: list[RoleFact]) -> list[dict[str, Any]]:
+    return [
+        {
+            "event_id": r.event_id,
+            "position": r.position,
+            "role": r.role,
+            "since": r.since.isoformat(),
+            "until": r.until.isoformat() if r.until else None,
+        }
+        for r in sorted(spells, key=lambda r: (r.since, r.event_id or ""))
+    ]
 
 
 @kind("certificate_held")
@@ -429,6 +502,68 @@ class CreditRatio(Rule):
         return base
 
 
+@kind("service_milestone")
+@dataclass(frozen=True)
+class ServiceMilestone(Rule):
+    """Years of service in ``role`` (and the roles in ``counting``, such as the intern year
+    of a head teacher) reach the milestone asked (``years``, one of ``milestones``), counted
+    by calendar anniversaries with spells summed (seed 001 二(五)12: 担任班主任工作满 N 年).
+    Asked without ``years``: the highest milestone reached, else the next one."""
+
+    role: str = "head_teacher"
+    counting: frozenset[str] = frozenset()
+    milestones: tuple[int, ...] = ()
+
+    PARAMS: ClassVar[frozenset[str]] = frozenset({"role", "counting", "milestones"})
+    ASKS: ClassVar[frozenset[str]] = frozenset({"years"})
+
+    @classmethod
+    def read(cls, r: FieldReader, common: dict[str, Any]) -> Rule:
+        role = r.code("role", ROLES)
+        counting = r.codes("counting", ROLES, required=False) or frozenset()
+        raw = r.data.get("milestones")
+        if not isinstance(raw, list) or not raw or len(raw) > 20:
+            raise RuleInvalid("must be a non-empty list of at most 20 whole numbers of years", field=r.at("milestones"))
+        for index, value in enumerate(raw):
+            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 60:
+                raise RuleInvalid("must be a whole number of years from 1 to 60", field=f"{r.at('milestones')}[{index}]")
+        milestones = tuple(sorted(set(raw)))
+        return cls(**common, role=role, counting=counting | {role}, milestones=milestones)
+
+    def params(self) -> dict[str, Any]:
+        return {"role": self.role, "counting": sorted(self.counting), "milestones": list(self.milestones)}
+
+    def at_least_as_strict(self, old: ServiceMilestone) -> bool:
+        return self.role == old.role and self.counting <= old.counting and set(self.milestones) >= set(old.milestones)
+
+    def judge(self, facts: Facts, on: date, base: Requirement) -> Requirement:
+        return self.judge_asked(facts, on, base, {})
+
+    def spells(self, facts: Facts, on: date) -> list[RoleFact]:
+        return [r for r in facts.roles if r.role in self.counting and r.since <= on]
+
+    def judge_asked(self, facts: Facts, on: date, base: Requirement, asked: Mapping[str, int]) -> Requirement:
+        spells = self.spells(facts, on)
+        runs = [(r.since, r.until) for r in spells]
+        served = years_served(runs, on)
+        wanted = asked.get("years")
+        if wanted is None:
+            reached_ones = [m for m in self.milestones if m <= served]
+            wanted = reached_ones[-1] if reached_ones else self.milestones[0]
+        reached = service_reached(runs, 12 * wanted)
+        base.unit, base.required, base.actual = "years of service", wanted, served
+        base.met = wanted in self.milestones and reached is not None and reached <= on
+        base.evidence = _spell_evidence(spells)
+        if reached is not None:
+            base.window = {"reached_on": reached.isoformat()}
+        if wanted not in self.milestones:
+            base.note = f"no honour at {wanted} years; honours at {', '.join(map(str, self.milestones))} years"
+            base.missing = {"years": wanted, "due": None}
+        elif not base.met:
+            base.missing = {"years": wanted, "due": reached.isoformat() if reached else None}
+        return base
+
+
 # -- parsing and strictness ------------------------------------------------------------
 
 
@@ -452,6 +587,11 @@ def parse_rule(data: Any, path: str = "rule") -> Rule:
     src.keys(_SOURCE)
     applies = FieldReader({} if r.data.get("applies_to") is None else r.data["applies_to"], r.at("applies_to"))
     applies.keys(_APPLIES_TO)
+    years_in_role: YearsInRole | None = None
+    if applies.has("years_in_role"):
+        served = FieldReader(applies.data["years_in_role"], applies.at("years_in_role"))
+        served.keys(_YEARS_IN_ROLE)
+        years_in_role = YearsInRole(served.code("role", ROLES), served.integer("at_least", high=60))
     replaces: RuleRef | None = None
     if r.has("replaces"):
         ref = FieldReader(r.data["replaces"], r.at("replaces"))
@@ -467,8 +607,12 @@ def parse_rule(data: Any, path: str = "rule") -> Rule:
         "applies_to": AppliesTo(
             applies.codes("roles", ROLES, required=False) or frozenset(),
             applies.integer("hired_within_months", high=600) if applies.has("hired_within_months") else None,
+            years_in_role,
+            applies.day("hired_on_or_after") if applies.has("hired_on_or_after") else None,
+            applies.day("hired_before") if applies.has("hired_before") else None,
         ),
         "note": r.text("note", max_length=2000, multiline=True) if r.has("note") else None,
+        "assumed": r.text("assumed", max_length=300) if r.has("assumed") else None,
         "replaces": replaces,
         "loosens": r.flag("loosens"),
     }

@@ -74,6 +74,7 @@ def row(e: Decoded) -> tuple[Any, ...]:
                 "title",
                 "rules",
                 "note",
+                "calendar",
             )
         }
     )

@@ -71,6 +71,7 @@ def test_the_shipped_kinds_and_the_schema_enum_are_the_registry() -> None:
         "certificate_held",
         "not_refused_head_teacher_post",
         "credit_ratio",
+        "service_milestone",
     ]
     assert RuleDocSchema().fields["kind"].metadata["enum"] == list(KINDS)
 
