@@ -96,9 +96,7 @@ class Window:
     #: calendar_year, cycle, school_year, term: the one before the date judged, not the current one.
     previous: bool = False
 
-    def span(
-        self, on: date, hired_on: date | None, calendar: Calendar = DEFAULT_CALENDAR
-    ) -> tuple[date, date] | None:
+    def span(self, on: date, hired_on: date | None, calendar: Calendar = DEFAULT_CALENDAR) -> tuple[date, date] | None:
         """``(first, last)`` day, both inclusive; None when it cannot be placed (no hire date).
         School years and terms are ``calendar``'s (the jurisdiction's, ``Facts.calendar``)."""
         back = 1 if self.previous else 0
@@ -110,7 +108,9 @@ class Window:
         if self.kind == "term":
             term = calendar.term_of(on)
             if self.previous:
-                term = Term(term.school_year, 1) if term.number == 2 else Term(SchoolYear(term.school_year.first - 1), 2)
+                term = (
+                    Term(term.school_year, 1) if term.number == 2 else Term(SchoolYear(term.school_year.first - 1), 2)
+                )
             return calendar.term_span(term)
         if self.kind == "cycle":
             assert self.anchor_year is not None and self.years is not None

@@ -26,6 +26,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, ClassVar, Final, TypeVar
 
+from ledger.degree import credits_for
 from ledger.errors import RuleInvalid, RuleKindUnknown
 from ledger.facts import CompletionFact, Facts, Requirement, RoleFact, category_key, counts, evidence, holds
 from ledger.grammar import NAME, check_text
@@ -48,9 +49,7 @@ _NAME = NAME
 #: A policy id: the grammar of identifiers (``ledger.grammar``).
 POLICY_ID_LENGTH: Final = 64
 
-_COMMON: Final = frozenset(
-    {"id", "kind", "targets", "source", "applies_to", "note", "replaces", "loosens", "assumed"}
-)
+_COMMON: Final = frozenset({"id", "kind", "targets", "source", "applies_to", "note", "replaces", "loosens", "assumed"})
 _SOURCE: Final = frozenset({"document", "article"})
 _APPLIES_TO: Final = frozenset({"roles", "hired_within_months", "years_in_role", "hired_on_or_after", "hired_before"})
 _YEARS_IN_ROLE: Final = frozenset({"role", "at_least"})
@@ -494,7 +493,7 @@ class CreditRatio(Rule):
     def judge(self, facts: Facts, on: date, base: Requirement) -> Requirement:
         total = sum((c.hours for c in _done(facts, on)), Decimal(0))
         base.unit, base.required, base.met = "hours per credit", format_hours(self.hours_per_credit), True
-        base.actual = format_hours((total / self.hours_per_credit).quantize(Decimal("0.01")))
+        base.actual = format_hours(credits_for(total, self.hours_per_credit))
         base.note = (
             f"informational: {format_hours(self.hours_per_credit)} h make one credit; "
             f"actual is the learner's credits from {format_hours(total)} h"
@@ -526,7 +525,9 @@ class ServiceMilestone(Rule):
             raise RuleInvalid("must be a non-empty list of at most 20 whole numbers of years", field=r.at("milestones"))
         for index, value in enumerate(raw):
             if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 60:
-                raise RuleInvalid("must be a whole number of years from 1 to 60", field=f"{r.at('milestones')}[{index}]")
+                raise RuleInvalid(
+                    "must be a whole number of years from 1 to 60", field=f"{r.at('milestones')}[{index}]"
+                )
         milestones = tuple(sorted(set(raw)))
         return cls(**common, role=role, counting=counting | {role}, milestones=milestones)
 

@@ -48,6 +48,13 @@ class VerdictQuerySchema(Strict):
     )
     at_position = Whole(validate=validate.Range(min=0, max=MAX_POSITION), metadata={"description": AT_POSITION})
     min_position = Whole(validate=validate.Range(min=0, max=MAX_POSITION), metadata={"description": MIN_POSITION})
+    years = Whole(
+        validate=validate.Range(min=1, max=60),
+        metadata={
+            "description": "For targets judged at a number of years of service (head_teacher_honour): the "
+            "milestone asked, e.g. 25. Without it, the highest milestone reached, else the next one."
+        },
+    )
 
     @validates_schema
     def _one_timeline(self, data: dict[str, Any], **_: Any) -> None:
@@ -61,6 +68,15 @@ class CohortQuerySchema(VerdictQuerySchema):
     jurisdiction = fields.String(required=True, validate=jurisdiction)
     school = Text(validate=validate.Length(min=1, max=200))
     eligible = fields.Boolean(truthy={"true"}, falsy={"false"})
+    role = fields.String(
+        validate=FullMatch(NAME_PATTERN, error="a role is a code such as head_teacher"),
+        metadata={"description": "Only learners holding this role on the day judged."},
+    )
+    applies = fields.Boolean(
+        truthy={"true"},
+        falsy={"false"},
+        metadata={"description": "true: only learners the target applies to (some rule of it applies to them)."},
+    )
     #: The cursor: the last learner id of the page before (an identifier, or nothing).
     after = fields.String(
         load_default="", validate=[validate.Length(max=64), FullMatch(r"^([A-Za-z0-9][A-Za-z0-9._:/-]*)?$")]
@@ -127,6 +143,9 @@ class TargetRuleSchema(Answer):
 
 class TargetSchema(Answer):
     target = fields.String(required=True)
+    label = fields.Dict(allow_none=True, metadata={"description": "{zh, en}"})
+    asks = fields.List(fields.String(), metadata={"description": "query parameters the target's verdict takes (years)"})
+    assumed = fields.Boolean(metadata={"description": "some rule of it rests on the project's assumption"})
     rules = fields.List(
         fields.Nested(TargetRuleSchema),
         required=True,
