@@ -14,6 +14,8 @@ Invariants:
 - each rule kind judges itself (``Rule.judge``, ``ledger.rules``): nothing here branches on a kind;
 - school years and terms are those of the calendar in force (``calendar_of``): the one the
   nearest jurisdiction of the chain states in a policy in force, else the contract's;
+- a verdict is ``eligible`` None when no policy defines the target or none of its rules
+  applies to the learner (``applies_to``): never eligible by default;
 - a requirement whose rule rests on an assumption says ``assumed`` (and the assumption),
   and so does the verdict when any requirement does.
 """
@@ -135,14 +137,21 @@ def evaluate(
             continue
         requirements.append(rule.judge_asked(facts, on, base, asked or {}))
     unmet = [r for r in requirements if not r.met]
+    applies = any(r.applies for r in requirements)
+    note = None
+    if not requirements:
+        note = f"no policy in force on {on} for {', '.join(parent_chain(facts.jurisdiction))} defines {target}"
+    elif not applies:
+        # Fail closed: a target none of whose rules is for this learner is not met by
+        # default (a certificate is not issued, a cohort does not count them eligible).
+        note = f"{target} is for none of this learner's roles or service on {on}: no rule of it applies"
     return {
         "learner_id": facts.learner_id,
         "target": target,
         "on": on.isoformat(),
-        "eligible": None if not requirements else not unmet,
-        "note": None
-        if requirements
-        else (f"no policy in force on {on} for {', '.join(parent_chain(facts.jurisdiction))} defines {target}"),
+        "eligible": None if not applies else not unmet,
+        "applies": applies,
+        "note": note,
         "policies": [
             {
                 "policy_id": v.policy_id,

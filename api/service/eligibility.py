@@ -293,7 +293,7 @@ async def _cohort_rows(
         if role is not None and not holds(f, role, on):
             continue
         verdict = evaluate(query["target"], f, policies, on, _asked(query))
-        if applies is not None and any(r["applies"] for r in verdict["requirements"]) is not applies:
+        if applies is not None and verdict["applies"] is not applies:
             continue
         if wanted is None or verdict["eligible"] is wanted:
             yield f.learner_id, _cohort_row(f, verdict)
@@ -322,9 +322,9 @@ async def get_cohort(request: web.Request) -> web.StreamResponse:
         cursor = None
         # Totals are over the whole filtered cohort, not the page: the page stops filling at
         # ``limit`` and the rest is only counted.
-        counts = {"eligible": 0, "not_eligible": 0, "undecided": 0}
+        counts = {"eligible": 0, "not_eligible": 0, "not_applicable": 0}
         async for learner_id, row in _cohort_rows(conn, query, on, position, "", query["limit"]):
-            counts[{True: "eligible", False: "not_eligible", None: "undecided"}[row["eligible"]]] += 1
+            counts[{True: "eligible", False: "not_eligible", None: "not_applicable"}[row["eligible"]]] += 1
             if learner_id <= query["after"]:
                 continue  # before the page: counted only
             if len(rows) < query["limit"]:
