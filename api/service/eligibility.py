@@ -299,7 +299,8 @@ async def _cohort_rows(
             yield f.learner_id, _cohort_row(f, verdict)
 
 
-def _check_scope(request: web.Request, jurisdiction: str) -> None:
+def check_jurisdiction_scope(request: web.Request, jurisdiction: str) -> None:
+    """Refuse (403) a caller whose token does not cover ``jurisdiction``."""
     if not principal(request).covers_jurisdiction(jurisdiction):
         raise Problem(
             403,
@@ -311,7 +312,7 @@ def _check_scope(request: web.Request, jurisdiction: str) -> None:
 
 async def get_cohort(request: web.Request) -> web.StreamResponse:
     query = load_query(request, cohort_query_schema)
-    _check_scope(request, query["jurisdiction"])
+    check_jurisdiction_scope(request, query["jurisdiction"])
     svc = services(request)
     if "text/csv" in request.headers.get("Accept", ""):
         return await _cohort_csv(request, query)

@@ -26,6 +26,8 @@ from api.service import (
     degree_credit_schemas,
     degree_credits,
     eligibility,
+    milestone_schemas,
+    milestones,
     ops,
     ops_schemas,
     policy_schemas,
@@ -297,6 +299,18 @@ ROUTES: tuple[Route, ...] = (
         frozenset({"admin", "hr", "auditor"}),
         query=policy_schemas.cohort_query_schema,
         responses={200: ("a page of verdicts, or CSV", None)},
+        content_types=("application/json", "text/csv"),
+    ),
+    Route(
+        "GET",
+        "/v1/milestones",
+        milestones.get_milestones,
+        "Who reaches each number of years of service in a role during a school year, and on which day "
+        "(calendar anniversaries; spells summed; intern service counts where the jurisdiction's "
+        "service_milestone rule says so); Accept: text/csv for a spreadsheet",
+        frozenset({"admin", "hr", "auditor"}),
+        query=milestone_schemas.milestones_query_schema,
+        responses={200: ("the learners reaching each milestone, or CSV", None)},
         content_types=("application/json", "text/csv"),
     ),
     Route(

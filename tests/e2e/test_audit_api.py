@@ -106,7 +106,14 @@ async def test_the_server_signs_checkpoints_by_itself(bank: Bank) -> None:
 async def test_as_known_that_day_and_as_we_know_it_today_differ(bank: Bank) -> None:
     await seed(bank)
     items = [
-        completion(f"Q-{i}", learner_id="P-0001", programme=QUALIFICATION, hours=h, completed_on="2025-03-01")
+        completion(
+            f"Q-{i}",
+            learner_id="P-0001",
+            programme=QUALIFICATION,
+            hours=h,
+            completed_on="2025-03-01",
+            topics=["校长职业道德专题"] if i == 0 else [],  # the ethics 000 §3 asks for
+        )
         for i, h in enumerate(["24"] * 12 + ["11.5"])
     ]
     first = await post(bank, items)
