@@ -124,6 +124,7 @@ def evaluate(
             actual=None,
             met=False,
             unit="",
+            informs=rule.INFORMATIONAL,
             assumed=rule.assumed is not None,
             assumption=rule.assumed,
         )
@@ -137,7 +138,7 @@ def evaluate(
             continue
         requirements.append(rule.judge_asked(facts, on, base, asked or {}))
     unmet = [r for r in requirements if not r.met]
-    applies = any(r.applies for r in requirements)
+    applies = any(r.applies and not r.informs for r in requirements)
     note = None
     if not requirements:
         note = f"no policy in force on {on} for {', '.join(parent_chain(facts.jurisdiction))} defines {target}"

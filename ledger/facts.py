@@ -85,6 +85,8 @@ class Requirement:
     replaces: dict[str, Any] | None = None
     loosens: bool = False
     window: dict[str, str] | None = None
+    #: The rule only informs (a credit ratio): it never makes the target apply to a learner.
+    informs: bool = False
     #: The rule rests on the project's assumption (``assumption``), not on a seed's figure.
     assumed: bool = False
     assumption: str | None = None

@@ -76,6 +76,8 @@ class Rule:
     PARAMS: ClassVar[frozenset[str]] = frozenset()
     #: The parameters of a verdict's question this kind reads (``years`` of an honour).
     ASKS: ClassVar[frozenset[str]] = frozenset()
+    #: A kind that only informs (a credit ratio): always met, it never makes a target apply.
+    INFORMATIONAL: ClassVar[bool] = False
 
     @classmethod
     def read(cls, r: FieldReader, common: dict[str, Any]) -> Rule:
@@ -479,6 +481,7 @@ class CreditRatio(Rule):
     hours_per_credit: Decimal = Decimal(1)
 
     PARAMS: ClassVar[frozenset[str]] = frozenset({"hours_per_credit"})
+    INFORMATIONAL: ClassVar[bool] = True
 
     @classmethod
     def read(cls, r: FieldReader, common: dict[str, Any]) -> Rule:

@@ -101,8 +101,25 @@ class RuleDocSchema(Schema):
     kind = fields.String(required=True, metadata={"enum": list(KINDS)})
     targets = fields.List(fields.String(), required=True)
     source = fields.Dict(required=True, metadata={"description": "{document, article}"})
-    applies_to = fields.Dict(metadata={"description": "{roles[], hired_within_months}"})
-    window = fields.Dict(metadata={"description": "{kind: calendar_year|cycle|after_hire|before_date, ...}"})
+    applies_to = fields.Dict(
+        metadata={
+            "description": "{roles[], hired_within_months, years_in_role {role, at_least}, hired_on_or_after, "
+            "hired_before}; any other key is refused with its field path"
+        }
+    )
+    window = fields.Dict(
+        metadata={
+            "description": "{kind: calendar_year|cycle|after_hire|before_date|school_year|term, ...}; "
+            "school_year and term take period: current|previous and follow the jurisdiction's calendar"
+        }
+    )
+    topics = fields.List(
+        fields.String(),
+        metadata={"description": "words a completion's topics may contain to count beside categories (职业道德)"},
+    )
+    assumed = fields.String(
+        metadata={"description": "the project's assumption the rule rests on, where no seed gives the figure"}
+    )
     hours = fields.String(metadata={"example": "90"})
     categories = fields.List(fields.String())
     levels = fields.List(fields.String())
@@ -119,6 +136,12 @@ class PolicyDocSchema(Schema):
     effective_to = fields.Date(allow_none=True)
     title = fields.String(required=True)
     note = fields.String()
+    calendar = fields.Dict(
+        metadata={
+            "description": "the jurisdiction's school calendar: {year_starts, spring_starts, plan_due} as MM-DD "
+            "(defaults 09-01, 02-01, 03-20)"
+        }
+    )
     rules = fields.List(fields.Nested(RuleDocSchema), required=True)
 
 
