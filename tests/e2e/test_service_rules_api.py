@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.e2e.conftest import ACCREDITATION, Bank, completion, settle
+from tests.e2e.conftest import ACCREDITATION, Bank, completion, seed, settle
+from tests.e2e.test_eligibility_api import district_policy
 
 WENZHOU_HR = "foreign_hr"  # the conftest's hr token of 330300
 PRE_POST = {"code": "BZR-SG", "title": "班主任上岗培训", "category": "head_teacher_pre_post", "level": "county"}
@@ -250,3 +251,30 @@ async def test_school_year_and_term_windows_follow_the_jurisdictions_calendar(ba
     }
     r = await bank.client.post("/v1/policies", headers=bank.auth("admin"), json=bad)
     assert r.status == 422 and "rules[0].applies_to.grades" in (await r.json())["errors"]
+
+
+async def test_balances_show_credits_beside_hours_where_the_district_sets_a_ratio(bank: Bank) -> None:
+    await seed(bank)  # T-0001 of 220106, whose district policy (seed 002) sets 10 h a credit
+    r = await bank.client.post("/v1/policies", headers=bank.auth("admin"), json=district_policy())
+    assert r.status == 201, await r.text()
+    r = await bank.client.post(
+        "/v1/completions", headers=bank.auth("institution"), json=completion("C-1", hours="12.5")
+    )
+    position = (await r.json())["position"]
+    r = await bank.client.get(f"/v1/learners/T-0001/balance?min_position={position}", headers=bank.auth("hr"))
+    balance = await r.json()
+    assert balance["total"] == {**balance["total"], "hours": "12.5", "credits": "1.25"}
+    assert balance["by_category"]["ethics"]["credits"] == "1.25"
+    assert balance["credit_ratio"] == {
+        "hours_per_credit": "10",
+        "policy_id": "220106-teacher-training",
+        "rule": "credit-ratio",
+        "assumed": True,
+        "assumption": "1 学分 = 10 学时",
+    }
+    # 温州 sets no ratio: hours only.
+    position = await register(bank, "W-C-1", "2010-08-25", [{"role": "teacher", "since": "2010-08-25"}])
+    r = await bank.client.get(f"/v1/learners/W-C-1/balance?min_position={position}", headers=bank.auth(WENZHOU_HR))
+    assert r.status == 200, await r.text()
+    hours_only = await r.json()
+    assert "credit_ratio" not in hours_only and "credits" not in hours_only["total"]

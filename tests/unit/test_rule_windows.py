@@ -20,6 +20,7 @@ from ledger.policy import parse_policy
 from ledger.rule_parts import Window, add_years, service_reached, years_served
 from ledger.rules import parse_rule
 from ledger.school_year import DEFAULT_CALENDAR, Calendar
+from tests.unit.ledger_examples import new_bank
 
 
 def policy(jurisdiction: str, rules: list[dict[str, Any]], **extra: Any) -> Any:
@@ -176,3 +177,17 @@ def test_credits_beside_hours_where_a_ratio_is_set_and_marked_assumed() -> None:
     assert ratio_of(versions, "330300", date(2026, 1, 1)) is None
     shown = with_credits({"total": {"hours": "95.5", "events": []}, "by_year": [{"hours": "0.05"}]}, ratio)
     assert shown["total"]["credits"] == "9.55" and shown["by_year"][0]["credits"] == "0"
+
+
+def test_the_write_side_gives_the_calendar_in_force_from_the_store() -> None:
+    bank = new_bank()
+    try:
+        assert bank.calendar("330302", date(2026, 12, 1)) == DEFAULT_CALENDAR
+        city = policy("330300", [rule()], calendar={"year_starts": "08-25", "plan_due": "03-31"}).as_data()
+        bank.publish_policy({**city, "version": None, "effective_from": "2026-01-01"})
+        in_force = bank.calendar("330302", date(2026, 12, 1))
+        assert in_force.year_starts == (8, 25) and in_force.plan_due == (3, 31)
+        assert bank.calendar("330302", date(2025, 12, 31)) == DEFAULT_CALENDAR  # before it took effect
+        assert bank.calendar("220106", date(2026, 12, 1)) == DEFAULT_CALENDAR  # another city
+    finally:
+        bank.close()
