@@ -321,10 +321,13 @@ async def get_cohort(request: web.Request) -> web.StreamResponse:
         await _known_target(conn, query["target"], query["jurisdiction"], position, below=True)
         rows: list[dict[str, Any]] = []
         cursor = None
-        # Totals are over the whole filtered cohort, not the page: the page stops filling at
-        # ``limit`` and the rest is only counted.
+        # Totals are over the whole filtered cohort, not the page: every learner in scope is
+        # judged, the page stops filling at ``limit`` and the rest is only counted. That costs a
+        # CSV export, so by default only the first page carries them.
+        totals = query.get("totals", query["after"] == "")
         counts = {"eligible": 0, "not_eligible": 0, "not_applicable": 0}
-        async for learner_id, row in _cohort_rows(conn, query, on, position, "", query["limit"]):
+        start = "" if totals else query["after"]
+        async for learner_id, row in _cohort_rows(conn, query, on, position, start, query["limit"]):
             counts[{True: "eligible", False: "not_eligible", None: "not_applicable"}[row["eligible"]]] += 1
             if learner_id <= query["after"]:
                 continue  # before the page: counted only
@@ -332,6 +335,8 @@ async def get_cohort(request: web.Request) -> web.StreamResponse:
                 rows.append(row)
             elif cursor is None:
                 cursor = rows[-1]["learner_id"]
+                if not totals:
+                    break
             await asyncio.sleep(0)  # judging is CPU work: let other requests in between learners
     return answer(
         {
@@ -342,7 +347,7 @@ async def get_cohort(request: web.Request) -> web.StreamResponse:
             "applies": query.get("applies"),
             "on": on.isoformat(),
             "position": position,
-            "counts": counts,
+            "counts": counts if totals else None,
             "learners": rows,
             "next_after": cursor,
         }

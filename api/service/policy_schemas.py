@@ -77,6 +77,14 @@ class CohortQuerySchema(VerdictQuerySchema):
         falsy={"false"},
         metadata={"description": "true: only learners the target applies to (some rule of it applies to them)."},
     )
+    totals = fields.Boolean(
+        truthy={"true"},
+        falsy={"false"},
+        metadata={
+            "description": "Whether the page carries counts over the whole filtered cohort (eligible, not "
+            "eligible, not applicable): judging every learner in scope. Default: on the first page (no after) only."
+        },
+    )
     #: The cursor: the last learner id of the page before (an identifier, or nothing).
     after = fields.String(
         load_default="", validate=[validate.Length(max=64), FullMatch(r"^([A-Za-z0-9][A-Za-z0-9._:/-]*)?$")]

@@ -153,6 +153,15 @@ async def test_who_reaches_25_years_of_head_teacher_service_this_school_year(ban
     page = await r.json()
     assert page["counts"] == {"eligible": 2, "not_eligible": 2, "not_applicable": 0}
     assert len(page["learners"]) == 1 and page["next_after"] == page["learners"][0]["learner_id"]
+    # Later pages carry totals only when asked (they judge the whole cohort, like a CSV).
+    after = page["next_after"]
+    r = await bank.client.get(f"/v1/eligibility?{cohort}&applies=true&after={after}", headers=bank.auth(WENZHOU_HR))
+    rest = await r.json()
+    assert rest["counts"] is None and len(rest["learners"]) == 3
+    r = await bank.client.get(
+        f"/v1/eligibility?{cohort}&applies=true&after={after}&totals=true", headers=bank.auth(WENZHOU_HR)
+    )
+    assert (await r.json())["counts"] == page["counts"]
 
 
 async def test_cohorts_list_only_those_a_target_is_for_with_totals(bank: Bank) -> None:
