@@ -295,7 +295,10 @@ ROUTES: tuple[Route, ...] = (
         "GET",
         "/v1/eligibility",
         eligibility.get_cohort,
-        "Verdicts for every learner in scope, paged; Accept: text/csv for a spreadsheet (UTF-8 with BOM)",
+        "Verdicts for every learner in scope, paged; filters role (held on the day judged), school and "
+        "applies=true (only learners the target is for); counts (eligible, not eligible, not applicable) over "
+        "the whole filtered cohort on the first page or with totals=true; Accept: text/csv for a spreadsheet "
+        "(UTF-8 with BOM)",
         frozenset({"admin", "hr", "auditor"}),
         query=policy_schemas.cohort_query_schema,
         responses={200: ("a page of verdicts, or CSV", None)},
