@@ -43,6 +43,7 @@ __all__ = [
     "CompletionFact",
     "Facts",
     "RoleFact",
+    "as_appointed",
     "calendar_of",
     "evaluate",
     "plan",
@@ -69,6 +70,15 @@ def _applies(rule: Rule, facts: Facts, on: date) -> str | None:
     if scope.hired_before is not None and (facts.hired_on is None or facts.hired_on >= scope.hired_before):
         return f"applies to learners hired before {scope.hired_before}"
     return None
+
+
+def as_appointed(facts: Facts, role: str, since: date) -> Facts:
+    """``facts`` with ``role`` held from ``since``: how a candidate is judged for an
+    appointment, so rules ``applies_to`` that role (principal_appointment's) are for them
+    rather than not applying to someone who does not hold it yet."""
+    if holds(facts, role, since):
+        return facts
+    return replace(facts, roles=(*facts.roles, RoleFact(role, since)))
 
 
 def calendar_of(policies: Sequence[PolicyVersion], jurisdiction: str, on: date) -> Calendar:

@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
-from ledger.eligibility import CertificateFact, CompletionFact, Facts, RoleFact, evaluate
+from ledger.eligibility import CertificateFact, CompletionFact, Facts, RoleFact, as_appointed, evaluate
 from ledger.policy import parse_policy, shipped_policies
 
 POLICIES = [replace(parse_policy(d), version=1) for d in shipped_policies()]
@@ -225,3 +225,14 @@ def test_the_teacher_cycle_says_it_comes_from_no_seed() -> None:
     # The principal cycle is seed 000's own figure: not assumed.
     principal = replace(facts, roles=(RoleFact("principal", date(2015, 9, 1)),))
     assert evaluate("principal_cycle", principal, POLICIES, date(2026, 12, 1))["assumed"] is False
+
+
+def test_000_5_a_teacher_appointed_principal_is_judged_as_the_principal_they_would_be() -> None:
+    teacher = Facts("T-9", LVYUAN, date(2010, 9, 1), (RoleFact("teacher", date(2010, 9, 1)),))
+    on = date(2026, 12, 1)
+    # Not yet a (prospective) principal: the appointment rules are not for them as they stand...
+    assert evaluate("principal_appointment", teacher, POLICIES, on)["eligible"] is None
+    # ...but an appointment judges the candidate as holding the post from its start (持证上岗).
+    verdict = evaluate("principal_appointment", as_appointed(teacher, "principal", on), POLICIES, on)
+    assert verdict["eligible"] is False
+    assert {m["rule"] for m in verdict["missing"]} == {"qualification-300h", "appointment-ethics"}
