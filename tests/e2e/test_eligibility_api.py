@@ -29,9 +29,10 @@ def _plain(value: Any) -> Any:
     return str(value) if not isinstance(value, (str, int, bool, type(None))) else value
 
 
-async def post_qualification(bank: Bank, hours: list[str]) -> int:
-    # The first module is the ethics one (000 §3): its topic names 职业道德.
-    items = [
+def qualification_modules(hours: list[str]) -> list[dict[str, Any]]:
+    """P-0001's qualification modules of these hours; the first is the ethics one (000 §3):
+    its topic names 职业道德."""
+    return [
         completion(
             f"Q-{i}",
             learner_id="P-0001",
@@ -42,6 +43,10 @@ async def post_qualification(bank: Bank, hours: list[str]) -> int:
         )
         for i, h in enumerate(hours)
     ]
+
+
+async def post_qualification(bank: Bank, hours: list[str]) -> int:
+    items = qualification_modules(hours)
     r = await bank.client.post("/v1/completions", headers=bank.auth("institution"), json={"completions": items})
     assert r.status == 207, await r.text()
     position: int = (await r.json())["position"]
