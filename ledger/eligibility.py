@@ -15,7 +15,8 @@ Invariants:
 - school years and terms are those of the calendar in force (``calendar_of``): the one the
   nearest jurisdiction of the chain states in a policy in force, else the contract's;
 - a verdict is ``eligible`` None when no policy defines the target or none of its rules
-  applies to the learner (``applies_to``): never eligible by default;
+  applies to the learner (``applies_to``): never eligible by default; a bar (a refusal) alone
+  does not make a target with defining rules apply, a credit ratio never does;
 - a requirement whose rule rests on an assumption says ``assumed`` (and the assumption),
   and so does the verdict when any requirement does.
 """
@@ -134,7 +135,7 @@ def evaluate(
             actual=None,
             met=False,
             unit="",
-            informs=rule.INFORMATIONAL,
+            scope=rule.SCOPE,
             assumed=rule.assumed is not None,
             assumption=rule.assumed,
         )
@@ -148,7 +149,10 @@ def evaluate(
             continue
         requirements.append(rule.judge_asked(facts, on, base, asked or {}))
     unmet = [r for r in requirements if not r.met]
-    applies = any(r.applies and not r.informs for r in requirements)
+    # Whom the target is for: the learners its defining rules apply to; where it has only bars
+    # (appraisal_excellent), those the bars apply to; a credit ratio never decides it.
+    scoping = [r for r in requirements if r.scope == "defines"] or [r for r in requirements if r.scope == "bars"]
+    applies = any(r.applies for r in scoping)
     note = None
     if not requirements:
         note = f"no policy in force on {on} for {', '.join(parent_chain(facts.jurisdiction))} defines {target}"

@@ -32,10 +32,8 @@ def test_every_shipped_rule_cites_its_seed_and_says_whom_it_is_for() -> None:
     for policy in POLICIES:
         for rule in policy.rules:
             assert rule.source.document and rule.source.article
-            # Certificates are issued to whoever meets their rule (cn-certificates' note); the
-            # refusal rules are the service record's (issue 13's record-facts part).
-            exempt = policy.policy_id == "cn-certificates" or rule.kind == "not_refused_head_teacher_post"
-            assert exempt or rule.applies_to.as_data(), (policy.policy_id, rule.id)
+            # Certificates are issued to whoever meets their rule (cn-certificates' note).
+            assert policy.policy_id == "cn-certificates" or rule.applies_to.as_data(), (policy.policy_id, rule.id)
 
 
 # -- 001 二(一)1: Wenzhou's head_teacher_post -------------------------------------------
@@ -236,3 +234,12 @@ def test_000_5_a_teacher_appointed_principal_is_judged_as_the_principal_they_wou
     verdict = evaluate("principal_appointment", as_appointed(teacher, "principal", on), POLICIES, on)
     assert verdict["eligible"] is False
     assert {m["rule"] for m in verdict["missing"]} == {"qualification-300h", "appointment-ethics"}
+
+
+def test_001_2_4_9_a_refusal_bar_alone_does_not_make_an_honour_apply() -> None:
+    teacher = Facts("W-5", WENZHOU, date(2000, 9, 1), (RoleFact("teacher", date(2000, 9, 1)),))
+    on = date(2026, 12, 1)
+    # Not a head teacher: the honour is not for them, though the refusal bar applies to teachers.
+    assert evaluate("head_teacher_honour", teacher, POLICIES, on, {"years": 25})["eligible"] is None
+    # appraisal_excellent has only the bar: it is for whom the bar is for.
+    assert evaluate("appraisal_excellent", teacher, POLICIES, on)["eligible"] is True
