@@ -452,7 +452,7 @@ class Soak:
                 path = f"/v1/learners/{target}/{self.rng.choice(['balance', 'history'])}"
                 yield Call("GET", path, self.tokens[f"learner:{own}"], context=(kind, target))
             else:
-                path = "/v1/eligibility?target=teacher_annual&jurisdiction=220106&limit=50"
+                path = "/v1/eligibility?target=teacher_annual&jurisdiction=220106&limit=50&totals=false"
                 yield Call("GET", path, self.tokens["hr"], context=(kind, None))
 
     # -- answers ----------------------------------------------------------------------

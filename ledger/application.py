@@ -52,6 +52,7 @@ from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording
 from ledger import appointments, fast_completion
 from ledger.certificate import Certificate
 from ledger.completion import Completion, CompletionFacts
+from ledger.eligibility import calendar_of
 from ledger.errors import (
     CompletionConflict,
     CompletionNotFound,
@@ -80,6 +81,7 @@ from ledger.policy import Policy, PolicyVersion, check_replacements, parse_polic
 from ledger.provider import Accreditation as Accreditation  # commands name it from here
 from ledger.provider import Provider
 from ledger.school import SchoolRoll, school_roll_uuid
+from ledger.school_year import Calendar
 from ledger.sealing import seal, unseal
 from ledger.standing import Standing, check_scope, current_jurisdiction, standing_of
 from ledger.store import jurisdiction_key, learner_key
@@ -282,6 +284,11 @@ class CreditBank(Application[UUID]):
         ids = self.recorder.select_owned([jurisdiction_key(j) for j in jurisdictions])  # type: ignore[attr-defined]
         policies = [p for p in self.get_many(ids).values() if isinstance(p, Policy)]
         return [v for p in sorted(policies, key=lambda p: p.policy_id) for v in p.versions if v.effective_from <= on]
+
+    def calendar(self, jurisdiction: str, on: date) -> Calendar:
+        """The school calendar in force in ``jurisdiction`` on ``on`` (school years, terms, the
+        plan deadline), fresh from the store: ``ledger.eligibility.calendar_of``."""
+        return calendar_of(self.policies_for(parent_chain(jurisdiction), on), jurisdiction, on)
 
     def learner(self, learner_id: str, *, fresh: bool = False) -> Learner:
         """The learner with this national teacher number (not erased)."""

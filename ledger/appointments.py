@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any, Final
 
-from ledger.eligibility import Facts, evaluate
+from ledger.eligibility import Facts, as_appointed, evaluate
 from ledger.errors import AppointmentNotEligible, AppointmentOverrideNotPermitted
 from ledger.policy import PolicyVersion
 
@@ -64,7 +64,8 @@ def check_appointment(
 ) -> dict[str, Any]:
     """The summary to record with the appointment; refuses it (see the module invariants)."""
     check_override(override=override, may_override=may_override)
-    verdict = evaluate(TARGETS[role], facts, policies, since)
+    # Judged as the holder of the post from ``since``: rules for that role are for the candidate.
+    verdict = evaluate(TARGETS[role], as_appointed(facts, role, since), policies, since)
     if verdict["eligible"] is False and not override:
         unmet = ", ".join(f"{m['policy_id']}#{m['rule']}" for m in verdict["missing"])
         raise AppointmentNotEligible(

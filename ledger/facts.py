@@ -6,6 +6,8 @@ Invariants:
   the events behind them (``event_id``, ``position``);
 - ``evidence`` lists completions by date and event id, never by arrival, so a judgement does
   not depend on the order the facts come in;
+- ``Facts.calendar`` is the school calendar in force in the learner's jurisdiction on the
+  date judged (``ledger.eligibility.calendar_of`` sets it), the contract's by default;
 - the service record (refusals, appraisals, qualifications) and attested prior certificates
   are facts of the learner's own events (``ledger.service_record`` folds them, for the write
   side, the read side and the offline bundle alike), each with its event id and position; a
@@ -22,6 +24,7 @@ from decimal import Decimal
 from typing import Any
 
 from ledger.hours import format_hours
+from ledger.school_year import DEFAULT_CALENDAR, Calendar
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,8 @@ class CompletionFact:
     level: str
     hours: Decimal
     completed_on: date
+    #: The programme's topics as the institution stated them (``topics`` of the completion).
+    topics: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -102,6 +107,7 @@ class Facts:
     refusals: tuple[RefusalFact, ...] = ()
     appraisals: tuple[AppraisalFact, ...] = ()
     qualifications: tuple[QualificationFact, ...] = ()
+    calendar: Calendar = DEFAULT_CALENDAR
 
 
 @dataclass
@@ -122,6 +128,11 @@ class Requirement:
     replaces: dict[str, Any] | None = None
     loosens: bool = False
     window: dict[str, str] | None = None
+    #: How the rule scopes its target (``Rule.SCOPE``): defines, bars or informs.
+    scope: str = "defines"
+    #: The rule rests on the project's assumption (``assumption``), not on a seed's figure.
+    assumed: bool = False
+    assumption: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         out = {k: v for k, v in self.__dict__.items() if v is not None}
@@ -147,8 +158,22 @@ def category_key(categories: frozenset[str] | None) -> str:
     return "any" if categories is None else "|".join(sorted(categories))
 
 
-def counts(c: CompletionFact, categories: frozenset[str] | None, levels: frozenset[str] | None) -> bool:
-    return (categories is None or c.category in categories) and (levels is None or c.level in levels)
+def counts(
+    c: CompletionFact,
+    categories: frozenset[str] | None,
+    levels: frozenset[str] | None,
+    topics: frozenset[str] | None = None,
+) -> bool:
+    """Whether ``c`` counts: its category is one of ``categories`` or, where a rule names
+    ``topics``, one of its topics contains one of them (``校长职业道德专题`` holds ``职业道德``);
+    and its level is one of ``levels``. None: no condition."""
+    return (categories is None or c.category in categories or on_topic(c, topics)) and (
+        levels is None or c.level in levels
+    )
+
+
+def on_topic(c: CompletionFact, topics: frozenset[str] | None) -> bool:
+    return topics is not None and any(word in topic for topic in c.topics for word in topics)
 
 
 def holds(facts: Facts, role: str, on: date) -> bool:

@@ -49,7 +49,7 @@ from ledger.errors import (
     UnknownCode,
 )
 from ledger.ids import learner_uuid
-from ledger.school_year import DEFAULT_CALENDAR, parse_school_year
+from ledger.school_year import DEFAULT_CALENDAR, Calendar, parse_school_year
 from ledger.service_record import APPRAISAL, PRIOR_CERTIFICATE, QUALIFICATION, REFUSAL, identity
 from ledger.vocabulary import APPRAISAL_GRADES, CERTIFICATES, POSTS, QUALIFICATIONS, ROLES
 
@@ -165,11 +165,19 @@ class Learner(Aggregate):
         """The fact recorded under the identity ``plain`` states, if any."""
         return self.service_record.get(identity(event, plain))
 
-    def record_fact(self, event: str, plain: dict[str, Any], personal: str | None, recorded_by: dict[str, Any]) -> None:
+    def record_fact(
+        self,
+        event: str,
+        plain: dict[str, Any],
+        personal: str | None,
+        recorded_by: dict[str, Any],
+        calendar: Calendar = DEFAULT_CALENDAR,
+    ) -> None:
         """Record a service-record fact: ``plain`` its plain fields (``PLAIN[event]``),
-        ``personal`` its free text sealed by the caller, ``recorded_by`` who records it."""
+        ``personal`` its free text sealed by the caller, ``recorded_by`` who records it,
+        ``calendar`` the school calendar of the learner's jurisdiction on the fact's day."""
         self.check_not_erased()
-        _check_fact(event, plain)
+        _check_fact(event, plain, calendar)
         if self.recorded_fact(event, plain) is not None:
             raise _CONFLICTS[event](f"{event} is already recorded for {identity(event, plain)[1:]}", field="body")
         common: dict[str, Any] = {"personal": personal, "recorded_by": recorded_by, "learner_id": self.learner_id}
@@ -307,7 +315,7 @@ class Learner(Aggregate):
         ]
 
 
-def _check_fact(event: str, plain: dict[str, Any]) -> None:
+def _check_fact(event: str, plain: dict[str, Any], calendar: Calendar) -> None:
     """The codes and dates of a service-record fact (the edge checked their form)."""
     codes = {
         REFUSAL: ("post", POSTS),
@@ -324,7 +332,7 @@ def _check_fact(event: str, plain: dict[str, Any]) -> None:
         except ValueError as error:
             raise UnknownCode(str(error), field="school_year") from None
         if event == REFUSAL:
-            first, last = DEFAULT_CALENDAR.span(year)
+            first, last = calendar.span(year)
             if not first <= plain["on"] <= last:
                 raise DateOutsideSchoolYear(
                     f"{plain['on']} is not within school year {year} ({first} to {last})", field="on"

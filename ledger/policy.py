@@ -11,7 +11,10 @@ Invariants:
   numbering and these two rules are ``ledger.versions``', shared with degree mappings);
 - a version's rules are typed (``ledger.rules``) and validated before anything is
   recorded; a rule that replaces a higher-level rule must name it, and must say
-  ``loosens: true`` unless it is provably at least as strict.
+  ``loosens: true`` unless it is provably at least as strict;
+- a version may state the jurisdiction's school ``calendar`` (``year_starts``,
+  ``spring_starts``, ``plan_due`` as ``MM-DD``; each omitted one is the contract's):
+  spring and the plan deadline fall before the school year's start in the calendar year.
 """
 
 from __future__ import annotations
@@ -41,13 +44,16 @@ from ledger.errors import (
 )
 from ledger.grammar import EARLIEST, LATEST, check_identifier, check_text
 from ledger.ids import policy_uuid
+from ledger.rule_parts import FieldReader
 from ledger.rules import POLICY_ID_LENGTH, Rule, at_least_as_strict, parse_rule
+from ledger.school_year import DEFAULT_CALENDAR, Calendar
 from ledger.versions import next_number, published_as, read_draft
 from ledger.vocabulary import is_jurisdiction, parent_chain
 
 _FIELDS = frozenset(
-    {"policy_id", "version", "jurisdiction", "effective_from", "effective_to", "title", "rules", "note"}
+    {"policy_id", "version", "jurisdiction", "effective_from", "effective_to", "title", "rules", "note", "calendar"}
 )
+_CALENDAR = frozenset({"year_starts", "spring_starts", "plan_due"})
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,8 @@ class PolicyVersion:
     title: str
     rules: tuple[Rule, ...]
     note: str | None = None
+    #: The school calendar the version states for its jurisdiction (None: it states none).
+    calendar: Calendar | None = None
 
     def content(self) -> dict[str, Any]:
         """Everything but the version number: what makes two publications the same."""
@@ -70,6 +78,7 @@ class PolicyVersion:
             "title": self.title,
             "rules": [rule.as_data() for rule in self.rules],
             "note": self.note,
+            "calendar": None if self.calendar is None else calendar_data(self.calendar),
         }
 
     def as_data(self) -> dict[str, Any]:
@@ -94,6 +103,33 @@ def _day(value: Any, field: str) -> date:
     if not EARLIEST <= day <= LATEST:
         raise PolicyInvalid(f"must lie between {EARLIEST} and {LATEST}", field=field)
     return day
+
+
+def calendar_data(calendar: Calendar) -> dict[str, str]:
+    return {
+        name: f"{month:02d}-{day:02d}"
+        for name, (month, day) in (
+            ("year_starts", calendar.year_starts),
+            ("spring_starts", calendar.spring_starts),
+            ("plan_due", calendar.plan_due),
+        )
+    }
+
+
+def _calendar(value: Any) -> Calendar | None:
+    if value is None:
+        return None
+    r = FieldReader(value, "calendar")
+    r.keys(_CALENDAR)
+    stated = {name: r.month_day(name) for name in sorted(_CALENDAR) if r.has(name)}
+    calendar = replace(DEFAULT_CALENDAR, **stated)
+    for name in ("spring_starts", "plan_due"):
+        if getattr(calendar, name) >= calendar.year_starts:
+            raise PolicyInvalid(
+                f"{name} falls in the school year's second calendar year, before year_starts",
+                field=f"calendar.{name}",
+            )
+    return calendar
 
 
 def parse_policy(data: Any) -> PolicyVersion:
@@ -123,7 +159,15 @@ def parse_policy(data: Any) -> PolicyVersion:
             raise RuleInvalid(f"rule id {rule.id} is used twice in this version", field=f"rules[{index}].id")
         seen.add(rule.id)
     return PolicyVersion(
-        policy_id, version, jurisdiction, effective_from, effective_to, title.strip(), rules, note or None
+        policy_id,
+        version,
+        jurisdiction,
+        effective_from,
+        effective_to,
+        title.strip(),
+        rules,
+        note or None,
+        _calendar(data.get("calendar")),
     )
 
 
@@ -216,6 +260,7 @@ class Policy(Aggregate):
         title: str,
         rules: list[dict[str, Any]],
         note: str | None,
+        calendar: dict[str, str] | None = None,  # absent from versions published before 1.1
     ) -> None:
         self.versions.append(
             parse_policy(
@@ -228,6 +273,7 @@ class Policy(Aggregate):
                     "title": title,
                     "rules": rules,
                     "note": note,
+                    "calendar": calendar,
                 }
             )
         )

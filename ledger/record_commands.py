@@ -89,7 +89,8 @@ def record_fact(
                 return Written(bank.position_of(learner.id, "." + fact.event, **match), "duplicate")
         # A conflicting retry is refused by the aggregate (its identity is taken).
         personal = bank.seal_personal(subject, opened) if any(v is not None for v in opened.values()) else None
-        learner.record_fact(fact.event, plain, personal, dict(recorded_by))
+        calendar = bank.calendar(learner.jurisdiction, fact.dated())
+        learner.record_fact(fact.event, plain, personal, dict(recorded_by), calendar)
         return Written(bank.record(learner), "recorded")
 
     return bank.unit_of_work(command)

@@ -20,19 +20,29 @@ Invariants:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, ClassVar, Final, TypeVar
 
+from ledger.degree import credits_for
 from ledger.errors import RuleInvalid, RuleKindUnknown
-from ledger.facts import CompletionFact, Facts, Requirement, category_key, counts, evidence, holds
-from ledger.grammar import NAME
+from ledger.facts import CompletionFact, Facts, Requirement, RoleFact, category_key, counts, evidence, holds
+from ledger.grammar import NAME, check_text
 from ledger.hours import format_hours
-from ledger.rule_parts import AppliesTo, FieldReader, RuleRef, Source, Window, read_window
-from ledger.school import school_terms_for
-from ledger.school_year import DEFAULT_CALENDAR, SchoolYear
+from ledger.rule_parts import (
+    AppliesTo,
+    FieldReader,
+    RuleRef,
+    Source,
+    Window,
+    YearsInRole,
+    read_window,
+    service_reached,
+    years_served,
+)
+from ledger.school_year import Calendar, SchoolYear
 from ledger.vocabulary import CERTIFICATES, LEVELS, ROLES
 from ledger.vocabulary_document import OPEN_CATEGORIES
 
@@ -40,9 +50,12 @@ _NAME = NAME
 #: A policy id: the grammar of identifiers (``ledger.grammar``).
 POLICY_ID_LENGTH: Final = 64
 
-_COMMON: Final = frozenset({"id", "kind", "targets", "source", "applies_to", "note", "replaces", "loosens"})
+_COMMON: Final = frozenset({"id", "kind", "targets", "source", "applies_to", "note", "replaces", "loosens", "assumed"})
 _SOURCE: Final = frozenset({"document", "article"})
-_APPLIES_TO: Final = frozenset({"roles", "hired_within_months"})
+_APPLIES_TO: Final = frozenset({"roles", "hired_within_months", "years_in_role", "hired_on_or_after", "hired_before"})
+_YEARS_IN_ROLE: Final = frozenset({"role", "at_least"})
+#: The most words a rule's ``topics`` names, and the longest word.
+MAX_TOPICS: Final = 20
 _REPLACES: Final = frozenset({"policy_id", "rule"})
 
 
@@ -56,9 +69,18 @@ class Rule:
     note: str | None = None
     replaces: RuleRef | None = None
     loosens: bool = False
+    #: What the rule assumes where no seed gives the figure ("1 month = 160 h"); None: the
+    #: rule is the seed's own. A verdict resting on it says ``assumed``.
+    assumed: str | None = None
 
     #: The fields a rule of this kind takes beyond the common ones (``_COMMON``).
     PARAMS: ClassVar[frozenset[str]] = frozenset()
+    #: The parameters of a verdict's question this kind reads (``years`` of an honour).
+    ASKS: ClassVar[frozenset[str]] = frozenset()
+    #: How a rule of this kind scopes its target: ``defines`` (the target applies to whom the
+    #: rule applies), ``bars`` (a bar, such as a refusal: it scopes a target only where no
+    #: defining rule does) or ``informs`` (a credit ratio: always met, it never scopes).
+    SCOPE: ClassVar[str] = "defines"
 
     @classmethod
     def read(cls, r: FieldReader, common: dict[str, Any]) -> Rule:
@@ -76,6 +98,10 @@ class Rule:
         """``base`` filled in with this rule's verdict for ``facts`` on ``on``."""
         raise NotImplementedError
 
+    def judge_asked(self, facts: Facts, on: date, base: Requirement, asked: Mapping[str, int]) -> Requirement:
+        """``judge``, for a question with parameters (``asked``, of ``ASKS``): most kinds read none."""
+        return self.judge(facts, on, base)
+
     def as_data(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "id": self.id,
@@ -83,16 +109,14 @@ class Rule:
             "targets": list(self.targets),
             "source": {"document": self.source.document, "article": self.source.article},
         }
-        applies: dict[str, Any] = {}
-        if self.applies_to.roles:
-            applies["roles"] = sorted(self.applies_to.roles)
-        if self.applies_to.hired_within_months is not None:
-            applies["hired_within_months"] = self.applies_to.hired_within_months
+        applies = self.applies_to.as_data()
         if applies:
             data["applies_to"] = applies
         data.update(self.params())
         if self.note:
             data["note"] = self.note
+        if self.assumed:
+            data["assumed"] = self.assumed
         if self.replaces is not None:
             data["replaces"] = {"policy_id": self.replaces.policy_id, "rule": self.replaces.rule}
             data["loosens"] = self.loosens
@@ -119,9 +143,26 @@ def _codes(values: frozenset[str] | None) -> list[str] | None:
     return None if values is None else sorted(values)
 
 
-def _subset(new: frozenset[str] | None, old: frozenset[str] | None) -> bool:
-    """Counting from fewer categories is stricter; None counts every category."""
+def _subset(new: frozenset[str] | None, old: frozenset[str] | None, *, empty_is_none: bool = False) -> bool:
+    """Counting from fewer categories is stricter; None counts every category. With
+    ``empty_is_none`` (topics), None counts none: fewer topic words is stricter still."""
+    if empty_is_none:
+        return new is None or (old is not None and new <= old)
     return old is None or (new is not None and new <= old)
+
+
+def _topics(r: FieldReader) -> frozenset[str] | None:
+    """A rule's ``topics``: words a completion's topics may contain to count beside its
+    category (``["职业道德", "师德"]``), or None."""
+    value = r.data.get("topics")
+    if value is None:
+        return None
+    if not isinstance(value, list) or not value or len(value) > MAX_TOPICS:
+        raise RuleInvalid(f"must be a non-empty list of at most {MAX_TOPICS} words", field=r.at("topics"))
+    return frozenset(
+        check_text(word, f"{r.at('topics')}[{i}]", max_length=50, error=RuleInvalid).strip()
+        for i, word in enumerate(value)
+    )
 
 
 def _done(facts: Facts, on: date) -> list[CompletionFact]:
@@ -129,12 +170,20 @@ def _done(facts: Facts, on: date) -> list[CompletionFact]:
 
 
 def _judge_hours(
-    facts: Facts, on: date, base: Requirement, rule: MinHours | MinHoursPerTerm, first: date, last: date
+    facts: Facts,
+    on: date,
+    base: Requirement,
+    rule: MinHours | MinHoursPerTerm,
+    first: date,
+    last: date,
+    topics: frozenset[str] | None = None,
 ) -> Requirement:
     """``base`` judged for ``rule.hours`` of its categories and levels done between ``first``
     and ``last`` (both inclusive) and by ``on``: the one count of hours in a window."""
     counted = [
-        c for c in _done(facts, on) if first <= c.completed_on <= last and counts(c, rule.categories, rule.levels)
+        c
+        for c in _done(facts, on)
+        if first <= c.completed_on <= last and counts(c, rule.categories, rule.levels, topics)
     ]
     total = sum((c.hours for c in counted), Decimal(0))
     base.actual, base.met, base.evidence = format_hours(total), total >= rule.hours, evidence(counted)
@@ -156,8 +205,10 @@ class MinHours(Rule):
     hours: Decimal = Decimal(0)
     categories: frozenset[str] | None = None  # None: every category counts
     levels: frozenset[str] | None = None
+    #: Words a completion's topics may contain to count beside ``categories`` (None: none).
+    topics: frozenset[str] | None = None
 
-    PARAMS: ClassVar[frozenset[str]] = frozenset({"window", "hours", "categories", "levels"})
+    PARAMS: ClassVar[frozenset[str]] = frozenset({"window", "hours", "categories", "levels", "topics"})
 
     @classmethod
     def read(cls, r: FieldReader, common: dict[str, Any]) -> Rule:
@@ -165,17 +216,21 @@ class MinHours(Rule):
             **common,
             window=read_window(r.data.get("window"), r.at("window")),
             hours=r.decimal("hours"),
-            categories=r.codes("categories", OPEN_CATEGORIES, required=False),
+            categories=r.codes("categories", OPEN_CATEGORIES, required=r.has("topics")),
             levels=r.codes("levels", LEVELS, required=False),
+            topics=_topics(r),
         )
 
     def params(self) -> dict[str, Any]:
-        return {
+        data = {
             "window": self.window.as_data(),
             "hours": self.hours,
             "categories": _codes(self.categories),
             "levels": _codes(self.levels),
         }
+        if self.topics is not None:
+            data["topics"] = sorted(self.topics)
+        return data
 
     def at_least_as_strict(self, old: MinHours) -> bool:
         return (
@@ -183,10 +238,11 @@ class MinHours(Rule):
             and self.hours >= old.hours
             and _subset(self.categories, old.categories)
             and _subset(self.levels, old.levels)
+            and _subset(self.topics, old.topics, empty_is_none=True)
         )
 
     def judge(self, facts: Facts, on: date, base: Requirement) -> Requirement:
-        span = self.window.span(on, facts.hired_on)
+        span = self.window.span(on, facts.hired_on, facts.calendar)
         base.unit, base.required = "hours", format_hours(self.hours)
         if span is None:
             base.actual, base.met = "0", False
@@ -197,7 +253,7 @@ class MinHours(Rule):
         base.window = (
             {"to": last.isoformat()} if first == date.min else {"from": first.isoformat(), "to": last.isoformat()}
         )
-        return _judge_hours(facts, on, base, self, first, last)
+        return _judge_hours(facts, on, base, self, first, last, self.topics)
 
 
 @kind("category_present")
@@ -206,8 +262,10 @@ class CategoryPresent(Rule):
     window: Window = Window("calendar_year")
     categories: frozenset[str] = frozenset()
     count: int = 1
+    #: Words a completion's topics may contain to count beside ``categories`` (None: none).
+    topics: frozenset[str] | None = None
 
-    PARAMS: ClassVar[frozenset[str]] = frozenset({"window", "categories", "count"})
+    PARAMS: ClassVar[frozenset[str]] = frozenset({"window", "categories", "count", "topics"})
 
     @classmethod
     def read(cls, r: FieldReader, common: dict[str, Any]) -> Rule:
@@ -218,21 +276,38 @@ class CategoryPresent(Rule):
             window=read_window(r.data.get("window"), r.at("window")),
             categories=categories,
             count=r.integer("count") if r.has("count") else 1,
+            topics=_topics(r),
         )
 
     def params(self) -> dict[str, Any]:
-        return {"window": self.window.as_data(), "categories": sorted(self.categories), "count": self.count}
+        data: dict[str, Any] = {
+            "window": self.window.as_data(),
+            "categories": sorted(self.categories),
+            "count": self.count,
+        }
+        if self.topics is not None:
+            data["topics"] = sorted(self.topics)
+        return data
 
     def at_least_as_strict(self, old: CategoryPresent) -> bool:
-        return self.window == old.window and self.categories <= old.categories and self.count >= old.count
+        return (
+            self.window == old.window
+            and self.categories <= old.categories
+            and self.count >= old.count
+            and _subset(self.topics, old.topics, empty_is_none=True)
+        )
 
     def judge(self, facts: Facts, on: date, base: Requirement) -> Requirement:
-        span = self.window.span(on, facts.hired_on)
+        span = self.window.span(on, facts.hired_on, facts.calendar)
         assert span is not None or self.window.kind == "after_hire"
         first, last = span if span is not None else (date.max, date.min)
         if first != date.min:
             base.window = {"from": first.isoformat(), "to": last.isoformat()}
-        counted = [c for c in _done(facts, on) if first <= c.completed_on <= last and c.category in self.categories]
+        counted = [
+            c
+            for c in _done(facts, on)
+            if first <= c.completed_on <= last and counts(c, self.categories, None, self.topics)
+        ]
         base.unit, base.required, base.actual = "completions", self.count, len(counted)
         base.met, base.evidence = len(counted) >= self.count, evidence(counted)
         if not base.met:
@@ -331,31 +406,37 @@ class RoleHeldYears(Rule):
 
     def judge(self, facts: Facts, on: date, base: Requirement) -> Requirement:
         spells = [r for r in facts.roles if r.role == self.role and r.since <= on]
-        days = sum(((min(r.until or on, on) - r.since).days + 1 for r in spells), 0)
-        needed = int(self.years * 365)  # whole years of 365 days: a leap day never decides
-        base.unit, base.required, base.actual = (
-            "years",
-            format_hours(self.years),
-            format_hours((Decimal(days) / 365).quantize(Decimal("0.01"))),
-        )
-        base.met = days >= needed
-        base.evidence = [
-            {
-                "event_id": r.event_id,
-                "position": r.position,
-                "role": r.role,
-                "since": r.since.isoformat(),
-                "until": r.until.isoformat() if r.until else None,
-            }
-            for r in sorted(spells, key=lambda r: (r.since, r.event_id or ""))
-        ]
+        months = self.years * 12
+        if months == int(months):
+            # Calendar anniversaries (a 30-year milestone lands on its day, not 8 days early).
+            reached = service_reached(((r.since, r.until) for r in spells), int(months))
+        else:  # a fraction of a month: counted in days of the year (a leap day never decides)
+            reached = service_reached(((r.since, r.until) for r in spells), 0)
+            reached = None if reached is None else reached + timedelta(days=int(self.years * 365))
+        served = years_served([(r.since, r.until) for r in spells], on)
+        base.unit, base.required, base.actual = "years", format_hours(self.years), served
+        base.met = reached is not None and reached <= on
+        base.evidence = _spell_evidence(spells)
         if not base.met:
             holding = holds(facts, self.role, on)
-            due = on + timedelta(days=needed - days) if holding else None
-            base.missing = {"days": needed - days, "due": due.isoformat() if due else None}
+            due = reached if holding and reached is not None else None
+            base.missing = {"years": format_hours(self.years), "due": due.isoformat() if due else None}
             if not holding:
                 base.note = f"the learner does not hold the role {self.role} on {on}"
         return base
+
+
+def _spell_evidence(spells: list[RoleFact]) -> list[dict[str, Any]]:
+    return [
+        {
+            "event_id": r.event_id,
+            "position": r.position,
+            "role": r.role,
+            "since": r.since.isoformat(),
+            "until": r.until.isoformat() if r.until else None,
+        }
+        for r in sorted(spells, key=lambda r: (r.since, r.event_id or ""))
+    ]
 
 
 @kind("certificate_held")
@@ -398,7 +479,9 @@ class NotRefusedHeadTeacherPost(Rule):
     """No head-teacher post refused without good reason in the school year of the day
     judged (seed 001 二(四)9: "当年学年度考核不得评为优秀,不得晋升职称和评优评先"): an
     unjustified refusal recorded for that school year bars it; the next year is free.
-    School years are the contract's default calendar (``ledger.school_year``)."""
+    School years are the jurisdiction's (``Facts.calendar``, the contract's by default)."""
+
+    SCOPE: ClassVar[str] = "bars"
 
     @classmethod
     def read(cls, r: FieldReader, common: dict[str, Any]) -> Rule:
@@ -408,8 +491,8 @@ class NotRefusedHeadTeacherPost(Rule):
         return True  # the rule has no parameters: identical
 
     def judge(self, facts: Facts, on: date, base: Requirement) -> Requirement:
-        year = DEFAULT_CALENDAR.school_year_of(on)
-        first, last = DEFAULT_CALENDAR.span(year)
+        year = facts.calendar.school_year_of(on)
+        first, last = facts.calendar.span(year)
         base.window = {"school_year": str(year), "from": first.isoformat(), "to": last.isoformat()}
         # Known by the day judged: a refusal recorded for the year but dated later is not yet one.
         that_year = [
@@ -430,7 +513,7 @@ class NotRefusedHeadTeacherPost(Rule):
             for r in sorted(that_year, key=lambda r: (r.on, r.event_id))
         ]
         if barring:
-            free = DEFAULT_CALENDAR.span(SchoolYear(year.first + 1))[0]
+            free = facts.calendar.span(SchoolYear(year.first + 1))[0]
             base.missing = {"refusals": len(barring), "school_year": str(year), "free_from": free.isoformat()}
             base.note = f"an unjustified refusal of the head-teacher post is recorded for school year {year}"
         elif that_year:
@@ -446,6 +529,7 @@ class CreditRatio(Rule):
     hours_per_credit: Decimal = Decimal(1)
 
     PARAMS: ClassVar[frozenset[str]] = frozenset({"hours_per_credit"})
+    SCOPE: ClassVar[str] = "informs"
 
     @classmethod
     def read(cls, r: FieldReader, common: dict[str, Any]) -> Rule:
@@ -460,11 +544,75 @@ class CreditRatio(Rule):
     def judge(self, facts: Facts, on: date, base: Requirement) -> Requirement:
         total = sum((c.hours for c in _done(facts, on)), Decimal(0))
         base.unit, base.required, base.met = "hours per credit", format_hours(self.hours_per_credit), True
-        base.actual = format_hours((total / self.hours_per_credit).quantize(Decimal("0.01")))
+        base.actual = format_hours(credits_for(total, self.hours_per_credit))
         base.note = (
             f"informational: {format_hours(self.hours_per_credit)} h make one credit; "
             f"actual is the learner's credits from {format_hours(total)} h"
         )
+        return base
+
+
+@kind("service_milestone")
+@dataclass(frozen=True)
+class ServiceMilestone(Rule):
+    """Years of service in ``role`` (and the roles in ``counting``, such as the intern year
+    of a head teacher) reach the milestone asked (``years``, one of ``milestones``), counted
+    by calendar anniversaries with spells summed (seed 001 二(五)12: 担任班主任工作满 N 年).
+    Asked without ``years``: the highest milestone reached, else the next one."""
+
+    role: str = "head_teacher"
+    counting: frozenset[str] = frozenset()
+    milestones: tuple[int, ...] = ()
+
+    PARAMS: ClassVar[frozenset[str]] = frozenset({"role", "counting", "milestones"})
+    ASKS: ClassVar[frozenset[str]] = frozenset({"years"})
+
+    @classmethod
+    def read(cls, r: FieldReader, common: dict[str, Any]) -> Rule:
+        role = r.code("role", ROLES)
+        counting = r.codes("counting", ROLES, required=False) or frozenset()
+        raw = r.data.get("milestones")
+        if not isinstance(raw, list) or not raw or len(raw) > 20:
+            raise RuleInvalid("must be a non-empty list of at most 20 whole numbers of years", field=r.at("milestones"))
+        for index, value in enumerate(raw):
+            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 60:
+                raise RuleInvalid(
+                    "must be a whole number of years from 1 to 60", field=f"{r.at('milestones')}[{index}]"
+                )
+        milestones = tuple(sorted(set(raw)))
+        return cls(**common, role=role, counting=counting | {role}, milestones=milestones)
+
+    def params(self) -> dict[str, Any]:
+        return {"role": self.role, "counting": sorted(self.counting), "milestones": list(self.milestones)}
+
+    def at_least_as_strict(self, old: ServiceMilestone) -> bool:
+        return self.role == old.role and self.counting <= old.counting and set(self.milestones) >= set(old.milestones)
+
+    def judge(self, facts: Facts, on: date, base: Requirement) -> Requirement:
+        return self.judge_asked(facts, on, base, {})
+
+    def spells(self, facts: Facts, on: date) -> list[RoleFact]:
+        return [r for r in facts.roles if r.role in self.counting and r.since <= on]
+
+    def judge_asked(self, facts: Facts, on: date, base: Requirement, asked: Mapping[str, int]) -> Requirement:
+        spells = self.spells(facts, on)
+        runs = [(r.since, r.until) for r in spells]
+        served = years_served(runs, on)
+        wanted = asked.get("years")
+        if wanted is None:
+            reached_ones = [m for m in self.milestones if m <= served]
+            wanted = reached_ones[-1] if reached_ones else self.milestones[0]
+        reached = service_reached(runs, 12 * wanted)
+        base.unit, base.required, base.actual = "years of service", wanted, served
+        base.met = wanted in self.milestones and reached is not None and reached <= on
+        base.evidence = _spell_evidence(spells)
+        if reached is not None:
+            base.window = {"reached_on": reached.isoformat()}
+        if wanted not in self.milestones:
+            base.note = f"no honour at {wanted} years; honours at {', '.join(map(str, self.milestones))} years"
+            base.missing = {"years": wanted, "due": None}
+        elif not base.met:
+            base.missing = {"years": wanted, "due": reached.isoformat() if reached else None}
         return base
 
 
@@ -491,6 +639,11 @@ def parse_rule(data: Any, path: str = "rule") -> Rule:
     src.keys(_SOURCE)
     applies = FieldReader({} if r.data.get("applies_to") is None else r.data["applies_to"], r.at("applies_to"))
     applies.keys(_APPLIES_TO)
+    years_in_role: YearsInRole | None = None
+    if applies.has("years_in_role"):
+        served = FieldReader(applies.data["years_in_role"], applies.at("years_in_role"))
+        served.keys(_YEARS_IN_ROLE)
+        years_in_role = YearsInRole(served.code("role", ROLES), served.integer("at_least", high=60))
     replaces: RuleRef | None = None
     if r.has("replaces"):
         ref = FieldReader(r.data["replaces"], r.at("replaces"))
@@ -506,8 +659,12 @@ def parse_rule(data: Any, path: str = "rule") -> Rule:
         "applies_to": AppliesTo(
             applies.codes("roles", ROLES, required=False) or frozenset(),
             applies.integer("hired_within_months", high=600) if applies.has("hired_within_months") else None,
+            years_in_role,
+            applies.day("hired_on_or_after") if applies.has("hired_on_or_after") else None,
+            applies.day("hired_before") if applies.has("hired_before") else None,
         ),
         "note": r.text("note", max_length=2000, multiline=True) if r.has("note") else None,
+        "assumed": r.text("assumed", max_length=300) if r.has("assumed") else None,
         "replaces": replaces,
         "loosens": r.flag("loosens"),
     }
@@ -524,8 +681,8 @@ def at_least_as_strict(new: Rule, old: Rule) -> bool:
 class MinHoursPerTerm(Rule):
     """Hours (school-based, say) in a term (学期) of the learner's jurisdiction: the term
     holding the day judged, or with ``period: previous`` the last complete one. Terms come
-    from ``ledger.school.school_terms_for`` (the contract's calendar unless the
-    jurisdiction's policy says otherwise)."""
+    from the jurisdiction's calendar in force (``Facts.calendar``: the contract's unless a
+    policy states one)."""
 
     hours: Decimal = Decimal(0)
     categories: frozenset[str] | None = None
@@ -563,8 +720,7 @@ class MinHoursPerTerm(Rule):
             and _subset(self.levels, old.levels)
         )
 
-    def term_span(self, jurisdiction: str, on: date) -> tuple[str, date, date]:
-        calendar = school_terms_for(jurisdiction).calendar
+    def term_span(self, calendar: Calendar, on: date) -> tuple[str, date, date]:
         term = calendar.term_of(on)
         if self.previous:
             term = calendar.term_of(calendar.term_span(term)[0] - timedelta(days=1))
@@ -572,7 +728,7 @@ class MinHoursPerTerm(Rule):
         return str(term), first, last
 
     def judge(self, facts: Facts, on: date, base: Requirement) -> Requirement:
-        term, first, last = self.term_span(facts.jurisdiction, on)
+        term, first, last = self.term_span(facts.calendar, on)
         base.unit, base.required = "hours", format_hours(self.hours)
         base.window = {"term": term, "from": first.isoformat(), "to": last.isoformat()}
         return _judge_hours(facts, on, base, self, first, last)

@@ -76,12 +76,12 @@ class SchoolTerms:
     attendance_threshold: Decimal = DEFAULT_ATTENDANCE_THRESHOLD
 
 
-def school_terms_for(jurisdiction: str) -> SchoolTerms:
-    """The one place the write and read side learn a jurisdiction's school calendar and
-    figures. Until the per-jurisdiction calendar of the policy data is merged every
-    jurisdiction has the contract's defaults; point this at it then."""
-    del jurisdiction  # every jurisdiction has the defaults until then
-    return SchoolTerms()
+def school_terms_for(calendar: Calendar = DEFAULT_CALENDAR) -> SchoolTerms:
+    """The one place the write and read side learn a school's terms and figures: the
+    jurisdiction's calendar in force (``CreditBank.calendar`` on the write side,
+    ``projections.policies.calendar_in_force`` on the read side) with the contract's
+    frequency and attendance threshold, which no policy states yet."""
+    return SchoolTerms(calendar=calendar)
 
 
 def school_uuid(school_id: str) -> UUID:

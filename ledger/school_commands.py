@@ -55,7 +55,6 @@ from ledger.school import (
     attendance_record_id,
     school_provider_id,
     school_roll_uuid,
-    school_terms_for,
     school_uuid,
 )
 from ledger.standing import check_scope
@@ -142,7 +141,7 @@ def file_plan(bank: CreditBank, school_id: str, plan: PlanFiling, *, scope: str 
         found = school(bank, school_id, scope=scope)
         if plan.filed_on > bank.today():
             raise CompletionInFuture(f"filed_on {plan.filed_on} is after today ({bank.today()})", field="filed_on")
-        deadline = school_terms_for(found.jurisdiction).calendar.plan_deadline(plan.school_year)
+        deadline = bank.calendar(found.jurisdiction, plan.filed_on).plan_deadline(plan.school_year)
         if not found.file_plan(plan, deadline):
             year = str(plan.school_year)
             return Written(bank.position_of(found.id, ".PlanFiled", school_year=year), "duplicate")
@@ -161,7 +160,7 @@ def hold_session(bank: CreditBank, school_id: str, session: SessionFacts) -> Wri
         instructor = bank.subjects_of([session.instructor]).get(session.instructor)
         if instructor is None or bank.get(learner_uuid(instructor), Learner, fresh=True) is None:
             raise LearnerNotFound(f"no learner {session.instructor} is registered", field="instructor")
-        term = school_terms_for(found.jurisdiction).calendar.term_of(session.held_on)
+        term = bank.calendar(found.jurisdiction, session.held_on).term_of(session.held_on)
         recorded = SessionFacts(**{**session.fields(), "instructor": instructor})
         if not found.hold_session(recorded, str(term)):
             return Written(bank.position_of(found.id, ".SessionHeld", session_id=session.session_id), "duplicate")

@@ -115,7 +115,9 @@ def standing_of(
             completions[aggregate_id] = aggregate
             f = aggregate.facts
             if aggregate.earns_hours:
-                counted.append(CompletionFact(event_id, position, f.category, f.level, f.hours, f.completed_on))
+                counted.append(
+                    CompletionFact(event_id, position, f.category, f.level, f.hours, f.completed_on, tuple(f.topics))
+                )
         elif isinstance(aggregate, Certificate):
             history = [(h["status"], h["since"]) for h in aggregate.history]
             certificates.extend(

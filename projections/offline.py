@@ -216,7 +216,13 @@ def recompute(
         if earns_hours(f["assessment"], revoked=oid in revoked):
             facts[f["learner_id"]].append(
                 CompletionFact(
-                    str(e.event_id), e.position, f["category"], f["level"], Decimal(f["hours"]), f["completed_on"]
+                    str(e.event_id),
+                    e.position,
+                    f["category"],
+                    f["level"],
+                    Decimal(f["hours"]),
+                    f["completed_on"],
+                    tuple(f.get("topics") or ()),
                 )
             )
     targets = sorted({t for v in versions for t in v.targets()})

@@ -22,8 +22,10 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any, Final
 
-from ledger.eligibility import CompletionFact, Facts, RoleFact
+from ledger.credits import Ratio, ratio_of
+from ledger.eligibility import CompletionFact, Facts, RoleFact, calendar_of
 from ledger.policy import Policy, PolicyVersion, parse_policy
+from ledger.school_year import Calendar
 from ledger.vocabulary import NATIONAL, parent_chain
 from projections import core
 from projections.certificates import with_certificates
@@ -75,6 +77,7 @@ def row(e: Decoded) -> tuple[Any, ...]:
                 "title",
                 "rules",
                 "note",
+                "calendar",
             )
         }
     )
@@ -116,6 +119,19 @@ async def policies_in_force(
         bound(at_position),
     )
     return [_version(r) for r in rows]
+
+
+async def calendar_in_force(conn: Any, jurisdiction: str, on: date, at_position: int | None = None) -> Calendar:
+    """The school calendar in force in ``jurisdiction`` on ``on`` as known at the position
+    (school years, terms, the plan deadline): ``ledger.eligibility.calendar_of``, as the
+    write side's ``CreditBank.calendar`` gives it."""
+    versions = await policies_in_force(conn, parent_chain(jurisdiction), on, at_position)
+    return calendar_of(versions, jurisdiction, on)
+
+
+async def credit_ratio_in_force(conn: Any, jurisdiction: str, on: date, at_position: int | None = None) -> Ratio | None:
+    """The hours-per-credit ratio a policy in force sets for ``jurisdiction`` (``ledger.credits``)."""
+    return ratio_of(await policies_in_force(conn, parent_chain(jurisdiction), on, at_position), jurisdiction, on)
 
 
 async def policies_known(
@@ -190,7 +206,7 @@ SELECT l.learner_id,
    WHERE r.learner_id = l.learner_id AND r.started_position <= $2) AS roles,
   (SELECT coalesce(json_agg(json_build_object(
       'event_id', c.event_id, 'position', c.recorded_position, 'category', c.category,
-      'level', c.level, 'hours', c.hours::text, 'completed_on', c.completed_on)), '[]')
+      'level', c.level, 'hours', c.hours::text, 'completed_on', c.completed_on, 'topics', c.topics)), '[]')
    FROM rm_completions c
    WHERE c.learner_id = l.learner_id AND c.recorded_position <= $2
      AND {core.earns_hours_sql("c", position="$2", assessments="$3")}) AS completions
@@ -221,6 +237,7 @@ def _facts(r: Any) -> Facts:
             x["level"],
             Decimal(x["hours"]),
             date.fromisoformat(x["completed_on"]),
+            tuple(x["topics"] or ()),
         )
         for x in json.loads(r["completions"])
     )

@@ -25,6 +25,7 @@ from ledger.school import School, school_provider_id, school_terms_for
 from ledger.school_year import Term
 from projections.eventlog import bound, topic
 from projections.events import Decoded
+from projections.policies import calendar_in_force
 
 REGISTERED: Final = topic(School, "Registered")
 PLAN_FILED: Final = topic(School, "PlanFiled")
@@ -225,7 +226,7 @@ async def inspection(
     """The term-end inspection of one school (``found``, as ``school`` answers it)."""
     upper = bound(at_position)
     school_id = found["school_id"]
-    rules = school_terms_for(found["jurisdiction"])
+    rules = school_terms_for(await calendar_in_force(conn, found["jurisdiction"], today, at_position))
     first, last = rules.calendar.term_span(term)
     plan = await conn.fetchrow(
         "SELECT school_year, title, filed_on, document_sha256, deadline, late, position FROM rm_school_plans"

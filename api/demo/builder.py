@@ -41,6 +41,7 @@ Invariants:
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import itertools
 import random
 from collections import deque
@@ -583,6 +584,8 @@ class _Learner:
     kind: str
     registration: LearnerRegistration
     history: tuple[_Planned, ...]
+    #: Role spells that end after registration (an intern head-teacher year), (role, until).
+    ends: tuple[tuple[str, date], ...] = ()
 
 
 class _Planner:
@@ -790,15 +793,20 @@ def _plan_learner(seed: int, serial: int, today: date) -> _Learner:
                     day -= timedelta(days=day.weekday() - 4)
                 planner.add(programme, day)
         head_since: date | None = None
+        ends: list[tuple[str, date]] = []
+        if kind in {"first_year", "second_year"}:
+            # 新从事教育工作的教师必须担任一年及以上见习班主任 (001 二(一)2).
+            roles.append(("intern_head_teacher", hired_on))
         if kind == "head_teacher":
             first = max(hired_on.year + 1, 1995)
             head_since = date(rng.randint(first, max(first, year - 1)), 9, 1)
             roles.append(("head_teacher", head_since))
         elif kind == "second_year":
-            # the intern head-teacher year of a new teacher (001 二(一)2)
+            # after the intern head-teacher year of a new teacher (001 二(一)2), the post
             head_since = date(hired_on.year + 1, 9, 1)
             if head_since <= today:
                 roles.append(("head_teacher", head_since))
+                ends.append(("intern_head_teacher", head_since - timedelta(days=1)))
             else:
                 head_since = None
         for y in planner.years():
@@ -816,7 +824,26 @@ def _plan_learner(seed: int, serial: int, today: date) -> _Learner:
         hired_on=hired_on,
         roles=tuple(roles),
     )
-    return _Learner(serial, kind, registration, tuple(planner.planned))
+    ends_ = tuple(ends) if kind not in {"principal", "prospective_principal", "trainer"} else ()
+    return _Learner(serial, kind, registration, tuple(planner.planned), ends_)
+
+
+def _with_thirty_years(cast: list[_Learner], today: date) -> list[_Learner]:
+    """The cast with one head teacher of thirty years' service this school year (001 二(五)12
+    honours 10, 20, 25 and 30 years; the draws give the others): the first head teacher hired
+    before that start whose post began before the planned years, so their completions (drawn
+    the same for any such start) do not change."""
+    year = _school_year_start(today).year
+    start = date(year - 30, 9, 1)
+    for index, learner in enumerate(cast):
+        roles = dict(learner.registration.roles)
+        since = roles.get("head_teacher")
+        hired = learner.registration.hired_on
+        if learner.kind == "head_teacher" and since and hired and hired < start and since.year < today.year - 2:
+            moved = tuple((r, start if r == "head_teacher" else d) for r, d in learner.registration.roles)
+            registration = dataclasses.replace(learner.registration, roles=moved)
+            return [*cast[:index], dataclasses.replace(learner, registration=registration), *cast[index + 1 :]]
+    return cast
 
 
 # -- completions and revocations ----------------------------------------------------
@@ -960,7 +987,7 @@ def build_demo(
     # Only an empty bank gets a history by the demo's clock: over recorded events, a
     # backdated one would break the order of positions and recorded times.
     clock = _DemoClock(zone, datetime.now(zone)) if not bank.recorder.max_notification_id() else None
-    cast = [_plan_learner(seed, serial, today) for serial in range(1, learners + 1)]
+    cast = _with_thirty_years([_plan_learner(seed, serial, today) for serial in range(1, learners + 1)], today)
     planned = [_completions(learner, seed) for learner in cast]
     # Cast members erased since an earlier build are never registered or posted for again.
     erased = _erased(bank, cast, planned)
@@ -1040,6 +1067,12 @@ def build_demo(
                 done += len(batch)
                 report("completions", done, len(facts))
         register_until(today)
+        # The intern years that are over end now (HR records them at the end of the build).
+        for learner, _ in kept:
+            number = learner.registration.learner_id
+            for role, until in learner.ends:
+                if until <= today and bank.learner(number).open_spell(role) is not None:
+                    bank.end_role(number, role, until)
         school_term_until(today + timedelta(days=1))
 
     for done, (provider_id, record_id, reason) in enumerate(revocations, start=1):

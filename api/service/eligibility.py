@@ -50,10 +50,12 @@ from api.service.problems import Problem
 from api.service.schemas import read_query_schema
 from api.service.time_travel import judged_on, question
 from api.service.writes import answer_written
+from ledger.credits import ratio_of, with_credits
 from ledger.eligibility import Facts, evaluate, plan, policies_applied
 from ledger.errors import LearnerNotFound
+from ledger.facts import holds
 from ledger.policy import PolicyVersion
-from ledger.vocabulary import covers, parent_chain
+from ledger.vocabulary import LABELS, covers, parent_chain
 from projections import policies as policy_reads
 
 #: The most learners judged per chunk of a cohort.
@@ -138,6 +140,7 @@ async def _known_target(
 
 
 async def _verdict(request: web.Request) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(the verdict, where it answers: ``position`` and the credit ``ratio`` in force)."""
     learner_id = request.match_info["learner_id"]
     query = load_query(request, verdict_query_schema)
     async with services(request).pool.acquire() as conn:
@@ -151,8 +154,13 @@ async def _verdict(request: web.Request) -> tuple[dict[str, Any], dict[str, Any]
         # A rule in force names the target: it is known, no second query (the usual case).
         if all(query["target"] not in version.targets() for version in policies):
             await _known_target(conn, query["target"], facts.jurisdiction, position, below=False)
-    verdict = {**evaluate(query["target"], facts, policies, on), **question(query, on, position)}
-    return verdict, {"position": position, "at_position": position}
+    verdict = {**evaluate(query["target"], facts, policies, on, _asked(query)), **question(query, on, position)}
+    return verdict, {"position": position, "at_position": position, "ratio": ratio_of(policies, facts.jurisdiction, on)}
+
+
+def _asked(query: dict[str, Any]) -> dict[str, int]:
+    """The question's parameters rule kinds read (``years`` of head_teacher_honour)."""
+    return {"years": query["years"]} if "years" in query else {}
 
 
 async def get_eligibility(request: web.Request) -> web.Response:
@@ -162,13 +170,17 @@ async def get_eligibility(request: web.Request) -> web.Response:
 
 async def get_plan(request: web.Request) -> web.Response:
     verdict, where = await _verdict(request)
+    remaining = plan(verdict)
+    ratio = where.get("ratio")
     return answer(
         {
             "learner_id": verdict["learner_id"],
             "target": verdict["target"],
             "on": verdict["on"],
             "eligible": verdict["eligible"],
-            "remaining": plan(verdict),
+            "assumed": verdict["assumed"],
+            "remaining": remaining if ratio is None else with_credits(remaining, ratio),
+            **({} if ratio is None else {"credit_ratio": ratio.as_dict()}),
             "policies": verdict["policies"],
             "position": where["position"],
         }
@@ -195,6 +207,9 @@ async def get_targets(request: web.Request) -> web.Response:
                         "jurisdiction": version.jurisdiction,
                         "rule": rule.id,
                         "kind": rule.kind,
+                        "source": {"document": rule.source.document, "article": rule.source.article},
+                        "assumed": rule.assumed is not None,
+                        "asks": sorted(rule.ASKS),
                     }
                 )
     return answer(
@@ -202,9 +217,26 @@ async def get_targets(request: web.Request) -> web.Response:
             "jurisdiction": jurisdiction,
             "on": on.isoformat(),
             "position": position,
-            "targets": [{"target": target, "rules": rules[target]} for target in sorted(rules)],
+            "targets": [
+                {
+                    "target": target,
+                    "label": _label(target),
+                    "asks": sorted({a for r in rules[target] for a in r["asks"]}),
+                    "assumed": any(r["assumed"] for r in rules[target]),
+                    "rules": rules[target],
+                }
+                for target in sorted(rules)
+            ],
         }
     )
+
+
+def _label(target: str) -> dict[str, str] | None:
+    """A target's Chinese and English labels (``certificate.<kind>``: the certificate's)."""
+    label = LABELS["target"].get(target)
+    if label is None and target.startswith("certificate."):
+        label = LABELS["certificate"].get(target.removeprefix("certificate."))
+    return None if label is None else {"zh": label.zh, "en": label.en}
 
 
 def _cohort_row(facts: Facts, verdict: dict[str, Any]) -> dict[str, Any]:
@@ -253,12 +285,17 @@ async def _cohort_facts(
 async def _cohort_rows(
     conn: asyncpg.Connection, query: dict[str, Any], on: date, position: int, after: str, want: int | None
 ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
-    """(cursor, row) for learners in scope after ``after``, filtered by ``eligible``."""
-    wanted = query.get("eligible")
+    """(cursor, row) for learners in scope after ``after``, filtered by ``role`` (held on the
+    day judged), ``applies`` (some rule of the target applies to the learner) and ``eligible``."""
+    wanted, role, applies = query.get("eligible"), query.get("role"), query.get("applies")
     async for f, policies in _cohort_facts(
         conn, query["jurisdiction"], query.get("school"), on, position, after, want or CSV_CHUNK
     ):
-        verdict = evaluate(query["target"], f, policies, on)
+        if role is not None and not holds(f, role, on):
+            continue
+        verdict = evaluate(query["target"], f, policies, on, _asked(query))
+        if applies is not None and verdict["applies"] is not applies:
+            continue
         if wanted is None or verdict["eligible"] is wanted:
             yield f.learner_id, _cohort_row(f, verdict)
 
@@ -274,18 +311,33 @@ async def get_cohort(request: web.Request) -> web.StreamResponse:
         await _known_target(conn, query["target"], query["jurisdiction"], position, below=True)
         rows: list[dict[str, Any]] = []
         cursor = None
-        async for last, row in _cohort_rows(conn, query, on, position, query["after"], query["limit"]):
-            rows.append(row)
-            if len(rows) == query["limit"]:
-                cursor = last
-                break
+        # Totals are over the whole filtered cohort, not the page: every learner in scope is
+        # judged, the page stops filling at ``limit`` and the rest is only counted. That costs a
+        # CSV export, so by default only the first page carries them.
+        totals = query.get("totals", query["after"] == "")
+        counts = {"eligible": 0, "not_eligible": 0, "not_applicable": 0}
+        start = "" if totals else query["after"]
+        async for learner_id, row in _cohort_rows(conn, query, on, position, start, query["limit"]):
+            counts[{True: "eligible", False: "not_eligible", None: "not_applicable"}[row["eligible"]]] += 1
+            if learner_id <= query["after"]:
+                continue  # before the page: counted only
+            if len(rows) < query["limit"]:
+                rows.append(row)
+            elif cursor is None:
+                cursor = rows[-1]["learner_id"]
+                if not totals:
+                    break
+            await asyncio.sleep(0)  # judging is CPU work: let other requests in between learners
     return answer(
         {
             "target": query["target"],
             "jurisdiction": query["jurisdiction"],
             "school": query.get("school"),
+            "role": query.get("role"),
+            "applies": query.get("applies"),
             "on": on.isoformat(),
             "position": position,
+            "counts": counts if totals else None,
             "learners": rows,
             "next_after": cursor,
         }

@@ -48,6 +48,13 @@ class VerdictQuerySchema(Strict):
     )
     at_position = Whole(validate=validate.Range(min=0, max=MAX_POSITION), metadata={"description": AT_POSITION})
     min_position = Whole(validate=validate.Range(min=0, max=MAX_POSITION), metadata={"description": MIN_POSITION})
+    years = Whole(
+        validate=validate.Range(min=1, max=60),
+        metadata={
+            "description": "For targets judged at a number of years of service (head_teacher_honour): the "
+            "milestone asked, e.g. 25. Without it, the highest milestone reached, else the next one."
+        },
+    )
 
     @validates_schema
     def _one_timeline(self, data: dict[str, Any], **_: Any) -> None:
@@ -61,6 +68,23 @@ class CohortQuerySchema(VerdictQuerySchema):
     jurisdiction = fields.String(required=True, validate=jurisdiction)
     school = Text(validate=validate.Length(min=1, max=200))
     eligible = fields.Boolean(truthy={"true"}, falsy={"false"})
+    role = fields.String(
+        validate=FullMatch(NAME_PATTERN, error="a role is a code such as head_teacher"),
+        metadata={"description": "Only learners holding this role on the day judged."},
+    )
+    applies = fields.Boolean(
+        truthy={"true"},
+        falsy={"false"},
+        metadata={"description": "true: only learners the target applies to (some rule of it applies to them)."},
+    )
+    totals = fields.Boolean(
+        truthy={"true"},
+        falsy={"false"},
+        metadata={
+            "description": "Whether the page carries counts over the whole filtered cohort (eligible, not "
+            "eligible, not applicable): judging every learner in scope. Default: on the first page (no after) only."
+        },
+    )
     #: The cursor: the last learner id of the page before (an identifier, or nothing).
     after = fields.String(
         load_default="", validate=[validate.Length(max=64), FullMatch(r"^([A-Za-z0-9][A-Za-z0-9._:/-]*)?$")]
@@ -85,8 +109,25 @@ class RuleDocSchema(Schema):
     kind = fields.String(required=True, metadata={"enum": list(KINDS)})
     targets = fields.List(fields.String(), required=True)
     source = fields.Dict(required=True, metadata={"description": "{document, article}"})
-    applies_to = fields.Dict(metadata={"description": "{roles[], hired_within_months}"})
-    window = fields.Dict(metadata={"description": "{kind: calendar_year|cycle|after_hire|before_date, ...}"})
+    applies_to = fields.Dict(
+        metadata={
+            "description": "{roles[], hired_within_months, years_in_role {role, at_least}, hired_on_or_after, "
+            "hired_before}; any other key is refused with its field path"
+        }
+    )
+    window = fields.Dict(
+        metadata={
+            "description": "{kind: calendar_year|cycle|after_hire|before_date|school_year|term, ...}; "
+            "school_year and term take period: current|previous and follow the jurisdiction's calendar"
+        }
+    )
+    topics = fields.List(
+        fields.String(),
+        metadata={"description": "words a completion's topics may contain to count beside categories (职业道德)"},
+    )
+    assumed = fields.String(
+        metadata={"description": "the project's assumption the rule rests on, where no seed gives the figure"}
+    )
     hours = fields.String(metadata={"example": "90"})
     categories = fields.List(fields.String())
     levels = fields.List(fields.String())
@@ -103,6 +144,12 @@ class PolicyDocSchema(Schema):
     effective_to = fields.Date(allow_none=True)
     title = fields.String(required=True)
     note = fields.String()
+    calendar = fields.Dict(
+        metadata={
+            "description": "the jurisdiction's school calendar: {year_starts, spring_starts, plan_due} as MM-DD "
+            "(defaults 09-01, 02-01, 03-20)"
+        }
+    )
     rules = fields.List(fields.Nested(RuleDocSchema), required=True)
 
 
@@ -127,6 +174,9 @@ class TargetRuleSchema(Answer):
 
 class TargetSchema(Answer):
     target = fields.String(required=True)
+    label = fields.Dict(allow_none=True, metadata={"description": "{zh, en}"})
+    asks = fields.List(fields.String(), metadata={"description": "query parameters the target's verdict takes (years)"})
+    assumed = fields.Boolean(metadata={"description": "some rule of it rests on the project's assumption"})
     rules = fields.List(
         fields.Nested(TargetRuleSchema),
         required=True,

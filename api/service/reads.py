@@ -14,8 +14,10 @@ from api.service.context import principal, services
 from api.service.http import answer, authorize_learner, load_query, resolve_position
 from api.service.problems import Problem
 from api.service.schemas import events_query_schema, history_query_schema, read_query_schema
+from ledger.credits import with_credits
 from ledger.errors import LearnerNotFound
 from projections import certificates, eventlog, queries, service_record
+from projections import policies as policy_reads
 
 
 def _timeline(query: dict[str, object], position: int) -> dict[str, object]:
@@ -63,6 +65,16 @@ async def get_balance(request: web.Request) -> web.Response:
             cycle_anchor_year=svc.settings.cycle_anchor_year,
             cycle_years=svc.settings.cycle_years,
         )
+        where = await queries.learner_jurisdiction(conn, learner_id)
+        day = query.get("as_of") or svc.today()
+        ratio = None if where is None else await policy_reads.credit_ratio_in_force(conn, where[0], day, position)
+    if ratio is not None:
+        # Credits beside hours where the jurisdiction sets a ratio (ledger.credits).
+        balance = {
+            **balance,
+            **{key: with_credits(balance[key], ratio) for key in ("total", "by_category", "by_year", "cycles")},
+            "credit_ratio": ratio.as_dict(),
+        }
     return answer({"learner_id": learner_id, **balance, **_timeline(query, position)})
 
 

@@ -28,6 +28,8 @@ from api.service import (
     eligibility,
     evaluation_schemas,
     evaluations,
+    milestone_schemas,
+    milestones,
     ops,
     ops_schemas,
     policy_schemas,
@@ -353,10 +355,25 @@ ROUTES: tuple[Route, ...] = (
         "GET",
         "/v1/eligibility",
         eligibility.get_cohort,
-        "Verdicts for every learner in scope, paged; Accept: text/csv for a spreadsheet (UTF-8 with BOM)",
+        "Verdicts for every learner in scope, paged; filters role (held on the day judged), school and "
+        "applies=true (only learners the target is for); counts (eligible, not eligible, not applicable) over "
+        "the whole filtered cohort on the first page or with totals=true; Accept: text/csv for a spreadsheet "
+        "(UTF-8 with BOM)",
         frozenset({"admin", "hr", "auditor"}),
         query=policy_schemas.cohort_query_schema,
         responses={200: ("a page of verdicts, or CSV", None)},
+        content_types=("application/json", "text/csv"),
+    ),
+    Route(
+        "GET",
+        "/v1/milestones",
+        milestones.get_milestones,
+        "Who reaches each number of years of service in a role during a school year, and on which day "
+        "(calendar anniversaries; spells summed; intern service counts where the jurisdiction's "
+        "service_milestone rule says so); Accept: text/csv for a spreadsheet",
+        frozenset({"admin", "hr", "auditor"}),
+        query=milestone_schemas.milestones_query_schema,
+        responses={200: ("the learners reaching each milestone, or CSV", None)},
         content_types=("application/json", "text/csv"),
     ),
     Route(

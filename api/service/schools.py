@@ -206,7 +206,7 @@ async def get_inspections(request: web.Request) -> web.Response:
     body = {
         "jurisdiction": query["jurisdiction"],
         "term": str(term),
-        "threshold": school_terms_for(query["jurisdiction"]).attendance_threshold,
+        "threshold": school_terms_for().attendance_threshold,
         "schools": schools.ranked(reports),
         "position": position,
     }

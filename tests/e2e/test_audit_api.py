@@ -17,6 +17,7 @@ from api.settings import Settings
 from ledger.keys import public_key_from_jwk
 from projections.audit import Checkpoint
 from tests.e2e.conftest import Bank, completion, seed
+from tests.e2e.test_eligibility_api import qualification_modules
 
 PROGRAMME = {"code": "ETH-2024", "title": "师德师风专题", "category": "ethics", "level": "provincial"}
 QUALIFICATION = {"code": "RZ-1", "title": "任职资格培训", "category": "principal_qualification", "level": "national"}
@@ -105,10 +106,7 @@ async def test_the_server_signs_checkpoints_by_itself(bank: Bank) -> None:
 
 async def test_as_known_that_day_and_as_we_know_it_today_differ(bank: Bank) -> None:
     await seed(bank)
-    items = [
-        completion(f"Q-{i}", learner_id="P-0001", programme=QUALIFICATION, hours=h, completed_on="2025-03-01")
-        for i, h in enumerate(["24"] * 12 + ["11.5"])
-    ]
+    items = qualification_modules(["24"] * 12 + ["11.5"])
     first = await post(bank, items)
     await caught_up(bank, first)
     # Pretend everything so far was recorded in August 2025 (all test events are recorded

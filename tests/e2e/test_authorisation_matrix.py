@@ -194,6 +194,9 @@ PROBES: dict[tuple[str, str], Probe] = {
     ("GET", "/v1/eligibility"): Probe(
         "/v1/eligibility?target=principal_appointment&jurisdiction=220106", "jurisdiction"
     ),
+    ("GET", "/v1/milestones"): Probe(
+        "/v1/milestones?jurisdiction=220106&role=head_teacher&years=10,20", "jurisdiction"
+    ),
     ("GET", "/v1/audit/verification"): Probe("/v1/audit/verification"),
     ("GET", "/v1/audit/checkpoints"): Probe("/v1/audit/checkpoints"),
     ("GET", "/v1/audit/institutions/{provider_id}"): Probe("/v1/audit/institutions/JLU-TTC?month=2025-06"),

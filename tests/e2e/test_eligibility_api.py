@@ -29,11 +29,24 @@ def _plain(value: Any) -> Any:
     return str(value) if not isinstance(value, (str, int, bool, type(None))) else value
 
 
-async def post_qualification(bank: Bank, hours: list[str]) -> int:
-    items = [
-        completion(f"Q-{i}", learner_id="P-0001", programme=QUALIFICATION, hours=h, completed_on="2025-03-01")
+def qualification_modules(hours: list[str]) -> list[dict[str, Any]]:
+    """P-0001's qualification modules of these hours; the first is the ethics one (000 §3):
+    its topic names 职业道德."""
+    return [
+        completion(
+            f"Q-{i}",
+            learner_id="P-0001",
+            programme=QUALIFICATION,
+            hours=h,
+            completed_on="2025-03-01",
+            topics=["校长职业道德专题"] if i == 0 else [],
+        )
         for i, h in enumerate(hours)
     ]
+
+
+async def post_qualification(bank: Bank, hours: list[str]) -> int:
+    items = qualification_modules(hours)
     r = await bank.client.post("/v1/completions", headers=bank.auth("institution"), json={"completions": items})
     assert r.status == 207, await r.text()
     position: int = (await r.json())["position"]
@@ -49,7 +62,7 @@ async def test_a_verdict_names_its_rule_source_and_events(bank: Bank) -> None:
     assert r.status == 200, await r.text()
     verdict = await r.json()
     assert verdict["eligible"] is False
-    [req] = verdict["requirements"]
+    req = next(r for r in verdict["requirements"] if r["rule"] == "qualification-300h")
     assert req["actual"] == "299.5" and req["missing"]["hours"] == {"principal_qualification": "0.5"}
     assert len(req["evidence"]) == 13 and all(e["position"] <= position for e in req["evidence"])
     assert verdict["policies"][0]["policy_id"] == "cn-principal-training"
@@ -87,8 +100,9 @@ async def test_cohort_as_json_and_as_csv_with_bom(bank: Bank) -> None:
     r = await bank.client.get(f"/v1/eligibility?{query}", headers=bank.auth("hr"))
     assert r.status == 200, await r.text()
     page = await r.json()
-    assert {row["learner_id"] for row in page["learners"]} == {"P-0001", "T-0001"}
-    assert all(row["eligible"] is False for row in page["learners"])
+    # The prospective principal holds no teacher role: the yearly online hours are not for her.
+    assert {row["learner_id"]: row["eligible"] for row in page["learners"]} == {"P-0001": None, "T-0001": False}
+    assert page["counts"] == {"eligible": 0, "not_eligible": 1, "not_applicable": 1}
     r = await bank.client.get(f"/v1/eligibility?{query}&eligible=true", headers=bank.auth("hr"))
     assert (await r.json())["learners"] == []
     r = await bank.client.get(f"/v1/eligibility?{query}&limit=1", headers=bank.auth("hr"))
@@ -140,6 +154,8 @@ async def test_a_cohort_read_in_chunks_of_one_learner_answers_the_same(
 
 async def test_impact_of_a_draft_publishes_nothing(bank: Bank) -> None:
     await seed(bank)
+    r = await bank.client.post("/v1/completions", headers=bank.auth("institution"), json=completion("E-1", "P-0001"))
+    assert r.status == 201, await r.text()  # the ethics the shipped rule asks for (000 §3)
     position = await post_qualification(bank, ["24"] * 12 + ["12"])
     r = await bank.client.get(f"/v1/policies/cn-principal-training?min_position={position}", headers=bank.auth("hr"))
     assert r.status == 200
@@ -147,14 +163,15 @@ async def test_impact_of_a_draft_publishes_nothing(bank: Bank) -> None:
         "policy_id": "lv-principal-extra",
         "jurisdiction": "220106",
         "effective_from": "2026-12-01",
-        "title": "草案: 拟任校长须有师德培训",
+        "title": "草案: 拟任校长须有心理健康培训",
         "rules": [
             {
-                "id": "ethics-before-appointment",
+                "id": "mental-health-before-appointment",
                 "kind": "category_present",
                 "targets": ["principal_appointment"],
+                "applies_to": {"roles": ["prospective_principal"]},
                 "window": {"kind": "before_date"},
-                "categories": ["ethics"],
+                "categories": ["mental_health"],
                 "source": {"document": "草案", "article": "1"},
             }
         ],
@@ -165,7 +182,7 @@ async def test_impact_of_a_draft_publishes_nothing(bank: Bank) -> None:
     assert impact["flips_count"]["to_ineligible"] == 1, json.dumps(impact)
     [flip] = impact["flips"]
     assert flip["learner_id"] == "P-0001" and flip["direction"] == "to_ineligible"
-    assert flip["why"][0]["rule"] == "ethics-before-appointment"
+    assert flip["why"][0]["rule"] == "mental-health-before-appointment"
     r = await bank.client.get("/v1/policies/lv-principal-extra", headers=bank.auth("hr"))
     assert r.status == 404
 

@@ -114,6 +114,7 @@ def write_district(database: Database) -> None:
                 Decimal(100),
                 "pass",
                 date(2025, 1, 10 + i),
+                topics=("校长职业道德专题",) if i == 0 else (),  # the ethics 000 §3 asks for
             )
             for i in range(3)
         ]

@@ -24,7 +24,7 @@ from ledger.certificate_commands import (
     suspend_certificate,
 )
 from ledger.completion import CompletionFacts
-from ledger.eligibility import CertificateFact, Facts, evaluate
+from ledger.eligibility import CertificateFact, Facts, RoleFact, evaluate
 from ledger.errors import CertificateNotEarned, CertificateNotSuspended, CertificateRevoked
 from ledger.ids import completion_uuid, event_uuid
 from ledger.keys import KeyRing
@@ -176,7 +176,7 @@ def test_changing_any_one_character_fails_verification(data: st.DataObject) -> N
 def test_certificate_held_sees_only_the_valid_spans() -> None:
     cn_head = [p for p in POLICIES if p.policy_id in {"330300-head-teacher", "cn-head-teacher"}]
     held = CertificateFact("head_teacher_post", date(2024, 1, 1), date(2024, 5, 31), "e1", 1)
-    facts = Facts("T1", "330302", date(2015, 9, 1), certificates=(held,))
+    facts = Facts("T1", "330302", date(2015, 9, 1), (RoleFact("teacher", date(2015, 9, 1)),), certificates=(held,))
     on = evaluate("head_teacher_post", facts, cn_head, date(2024, 3, 1))
     after = evaluate("head_teacher_post", facts, cn_head, date(2024, 7, 1))
     req = {r["rule"]: r for r in on["requirements"]}

@@ -211,7 +211,7 @@ def test_a_policy_id_matches_in_full() -> None:
         ({"applies_to": {"roles": [["teacher"]]}}, "applies_to.roles[0]"),
         ({"applies_to": {"roles": [{"teacher": True}]}}, "applies_to.roles[0]"),
         ({"applies_to": {"role": ["teacher"]}}, "applies_to.role"),
-        ({"applies_to": {"roles": ["teacher"], "hired_before": "2020-01-01"}}, "applies_to.hired_before"),
+        ({"applies_to": {"roles": ["teacher"], "hired_after": "2020-01-01"}}, "applies_to.hired_after"),
         ({"source": {"document": "教师法", "article": "§1", "url": "x"}}, "source.url"),
         ({"window": {"kind": ["cycle"]}}, "window.kind"),
         ({"window": {"kind": "calendar_year", "period": ["previous"]}}, "window.period"),
