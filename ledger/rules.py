@@ -42,7 +42,7 @@ from ledger.rule_parts import (
     service_reached,
     years_served,
 )
-from ledger.school_year import Calendar, SchoolYear
+from ledger.school_year import SchoolYear
 from ledger.vocabulary import CERTIFICATES, LEVELS, ROLES
 from ledger.vocabulary_document import OPEN_CATEGORIES
 
@@ -173,7 +173,7 @@ def _judge_hours(
     facts: Facts,
     on: date,
     base: Requirement,
-    rule: MinHours | MinHoursPerTerm,
+    rule: MinHours,
     first: date,
     last: date,
     topics: frozenset[str] | None = None,
@@ -674,61 +674,3 @@ def parse_rule(data: Any, path: str = "rule") -> Rule:
 def at_least_as_strict(new: Rule, old: Rule) -> bool:
     """Whether whoever meets ``new`` also meets ``old`` (see the module invariants)."""
     return type(new) is type(old) and new.at_least_as_strict(old)
-
-
-@kind("min_hours_per_term")
-@dataclass(frozen=True)
-class MinHoursPerTerm(Rule):
-    """Hours (school-based, say) in a term (学期) of the learner's jurisdiction: the term
-    holding the day judged, or with ``period: previous`` the last complete one. Terms come
-    from the jurisdiction's calendar in force (``Facts.calendar``: the contract's unless a
-    policy states one)."""
-
-    hours: Decimal = Decimal(0)
-    categories: frozenset[str] | None = None
-    levels: frozenset[str] | None = None
-    previous: bool = False
-
-    PARAMS: ClassVar[frozenset[str]] = frozenset({"hours", "categories", "levels", "period"})
-
-    @classmethod
-    def read(cls, r: FieldReader, common: dict[str, Any]) -> Rule:
-        period = r.data.get("period", "current")
-        if period not in ("current", "previous"):
-            raise RuleInvalid("period must be current or previous", field=r.at("period"))
-        return cls(
-            **common,
-            hours=r.decimal("hours"),
-            categories=r.codes("categories", OPEN_CATEGORIES, required=False),
-            levels=r.codes("levels", LEVELS, required=False),
-            previous=period == "previous",
-        )
-
-    def params(self) -> dict[str, Any]:
-        return {
-            "hours": self.hours,
-            "categories": _codes(self.categories),
-            "levels": _codes(self.levels),
-            "period": "previous" if self.previous else "current",
-        }
-
-    def at_least_as_strict(self, old: MinHoursPerTerm) -> bool:
-        return (
-            self.previous == old.previous
-            and self.hours >= old.hours
-            and _subset(self.categories, old.categories)
-            and _subset(self.levels, old.levels)
-        )
-
-    def term_span(self, calendar: Calendar, on: date) -> tuple[str, date, date]:
-        term = calendar.term_of(on)
-        if self.previous:
-            term = calendar.term_of(calendar.term_span(term)[0] - timedelta(days=1))
-        first, last = calendar.term_span(term)
-        return str(term), first, last
-
-    def judge(self, facts: Facts, on: date, base: Requirement) -> Requirement:
-        term, first, last = self.term_span(facts.calendar, on)
-        base.unit, base.required = "hours", format_hours(self.hours)
-        base.window = {"term": term, "from": first.isoformat(), "to": last.isoformat()}
-        return _judge_hours(facts, on, base, self, first, last)

@@ -71,7 +71,6 @@ def test_the_shipped_kinds_and_the_schema_enum_are_the_registry() -> None:
         "certificate_held",
         "not_refused_head_teacher_post",
         "credit_ratio",
-        "min_hours_per_term",
         "service_milestone",
     ]
     assert RuleDocSchema().fields["kind"].metadata["enum"] == list(KINDS)

@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from api.service.school_exports import inspection_xlsx, teacher_csv
-from ledger.eligibility import CompletionFact, Facts, evaluate
+from ledger.eligibility import CompletionFact, Facts, RoleFact, evaluate
 from ledger.errors import (
     AttendanceSheetInvalid,
     LearnerNotFound,
@@ -216,11 +216,12 @@ def test_the_county_rule_counts_school_based_hours_of_the_term_holding_the_day()
     # Fifteen weekly contents this autumn, and last spring's don't count for this term.
     autumn = [done(i, date(2026, 9, 8) + (date(2026, 9, 15) - date(2026, 9, 8)) * i) for i in range(12)]
     spring = [done(100 + i, date(2026, 3, 3)) for i in range(10)]
-    facts = Facts("T-1", "220106", date(2015, 9, 1), (), tuple(autumn + spring))
+    teacher = (RoleFact("teacher", date(2015, 9, 1)),)
+    facts = Facts("T-1", "220106", date(2015, 9, 1), teacher, tuple(autumn + spring))
     verdict = evaluate("school_based_term", facts, policies, date(2026, 12, 1))
     [req] = verdict["requirements"]
     assert (req["required"], req["actual"], req["met"]) == ("16", "12", False)
-    assert req["window"] == {"term": "2026-2027-1", "from": "2026-09-01", "to": "2027-01-31"}
+    assert req["window"] == {"from": "2026-09-01", "to": "2027-01-31"}
     assert req["missing"] == {"hours": {"school_based": "4"}, "due": "2027-01-31"}
     more = replaced(facts, completions=facts.completions + tuple(done(200 + i, date(2026, 11, 30)) for i in range(4)))
     assert evaluate("school_based_term", more, policies, date(2026, 12, 1))["eligible"] is True
