@@ -24,6 +24,10 @@ class SettingsError(ValueError):
 class Settings:
     #: External PostgreSQL; ``None`` starts the embedded server in ``data_dir``.
     database_url: str | None = None
+    #: Hot standbys of that database (streaming replicas) that serve the HTTP reads, in
+    #: turn; empty: reads go to the primary. Writes, the event store, the projections and
+    #: the tokens always use the primary.
+    read_database_urls: tuple[str, ...] = ()
     data_dir: Path = Path(".creditbank")
     #: The bank's Ed25519 signing keys (certificates, checkpoints); default data_dir/keys.
     key_dir: Path | None = None
@@ -72,6 +76,7 @@ class Settings:
         try:
             settings = cls(
                 database_url=env.get("CREDITBANK_DATABASE_URL") or None,
+                read_database_urls=read_urls(env.get("CREDITBANK_READ_DATABASE_URL", "")),
                 data_dir=Path(env.get("CREDITBANK_DATA_DIR", ".creditbank")),
                 key_dir=Path(env["CREDITBANK_KEY_DIR"]) if env.get("CREDITBANK_KEY_DIR") else None,
                 host=env.get("CREDITBANK_HOST", "127.0.0.1"),
@@ -95,6 +100,19 @@ class Settings:
         settings = replace(settings, **overrides) if overrides else settings
         _check_names(settings)
         return settings
+
+
+def read_urls(value: str) -> tuple[str, ...]:
+    """``CREDITBANK_READ_DATABASE_URL``: one or more PostgreSQL URLs, comma-separated."""
+    urls = tuple(url.strip() for url in value.split(",") if url.strip())
+    for url in urls:
+        parts = urlsplit(url)
+        if parts.scheme not in {"postgres", "postgresql"}:
+            raise SettingsError(
+                "CREDITBANK_READ_DATABASE_URL must be PostgreSQL URLs separated by commas "
+                f"(postgresql://user@host:5432/creditbank), not {parts.scheme or 'a URL without scheme'}://…"
+            )
+    return urls
 
 
 def public_url(value: str) -> str:

@@ -12,6 +12,9 @@ Invariants:
   public cache lifetime, ``Cache-Control: no-store``;
 - blocking work (the embedded server, the event store's psycopg calls) runs off the
   event loop;
+- HTTP reads take their connections from ``Services.reads`` (the hot standbys of
+  ``CREDITBANK_READ_DATABASE_URL`` when set, see ``api.service.replicas``); everything
+  that writes or decides uses the primary's pool;
 - the read pool's connections never keep session state between requests (no ``SET``
   outside a transaction, no ``LISTEN``, no session advisory lock: the notification and
   applier connections are separate), so a released connection needs no reset query,
@@ -40,6 +43,7 @@ from api.service.notifications import Notifications
 from api.service.openapi import build_openapi
 from api.service.ops import OPENAPI
 from api.service.problems import Problem, problem_middleware
+from api.service.replicas import ReadPools, StatelessConnection
 from api.service.routes import ROUTES, Route, route_table
 from api.settings import Settings
 from ledger.application import CreditBank
@@ -50,15 +54,6 @@ from projections.schema import ensure_schema
 log = logging.getLogger(__name__)
 
 DATABASE = web.AppKey("database", Database)
-
-
-class StatelessConnection(asyncpg.Connection):  # type: ignore[misc]
-    """A read pool connection, released without asyncpg's reset query (advisory unlock,
-    ``CLOSE ALL``, ``UNLISTEN *``, ``RESET ALL``): a round trip per request that
-    undoes state this service never leaves behind (see the module's invariants)."""
-
-    def get_reset_query(self) -> str:
-        return ""
 
 
 _ROUTE_BY_KEY = {(r.method, r.path): r for r in ROUTES}
@@ -180,6 +175,7 @@ def create_app(
             connection_class=StatelessConnection,
         )
         assert pool is not None
+        reads = await ReadPools.open(pool, settings.read_database_urls, settings.read_pool_size)
         try:
             async with pool.acquire() as conn:
                 await conn.execute(auth.SCHEMA)
@@ -210,6 +206,7 @@ def create_app(
                 settings=settings,
                 database=db,
                 pool=pool,
+                reads=reads,
                 bank=bank,
                 committer=committer,
                 runner=runner,
@@ -231,6 +228,7 @@ def create_app(
                 await asyncio.to_thread(committer.close)
                 await asyncio.to_thread(bank.close)
         finally:
+            await reads.close()
             await pool.close()
 
     app.cleanup_ctx.append(open_database)

@@ -124,7 +124,7 @@ async def get_certificate(request: web.Request) -> web.Response:
     svc = services(request)
     certificate_id = _certificate_id(request)
     query = load_query(request, read_query_schema)
-    async with svc.pool.acquire() as conn:
+    async with svc.reads.acquire() as conn:
         # The wait first, so min_position holds for the checks too.
         position = await resolve_position(conn, request, query)
         found = await certificate_reads.certificate(conn, certificate_id, query.get("as_of") or svc.today())

@@ -18,6 +18,7 @@ from aiohttp import web
 from api.auth import Principal, TokenVerifier
 from api.database import Database
 from api.service.notifications import Notifications
+from api.service.replicas import ReadPools
 from api.settings import Settings
 from ledger.application import CreditBank
 from ledger.committer import Committer
@@ -34,7 +35,10 @@ class Metrics:
 class Services:
     settings: Settings
     database: Database
+    #: The primary's pool: writes, decisions, tokens, projections.
     pool: asyncpg.Pool
+    #: Where HTTP reads run: the standbys in turn, else the primary.
+    reads: ReadPools
     bank: CreditBank
     committer: Committer
     runner: ProjectionRunner

@@ -84,7 +84,7 @@ async def post_mapping(request: web.Request) -> web.Response:
 async def get_mapping(request: web.Request) -> web.Response:
     mapping_id = mapping_uuid(request.match_info["mapping_id"])
     query = load_query(request, ReadQuerySchema())
-    async with services(request).pool.acquire() as conn:
+    async with services(request).reads.acquire() as conn:
         position = await resolve_position(conn, request, query)
         view = await degree_credit_reads.mapping_view(conn, mapping_id, position)
     if view is None:
@@ -153,7 +153,7 @@ async def get_degree_credits(request: web.Request) -> web.Response:
     learner_id = request.match_info["learner_id"]
     query = load_query(request, degree_credits_query_schema)
     mapping_id = mapping_uuid(query["programme"])
-    async with services(request).pool.acquire() as conn:
+    async with services(request).reads.acquire() as conn:
         position = await resolve_position(conn, request, query)
         await authorize_learner(conn, request, learner_id)
         view = await degree_credit_reads.learner_degree_credits(conn, learner_id, mapping_id, position)

@@ -83,7 +83,7 @@ async def post_policy(request: web.Request) -> web.Response:
 async def get_policy(request: web.Request) -> web.Response:
     policy_id = request.match_info["policy_id"]
     query = load_query(request, read_query_schema)
-    async with services(request).pool.acquire() as conn:
+    async with services(request).reads.acquire() as conn:
         position = await resolve_position(conn, request, query)
         versions = await policy_reads.policy_versions(conn, policy_id, position)
     if not versions:
@@ -143,7 +143,7 @@ async def _verdict(request: web.Request) -> tuple[dict[str, Any], dict[str, Any]
     """(the verdict, where it answers: ``position`` and the credit ``ratio`` in force)."""
     learner_id = request.match_info["learner_id"]
     query = load_query(request, verdict_query_schema)
-    async with services(request).pool.acquire() as conn:
+    async with services(request).reads.acquire() as conn:
         # The wait first, so min_position holds for the scope check too.
         on, position = await _when(conn, request, query)
         await authorize_learner(conn, request, learner_id)
@@ -192,7 +192,7 @@ async def get_targets(request: web.Request) -> web.Response:
     svc = services(request)
     query = load_query(request, targets_query_schema)
     jurisdiction = query["jurisdiction"]
-    async with svc.pool.acquire() as conn:
+    async with svc.reads.acquire() as conn:
         position = await resolve_position(conn, request, query)
         versions = await policy_reads.policies_known(conn, jurisdiction, position)
     on = query.get("on") or svc.today()
@@ -306,7 +306,7 @@ async def get_cohort(request: web.Request) -> web.StreamResponse:
     svc = services(request)
     if "text/csv" in request.headers.get("Accept", ""):
         return await _cohort_csv(request, query)
-    async with svc.pool.acquire() as conn:
+    async with svc.reads.acquire() as conn:
         on, position = await _when(conn, request, query)
         await _known_target(conn, query["target"], query["jurisdiction"], position, below=True)
         rows: list[dict[str, Any]] = []
@@ -366,7 +366,7 @@ async def _cohort_csv(request: web.Request, query: dict[str, Any]) -> web.Stream
             "Content-Disposition": f'attachment; filename="eligibility-{query["target"]}-{query["jurisdiction"]}.csv"',
         }
     )
-    async with svc.pool.acquire() as conn:
+    async with svc.reads.acquire() as conn:
         on, position = await _when(conn, request, query)
         await _known_target(conn, query["target"], query["jurisdiction"], position, below=True)
 

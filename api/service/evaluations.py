@@ -50,7 +50,7 @@ async def get_pending(request: web.Request) -> web.Response:
     if principal(request).learner_id != learner_id:
         raise Problem(403, "forbidden", "Outside your scope", "a learner sees only their own pending evaluations")
     query = load_query(request, min_position_schema)
-    async with services(request).pool.acquire() as conn:
+    async with services(request).reads.acquire() as conn:
         position = await resolve_position(conn, request, query)
         await authorize_learner(conn, request, learner_id)
         completions = await evaluations.evaluable_completions(conn, learner_id)
@@ -94,7 +94,7 @@ async def get_provider_evaluations(request: web.Request) -> web.Response:
     provider_id = request.match_info["provider_id"]
     _check_provider_reader(request, provider_id)
     query = load_query(request, provider_evaluations_query_schema)
-    async with services(request).pool.acquire() as conn:
+    async with services(request).reads.acquire() as conn:
         position = await resolve_position(conn, request, query)
         if await queries.provider_view(conn, provider_id) is None:
             raise Problem(404, "provider_not_found", "No such training institution", f"no provider {provider_id}")
@@ -133,7 +133,7 @@ async def get_ranking(request: web.Request) -> web.Response:
             "Outside your scope",
             f"this token covers jurisdiction {caller.jurisdiction}, not {jurisdiction}",
         )
-    async with services(request).pool.acquire() as conn:
+    async with services(request).reads.acquire() as conn:
         position = await resolve_position(conn, request, query)
         ranked = await evaluations.ranking(conn, jurisdiction, position)
     return answer({"jurisdiction": jurisdiction, "minimum": TALLY_SIZE, "providers": ranked, "position": position})

@@ -32,6 +32,7 @@ from marshmallow import Schema, ValidationError
 
 from api.service.context import SETTINGS, principal, services
 from api.service.problems import Problem, flatten_messages, without_surrogates
+from api.service.replicas import on_standby, wait_on_standby
 from ledger.errors import DomainError, LearnerNotFound
 from ledger.hours import format_hours
 from projections import eventlog, queries
@@ -293,10 +294,16 @@ async def resolve_position(conn: asyncpg.Connection, request: web.Request, query
     """The position a read answers for: waits (bounded) when asked for a newer one."""
     svc = services(request)
     wanted = max(query.get("min_position") or 0, query.get("at_position") or 0)
-    # The applier in this process, or the notices of the one elsewhere, tell the position.
-    current = await svc.runner.applied_position(conn, hearing=svc.notifications.listening)
+    standby = on_standby(conn)
+    if standby:
+        # A standby's read models are where its own replayed tracking row says.
+        current = await eventlog.applied_position(conn)
+    else:
+        # The applier in this process, or the notices of the one elsewhere, tell the position.
+        current = await svc.runner.applied_position(conn, hearing=svc.notifications.listening)
     if wanted > current:
-        head = await eventlog.head(conn)
+        # The log's end as the primary has it: a standby may not have replayed it yet.
+        head = await eventlog.head(svc.pool if standby else conn)
         if wanted > head:
             # Not a lag to wait out: no event has that position yet.
             field = "at_position" if query.get("at_position", 0) > head else "min_position"
@@ -308,7 +315,10 @@ async def resolve_position(conn: asyncpg.Connection, request: web.Request, query
                 errors={field: [f"must be at most {head}, the last position written"]},
                 position=current,
             )
-        current = await svc.runner.wait_for(wanted, MAX_WAIT_SECONDS)
+        if standby:
+            current = await wait_on_standby(conn, wanted, MAX_WAIT_SECONDS)
+        else:
+            current = await svc.runner.wait_for(wanted, MAX_WAIT_SECONDS)
         if current < wanted:
             raise Problem(
                 503,

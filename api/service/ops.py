@@ -4,7 +4,10 @@ Invariants: none of these needs a token; ``/metrics`` answers only loopback clie
 readiness fails (503) when the database cannot be reached, or when the read models are
 stuck at an event they cannot apply (``projections.incidents``; the answer names its
 position, topic and error, never its content); a pool whose connections are all busy is
-load, not unreadiness, so readiness asks on a connection of its own instead.
+load, not unreadiness, so readiness asks on a connection of its own instead. With read
+standbys configured it names each one's reachability and lag (positions behind the
+primary's log, seconds since its last replayed commit); a standby down is reported, not
+unreadiness, since reads then fall back to the primary.
 """
 
 from __future__ import annotations
@@ -53,7 +56,10 @@ async def readyz(request: web.Request) -> web.Response:
             return answer({"status": "unavailable", "database": "unreachable"}, 503)
     except Exception:
         return answer({"status": "unavailable", "database": "unreachable"}, 503)
-    state = {"database": "ok", "position": position, "head": head, "lag": head - position}
+    state: dict[str, Any] = {"database": "ok", "position": position, "head": head, "lag": head - position}
+    if svc.reads.standbys:
+        # Reads fall back to the primary when a standby is down: reported, not unready.
+        state["replicas"] = await svc.reads.status(head)
     if incident is not None:
         # Not ready: the read models will not reach the head until the event is dealt with.
         return answer({"status": "unavailable", **state, "projection": "stuck", "incident": incident.as_data()}, 503)

@@ -27,3 +27,18 @@ class ReadinessSchema(Answer):
             "topic, error, description, attempts, first/last_failed_at"
         }
     )
+    replicas = fields.List(
+        fields.Nested(lambda: ReplicaSchema()),
+        metadata={"description": "only with CREDITBANK_READ_DATABASE_URL: each read standby"},
+    )
+
+
+class ReplicaSchema(Answer):
+    standby = fields.String(required=True, metadata={"description": "host:port of the read standby"})
+    status = fields.String(required=True, metadata={"enum": ["ok", "unreachable", "not_in_recovery"]})
+    position = fields.Integer(metadata={"description": "the position its read models have replayed"})
+    lag = fields.Integer(metadata={"description": "positions behind the primary's log"})
+    replay_delay_seconds = fields.Float(
+        allow_none=True, metadata={"description": "seconds since its last replayed commit (grows while idle)"}
+    )
+    error = fields.String(metadata={"description": "the kind of failure, when unreachable"})

@@ -32,7 +32,7 @@ def _timeline(query: dict[str, object], position: int) -> dict[str, object]:
 async def get_learner(request: web.Request) -> web.Response:
     learner_id = request.match_info["learner_id"]
     query = load_query(request, read_query_schema)
-    async with services(request).pool.acquire() as conn:
+    async with services(request).reads.acquire() as conn:
         position = await resolve_position(conn, request, query)
         await authorize_learner(conn, request, learner_id)
         profile = await queries.learner_profile(conn, learner_id, at_position=position)
@@ -54,7 +54,7 @@ async def get_balance(request: web.Request) -> web.Response:
     svc = services(request)
     learner_id = request.match_info["learner_id"]
     query = load_query(request, read_query_schema)
-    async with svc.pool.acquire() as conn:
+    async with svc.reads.acquire() as conn:
         position = await resolve_position(conn, request, query)
         await authorize_learner(conn, request, learner_id)
         balance = await queries.learner_balance(
@@ -81,7 +81,7 @@ async def get_balance(request: web.Request) -> web.Response:
 async def get_history(request: web.Request) -> web.Response:
     learner_id = request.match_info["learner_id"]
     query = load_query(request, history_query_schema)
-    async with services(request).pool.acquire() as conn:
+    async with services(request).reads.acquire() as conn:
         position = await resolve_position(conn, request, query)
         await authorize_learner(conn, request, learner_id)
         events = await queries.learner_history(
@@ -92,7 +92,7 @@ async def get_history(request: web.Request) -> web.Response:
 
 async def get_events(request: web.Request) -> web.Response:
     query = load_query(request, events_query_schema)
-    async with services(request).pool.acquire() as conn:
+    async with services(request).reads.acquire() as conn:
         events = await queries.event_stream(conn, after=query["after"], limit=query["limit"])
     last = events[-1]["position"] if events else query["after"]
     return answer({"events": events, "after": query["after"], "next_after": last})
@@ -103,7 +103,7 @@ async def get_provider(request: web.Request) -> web.Response:
     caller = principal(request)
     if caller.role == "institution" and caller.provider_id != provider_id:
         raise Problem(403, "forbidden", "Outside your scope", "an institution reads only itself")
-    async with services(request).pool.acquire() as conn:
+    async with services(request).reads.acquire() as conn:
         view = await queries.provider_view(conn, provider_id)
         position = await eventlog.applied_position(conn)
     if view is None:

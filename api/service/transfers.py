@@ -81,7 +81,7 @@ async def post_reversal(request: web.Request) -> web.Response:
 async def get_transfers(request: web.Request) -> web.Response:
     learner_id = request.match_info["learner_id"]
     query = load_query(request, read_query_schema)
-    async with services(request).pool.acquire() as conn:
+    async with services(request).reads.acquire() as conn:
         position = await resolve_position(conn, request, query)
         await authorize_learner(conn, request, learner_id)
         moves = await transfer_reads.learner_transfers(conn, learner_id, position)

@@ -29,7 +29,7 @@ async def post_vocabulary(request: web.Request) -> web.Response:
 async def get_vocabulary(request: web.Request) -> web.Response:
     query = load_query(request, vocabulary_query_schema)
     on = query.get("on") or services(request).today()
-    async with services(request).pool.acquire() as conn:
+    async with services(request).reads.acquire() as conn:
         position = await resolve_position(conn, request, query)
         codes = await vocabulary_in_force(conn, query["jurisdiction"], on, position)
     return answer({"jurisdiction": query["jurisdiction"], "on": on.isoformat(), "codes": codes, "position": position})

@@ -36,3 +36,16 @@ def test_the_body_timeout_must_be_a_positive_number_of_seconds(seconds: str) -> 
     with pytest.raises(SettingsError):
         Settings.from_env({"CREDITBANK_BODY_TIMEOUT_SECONDS": seconds})
     assert Settings.from_env({"CREDITBANK_BODY_TIMEOUT_SECONDS": "2.5"}).body_timeout_seconds == 2.5
+
+
+def test_read_standbys_are_one_or_more_postgresql_urls_separated_by_commas() -> None:
+    assert Settings.from_env({}).read_database_urls == ()
+    one = "postgresql://creditbank@standby-1:5432/creditbank"
+    two = "postgres://creditbank@standby-2/creditbank"
+    assert Settings.from_env({"CREDITBANK_READ_DATABASE_URL": f" {one} , {two},"}).read_database_urls == (one, two)
+
+
+@pytest.mark.parametrize("value", ["http://standby/creditbank", "standby:5432", "postgresql://a/b,mysql://c/d"])
+def test_a_read_standby_that_is_not_a_postgresql_url_is_refused(value: str) -> None:
+    with pytest.raises(SettingsError, match="CREDITBANK_READ_DATABASE_URL"):
+        Settings.from_env({"CREDITBANK_READ_DATABASE_URL": value})
