@@ -51,6 +51,11 @@ log = logging.getLogger(__name__)
 
 DATABASE = web.AppKey("database", Database)
 
+#: Paths whose handlers authenticate themselves (the console's pages by their session cookie,
+#: the public certificate check): set by whoever composes the service with them (the console's
+#: ``install``), never by the service. They are no API: not in the routes table nor the OpenAPI.
+PAGES = web.AppKey("pages", frozenset[str])
+
 
 class StatelessConnection(asyncpg.Connection):  # type: ignore[misc]
     """A read pool connection, released without asyncpg's reset query (advisory unlock,
@@ -77,6 +82,9 @@ def _route_of(request: web.Request) -> Route | None:
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     route = _route_of(request)
     if route is None:
+        resource = request.match_info.route.resource
+        if resource is not None and resource.canonical in request.app.get(PAGES, frozenset()):
+            return await handler(request)
         if request.match_info.http_exception is None:
             # A handler the routes table does not list would run unauthenticated: never.
             log.error("no routes-table entry for %s %s; refused", request.method, request.match_info.route.name)
