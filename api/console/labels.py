@@ -171,6 +171,10 @@ def word(key: str, lang: str) -> str:
 def label(field: str, code: object, lang: str) -> str:
     if code is None:
         return ""
+    if field == "target" and str(code).startswith("certificate."):
+        field, code = "certificate", str(code).removeprefix("certificate.")
+    if field == "category" and code == "any":
+        return "any category" if lang == "en" else "任意类别"
     known = LABELS.get(field, {}).get(str(code))
     if known is None:
         return str(code)

@@ -137,8 +137,9 @@ async def signed_in(browser: Any, bank: Console, role: str, *, width: int = 1200
     page = await context.new_page()
     await page.goto(bank.base + "/console/login" + (f"?lang={lang}" if lang else ""))
     await page.fill("input[name=token]", bank.tokens[role])
-    await page.click("button[type=submit]")
-    await page.wait_for_load_state()
+    async with page.expect_navigation():
+        await page.click("button[type=submit]")
+    assert "/console/login" not in page.url, f"{role} could not sign in"
     return page
 
 
