@@ -146,7 +146,9 @@ def _row_results(reply: Reply, headers: list[str], mapping: dict[str, str], lang
                 "record_id": result.get("record_id"),
                 "status": result["status"],
                 "position": result.get("position"),
-                "reason": labels.reason(result.get("code"), lang) if result["status"] == "rejected" else "",
+                "reason": labels.item_reason(result.get("code"), list(errors), lang)
+                if result["status"] == "rejected"
+                else "",
                 "columns": "；".join(_column_of(p, headers, mapping) for p in errors),
                 "detail": "；".join(m for messages in errors.values() for m in messages),
             }

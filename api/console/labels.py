@@ -7,6 +7,7 @@ refusals (by problem ``code``) live here, each with both languages.
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
 from ledger.vocabulary import LABELS
@@ -132,6 +133,7 @@ WORDS: Final[dict[str, tuple[str, str]]] = {
     "issued": ("签发日期", "Issued"),
     "verify_link": ("核验链接", "Verification link"),
     "none": ("无", "None"),
+    "detail": ("详情", "Detail"),
     "home": ("首页", "Home"),
     "language": ("English", "中文"),
 }
@@ -161,6 +163,32 @@ REASONS: Final[dict[str, tuple[str, str]]] = {
     "account_closed": ("该教师的档案已转出", "the learner's record was transferred away"),
     "posting_as_another_provider": ("不能以其他机构名义提交", "cannot post as another institution"),
 }
+
+
+#: A malformed cell, in Chinese, by the field it was meant for (``validation_failed``).
+FIELD_REASONS: Final[dict[str, tuple[str, str]]] = {
+    "hours": ("学时须为正数，最多两位小数", "hours: a positive number, two decimals at most"),
+    "completed_on": ("完成日期应为 YYYY-MM-DD", "completed on: YYYY-MM-DD"),
+    "started_on": ("开始日期应为 YYYY-MM-DD", "started on: YYYY-MM-DD"),
+    "hired_on": ("入职日期应为 YYYY-MM-DD", "hired on: YYYY-MM-DD"),
+    "learner_id": ("教师编号缺失或格式不正确", "the teacher number is missing or malformed"),
+    "record_id": ("记录编号缺失或格式不正确", "the record id is missing or malformed"),
+    "programme.category": ("类别不在词表中", "the category is not in the vocabulary"),
+    "programme.level": ("级别不在词表中", "the level is not in the vocabulary"),
+    "assessment": ("考核结果应为 合格、优秀 或 不合格", "assessment: pass, excellent or fail"),
+    "name": ("姓名缺失或含有不允许的字符", "the name is missing or holds a character not allowed"),
+}
+
+
+def item_reason(code: object, fields: list[str], lang: str) -> str:
+    """The reason of a refused row: by field for a malformed cell, else by the problem code."""
+    if code == "validation_failed":
+        # A batch names the item first (``learners[2].learner_id``): the field is what follows.
+        bare = [re.sub(r"^[a-z_]+\[\d+\]\.", "", f) for f in fields]
+        named = [FIELD_REASONS[f] for f in bare if f in FIELD_REASONS]
+        if named:
+            return "；".join(en if lang == "en" else zh for zh, en in named)
+    return reason(code, lang)
 
 
 def word(key: str, lang: str) -> str:

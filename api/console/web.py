@@ -63,6 +63,7 @@ class Page:
             w=lambda key: labels.word(key, lang),
             lab=lambda field, code: labels.label(field, code, lang),
             reason=lambda code: labels.reason(code, lang),
+            item_reason=lambda code, fields: labels.item_reason(code, fields, lang),
             session=self.session,
             csrf=self.session.csrf if self.session else context.get("csrf", ""),
             path=self.request.path,

@@ -28,6 +28,7 @@ from tests.conftest import TODAY
 from tests.e2e.conftest import ACCREDITATION, Bank, settle
 
 CHROMIUM = Path("/usr/bin/chromium")
+HAVE_CHROMIUM = CHROMIUM.exists()
 SCREENSHOTS = Path(__file__).resolve().parents[3] / "docs" / "screenshots"
 
 playwright_api = pytest.importorskip("playwright.async_api")
@@ -89,7 +90,12 @@ async def seed_console(bank: Bank) -> None:
         r = await bank.client.post(
             "/v1/providers",
             headers=bank.auth("admin"),
-            json={"provider_id": provider_id, "name": "吉林省教师培训学院", "jurisdiction": "220000", "accreditation": ACCREDITATION},
+            json={
+                "provider_id": provider_id,
+                "name": "吉林省教师培训学院",
+                "jurisdiction": "220000",
+                "accreditation": ACCREDITATION,
+            },
         )
         assert r.status == 201, await r.text()
     # The district's rules (teacher_annual: 90 h online a year), as the demo publishes them.
@@ -121,7 +127,7 @@ async def bank(database: Database, tmp_path: Path) -> AsyncIterator[Console]:
 
 @pytest.fixture(scope="session")
 async def browser() -> AsyncIterator[Any]:
-    if not CHROMIUM.exists():
+    if not HAVE_CHROMIUM:
         pytest.skip("no /usr/bin/chromium (tests/run.sh installs it)")
     async with playwright_api.async_playwright() as p:
         launched = await p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])

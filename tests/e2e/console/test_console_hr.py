@@ -34,7 +34,9 @@ async def _hours(bank: Console) -> None:
     await settle(bank)
 
 
-async def test_hr_finds_who_is_short_sees_why_and_downloads_the_list(browser: Any, bank: Console, tmp_path: Path) -> None:
+async def test_hr_finds_who_is_short_sees_why_and_downloads_the_list(
+    browser: Any, bank: Console, tmp_path: Path
+) -> None:
     await _hours(bank)
     page = await signed_in(browser, bank, "hr")
     assert page.url.endswith("/console/hr")
@@ -95,7 +97,10 @@ async def test_hr_finds_who_is_short_sees_why_and_downloads_the_list(browser: An
     # And as CSV: the byte order mark, Chinese headers, the number marked as text.
     async with page.expect_download() as download:
         await page.click("#download-csv")
-    text = Path(await (await download.value).path()).read_bytes().decode("utf-8")
+    saved_csv = tmp_path / "cohort.csv"
+    await (await download.value).save_as(saved_csv)
+    with open(saved_csv, encoding="utf-8") as f:  # noqa: ASYNC230 - a small local file
+        text = f.read()
     assert text.startswith("\ufeff教师编号,姓名,")
     assert "'220106201500003,张伟,绿园区第二中学,'220106" in text
     await page.context.close()
@@ -134,7 +139,7 @@ async def test_hr_uploads_a_roster_as_xlsx(browser: Any, bank: Console, tmp_path
     summary = await page.inner_text("#roster-summary")
     assert "已记录 2" in summary and "拒绝 1" in summary
     results = await page.inner_text("#roster-results")
-    assert "格式不正确" in results and "learner_id" in results
+    assert "教师编号缺失或格式不正确" in results and "learner_id" in results
     await settle(bank)
     r = await bank.client.get("/v1/learners/220106202600002", headers=bank.auth("hr"))
     profile = await r.json()

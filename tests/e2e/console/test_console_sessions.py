@@ -76,9 +76,10 @@ async def test_a_form_post_without_its_csrf_token_is_refused(browser: Any, bank:
         async with http.post(bank.base + "/console/logout") as r:
             assert r.status == 403
         # The sign-in form too: a token posted without the form's CSRF cookie and field.
-        async with aiohttp.ClientSession() as anonymous, anonymous.post(
-            bank.base + "/console/login", data={"token": bank.tokens["hr"]}, allow_redirects=False
-        ) as r:
+        async with (
+            aiohttp.ClientSession() as anonymous,
+            anonymous.post(bank.base + "/console/login", data={"token": bank.tokens["hr"]}, allow_redirects=False) as r,
+        ):
             assert r.status == 403 and "cb_session" not in r.cookies
     await page.context.close()
 
