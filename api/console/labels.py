@@ -127,7 +127,7 @@ WORDS: Final[dict[str, tuple[str, str]]] = {
     "expired": ("已过期", "Expired"),
     "unknown": ("状态未知（不能视为有效）", "Status unknown (not valid)"),
     "invalid": ("无效", "Not valid"),
-    "since": ("自", "Since"),
+    "since": ("状态起始日期", "Since"),
     "why": ("原因", "Why"),
     "kind": ("证书种类", "Kind"),
     "issued": ("签发日期", "Issued"),

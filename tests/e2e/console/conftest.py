@@ -149,6 +149,6 @@ async def signed_in(browser: Any, bank: Console, role: str, *, width: int = 1200
     return page
 
 
-async def shot(page: Any, name: str) -> None:
+async def shot(page: Any, name: str, *, full_page: bool = True) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
