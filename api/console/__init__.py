@@ -12,6 +12,6 @@ Invariants:
 
 from __future__ import annotations
 
-from api.console.web import install
+from api.console.app import install
 
 __all__ = ["install"]

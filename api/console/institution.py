@@ -68,8 +68,30 @@ def _provider(current: Page) -> str:
 
 @page(INSTITUTION)
 async def home(current: Page) -> web.StreamResponse:
+    return await _home(current, None)
+
+
+async def _home(current: Page, revocation: dict[str, Any] | None, status: int = 200) -> web.StreamResponse:
     reply = await current.api.get(f"/v1/providers/{quote(_provider(current), safe='')}")
-    return current.render("institution.html", provider=reply.data if reply.ok else None)
+    return current.render(
+        "institution.html", status=status, provider=reply.data if reply.ok else None, revocation=revocation
+    )
+
+
+@page(INSTITUTION)
+async def revoke(current: Page) -> web.StreamResponse:
+    """Revoke one of the institution's own records (the API's revocation, as this token)."""
+    form = current.form()
+    record_id, reason = str(form.get("record_id", "")).strip(), str(form.get("reason", "")).strip()
+    path = f"/v1/completions/{quote(_provider(current), safe='')}/{quote(record_id, safe='')}/revocation"
+    reply = await current.api.post(path, {"reason": reason})
+    outcome: dict[str, Any] = {"record_id": record_id, "status": reply.data.get("status") if reply.ok else None}
+    if not reply.ok:
+        code = reply.data.get("code") if isinstance(reply.data, dict) else None
+        errors = reply.data.get("errors") if isinstance(reply.data, dict) else None
+        outcome["reason"] = labels.item_reason(code, list(errors or {}), current.lang)
+        outcome["detail"] = reply.data.get("detail") if isinstance(reply.data, dict) else ""
+    return await _home(current, outcome, 200 if reply.ok else 422)
 
 
 async def _remembered(current: Page) -> dict[str, str]:
@@ -210,6 +232,7 @@ async def upload_post(current: Page) -> web.StreamResponse:
 
 ROUTES = [
     web.get("/console/institution", home),
+    web.post("/console/institution/revocation", revoke),
     web.get("/console/institution/upload", upload_form),
     web.post("/console/institution/upload", upload_post),
 ]

@@ -134,6 +134,10 @@ WORDS: Final[dict[str, tuple[str, str]]] = {
     "verify_link": ("核验链接", "Verification link"),
     "none": ("无", "None"),
     "detail": ("详情", "Detail"),
+    "revoke": ("撤销一条记录", "Revoke a record"),
+    "record_id": ("记录编号", "Record id"),
+    "revoked_now": ("已撤销，该学时自此不再计入。", "revoked: its hours stop counting from now on"),
+    "revoked_before": ("此前已撤销，本次未做任何更改。", "already revoked; nothing changed"),
     "home": ("首页", "Home"),
     "language": ("English", "中文"),
 }
@@ -161,6 +165,8 @@ REASONS: Final[dict[str, tuple[str, str]]] = {
     "forbidden": ("超出您的管辖范围", "outside your scope"),
     "learner_already_registered": ("教师已以不同信息注册", "registered with other details"),
     "account_closed": ("该教师的档案已转出", "the learner's record was transferred away"),
+    "completion_not_found": ("没有这条记录", "no such record"),
+    "revocation_not_permitted": ("只能撤销本机构的记录", "only the posting institution may revoke it"),
     "posting_as_another_provider": ("不能以其他机构名义提交", "cannot post as another institution"),
 }
 

@@ -1,4 +1,4 @@
-"""The console's plumbing: routes, templates, the session guard, the language.
+"""The console's plumbing: the page guard, rendering, the language.
 
 Invariants:
 - a page declares the roles that may open it; any other role gets 403, no session a
@@ -11,23 +11,20 @@ Invariants:
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 from urllib.parse import urlencode
 
-import aiohttp
 import aiohttp_jinja2
-import jinja2
 from aiohttp import web
 from multidict import MultiDictProxy
 
 from api.console import labels
-from api.console.bank_api import CLIENT, Api
-from api.console.session import Sealer, Session, csrf_matches, load_key
-from api.service.app import PAGES
-from api.service.context import SETTINGS
+from api.console.bank_api import Api
+from api.console.session import SESSION_COOKIE, Sealer, Session, csrf_matches
+from api.service.context import SERVICES, SETTINGS
 
 HERE: Final = Path(__file__).parent
 SEALER: Final = web.AppKey("console_sealer", Sealer)
@@ -105,6 +102,11 @@ def page(
     def wrap(handler: PageHandler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         async def run(request: web.Request) -> web.StreamResponse:
             session = sealer(request).session_of(request)
+            if session is not None and await request.app[SERVICES].tokens.verify(session.token) is None:
+                # The token was revoked or expired since sign-in: the session ends with it.
+                response = see_other("/console/login")
+                response.del_cookie(SESSION_COOKIE, path="/")
+                return response
             current = Page(request, session, language(request))
             if request.method == "POST":
                 form = await request.post()
@@ -122,55 +124,6 @@ def page(
         return run
 
     return wrap
-
-
-async def _client(app: web.Application) -> AsyncIterator[None]:
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120)) as http:
-        app[CLIENT] = http
-        yield
-
-
-def install(app: web.Application) -> None:
-    """Add the console's pages and assets to the service's application."""
-    from api.console import auditor, hr, institution, login, teacher, verify
-
-    settings = app[SETTINGS]
-    app[SEALER] = Sealer(load_key(settings.keys_path))
-    aiohttp_jinja2.setup(
-        app,
-        loader=jinja2.FileSystemLoader(HERE / "templates"),
-        autoescape=jinja2.select_autoescape(default=True),
-        app_key=aiohttp_jinja2.APP_KEY,
-    )
-    app.cleanup_ctx.append(_client)
-    app.cleanup_ctx.append(institution.mappings_ctx)
-    routes: list[web.RouteDef] = [
-        *login.ROUTES,
-        *hr.ROUTES,
-        *institution.ROUTES,
-        *auditor.ROUTES,
-        *teacher.ROUTES,
-        *verify.ROUTES,
-        web.get("/console/static/{name}", _static),
-    ]
-    app.add_routes(routes)
-    app[PAGES] = frozenset(r.path for r in routes)
-
-
-_TYPES: Final = {".js": "text/javascript", ".css": "text/css", ".md": "text/plain"}
-
-
-async def _static(request: web.Request) -> web.StreamResponse:
-    name = request.match_info["name"]
-    path = HERE / "static" / name
-    if "/" in name or name.startswith(".") or not path.is_file() or path.suffix not in _TYPES:
-        raise web.HTTPNotFound()
-    return web.Response(
-        body=path.read_bytes(),
-        content_type=_TYPES[path.suffix],
-        charset="utf-8",
-        headers={"Cache-Control": "public, max-age=3600"},
-    )
 
 
 def see_other(location: str) -> web.Response:

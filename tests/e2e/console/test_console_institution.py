@@ -157,3 +157,31 @@ async def test_two_thousand_rows_three_rejected_in_chinese_fixed_and_nothing_dou
         total += Decimal((await r.json())["total"]["hours"])
     assert total == 2000  # each of the 2,000 rows once, 1 h each
     await page.context.close()
+
+
+async def test_an_institution_uploads_csv_and_revokes_its_own_record(
+    browser: Any, bank: Console, tmp_path: Path
+) -> None:
+    path = tmp_path / "records.csv"
+    lines = [",".join(HEADERS), "C-1,220106201500004,ETH-9,师德专题,师德/职业道德,县(区)级,4,合格,2026-04-01"]
+    path.write_bytes(("\n".join(lines) + "\n").encode("gb18030"))  # as Excel saves CSV in China
+    page = await signed_in(browser, bank, "institution")
+    await _upload(page, bank, path)
+    assert await page.inner_text("#n-recorded") == "1"
+    await _press(page, "#commit")
+    await page.goto(bank.base + "/console/institution")
+    assert "吉林省教师培训学院" in await page.inner_text("#provider-name")
+    assert "师德/职业道德" in await page.inner_text("#accreditation")
+    for expected in ("已撤销，该学时", "此前已撤销"):
+        await page.fill("input[name=record_id]", "C-1")
+        await page.fill("input[name=reason]", "学员信息有误")
+        await _press(page, "#revocation-form button")
+        assert expected in await page.inner_text("#revocation-result")
+    await page.fill("input[name=record_id]", "NO-SUCH")
+    await page.fill("input[name=reason]", "试试")
+    await _press(page, "#revocation-form button")
+    assert "没有这条记录" in await page.inner_text("#revocation-result")
+    await settle(bank)
+    r = await bank.client.get("/v1/learners/220106201500004/balance", headers=bank.auth("hr"))
+    assert (await r.json())["total"]["hours"] == "0"
+    await page.context.close()

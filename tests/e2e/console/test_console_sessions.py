@@ -96,6 +96,19 @@ async def test_a_revoked_token_ends_the_console_session_on_the_next_page(browser
         await auth.revoke(conn, token_id)
     finally:
         await conn.close()
-    response = await page.goto(bank.base + "/console/auditor/events")
-    assert response.status >= 400
+    await page.goto(bank.base + "/console/auditor/events")
+    assert page.url == bank.base + "/console/login"
+    assert "cb_session" not in {c["name"] for c in await page.context.cookies()}
+    await page.context.close()
+
+
+async def test_chinese_by_default_and_english_on_asking(browser: Any, bank: Console) -> None:
+    page = await signed_in(browser, bank, "hr")
+    assert "达标" in await page.inner_text("main") and await page.get_attribute("html", "lang") == "zh-CN"
+    await page.goto(bank.base + "/console/hr?lang=en")
+    assert "Not eligible" in await page.inner_text("main")
+    await page.goto(bank.base + "/console/learners")  # remembered
+    assert "Find a teacher" in await page.inner_text("main")
+    await page.goto(bank.base + "/console/learners?lang=zh")
+    assert "教师查询" in await page.inner_text("main")
     await page.context.close()
