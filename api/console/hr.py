@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Callable
 from typing import Any, Final
 
 from aiohttp import web
@@ -144,31 +145,29 @@ async def _cohort_sheet(current: Page) -> tuple[str, list[list[Any]]] | web.Resp
     return f"{target}-{jurisdiction}", rows
 
 
+#: The downloads of the cohort: (media type, how the sheet is written).
+DOWNLOADS: Final[dict[str, tuple[str, Callable[[list[list[Any]]], bytes]]]] = {
+    "xlsx": (
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        lambda rows: sheets.xlsx("达标情况", COHORT_HEADERS, rows, identifiers={0, 3}),
+    ),
+    "csv": ("text/csv; charset=utf-8", lambda rows: sheets.csv_document(COHORT_HEADERS, rows, identifiers={0, 3})),
+}
+
+
 @page(COHORT_READERS)
-async def cohort_xlsx(current: Page) -> web.StreamResponse:
+async def cohort_download(current: Page) -> web.StreamResponse:
+    kind = current.request.match_info["kind"]
+    if kind not in DOWNLOADS:
+        return current.error(404, labels.word("not_found", current.lang))
     made = await _cohort_sheet(current)
     if isinstance(made, web.Response):
         return made
     name, rows = made
-    body = sheets.xlsx("达标情况", COHORT_HEADERS, rows, identifiers={0, 3})
+    media_type, write = DOWNLOADS[kind]
     return web.Response(
-        body=body,
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={"Content-Disposition": f'attachment; filename="cohort-{name}.xlsx"'},
-    )
-
-
-@page(COHORT_READERS)
-async def cohort_csv(current: Page) -> web.StreamResponse:
-    made = await _cohort_sheet(current)
-    if isinstance(made, web.Response):
-        return made
-    name, rows = made
-    return web.Response(
-        body=sheets.csv_document(COHORT_HEADERS, rows, identifiers={0, 3}),
-        content_type="text/csv",
-        charset="utf-8",
-        headers={"Content-Disposition": f'attachment; filename="cohort-{name}.csv"'},
+        body=write(rows),
+        headers={"Content-Type": media_type, "Content-Disposition": f'attachment; filename="cohort-{name}.{kind}"'},
     )
 
 
@@ -309,8 +308,7 @@ async def roster_post(current: Page) -> web.StreamResponse:
 
 ROUTES = [
     web.get("/console/hr", cohort),
-    web.get("/console/hr/cohort.xlsx", cohort_xlsx),
-    web.get("/console/hr/cohort.csv", cohort_csv),
+    web.get("/console/hr/cohort.{kind}", cohort_download),
     web.get("/console/learners", search),
     web.get("/console/learners/{learner_id}", learner),
     web.get("/console/hr/roster", roster_form),

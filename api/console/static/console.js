@@ -1,6 +1,8 @@
 // Progressive enhancement only: every page works without this file.
 (function () {
   "use strict";
+  // No animation: a chart shows its figures at once (and a screenshot shows them right).
+  if (window.Chart) window.Chart.defaults.animation = false;
   function chart(el) {
     if (!window.Chart) return;
     var spec = JSON.parse(el.getAttribute("data-chart"));

@@ -25,7 +25,7 @@ from api.database import Database
 from api.service.app import create_app
 from api.settings import Settings
 from tests.conftest import TODAY
-from tests.e2e.conftest import ACCREDITATION, Bank, settle
+from tests.e2e.conftest import Bank, register_providers, settle
 
 CHROMIUM = Path("/usr/bin/chromium")
 HAVE_CHROMIUM = CHROMIUM.exists()
@@ -86,18 +86,7 @@ async def running_console(database: Database, key_dir: Path) -> AsyncIterator[Co
 
 async def seed_console(bank: Bank) -> None:
     """Two institutions, five teachers of two schools, some hours; projected before return."""
-    for provider_id in ("JLU-TTC", "OTHER"):
-        r = await bank.client.post(
-            "/v1/providers",
-            headers=bank.auth("admin"),
-            json={
-                "provider_id": provider_id,
-                "name": "吉林省教师培训学院",
-                "jurisdiction": "220000",
-                "accreditation": ACCREDITATION,
-            },
-        )
-        assert r.status == 201, await r.text()
+    await register_providers(bank)
     # The district's rules (teacher_annual: 90 h online a year), as the demo publishes them.
     policy = json.loads((Path(ledger.__file__).parent / "policies" / "220106-teacher-training.json").read_text())
     r = await bank.client.post("/v1/policies", headers=bank.auth("admin"), json=policy)

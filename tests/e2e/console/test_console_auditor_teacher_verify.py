@@ -102,6 +102,8 @@ async def test_a_teacher_sees_their_hours_and_follows_a_certificates_qr_link(bro
     assert link == f"{bank.base}/verify?id={issued['certificate_id']}"
     await page.wait_for_function("document.querySelector('#hours-chart').width > 0")
     await shot(page, "teacher-phone", full_page=False)
+    await certificate.scroll_into_view_if_needed()
+    await shot(page, "teacher-certificate", full_page=False)
     await page.goto(link)
     assert await page.get_attribute("#verify-state", "data-state") == "valid"
     await page.context.close()
