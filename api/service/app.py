@@ -130,7 +130,8 @@ async def metrics_middleware(request: web.Request, handler: Handler) -> web.Stre
     response = await handler(request)
     route = _route_of(request)
     if SERVICES in request.app:
-        key = (request.method, route.path if route else "unmatched", response.status)
+        page = resource.canonical if resource is not None and resource.canonical in request.app.get(PAGES, ()) else None
+        key = (request.method, route.path if route else page or "unmatched", response.status)
         request.app[SERVICES].metrics.requests[key] += 1
     return response
 

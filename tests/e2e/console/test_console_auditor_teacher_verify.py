@@ -7,8 +7,10 @@ from __future__ import annotations
 import io
 import uuid
 import zipfile
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from tests.e2e.conftest import settle
 from tests.e2e.console.conftest import Console, shot, signed_in
@@ -73,6 +75,13 @@ async def test_an_auditor_verifies_the_chain_and_follows_a_number_to_its_events(
     event = page.locator(f"[id='{target}']")
     assert await event.is_visible()
     assert "CompletionRecorded" in await event.inner_text() and "150" in await event.inner_text()
+
+    # The institution audit: what it posted this month, and its anomalies.
+    month = datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m")  # posted today, by the clock
+    await page.goto(f"{bank.base}/console/auditor/institution?provider_id=JLU-TTC&month={month}")
+    report = await page.inner_text("#audit-report")
+    assert "提交记录 (300 学时, 1 人)" in report
+    assert await page.locator("#anomalies").count() == 1
 
     # The event explorer, and a bundle of this learner's events.
     await page.goto(bank.base + "/console/auditor/events")
