@@ -1,11 +1,12 @@
 """The console's plumbing: the page guard, rendering, the language.
 
 Invariants:
-- a page declares the roles that may open it; any other role gets 403, no session a
-  redirect to sign-in; the API still authorises every call the page makes;
-- every POST handler is wrapped by ``form``: it reads the form and refuses it with 403
-  unless its ``csrf`` field matches the session's (or the anonymous cookie's, before
-  sign-in);
+- a page declares the roles that may open it (``page``); any other role gets 403, no session
+  a redirect to sign-in; the API still authorises every call the page makes;
+- a session whose token the bank's verifier no longer accepts (revoked, expired) is ended
+  before the page runs;
+- ``page`` reads every POST's form first and refuses it with 403 unless its ``csrf`` field
+  matches the session's (or the anonymous cookie's, before sign-in);
 - the language is ``zh`` unless ``?lang=en`` (remembered in a cookie) or ``?lang=zh`` says so.
 """
 
