@@ -113,9 +113,29 @@ async def test_a_teacher_sees_their_hours_and_follows_a_certificates_qr_link(bro
     await shot(page, "teacher-phone", full_page=False)
     await certificate.scroll_into_view_if_needed()
     await shot(page, "teacher-certificate", full_page=False)
+    # What remains before a date, for another target: teacher_annual's 90 h online by year end.
+    await page.select_option("select[name=plan_target]", "teacher_annual")
+    await page.fill("input[name=on]", "2026-12-01")
+    await page.click("#plan-form button")
+    await page.wait_for_selector("#plan")
+    plan = await page.inner_text("#plan")
+    assert "2026-12-01" in plan and "远程/网络研修" in plan and "90" in plan and "2026-12-31" in plan
     await page.goto(link)
     assert await page.get_attribute("#verify-state", "data-state") == "valid"
     await page.context.close()
+
+
+async def test_the_chain_verifies_without_javascript_too(browser: Any, bank: Console) -> None:
+    context = await browser.new_context(java_script_enabled=False)
+    page = await context.new_page()
+    await page.goto(bank.base + "/console/login")
+    await page.fill("input[name=token]", bank.tokens["auditor"])
+    async with page.expect_navigation():
+        await page.click("button[type=submit]")
+    async with page.expect_navigation():
+        await page.click("#verify-chain")
+    assert "哈希链完整" in await page.inner_text("#chain-result")
+    await context.close()
 
 
 async def test_a_stranger_verifies_valid_revoked_and_unknown_certificates(browser: Any, bank: Console) -> None:

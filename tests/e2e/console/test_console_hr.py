@@ -46,6 +46,11 @@ async def test_hr_finds_who_is_short_sees_why_and_downloads_the_list(
     assert "远程/网络研修 60 学时" in short  # 90 h a year online, 30 h recorded
     await page.wait_for_function("document.querySelector('#school-chart').width > 0")
     await shot(page, "hr-cohort")
+    await page.set_viewport_size({"width": 390, "height": 844})  # a phone
+    await page.reload()
+    assert await page.evaluate("document.documentElement.scrollWidth") <= 390 + 1  # nothing runs off
+    await shot(page, "hr-cohort-phone", full_page=False)
+    await page.set_viewport_size({"width": 1200, "height": 900})
 
     # Click through to the teacher: the verdict, its requirement, source article and evidence.
     await page.click("text=220106201500003")
