@@ -24,7 +24,10 @@ Invariants:
   clock: policies and institutions when its history starts, each learner when hired (or
   then), each week's completions on the Monday after; the revocations and the
   suspension today. Recorded times never go back and never pass the build's start, so
-  ``as_of`` and ``knowledge=recorded`` answer for any day of those three years.
+  ``as_of`` and ``knowledge=recorded`` answer for any day of those three years;
+- the service record (``api.demo.service_record``: refusals, appraisals, qualifications,
+  the principals' attested paper certificates, one appointment overridden by an admin) is
+  entered last, on the day of the build.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from zoneinfo import ZoneInfo
 
 from eventsourcing.domain import CanCreateTimestamp
 
+from api.demo.service_record import CastMember, ServiceRecordSummary, record_service
 from ledger.application import Accreditation, CompletionOutcome, CreditBank, LearnerRegistration
 from ledger.completion import CompletionFacts
 
@@ -96,6 +100,8 @@ class DemoSummary:
     erased: tuple[str, ...] = ()
     #: The learner the demo's tokens and examples use: the prospective principal unless erased.
     example_learner_id: str = ""
+    #: Who in the demo refused a post, and whose appointment an admin let through.
+    service_record: ServiceRecordSummary | None = None
 
 
 # -- the cast ---------------------------------------------------------------------
@@ -1002,6 +1008,8 @@ def build_demo(
     if not bank.provider(SUSPENDED).suspended:
         bank.suspend_provider(SUSPENDED, _suspension_reason(today.year))
     report("suspensions", 1, 1)
+    record = record_service(bank, [CastMember(lr.serial, lr.kind, lr.registration) for lr, _ in kept], today)
+    report("service record", 1, 1)
 
     def first(kind: str) -> str:
         return next(lr.registration.learner_id for lr in cast if lr.kind == kind)
@@ -1027,6 +1035,7 @@ def build_demo(
         trainer_id=cast[TRAINER_SERIAL - 1].registration.learner_id,
         position=bank.recorder.max_notification_id(),
         erased=tuple(sorted(erased)),
+        service_record=record,
         example_learner_id=next(
             (i for i in examples if i not in erased),
             next(lr.registration.learner_id for lr in cast if lr.registration.learner_id not in erased),

@@ -33,6 +33,8 @@ from api.service import (
     privacy_schemas,
     read_schemas,
     reads,
+    record_schemas,
+    records,
     schemas,
     transfer_schemas,
     transfers,
@@ -120,10 +122,59 @@ ROUTES: tuple[Route, ...] = (
         "POST",
         "/v1/learners/{learner_id}/roles",
         writes.post_role,
-        "A role starts (since) or ends (until)",
+        "A role starts (since) or ends (until). Starting principal or head_teacher is judged against "
+        "principal_appointment / head_teacher_post on since, by the policies in force in the learner's "
+        "jurisdiction: if not eligible, 422 appointment_not_eligible with the verdict, unless an admin "
+        "passes override {reason}, recorded with the verdict (HR passing override: 403 "
+        "appointment_override_not_permitted). Where no policy defines the target the appointment is not "
+        "judged (appointment.eligible null). Roles given at registration are not judged.",
         frozenset({"admin", "hr"}),
         body=write_schemas.role_change_schema,
-        responses={201: ("recorded", schemas.WrittenSchema())},
+        responses={201: ("recorded", record_schemas.RoleWrittenSchema())},
+    ),
+    Route(
+        "POST",
+        "/v1/learners/{learner_id}/refusals",
+        records.post_refusal,
+        "Record a refusal of a post (head_teacher) for a school year, justified or not, with a reason "
+        "(sealed); an unjustified one bars appraisal_excellent, title_promotion and head_teacher_honour "
+        "for that school year (seed 001 二(四)9). One per post and school year: the same again answers "
+        "duplicate, other content 409 refusal_conflict",
+        frozenset({"admin", "hr"}),
+        body=record_schemas.refusal_schema,
+        responses={201: ("recorded", schemas.WrittenSchema()), 200: ("duplicate", schemas.WrittenSchema())},
+    ),
+    Route(
+        "POST",
+        "/v1/learners/{learner_id}/appraisals",
+        records.post_appraisal,
+        "Record an annual appraisal result (年度考核): school_year, grade, on. One per school year: "
+        "the same again answers duplicate, another grade or date 409 appraisal_conflict",
+        frozenset({"admin", "hr"}),
+        body=record_schemas.appraisal_schema,
+        responses={201: ("recorded", schemas.WrittenSchema()), 200: ("duplicate", schemas.WrittenSchema())},
+    ),
+    Route(
+        "POST",
+        "/v1/learners/{learner_id}/qualifications",
+        records.post_qualification,
+        "Record a teaching qualification (教师资格): kind, number (sealed), issued_on. One per kind: "
+        "the same again answers duplicate, other content 409 qualification_conflict",
+        frozenset({"admin", "hr"}),
+        body=record_schemas.qualification_schema,
+        responses={201: ("recorded", schemas.WrittenSchema()), 200: ("duplicate", schemas.WrittenSchema())},
+    ),
+    Route(
+        "POST",
+        "/v1/learners/{learner_id}/prior-certificates",
+        records.post_prior_certificate,
+        "Record a certificate issued before the bank (on paper), attested: kind, issuer, number "
+        "(sealed), issued_on, attested_by, optional document_sha256. It counts for certificate_held "
+        "rules and is shown as attested, not signed by the bank. One per kind and issue date: the "
+        "same again answers duplicate, other content 409 prior_certificate_conflict",
+        frozenset({"admin", "hr"}),
+        body=record_schemas.prior_certificate_schema,
+        responses={201: ("recorded", schemas.WrittenSchema()), 200: ("duplicate", schemas.WrittenSchema())},
     ),
     Route(
         "PATCH",

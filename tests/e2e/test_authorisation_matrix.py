@@ -110,6 +110,38 @@ PROBES: dict[tuple[str, str], Probe] = {
     ("POST", "/v1/learners/{learner_id}/roles"): Probe(
         "/v1/learners/P-0001/roles", "learner", body={"role": "teacher", "since": "2020-01-01"}
     ),
+    ("POST", "/v1/learners/{learner_id}/refusals"): Probe(
+        "/v1/learners/P-0001/refusals",
+        "learner",
+        body={
+            "post": "head_teacher",
+            "school_year": "2025-2026",
+            "on": "2025-10-08",
+            "justified": True,
+            "reason": "病假",
+        },
+    ),
+    ("POST", "/v1/learners/{learner_id}/appraisals"): Probe(
+        "/v1/learners/P-0001/appraisals",
+        "learner",
+        body={"school_year": "2025-2026", "grade": "competent", "on": "2026-07-10"},
+    ),
+    ("POST", "/v1/learners/{learner_id}/qualifications"): Probe(
+        "/v1/learners/P-0001/qualifications",
+        "learner",
+        body={"kind": "primary", "number": "20152200000001", "issued_on": "2015-06-30"},
+    ),
+    ("POST", "/v1/learners/{learner_id}/prior-certificates"): Probe(
+        "/v1/learners/P-0001/prior-certificates",
+        "learner",
+        body={
+            "kind": "principal_qualification",
+            "issuer": "吉林省教育厅",
+            "number": "JL-2012-0001",
+            "issued_on": "2012-07-01",
+            "attested_by": "绿园区教育局人事科",
+        },
+    ),
     ("PATCH", "/v1/learners/{learner_id}"): Probe(
         "/v1/learners/P-0001", "learner", body={"school": "绿园区第一实验小学", "reason": "核对"}
     ),
