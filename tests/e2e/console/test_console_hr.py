@@ -34,10 +34,21 @@ async def _hours(bank: Console) -> None:
     await settle(bank)
 
 
+async def _appraised(bank: Console) -> None:
+    r = await bank.client.post(
+        "/v1/learners/220106201500003/appraisals",
+        headers=bank.auth("hr"),
+        json={"school_year": "2025-2026", "grade": "excellent", "on": "2026-07-01"},
+    )
+    assert r.status == 201, await r.text()
+    await settle(bank)
+
+
 async def test_hr_finds_who_is_short_sees_why_and_downloads_the_list(
     browser: Any, bank: Console, tmp_path: Path
 ) -> None:
     await _hours(bank)
+    await _appraised(bank)
     page = await signed_in(browser, bank, "hr")
     assert page.url.endswith("/console/hr")
     assert await page.inner_text("#count-eligible") == "1"
@@ -63,6 +74,8 @@ async def test_hr_finds_who_is_short_sees_why_and_downloads_the_list(
     assert await page.locator("#verdict-teacher_annual .evidence").count() == 1
     assert await page.locator("#verdict-teacher_annual a.evidence").count() == 0
     assert await page.inner_text("#total-hours") == "30"
+    record = await page.inner_text("#service-record")
+    assert "年度考核" in record and "2025-2026" in record and "优秀" in record
     assert "无权查看历史" in await page.inner_text("#history-hidden")  # HR may not read history (API)
     await shot(page, "learner")
 
