@@ -733,7 +733,15 @@ class CreditBank(Application[UUID]):
         together); one outcome per item, in order."""
         return self.unit_of_work(lambda: self._record_completions_once(batch))
 
-    def _record_completions_once(self, batch: Sequence[CompletionFacts]) -> list[CompletionOutcome]:
+    def judge_completions(self, batch: Sequence[CompletionFacts]) -> list[CompletionOutcome]:
+        """A dry run of ``record_completions``: the same checks on the same state loaded from
+        the store, one outcome per item, and nothing saved. An item that would be recorded
+        answers ``recorded`` with no position; a duplicate answers the original position."""
+        return self._record_completions_once(batch, save=False)
+
+    def _record_completions_once(
+        self, batch: Sequence[CompletionFacts], *, save: bool = True
+    ) -> list[CompletionOutcome]:
         today = self._today()
         providers = self.get_many({provider_uuid(f.provider_id) for f in batch}, fresh=True)
         subjects = self.subjects_of({f.learner_id for f in batch})
@@ -797,7 +805,13 @@ class CreditBank(Application[UUID]):
                 outcomes[index] = CompletionOutcome(facts.record_id, "rejected", error=error)
 
         positions: dict[UUID, int] = {}
-        if new:
+        if new and not save:
+            for completion_id, (_, indexes) in new.items():
+                first = indexes[0]
+                outcomes[first] = CompletionOutcome(
+                    batch[first].record_id, "recorded", None, completion_id=completion_id
+                )
+        elif new:
             recordings = self._save_new_completions([completion for completion, _ in new.values()])
             for recording in recordings:
                 positions[recording.domain_event.originator_id] = recording.notification.id

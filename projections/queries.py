@@ -316,3 +316,17 @@ async def provider_view(conn: Any, provider_id: str) -> dict[str, Any] | None:
         "accredited_position": int(r["accredited_position"]),
         "updated_position": int(r["updated_position"]),
     }
+
+
+async def find_learners(conn: Any, text: str, *, limit: int = 100) -> list[dict[str, Any]]:
+    """Learners whose teacher number is ``text`` or whose name contains it (erased learners
+    have no name and are found by nothing), in number order; the caller filters by scope."""
+    pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    rows = await conn.fetch(
+        "SELECT learner_id, name, school, jurisdiction FROM rm_learners"
+        " WHERE name IS NOT NULL AND (learner_id = $1 OR name LIKE $2) ORDER BY learner_id LIMIT $3",
+        text,
+        pattern,
+        limit,
+    )
+    return [dict(r) for r in rows]

@@ -14,6 +14,16 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
 
+# The console's browser tests drive Debian's Chromium through Playwright (never a browser
+# Playwright would download), with CJK fonts so Chinese renders in their screenshots.
+if [ ! -x /usr/bin/chromium ]; then
+  echo "== installing Chromium and Noto CJK fonts (apt-get) for the console's browser tests"
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo -n"; fi
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -q
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium fonts-noto-cjk
+fi
+
 echo "== ruff (lint and format)"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .

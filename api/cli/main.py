@@ -29,7 +29,7 @@ import asyncpg
 from aiohttp import web
 from marshmallow import ValidationError
 
-from api import auth
+from api import auth, console
 from api.cli import audit, certificates
 from api.cli.errors import CliError, invalid_fields
 from api.cli.progress import Progress
@@ -75,6 +75,7 @@ async def _tune_collector(app: web.Application) -> None:
 def serving_app(settings: Settings, database: Database | None = None) -> web.Application:
     """The service as a long-running server process runs it (``serve``, ``demo``)."""
     app = create_app(settings, database=database)
+    console.install(app)
     app.on_startup.append(_tune_collector)  # after the cleanup contexts: the services exist
     return app
 

@@ -55,6 +55,11 @@ log = logging.getLogger(__name__)
 
 DATABASE = web.AppKey("database", Database)
 
+#: Paths whose handlers authenticate themselves (the console's pages by their session cookie,
+#: the public certificate check): set by whoever composes the service with them (the console's
+#: ``install``), never by the service. They are no API: not in the routes table nor the OpenAPI.
+PAGES = web.AppKey("pages", frozenset[str])
+
 
 _ROUTE_BY_KEY = {(r.method, r.path): r for r in ROUTES}
 
@@ -72,6 +77,9 @@ def _route_of(request: web.Request) -> Route | None:
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     route = _route_of(request)
     if route is None:
+        resource = request.match_info.route.resource
+        if resource is not None and resource.canonical in request.app.get(PAGES, frozenset()):
+            return await handler(request)
         if request.match_info.http_exception is None:
             # A handler the routes table does not list would run unauthenticated: never.
             log.error("no routes-table entry for %s %s; refused", request.method, request.match_info.route.name)
@@ -117,7 +125,8 @@ async def metrics_middleware(request: web.Request, handler: Handler) -> web.Stre
     response = await handler(request)
     route = _route_of(request)
     if SERVICES in request.app:
-        key = (request.method, route.path if route else "unmatched", response.status)
+        page = resource.canonical if resource is not None and resource.canonical in request.app.get(PAGES, ()) else None
+        key = (request.method, route.path if route else page or "unmatched", response.status)
         request.app[SERVICES].metrics.requests[key] += 1
     return response
 

@@ -214,9 +214,11 @@ ROUTES: tuple[Route, ...] = (
         "POST",
         "/v1/completions",
         writes.post_completions,
-        "Post one completion, or a batch {completions: [...]} of up to 10,000",
+        "Post one completion, or a batch {completions: [...]} of up to 10,000; with ?dry_run=true every item "
+        "is judged on the ledger as a post would be and nothing is recorded",
         frozenset({"institution"}),
         body=(write_schemas.completion_schema, write_schemas.completion_batch_schema),
+        query=write_schemas.completion_query_schema,
         responses={
             201: ("recorded", write_schemas.CompletionResultSchema()),
             200: ("duplicate of an earlier post", write_schemas.CompletionResultSchema()),

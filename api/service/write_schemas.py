@@ -162,8 +162,21 @@ class CompletionResultSchema(Answer):
     errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
 
 
+class CompletionQuerySchema(Strict):
+    dry_run = fields.Boolean(
+        load_default=False,
+        truthy={"true"},
+        falsy={"false"},
+        metadata={
+            "description": "true: judge every item on the ledger exactly as a post would, and record nothing; "
+            "an item that would be recorded answers recorded with position null"
+        },
+    )
+
+
 class BatchResultSchema(Answer):
     results = fields.List(fields.Nested(CompletionResultSchema))
+    dry_run = fields.Boolean(metadata={"description": "true when nothing was recorded (?dry_run=true)"})
     recorded = fields.Integer()
     duplicates = fields.Integer()
     rejected = fields.Integer()
@@ -175,6 +188,7 @@ class LearnerBatchResultSchema(BatchResultSchema):
 
 
 completion_schema = CompletionSchema()
+completion_query_schema = CompletionQuerySchema()
 completion_batch_schema = CompletionBatchSchema()
 provider_schema = ProviderSchema()
 suspension_schema = SuspensionSchema()

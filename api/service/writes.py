@@ -22,6 +22,7 @@ from api.service.http import (
     check_jurisdiction_scope,
     load,
     load_body,
+    load_query,
     read_json,
     run_in_writer,
     with_context,
@@ -33,6 +34,7 @@ from api.service.records import recorded_by
 from api.service.schemas import revocation_schema
 from api.service.write_schemas import (
     completion_batch_schema,
+    completion_query_schema,
     completion_schema,
     correction_schema,
     learner_batch_schema,
@@ -261,24 +263,37 @@ def _item_result(outcome: CompletionOutcome, provider_id: str) -> dict[str, Any]
     return result
 
 
+async def _outcomes(request: web.Request, facts: list[CompletionFacts], dry_run: bool) -> list[CompletionOutcome]:
+    """The ledger's outcomes: recorded (grouped with other requests' posts), or judged alone on
+    the writer thread and not saved (a dry run is never merged into another request's group)."""
+    if not facts:
+        return []
+    if dry_run:
+        outcomes: list[CompletionOutcome] = await run_in_writer(request, lambda bank: bank.judge_completions(facts))
+        return outcomes
+    await services(request).hear_erasures()
+    return await asyncio.wrap_future(services(request).committer.record_completions(facts))
+
+
 async def post_completions(request: web.Request) -> web.Response:
+    dry_run: bool = load_query(request, completion_query_schema)["dry_run"]
     body = await read_json(request)
     if isinstance(body, dict) and "completions" in body:
-        return await _post_batch(request, body)
+        return await _post_batch(request, body, dry_run)
     # The compiled loader accepts what the schema accepts; anything else is worded by the schema.
     data = fast_load_item(body)
     if data is None:
         data = load(completion_schema, body)
     provider_id = _provider_of(request, data)
-    await services(request).hear_erasures()
-    future = services(request).committer.record_completions([completion_facts(provider_id, data)])
-    (outcome,) = await asyncio.wrap_future(future)
-    services(request).metrics.completions[outcome.status] += 1
+    (outcome,) = await _outcomes(request, [completion_facts(provider_id, data)], dry_run)
+    if not dry_run:
+        services(request).metrics.completions[outcome.status] += 1
     if outcome.error is not None:
         error = outcome.error
         # A missing learner or provider is a bad reference in the body, not a missing URL.
         status = 422 if error.status == 404 else error.status
-        await keep_rejections(request, provider_id, [data], [domain_error_body(error)])
+        if not dry_run:
+            await keep_rejections(request, provider_id, [data], [domain_error_body(error)])
         raise Problem(
             status,
             error.code,
@@ -287,10 +302,12 @@ async def post_completions(request: web.Request) -> web.Response:
             errors={error.field or "body": [error.detail]},
             record_id=outcome.record_id,
         )
+    if dry_run:
+        return answer({**_item_result(outcome, provider_id), "dry_run": True})
     return answer(_item_result(outcome, provider_id), 201 if outcome.status == "recorded" else 200)
 
 
-async def _post_batch(request: web.Request, body: dict[str, Any]) -> web.Response:
+async def _post_batch(request: web.Request, body: dict[str, Any], dry_run: bool) -> web.Response:
     svc = services(request)
     if not batch_envelope_is_valid(body):
         load(completion_batch_schema, body)
@@ -329,11 +346,13 @@ async def _post_batch(request: web.Request, body: dict[str, Any]) -> web.Respons
             continue
         facts.append(completion_facts(provider_id, data))
         slots.append(index)
-    await svc.hear_erasures()
-    outcomes = await asyncio.wrap_future(svc.committer.record_completions(facts)) if facts else []
+    outcomes = await _outcomes(request, facts, dry_run)
     for index, outcome in zip(slots, outcomes, strict=True):
         results[index] = _item_result(outcome, provider_id)
     final = [r for r in results if r is not None]
+    if dry_run:
+        # A dry run is no post: no metrics, no refusals kept for the institution audit.
+        return answer({**batch_answer(final), "dry_run": True}, 207)
     counts = {s: sum(1 for r in final if r["status"] == s) for s in ("recorded", "duplicate", "rejected")}
     for status, count in counts.items():
         svc.metrics.completions[status] += count

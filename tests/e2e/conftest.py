@@ -113,8 +113,8 @@ async def settle(bank: Bank) -> int:
     raise AssertionError(f"the projections did not catch up: {ready}")
 
 
-async def seed(bank: Bank) -> None:
-    """One institution, one teacher, one prospective principal; projected before return."""
+async def register_providers(bank: Bank) -> None:
+    """The two institutions of the tests (JLU-TTC and OTHER), accredited alike."""
     for provider_id in ("JLU-TTC", "OTHER"):
         r = await bank.client.post(
             "/v1/providers",
@@ -127,6 +127,11 @@ async def seed(bank: Bank) -> None:
             },
         )
         assert r.status == 201, await r.text()
+
+
+async def seed(bank: Bank) -> None:
+    """One institution, one teacher, one prospective principal; projected before return."""
+    await register_providers(bank)
     for learner_id, name, role in (("T-0001", "王芳", "teacher"), ("P-0001", "李强", "prospective_principal")):
         r = await bank.client.post(
             "/v1/learners",

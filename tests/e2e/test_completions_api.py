@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from tests.e2e.conftest import Bank, completion, seed
+from tests.e2e.conftest import Bank, completion, seed, settle
 
 
 async def post_batch(bank: Bank, items: list[dict[str, Any]], role: str = "institution") -> dict[str, Any]:
@@ -212,3 +212,35 @@ async def test_a_rejected_batch_item_echoes_its_record_id_only_if_it_is_a_string
     assert [x["record_id"] for x in body["results"]] == [None, None, "R-ok"]
     assert [x["status"] for x in body["results"]] == ["rejected"] * 3
     assert "record_id" in body["results"][0]["errors"]
+
+
+async def test_a_dry_run_judges_on_the_ledger_and_records_nothing(bank: Bank) -> None:
+    await seed(bank)
+    recorded = await post_batch(bank, [completion("D-1")])
+    assert recorded["recorded"] == 1
+    head = await settle(bank)
+    items = [
+        completion("D-1"),  # already recorded: the original position
+        completion("D-2", hours="3"),  # would be recorded
+        completion("D-3", learner_id="NOBODY"),  # refused by the ledger, as a post would be
+        completion("D-1", hours="9"),  # the same record id with other content
+    ]
+    r = await bank.client.post(
+        "/v1/completions?dry_run=true", headers=bank.auth("institution"), json={"completions": items}
+    )
+    body = await r.json()
+    assert r.status == 207 and body["dry_run"] is True, body
+    assert [x["status"] for x in body["results"]] == ["duplicate", "recorded", "rejected", "rejected"]
+    assert body["results"][0]["position"] == recorded["results"][0]["position"]
+    assert body["results"][1]["position"] is None
+    assert [x.get("code") for x in body["results"][2:]] == ["learner_not_found", "repeated_in_batch"]
+    # Nothing was written: the log's head is where it was, and the real post still records D-2.
+    assert await settle(bank) == head
+    single = await bank.client.post(
+        "/v1/completions?dry_run=true", headers=bank.auth("institution"), json=completion("D-2", hours="3")
+    )
+    assert single.status == 200 and (await single.json())["status"] == "recorded"
+    real = await post_batch(bank, items[1:2])
+    assert real["recorded"] == 1
+    r = await bank.client.post("/v1/completions?dry_run=yes", headers=bank.auth("institution"), json=completion("D-4"))
+    assert r.status == 422

@@ -285,3 +285,20 @@ def test_a_rejected_item_can_be_sent_again_once_corrected():
     [accepted] = bank.record_completions([school_session("SB-1")])
 
     assert accepted.status == "recorded"
+
+
+def test_a_dry_run_answers_what_a_post_would_and_records_nothing():
+    bank = opened_bank()
+    before = last_position(bank)
+
+    [judged] = bank.judge_completions([ethics_course()])
+
+    assert judged.status == "recorded" and judged.position is None and judged.error is None
+    assert last_position(bank) == before
+    assert bank.get(completion_uuid(COLLEGE, "2026-ETH-0001"), Completion) is None
+    posted = post_one(bank, ethics_course())
+    [again] = bank.judge_completions([ethics_course()])
+    assert again.status == "duplicate" and again.position == posted.position
+    [conflict] = bank.judge_completions([ethics_course(hours=Decimal("13"))])
+    assert conflict.status == "rejected" and conflict.error.code == "completion_conflict"
+    assert last_position(bank) == posted.position

@@ -1,0 +1,66 @@
+"""The console reads and writes through the bank's own HTTP API, as the signed-in token.
+
+Invariants:
+- every call goes over HTTP to the server that took the page's request (the address its
+  socket was accepted on), with ``Authorization: Bearer`` of the session's token: the API's
+  routes table, middleware and handlers authorise it exactly as they would a program, so a
+  page can never show what the token could not read through the API, and a write decides on
+  the ledger the way the API's write does;
+- an answer is handed back as it came (status and JSON), never reinterpreted as allowed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Final
+
+import aiohttp
+from aiohttp import web
+
+CLIENT: Final = web.AppKey("console_http", aiohttp.ClientSession)
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    data: Any
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+
+def _base(request: web.Request) -> str:
+    transport = request.transport
+    sockname = transport.get_extra_info("sockname") if transport is not None else None
+    if not isinstance(sockname, tuple):
+        raise web.HTTPServiceUnavailable(text="the console needs a TCP listener")
+    host, port = sockname[0], sockname[1]
+    if host in {"0.0.0.0", "::"}:  # noqa: S104 - the address we listen on, not one we bind
+        host = "127.0.0.1" if host == "0.0.0.0" else "::1"  # noqa: S104
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+class Api:
+    """The API as one token (or none, for public reads) sees it."""
+
+    def __init__(self, request: web.Request, token: str | None) -> None:
+        self._http = request.app[CLIENT]
+        self._base = _base(request)
+        self._headers = {"Authorization": f"Bearer {token}"} if token else {}
+
+    async def get(self, path: str, **params: Any) -> Reply:
+        query = {k: str(v) for k, v in params.items() if v is not None and v != ""}
+        async with self._http.get(self._base + path, params=query, headers=self._headers) as r:
+            return Reply(r.status, await _body(r))
+
+    async def post(self, path: str, body: Any, **params: Any) -> Reply:
+        query = {k: str(v) for k, v in params.items() if v is not None}
+        async with self._http.post(self._base + path, json=body, params=query, headers=self._headers) as r:
+            return Reply(r.status, await _body(r))
+
+
+async def _body(response: aiohttp.ClientResponse) -> Any:
+    if "json" in response.headers.get("Content-Type", ""):
+        return await response.json(content_type=None)
+    return await response.text()

@@ -1,0 +1,238 @@
+"""Institution pages: its accreditation, and the upload of completions from a spreadsheet.
+
+Invariants:
+- an upload is always judged by a dry run first (``POST /v1/completions?dry_run=true``: the
+  ledger checks every row on the state it loads from the event store, exactly as the post
+  would, and saves nothing); the commit posts the same rows, parsed from the same bytes
+  (carried in the form, so any server process can take the commit);
+- each row's result names the spreadsheet row, the column (by the mapping) and the reason in
+  Chinese; a second upload of the same file records nothing (every row ``duplicate``) and the
+  page says so;
+- the column mapping is remembered per institution (``console_column_mappings``: header names
+  only, nothing personal) when a commit succeeds, and offered for the next upload.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import AsyncIterator
+from typing import Any, Final
+from urllib.parse import quote
+
+from aiohttp import web
+
+from api.console import labels, sheets
+from api.console.bank_api import Reply
+from api.console.web import Page, page
+from api.service.context import SERVICES
+
+INSTITUTION: Final = frozenset({"institution"})
+
+#: (API field path, Chinese header, English header, required)
+FIELDS: Final = (
+    ("record_id", "记录编号", "record id", True),
+    ("learner_id", "教师编号", "teacher number", True),
+    ("programme.code", "课程代码", "programme code", True),
+    ("programme.title", "课程名称", "programme title", True),
+    ("programme.category", "类别", "category", True),
+    ("programme.level", "级别", "level", True),
+    ("hours", "学时", "hours", True),
+    ("assessment", "考核结果", "assessment", True),
+    ("completed_on", "完成日期", "completed on", True),
+    ("started_on", "开始日期", "started on", False),
+)
+
+SCHEMA: Final = """
+CREATE TABLE IF NOT EXISTS console_column_mappings (
+    provider_id text PRIMARY KEY,
+    mapping jsonb NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+"""
+
+
+async def mappings_ctx(app: web.Application) -> AsyncIterator[None]:
+    async with app[SERVICES].pool.acquire() as conn:
+        await conn.execute(SCHEMA)
+    yield
+
+
+def _provider(current: Page) -> str:
+    assert current.session is not None
+    provider = current.session.scope.get("provider_id")
+    assert provider is not None
+    return provider
+
+
+@page(INSTITUTION)
+async def home(current: Page) -> web.StreamResponse:
+    return await _home(current, None)
+
+
+async def _home(current: Page, revocation: dict[str, Any] | None, status: int = 200) -> web.StreamResponse:
+    reply = await current.api.get(f"/v1/providers/{quote(_provider(current), safe='')}")
+    return current.render(
+        "institution.html", status=status, provider=reply.data if reply.ok else None, revocation=revocation
+    )
+
+
+@page(INSTITUTION)
+async def revoke(current: Page) -> web.StreamResponse:
+    """Revoke one of the institution's own records (the API's revocation, as this token)."""
+    form = current.form()
+    record_id, reason = str(form.get("record_id", "")).strip(), str(form.get("reason", "")).strip()
+    path = f"/v1/completions/{quote(_provider(current), safe='')}/{quote(record_id, safe='')}/revocation"
+    reply = await current.api.post(path, {"reason": reason})
+    outcome: dict[str, Any] = {"record_id": record_id, "status": reply.data.get("status") if reply.ok else None}
+    if not reply.ok:
+        code = reply.data.get("code") if isinstance(reply.data, dict) else None
+        errors = reply.data.get("errors") if isinstance(reply.data, dict) else None
+        outcome["reason"] = labels.item_reason(code, list(errors or {}), current.lang)
+        outcome["detail"] = reply.data.get("detail") if isinstance(reply.data, dict) else ""
+    return await _home(current, outcome, 200 if reply.ok else 422)
+
+
+async def _remembered(current: Page) -> dict[str, str]:
+    async with current.request.app[SERVICES].pool.acquire() as conn:
+        raw = await conn.fetchval(
+            "SELECT mapping FROM console_column_mappings WHERE provider_id = $1", _provider(current)
+        )
+    data = json.loads(raw) if isinstance(raw, str) else raw
+    return {str(k): str(v) for k, v in (data or {}).items()}
+
+
+async def _remember(current: Page, mapping: dict[str, str]) -> None:
+    async with current.request.app[SERVICES].pool.acquire() as conn:
+        await conn.execute(
+            "INSERT INTO console_column_mappings (provider_id, mapping) VALUES ($1, $2::jsonb)"
+            " ON CONFLICT (provider_id) DO UPDATE SET mapping = EXCLUDED.mapping, updated_at = now()",
+            _provider(current),
+            json.dumps(mapping, ensure_ascii=False),
+        )
+
+
+def _mapping(headers: list[str], asked: dict[str, str], remembered: dict[str, str]) -> dict[str, str]:
+    """Field -> header: as asked in the form, else as remembered, else the header of that name."""
+    chosen: dict[str, str] = {}
+    for path, zh, en, _ in FIELDS:
+        for candidate in (asked.get(path), remembered.get(path), zh, en, path):
+            if candidate and candidate in headers:
+                chosen[path] = candidate
+                break
+    return chosen
+
+
+def _item(headers: list[str], row: list[str], mapping: dict[str, str]) -> dict[str, Any]:
+    at = {h: i for i, h in enumerate(headers)}
+
+    def cell(path: str) -> str:
+        header = mapping.get(path)
+        return row[at[header]].strip() if header is not None else ""
+
+    item: dict[str, Any] = {
+        "record_id": cell("record_id"),
+        "learner_id": cell("learner_id"),
+        "programme": {
+            "code": cell("programme.code"),
+            "title": cell("programme.title"),
+            "category": labels.code_of_label("category", cell("programme.category")),
+            "level": labels.code_of_label("level", cell("programme.level")),
+        },
+        "hours": cell("hours"),
+        "assessment": labels.code_of_label("assessment", cell("assessment")),
+        "completed_on": cell("completed_on"),
+    }
+    if cell("started_on"):
+        item["started_on"] = cell("started_on")
+    return item
+
+
+def _column_of(path: str, headers: list[str], mapping: dict[str, str]) -> str:
+    """The spreadsheet column an error path points at (``programme.category`` -> ``E 类别``)."""
+    field = path.split("[")[0]
+    header = mapping.get(field) or next((mapping[p] for p in mapping if field.startswith(p)), None)
+    if header is None:
+        return path
+    return f"{sheets.column_letter(headers.index(header))} {header}"
+
+
+def _row_results(reply: Reply, headers: list[str], mapping: dict[str, str], lang: str) -> list[dict[str, Any]]:
+    rows = []
+    for index, result in enumerate(reply.data["results"]):
+        errors = result.get("errors") or {}
+        rows.append(
+            {
+                "row": index + 2,  # the header is row 1
+                "record_id": result.get("record_id"),
+                "status": result["status"],
+                "position": result.get("position"),
+                "reason": labels.item_reason(result.get("code"), list(errors), lang)
+                if result["status"] == "rejected"
+                else "",
+                "columns": "；".join(_column_of(p, headers, mapping) for p in errors),
+                "detail": "；".join(m for messages in errors.values() for m in messages),
+            }
+        )
+    return rows
+
+
+@page(INSTITUTION)
+async def upload_form(current: Page) -> web.StreamResponse:
+    return current.render("upload.html", stage="choose", fields=FIELDS, failure=None)
+
+
+@page(INSTITUTION)
+async def upload_post(current: Page) -> web.StreamResponse:
+    form = current.form()
+    upload = form.get("file")
+    if isinstance(upload, web.FileField):
+        content, filename = upload.file.read(), upload.filename
+    else:
+        try:
+            content = base64.b64decode(str(form.get("content", "")), validate=True)
+        except binascii.Error:
+            content = b""
+        filename = str(form.get("filename", ""))
+    if not content:
+        return current.render("upload.html", status=422, stage="choose", fields=FIELDS, failure="file")
+    try:
+        headers, rows = sheets.read_table(content, filename)
+    except sheets.SheetUnreadable as error:
+        return current.render("upload.html", status=422, stage="choose", fields=FIELDS, failure=str(error))
+    asked = {path: str(form.get(f"map.{path}", "")) for path, *_ in FIELDS}
+    mapping = _mapping(headers, asked, await _remembered(current))
+    commit = form.get("step") == "commit"
+    items = [_item(headers, row, mapping) for row in rows]
+    if commit:
+        reply = await current.api.post("/v1/completions", {"completions": items})
+    else:
+        reply = await current.api.post("/v1/completions", {"completions": items}, dry_run="true")
+    if reply.status != 207:
+        return current.render(
+            "upload.html", status=reply.status, stage="choose", fields=FIELDS, failure=str(reply.data)
+        )
+    if commit:
+        await _remember(current, mapping)
+    return current.render(
+        "upload.html",
+        stage="committed" if commit else "dry_run",
+        fields=FIELDS,
+        failure=None,
+        headers=headers,
+        mapping=mapping,
+        results=_row_results(reply, headers, mapping, current.lang),
+        summary=reply.data,
+        nothing_new=commit and reply.data["recorded"] == 0 and reply.data["rejected"] == 0,
+        content=base64.b64encode(content).decode(),
+        filename=filename,
+    )
+
+
+ROUTES = [
+    web.get("/console/institution", home),
+    web.post("/console/institution/revocation", revoke),
+    web.get("/console/institution/upload", upload_form),
+    web.post("/console/institution/upload", upload_post),
+]

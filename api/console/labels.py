@@ -1,0 +1,257 @@
+"""What the console says, in Chinese (the default) or English (``?lang=en``).
+
+Invariants: vocabulary codes are labelled from ``ledger.vocabulary.LABELS`` only (an unknown
+code shows as itself, never as a guess); the console's own words and the Chinese reasons of
+refusals (by problem ``code``) live here, each with both languages.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+from ledger.vocabulary import LABELS
+
+LANGS: Final = ("zh", "en")
+
+#: The console's own words.
+WORDS: Final[dict[str, tuple[str, str]]] = {
+    "bank": ("培训学分银行", "Credit bank"),
+    "console": ("管理控制台", "Console"),
+    "sign_in": ("登录", "Sign in"),
+    "sign_out": ("退出", "Sign out"),
+    "token": ("访问令牌", "Access token"),
+    "token_help": (
+        "粘贴一次您的访问令牌；令牌只以加密形式保存在本浏览器的会话中。",
+        "Paste your token once; the session keeps it only encrypted.",
+    ),
+    "bad_token": ("令牌无效、已过期或已吊销。", "The token is unknown, expired or revoked."),
+    "forbidden": ("您的角色无权打开此页面。", "Your role may not open this page."),
+    "not_found": ("未找到。", "Not found."),
+    "csrf": (
+        "表单已过期或缺少安全校验，请刷新页面后重试。",
+        "The form is stale or lacks its CSRF token; reload and retry.",
+    ),
+    "cohort": ("队列达标情况", "Cohort"),
+    "target": ("考核目标", "Target"),
+    "jurisdiction": ("行政区划", "Jurisdiction"),
+    "school": ("学校", "School"),
+    "all": ("全部", "All"),
+    "show": ("查看", "Show"),
+    "eligible": ("达标", "Eligible"),
+    "not_eligible": ("未达标", "Not eligible"),
+    "not_applicable": ("不适用", "Not applicable"),
+    "who_short": ("未达标人员", "Who is short"),
+    "missing": ("缺少", "Missing"),
+    "by": ("截止", "by"),
+    "download_xlsx": ("下载 Excel", "Download xlsx"),
+    "download_csv": ("下载 CSV", "Download CSV"),
+    "learners": ("教师查询", "Find a teacher"),
+    "search_help": ("输入教师编号或姓名", "Teacher number or name"),
+    "search": ("查询", "Search"),
+    "learner_id": ("教师编号", "Teacher number"),
+    "name": ("姓名", "Name"),
+    "hours": ("学时", "Hours"),
+    "category": ("类别", "Category"),
+    "year": ("年度", "Year"),
+    "cycle": ("周期", "Cycle"),
+    "total": ("合计", "Total"),
+    "verdicts": ("资格判定", "Verdicts"),
+    "requirement": ("要求", "Requirement"),
+    "required": ("应达", "Required"),
+    "actual": ("实际", "Actual"),
+    "met": ("满足", "Met"),
+    "evidence": ("依据记录", "Evidence"),
+    "source": ("政策条文", "Source"),
+    "plan": ("培训计划", "Plan"),
+    "plan_before": ("截至以下日期尚需完成", "What remains before"),
+    "certificates": ("证书", "Certificates"),
+    "history": ("历史记录", "History"),
+    "history_hidden": (
+        "此令牌无权查看历史记录（仅审计员和本人）。",
+        "This token may not read the history (auditors and the learner only).",
+    ),
+    "roster": ("花名册导入", "Roster upload"),
+    "upload": ("上传", "Upload"),
+    "file": ("文件 (xlsx 或 CSV)", "File (xlsx or CSV)"),
+    "institution": ("培训机构", "Institution"),
+    "accreditation": ("资质", "Accreditation"),
+    "suspended": ("已暂停", "Suspended"),
+    "active": ("正常", "Active"),
+    "valid_from": ("有效期自", "Valid from"),
+    "valid_to": ("至", "to"),
+    "levels": ("级别", "Levels"),
+    "categories": ("类别", "Categories"),
+    "completions_upload": ("上传培训记录", "Upload completions"),
+    "mapping": ("列对应关系", "Column mapping"),
+    "dry_run": ("试运行（不保存）", "Dry run (nothing saved)"),
+    "dry_run_note": (
+        "试运行：以下结果由账本按正式提交的同样规则判定，尚未保存任何内容。",
+        "Dry run: judged by the ledger exactly as a post, nothing saved yet.",
+    ),
+    "commit": ("确认提交", "Commit"),
+    "row": ("行", "Row"),
+    "status": ("结果", "Result"),
+    "reason": ("原因", "Reason"),
+    "column": ("列", "Column"),
+    "recorded": ("已记录", "recorded"),
+    "would_record": ("将记录", "would be recorded"),
+    "duplicate": ("重复（已记录过）", "duplicate"),
+    "rejected": ("拒绝", "rejected"),
+    "nothing_new": (
+        "本次没有记录任何新内容：文件中的记录此前均已记录。",
+        "Nothing new was recorded: every row of this file was recorded before.",
+    ),
+    "committed": ("已提交。", "Committed."),
+    "postings": ("本机构的记录与撤销", "Postings and revocations"),
+    "auditor": ("审计", "Audit"),
+    "verify_chain": ("校验哈希链", "Verify the chain"),
+    "checkpoints": ("检查点", "Checkpoints"),
+    "institution_audit": ("机构审计", "Institution audit"),
+    "anomalies": ("异常", "Anomalies"),
+    "events": ("事件浏览", "Event explorer"),
+    "bundle": ("导出审计包", "Export a bundle"),
+    "position": ("位置", "Position"),
+    "type": ("类型", "Type"),
+    "recorded_at": ("记录时间", "Recorded at"),
+    "chain_ok": ("哈希链完整，未发现篡改。", "The chain is intact."),
+    "chain_broken": ("哈希链断裂！", "The chain is broken!"),
+    "me": ("我的学时", "My hours"),
+    "verify": ("证书核验", "Verify a certificate"),
+    "verify_help": ("输入证书编号，或粘贴证书 (JWS)", "A certificate id, or the certificate (JWS) pasted"),
+    "certificate_id": ("证书编号", "Certificate id"),
+    "certificate_jws": ("证书内容 (JWS)", "Certificate (JWS)"),
+    "valid": ("有效", "Valid"),
+    "revoked": ("已撤销", "Revoked"),
+    "suspended_cert": ("已暂停", "Suspended"),
+    "expired": ("已过期", "Expired"),
+    "unknown": ("状态未知（不能视为有效）", "Status unknown (not valid)"),
+    "invalid": ("无效", "Not valid"),
+    "since": ("状态起始日期", "Since"),
+    "why": ("原因", "Why"),
+    "kind": ("证书种类", "Kind"),
+    "issued": ("签发日期", "Issued"),
+    "verify_link": ("核验链接", "Verification link"),
+    "none": ("无", "None"),
+    "detail": ("详情", "Detail"),
+    "chain_head": ("链头哈希", "Chain head"),
+    "service_record": ("任职记录", "Service record"),
+    "sr_appraisals": ("年度考核", "Appraisals"),
+    "sr_refusals": ("拒绝任职记录", "Refusals of a post"),
+    "sr_qualifications": ("教师资格", "Teaching qualifications"),
+    "sr_prior_certificates": ("入库前证书", "Certificates from before the bank"),
+    "justified": ("有正当理由", "justified"),
+    "unjustified": ("无正当理由", "unjustified"),
+    "attested": ("经核实登记，非本行签发", "attested, not signed by the bank"),
+    "posted": ("提交记录", "Posted"),
+    "learner_count": ("人", "learners"),
+    "anomaly_over_24h_one_day": ("同一天超过 24 学时", "over 24 h in one day"),
+    "anomaly_overlapping_sessions": ("培训时间重叠", "overlapping sessions"),
+    "anomaly_credited_twice": ("同一课程重复计分", "credited twice"),
+    "anomaly_backdated_burst": ("集中补录久远的记录", "a burst of backdated posts"),
+    "signed_at": ("签名时间", "Signed at"),
+    "month": ("月份", "Month"),
+    "scope": ("范围", "Scope"),
+    "scope_learner": ("一名教师", "one learner"),
+    "scope_institution": ("一家机构", "one institution"),
+    "scope_jurisdiction": ("一个行政区划", "one jurisdiction"),
+    "scope_all": ("全部事件", "every event"),
+    "scope_value": ("教师编号 / 机构 / 区划代码", "Teacher number / institution / division code"),
+    "after_position": ("从此位置之后", "After position"),
+    "cert_valid": ("有效", "valid"),
+    "cert_revoked": ("已撤销", "revoked"),
+    "cert_suspended": ("已暂停", "suspended"),
+    "cert_expired": ("已过期", "expired"),
+    "revoke": ("撤销一条记录", "Revoke a record"),
+    "record_id": ("记录编号", "Record id"),
+    "revoked_now": ("已撤销，该学时自此不再计入。", "revoked: its hours stop counting from now on"),
+    "revoked_before": ("此前已撤销，本次未做任何更改。", "already revoked; nothing changed"),
+    "home": ("首页", "Home"),
+    "language": ("English", "中文"),
+}
+
+#: Refusals in Chinese, by the problem code the ledger or the API gives.
+REASONS: Final[dict[str, tuple[str, str]]] = {
+    "validation_failed": ("格式不正确", "not in the expected form"),
+    "learner_not_found": ("教师编号未注册", "no such learner is registered"),
+    "provider_not_found": ("培训机构未注册", "no such institution"),
+    "provider_suspended": ("培训机构已被暂停", "the institution is suspended"),
+    "outside_accreditation": ("超出本机构资质范围（类别、级别或有效期）", "outside the institution's accreditation"),
+    "completion_in_future": ("完成日期晚于今天", "completed after today"),
+    "completion_dates_out_of_order": ("开始日期晚于完成日期", "started after it was completed"),
+    "hours_invalid": ("学时不正确（须为正数，最多两位小数）", "hours must be positive, two decimals at most"),
+    "completion_conflict": (
+        "该记录编号已以不同内容记录；更正须先撤销再新记",
+        "this record id was recorded with other facts",
+    ),
+    "repeated_in_batch": ("文件中记录编号重复", "the record id repeats in this file"),
+    "unknown_code": ("代码不在词表中", "the code is not in the vocabulary"),
+    "code_not_in_force": ("该代码在此地区未启用", "the code is not in force there"),
+    "identifier_invalid": ("编号格式不正确", "the identifier is not valid"),
+    "identifier_reserved": ("编号为保留值", "the identifier is reserved"),
+    "text_invalid": ("文字含有不允许的字符", "the text holds a character not allowed"),
+    "forbidden": ("超出您的管辖范围", "outside your scope"),
+    "learner_already_registered": ("教师已以不同信息注册", "registered with other details"),
+    "account_closed": ("该教师的档案已转出", "the learner's record was transferred away"),
+    "completion_not_found": ("没有这条记录", "no such record"),
+    "revocation_not_permitted": ("只能撤销本机构的记录", "only the posting institution may revoke it"),
+    "posting_as_another_provider": ("不能以其他机构名义提交", "cannot post as another institution"),
+}
+
+
+#: A malformed cell, in Chinese, by the field it was meant for (``validation_failed``).
+FIELD_REASONS: Final[dict[str, tuple[str, str]]] = {
+    "hours": ("学时须为正数，最多两位小数", "hours: a positive number, two decimals at most"),
+    "completed_on": ("完成日期应为 YYYY-MM-DD", "completed on: YYYY-MM-DD"),
+    "started_on": ("开始日期应为 YYYY-MM-DD", "started on: YYYY-MM-DD"),
+    "hired_on": ("入职日期应为 YYYY-MM-DD", "hired on: YYYY-MM-DD"),
+    "learner_id": ("教师编号缺失或格式不正确", "the teacher number is missing or malformed"),
+    "record_id": ("记录编号缺失或格式不正确", "the record id is missing or malformed"),
+    "programme.category": ("类别不在词表中", "the category is not in the vocabulary"),
+    "programme.level": ("级别不在词表中", "the level is not in the vocabulary"),
+    "assessment": ("考核结果应为 合格、优秀 或 不合格", "assessment: pass, excellent or fail"),
+    "name": ("姓名缺失或含有不允许的字符", "the name is missing or holds a character not allowed"),
+}
+
+
+def item_reason(code: object, fields: list[str], lang: str) -> str:
+    """The reason of a refused row: by field for a malformed cell, else by the problem code."""
+    if code == "validation_failed":
+        # A batch names the item first (``learners[2].learner_id``): the field is what follows.
+        bare = [re.sub(r"^[a-z_]+\[\d+\]\.", "", f) for f in fields]
+        named = [FIELD_REASONS[f] for f in bare if f in FIELD_REASONS]
+        if named:
+            return "；".join(en if lang == "en" else zh for zh, en in named)
+    return reason(code, lang)
+
+
+def word(key: str, lang: str) -> str:
+    zh, en = WORDS.get(key, (key, key))
+    return en if lang == "en" else zh
+
+
+def label(field: str, code: object, lang: str) -> str:
+    if code is None:
+        return ""
+    if field == "target" and str(code).startswith("certificate."):
+        field, code = "certificate", str(code).removeprefix("certificate.")
+    if field == "category" and code == "any":
+        return "any category" if lang == "en" else "任意类别"
+    known = LABELS.get(field, {}).get(str(code))
+    if known is None:
+        return str(code)
+    return known.en if lang == "en" else known.zh
+
+
+def reason(code: object, lang: str) -> str:
+    zh, en = REASONS.get(str(code), (str(code), str(code)))
+    return en if lang == "en" else zh
+
+
+def code_of_label(field: str, value: str) -> str:
+    """A cell may hold the code or its Chinese or English label: the code (else the value)."""
+    wanted = value.strip()
+    for code, known in LABELS.get(field, {}).items():
+        if wanted in {code, known.zh, known.en}:
+            return code
+    return wanted
