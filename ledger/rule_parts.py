@@ -124,6 +124,15 @@ class Window:
         first = date.min if self.months is None else add_months(on, -self.months) + timedelta(days=1)
         return first, on
 
+    def named(self, first: date, calendar: Calendar = DEFAULT_CALENDAR) -> dict[str, str]:
+        """The school year or term a span starting on ``first`` is (``{}`` for other kinds),
+        as a verdict's ``window`` names it."""
+        if self.kind == "school_year":
+            return {"school_year": str(calendar.school_year_of(first))}
+        if self.kind == "term":
+            return {"term": str(calendar.term_of(first))}
+        return {}
+
     def as_data(self) -> dict[str, Any]:
         data: dict[str, Any] = {"kind": self.kind}
         for name in ("anchor_year", "years", "months"):

@@ -251,7 +251,9 @@ class MinHours(Rule):
             return base
         first, last = span
         base.window = (
-            {"to": last.isoformat()} if first == date.min else {"from": first.isoformat(), "to": last.isoformat()}
+            {"to": last.isoformat()}
+            if first == date.min
+            else {**self.window.named(first, facts.calendar), "from": first.isoformat(), "to": last.isoformat()}
         )
         return _judge_hours(facts, on, base, self, first, last, self.topics)
 

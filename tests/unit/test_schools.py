@@ -221,7 +221,7 @@ def test_the_county_rule_counts_school_based_hours_of_the_term_holding_the_day()
     verdict = evaluate("school_based_term", facts, policies, date(2026, 12, 1))
     [req] = verdict["requirements"]
     assert (req["required"], req["actual"], req["met"]) == ("16", "12", False)
-    assert req["window"] == {"from": "2026-09-01", "to": "2027-01-31"}
+    assert req["window"] == {"term": "2026-2027-1", "from": "2026-09-01", "to": "2027-01-31"}
     assert req["missing"] == {"hours": {"school_based": "4"}, "due": "2027-01-31"}
     more = replaced(facts, completions=facts.completions + tuple(done(200 + i, date(2026, 11, 30)) for i in range(4)))
     assert evaluate("school_based_term", more, policies, date(2026, 12, 1))["eligible"] is True
