@@ -91,6 +91,15 @@ LABELS: Final[dict[str, dict[str, Label]]] = {
         "head_teacher_honour": Label("班主任荣誉", "head-teacher honour"),
         "principal_improvement_certificate": Label("校长提高培训证书", "principal improvement certificate"),
     },
+    # The roles a bearer token is minted for (api/auth.py), shared/API.md and its 1.1.
+    "token_role": {
+        "admin": Label("系统管理员", "administrator"),
+        "institution": Label("培训机构", "training institution"),
+        "hr": Label("人事部门", "HR office"),
+        "auditor": Label("审计人员", "auditor"),
+        "learner": Label("教师本人", "the teacher themself"),
+        "school": Label("学校", "school"),
+    },
 }
 
 #: The fields a jurisdiction's vocabulary document may add codes to.

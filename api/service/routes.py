@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
-from marshmallow import Schema, ValidationError
+from marshmallow import Schema, ValidationError, validate
 
 from api.service import (
     audit,
@@ -504,6 +504,15 @@ ROUTES: tuple[Route, ...] = (
         responses={200: ("HTML", None)},
         content_types=("text/html",),
     ),
+    Route(
+        "GET",
+        "/docs/assets/{asset}",
+        ops.docs_asset,
+        "The files of the contract's page (Swagger UI, shipped with the bank)",
+        None,
+        responses={200: ("the file", None)},
+        content_types=("text/javascript", "text/css", "text/plain"),
+    ),
 )
 
 
@@ -518,6 +527,7 @@ PATH_PARAMETERS: dict[str, list[Any]] = {
     "list_id": schemas.identifier(64),
     "transfer_id": schemas.identifier(64),
     "mapping_id": degree_credit_schemas.MAPPING_NAME,
+    "asset": [validate.OneOf(ops.DOCS_ASSETS)],
 }
 _PARAMETER = re.compile(r"{(\w+)}")
 
@@ -530,6 +540,8 @@ def path_parameter_schema(name: str) -> dict[str, Any]:
             schema["maxLength"] = validator.max
         if isinstance(getattr(validator, "regex", None), re.Pattern):
             schema["pattern"] = validator.regex.pattern
+        if isinstance(validator, validate.OneOf):
+            schema["enum"] = list(validator.choices)
     return schema
 
 

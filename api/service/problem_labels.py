@@ -1,0 +1,145 @@
+"""Problem details in the reader's language: every problem code's Chinese and English
+words, and the choice of language from ``Accept-Language``.
+
+Invariants:
+- every problem code the service answers has Chinese words: a domain error's in
+  ``ledger.error_labels``, the service's own (auth, limits, bad JSON...) in ``API_WORDS``
+  here; ``tests/unit/test_problem_labels.py`` finds every code raised under ``api/`` and
+  every ``DomainError`` subclass and fails on one without words;
+- English stays the answer for a client that asks for nothing (``curl``, generated clients:
+  the contract's words); Chinese when ``Accept-Language`` prefers ``zh`` (``zh``, ``zh-CN``,
+  ``zh-Hans``..., q-values weighed; ties go to the earlier tag);
+- a Chinese ``detail`` is the code's own sentence followed by the field paths the refusal
+  names (``(字段:completions[3].hours)``), never the English detail cut into pieces, so it
+  reads right whatever values the English quoted; ``code``, ``type`` and ``errors`` keys stay
+  as they are, so a client branches the same in either language.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Final, Literal
+
+from ledger.error_labels import ERROR_WORDS, ErrorWords, error_labels
+from ledger.vocabulary import Label
+
+Language = Literal["zh", "en"]
+
+#: The service's own problems (not the ledger's rules), with their English title.
+API_WORDS: Final[dict[str, tuple[str, ErrorWords]]] = {
+    "validation_failed": (
+        "The request has invalid fields",
+        ErrorWords("请求中有无效的字段", "请求中有字段缺失、多余或取值不符合要求。"),
+    ),
+    "malformed_json": (
+        "The body is not valid JSON",
+        ErrorWords("请求体不是有效的 JSON", "请求体须为 UTF-8 编码的有效 JSON。"),
+    ),
+    "unsupported_media_type": ("Send JSON", ErrorWords("请发送 JSON", "Content-Type 须为 application/json。")),
+    "body_timeout": (
+        "The request body did not arrive in time",
+        ErrorWords("请求体未按时到达", "Content-Length 声明的请求体未在规定时间内到达。"),
+    ),
+    "body_too_large": (
+        "The request body is too large",
+        ErrorWords("请求体过大", "请求体超过了允许的大小,请分批提交。"),
+    ),
+    "batch_too_large": ("The batch is too large", ErrorWords("批量过大", "一次提交的条目超过了上限,请分批提交。")),
+    "unauthenticated": (
+        "A bearer token is required",
+        ErrorWords("需要有效的令牌", "请在 Authorization 请求头中提供有效的 Bearer 令牌。"),
+    ),
+    "not_found": ("No such resource", ErrorWords("无此资源", "该地址没有对应的资源。")),
+    "method_not_allowed": ("Method Not Allowed", ErrorWords("不支持该请求方法", "该地址不支持此请求方法。")),
+    "bad_request": ("Bad Request", ErrorWords("请求无效", "请求格式不正确。")),
+    "position_not_written": (
+        "No event has that position yet",
+        ErrorWords("该位置尚无事件", "所请求的日志位置超出了已写入的最后位置。"),
+    ),
+    "projection_behind": (
+        "The read models have not reached that position yet",
+        ErrorWords("查询数据尚未更新到该位置", "查询数据尚未追上所请求的位置,请稍后重试。"),
+    ),
+    "unknown_target": ("No such target", ErrorWords("无此考核目标", "该辖区的政策未定义此目标;可用的目标见 targets。")),
+    "impact_too_large": (
+        "The draft is too large to judge at once",
+        ErrorWords("草案过大,无法一次评估", "草案的规则与目标过多,请缩小范围后再评估。"),
+    ),
+    "status_list_not_found": ("No such status list", ErrorWords("无此状态列表", "未找到该证书状态列表。")),
+    "unavailable": (
+        "The service is temporarily unavailable",
+        ErrorWords("服务暂时不可用", "暂时无法连接数据库,请稍后重试。"),
+    ),
+    "internal_error": ("Internal error", ErrorWords("内部错误", "发生了意外错误,已记入日志。")),
+}
+
+#: Where one code answers for several situations, the words for each English title.
+BY_TITLE: Final[dict[str, ErrorWords]] = {
+    "The body is not UTF-8": ErrorWords("请求体不是 UTF-8 编码", "请求体须以 UTF-8 编码。"),
+    "The body is JSON the service does not accept": ErrorWords(
+        "请求体中的 JSON 不被接受", "请求体含有本服务不接受的 JSON(如重复的键、NaN 或过大的数)。"
+    ),
+    "The body nests too deep": ErrorWords("请求体嵌套过深", "JSON 的数组与对象嵌套层数超过了上限。"),
+    "The token is not valid": ErrorWords("令牌无效", "该令牌无效或已被吊销。"),
+    "Your role may not do this": ErrorWords("您的角色无权执行此操作", "此令牌的角色不能访问该地址。"),
+    "Metrics are served on loopback only": ErrorWords("监控指标仅限本机访问", "监控指标只对本机回环地址提供。"),
+    "Not Found": ErrorWords("无此资源", "该地址没有对应的资源。"),
+}
+
+
+def words_for(code: str, title: str) -> ErrorWords | None:
+    """The Chinese words of a problem, by its English title first, then by its code."""
+    if title in BY_TITLE:
+        return BY_TITLE[title]
+    if code in ERROR_WORDS:
+        return ERROR_WORDS[code]
+    found = API_WORDS.get(code)
+    return found[1] if found else None
+
+
+def problem_labels() -> dict[str, Label]:
+    """Every problem code with its Chinese and English title: the vocabulary's ``problem``."""
+    labels = error_labels()
+    for code, (en, words) in API_WORDS.items():
+        labels.setdefault(code, Label(words.zh, en))
+    return dict(sorted(labels.items()))
+
+
+def preferred_language(accept_language: str | None) -> Language:
+    """``zh`` if the header prefers Chinese over English, else ``en`` (also for none, ``*``
+    or only other languages)."""
+    best: tuple[float, int, Language] | None = None
+    for index, part in enumerate((accept_language or "").split(",")):
+        tag, _, params = part.strip().partition(";")
+        primary = tag.strip().lower().split("-")[0]
+        if primary not in {"zh", "en"}:
+            continue
+        weight = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    weight = float(value)
+                except ValueError:
+                    weight = 0.0
+        if weight <= 0:
+            continue
+        # Highest weight wins; among equals the first named.
+        if best is None or weight > best[0]:
+            best = (weight, index, "zh" if primary == "zh" else "en")
+    return best[2] if best else "en"
+
+
+def field_note(fields: Iterable[str]) -> str:
+    """``(字段:a、b)`` for the field paths a refusal names, or nothing."""
+    names = sorted(set(fields) - {"body"})
+    return f"(字段:{'、'.join(names)})" if names else ""
+
+
+def in_chinese(code: str, title: str, detail: str, fields: Iterable[str]) -> tuple[str, str]:
+    """(title, detail) in Chinese; a code without words keeps its English (a bug the unit
+    test reports, never a refusal without text)."""
+    words = words_for(code, title)
+    if words is None:
+        return title, detail
+    return words.zh, words.detail + field_note(fields)
