@@ -320,7 +320,7 @@ COHORT_COLUMNS = (
 def _missing_hours(row: dict[str, Any], language: spreadsheet.HeaderLanguage) -> str:
     if language == "zh":
         return "；".join(
-            f"{LABELS['category'].get(cat, Label(cat, cat)).zh} {h} 学时(期限 {m.get('due') or '-'})"
+            f"{LABELS['category'].get(cat, Label(cat, cat)).zh} {h} 学时（期限 {m.get('due') or '-'}）"
             for m in row["missing"]
             for cat, h in (m.get("hours") or {}).items()
         )

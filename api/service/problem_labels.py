@@ -10,7 +10,7 @@ Invariants:
   the contract's words); Chinese when ``Accept-Language`` prefers ``zh`` (``zh``, ``zh-CN``,
   ``zh-Hans``..., q-values weighed; ties go to the earlier tag);
 - a Chinese ``detail`` is the code's own sentence followed by the field paths the refusal
-  names (``(字段:completions[3].hours)``), never the English detail cut into pieces, so it
+  names (``（字段：completions[3].hours）``), never the English detail cut into pieces, so it
   reads right whatever values the English quoted; ``code``, ``type`` and ``errors`` keys stay
   as they are, so a client branches the same in either language.
 """
@@ -42,9 +42,9 @@ API_WORDS: Final[dict[str, tuple[str, ErrorWords]]] = {
     ),
     "body_too_large": (
         "The request body is too large",
-        ErrorWords("请求体过大", "请求体超过了允许的大小,请分批提交。"),
+        ErrorWords("请求体过大", "请求体超过了允许的大小，请分批提交。"),
     ),
-    "batch_too_large": ("The batch is too large", ErrorWords("批量过大", "一次提交的条目超过了上限,请分批提交。")),
+    "batch_too_large": ("The batch is too large", ErrorWords("批量过大", "一次提交的条目超过了上限，请分批提交。")),
     "unauthenticated": (
         "A bearer token is required",
         ErrorWords("需要有效的令牌", "请在 Authorization 请求头中提供有效的 Bearer 令牌。"),
@@ -58,26 +58,29 @@ API_WORDS: Final[dict[str, tuple[str, ErrorWords]]] = {
     ),
     "projection_behind": (
         "The read models have not reached that position yet",
-        ErrorWords("查询数据尚未更新到该位置", "查询数据尚未追上所请求的位置,请稍后重试。"),
+        ErrorWords("查询数据尚未更新到该位置", "查询数据尚未追上所请求的位置，请稍后重试。"),
     ),
-    "unknown_target": ("No such target", ErrorWords("无此考核目标", "该辖区的政策未定义此目标;可用的目标见 targets。")),
+    "unknown_target": (
+        "No such target",
+        ErrorWords("无此考核目标", "该辖区的政策未定义此目标；可用的目标见 targets。"),
+    ),
     "impact_too_large": (
         "The draft is too large to judge at once",
-        ErrorWords("草案过大,无法一次评估", "草案的规则与目标过多,请缩小范围后再评估。"),
+        ErrorWords("草案过大，无法一次评估", "草案的规则与目标过多，请缩小范围后再评估。"),
     ),
     "status_list_not_found": ("No such status list", ErrorWords("无此状态列表", "未找到该证书状态列表。")),
     "unavailable": (
         "The service is temporarily unavailable",
-        ErrorWords("服务暂时不可用", "暂时无法连接数据库,请稍后重试。"),
+        ErrorWords("服务暂时不可用", "暂时无法连接数据库，请稍后重试。"),
     ),
-    "internal_error": ("Internal error", ErrorWords("内部错误", "发生了意外错误,已记入日志。")),
+    "internal_error": ("Internal error", ErrorWords("内部错误", "发生了意外错误，已记入日志。")),
 }
 
 #: Where one code answers for several situations, the words for each English title.
 BY_TITLE: Final[dict[str, ErrorWords]] = {
     "The body is not UTF-8": ErrorWords("请求体不是 UTF-8 编码", "请求体须以 UTF-8 编码。"),
     "The body is JSON the service does not accept": ErrorWords(
-        "请求体中的 JSON 不被接受", "请求体含有本服务不接受的 JSON(如重复的键、NaN 或过大的数)。"
+        "请求体中的 JSON 不被接受", "请求体含有本服务不接受的 JSON（如重复的键、NaN 或过大的数）。"
     ),
     "The body nests too deep": ErrorWords("请求体嵌套过深", "JSON 的数组与对象嵌套层数超过了上限。"),
     "The token is not valid": ErrorWords("令牌无效", "该令牌无效或已被吊销。"),
@@ -131,9 +134,9 @@ def preferred_language(accept_language: str | None) -> Language:
 
 
 def field_note(fields: Iterable[str]) -> str:
-    """``(字段:a、b)`` for the field paths a refusal names, or nothing."""
+    """``（字段：a、b）`` for the field paths a refusal names, or nothing."""
     names = sorted(set(fields) - {"body"})
-    return f"(字段:{'、'.join(names)})" if names else ""
+    return f"（字段：{'、'.join(names)}）" if names else ""
 
 
 def in_chinese(code: str, title: str, detail: str, fields: Iterable[str]) -> tuple[str, str]:
