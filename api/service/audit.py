@@ -125,7 +125,7 @@ INSTITUTION_COLUMNS = (
     spreadsheet.Column("count", "count"),
     spreadsheet.Column("hours", "hours"),
     spreadsheet.Column("detail"),
-    spreadsheet.Column("events"),
+    spreadsheet.Column("events", "identifier"),
 )
 
 
