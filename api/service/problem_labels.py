@@ -12,13 +12,14 @@ Invariants:
 - a Chinese ``detail`` is the code's own sentence followed by the field paths the refusal
   names (``（字段：completions[3].hours）``), never the English detail cut into pieces, so it
   reads right whatever values the English quoted; ``code``, ``type`` and ``errors`` keys stay
-  as they are, so a client branches the same in either language.
+  as they are, so a client branches the same in either language; the rejected items of a
+  batch answer (207) follow the same rule (``item_in_chinese``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 from ledger.error_labels import ERROR_WORDS, ErrorWords, error_labels
 from ledger.vocabulary import Label
@@ -137,6 +138,17 @@ def field_note(fields: Iterable[str]) -> str:
     """``（字段：a、b）`` for the field paths a refusal names, or nothing."""
     names = sorted(set(fields) - {"body"})
     return f"（字段：{'、'.join(names)}）" if names else ""
+
+
+def item_in_chinese(result: dict[str, Any]) -> dict[str, Any]:
+    """A rejected item of a batch answer (``code``, ``errors``, perhaps ``title``/``detail``)
+    with a Chinese ``title`` and ``detail`` naming its field paths; other items as they are."""
+    if result.get("status") != "rejected" or "code" not in result:
+        return result
+    title, detail = in_chinese(
+        result["code"], result.get("title", ""), result.get("detail", ""), result.get("errors") or ()
+    )
+    return {**result, "title": title, "detail": detail} if title else result
 
 
 def in_chinese(code: str, title: str, detail: str, fields: Iterable[str]) -> tuple[str, str]:

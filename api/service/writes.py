@@ -18,6 +18,7 @@ from api.service.audit import keep_rejections
 from api.service.context import principal, services
 from api.service.fast_completion_items import batch_envelope_is_valid, fast_load_item, load_completion_item
 from api.service.http import answer, load, load_body, read_json, run_in_writer, write_scope, written
+from api.service.problem_labels import item_in_chinese, preferred_language
 from api.service.problems import Problem, domain_error_body, flatten_messages
 from api.service.schemas import revocation_schema
 from api.service.write_schemas import (
@@ -151,7 +152,7 @@ async def _post_roster(request: web.Request, body: dict[str, Any]) -> web.Respon
     outcomes = await run_in_writer(request, lambda bank: bank.register_learners(registrations, scope=scope))
     for index, outcome in zip(slots, outcomes, strict=True):
         results[index] = _roster_result(index, outcome)
-    return answer(batch_answer([r for r in results if r is not None]), 207)
+    return answer(batch_answer([r for r in results if r is not None], request), 207)
 
 
 def batch_items(request: web.Request, body: dict[str, Any], name: str) -> list[Any]:
@@ -165,8 +166,11 @@ def batch_items(request: web.Request, body: dict[str, Any], name: str) -> list[A
     return items
 
 
-def batch_answer(final: list[dict[str, Any]]) -> dict[str, Any]:
-    """The 207 body of a batch: the results in order, their counts and the last position."""
+def batch_answer(final: list[dict[str, Any]], request: web.Request | None = None) -> dict[str, Any]:
+    """The 207 body of a batch: the results in order, their counts and the last position;
+    rejected items in Chinese when the request prefers it (``api.service.problem_labels``)."""
+    if request is not None and preferred_language(request.headers.get("Accept-Language")) == "zh":
+        final = [item_in_chinese(r) for r in final]
     counts = {s: sum(1 for r in final if r["status"] == s) for s in ("recorded", "duplicate", "rejected")}
     positions = [r["position"] for r in final if r.get("position") is not None]
     return {
@@ -325,7 +329,7 @@ async def _post_batch(request: web.Request, body: dict[str, Any]) -> web.Respons
     for status, count in counts.items():
         svc.metrics.completions[status] += count
     await keep_rejections(request, provider_id, items, final)
-    return answer(batch_answer(final), 207)
+    return answer(batch_answer(final, request), 207)
 
 
 async def post_revocation(request: web.Request) -> web.Response:

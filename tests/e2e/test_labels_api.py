@@ -127,6 +127,17 @@ async def test_problems_are_chinese_for_a_reader_who_prefers_chinese(bank: Bank)
     assert body["title"] == "结业日期晚于今天"
     assert body["detail"] == "结业日期不能晚于今天。（字段：completed_on）"
 
+    # A batch answers each rejected item in Chinese too, naming its field path; the rest stand.
+    batch = {"completions": [completion("B-1"), bad, future, completion("B-1")]}
+    r = await bank.client.post("/v1/completions", headers={**bank.auth("institution"), **ZH}, json=batch)
+    body = await r.json()
+    assert r.status == 207, body
+    recorded, hours, dated, repeated = body["results"]
+    assert recorded["status"] == "recorded" and "title" not in recorded
+    assert hours["code"] == "validation_failed" and hours["detail"].endswith("（字段：hours）"), hours
+    assert dated["title"] == "结业日期晚于今天" and dated["detail"] == "结业日期不能晚于今天。（字段：completed_on）"
+    assert repeated["code"] == "repeated_in_batch" and repeated["title"] == "同一批中重复的条目", repeated
+
     r = await bank.client.get("/v1/learners/NOBODY", headers={**bank.auth("hr"), "Accept-Language": "zh"})
     body = await r.json()
     assert r.status == 404 and body["code"] == "learner_not_found"
