@@ -6,7 +6,7 @@ An export names its ``Column``s once (code and kind) and hands rows of plain val
 teacher number is text the same way everywhere.
 
 Invariants of the xlsx (``XlsxSheet``, openpyxl in write-only mode):
-- identifiers (``IDENTIFIER``) and free text (``TEXT``) are string cells, never numbers nor
+- identifiers (kind ``identifier``) and free text (``text``) are string cells, never numbers nor
   formulas (a name ``=HYPERLINK(...)`` is a string cell); identifiers also carry the Text
   number format ``@`` so that editing the cell in Excel keeps it text;
 - dates are date cells (``yyyy-mm-dd``), hours numeric cells written with the Decimal's own
