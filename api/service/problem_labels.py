@@ -11,14 +11,17 @@ Invariants:
   ``zh-Hans``..., q-values weighed; ties go to the earlier tag);
 - a Chinese ``detail`` is the code's own sentence followed by the field paths the refusal
   names (``（字段：completions[3].hours）``), never the English detail cut into pieces, so it
-  reads right whatever values the English quoted; ``code``, ``type`` and ``errors`` keys stay
-  as they are, so a client branches the same in either language; the rejected items of a
-  batch answer (207) follow the same rule (``item_in_chinese``).
+  reads right whatever values the English quoted; ``code``, ``type`` and the field paths of
+  ``errors`` stay as they are, so a client branches the same in either language; each message
+  under a path is a Chinese template where ``MESSAGES`` knows it (values it quotes kept as
+  quoted), else English; the rejected items of a batch answer (207) follow the same rule
+  (``item_in_chinese``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Mapping
 from typing import Any, Final, Literal
 
 from ledger.error_labels import ERROR_WORDS, ErrorWords, error_labels
@@ -91,6 +94,74 @@ BY_TITLE: Final[dict[str, ErrorWords]] = {
 }
 
 
+#: The messages inside ``errors`` (marshmallow's own, the schemas' and the ledger's most
+#: frequent), each as a Chinese template over what the English quotes; a message no pattern
+#: matches stays English (it still sits under its field path).
+MESSAGES: Final[tuple[tuple[re.Pattern[str], str], ...]] = tuple(
+    (re.compile(pattern), template)
+    for pattern, template in (
+        (r"Missing data for required field\.", "缺少必填字段。"),
+        (r"Unknown field\.", "不接受此字段。"),
+        (r"Field may not be null\.", "不能为 null。"),
+        (r"Not a valid string\.", "须为字符串。"),
+        (r"Not a valid integer\.", "须为整数。"),
+        (r"Not a valid date\.", "须为日期（YYYY-MM-DD）。"),
+        (r"Not a valid boolean\.", "须为 true 或 false。"),
+        (r"Not a valid list\.", "须为数组。"),
+        (r"Not a valid mapping type\.|Invalid input type\.|Invalid type\.", "须为对象。"),
+        (r"Invalid value\.", "取值无效。"),
+        (r"Length must be between (\d+) and (\d+)\.", r"长度须在 \1 到 \2 之间。"),
+        (r"Shorter than minimum length (\d+)\.", r"长度不能少于 \1。"),
+        (r"Longer than maximum length (\d+)\.", r"长度不能超过 \1。"),
+        (r"Must be greater than or equal to (\S+) and less than or equal to (\S+)\.", r"须在 \1 到 \2 之间。"),
+        (r"Must be greater than or equal to (\S+)\.", r"须不小于 \1。"),
+        (r"Must be less than or equal to (\S+)\.", r"须不大于 \1。"),
+        (r"[Mm]ust be one of:? (.+?)\.?", r"须为以下之一：\1"),
+        (r"must be a date written YYYY-MM-DD", "须为 YYYY-MM-DD 格式的日期。"),
+        (r"must lie between (\S+) and (\S+)", r"须在 \1 与 \2 之间。"),
+        (r"must be a whole number.*", "须为整数（只用数字 0-9）。"),
+        (r"control characters are not allowed", "不能含有控制字符。"),
+        (r"(\S+) has more than two decimal places", r"\1 超过两位小数。"),
+        (r"(?:hours )?must be a decimal (?:string or a number|number, not a boolean)", "须为小数字符串或数字。"),
+        (r"(?:hours )?must be greater than 0", "须大于 0。"),
+        (r"write (\S+) without an exponent", r"\1 请勿使用科学计数法。"),
+        (r"must be a JSON object", "须为 JSON 对象。"),
+        (r"give as_of or at_position, not both", "as_of 与 at_position 只能给出其一。"),
+        (
+            r"must be a category code: one of (.+), or one a jurisdiction's vocabulary adds",
+            r"须为类别代码：\1 之一，或辖区词表新增的代码。",
+        ),
+        (
+            r"must be CN or a six-digit GB/T 2260 division code such as 220106",
+            "须为 CN 或六位行政区划代码（GB/T 2260），如 220106。",
+        ),
+    )
+)
+
+
+def message_in_chinese(message: str) -> str:
+    """One message of ``errors`` in Chinese, if a template knows it; else as it is."""
+    for pattern, template in MESSAGES:
+        found = pattern.fullmatch(message)
+        if found:
+            return found.expand(template)
+    return message
+
+
+def errors_in_chinese(errors: Mapping[str, list[str]], code: str) -> dict[str, list[str]]:
+    """``errors`` with the same field paths and each message in Chinese where a template
+    knows it; else, for a rule of the ledger (its message is its English detail), the rule's
+    own Chinese sentence; else the message as it is."""
+    rule = ERROR_WORDS.get(code)
+    out: dict[str, list[str]] = {}
+    for path, messages in errors.items():
+        out[path] = []
+        for message in messages:
+            chinese = message_in_chinese(message)
+            out[path].append(rule.detail if chinese == message and rule is not None else chinese)
+    return out
+
+
 def words_for(code: str, title: str) -> ErrorWords | None:
     """The Chinese words of a problem, by its English title first, then by its code."""
     if title in BY_TITLE:
@@ -145,10 +216,12 @@ def item_in_chinese(result: dict[str, Any]) -> dict[str, Any]:
     with a Chinese ``title`` and ``detail`` naming its field paths; other items as they are."""
     if result.get("status") != "rejected" or "code" not in result:
         return result
-    title, detail = in_chinese(
-        result["code"], result.get("title", ""), result.get("detail", ""), result.get("errors") or ()
-    )
-    return {**result, "title": title, "detail": detail} if title else result
+    errors = result.get("errors") or {}
+    title, detail = in_chinese(result["code"], result.get("title", ""), result.get("detail", ""), errors)
+    localized = {**result, "errors": errors_in_chinese(errors, result["code"])} if errors else dict(result)
+    if title:
+        localized.update(title=title, detail=detail)
+    return localized
 
 
 def in_chinese(code: str, title: str, detail: str, fields: Iterable[str]) -> tuple[str, str]:

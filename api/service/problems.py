@@ -5,7 +5,8 @@ Invariants:
   also has ``errors``, a map from field path (``completions[3].hours``) to messages;
 - a domain error answers with its rule's stable ``code`` and status;
 - ``title`` and ``detail`` are Chinese when ``Accept-Language`` prefers ``zh``, English
-  otherwise (``api.service.problem_labels``); ``code`` and ``errors`` never change with it;
+  otherwise (``api.service.problem_labels``), and so are the known messages in ``errors``;
+  ``code`` and the field paths of ``errors`` never change with the language;
 - nothing the client sent ever produces a 500; an unexpected failure is a 500 that says
   nothing of the internals (the log has its exception classes and frames, never their
   messages, which may quote personal data from the request);
@@ -32,7 +33,7 @@ from eventsourcing.persistence import InterfaceError as StoreInterfaceError
 from eventsourcing.persistence import OperationalError as StoreOperationalError
 from marshmallow import ValidationError
 
-from api.service.problem_labels import Language, in_chinese, preferred_language
+from api.service.problem_labels import Language, errors_in_chinese, in_chinese, preferred_language
 from ledger.errors import DomainError
 
 log = logging.getLogger(__name__)
@@ -93,6 +94,7 @@ def problem_response(
 ) -> web.Response:
     if language == "zh":
         title, detail = in_chinese(code, title, detail, errors or ())
+        errors = errors_in_chinese(errors, code) if errors else errors
     body: dict[str, Any] = {
         "type": TYPE_BASE + code,
         "title": title,

@@ -112,12 +112,14 @@ async def test_problems_are_chinese_for_a_reader_who_prefers_chinese(bank: Bank)
     assert body["code"] == "validation_failed" and "hours" in body["errors"], body
     assert body["title"] == "请求中有无效的字段"
     assert body["detail"] == "请求中有字段缺失、多余或取值不符合要求。（字段：hours）"
+    assert body["errors"] == {"hours": ["2.555 超过两位小数。"]}
 
     # The same refusal for a client that asks for nothing: the contract's English.
     r = await bank.client.post("/v1/completions", headers=bank.auth("institution"), json=bad)
     body = await r.json()
     assert r.headers["Content-Language"] == "en"
     assert body["title"] == "The request has invalid fields" and body["detail"] == "invalid: hours", body
+    assert body["errors"] == {"hours": ["2.555 has more than two decimal places"]}
 
     # A rule of the ledger, named by its field path.
     future = completion("H-2", completed_on="2099-01-01")
@@ -126,6 +128,7 @@ async def test_problems_are_chinese_for_a_reader_who_prefers_chinese(bank: Bank)
     assert r.status == 422 and body["code"] == "completion_in_future", body
     assert body["title"] == "结业日期晚于今天"
     assert body["detail"] == "结业日期不能晚于今天。（字段：completed_on）"
+    assert body["errors"] == {"completed_on": ["结业日期不能晚于今天。"]}
 
     # A batch answers each rejected item in Chinese too, naming its field path; the rest stand.
     batch = {"completions": [completion("B-1"), bad, future, completion("B-1")]}
@@ -135,6 +138,7 @@ async def test_problems_are_chinese_for_a_reader_who_prefers_chinese(bank: Bank)
     recorded, hours, dated, repeated = body["results"]
     assert recorded["status"] == "recorded" and "title" not in recorded
     assert hours["code"] == "validation_failed" and hours["detail"].endswith("（字段：hours）"), hours
+    assert list(hours["errors"].values()) == [["2.555 超过两位小数。"]]
     assert dated["title"] == "结业日期晚于今天" and dated["detail"] == "结业日期不能晚于今天。（字段：completed_on）"
     assert repeated["code"] == "repeated_in_batch" and repeated["title"] == "同一批中重复的条目", repeated
 

@@ -17,8 +17,10 @@ import pytest
 from api import auth
 from api.service.problem_labels import (
     API_WORDS,
+    errors_in_chinese,
     field_note,
     in_chinese,
+    message_in_chinese,
     preferred_language,
     problem_labels,
     words_for,
@@ -115,3 +117,30 @@ def test_a_chinese_detail_names_the_field_paths_in_a_chinese_sentence() -> None:
     assert in_chinese("malformed_json", "The body nests too deep", "JSON may nest...", [])[0] == "请求体嵌套过深"
     # A code with no words keeps its English: never a refusal without text.
     assert in_chinese("no_such_code", "Title", "detail", []) == ("Title", "detail")
+
+
+@pytest.mark.parametrize(
+    ("english", "chinese"),
+    [
+        ("Missing data for required field.", "缺少必填字段。"),
+        ("Unknown field.", "不接受此字段。"),
+        ("Length must be between 1 and 500.", "长度须在 1 到 500 之间。"),
+        ("must be one of pass, excellent, fail", "须为以下之一：pass, excellent, fail"),
+        ("Must be one of: zh, en.", "须为以下之一：zh, en"),
+        ("2.555 has more than two decimal places", "2.555 超过两位小数。"),
+        ("must be a date written YYYY-MM-DD", "须为 YYYY-MM-DD 格式的日期。"),
+        ("must lie between 1950-01-01 and 2100-12-31", "须在 1950-01-01 与 2100-12-31 之间。"),
+        ("something no template knows", "something no template knows"),
+    ],
+)
+def test_messages_under_a_field_path_read_in_chinese(english: str, chinese: str) -> None:
+    assert message_in_chinese(english) == chinese
+
+
+def test_a_rule_of_the_ledger_says_its_own_sentence_under_its_field() -> None:
+    errors = {"completed_on": ["2099-01-01 is after today"], "hours": ["Unknown field."]}
+    assert errors_in_chinese(errors, "completion_in_future") == {
+        "completed_on": ["结业日期不能晚于今天。"],
+        "hours": ["不接受此字段。"],
+    }
+    assert errors_in_chinese({"x": ["odd"]}, "validation_failed") == {"x": ["odd"]}
