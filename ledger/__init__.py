@@ -14,8 +14,8 @@ and a pseudonym ``subject`` where the two meet.
 Rooms: aggregates (``completion``, ``learner``, ``provider``, ``policy``, ``certificate``,
 ``transfer``, ``degree``, ``vocabulary_document``: their module paths are stored event topics, never moved); their
 commands (``application``, ``*_commands``); rules and judgement (``rules``, ``rule_parts``,
-``facts``, ``eligibility``, ``standing``); values (``hours``, ``grammar``, ``vocabulary``,
-``days``, ``ids``); storage (``store``, ``transcodings``, ``vault``, ``keys``, ``sealing``,
-``credential``, ``committer``); fast paths of batch ingest, each tested equal to the plain
-code it stands in for (``fast_completion``, ``fast_transcoder``).
+``facts``, ``eligibility``, ``standing``, ``service_record``, ``appointments``); values
+(``hours``, ``grammar``, ``vocabulary``, ``days``, ``ids``); storage (``store``,
+``transcodings``, ``vault``, ``keys``, ``sealing``, ``credential``, ``committer``); fast paths
+of batch ingest, each tested equal to the plain code it stands in for (``fast_completion``, ``fast_transcoder``).
 """

@@ -18,6 +18,10 @@ Invariants:
   ``position_of``/``creation_positions``; nothing outside this module touches its privates;
 - an HR caller's ``scope`` is checked inside the command against the learner's current
   jurisdiction (the open account's once transferred: ``learner_in_scope``, ``Standing``);
+- starting the role ``principal`` or ``head_teacher`` is judged inside the command on the
+  learner's standing and the policies in force on ``since`` (``ledger.appointments``),
+  refused with the verdict unless an admin overrides it; the verdict's summary and the
+  override's reason (sealed) are recorded with the role;
 - the application holds no clock of its own: ``today`` is given to it;
 - commands take the national teacher number (``learner_id`` at the edge) and turn it into
   the learner's pseudonym through the vault (``ledger.vault``) before anything is recorded:
@@ -45,7 +49,7 @@ from eventsourcing.application import Application, Cache, LRUCache
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording
 
-from ledger import fast_completion
+from ledger import appointments, fast_completion
 from ledger.certificate import Certificate
 from ledger.completion import Completion, CompletionFacts
 from ledger.errors import (
@@ -102,6 +106,8 @@ class Written:
 
     position: int | None
     status: Literal["recorded", "duplicate", "unchanged"]
+    #: What the command adds to its answer (an appointment's verdict summary).
+    detail: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -355,12 +361,13 @@ class CreditBank(Application[UUID]):
         kwargs.setdefault("owners", _owners(o for o in objs if isinstance(o, Aggregate)))
         return super().save(*objs, **kwargs)
 
-    def record(self, *aggregates: Aggregate) -> int | None:
-        """Save these aggregates' pending events in one transaction and answer the position of
-        the last. On any failure forget what this process cached of these aggregates, because their
+    def record(self, *aggregates: Aggregate, **saved: Any) -> int | None:
+        """Save these aggregates' pending events in one transaction (with what ``saved``
+        gives the event store for the same transaction) and answer the position of the last.
+        On any failure forget what this process cached of these aggregates, because their
         in-memory state may now be ahead of the store."""
         try:
-            recordings = self.save(*aggregates)
+            recordings = self.save(*aggregates, **saved)
         except BaseException:
             self._evict(a.id for a in aggregates)
             raise
@@ -586,11 +593,54 @@ class CreditBank(Application[UUID]):
             check_scope(scope, current_jurisdiction(learner, self.account_of(learner.learner_id)))
         return learner
 
-    def start_role(self, learner_id: str, role: str, since: date, *, scope: str | None = None) -> Written:
+    def start_role(
+        self,
+        learner_id: str,
+        role: str,
+        since: date,
+        *,
+        scope: str | None = None,
+        override_reason: str | None = None,
+        recorded_by: Mapping[str, Any] | None = None,
+    ) -> Written:
+        """Start a role spell. An appointment to principal or head teacher is judged on
+        ``since`` (``ledger.appointments``) on the standing and policies loaded here;
+        ``override_reason`` (an admin's: ``recorded_by`` role admin, or no caller) lets a
+        refused one through, recorded with the verdict."""
+        if override_reason is not None:
+            check_text(override_reason, "override.reason", max_length=REASON_LENGTH)
+
+        may_override = recorded_by is None or recorded_by.get("role") == "admin"
+
         def command() -> Written:
-            learner = self.learner_in_scope(learner_id, scope)
-            learner.start_role(role, since)
-            return Written(self.record(learner), "recorded")
+            if not appointments.judged(role):
+                appointments.check_override(override=override_reason is not None, may_override=may_override)
+                learner = self.learner_in_scope(learner_id, scope)
+                learner.start_role(role, since, recorded_by=dict(recorded_by) if recorded_by else None)
+                return Written(self.record(learner), "recorded")
+            standing = self.standing(learner_id)
+            standing.check_scope(scope)
+            learner = standing.learner
+            learner.check_start(role, since)
+            appointment = appointments.check_appointment(
+                role,
+                since,
+                standing.facts,
+                self.policies_for(parent_chain(standing.jurisdiction), since),
+                override=override_reason is not None,
+                may_override=may_override,
+            )
+            personal = None
+            if appointment["overridden"]:
+                personal = self.seal_personal(learner.learner_id, {"override_reason": override_reason})
+            learner.start_role(
+                role,
+                since,
+                appointment=appointment,
+                personal=personal,
+                recorded_by=dict(recorded_by) if recorded_by else None,
+            )
+            return Written(self.record(learner), "recorded", detail={"appointment": appointment})
 
         return self.unit_of_work(command)
 

@@ -114,6 +114,24 @@ ERROR_WORDS: Final[dict[str, ErrorWords]] = {
     "recognition_conflict": ErrorWords(
         "该认定编号已用于另一认定", "该认定编号已用于内容不同的学分认定；请使用新的编号。"
     ),
+    # -- the service record (refusals, appraisals, qualifications, prior certificates, appointments)
+    "appointment_not_eligible": ErrorWords(
+        "不符合任职条件", "该教师在任职开始之日未达到该职务的任职要求（持证上岗）；详见所附的判定。"
+    ),
+    "appointment_override_not_permitted": ErrorWords("无权越过任职审核", "只有管理员可以在记录理由后越过任职审核。"),
+    "appraisal_conflict": ErrorWords("该学年已记录不同的考核结果", "每个学年只记录一个年度考核结果。"),
+    "date_outside_school_year": ErrorWords("日期不在该学年内", "日期须在所记录的学年之内。"),
+    "prior_certificate_conflict": ErrorWords(
+        "已记录同类同日的不同证书", "同一种类、同一发证日期的既往证书只记录一份。"
+    ),
+    "qualification_conflict": ErrorWords("已记录同类的不同教师资格", "每类教师资格只为一位教师记录一份。"),
+    "refusal_conflict": ErrorWords("该学年已记录对此职务的不同拒绝", "每个学年对同一职务只记录一次拒绝。"),
+    "service_record_in_future": ErrorWords("履历事实的日期晚于今天", "履历事实的日期不能晚于今天。"),
+    # -- anonymous evaluation of programmes
+    "already_evaluated": ErrorWords("该培训已评价过", "每条合格的培训记录只能评价一次。"),
+    "completion_not_evaluable": ErrorWords("该培训记录不能评价", "只有本人合格且未撤销的培训记录才能评价。"),
+    "evaluation_invalid": ErrorWords("评价无效", "评分须为 1 到 5，评价或评审的种类须为规定的种类。"),
+    "review_conflict": ErrorWords("该评审已以不同内容记录", "同一种类、同一日期的评审已记录了不同的结论。"),
     # -- jurisdiction vocabularies
     "vocabulary_invalid": ErrorWords("词表文件无效", "该词表文件的内容不符合要求。"),
     "vocabulary_code_taken": ErrorWords("代码已被占用", "该代码已在国家词表或上级辖区的词表中。"),

@@ -411,3 +411,96 @@ class CodeNotInForce(DomainError):
     code = "code_not_in_force"
     status = 422
     title = "The code is not in force in the jurisdictions concerned"
+
+
+class DateOutsideSchoolYear(DomainError):
+    """A refusal is dated within the school year it is recorded for."""
+
+    code = "date_outside_school_year"
+    status = 422
+    title = "The date lies outside the school year"
+
+
+class ServiceRecordInFuture(DomainError):
+    code = "service_record_in_future"
+    status = 422
+    title = "A service-record fact cannot be dated in the future"
+
+
+class RefusalConflict(DomainError):
+    """One refusal of a post is recorded per school year; other content under it is a conflict."""
+
+    code = "refusal_conflict"
+    status = 409
+    title = "A different refusal of this post is already recorded for this school year"
+
+
+class AppraisalConflict(DomainError):
+    """One appraisal result is recorded per school year."""
+
+    code = "appraisal_conflict"
+    status = 409
+    title = "A different appraisal result is already recorded for this school year"
+
+
+class QualificationConflict(DomainError):
+    """One teaching qualification of each kind is recorded per learner."""
+
+    code = "qualification_conflict"
+    status = 409
+    title = "A different teaching qualification of this kind is already recorded"
+
+
+class PriorCertificateConflict(DomainError):
+    """One prior certificate of a kind is recorded per issue date."""
+
+    code = "prior_certificate_conflict"
+    status = 409
+    title = "A different prior certificate of this kind and date is already recorded"
+
+
+class AppointmentNotEligible(DomainError):
+    """持证上岗: an appointment to principal or head teacher is judged on its start date
+    (context: the verdict)."""
+
+    code = "appointment_not_eligible"
+    status = 422
+    title = "The learner does not meet the appointment's requirements on that date"
+
+
+class AppointmentOverrideNotPermitted(DomainError):
+    """Only an admin may appoint past the verdict, with a recorded reason."""
+
+    code = "appointment_override_not_permitted"
+    status = 403
+    title = "Only an admin may override the appointment check"
+
+
+class EvaluationInvalid(DomainError):
+    """An evaluation or review outside the contract's grammar (scores 1-5, known kinds)."""
+
+    code = "evaluation_invalid"
+    status = 422
+    title = "The evaluation is not valid"
+
+
+class AlreadyEvaluated(DomainError):
+    """A learner evaluates each passed completion once (seed 000 §8)."""
+
+    code = "already_evaluated"
+    status = 409
+    title = "This completion was evaluated already"
+
+
+class CompletionNotEvaluable(DomainError):
+    """Only a passed, unrevoked completion of the learner's own can be evaluated."""
+
+    code = "completion_not_evaluable"
+    status = 422
+    title = "Only a passed, unrevoked completion can be evaluated"
+
+
+class ReviewConflict(DomainError):
+    code = "review_conflict"
+    status = 409
+    title = "A review of this kind and day was recorded with other findings"

@@ -5,7 +5,12 @@ Invariants:
 - ``Facts`` hold only passed, unrevoked completions (``ledger.completion.earns_hours``), with
   the events behind them (``event_id``, ``position``);
 - ``evidence`` lists completions by date and event id, never by arrival, so a judgement does
-  not depend on the order the facts come in.
+  not depend on the order the facts come in;
+- the service record (refusals, appraisals, qualifications) and attested prior certificates
+  are facts of the learner's own events (``ledger.service_record`` folds them, for the write
+  side, the read side and the offline bundle alike), each with its event id and position; a
+  prior certificate is a ``CertificateFact`` with ``attested`` set: it counts for
+  ``certificate_held`` like one the bank signed, and is shown as attested, not signed.
 """
 
 from __future__ import annotations
@@ -45,6 +50,41 @@ class CertificateFact:
     valid_to: date | None
     event_id: str
     position: int
+    #: Issued before the bank and attested by HR (not signed by the bank).
+    attested: bool = False
+
+
+@dataclass(frozen=True)
+class RefusalFact:
+    """A recorded refusal of a post (seed 001 二(四)9)."""
+
+    post: str
+    school_year: str
+    on: date
+    justified: bool
+    event_id: str
+    position: int
+
+
+@dataclass(frozen=True)
+class AppraisalFact:
+    """An annual appraisal result (年度考核)."""
+
+    school_year: str
+    grade: str
+    on: date
+    event_id: str
+    position: int
+
+
+@dataclass(frozen=True)
+class QualificationFact:
+    """A teaching qualification (教师资格); its number is sealed and not a fact."""
+
+    kind: str
+    issued_on: date
+    event_id: str
+    position: int
 
 
 @dataclass(frozen=True)
@@ -59,6 +99,9 @@ class Facts:
     certificates: tuple[CertificateFact, ...] = ()
     name: str | None = None
     school: str | None = None
+    refusals: tuple[RefusalFact, ...] = ()
+    appraisals: tuple[AppraisalFact, ...] = ()
+    qualifications: tuple[QualificationFact, ...] = ()
 
 
 @dataclass

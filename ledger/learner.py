@@ -13,7 +13,13 @@ Invariants:
   name enters sealed like the registration's (``personal`` then holds the corrected name);
   a correction that changes nothing is never recorded;
 - a role is held by at most one open spell at a time; a spell never ends before it
-  started; ending a role the learner does not hold is refused.
+  started; ending a role the learner does not hold is refused;
+- the service record (``ledger.service_record``: refusals, appraisals, qualifications,
+  attested prior certificates) holds each fact once under its natural identity; another
+  fact under the same identity is refused (a conflict), its personal text enters sealed,
+  a refusal is dated within its school year, and each names who recorded it;
+- a role started later (``RoleStarted``) may carry the appointment check's summary
+  (``appointment``: target, verdict, override) and an override's reason, sealed.
 Completions are aggregates of their own (keyed by provider and record id), so posting
 one never contends with another posting for the same learner.
 """
@@ -28,8 +34,14 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from ledger.errors import (
+    AppraisalConflict,
     CorrectionEmpty,
+    DateOutsideSchoolYear,
+    DomainError,
     LearnerErased,
+    PriorCertificateConflict,
+    QualificationConflict,
+    RefusalConflict,
     RoleAlreadyHeld,
     RoleDatesOutOfOrder,
     RoleNotHeld,
@@ -37,7 +49,16 @@ from ledger.errors import (
     UnknownCode,
 )
 from ledger.ids import learner_uuid
-from ledger.vocabulary import ROLES
+from ledger.school_year import DEFAULT_CALENDAR, parse_school_year
+from ledger.service_record import APPRAISAL, PRIOR_CERTIFICATE, QUALIFICATION, REFUSAL, identity
+from ledger.vocabulary import APPRAISAL_GRADES, CERTIFICATES, POSTS, QUALIFICATIONS, ROLES
+
+_CONFLICTS: dict[str, type[DomainError]] = {
+    REFUSAL: RefusalConflict,
+    APPRAISAL: AppraisalConflict,
+    QUALIFICATION: QualificationConflict,
+    PRIOR_CERTIFICATE: PriorCertificateConflict,
+}
 
 
 @dataclass(frozen=True)
@@ -72,6 +93,9 @@ class Learner(Aggregate):
         self.school = school
         self.hired_on = hired_on
         self.spells: list[RoleSpell] = [RoleSpell(r["role"], r["since"], r.get("until")) for r in roles]
+        #: Service-record facts by identity (``ledger.service_record.identity``): plain fields
+        #: and the sealed ``personal``.
+        self.service_record: dict[tuple[Any, ...], dict[str, Any]] = {}
 
     def registration(self, name: str) -> tuple[Any, ...]:
         """What a repeated registration must match to count as the same one (``name``
@@ -137,7 +161,106 @@ class Learner(Aggregate):
                 return spell
         return None
 
-    def start_role(self, role: str, since: date) -> None:
+    def recorded_fact(self, event: str, plain: dict[str, Any]) -> dict[str, Any] | None:
+        """The fact recorded under the identity ``plain`` states, if any."""
+        return self.service_record.get(identity(event, plain))
+
+    def record_fact(self, event: str, plain: dict[str, Any], personal: str | None, recorded_by: dict[str, Any]) -> None:
+        """Record a service-record fact: ``plain`` its plain fields (``PLAIN[event]``),
+        ``personal`` its free text sealed by the caller, ``recorded_by`` who records it."""
+        self.check_not_erased()
+        _check_fact(event, plain)
+        if self.recorded_fact(event, plain) is not None:
+            raise _CONFLICTS[event](f"{event} is already recorded for {identity(event, plain)[1:]}", field="body")
+        common: dict[str, Any] = {"personal": personal, "recorded_by": recorded_by, "learner_id": self.learner_id}
+        if event == REFUSAL:
+            self._refusal_recorded(**plain, **common)
+        elif event == APPRAISAL:
+            self._appraisal_recorded(**plain, **common)
+        elif event == QUALIFICATION:
+            self._qualification_recorded(**plain, **common)
+        else:
+            self._prior_certificate_attested(**plain, **common)
+
+    def _keep_fact(self, event: str, plain: dict[str, Any], personal: str | None) -> None:
+        self.service_record[identity(event, plain)] = {**plain, "personal": personal}
+
+    @event(REFUSAL)
+    def _refusal_recorded(
+        self,
+        post: str,
+        school_year: str,
+        on: date,
+        justified: bool,
+        personal: str | None,
+        recorded_by: dict[str, Any],
+        learner_id: str,
+    ) -> None:
+        plain = {"post": post, "school_year": school_year, "on": on, "justified": justified}
+        self._keep_fact(REFUSAL, plain, personal)
+
+    @event(APPRAISAL)
+    def _appraisal_recorded(
+        self,
+        school_year: str,
+        grade: str,
+        on: date,
+        personal: str | None,
+        recorded_by: dict[str, Any],
+        learner_id: str,
+    ) -> None:
+        self._keep_fact(APPRAISAL, {"school_year": school_year, "grade": grade, "on": on}, personal)
+
+    @event(QUALIFICATION)
+    def _qualification_recorded(
+        self, kind: str, issued_on: date, personal: str | None, recorded_by: dict[str, Any], learner_id: str
+    ) -> None:
+        self._keep_fact(QUALIFICATION, {"kind": kind, "issued_on": issued_on}, personal)
+
+    @event(PRIOR_CERTIFICATE)
+    def _prior_certificate_attested(
+        self,
+        kind: str,
+        issuer: str,
+        issued_on: date,
+        attested_by: str,
+        document_sha256: str | None,
+        personal: str | None,
+        recorded_by: dict[str, Any],
+        learner_id: str,
+    ) -> None:
+        plain = {
+            "kind": kind,
+            "issuer": issuer,
+            "issued_on": issued_on,
+            "attested_by": attested_by,
+            "document_sha256": document_sha256,
+        }
+        self._keep_fact(PRIOR_CERTIFICATE, plain, personal)
+
+    def start_role(
+        self,
+        role: str,
+        since: date,
+        *,
+        appointment: dict[str, Any] | None = None,
+        personal: str | None = None,
+        recorded_by: dict[str, Any] | None = None,
+    ) -> None:
+        """Start a role spell; ``appointment``: the appointment check's summary, if judged
+        (``ledger.appointments``), ``personal`` an override's reason sealed by the caller."""
+        self.check_start(role, since)
+        self._role_started(
+            role=role,
+            since=since,
+            appointment=appointment,
+            personal=personal,
+            recorded_by=recorded_by,
+            learner_id=self.learner_id,
+        )
+
+    def check_start(self, role: str, since: date) -> None:
+        """Refuse a spell of ``role`` from ``since`` that would break a rule of spells."""
         self.check_not_erased()
         if not isinstance(role, str) or role not in ROLES:
             raise UnknownCode(f"{role!r} is not one of {', '.join(ROLES)}", field="role")
@@ -150,7 +273,6 @@ class Learner(Aggregate):
                     f"the previous {role} spell ended on {spell.until}; a new one cannot start on {since}",
                     field="since",
                 )
-        self._role_started(role=role, since=since)
 
     def end_role(self, role: str, until: date) -> None:
         self.check_not_erased()
@@ -165,7 +287,17 @@ class Learner(Aggregate):
         self._role_ended(role=role, until=until)
 
     @event("RoleStarted")
-    def _role_started(self, role: str, since: date) -> None:
+    def _role_started(
+        self,
+        role: str,
+        since: date,
+        # Absent from spells recorded before appointments were judged.
+        appointment: dict[str, Any] | None = None,
+        personal: str | None = None,
+        recorded_by: dict[str, Any] | None = None,
+        # Named like the other events about a learner, so the read side opens ``personal``.
+        learner_id: str | None = None,
+    ) -> None:
         self.spells.append(RoleSpell(role, since))
 
     @event("RoleEnded")
@@ -173,3 +305,27 @@ class Learner(Aggregate):
         self.spells = [
             RoleSpell(s.role, s.since, until) if s.role == role and s.until is None else s for s in self.spells
         ]
+
+
+def _check_fact(event: str, plain: dict[str, Any]) -> None:
+    """The codes and dates of a service-record fact (the edge checked their form)."""
+    codes = {
+        REFUSAL: ("post", POSTS),
+        APPRAISAL: ("grade", APPRAISAL_GRADES),
+        QUALIFICATION: ("kind", QUALIFICATIONS),
+        PRIOR_CERTIFICATE: ("kind", CERTIFICATES),
+    }
+    name, known = codes[event]
+    if plain.get(name) not in known:
+        raise UnknownCode(f"{plain.get(name)!r} is not one of {', '.join(known)}", field=name)
+    if "school_year" in plain:
+        try:
+            year = parse_school_year(plain["school_year"])
+        except ValueError as error:
+            raise UnknownCode(str(error), field="school_year") from None
+        if event == REFUSAL:
+            first, last = DEFAULT_CALENDAR.span(year)
+            if not first <= plain["on"] <= last:
+                raise DateOutsideSchoolYear(
+                    f"{plain['on']} is not within school year {year} ({first} to {last})", field="on"
+                )

@@ -31,6 +31,7 @@ from ledger.facts import CompletionFact, Facts, Requirement, category_key, count
 from ledger.grammar import NAME
 from ledger.hours import format_hours
 from ledger.rule_parts import AppliesTo, FieldReader, RuleRef, Source, Window, read_window
+from ledger.school_year import DEFAULT_CALENDAR, SchoolYear
 from ledger.vocabulary import CERTIFICATES, LEVELS, ROLES
 from ledger.vocabulary_document import OPEN_CATEGORIES
 
@@ -385,8 +386,10 @@ class CertificateHeld(Rule):
 @kind("not_refused_head_teacher_post")
 @dataclass(frozen=True)
 class NotRefusedHeadTeacherPost(Rule):
-    """No head-teacher post refused without good reason. The ledger records no such refusal
-    yet, so the rule is met, and says there is no record."""
+    """No head-teacher post refused without good reason in the school year of the day
+    judged (seed 001 二(四)9: "当年学年度考核不得评为优秀,不得晋升职称和评优评先"): an
+    unjustified refusal recorded for that school year bars it; the next year is free.
+    School years are the contract's default calendar (``ledger.school_year``)."""
 
     @classmethod
     def read(cls, r: FieldReader, common: dict[str, Any]) -> Rule:
@@ -396,8 +399,35 @@ class NotRefusedHeadTeacherPost(Rule):
         return True  # the rule has no parameters: identical
 
     def judge(self, facts: Facts, on: date, base: Requirement) -> Requirement:
-        base.unit, base.required, base.actual, base.met = "refusals", 0, 0, True
-        base.note = "no refusal of a head-teacher post is recorded"
+        year = DEFAULT_CALENDAR.school_year_of(on)
+        first, last = DEFAULT_CALENDAR.span(year)
+        base.window = {"school_year": str(year), "from": first.isoformat(), "to": last.isoformat()}
+        # Known by the day judged: a refusal recorded for the year but dated later is not yet one.
+        that_year = [
+            r for r in facts.refusals if r.post == "head_teacher" and r.school_year == str(year) and r.on <= on
+        ]
+        barring = [r for r in that_year if not r.justified]
+        base.unit, base.required, base.actual = "unjustified refusals", 0, len(barring)
+        base.met = not barring
+        base.evidence = [
+            {
+                "event_id": r.event_id,
+                "position": r.position,
+                "post": r.post,
+                "school_year": r.school_year,
+                "on": r.on.isoformat(),
+                "justified": r.justified,
+            }
+            for r in sorted(that_year, key=lambda r: (r.on, r.event_id))
+        ]
+        if barring:
+            free = DEFAULT_CALENDAR.span(SchoolYear(year.first + 1))[0]
+            base.missing = {"refusals": len(barring), "school_year": str(year), "free_from": free.isoformat()}
+            base.note = f"an unjustified refusal of the head-teacher post is recorded for school year {year}"
+        elif that_year:
+            base.note = f"the refusal recorded for school year {year} was justified"
+        else:
+            base.note = f"no refusal of a head-teacher post is recorded for school year {year}"
         return base
 
 

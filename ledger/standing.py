@@ -5,7 +5,9 @@ Invariants:
   read model, so a verdict made on it rests on nothing older than the log head;
 - the facts are those the read side gives at the head (``projections.policies``): passed,
   unrevoked completions with the id and position of their ``Recorded`` event, role spells
-  with the event that started them, certificates by their spans of validity;
+  with the event that started them, certificates by their spans of validity, and the
+  service record of the learner's own events (``ledger.service_record.fact_of``), prior
+  certificates among the certificates;
 - the learner's current jurisdiction is the open account's (``ledger.transfer``) once the
   account was moved, else the registration's;
 - pure: no clock, no I/O.
@@ -25,6 +27,7 @@ from ledger.eligibility import CertificateFact, CompletionFact, Facts, RoleFact
 from ledger.errors import OutsideJurisdiction
 from ledger.ids import event_uuid
 from ledger.learner import Learner
+from ledger.service_record import Fact, fact_of, with_record
 from ledger.transfer import Account
 from ledger.vocabulary import covers
 
@@ -82,6 +85,17 @@ def role_facts(learner_id: UUID, events: Positioned) -> tuple[RoleFact, ...]:
     return tuple(spells)
 
 
+def record_facts(learner_id: UUID, events: Positioned) -> list[Fact]:
+    """The service-record facts of a learner's events, each named by its event."""
+    found = []
+    for version, (domain_event, position) in enumerate(events, start=1):
+        event_id = str(event_uuid(learner_id, version))
+        fact = fact_of(type(domain_event).__name__, domain_event.__dict__, event_id, position)
+        if fact is not None:
+            found.append(fact)
+    return found
+
+
 def standing_of(
     number: str,
     learner: Learner,
@@ -117,4 +131,5 @@ def standing_of(
         certificates=tuple(certificates),
         school=learner.school,
     )
+    facts = with_record(facts, record_facts(learner.id, learner_events))
     return Standing(learner, account, facts, completions)

@@ -15,12 +15,19 @@ Invariants:
 - the write side's transcoder (``LedgerTranscoder``, a fast path in ``ledger.fast_transcoder``)
   stores every event as exactly the bytes the library's ``JSONTranscoder`` would, and decodes
   with the library's code, so events written before and after it read back the same; setting
-  ``TRANSCODER_TOPIC`` gives the library's own.
+  ``TRANSCODER_TOPIC`` gives the library's own;
+- the ballot pool (``creditbank_ballot_pool``: ballot box id -> sealed ballot) is part of the
+  event store too: the ballots of a programme waiting for a tally (``ledger.evaluation``),
+  sealed under a key derived from the bank's evaluation secret (key directory), with no
+  time, no serial and no id. A box's rows are only ever rewritten whole (``Pool``: delete
+  them all, insert the new set, in the order given), in the transaction that records the
+  box's event, so every live row of a box was written by the same transaction.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -50,6 +57,19 @@ PositionedEvent = tuple[StoredEvent, int]
 OWNERS_TABLE = "creditbank_owners"
 #: (key, aggregate id) pairs passed to ``insert_events`` with an aggregate's first event.
 Owners = Sequence[tuple[str, UUID]]
+#: Ballots waiting for their box's tally (see ``ledger.evaluation``).
+POOL_TABLE = "creditbank_ballot_pool"
+
+
+@dataclass(frozen=True)
+class Pool:
+    """The whole new content of one ballot box's pool (sealed ballots, in the order to
+    store them), passed to ``insert_events`` with the box's event."""
+
+    box_id: UUID
+    sealed: Sequence[str]
+
+
 #: How the backfill finds the owner of each indexed kind of aggregate in its first event.
 _OWNED_BY: dict[str, tuple[str, str]] = {
     "ledger.completion:Completion.Recorded": ("learner:", "learner_id"),
@@ -91,6 +111,12 @@ class PostgresLedgerRecorder(PostgresVault, PostgresApplicationRecorder):
         # The learner vault is created with the event table (see ``ledger.vault``).
         self.sql_create_statements.append(self.vault_table_statement())
         self.sql_create_statements.append(self._owners_table_statement())
+        self.sql_create_statements.append(
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {0}.{1} (box_id uuid NOT NULL, sealed text NOT NULL); "
+                "CREATE INDEX IF NOT EXISTS {2} ON {0}.{1} (box_id)"
+            ).format(Identifier(self.datastore.schema), Identifier(POOL_TABLE), Identifier(f"{POOL_TABLE}_box"))
+        )
 
     def create_table(self) -> None:
         """The library's, one process at a time. The library runs its statements in several
@@ -136,7 +162,7 @@ class PostgresLedgerRecorder(PostgresVault, PostgresApplicationRecorder):
     # longer surfaces (as a 503 with Retry-After) instead of holding the request.
     @retry((InterfaceError, OperationalError), max_attempts=3, wait=0.2)
     def insert_events(
-        self, stored_events: Sequence[StoredEvent], *, owners: Owners = (), **kwargs: Any
+        self, stored_events: Sequence[StoredEvent], *, owners: Owners = (), pool: Pool | None = None, **kwargs: Any
     ) -> Sequence[int] | None:
         """The library's insert, without psycopg's pipeline mode.
 
@@ -148,7 +174,8 @@ class PostgresLedgerRecorder(PostgresVault, PostgresApplicationRecorder):
         positions in commit order. Positions come back in the order of the rows given
         (the INSERT draws them from the sequence as it reads ``unnest``). Uniqueness
         violations surface as the library's ``IntegrityError`` (translated by
-        ``get_connection``). ``owners`` go into the owner index in the same transaction.
+        ``get_connection``). ``owners`` go into the owner index, and ``pool`` replaces its
+        box's pooled ballots, in the same transaction.
         """
         if not stored_events:
             return []
@@ -171,7 +198,27 @@ class PostgresLedgerRecorder(PostgresVault, PostgresApplicationRecorder):
             positions = [row["notification_id"] for row in curs.fetchall()]
             if owners:
                 curs.execute(self._insert_owners_statement, ([k for k, _ in owners], [i for _, i in owners]))
+            if pool is not None:
+                self._rewrite_pool(curs, pool)
             return positions
+
+    def _rewrite_pool(self, curs: Any, pool: Pool) -> None:
+        table = SQL("{0}.{1}").format(Identifier(self.datastore.schema), Identifier(POOL_TABLE))
+        curs.execute(SQL("DELETE FROM {0} WHERE box_id = %s").format(table), [pool.box_id])
+        if pool.sealed:
+            curs.execute(
+                SQL("INSERT INTO {0} (box_id, sealed) SELECT %s, unnest(%s::text[])").format(table),
+                [pool.box_id, list(pool.sealed)],
+            )
+
+    def pooled(self, box_id: UUID) -> list[str]:
+        """The sealed ballots waiting in this box's pool (in no meaningful order)."""
+        statement = SQL("SELECT sealed FROM {0}.{1} WHERE box_id = %s").format(
+            Identifier(self.datastore.schema), Identifier(POOL_TABLE)
+        )
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(statement, [box_id])
+            return [row["sealed"] for row in curs.fetchall()]
 
     @property
     def _insert_owners_statement(self) -> Composed:
@@ -258,12 +305,15 @@ class MemoryLedgerRecorder(MemoryVault, POPOApplicationRecorder):
         MemoryVault.__init__(self)
         POPOApplicationRecorder.__init__(self)
         self._owned: dict[str, list[UUID]] = {}
+        self._pool: dict[UUID, list[str]] = {}
 
     def insert_events(
-        self, stored_events: Sequence[StoredEvent], *, owners: Owners = (), **kwargs: Any
+        self, stored_events: Sequence[StoredEvent], *, owners: Owners = (), pool: Pool | None = None, **kwargs: Any
     ) -> Sequence[int] | None:
         with self._database_lock:
             positions = super().insert_events(stored_events, **kwargs)
+            if pool is not None:
+                self._pool[pool.box_id] = list(pool.sealed)
             for key, originator_id in owners:
                 owned = self._owned.setdefault(key, [])
                 if originator_id not in owned:
@@ -273,6 +323,10 @@ class MemoryLedgerRecorder(MemoryVault, POPOApplicationRecorder):
     def select_owned(self, keys: Iterable[str]) -> list[UUID]:
         with self._database_lock:
             return [i for key in keys for i in self._owned.get(key, ())]
+
+    def pooled(self, box_id: UUID) -> list[str]:
+        with self._database_lock:
+            return list(self._pool.get(box_id, ()))
 
     def select_with_positions(self, originator_ids: Iterable[UUID]) -> list[PositionedEvent]:
         with self._database_lock:

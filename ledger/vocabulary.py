@@ -72,6 +72,32 @@ LABELS: Final[dict[str, dict[str, Label]]] = {
         "basically_competent": Label("基本合格", "basically competent"),
         "incompetent": Label("不合格", "incompetent"),
     },
+    # 教师资格 by the kind of school (教师资格条例 第四条).
+    "qualification": {
+        "kindergarten": Label("幼儿园教师资格", "kindergarten teacher qualification"),
+        "primary": Label("小学教师资格", "primary school teacher qualification"),
+        "junior_secondary": Label("初级中学教师资格", "junior secondary teacher qualification"),
+        "senior_secondary": Label("高级中学教师资格", "senior secondary teacher qualification"),
+        "vocational_secondary": Label("中等职业学校教师资格", "secondary vocational teacher qualification"),
+        "vocational_practice": Label(
+            "中等职业学校实习指导教师资格", "secondary vocational practice instructor qualification"
+        ),
+        "higher_education": Label("高等学校教师资格", "higher education teacher qualification"),
+    },
+    # The posts whose refusal the service record holds (seed 001 二(四)9).
+    "post": {
+        "head_teacher": Label("班主任", "head teacher"),
+    },
+    # Anonymous evaluation of programmes (seed 000 §8): what a learner scores, who reviews.
+    "evaluation_criterion": {
+        "content": Label("培训内容", "content"),
+        "teaching": Label("授课质量", "teaching"),
+        "organisation": Label("组织管理", "organisation"),
+    },
+    "review_kind": {
+        "expert": Label("专家实地评估", "expert on-site review"),
+        "third_party": Label("第三方评估", "third-party review"),
+    },
     "certificate": {
         "principal_qualification": Label("任职资格证书", "principal qualification certificate"),
         "principal_improvement": Label("提高培训证书", "principal improvement certificate"),
@@ -119,6 +145,8 @@ PASSING_ASSESSMENTS: Final[frozenset[str]] = frozenset({"pass", "excellent"})
 
 ROLES: Final[dict[str, str]] = _zh("role")
 APPRAISAL_GRADES: Final[dict[str, str]] = _zh("appraisal_grade")
+QUALIFICATIONS: Final[dict[str, str]] = _zh("qualification")
+POSTS: Final[dict[str, str]] = _zh("post")
 
 NATIONAL: Final = "CN"
 _DIVISION = re.compile(r"^[1-9][0-9]{5}$")

@@ -11,7 +11,8 @@ Invariants:
 - balances and verdicts are recomputed with the ledger's own decoding
   (``ledger.store.ledger_mapper`` via ``projections.events``) and eligibility rules
   (``ledger.eligibility.evaluate``), from the bundle's events alone, as known at a
-  position: completions recorded by then and not revoked by then.
+  position: completions recorded by then and not revoked by then, and the learners' service
+  record (refusals, appraisals, qualifications, attested prior certificates) by then.
 """
 
 from __future__ import annotations
@@ -32,8 +33,9 @@ from ledger.eligibility import CompletionFact, Facts, RoleFact, evaluate
 from ledger.hours import format_hours
 from ledger.keys import b64url_decode, public_key_from_jwk, verify_with
 from ledger.policy import PolicyVersion, parse_policy
+from ledger.service_record import Fact, fact_of, with_record
 from ledger.vault import tombstone
-from projections import core, policies
+from projections import core, policies, service_record
 from projections.audit import Checkpoint
 from projections.bundle import FILES, FORMAT
 from projections.chain import GENESIS, canonical_bytes
@@ -176,6 +178,7 @@ def recompute(
     completions: dict[UUID, Decoded] = {}
     revoked: set[UUID] = set()
     versions: list[PolicyVersion] = []
+    record: dict[str, list[Fact]] = defaultdict(list)
     for e in decoded:
         f = e.fields
         if e.topic == core.LEARNER_REGISTERED:
@@ -203,6 +206,10 @@ def recompute(
             revoked.add(e.originator_id)
         elif e.topic == policies.POLICY_PUBLISHED:
             versions.append(parse_policy(json.loads(policies.row(e)[6])))
+        elif e.topic in service_record.EVENT_OF and e.originator_id in profiles:
+            fact = fact_of(service_record.EVENT_OF[e.topic], f, str(e.event_id), e.position)
+            if fact is not None:
+                record[profiles[e.originator_id]["learner_id"]].append(fact)
     facts: dict[str, list[CompletionFact]] = defaultdict(list)
     for oid, e in completions.items():
         f = e.fields
@@ -220,14 +227,17 @@ def recompute(
         by_category: dict[str, Decimal] = defaultdict(Decimal)
         for c in counted:
             by_category[c.category] += c.hours
-        subject = Facts(
-            learner_id,
-            profile["jurisdiction"],
-            profile.get("hired_on"),
-            tuple(roles[learner_id]),
-            tuple(facts[learner_id]),
-            name=profile.get("name"),
-            school=profile.get("school"),
+        subject = with_record(
+            Facts(
+                learner_id,
+                profile["jurisdiction"],
+                profile.get("hired_on"),
+                tuple(roles[learner_id]),
+                tuple(facts[learner_id]),
+                name=profile.get("name"),
+                school=profile.get("school"),
+            ),
+            record[learner_id],
         )
         learners[learner_id] = {
             "total": format_hours(sum(by_category.values(), Decimal(0))),

@@ -6,8 +6,9 @@ Invariants:
   tombstone ``erased:<pseudonym>`` once it is not. Whether the key is there is asked anew
   for every batch of events, so no cache here outlives an erasure;
 - sealed values (a registration's or correction's ``personal``, a certificate's ``jws``,
-  an erasure's or correction's ``reason``) are opened with the learner's key; without the key they become ``None``: the
-  name, the credential and the erasure's reason are gone, the hours, dates and verdict
+  an erasure's or correction's ``reason``, a service-record fact's or an appointment
+  override's ``personal``: reasons and numbers) are opened with the learner's key; without
+  the key they become ``None``: the name, the credential and the erasure's reason are gone, the hours, dates and verdict
   inputs stay; an erasure's reason recorded in the clear (older events) is never shown;
 - per batch: one query for the keys, at most one for pseudonyms seen before (``rm_learners``)
   and at most one for registrations not yet projected (the log itself).
@@ -28,6 +29,7 @@ from ledger.errors import PersonalDataUnreadable
 from ledger.ids import learner_uuid
 from ledger.learner import Learner
 from ledger.sealing import unseal
+from ledger.service_record import SEALED
 from ledger.vault import VAULT_TABLE, tombstone
 from projections.eventlog import SELECT_ROWS, topic
 from projections.events import Decoded, EventDecoder
@@ -37,6 +39,8 @@ LEARNER_REGISTERED: Final = topic(Learner, "Registered")
 LEARNER_ERASED: Final = topic(Learner, "Erased")
 LEARNER_CORRECTED: Final = topic(Learner, "Corrected")
 CERTIFICATE_ISSUED: Final = topic(Certificate, "Issued")
+#: Learner events whose free text is sealed in one ``personal`` field, and its names.
+SEALED_TOPICS: Final = {topic(Learner, name): names for name, names in SEALED.items()}
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +104,11 @@ class PersonalData:
                 f["reason"] = self._open(key, subject, f.get("reason"), "reason")
             elif e.topic == CERTIFICATE_ISSUED and "jws" in f:
                 f["jws"] = self._open(keys.get(subject), subject, f["jws"], "jws")
+            elif e.topic in SEALED_TOPICS:
+                # The service record's free text and an override's reason: sealed in ``personal``.
+                opened = self._unseal(keys.get(subject), subject, f.pop("personal", None)) or {}
+                for name in SEALED_TOPICS[e.topic]:
+                    f[name] = opened.get(name)
             elif e.topic == LEARNER_ERASED:
                 # Sealed under a key destroyed with the erasure; one recorded in the clear
                 # (before reasons were sealed) is not shown either: it may name the person.

@@ -8,8 +8,8 @@ Invariants:
   end recorded after P is not known yet), learners registered by P, and the jurisdiction
   holding the learner's account at P (its spells are kept by position in ``rm_transfers``);
 - ``learner_facts_many`` is one query for any number of learners (profile, roles and
-  passed completions) plus one for their certificates, so a page of a cohort costs two
-  round trips;
+  passed completions) plus one for their certificates and one for their service record
+  (``projections.service_record``), so a page of a cohort costs three round trips;
 - nothing here writes outside ``apply`` (called inside the runner's transaction).
 """
 
@@ -29,6 +29,7 @@ from projections import core
 from projections.certificates import with_certificates
 from projections.eventlog import bound, topic
 from projections.events import Decoded, json_ready
+from projections.service_record import with_service_record
 
 POLICY_PUBLISHED: Final = topic(Policy, "Published")
 TABLES: Final = ("rm_policies",)
@@ -231,8 +232,9 @@ def _facts(r: Any) -> Facts:
 async def learner_facts_many(conn: Any, learner_ids: Sequence[str], at_position: int | None = None) -> list[Facts]:
     rows = await conn.fetch(_FACTS_SQL, list(learner_ids), bound(at_position), core.EARNING_ASSESSMENTS)
     found = {r["learner_id"]: _facts(r) for r in rows}
-    # Certificates come from their own read model, one more query per call.
-    return await with_certificates(conn, [found[i] for i in learner_ids if i in found], at_position)
+    # Certificates and the service record come from their own read models, a query each.
+    facts = await with_certificates(conn, [found[i] for i in learner_ids if i in found], at_position)
+    return await with_service_record(conn, facts, at_position)
 
 
 async def learner_facts(conn: Any, learner_id: str, at_position: int | None = None) -> Facts | None:

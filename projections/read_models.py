@@ -17,7 +17,16 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from projections import certificates, core, degree_credits, policies, transfers, vocabularies
+from projections import (
+    certificates,
+    core,
+    degree_credits,
+    evaluations,
+    policies,
+    service_record,
+    transfers,
+    vocabularies,
+)
 from projections.events import Decoded
 
 
@@ -55,6 +64,16 @@ READ_MODELS: Final = (
         degree_credits.apply,
     ),
     ReadModel("vocabularies", vocabularies.TABLES, vocabularies.DDL, vocabularies.TOPICS, apply=vocabularies.apply),
+    ReadModel(
+        "service record",
+        service_record.TABLES,
+        service_record.DDL,
+        service_record.TOPICS,
+        service_record.TOPICS,
+        service_record.apply,
+    ),
+    # No learner topics: nothing of an evaluation names a learner, by design.
+    ReadModel("evaluations", evaluations.TABLES, evaluations.DDL, evaluations.TOPICS, apply=evaluations.apply),
 )
 
 #: Every read-model table, in the order of the list (reset, digests).

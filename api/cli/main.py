@@ -40,6 +40,7 @@ from api.service.app import create_app
 from api.settings import Settings, SettingsError
 from ledger.application import CreditBank, Written
 from ledger.errors import DomainError
+from ledger.evaluation_secret import evaluation_secret
 from projections.incidents import EventNotApplied
 from projections.runner import ProjectionRunner
 from projections.schema import ensure_schema
@@ -200,7 +201,12 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
         bank = CreditBank(database.event_store_env(), today=lambda: today)
         try:
             summary = build_demo(
-                bank, today=today, learners=args.learners, progress=Progress("demo"), zone=ZoneInfo(settings.timezone)
+                bank,
+                today=today,
+                learners=args.learners,
+                progress=Progress("demo"),
+                zone=ZoneInfo(settings.timezone),
+                evaluation_secret=evaluation_secret(settings.keys_path),
             )
         finally:
             bank.close()

@@ -20,15 +20,27 @@ Invariants:
 - the suspended institution posts everything before it is suspended (suspension is the
   last step), and the prospective principal of ``DemoSummary.prospective_principal_id``
   holds exactly 299.5 h of passed, unrevoked 任职资格培训 (one 24 h module failed);
+- the demo's teachers evaluate some of their programmes anonymously (seed 000 §8) through
+  ``ledger.evaluation_commands``, under the evaluation secret the service uses (given:
+  ``evaluation_secret``; none given, none are recorded): for each institution, its two most
+  attended programmes of the last year, one with five or more answers and one with fewer
+  (only its count shows); the README's example learners are left to evaluate their own.
+  A rebuild finds them evaluated already and records nothing;
+- an expert and a third-party review (by an auditor) of two institutions, dated in the
+  demo's last month;
 - a demo built on an empty bank is recorded as it would have happened, by the demo's
   clock: policies and institutions when its history starts, each learner when hired (or
   then), each week's completions on the Monday after; the revocations and the
   suspension today. Recorded times never go back and never pass the build's start, so
-  ``as_of`` and ``knowledge=recorded`` answer for any day of those three years.
+  ``as_of`` and ``knowledge=recorded`` answer for any day of those three years;
+- the service record (``api.demo.service_record``: refusals, appraisals, qualifications,
+  the principals' attested paper certificates, one appointment overridden by an admin) is
+  entered last, on the day of the build.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import random
 from collections import deque
@@ -42,8 +54,12 @@ from zoneinfo import ZoneInfo
 
 from eventsourcing.domain import CanCreateTimestamp
 
+from api.demo.service_record import CastMember, ServiceRecordSummary, record_service
 from ledger.application import Accreditation, CompletionOutcome, CreditBank, LearnerRegistration
 from ledger.completion import CompletionFacts
+from ledger.errors import AlreadyEvaluated
+from ledger.evaluation import TALLY_SIZE, Ballot, ReviewFacts
+from ledger.evaluation_commands import evaluate_completion, record_review
 
 DISTRICT: Final = "220106"  # 绿园区
 CITY: Final = "220100"  # 长春市
@@ -96,6 +112,8 @@ class DemoSummary:
     erased: tuple[str, ...] = ()
     #: The learner the demo's tokens and examples use: the prospective principal unless erased.
     example_learner_id: str = ""
+    #: Who in the demo refused a post, and whose appointment an admin let through.
+    service_record: ServiceRecordSummary | None = None
 
 
 # -- the cast ---------------------------------------------------------------------
@@ -921,9 +939,11 @@ def build_demo(
     learners: int = 1000,
     progress: Progress | None = None,
     zone: ZoneInfo | None = None,
+    evaluation_secret: bytes | None = None,
 ) -> DemoSummary:
     """Write the demo bank through ``bank``'s commands; safe to run again. ``zone``: the
-    bank's time zone (Asia/Shanghai by default), for the demo's clock."""
+    bank's time zone (Asia/Shanghai by default), for the demo's clock; ``evaluation_secret``:
+    the service's (``ledger.evaluation_secret``), under which the demo's teachers evaluate."""
     if learners < MIN_LEARNERS:
         raise ValueError(f"the demo needs at least {MIN_LEARNERS} learners, not {learners}")
 
@@ -1002,12 +1022,21 @@ def build_demo(
     if not bank.provider(SUSPENDED).suspended:
         bank.suspend_provider(SUSPENDED, _suspension_reason(today.year))
     report("suspensions", 1, 1)
+    record = record_service(bank, [CastMember(lr.serial, lr.kind, lr.registration) for lr, _ in kept], today)
+    report("service record", 1, 1)
 
     def first(kind: str) -> str:
         return next(lr.registration.learner_id for lr in cast if lr.kind == kind)
 
     near = cast[NEAR_QUALIFIED_SERIAL - 1].registration.learner_id
     examples = (near, first("first_year"), first("head_teacher"), first("principal"))
+
+    if evaluation_secret is not None:
+        revoked = {(provider_id, record_id) for provider_id, record_id, _ in revocations}
+        evaluated = [f for f in facts if (f.provider_id, f.record_id) not in revoked and f.learner_id not in examples]
+        _evaluate(bank, evaluation_secret, evaluated, seed, today, report)
+    for review in _reviews(today):
+        record_review(bank, review)
 
     return DemoSummary(
         district=DISTRICT,
@@ -1027,10 +1056,75 @@ def build_demo(
         trainer_id=cast[TRAINER_SERIAL - 1].registration.learner_id,
         position=bank.recorder.max_notification_id(),
         erased=tuple(sorted(erased)),
+        service_record=record,
         example_learner_id=next(
             (i for i in examples if i not in erased),
             next(lr.registration.learner_id for lr in cast if lr.registration.learner_id not in erased),
         ),
+    )
+
+
+# -- anonymous evaluations (seed 000 §8) ---------------------------------------------
+
+#: How well each institution's programmes are liked (the mean score its teachers give).
+_LIKED: Final = {ACADEMY: 4.4, UNIVERSITY: 4.1, CENTRE: 3.9, INSTITUTE: 3.6, ONLINE: 3.3, SUSPENDED: 2.4}
+_COMMENTS: Final = (
+    "案例贴近课堂,回校就能用",
+    "讲座偏多,互动和实践少了些",
+    "课程安排紧凑,组织有序",
+    "希望增加跟岗实践和课堂观摩",
+    "专家讲得透彻,收获很大",
+    "网络平台偶尔卡顿,影响学习",
+    "作业量偏大,工学矛盾突出",
+    "分组研讨很有启发",
+)
+
+
+def _evaluate(
+    bank: CreditBank,
+    secret: bytes,
+    facts: Sequence[CompletionFacts],
+    seed: int,
+    today: date,
+    report: Callable[[str, int, int], None],
+) -> None:
+    """Each institution's two most attended programmes of the last year are evaluated: the
+    first by ``TALLY_SIZE`` or more of its teachers, the second by fewer."""
+    since = today - timedelta(days=365)
+    attended: dict[tuple[str, str], list[CompletionFacts]] = {}
+    for f in facts:
+        if f.assessment in ("pass", "excellent") and f.completed_on >= since:
+            attended.setdefault((f.provider_id, f.programme_code), []).append(f)
+    plan: list[tuple[CompletionFacts, Ballot]] = []
+    for index, provider in enumerate(_LIKED):
+        ranked = sorted(
+            (key for key in attended if key[0] == provider),
+            key=lambda k: (-len({f.learner_id for f in attended[k]}), k),
+        )
+        for quota, key in zip((TALLY_SIZE + 2 + index % 4, 1 + index % 3), ranked, strict=False):
+            rng = random.Random(f"creditbank-demo-evaluations:{seed}:{key[0]}:{key[1]}")  # noqa: S311
+            by_learner = {f.learner_id: f for f in sorted(attended[key], key=lambda f: f.record_id)}
+            for learner_id in sorted(by_learner)[:quota]:
+                plan.append((by_learner[learner_id], _ballot(rng, _LIKED[provider])))
+    for done, (f, ballot) in enumerate(plan, start=1):
+        with contextlib.suppress(AlreadyEvaluated):  # a rebuild: evaluated the first time
+            evaluate_completion(bank, secret, f.learner_id, f.provider_id, f.record_id, ballot)
+        report("evaluations", done, len(plan))
+
+
+def _ballot(rng: random.Random, liked: float) -> Ballot:
+    def score() -> int:
+        return min(5, max(1, round(rng.gauss(liked, 0.7))))
+
+    comment = rng.choice(_COMMENTS) if rng.random() < 0.5 else None
+    return Ballot(score(), score(), score(), comment)
+
+
+def _reviews(today: date) -> tuple[ReviewFacts, ...]:
+    on = today - timedelta(days=14)
+    return (
+        ReviewFacts(ACADEMY, "expert", on, "课程设置对标任职资格标准,师资结构合理;跟岗实践环节偏短", 4),
+        ReviewFacts(ONLINE, "third_party", on, "平台访问稳定性不足,学习数据可追溯;建议加强过程性考核", 3),
     )
 
 

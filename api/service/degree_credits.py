@@ -14,7 +14,6 @@ Invariants:
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 from uuid import UUID
 
@@ -30,6 +29,7 @@ from api.service.http import (
     load_query,
     resolve_position,
     run_in_writer,
+    with_context,
     write_scope,
     written,
 )
@@ -45,9 +45,8 @@ from ledger.degree_commands import (
     recognise_hours,
     reverse_recognition,
 )
-from ledger.errors import DomainError, MappingNotFound
+from ledger.errors import MappingNotFound
 from projections import degree_credits as degree_credit_reads
-from projections.events import json_ready
 
 
 def mapping_uuid(name: str) -> UUID:
@@ -68,23 +67,12 @@ def mapping_uuid(name: str) -> UUID:
     return degree_mapping_uuid(university, programme)
 
 
-async def _with_context(fn: Callable[[], Awaitable[Any]]) -> Any:
-    """Run ``fn``; a domain refusal is answered with its context as extra problem fields."""
-    try:
-        return await fn()
-    except DomainError as error:
-        extra = {k: json_ready(v) for k, v in error.context.items()}
-        raise Problem(
-            error.status, error.code, error.title, error.detail, errors={error.field or "body": [error.detail]}, **extra
-        ) from None
-
-
 # -- mappings ---------------------------------------------------------------------------
 
 
 async def post_mapping(request: web.Request) -> web.Response:
     data = await load_body(request, mapping_schema)
-    published = await _with_context(lambda: run_in_writer(request, lambda bank: publish_mapping(bank, data)))
+    published = await with_context(lambda: run_in_writer(request, lambda bank: publish_mapping(bank, data)))
     return written(
         published.written.status,
         published.written.position,
@@ -122,7 +110,7 @@ async def post_recognition(request: web.Request, raw: Any, query: dict[str, Any]
         mapping_version=data.get("mapping_version"),
         on=data.get("on"),
     )
-    result = await _with_context(lambda: run_in_writer(request, lambda bank: recognise_hours(bank, req, scope)))
+    result = await with_context(lambda: run_in_writer(request, lambda bank: recognise_hours(bank, req, scope)))
     record = result.record
     return written(
         result.written.status,
@@ -149,7 +137,7 @@ async def post_recognition_reversal(request: web.Request, data: dict[str, Any]) 
     ``api.transfers``, which has waited for ``min_position``)."""
     recognition_id = request.match_info["transfer_id"]
     scope = write_scope(request)
-    reversed_ = await _with_context(
+    reversed_ = await with_context(
         lambda: run_in_writer(
             request,
             lambda bank: reverse_recognition(bank, data["learner_id"], recognition_id, data["reason"], scope=scope),

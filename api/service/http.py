@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -32,9 +32,10 @@ from marshmallow import Schema, ValidationError
 
 from api.service.context import SETTINGS, principal, services
 from api.service.problems import Problem, flatten_messages, without_surrogates
-from ledger.errors import LearnerNotFound
+from ledger.errors import DomainError, LearnerNotFound
 from ledger.hours import format_hours
 from projections import eventlog, queries
+from projections.events import json_ready
 
 log = logging.getLogger(__name__)
 
@@ -346,6 +347,18 @@ def write_scope(request: web.Request) -> str | None:
     the ledger checks it against the learner's current jurisdiction inside the command."""
     caller = principal(request)
     return caller.jurisdiction if caller.role == "hr" else None
+
+
+async def with_context(fn: Callable[[], Awaitable[Any]]) -> Any:
+    """Run ``fn``; a domain refusal is answered with its context (the ledger's ``**context``:
+    a verdict, the programme the hours went to) as extra problem fields."""
+    try:
+        return await fn()
+    except DomainError as error:
+        extra = {k: json_ready(v) for k, v in error.context.items()}
+        raise Problem(
+            error.status, error.code, error.title, error.detail, errors={error.field or "body": [error.detail]}, **extra
+        ) from None
 
 
 async def run_in_writer(request: web.Request, fn: Any) -> Any:

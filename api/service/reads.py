@@ -15,7 +15,7 @@ from api.service.http import answer, authorize_learner, load_query, resolve_posi
 from api.service.problems import Problem
 from api.service.schemas import events_query_schema, history_query_schema, read_query_schema
 from ledger.errors import LearnerNotFound
-from projections import certificates, eventlog, queries
+from projections import certificates, eventlog, queries, service_record
 
 
 def _timeline(query: dict[str, object], position: int) -> dict[str, object]:
@@ -37,9 +37,14 @@ async def get_learner(request: web.Request) -> web.Response:
         held = await certificates.learner_certificates(
             conn, learner_id, query.get("as_of") or services(request).today(), position
         )
+        record = await service_record.learner_service_record(conn, learner_id, position)
     if profile is None:
         raise LearnerNotFound(f"{learner_id} was not registered by then")
-    profile["certificates"] = held
+    # Certificates issued on paper before the bank are listed too, marked attested (not signed).
+    profile["certificates"] = [{**c, "attested": False} for c in held] + [
+        {**c, "attested": True} for c in record["prior_certificates"]
+    ]
+    profile["service_record"] = record
     return answer({**profile, **_timeline(query, position)})
 
 

@@ -26,6 +26,8 @@ from api.service import (
     degree_credit_schemas,
     degree_credits,
     eligibility,
+    evaluation_schemas,
+    evaluations,
     ops,
     ops_schemas,
     policy_schemas,
@@ -33,6 +35,8 @@ from api.service import (
     privacy_schemas,
     read_schemas,
     reads,
+    record_schemas,
+    records,
     schemas,
     spreadsheet,
     transfer_schemas,
@@ -121,10 +125,59 @@ ROUTES: tuple[Route, ...] = (
         "POST",
         "/v1/learners/{learner_id}/roles",
         writes.post_role,
-        "A role starts (since) or ends (until)",
+        "A role starts (since) or ends (until). Starting principal or head_teacher is judged against "
+        "principal_appointment / head_teacher_post on since, by the policies in force in the learner's "
+        "jurisdiction: if not eligible, 422 appointment_not_eligible with the verdict, unless an admin "
+        "passes override {reason}, recorded with the verdict (HR passing override: 403 "
+        "appointment_override_not_permitted). Where no policy defines the target the appointment is not "
+        "judged (appointment.eligible null). Roles given at registration are not judged.",
         frozenset({"admin", "hr"}),
         body=write_schemas.role_change_schema,
-        responses={201: ("recorded", schemas.WrittenSchema())},
+        responses={201: ("recorded", record_schemas.RoleWrittenSchema())},
+    ),
+    Route(
+        "POST",
+        "/v1/learners/{learner_id}/refusals",
+        records.post_refusal,
+        "Record a refusal of a post (head_teacher) for a school year, justified or not, with a reason "
+        "(sealed); an unjustified one bars appraisal_excellent, title_promotion and head_teacher_honour "
+        "for that school year (seed 001 二(四)9). One per post and school year: the same again answers "
+        "duplicate, other content 409 refusal_conflict",
+        frozenset({"admin", "hr"}),
+        body=record_schemas.refusal_schema,
+        responses={201: ("recorded", schemas.WrittenSchema()), 200: ("duplicate", schemas.WrittenSchema())},
+    ),
+    Route(
+        "POST",
+        "/v1/learners/{learner_id}/appraisals",
+        records.post_appraisal,
+        "Record an annual appraisal result (年度考核): school_year, grade, on. One per school year: "
+        "the same again answers duplicate, another grade or date 409 appraisal_conflict",
+        frozenset({"admin", "hr"}),
+        body=record_schemas.appraisal_schema,
+        responses={201: ("recorded", schemas.WrittenSchema()), 200: ("duplicate", schemas.WrittenSchema())},
+    ),
+    Route(
+        "POST",
+        "/v1/learners/{learner_id}/qualifications",
+        records.post_qualification,
+        "Record a teaching qualification (教师资格): kind, number (sealed), issued_on. One per kind: "
+        "the same again answers duplicate, other content 409 qualification_conflict",
+        frozenset({"admin", "hr"}),
+        body=record_schemas.qualification_schema,
+        responses={201: ("recorded", schemas.WrittenSchema()), 200: ("duplicate", schemas.WrittenSchema())},
+    ),
+    Route(
+        "POST",
+        "/v1/learners/{learner_id}/prior-certificates",
+        records.post_prior_certificate,
+        "Record a certificate issued before the bank (on paper), attested: kind, issuer, number "
+        "(sealed), issued_on, attested_by, optional document_sha256. It counts for certificate_held "
+        "rules and is shown as attested, not signed by the bank. One per kind and issue date: the "
+        "same again answers duplicate, other content 409 prior_certificate_conflict",
+        frozenset({"admin", "hr"}),
+        body=record_schemas.prior_certificate_schema,
+        responses={201: ("recorded", schemas.WrittenSchema()), 200: ("duplicate", schemas.WrittenSchema())},
     ),
     Route(
         "PATCH",
@@ -448,6 +501,61 @@ ROUTES: tuple[Route, ...] = (
         LEARNER_READERS,
         query=schemas.read_query_schema,
         responses={200: ("transfers", None)},
+    ),
+    # -- anonymous evaluation of programmes (seed 000 §8) --
+    Route(
+        "GET",
+        "/v1/learners/{learner_id}/evaluations/pending",
+        evaluations.get_pending,
+        "The learner's own passed, unrevoked completions not yet evaluated",
+        frozenset({"learner"}),
+        query=certificate_schemas.min_position_schema,
+        responses={200: ("pending evaluations", None)},
+    ),
+    Route(
+        "POST",
+        "/v1/evaluations",
+        evaluations.post_evaluation,
+        "Evaluate one of your own passed completions, once and anonymously: scores {content, teaching, "
+        "organisation} 1-5 and an optional comment. Nothing stored names you, the completion or the hour; "
+        "a completion not passed or revoked is refused (422 completion_not_evaluable), a second evaluation "
+        "of the same completion too (409 already_evaluated)",
+        frozenset({"learner"}),
+        body=evaluation_schemas.evaluation_schema,
+        query=certificate_schemas.write_query_schema,
+        responses={201: ("recorded", schemas.WrittenSchema())},
+    ),
+    Route(
+        "GET",
+        "/v1/providers/{provider_id}/evaluations",
+        evaluations.get_provider_evaluations,
+        "Per programme (or ?programme=CODE): the count of evaluations, and from 5 published on their averages, "
+        "counts per score and comments (sorted by text); with the provider's expert and third-party reviews",
+        frozenset({"admin", "hr", "auditor", "institution"}),
+        query=evaluation_schemas.provider_evaluations_query_schema,
+        responses={200: ("evaluations and reviews", None)},
+    ),
+    Route(
+        "POST",
+        "/v1/providers/{provider_id}/reviews",
+        evaluations.post_review,
+        "Record an expert or third-party review of a provider (kind, on: not after today, findings, "
+        "rating 1-5); the same review again is a duplicate, other findings for the same kind and day a 409 "
+        "review_conflict",
+        frozenset({"auditor"}),
+        body=evaluation_schemas.review_schema,
+        query=certificate_schemas.write_query_schema,
+        responses={201: ("recorded", schemas.WrittenSchema()), 200: ("the same review again", schemas.WrittenSchema())},
+    ),
+    Route(
+        "GET",
+        "/v1/evaluations/ranking",
+        evaluations.get_ranking,
+        "The providers serving a jurisdiction (accredited in, under or above it) ranked by the mean score of "
+        "their published evaluations, with their reviews; providers with fewer than 5 published follow unranked",
+        frozenset({"admin", "hr", "auditor"}),
+        query=evaluation_schemas.ranking_query_schema,
+        responses={200: ("the ranking", None)},
     ),
     # -- credit-to-degree mappings --
     Route(

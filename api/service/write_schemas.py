@@ -12,6 +12,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from api.service.record_schemas import OverrideSchema
 from api.service.schemas import (
     LEARNER_ID,
     Answer,
@@ -140,11 +141,15 @@ class RoleChangeSchema(Strict):
     role = fields.String(required=True, validate=role)
     since = Day(load_default=None)
     until = Day(load_default=None)
+    #: An admin's override of a refused appointment (principal, head_teacher), recorded.
+    override = fields.Nested(OverrideSchema)
 
     @validates_schema
     def _one_of_since_until(self, data: dict[str, Any], **_: Any) -> None:
         if (data.get("since") is None) == (data.get("until") is None):
             raise ValidationError("give exactly one of since (role starts) or until (role ends)")
+        if "override" in data and data.get("since") is None:
+            raise ValidationError({"override": ["an override goes with a role that starts (since)"]})
 
 
 class CompletionResultSchema(Answer):

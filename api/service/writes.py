@@ -17,9 +17,10 @@ from marshmallow import ValidationError
 from api.service.audit import keep_rejections
 from api.service.context import principal, services
 from api.service.fast_completion_items import batch_envelope_is_valid, fast_load_item, load_completion_item
-from api.service.http import answer, load, load_body, read_json, run_in_writer, write_scope, written
+from api.service.http import answer, load, load_body, read_json, run_in_writer, with_context, write_scope, written
 from api.service.problem_labels import item_in_chinese, preferred_language
 from api.service.problems import Problem, domain_error_body, flatten_messages
+from api.service.records import recorded_by
 from api.service.schemas import revocation_schema
 from api.service.write_schemas import (
     completion_batch_schema,
@@ -197,14 +198,27 @@ async def post_role(request: web.Request) -> web.Response:
     data = await load_body(request, role_change_schema)
     scope = write_scope(request)
 
+    override = data.get("override")
+    by = recorded_by(request)
+
     def command(bank: CreditBank) -> Written:
         # The scope is checked by the ledger against the learner's current jurisdiction (the
-        # open account's after a transfer), so it holds before the read models see either.
+        # open account's after a transfer), so it holds before the read models see either;
+        # an appointment to principal or head teacher is judged there too (ledger.appointments).
         if data["since"] is not None:
-            return bank.start_role(learner_id, data["role"], data["since"], scope=scope)
+            return bank.start_role(
+                learner_id,
+                data["role"],
+                data["since"],
+                scope=scope,
+                override_reason=override["reason"] if override else None,
+                recorded_by=by,
+            )
         return bank.end_role(learner_id, data["role"], data["until"], scope=scope)
 
-    return answer_written(await run_in_writer(request, command))
+    # A refused appointment answers with its verdict (requirements, missing).
+    result: Written = await with_context(lambda: run_in_writer(request, command))
+    return written(result.status, result.position, **dict(result.detail or {}))
 
 
 # -- completions -----------------------------------------------------------------

@@ -110,6 +110,38 @@ PROBES: dict[tuple[str, str], Probe] = {
     ("POST", "/v1/learners/{learner_id}/roles"): Probe(
         "/v1/learners/P-0001/roles", "learner", body={"role": "teacher", "since": "2020-01-01"}
     ),
+    ("POST", "/v1/learners/{learner_id}/refusals"): Probe(
+        "/v1/learners/P-0001/refusals",
+        "learner",
+        body={
+            "post": "head_teacher",
+            "school_year": "2025-2026",
+            "on": "2025-10-08",
+            "justified": True,
+            "reason": "病假",
+        },
+    ),
+    ("POST", "/v1/learners/{learner_id}/appraisals"): Probe(
+        "/v1/learners/P-0001/appraisals",
+        "learner",
+        body={"school_year": "2025-2026", "grade": "competent", "on": "2026-07-10"},
+    ),
+    ("POST", "/v1/learners/{learner_id}/qualifications"): Probe(
+        "/v1/learners/P-0001/qualifications",
+        "learner",
+        body={"kind": "primary", "number": "20152200000001", "issued_on": "2015-06-30"},
+    ),
+    ("POST", "/v1/learners/{learner_id}/prior-certificates"): Probe(
+        "/v1/learners/P-0001/prior-certificates",
+        "learner",
+        body={
+            "kind": "principal_qualification",
+            "issuer": "吉林省教育厅",
+            "number": "JL-2012-0001",
+            "issued_on": "2012-07-01",
+            "attested_by": "绿园区教育局人事科",
+        },
+    ),
     ("PATCH", "/v1/learners/{learner_id}"): Probe(
         "/v1/learners/P-0001", "learner", body={"school": "绿园区第一实验小学", "reason": "核对"}
     ),
@@ -174,6 +206,23 @@ PROBES: dict[tuple[str, str], Probe] = {
         "/v1/transfers/mv-0/reversal", "learner", body={"learner_id": "P-0001", "reason": "录入错误"}
     ),
     ("GET", "/v1/learners/{learner_id}/transfers"): Probe("/v1/learners/P-0001/transfers", "learner"),
+    ("GET", "/v1/learners/{learner_id}/evaluations/pending"): Probe(
+        "/v1/learners/P-0001/evaluations/pending", "learner"
+    ),
+    ("POST", "/v1/evaluations"): Probe(
+        "/v1/evaluations",
+        body={
+            "provider_id": "JLU-TTC",
+            "record_id": "PQ-1",
+            "scores": {"content": 4, "teaching": 4, "organisation": 4},
+        },
+    ),
+    ("GET", "/v1/providers/{provider_id}/evaluations"): Probe("/v1/providers/JLU-TTC/evaluations", "provider"),
+    ("POST", "/v1/providers/{provider_id}/reviews"): Probe(
+        "/v1/providers/JLU-TTC/reviews",
+        body={"kind": "expert", "on": "2026-11-20", "findings": "课程设置合理", "rating": 4},
+    ),
+    ("GET", "/v1/evaluations/ranking"): Probe("/v1/evaluations/ranking?jurisdiction=220106", "jurisdiction"),
     ("POST", "/v1/degree-mappings"): Probe("/v1/degree-mappings", body=MAPPING),
     ("GET", "/v1/degree-mappings/{mapping_id}"): Probe("/v1/degree-mappings/jlu:med"),
     ("GET", "/v1/learners/{learner_id}/degree-credits"): Probe(

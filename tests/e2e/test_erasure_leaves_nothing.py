@@ -320,3 +320,51 @@ async def test_a_second_server_forgets_the_erased_learner_it_had_cached(database
         await _erase(first, "T-0001")
         r = await second.client.post("/v1/completions", headers=second.auth("institution"), json=completion("C-2"))
         assert r.status == 422 and (await r.json())["code"] == "learner_not_found", await r.text()
+
+
+async def test_erasure_leaves_nothing_of_the_service_record(bank: Bank) -> None:
+    # Her refusal's reason and her qualification and certificate numbers name her; after the
+    # erasure they are nowhere, and her facts stay only as dates and codes under a tombstone.
+    await seed(bank)
+    texts = {
+        "refusals": (
+            {"post": "head_teacher", "school_year": "2025-2026", "on": "2025-09-09", "justified": True},
+            {"reason": "王芳 产假 220106199001011234"},
+        ),
+        "qualifications": ({"kind": "primary", "issued_on": "2015-06-30"}, {"number": "QUAL-王芳-20152201"}),
+        "prior-certificates": (
+            {
+                "kind": "head_teacher_post",
+                "issuer": "长春市教育局",
+                "issued_on": "2016-07-01",
+                "attested_by": "绿园区教育局人事科",
+            },
+            {"number": "CERT-王芳-2016"},
+        ),
+    }
+    for route, (plain, sealed) in texts.items():
+        r = await bank.client.post(f"/v1/learners/T-0001/{route}", headers=bank.auth("hr"), json={**plain, **sealed})
+        assert r.status == 201, await r.text()
+    subject = await _subject(bank.database, "T-0001")
+    await settle(bank)
+    assert "QUAL-王芳-20152201" in str(
+        await (await bank.client.get("/v1/learners/T-0001/history", headers=bank.auth("auditor"))).json()
+    )
+    await _erase(bank, "T-0001")
+    await settle(bank)
+
+    dump = await _dump(bank.database)
+    for secret in ("产假", "QUAL-王芳", "CERT-王芳"):
+        assert secret not in dump, secret
+    r = await bank.client.get(f"/v1/learners/{tombstone(subject)}/history", headers=bank.auth("auditor"))
+    events = {e["type"]: e["data"] for e in (await r.json())["events"]}
+    assert events["LearnerRefusalRecorded"]["reason"] is None
+    assert events["LearnerQualificationRecorded"]["number"] is None
+    assert events["LearnerPriorCertificateAttested"]["number"] is None
+    assert events["LearnerPriorCertificateAttested"]["issued_on"] == "2016-07-01"
+    r = await bank.client.post(
+        "/v1/learners/T-0001/appraisals",
+        headers=bank.auth("hr"),
+        json={"school_year": "2025-2026", "grade": "competent", "on": "2026-07-10"},
+    )
+    assert r.status == 404, await r.text()

@@ -160,7 +160,8 @@ async def test_post_then_transfer_then_role_change_follow_the_account(bank: Bank
     )
     assert moved["hours"] == "6.5"
     # The account is open in Wenzhou now: the origin district's HR may no longer change it ...
-    role = {"role": "head_teacher", "since": "2026-09-01"}
+    # (A trainer's role: appointments to head teacher are judged, test_service_record_api.py.)
+    role = {"role": "trainer", "since": "2026-09-01"}
     denied = await _ok(bank.client.post(f"/v1/learners/{TEACHER}/roles", headers=bank.auth("hr"), json=role), 403)
     assert denied["code"] == "forbidden"
     again = await _ok(

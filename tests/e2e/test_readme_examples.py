@@ -29,6 +29,7 @@ from api.demo.builder import build_demo
 from api.service.app import create_app
 from api.settings import Settings
 from ledger.application import CreditBank
+from ledger.evaluation_secret import evaluation_secret
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 DEMO_DAY = date(2026, 12, 1)
@@ -96,7 +97,8 @@ def test_every_curl_in_a_demo_block_says_what_it_answers() -> None:
 async def demo(database: Database, tmp_path: Path) -> Any:
     bank = CreditBank(database.event_store_env(), today=lambda: DEMO_DAY)
     try:
-        summary = await asyncio.to_thread(build_demo, bank, today=DEMO_DAY)
+        secret = evaluation_secret(tmp_path / "keys")  # the service's, so its marks are the demo's
+        summary = await asyncio.to_thread(build_demo, bank, today=DEMO_DAY, evaluation_secret=secret)
     finally:
         bank.close()
     tokens = await _mint_demo_tokens(database, summary.provider_ids[0], summary.prospective_principal_id)

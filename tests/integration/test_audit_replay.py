@@ -5,7 +5,11 @@ A small district is written with the real write side, projected, then:
   read model there and prints digests equal to ``creditbank audit digests`` of the live bank;
 - ``creditbank audit export`` writes bundles that ``creditbank audit verify BUNDLE`` checks
   with no database, recomputing balances and verdicts; a row changed behind the bank's
-  back shows up in the next export's verification.
+  back shows up in the next export's verification;
+- a learner's bundle holds the service record (seed 001 二(四)9: a Wenzhou teacher's
+  unjustified refusal of the head-teacher post in 2024-2025 bars ``appraisal_excellent`` on
+  2025-06-30, and the recomputation with no database says so, and that 2025-09-01 is free),
+  its sealed numbers and reasons unreadable in the bundle.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ from api.cli.main import main
 from api.database import Database
 from ledger.application import Accreditation, CreditBank, LearnerRegistration
 from ledger.completion import CompletionFacts
+from ledger.record_commands import ServiceFact, record_fact
+from ledger.service_record import APPRAISAL, PRIOR_CERTIFICATE, REFUSAL
 from projections.runner import ProjectionRunner
 from projections.schema import ensure_schema
 from tests.conftest import TODAY
@@ -119,7 +125,8 @@ def write_district(database: Database) -> None:
         ]
         assert all(o.status == "recorded" for o in bank.record_completions(items))
         bank.revoke_completion("P1", "t5", "wrong learner", by_provider="P1")
-        bank.start_role("T1", "head_teacher", date(2024, 9, 1))
+        # Judged against head_teacher_post (no pre-post training yet): let through by an admin.
+        bank.start_role("T1", "head_teacher", date(2024, 9, 1), override_reason="先上岗后培训")
     finally:
         bank.close()
 
@@ -240,3 +247,65 @@ async def test_a_complete_export_ties_every_checkpoint_and_finds_a_changed_row(
     }
     code, live = await run(capsys, "audit", "verify")
     assert code == 1 and live["first_break"]["kind"] == "bytes_changed"
+
+
+# -- the service record in a bundle --------------------------------------------------
+
+HR = {"role": "hr", "token_id": "t-hr", "jurisdiction": "330300"}
+REASON = "不愿担任班主任工作"
+NUMBER = "WZBZR-2013-0042"
+
+
+def write_wenzhou(database: Database) -> None:
+    bank = CreditBank(database.event_store_env(), today=lambda: TODAY)
+    try:
+        bank.publish_shipped_policies()
+        bank.register_learner(
+            LearnerRegistration("W1", "陈静", "330302", "S1", date(2013, 9, 1), (("teacher", date(2013, 9, 1)),))
+        )
+        facts = [
+            ServiceFact(
+                REFUSAL,
+                {"post": "head_teacher", "school_year": "2024-2025", "on": date(2024, 9, 6), "justified": False},
+                {"reason": REASON},
+            ),
+            ServiceFact(APPRAISAL, {"school_year": "2024-2025", "grade": "competent", "on": date(2025, 7, 10)}),
+            ServiceFact(
+                PRIOR_CERTIFICATE,
+                {
+                    "kind": "head_teacher_post",
+                    "issuer": "温州市教育局",
+                    "issued_on": date(2013, 7, 1),
+                    "attested_by": "鹿城区教育局人事科",
+                    "document_sha256": None,
+                },
+                {"number": NUMBER},
+            ),
+        ]
+        for fact in facts:
+            assert record_fact(bank, "W1", fact, recorded_by=HR).status == "recorded"
+    finally:
+        bank.close()
+
+
+async def test_a_learner_bundle_recomputes_the_refusal_bar_offline(
+    database: Database, env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_wenzhou(database)
+    await project(database)
+    assert (await run(capsys, "audit", "checkpoint"))[1]["signed"]
+    out = env / "w1"
+    code, manifest = await run(capsys, "audit", "export", "--learner", "W1", "--out", str(out))
+    assert code == 0, manifest
+    topics = manifest["counts"]["by_topic"]
+    for name in ("RefusalRecorded", "AppraisalRecorded", "PriorCertificateAttested"):
+        assert topics[f"ledger.learner:Learner.{name}"] == 1
+    bundle = (out / "events.jsonl").read_text()
+    assert REASON not in bundle and NUMBER not in bundle
+
+    monkeypatch.setenv("CREDITBANK_DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
+    for on, excellent in (("2025-06-30", False), ("2025-09-01", True)):
+        code, report = await run(capsys, "audit", "verify", str(out), "--balances", "--on", on)
+        assert code == 0, report
+        verdicts = report["recomputed"]["learners"]["W1"]["verdicts"]
+        assert verdicts["appraisal_excellent"] is excellent, json.dumps(verdicts)

@@ -15,6 +15,8 @@ from ledger.certificate_commands import IssueRequest, issue_certificate
 from ledger.completion import CompletionFacts
 from ledger.ids import completion_uuid, event_uuid
 from ledger.keys import KeyRing
+from ledger.record_commands import ServiceFact, record_fact
+from ledger.service_record import APPRAISAL, PRIOR_CERTIFICATE, QUALIFICATION, REFUSAL
 from ledger.store import OWNERS_TABLE, jurisdiction_key, learner_key
 from projections.policies import learner_facts
 from tests.integration.conftest import read_projected
@@ -116,6 +118,29 @@ async def test_the_write_side_sees_the_facts_the_read_side_gives_at_the_head(dat
         bank.revoke_completion(ACADEMY, "pq-0", "wrong learner", by_provider=ACADEMY)
         bank.start_role(LEARNER, "teacher", date(2016, 9, 1))
         bank.end_role(LEARNER, "teacher", date(2020, 9, 1))
+        # The service record: on the learner's own events, facts on both sides alike.
+        hr = {"role": "hr", "token_id": "t", "jurisdiction": "220106"}
+        for fact in (
+            ServiceFact(
+                REFUSAL,
+                {"post": "head_teacher", "school_year": "2025-2026", "on": date(2025, 9, 9), "justified": False},
+                {"reason": "不愿担任"},
+            ),
+            ServiceFact(APPRAISAL, {"school_year": "2024-2025", "grade": "competent", "on": date(2025, 7, 1)}),
+            ServiceFact(QUALIFICATION, {"kind": "primary", "issued_on": date(2015, 6, 30)}, {"number": "2015220100"}),
+            ServiceFact(
+                PRIOR_CERTIFICATE,
+                {
+                    "kind": "head_teacher_post",
+                    "issuer": "长春市教育局",
+                    "issued_on": date(2016, 7, 1),
+                    "attested_by": "绿园区教育局人事科",
+                    "document_sha256": None,
+                },
+                {"number": "CCBZR-2016-7"},
+            ),
+        ):
+            record_fact(bank, LEARNER, fact, recorded_by=hr)
         written = bank.standing(LEARNER).facts
     finally:
         bank.close()
@@ -125,3 +150,10 @@ async def test_the_write_side_sees_the_facts_the_read_side_gives_at_the_head(dat
     assert set(written.completions) == set(read.completions)
     assert set(written.roles) == set(read.roles)
     assert set(written.certificates) == set(read.certificates)
+    assert any(c.attested for c in read.certificates)
+    assert (written.refusals, written.appraisals, written.qualifications) == (
+        read.refusals,
+        read.appraisals,
+        read.qualifications,
+    )
+    assert len(read.refusals) == len(read.appraisals) == len(read.qualifications) == 1

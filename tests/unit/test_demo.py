@@ -15,6 +15,7 @@ import ledger.store
 from api.demo.builder import DemoSummary, build_demo
 from ledger.application import CreditBank
 from ledger.completion import Completion
+from ledger.evaluation import TALLY_SIZE, BallotBox
 from ledger.learner import Learner
 from ledger.provider import Provider
 
@@ -108,7 +109,8 @@ def test_example_learners_hold_their_roles(built):
     assert first_year.hired_on is not None
     assert date(2026, 8, 1) <= first_year.hired_on <= TODAY
     kinds = Counter(s.role for a in aggregates(bank).values() if isinstance(a, Learner) for s in a.spells)
-    assert kinds["principal"] == 8
+    # One principal per school, and one prospective principal an admin appointed over the verdict.
+    assert kinds["principal"] == 9
     assert kinds["prospective_principal"] == 5
     assert kinds["trainer"] == 3
     assert kinds["head_teacher"] >= 5
@@ -214,3 +216,28 @@ def test_a_fresh_demo_is_recorded_as_it_happened(built):
     assert len(months) >= 30  # spread over nearly three years, not one afternoon
     revoked = [e for e in events if type(e).__qualname__ == "Completion.Revoked"]
     assert revoked and all(e.timestamp >= recorded[-1][0].timestamp for e in revoked)
+
+
+def test_the_demo_holds_a_service_record(built):
+    bank, summary, _ = built
+    record = summary.service_record
+    refused = bank.standing(record.refused_unjustified_id).facts.refusals
+    assert [(r.school_year, r.justified) for r in refused] == [("2026-2027", False)]
+    excused = bank.standing(record.refused_justified_id).facts.refusals
+    assert [(r.school_year, r.justified) for r in excused] == [("2025-2026", True)]
+    principal = bank.standing(summary.principal_id).facts
+    assert [(c.kind, c.attested) for c in principal.certificates] == [("principal_qualification", True)]
+    appointed = bank.learner(record.overridden_appointment_id)
+    assert appointed.open_spell("principal") is not None
+
+
+def test_the_demo_s_teachers_evaluate_some_programmes_once_and_again_records_nothing() -> None:
+    bank = new_bank()
+    secret = b"d" * 32
+    build_demo(bank, today=TODAY, learners=LEARNERS, evaluation_secret=secret)
+    boxes = [a for a in aggregates(bank).values() if isinstance(a, BallotBox)]
+    assert any(b.tallied >= TALLY_SIZE for b in boxes)  # some programmes show their scores
+    assert any(b.received < TALLY_SIZE for b in boxes)  # some only their count
+    before = bank.recorder.max_notification_id()
+    build_demo(bank, today=TODAY, learners=LEARNERS, evaluation_secret=secret)
+    assert bank.recorder.max_notification_id() == before
