@@ -123,6 +123,15 @@ LABELS: Final[dict[str, dict[str, Label]]] = {
         "principal_improvement_certificate": Label("校长提高培训证书", "principal improvement certificate"),
         "school_based_term": Label("校本培训学期学时", "school-based hours per term"),
     },
+    # The roles a bearer token is minted for (api/auth.py), shared/API.md and its 1.1.
+    "token_role": {
+        "admin": Label("系统管理员", "administrator"),
+        "institution": Label("培训机构", "training institution"),
+        "hr": Label("人事部门", "HR office"),
+        "auditor": Label("审计人员", "auditor"),
+        "learner": Label("教师本人", "the teacher themself"),
+        "school": Label("学校", "school"),
+    },
 }
 
 #: The fields a jurisdiction's vocabulary document may add codes to.

@@ -28,7 +28,7 @@ from aiohttp import web
 from api.service import spreadsheet
 from api.service.audit_schemas import checkpoints_query_schema, institution_query_schema, verification_query_schema
 from api.service.context import SERVICES, services
-from api.service.http import answer, load_query
+from api.service.http import answer, load_query, stream
 from api.service.problems import Problem, failure_without_values
 from ledger.keys import KeyRing
 from projections import audit, institution_audit
@@ -114,55 +114,79 @@ async def checkpoints_ctx(app: web.Application) -> AsyncIterator[None]:
 # -- institution audit ---------------------------------------------------------------
 
 
-_CSV_COLUMNS = ("provider_id", "month", "section", "kind", "learner_id", "date", "count", "hours", "detail", "events")
+#: An institution's month as a spreadsheet, CSV or xlsx (``api.service.spreadsheet``).
+INSTITUTION_COLUMNS = (
+    spreadsheet.Column("provider_id", "identifier"),
+    spreadsheet.Column("month"),
+    spreadsheet.Column("section"),
+    spreadsheet.Column("kind"),
+    spreadsheet.Column("learner_id", "identifier"),
+    spreadsheet.Column("date", "date"),
+    spreadsheet.Column("count", "count"),
+    spreadsheet.Column("hours", "hours"),
+    spreadsheet.Column("detail"),
+    spreadsheet.Column("events", "identifier"),
+)
 
 
-def _csv(report: dict[str, Any]) -> bytes:
-    t, ident = spreadsheet.text, spreadsheet.identifier
-    head = [ident(report["provider_id"]), t(report["month"])]
+def _sheet_rows(report: dict[str, Any]) -> list[list[Any]]:
+    """One row per figure, revocation, code of refusal and anomaly, in INSTITUTION_COLUMNS."""
+    head = [report["provider_id"], report["month"]]
     posted = report["posted"]
-    rows = [
-        list(_CSV_COLUMNS),
-        [*head, "posted", "", "", "", t(posted["count"]), t(posted["hours"]), f"{posted['learners']} learners", ""],
-        [*head, "revoked", "", "", "", t(report["revoked"]["count"]), "", "", ""],
+    rows: list[list[Any]] = [
+        [*head, "posted", None, None, None, posted["count"], posted["hours"], f"{posted['learners']} learners", None],
+        [*head, "revoked", None, None, None, report["revoked"]["count"], None, None, None],
     ]
     rows += [
-        [
-            *head,
-            "revoked",
-            "revocation",
-            ident(item["learner_id"]),
-            "",
-            "1",
-            "",
-            t(item["reason"]),
-            ident(item["event_id"]),
-        ]
+        [*head, "revoked", "revocation", item["learner_id"], None, 1, None, item["reason"], item["event_id"]]
         for item in report["revoked"]["items"]
     ]
-    rows.append([*head, "rejected", "", "", "", t(report["rejected"]["count"]), "", "", ""])
+    rows.append([*head, "rejected", None, None, None, report["rejected"]["count"], None, None, None])
     rows += [
-        [*head, "rejected", t(code), "", "", t(count), "", "", ""]
+        [*head, "rejected", code, None, None, count, None, None, None]
         for code, count in report["rejected"]["by_code"].items()
     ]
     rows += [
         [
             *head,
             "anomaly",
-            t(a["kind"]),
-            ident(a.get("learner_id")),
-            t(a.get("date")),
-            t(a.get("count")),
-            t(a.get("hours")),
-            t(a.get("detail", a.get("programme_code"))),
-            t(" ".join(a["events"])),
+            a["kind"],
+            a.get("learner_id"),
+            a.get("date"),
+            a.get("count"),
+            a.get("hours"),
+            a.get("detail", a.get("programme_code")),
+            " ".join(a["events"]),
         ]
         for a in report["anomalies"]
     ]
-    return spreadsheet.document(rows)
+    return rows
 
 
-async def get_institution_audit(request: web.Request) -> web.Response:
+async def _institution_sheet(
+    request: web.Request, report: dict[str, Any], kind: str, lang: str | None
+) -> web.StreamResponse:
+    language = spreadsheet.header_language(lang, request.headers.get("Accept-Language"))
+    name = f"institution-audit-{report['provider_id']}-{report['month']}.{kind}"
+    rows = _sheet_rows(report)
+    if kind == "csv":
+        body = spreadsheet.csv_header(INSTITUTION_COLUMNS, language) + b"".join(
+            spreadsheet.csv_row(INSTITUTION_COLUMNS, r) for r in rows
+        )
+        return web.Response(
+            body=body,
+            headers={"Content-Type": "text/csv; charset=utf-8", "Content-Disposition": spreadsheet.disposition(name)},
+        )
+    sheet = spreadsheet.XlsxSheet(report["month"], INSTITUTION_COLUMNS, language)
+    for r in rows:
+        sheet.append(r)
+    response = web.StreamResponse(
+        headers={"Content-Type": spreadsheet.XLSX_TYPE, "Content-Disposition": spreadsheet.disposition(name)}
+    )
+    return await stream(request, response, sheet.chunks())
+
+
+async def get_institution_audit(request: web.Request) -> web.StreamResponse:
     provider_id = request.match_info["provider_id"]
     query = load_query(request, institution_query_schema)
     svc = services(request)
@@ -174,14 +198,9 @@ async def get_institution_audit(request: web.Request) -> web.Response:
             conn, provider_id, query["month"], svc.zone, backdated_days=query["backdated_days"], burst=query["burst"]
         )
         report["position"] = await applied_position(conn)
-    if "text/csv" in request.headers.get("Accept", ""):
-        return web.Response(
-            body=_csv(report),
-            headers={
-                "Content-Type": "text/csv; charset=utf-8",
-                "Content-Disposition": f'attachment; filename="institution-audit-{provider_id}-{query["month"]}.csv"',
-            },
-        )
+    sheet = spreadsheet.wanted_format(request.headers.get("Accept"))
+    if sheet is not None:
+        return await _institution_sheet(request, report, sheet, query.get("lang"))
     return answer(report)
 
 

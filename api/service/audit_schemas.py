@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from api.service.schemas import MAX_POSITION, FullMatch, Strict, Whole
+from api.service.schemas import MAX_POSITION, SHEET_LANG, FullMatch, Strict, Whole
 
 
 class VerificationQuerySchema(Strict):
@@ -33,6 +33,7 @@ class InstitutionQuerySchema(Strict):
     )
     backdated_days = Whole(load_default=90, validate=validate.Range(min=1, max=3650))
     burst = Whole(load_default=20, validate=validate.Range(min=1, max=100_000))
+    lang = fields.String(validate=validate.OneOf(["zh", "en"]), metadata={"description": SHEET_LANG})
 
 
 institution_query_schema = InstitutionQuerySchema()

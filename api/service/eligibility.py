@@ -55,7 +55,7 @@ from ledger.eligibility import Facts, evaluate, plan, policies_applied
 from ledger.errors import LearnerNotFound
 from ledger.facts import holds
 from ledger.policy import PolicyVersion
-from ledger.vocabulary import LABELS, covers, parent_chain
+from ledger.vocabulary import LABELS, Label, covers, parent_chain
 from projections import policies as policy_reads
 
 #: The most learners judged per chunk of a cohort.
@@ -304,8 +304,9 @@ async def get_cohort(request: web.Request) -> web.StreamResponse:
     query = load_query(request, cohort_query_schema)
     check_jurisdiction_scope(request, query["jurisdiction"])
     svc = services(request)
-    if "text/csv" in request.headers.get("Accept", ""):
-        return await _cohort_csv(request, query)
+    sheet = spreadsheet.wanted_format(request.headers.get("Accept"))
+    if sheet is not None:
+        return await _cohort_sheet(request, query, sheet)
     async with svc.reads.acquire() as conn:
         on, position = await _when(conn, request, query)
         await _known_target(conn, query["target"], query["jurisdiction"], position, below=True)
@@ -344,62 +345,75 @@ async def get_cohort(request: web.Request) -> web.StreamResponse:
     )
 
 
-_CSV_COLUMNS = (
-    "learner_id",
-    "name",
-    "school",
-    "jurisdiction",
-    "target",
-    "on",
-    "eligible",
-    "unmet",
-    "missing_hours",
-    "position",
+#: A cohort's spreadsheet, CSV or xlsx (``api.service.spreadsheet``).
+COHORT_COLUMNS = (
+    spreadsheet.Column("learner_id", "identifier"),
+    spreadsheet.Column("name"),
+    spreadsheet.Column("school"),
+    spreadsheet.Column("jurisdiction", "identifier"),
+    spreadsheet.Column("target"),
+    spreadsheet.Column("on", "date"),
+    spreadsheet.Column("eligible"),
+    spreadsheet.Column("unmet"),
+    spreadsheet.Column("missing_hours"),
+    spreadsheet.Column("position", "count"),
 )
 
 
-async def _cohort_csv(request: web.Request, query: dict[str, Any]) -> web.StreamResponse:
+def _missing_hours(row: dict[str, Any], language: spreadsheet.HeaderLanguage) -> str:
+    if language == "zh":
+        return "；".join(
+            f"{LABELS['category'].get(cat, Label(cat, cat)).zh} {h} 学时（期限 {m.get('due') or '-'}）"
+            for m in row["missing"]
+            for cat, h in (m.get("hours") or {}).items()
+        )
+    return "; ".join(
+        f"{cat} {h} h by {m.get('due') or '-'}" for m in row["missing"] for cat, h in (m.get("hours") or {}).items()
+    )
+
+
+async def _cohort_sheet(request: web.Request, query: dict[str, Any], kind: str) -> web.StreamResponse:
     svc = services(request)
+    language = spreadsheet.header_language(query.get("lang"), request.headers.get("Accept-Language"))
+    name = f"eligibility-{query['target']}-{query['jurisdiction']}"
     response = web.StreamResponse(
         headers={
-            "Content-Type": "text/csv; charset=utf-8",
-            "Content-Disposition": f'attachment; filename="eligibility-{query["target"]}-{query["jurisdiction"]}.csv"',
+            "Content-Type": spreadsheet.XLSX_TYPE if kind == "xlsx" else "text/csv; charset=utf-8",
+            "Content-Disposition": spreadsheet.disposition(f"{name}.{kind}"),
         }
     )
     async with svc.reads.acquire() as conn:
         on, position = await _when(conn, request, query)
         await _known_target(conn, query["target"], query["jurisdiction"], position, below=True)
 
-        async def lines() -> AsyncIterator[bytes]:
-            yield spreadsheet.BOM + spreadsheet.line(_CSV_COLUMNS)
+        async def rows() -> AsyncIterator[list[Any]]:
             async for _, row in _cohort_rows(conn, query, on, position, query["after"], None):
-                hours = "; ".join(
-                    f"{cat} {h} h by {m.get('due') or '-'}"
-                    for m in row["missing"]
-                    for cat, h in (m.get("hours") or {}).items()
-                )
-                eligible = "" if row["eligible"] is None else ("yes" if row["eligible"] else "no")
-                yield spreadsheet.line(
-                    [
-                        spreadsheet.identifier(row["learner_id"]),
-                        *map(
-                            spreadsheet.text,
-                            (
-                                row["name"],
-                                row["school"],
-                                row["jurisdiction"],
-                                query["target"],
-                                on.isoformat(),
-                                eligible,
-                                " ".join(row["unmet"]),
-                                hours,
-                                position,
-                            ),
-                        ),
-                    ]
-                )
+                yield [
+                    row["learner_id"],
+                    row["name"],
+                    row["school"],
+                    row["jurisdiction"],
+                    query["target"],
+                    on,
+                    spreadsheet.yes_no(row["eligible"], language),
+                    " ".join(row["unmet"]),
+                    _missing_hours(row, language),
+                    position,
+                ]
 
-        return await stream(request, response, lines())
+        async def csv_lines() -> AsyncIterator[bytes]:
+            yield spreadsheet.csv_header(COHORT_COLUMNS, language)
+            async for values in rows():
+                yield spreadsheet.csv_row(COHORT_COLUMNS, values)
+
+        async def xlsx_chunks() -> AsyncIterator[bytes]:
+            sheet = spreadsheet.XlsxSheet(query["target"], COHORT_COLUMNS, language)
+            async for values in rows():
+                sheet.append(values)
+            async for chunk in sheet.chunks():
+                yield chunk
+
+        return await stream(request, response, xlsx_chunks() if kind == "xlsx" else csv_lines())
 
 
 async def post_impact(request: web.Request) -> web.Response:

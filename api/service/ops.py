@@ -1,6 +1,8 @@
 """Operational endpoints: liveness, readiness, metrics, the contract and its page.
 
-Invariants: none of these needs a token; ``/metrics`` answers only loopback clients;
+Invariants: none of these needs a token; ``/docs`` and its assets come from the package
+itself (Swagger UI vendored under static/swagger-ui/), never from another host;
+``/metrics`` answers only loopback clients;
 readiness fails (503) when the database cannot be reached, or when the read models are
 stuck at an event they cannot apply (``projections.incidents``; the answer names its
 position, topic and error, never its content); a pool whose connections are all busy is
@@ -12,6 +14,7 @@ unreadiness, since reads then fall back to the primary.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from importlib import resources
 from typing import Any
@@ -128,6 +131,44 @@ async def openapi(request: web.Request) -> web.Response:
     return answer(request.app[OPENAPI])
 
 
+#: The page's own files (static/swagger-ui/, Swagger UI vendored with its licence; see its
+#: VERSION.md) and their types; nothing else is served from there.
+DOCS_ASSETS: dict[str, str] = {
+    "swagger-ui-bundle.js": "text/javascript",
+    "swagger-ui.css": "text/css",
+    "docs.js": "text/javascript",
+    "docs.css": "text/css",
+    "LICENSE": "text/plain",
+    "NOTICE": "text/plain",
+}
+#: The page loads only what the bank serves: a browser refuses anything from elsewhere.
+DOCS_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+    "script-src 'self'; connect-src 'self'; frame-ancestors 'none'"
+)
+
+
+@functools.cache
+def _static(name: str) -> bytes:
+    return resources.files("api.service").joinpath("static", name).read_bytes()
+
+
 async def docs(request: web.Request) -> web.Response:
-    page = resources.files("api.service").joinpath("static/docs.html").read_text(encoding="utf-8")
-    return web.Response(text=page, content_type="text/html")
+    """The contract rendered by Swagger UI, with try-it and the bearer token under Authorize."""
+    return web.Response(
+        body=_static("docs.html"),
+        content_type="text/html",
+        charset="utf-8",
+        headers={"Content-Security-Policy": DOCS_POLICY},
+    )
+
+
+async def docs_asset(request: web.Request) -> web.Response:
+    name = request.match_info["asset"]
+    return web.Response(
+        body=_static(f"swagger-ui/{name}"),
+        content_type=DOCS_ASSETS[name],
+        charset="utf-8",
+        # The same bytes until the bank is upgraded: a day's caching spares 1.7 MB a visit.
+        headers={"Cache-Control": "public, max-age=86400"},
+    )

@@ -16,6 +16,7 @@ from api.service.schemas import (
     AT_POSITION,
     MAX_POSITION,
     MIN_POSITION,
+    SHEET_LANG,
     Answer,
     Day,
     FullMatch,
@@ -90,6 +91,7 @@ class CohortQuerySchema(VerdictQuerySchema):
         load_default="", validate=[validate.Length(max=64), FullMatch(r"^([A-Za-z0-9][A-Za-z0-9._:/-]*)?$")]
     )
     limit = Whole(load_default=100, validate=validate.Range(min=1, max=1000))
+    lang = fields.String(validate=validate.OneOf(["zh", "en"]), metadata={"description": SHEET_LANG})
 
 
 class ImpactQuerySchema(Strict):

@@ -4,6 +4,9 @@ Invariants:
 - every refusal has ``type``, ``title``, ``status``, ``detail``; a validation refusal
   also has ``errors``, a map from field path (``completions[3].hours``) to messages;
 - a domain error answers with its rule's stable ``code`` and status;
+- ``title`` and ``detail`` are Chinese when ``Accept-Language`` prefers ``zh``, English
+  otherwise (``api.service.problem_labels``), and so are the known messages in ``errors``;
+  ``code`` and the field paths of ``errors`` never change with the language;
 - nothing the client sent ever produces a 500; an unexpected failure is a 500 that says
   nothing of the internals (the log has its exception classes and frames, never their
   messages, which may quote personal data from the request);
@@ -30,6 +33,7 @@ from eventsourcing.persistence import InterfaceError as StoreInterfaceError
 from eventsourcing.persistence import OperationalError as StoreOperationalError
 from marshmallow import ValidationError
 
+from api.service.problem_labels import Language, errors_in_chinese, in_chinese, preferred_language
 from ledger.errors import DomainError
 
 log = logging.getLogger(__name__)
@@ -85,8 +89,12 @@ def problem_response(
     *,
     errors: Mapping[str, list[str]] | None = None,
     headers: Mapping[str, str] | None = None,
+    language: Language = "en",
     **extra: Any,
 ) -> web.Response:
+    if language == "zh":
+        title, detail = in_chinese(code, title, detail, errors or ())
+        errors = errors_in_chinese(errors, code) if errors else errors
     body: dict[str, Any] = {
         "type": TYPE_BASE + code,
         "title": title,
@@ -97,12 +105,16 @@ def problem_response(
     if errors:
         body["errors"] = dict(errors)
     body.update({k: v for k, v in extra.items() if v is not None})
-    return web.Response(
+    response = web.Response(
         status=status,
         text=_SURROGATE.sub("\ufffd", json.dumps(body, ensure_ascii=False)),
         content_type=PROBLEM_JSON,
         headers=headers,
     )
+    # The words follow Accept-Language (api.service.problem_labels); caches must know.
+    response.headers["Content-Language"] = language
+    response.headers["Vary"] = "Accept-Language"
+    return response
 
 
 def flatten_messages(messages: Any, prefix: str = "") -> dict[str, list[str]]:
@@ -127,7 +139,7 @@ def flatten_messages(messages: Any, prefix: str = "") -> dict[str, list[str]]:
     return flat
 
 
-def validation_problem(error: ValidationError, prefix: str = "") -> web.Response:
+def validation_problem(error: ValidationError, prefix: str = "", *, language: Language = "en") -> web.Response:
     errors = flatten_messages(error.messages, prefix)
     fields = ", ".join(sorted(errors))
     return problem_response(
@@ -136,12 +148,15 @@ def validation_problem(error: ValidationError, prefix: str = "") -> web.Response
         "The request has invalid fields",
         f"invalid: {fields}",
         errors=errors,
+        language=language,
     )
 
 
-def domain_problem(error: DomainError, *, status: int | None = None) -> web.Response:
+def domain_problem(error: DomainError, *, status: int | None = None, language: Language = "en") -> web.Response:
     errors = {error.field: [error.detail]} if error.field else None
-    return problem_response(status or error.status, error.code, error.title, error.detail, errors=errors)
+    return problem_response(
+        status or error.status, error.code, error.title, error.detail, errors=errors, language=language
+    )
 
 
 def domain_error_body(error: DomainError) -> dict[str, Any]:
@@ -202,6 +217,7 @@ def failure_without_values(error: BaseException) -> str:
 
 @web.middleware
 async def problem_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    language = preferred_language(request.headers.get("Accept-Language"))
     try:
         return await handler(request)
     except Problem as problem:
@@ -212,6 +228,7 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
             problem.detail,
             errors=problem.errors,
             headers=problem.problem_headers,
+            language=language,
             **problem.extra,
         )
         if problem.problem_headers.get("Connection") == "close":
@@ -223,11 +240,13 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
                 request.transport.close()
         return response
     except DomainError as error:
-        return domain_problem(error)
+        return domain_problem(error, language=language)
     except ValidationError as error:
-        return validation_problem(error)
+        return validation_problem(error, language=language)
     except web.HTTPRequestEntityTooLarge as error:
-        return problem_response(413, "body_too_large", "The request body is too large", error.text or "too large")
+        return problem_response(
+            413, "body_too_large", "The request body is too large", error.text or "too large", language=language
+        )
     except web.HTTPException as error:
         if error.status_code < 400:
             raise
@@ -238,6 +257,7 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
             error.reason,
             error.text or error.reason,
             headers={k: v for k, v in error.headers.items() if k.lower() == "allow"},
+            language=language,
         )
     except _UNAVAILABLE as error:
         log.warning("database unavailable for %s %s: %s", request.method, _route(request), _classes(error))
@@ -247,7 +267,10 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
             "The service is temporarily unavailable",
             "the database cannot be reached; retry shortly",
             headers={"Retry-After": "2"},
+            language=language,
         )
     except Exception as error:
         log.error("unexpected failure in %s %s: %s", request.method, _route(request), failure_without_values(error))
-        return problem_response(500, "internal_error", "Internal error", "an unexpected error occurred; it is logged")
+        return problem_response(
+            500, "internal_error", "Internal error", "an unexpected error occurred; it is logged", language=language
+        )

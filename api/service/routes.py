@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
-from marshmallow import Schema, ValidationError
+from marshmallow import Schema, ValidationError, validate
 
 from api.service import (
     audit,
@@ -43,6 +43,7 @@ from api.service import (
     school_exports,
     school_schemas,
     schools,
+    spreadsheet,
     transfer_schemas,
     transfers,
     vocabularies,
@@ -359,12 +360,12 @@ ROUTES: tuple[Route, ...] = (
         eligibility.get_cohort,
         "Verdicts for every learner in scope, paged; filters role (held on the day judged), school and "
         "applies=true (only learners the target is for); counts (eligible, not eligible, not applicable) over "
-        "the whole filtered cohort on the first page or with totals=true; Accept: text/csv for a spreadsheet "
-        "(UTF-8 with BOM)",
+        "the whole filtered cohort on the first page or with totals=true; Accept: text/csv (UTF-8 with BOM) "
+        "or the xlsx type for all of them as a spreadsheet (headers by lang or Accept-Language)",
         frozenset({"admin", "hr", "auditor"}),
         query=policy_schemas.cohort_query_schema,
-        responses={200: ("a page of verdicts, or CSV", None)},
-        content_types=("application/json", "text/csv"),
+        responses={200: ("a page of verdicts, or CSV, or xlsx", None)},
+        content_types=("application/json", "text/csv", spreadsheet.XLSX_TYPE),
     ),
     Route(
         "GET",
@@ -400,11 +401,12 @@ ROUTES: tuple[Route, ...] = (
         "GET",
         "/v1/audit/institutions/{provider_id}",
         audit.get_institution_audit,
-        "One institution's month: completions posted, revoked, refused, and anomalies; Accept: text/csv for CSV",
+        "One institution's month: completions posted, revoked, refused, and anomalies; Accept: text/csv "
+        "or the xlsx type for a spreadsheet",
         frozenset({"admin", "auditor"}),
         query=audit_schemas.institution_query_schema,
-        responses={200: ("the month's audit, or CSV (UTF-8 with BOM)", None)},
-        content_types=("application/json", "text/csv"),
+        responses={200: ("the month's audit, or CSV (UTF-8 with BOM), or xlsx", None)},
+        content_types=("application/json", "text/csv", spreadsheet.XLSX_TYPE),
     ),
     Route(
         "GET",
@@ -729,6 +731,15 @@ ROUTES: tuple[Route, ...] = (
         responses={200: ("HTML", None)},
         content_types=("text/html",),
     ),
+    Route(
+        "GET",
+        "/docs/assets/{asset}",
+        ops.docs_asset,
+        "The files of the contract's page (Swagger UI, shipped with the bank)",
+        None,
+        responses={200: ("the file", None)},
+        content_types=("text/javascript", "text/css", "text/plain"),
+    ),
 )
 
 
@@ -745,6 +756,7 @@ PATH_PARAMETERS: dict[str, list[Any]] = {
     "mapping_id": degree_credit_schemas.MAPPING_NAME,
     "school_id": school_schemas.school_id_grammar(),
     "session_id": schemas.identifier(64, KEY_PATTERN),
+    "asset": [validate.OneOf(ops.DOCS_ASSETS)],
 }
 _PARAMETER = re.compile(r"{(\w+)}")
 
@@ -757,6 +769,8 @@ def path_parameter_schema(name: str) -> dict[str, Any]:
             schema["maxLength"] = validator.max
         if isinstance(getattr(validator, "regex", None), re.Pattern):
             schema["pattern"] = validator.regex.pattern
+        if isinstance(validator, validate.OneOf):
+            schema["enum"] = list(validator.choices)
     return schema
 
 

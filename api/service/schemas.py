@@ -205,6 +205,10 @@ AT_POSITION = (
     "Mutually exclusive with as_of: giving both is refused with 422. "
     "A position beyond the last one written is refused with 422."
 )
+SHEET_LANG = (
+    "Headers (and yes/no) of a CSV or xlsx answer: zh Chinese, en English; without it the stable "
+    "column codes, or Chinese when Accept-Language prefers zh."
+)
 MIN_POSITION = (
     "Read your writes: wait (at most 5 s, else 503) until the read models reach this position. "
     "A position beyond the last one written is refused with 422."

@@ -1,6 +1,21 @@
-"""CSV lines a spreadsheet opens as data: no cell becomes a formula, no identifier a number.
+"""The bank's spreadsheets, CSV and xlsx, in one place: no cell becomes a formula, no
+identifier a number, headers in the reader's language.
 
-Invariants (the one rule a reader of the bank's CSV needs, also in the README):
+An export names its ``Column``s once (code and kind) and hands rows of plain values to
+``csv_header``/``csv_row`` or ``XlsxSheet``; the console and every export use these, so a
+teacher number is text the same way everywhere.
+
+Invariants of the xlsx (``XlsxSheet``, openpyxl in write-only mode):
+- identifiers (kind ``identifier``) and free text (``text``) are string cells, never numbers nor
+  formulas (a name ``=HYPERLINK(...)`` is a string cell); identifiers also carry the Text
+  number format ``@`` so that editing the cell in Excel keeps it text;
+- dates are date cells (``yyyy-mm-dd``), hours numeric cells written with the Decimal's own
+  digits (``2.55`` in the file, never a binary float's expansion), counts integers;
+- memory stays bounded whatever the cohort: rows go to openpyxl's temporary file as they
+  come, the zip is written to a spooled temporary file, and sent in chunks.
+
+Invariants of the CSV (the one rule a reader of the bank's CSV needs, also in the README):
+- UTF-8 with a byte order mark, so Excel opens Chinese names right;
 - a text cell that begins with a character a spreadsheet reads as the start of a formula
   (``=``, ``+``, ``-``, ``@``, tab, carriage return, their full-width and small forms; OWASP's
   CSV-injection rule) gets a leading ``'``, so ``=HYPERLINK(...)`` in a name or a reason
@@ -12,15 +27,33 @@ Invariants (the one rule a reader of the bank's CSV needs, also in the README):
   every cell that starts with ``'`` carries exactly one the bank added; drop it to get the
   value (``value[1:] if value.startswith("'") else value``);
 - numbers (counts, hours, positions) are written as they are: none of them is a formula.
+The trade-off of the mark: Excel shows the ``'`` before an identifier (it keeps every digit,
+which a formula such as ``="0123"`` would too, but that would be a live formula), and a
+program must drop it; people should take the xlsx, programs the JSON or the CSV.
+
+Headers (``header_language``): the stable column codes for programs unless Chinese is asked
+for (``?lang=zh`` or ``Accept-Language`` preferring ``zh``); ``?lang=en`` gives English words.
 """
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
-from collections.abc import Iterable, Sequence
+import tempfile
+from collections.abc import AsyncIterator, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
-from typing import Any, Final
+from typing import Any, Final, Literal, cast
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import Cell
+from openpyxl.styles import Font
+
+from api.service.problem_labels import preferred_language
+from ledger.vocabulary import Label
 
 #: Leading characters a spreadsheet takes for a formula (ASCII, full-width, small forms),
 #: and the apostrophe itself (see the module's reading rule).
@@ -58,3 +91,165 @@ def document(rows: Iterable[Sequence[str]]) -> bytes:
 
 
 BOM: Final = "\ufeff".encode()
+
+
+# -- columns, kinds and headers ------------------------------------------------------
+
+CSV_TYPE: Final = "text/csv"
+XLSX_TYPE: Final = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+Kind = Literal["identifier", "text", "date", "hours", "count"]
+HeaderLanguage = Literal["code", "zh", "en"]
+
+#: Every column any export of the bank has, with its Chinese and English header; served in
+#: ``GET /v1/vocabulary`` as ``column`` (a test fails on an export column without one).
+COLUMNS: Final[dict[str, Label]] = {
+    "learner_id": Label("教师编号", "teacher number"),
+    "name": Label("姓名", "name"),
+    "school": Label("学校", "school"),
+    "jurisdiction": Label("辖区", "jurisdiction"),
+    "target": Label("考核目标", "target"),
+    "on": Label("判定日期", "judged on"),
+    "eligible": Label("是否达标", "eligible"),
+    "unmet": Label("未达标的规则", "rules not met"),
+    "missing_hours": Label("尚缺学时", "hours missing"),
+    "position": Label("日志位置", "log position"),
+    "provider_id": Label("机构编号", "institution id"),
+    "month": Label("月份", "month"),
+    "section": Label("部分", "section"),
+    "kind": Label("类型", "kind"),
+    "date": Label("日期", "date"),
+    "count": Label("数量", "count"),
+    "hours": Label("学时", "hours"),
+    "detail": Label("说明", "detail"),
+    "events": Label("事件", "events"),
+}
+
+#: A yes/no cell in each header language (a verdict's ``eligible``).
+YES_NO: Final[dict[HeaderLanguage, tuple[str, str]]] = {"code": ("yes", "no"), "en": ("yes", "no"), "zh": ("是", "否")}
+
+
+@dataclass(frozen=True)
+class Column:
+    code: str
+    kind: Kind = "text"
+
+    def header(self, language: HeaderLanguage) -> str:
+        if language == "code":
+            return self.code
+        label = COLUMNS[self.code]
+        return label.zh if language == "zh" else label.en
+
+
+def header_language(lang: str | None, accept_language: str | None) -> HeaderLanguage:
+    """``?lang=zh|en`` if given; else Chinese if ``Accept-Language`` prefers it; else the codes."""
+    if lang == "zh":
+        return "zh"
+    if lang == "en":
+        return "en"
+    return "zh" if preferred_language(accept_language) == "zh" else "code"
+
+
+def yes_no(value: bool | None, language: HeaderLanguage) -> str:
+    """A verdict's yes/no in the sheet's language; an unknown verdict is an empty cell."""
+    return "" if value is None else YES_NO[language][0 if value else 1]
+
+
+def wanted_format(accept: str | None) -> Literal["xlsx", "csv"] | None:
+    """Which spreadsheet ``Accept`` asks for, if any (xlsx before CSV when both are named)."""
+    accept = accept or ""
+    if XLSX_TYPE in accept:
+        return "xlsx"
+    if CSV_TYPE in accept:
+        return "csv"
+    return None
+
+
+def disposition(filename: str) -> str:
+    return f'attachment; filename="{filename}"'
+
+
+# -- CSV -----------------------------------------------------------------------------
+
+
+def csv_cell(kind: Kind, value: Any) -> str:
+    if value is None:
+        return ""
+    if kind == "identifier":
+        return identifier(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return text(value)
+
+
+def csv_header(columns: Sequence[Column], language: HeaderLanguage) -> bytes:
+    """The first line of a CSV file, with its byte order mark."""
+    return BOM + line([c.header(language) for c in columns])
+
+
+def csv_row(columns: Sequence[Column], values: Sequence[Any]) -> bytes:
+    return line([csv_cell(c.kind, v) for c, v in zip(columns, values, strict=True)])
+
+
+# -- xlsx ----------------------------------------------------------------------------
+
+_FORMATS: Final[dict[Kind, str]] = {
+    "identifier": "@",
+    "date": "yyyy-mm-dd",
+    "hours": "0.0#",
+    "count": "0",
+    "text": "General",
+}
+#: The bytes of a finished xlsx sent at once; the file itself may be far larger.
+XLSX_CHUNK: Final = 256 * 1024
+#: The part of a finished xlsx kept in memory before it spills to disk.
+XLSX_IN_MEMORY: Final = 4 * 1024 * 1024
+
+
+class XlsxSheet:
+    """One worksheet written row by row (openpyxl write-only): ``append`` each row of plain
+    values, then ``chunks()`` for the finished file."""
+
+    def __init__(self, title: str, columns: Sequence[Column], language: HeaderLanguage) -> None:
+        self.columns = tuple(columns)
+        self.workbook = Workbook(write_only=True)
+        # Sheet titles are at most 31 characters and take no []:*?/\.
+        self.sheet = self.workbook.create_sheet(title[:31].translate(str.maketrans("", "", "[]:*?/\\")) or "sheet")
+        bold = Font(bold=True)
+        heads = []
+        for column in self.columns:
+            cell = WriteOnlyCell(self.sheet, value=column.header(language))
+            cell.data_type = "s"
+            cell.font = bold
+            heads.append(cell)
+        self.sheet.append(heads)
+
+    def cell(self, kind: Kind, value: Any) -> Cell | None:
+        if value is None or value == "":
+            return None
+        if kind in ("identifier", "text"):
+            made = WriteOnlyCell(self.sheet, value=str(value))
+            # Set after the value: openpyxl takes a string that starts with "=" for a formula.
+            made.data_type = "s"
+        elif kind == "date":
+            day = value if isinstance(value, date) else date.fromisoformat(value)
+            # openpyxl writes a date and a Decimal as they are (its stubs name only datetime, float).
+            made = WriteOnlyCell(self.sheet, value=cast(Any, day))
+        elif kind == "hours":
+            made = WriteOnlyCell(self.sheet, value=cast(Any, Decimal(value)))
+        else:
+            made = WriteOnlyCell(self.sheet, value=int(value))
+        made.number_format = _FORMATS[kind]
+        return made
+
+    def append(self, values: Sequence[Any]) -> None:
+        self.sheet.append([self.cell(c.kind, v) for c, v in zip(self.columns, values, strict=True)])
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        """The finished file: zipped on a worker thread (it is CPU work), held in memory up
+        to ``XLSX_IN_MEMORY`` and on disk past it, sent ``XLSX_CHUNK`` bytes at a time."""
+        with tempfile.SpooledTemporaryFile(max_size=XLSX_IN_MEMORY) as out:
+            await asyncio.to_thread(self.workbook.save, out)
+            out.seek(0)
+            while chunk := out.read(XLSX_CHUNK):
+                yield chunk

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from marshmallow import fields, validate
+from marshmallow import fields
 
-from api.service.schemas import MAX_POSITION, Answer, Day, Strict, Whole, jurisdiction
+from api.service.schemas import AS_OF, Answer, Day, ReadQuerySchema, Strict, Whole, jurisdiction
 
 
 class LabelsSchema(Strict):
@@ -24,17 +24,24 @@ class VocabularyDocSchema(Strict):
     certificates = fields.Dict(keys=fields.String(), values=fields.Nested(LabelsSchema))
 
 
-class VocabularyQuerySchema(Strict):
-    jurisdiction = fields.String(required=True, validate=jurisdiction)
-    on = Day(metadata={"description": "The codes in force on this day (default today)."})
-    at_position = Whole(validate=validate.Range(min=0, max=MAX_POSITION))
-    min_position = Whole(validate=validate.Range(min=0, max=MAX_POSITION))
+class VocabularyQuerySchema(ReadQuerySchema):
+    jurisdiction = fields.String(
+        load_default="CN", validate=jurisdiction, metadata={"description": "Default CN: the national vocabulary."}
+    )
+    on = Day(metadata={"description": "The codes in force on this day (default: the as_of day, else today)."})
+    as_of = Day(metadata={"description": "The vocabulary in force on this day, as known at its end. " + AS_OF})
 
 
 class VocabularySchema(Answer):
     jurisdiction = fields.String()
     on = fields.Date()
-    codes = fields.Dict(metadata={"description": "field (category, level, role, ...) -> code -> {zh, en, source}"})
+    codes = fields.Dict(
+        metadata={
+            "description": "field (category, level, assessment, role, appraisal_grade, certificate, target, "
+            "token_role, problem, column) -> code -> {zh, en, source}. problem: every problem code's title; "
+            "column: the headers of the CSV and xlsx exports"
+        }
+    )
     position = fields.Integer()
 
 

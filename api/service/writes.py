@@ -29,6 +29,7 @@ from api.service.http import (
     write_scope,
     written,
 )
+from api.service.problem_labels import item_in_chinese, preferred_language
 from api.service.problems import Problem, domain_error_body, flatten_messages
 from api.service.records import recorded_by
 from api.service.schemas import revocation_schema
@@ -153,7 +154,7 @@ async def _post_roster(request: web.Request, body: dict[str, Any]) -> web.Respon
     outcomes = await run_in_writer(request, lambda bank: bank.register_learners(registrations, scope=scope))
     for index, outcome in zip(slots, outcomes, strict=True):
         results[index] = _roster_result(index, outcome)
-    return answer(batch_answer([r for r in results if r is not None]), 207)
+    return answer(batch_answer([r for r in results if r is not None], request), 207)
 
 
 def batch_items(request: web.Request, body: dict[str, Any], name: str) -> list[Any]:
@@ -167,8 +168,11 @@ def batch_items(request: web.Request, body: dict[str, Any], name: str) -> list[A
     return items
 
 
-def batch_answer(final: list[dict[str, Any]]) -> dict[str, Any]:
-    """The 207 body of a batch: the results in order, their counts and the last position."""
+def batch_answer(final: list[dict[str, Any]], request: web.Request | None = None) -> dict[str, Any]:
+    """The 207 body of a batch: the results in order, their counts and the last position;
+    rejected items in Chinese when the request prefers it (``api.service.problem_labels``)."""
+    if request is not None and preferred_language(request.headers.get("Accept-Language")) == "zh":
+        final = [item_in_chinese(r) for r in final]
     counts = {s: sum(1 for r in final if r["status"] == s) for s in ("recorded", "duplicate", "rejected")}
     positions = [r["position"] for r in final if r.get("position") is not None]
     return {
@@ -357,7 +361,7 @@ async def _post_batch(request: web.Request, body: dict[str, Any], dry_run: bool)
     for status, count in counts.items():
         svc.metrics.completions[status] += count
     await keep_rejections(request, provider_id, items, final)
-    return answer(batch_answer(final), 207)
+    return answer(batch_answer(final, request), 207)
 
 
 async def post_revocation(request: web.Request) -> web.Response:

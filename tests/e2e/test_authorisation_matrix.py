@@ -277,6 +277,7 @@ PROBES: dict[tuple[str, str], Probe] = {
     ("GET", "/metrics"): Probe("/metrics"),
     ("GET", "/openapi.json"): Probe("/openapi.json"),
     ("GET", "/docs"): Probe("/docs"),
+    ("GET", "/docs/assets/{asset}"): Probe("/docs/assets/docs.js"),
 }
 
 
