@@ -141,6 +141,18 @@ ERROR_WORDS: Final[dict[str, ErrorWords]] = {
     "vocabulary_versions_overlap": ErrorWords(
         "词表版本的生效日期不在最新版本之后", "新版本的生效日期须晚于已发布的最新版本。"
     ),
+    "school_invalid": ErrorWords("学校信息无效", "学校的编码、名称、类型或教师人数不符合要求。"),
+    "school_not_found": ErrorWords("学校不存在", "未找到该学校；请先登记学校。"),
+    "school_conflict": ErrorWords("该学校编码已以不同信息登记", "该学校编码已登记，且信息与本次不同。"),
+    "unknown_school": ErrorWords("学校未在该辖区登记", "该辖区已登记学校，新登记的教师须属于已登记的学校。"),
+    "plan_conflict": ErrorWords(
+        "该学年度已提交另一份培训计划", "学校每个学年度提交一份培训计划；内容不同的计划不能覆盖。"
+    ),
+    "session_not_found": ErrorWords("本校没有该培训活动", "未找到该校的这次校本培训活动；请先登记活动。"),
+    "session_conflict": ErrorWords("该活动编号已以不同内容登记", "该校本培训活动编号已登记，且内容与本次不同。"),
+    "slot_invalid": ErrorWords("节次与活动日期的星期不符", "节次（如 tue-3）须与活动当天的星期一致。"),
+    "attendance_sheet_invalid": ErrorWords("考勤表无法登记", "考勤表中的教师须不重复，且更改考勤须说明原因。"),
+    "not_a_teacher_of_school": ErrorWords("该教师不是本校教师", "考勤表只能列出本校登记在册的教师。"),
     "code_not_in_force": ErrorWords("代码在相关辖区未生效", "该代码在所涉及的辖区尚未生效或已不再生效。"),
 }
 
