@@ -16,7 +16,7 @@ fi
 
 # The console's browser tests drive Debian's Chromium through Playwright (never a browser
 # Playwright would download), with CJK fonts so Chinese renders in their screenshots.
-if [ ! -x /usr/bin/chromium ]; then
+if [ ! -x /usr/bin/chromium ] || ! dpkg-query -W -f='${Status}' fonts-noto-cjk 2>/dev/null | grep -q "ok installed"; then
   echo "== installing Chromium and Noto CJK fonts (apt-get) for the console's browser tests"
   SUDO=""
   if [ "$(id -u)" -ne 0 ]; then SUDO="sudo -n"; fi

@@ -113,13 +113,14 @@ async def test_a_teacher_sees_their_hours_and_follows_a_certificates_qr_link(bro
     await shot(page, "teacher-phone", full_page=False)
     await certificate.scroll_into_view_if_needed()
     await shot(page, "teacher-certificate", full_page=False)
-    # What remains before a date, for another target: teacher_annual's 90 h online by year end.
+    # Another target: teacher_annual is for teachers (its applies_to), not a prospective
+    # principal, so the plan says it does not apply rather than listing hours to make up.
     await page.select_option("select[name=plan_target]", "teacher_annual")
     await page.fill("input[name=on]", "2026-12-01")
     await page.click("#plan-form button")
     await page.wait_for_selector("#plan")
     plan = await page.inner_text("#plan")
-    assert "2026-12-01" in plan and "远程/网络研修" in plan and "90" in plan and "2026-12-31" in plan
+    assert "2026-12-01" in plan and "不适用" in plan and "远程/网络研修" not in plan
     await page.goto(link)
     assert await page.get_attribute("#verify-state", "data-state") == "valid"
     await page.context.close()
