@@ -304,7 +304,11 @@ class CategoryPresent(Rule):
         assert span is not None or self.window.kind == "after_hire"
         first, last = span if span is not None else (date.max, date.min)
         if first != date.min:
-            base.window = {"from": first.isoformat(), "to": last.isoformat()}
+            base.window = {
+                **self.window.named(first, facts.calendar),
+                "from": first.isoformat(),
+                "to": last.isoformat(),
+            }
         counted = [
             c
             for c in _done(facts, on)

@@ -247,8 +247,8 @@ async def test_school_year_and_term_windows_follow_the_jurisdictions_calendar(ba
     # autumn term; the term before is spring 2026-02-15 to 2026-08-19.
     answer = await verdict(bank, "W-T-1", "school_year_test", f"on=2026-09-10&min_position={position}")
     windows = {r["rule"]: (r.get("window"), r["met"]) for r in answer["requirements"]}
-    assert windows["school-year-10h"] == ({"from": "2026-08-20", "to": "2027-08-19"}, True)
-    assert windows["last-term-ethics"] == ({"from": "2026-02-15", "to": "2026-08-19"}, False)
+    assert windows["school-year-10h"] == ({"school_year": "2026-2027", "from": "2026-08-20", "to": "2027-08-19"}, True)
+    assert windows["last-term-ethics"] == ({"term": "2025-2026-2", "from": "2026-02-15", "to": "2026-08-19"}, False)
 
     bad = {**policy, "policy_id": "330300-bad-calendar", "calendar": {"year_starts": "02-30"}}
     r = await bank.client.post("/v1/policies", headers=bank.auth("admin"), json=bad)
