@@ -90,9 +90,12 @@ async def test_an_intern_head_teacher_is_eligible_for_the_post_after_the_year_an
     year = next(r for r in after["requirements"] if r["rule"] == "intern-year")
     assert year["source"]["article"] == "二(一)1" and year["evidence"][0]["role"] == "intern_head_teacher"
 
-    # Probation (001 二(一)2) rests on the intern year too, and says its period is assumed.
+    # Probation (001 二(一)2) rests on the intern year too, and on the first year's 120 h
+    # (002's figure, read for 温州: assumed); 24 h of pre-post training is not those hours.
     probation = await verdict(bank, "33030020260001", "probation", f"on=2027-09-01&min_position={position}")
-    assert probation["eligible"] is True and probation["assumed"] is True
+    assert probation["eligible"] is False and probation["assumed"] is True
+    met = {r["rule"]: r["met"] for r in probation["requirements"]}
+    assert met == {"probation-intern-year": True, "probation-first-year-hours": False}
 
 
 async def test_who_reaches_25_years_of_head_teacher_service_this_school_year(bank: Bank) -> None:
@@ -197,7 +200,8 @@ async def test_cohorts_list_only_those_a_target_is_for_with_totals(bank: Bank) -
     assert targets["head_teacher_honour"]["label"] == {"zh": "班主任荣誉", "en": "head-teacher honour"}
     assert targets["head_teacher_honour"]["asks"] == ["years"]
     assert [(x["policy_id"], x["rule"]) for x in targets["probation"]["rules"]] == [
-        ("330300-head-teacher", "probation-intern-year")
+        ("330300-head-teacher", "probation-intern-year"),
+        ("330300-head-teacher", "probation-first-year-hours"),
     ]
     r = await bank.client.get("/v1/learners/W-OLD-1/eligibility?target=honours", headers=bank.auth(WENZHOU_HR))
     assert r.status == 422 and (await r.json())["type"].endswith("unknown_target")
