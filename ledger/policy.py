@@ -13,8 +13,10 @@ Invariants:
   recorded; a rule that replaces a higher-level rule must name it, and must say
   ``loosens: true`` unless it is provably at least as strict;
 - a version may state the jurisdiction's school ``calendar`` (``year_starts``,
-  ``spring_starts``, ``plan_due`` as ``MM-DD``; each omitted one is the contract's):
-  spring and the plan deadline fall before the school year's start in the calendar year.
+  ``spring_starts``, ``plan_due`` as ``MM-DD``, ``sessions_per_week`` 1-7 and
+  ``attendance_threshold`` a share in (0, 1] such as ``"0.80"``; each omitted one is the
+  contract's): spring and the plan deadline fall before the school year's start in the
+  calendar year.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from ledger.errors import (
     UnknownCode,
 )
 from ledger.grammar import EARLIEST, LATEST, check_identifier, check_text
+from ledger.hours import exact_decimal
 from ledger.ids import policy_uuid
 from ledger.rule_parts import FieldReader
 from ledger.rules import POLICY_ID_LENGTH, Rule, at_least_as_strict, parse_rule
@@ -53,7 +56,8 @@ from ledger.vocabulary import is_jurisdiction, parent_chain
 _FIELDS = frozenset(
     {"policy_id", "version", "jurisdiction", "effective_from", "effective_to", "title", "rules", "note", "calendar"}
 )
-_CALENDAR = frozenset({"year_starts", "spring_starts", "plan_due"})
+_CALENDAR_DAYS = ("year_starts", "spring_starts", "plan_due")
+_CALENDAR = frozenset({*_CALENDAR_DAYS, "sessions_per_week", "attendance_threshold"})
 
 
 @dataclass(frozen=True)
@@ -105,15 +109,25 @@ def _day(value: Any, field: str) -> date:
     return day
 
 
-def calendar_data(calendar: Calendar) -> dict[str, str]:
-    return {
+def calendar_data(calendar: Calendar) -> dict[str, Any]:
+    data: dict[str, Any] = {
         name: f"{month:02d}-{day:02d}"
-        for name, (month, day) in (
-            ("year_starts", calendar.year_starts),
-            ("spring_starts", calendar.spring_starts),
-            ("plan_due", calendar.plan_due),
-        )
+        for name, (month, day) in ((name, getattr(calendar, name)) for name in _CALENDAR_DAYS)
     }
+    data["sessions_per_week"] = calendar.sessions_per_week
+    data["attendance_threshold"] = str(calendar.attendance_threshold)
+    return data
+
+
+def _threshold(value: Any) -> Decimal:
+    """A share written as an exact decimal string in (0, 1], such as "0.80"."""
+    where = "calendar.attendance_threshold"
+    if not isinstance(value, str):
+        raise PolicyInvalid('must be an exact decimal written as a string, such as "0.80"', field=where)
+    share = exact_decimal(value, field=where)
+    if not 0 < share <= 1 or share != share.quantize(Decimal("0.01")):
+        raise PolicyInvalid("must be a share above 0 and at most 1, with at most two places", field=where)
+    return share.quantize(Decimal("0.01"))
 
 
 def _calendar(value: Any) -> Calendar | None:
@@ -121,7 +135,11 @@ def _calendar(value: Any) -> Calendar | None:
         return None
     r = FieldReader(value, "calendar")
     r.keys(_CALENDAR)
-    stated = {name: r.month_day(name) for name in sorted(_CALENDAR) if r.has(name)}
+    stated: dict[str, Any] = {name: r.month_day(name) for name in _CALENDAR_DAYS if r.has(name)}
+    if r.has("sessions_per_week"):
+        stated["sessions_per_week"] = r.integer("sessions_per_week", low=1, high=7)
+    if r.has("attendance_threshold"):
+        stated["attendance_threshold"] = _threshold(r.data.get("attendance_threshold"))
     calendar = replace(DEFAULT_CALENDAR, **stated)
     for name in ("spring_starts", "plan_due"):
         if getattr(calendar, name) >= calendar.year_starts:

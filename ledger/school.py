@@ -62,8 +62,8 @@ SHA256: Final = re.compile(r"[0-9a-f]{64}")
 
 #: The required frequency of sessions and the attendance threshold where a jurisdiction's
 #: policy says nothing (seed 003: Tuesdays and Thursdays; API.md 1.1: 80 %).
-DEFAULT_SESSIONS_PER_WEEK: Final = 2
-DEFAULT_ATTENDANCE_THRESHOLD: Final = Decimal("0.8")
+DEFAULT_SESSIONS_PER_WEEK: Final = DEFAULT_CALENDAR.sessions_per_week
+DEFAULT_ATTENDANCE_THRESHOLD: Final = DEFAULT_CALENDAR.attendance_threshold
 
 
 @dataclass(frozen=True)
@@ -80,8 +80,8 @@ def school_terms_for(calendar: Calendar = DEFAULT_CALENDAR) -> SchoolTerms:
     """The one place the write and read side learn a school's terms and figures: the
     jurisdiction's calendar in force (``CreditBank.calendar`` on the write side,
     ``projections.policies.calendar_in_force`` on the read side) with the contract's
-    frequency and attendance threshold, which no policy states yet."""
-    return SchoolTerms(calendar=calendar)
+    frequency and attendance threshold it states (the contract's where it states none)."""
+    return SchoolTerms(calendar, calendar.sessions_per_week, calendar.attendance_threshold)
 
 
 def school_uuid(school_id: str) -> UUID:

@@ -3,8 +3,10 @@
 A school year is written ``YYYY-YYYY`` (the second year the first plus one); a term is
 ``YYYY-YYYY-1`` (autumn) or ``YYYY-YYYY-2`` (spring). Unless a jurisdiction's policy says
 otherwise (``Calendar``), school year Y1–Y2 runs 1 September Y1 to 31 August Y2, autumn
-1 September Y1 to 31 January Y2, spring 1 February Y2 to 31 August Y2, and a school's
-training plan for Y1–Y2 is due by 20 March Y2 (API.md, "Decided details of 1.1").
+1 September Y1 to 31 January Y2, spring 1 February Y2 to 31 August Y2, a school's
+training plan for Y1–Y2 is due by 20 March Y2, schools hold two school-based sessions a
+week and a teacher attending under 80 % of them is below the threshold (API.md,
+"Decided details of 1.1"; seed 003).
 
 Invariants:
 - ``parse_school_year``/``parse_term`` accept only the written form (ASCII digits, the
@@ -19,6 +21,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Final
 
 SCHOOL_YEAR_TEXT: Final = re.compile(r"([0-9]{4})-([0-9]{4})")
@@ -65,11 +68,16 @@ def parse_term(value: object) -> Term:
 @dataclass(frozen=True)
 class Calendar:
     """When a jurisdiction's school year and spring term start and its plans fall due,
-    as (month, day) pairs; the defaults are the contract's."""
+    as (month, day) pairs, and what it asks of its schools' school-based training each
+    term (sessions a week, the attendance threshold); the defaults are the contract's."""
 
     year_starts: tuple[int, int] = (9, 1)
     spring_starts: tuple[int, int] = (2, 1)
     plan_due: tuple[int, int] = (3, 20)
+    #: School-based sessions a school holds each week (seed 003: Tuesday and Thursday).
+    sessions_per_week: int = 2
+    #: A teacher attending a smaller share of a term's sessions is below the threshold.
+    attendance_threshold: Decimal = Decimal("0.80")
 
     def span(self, year: SchoolYear) -> tuple[date, date]:
         """``(first, last)`` day of the school year, both inclusive."""

@@ -149,7 +149,8 @@ class PolicyDocSchema(Schema):
     calendar = fields.Dict(
         metadata={
             "description": "the jurisdiction's school calendar: {year_starts, spring_starts, plan_due} as MM-DD "
-            "(defaults 09-01, 02-01, 03-20)"
+            "(defaults 09-01, 02-01, 03-20), sessions_per_week 1-7 (default 2) and attendance_threshold "
+            'a share such as "0.80" (the default) for school-based training'
         }
     )
     rules = fields.List(fields.Nested(RuleDocSchema), required=True)

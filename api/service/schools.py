@@ -44,6 +44,7 @@ from ledger.school import SCHOOL_KINDS, PlanFiling, SchoolRegistration, SessionF
 from ledger.school_commands import Absence, AttendanceSheet
 from ledger.school_year import parse_school_year, parse_term
 from projections import schools
+from projections.policies import calendar_in_force
 
 
 def _check_own_school(request: web.Request, school_id: str) -> None:
@@ -203,10 +204,11 @@ async def get_inspections(request: web.Request) -> web.Response:
             await schools.inspection(conn, s, term, svc.today(), position)
             for s in await schools.schools_in(conn, query["jurisdiction"], position)
         ]
+        calendar = await calendar_in_force(conn, query["jurisdiction"], svc.today(), position)
     body = {
         "jurisdiction": query["jurisdiction"],
         "term": str(term),
-        "threshold": school_terms_for().attendance_threshold,
+        "threshold": school_terms_for(calendar).attendance_threshold,
         "schools": schools.ranked(reports),
         "position": position,
     }

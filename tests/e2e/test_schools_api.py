@@ -339,3 +339,59 @@ async def test_an_absence_reason_is_nowhere_in_the_database_and_erasure_leaves_t
     assert r.status == 200
     teachers = [t["learner_id"] for t in (await r.json())["attendance"]["teachers"]]
     assert TEACHER_B not in teachers and TEACHER_A in teachers
+
+
+async def test_a_countys_policy_states_the_sessions_a_week_and_the_attendance_threshold(bank: Bank):
+    # Seed 003 gives the frequency, API.md 1.1 the 80 % default; a county may state its own
+    # in its policy's calendar, and the term's inspection is judged by what is in force.
+    tokens = await _schools(bank)
+    county = {
+        "policy_id": "220106-school-based-figures",
+        "jurisdiction": "220106",
+        "effective_from": "2026-09-01",
+        "title": "绿园区校本培训考核要求",
+        "calendar": {"sessions_per_week": 1, "attendance_threshold": "0.50"},
+        "rules": [
+            {
+                "id": "school-based-term",
+                "kind": "min_hours",
+                "targets": ["school_based_term"],
+                "applies_to": {"roles": ["teacher"]},
+                "window": {"kind": "term"},
+                "hours": "8",
+                "categories": ["school_based"],
+                "source": {"document": "绿园区校本培训考核要求", "article": "一"},
+            }
+        ],
+    }
+    status, published = await _post(bank, "/v1/policies", "admin", county)
+    assert status == 201, published
+    for session_id, day, slot, content in (
+        ("w47", "2026-11-17", "tue-3", "2026-w47-maths"),
+        ("w48", "2026-11-24", "tue-3", "2026-w48-reading"),
+    ):
+        status, _ = await _post(
+            bank, f"/v1/schools/{SCHOOL}/sessions", tokens["own"], _session(session_id, day, slot, content, "研讨")
+        )
+        assert status == 201
+    await _post(bank, f"/v1/schools/{SCHOOL}/sessions/w47/attendance", tokens["own"], {"present": [TEACHER_A]})
+    status, last = await _post(
+        bank, f"/v1/schools/{SCHOOL}/sessions/w48/attendance", tokens["own"], {"present": [TEACHER_A, TEACHER_B]}
+    )
+    assert status == 201
+    r = await bank.client.get(
+        f"/v1/schools/{SCHOOL}/inspection",
+        params={"term": "2026-2027-1", "min_position": str(last["position"])},
+        headers=bank.auth("hr"),
+    )
+    report = await r.json()
+    assert r.status == 200, report
+    assert report["sessions"]["required_per_week"] == 1
+    assert report["attendance"]["threshold"] == "0.5"
+    # 王芳 attended one of two contents: 50 %, not below a 50 % threshold (80 % would flag
+    # her); the principal attended neither.
+    assert report["attendance"]["below_threshold"] == [PRINCIPAL]
+    r = await bank.client.get(
+        "/v1/inspections", params={"jurisdiction": "220106", "term": "2026-2027-1"}, headers=bank.auth("hr")
+    )
+    assert (await r.json())["threshold"] == "0.5"

@@ -19,6 +19,7 @@ from ledger.eligibility import CompletionFact, Facts, RoleFact, calendar_of, eva
 from ledger.policy import parse_policy
 from ledger.rule_parts import Window, add_years, service_reached, years_served
 from ledger.rules import parse_rule
+from ledger.school import school_terms_for
 from ledger.school_year import DEFAULT_CALENDAR, Calendar
 from tests.unit.ledger_examples import new_bank
 
@@ -75,10 +76,25 @@ def test_a_policy_states_its_calendar_and_the_nearest_one_is_in_force() -> None:
         ({"year_starts": "02-29"}, "calendar.year_starts"),
         ({"spring_starts": "10-01"}, "calendar.spring_starts"),
         ({"term_starts": "09-01"}, "calendar.term_starts"),
+        ({"sessions_per_week": 0}, "calendar.sessions_per_week"),
+        ({"sessions_per_week": "2"}, "calendar.sessions_per_week"),
+        ({"attendance_threshold": 0.9}, "calendar.attendance_threshold"),
+        ({"attendance_threshold": "1.5"}, "calendar.attendance_threshold"),
+        ({"attendance_threshold": "0.805"}, "calendar.attendance_threshold"),
     ):
         with pytest.raises(errors.DomainError) as refused:
             policy("330300", [rule()], calendar=bad)
         assert refused.value.field == path
+
+
+def test_a_policy_states_what_it_asks_of_its_schools_and_the_inspection_reads_it() -> None:
+    # Seed 003 and API.md 1.1: twice a week and 80 % unless the jurisdiction's policy says otherwise.
+    assert (DEFAULT_CALENDAR.sessions_per_week, DEFAULT_CALENDAR.attendance_threshold) == (2, Decimal("0.80"))
+    county = policy("220106", [rule()], calendar={"sessions_per_week": 1, "attendance_threshold": "0.9"})
+    assert county.calendar == Calendar(sessions_per_week=1, attendance_threshold=Decimal("0.90"))
+    assert parse_policy(county.as_data()) == county
+    terms = school_terms_for(calendar_of([county], "220106", date(2026, 12, 1)))
+    assert (terms.sessions_per_week, terms.attendance_threshold) == (1, Decimal("0.90"))
 
 
 def test_thirty_years_land_on_the_anniversary_and_a_gap_pushes_it_back() -> None:
