@@ -16,7 +16,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from api.console import auditor, hr, institution, login, teacher, verify
+from api.console import auditor, hr, institution, login, school, teacher, verify
 from api.console.bank_api import CLIENT
 from api.console.session import Sealer, load_key
 from api.console.web import HERE, SEALER
@@ -48,6 +48,7 @@ def install(app: web.Application) -> None:
         *institution.ROUTES,
         *auditor.ROUTES,
         *teacher.ROUTES,
+        *school.ROUTES,
         *verify.ROUTES,
         web.get("/console/static/{name}", _static),
     ]

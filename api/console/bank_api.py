@@ -54,6 +54,13 @@ class Api:
         async with self._http.get(self._base + path, params=query, headers=self._headers) as r:
             return Reply(r.status, await _body(r))
 
+    async def download(self, path: str, accept: str, **params: Any) -> tuple[int, bytes]:
+        """The answer's bytes as ``accept`` asks (a spreadsheet the page hands on as it came)."""
+        query = {k: str(v) for k, v in params.items() if v is not None and v != ""}
+        headers = {**self._headers, "Accept": accept}
+        async with self._http.get(self._base + path, params=query, headers=headers) as r:
+            return r.status, await r.read()
+
     async def post(self, path: str, body: Any, **params: Any) -> Reply:
         query = {k: str(v) for k, v in params.items() if v is not None}
         async with self._http.post(self._base + path, json=body, params=query, headers=self._headers) as r:

@@ -38,7 +38,12 @@ async def post_login(current: Page) -> web.StreamResponse:
     if caller is None:
         csrf = sealer(current.request).anonymous_csrf(current.request) or new_csrf()
         return current.render("login.html", status=401, csrf=csrf, next=form.get("next", ""), failed=True)
-    scope = {"provider_id": caller.provider_id, "jurisdiction": caller.jurisdiction, "learner_id": caller.learner_id}
+    scope = {
+        "provider_id": caller.provider_id,
+        "jurisdiction": caller.jurisdiction,
+        "learner_id": caller.learner_id,
+        "school_id": caller.school_id,
+    }
     session = Session(token, caller.role, scope, new_csrf(), time.time())
     response = see_other(_safe_next(form.get("next")) or HOME.get(caller.role, "/console/"))
     sealer(current.request).set_session(response, session, secure=secure_cookies(current.request))

@@ -39,6 +39,7 @@ HOME: Final = {
     "institution": "/console/institution",
     "auditor": "/console/auditor",
     "learner": "/console/me",
+    "school": "/console/school",
 }
 
 

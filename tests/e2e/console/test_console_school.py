@@ -1,0 +1,121 @@
+"""The school's training coordinator in the browser: this week's sessions, the attendance sheet
+ticked and posted, the term inspection's rates moving with it, the inspection as xlsx; and the
+pages a school token may not open (HR's), and the school's pages no other role may open.
+
+绿园区第一实验小学 (2201060001) held two sessions this week (TODAY is Thursday 2026-11-26),
+each of its own content; the coordinator ticks 李华 present at Tuesday's.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import openpyxl
+
+from tests.e2e.console.conftest import Console, shot, signed_in
+
+SCHOOL = "2201060001"
+PRINCIPAL = "220106197001010011"
+TEACHER_A = "220106198501010021"
+TEACHER_B = "220106199003150042"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+async def _school_with_sessions(bank: Console) -> None:
+    r = await bank.client.post(
+        "/v1/schools",
+        headers=bank.auth("hr"),
+        json={"school_id": SCHOOL, "name": "长春市绿园区第一实验小学", "jurisdiction": "220106", "kind": "urban", "teachers": 60},
+    )
+    assert r.status == 201, await r.text()
+    roster = [
+        {
+            "learner_id": number,
+            "name": name,
+            "jurisdiction": "220106",
+            "school": SCHOOL,
+            "hired_on": "2015-09-01",
+            "roles": [{"role": role, "since": "2015-09-01"}],
+        }
+        for number, name, role in (
+            (PRINCIPAL, "赵校长", "principal"),
+            (TEACHER_A, "李华", "teacher"),
+            (TEACHER_B, "王芳", "teacher"),
+        )
+    ]
+    r = await bank.client.post("/v1/learners", headers=bank.auth("hr"), json={"learners": roster})
+    assert r.status == 207, await r.text()
+    bank.tokens["school"] = await bank.mint("school", school_id=SCHOOL)
+    for session_id, day, slot, content, title in (
+        ("2026-11-24-tue", "2026-11-24", "tue-3", "w48-reading", "整本书阅读教学研讨"),
+        ("2026-11-26-thu", "2026-11-26", "thu-3", "w48-writing", "习作教学研讨"),
+    ):
+        body = {
+            "session_id": session_id,
+            "held_on": day,
+            "slot": slot,
+            "content_key": content,
+            "programme": {"code": "SB-2026", "title": title},
+            "hours": "1.5",
+            "instructor": PRINCIPAL,
+        }
+        r = await bank.client.post(f"/v1/schools/{SCHOOL}/sessions", headers=bank.auth("school"), json=body)
+        assert r.status == 201, await r.text()
+
+
+async def _rate(page: Any, learner_id: str) -> tuple[str, str]:
+    row = page.locator(f"#rates tr[data-learner='{learner_id}']")
+    return (await row.locator("td").nth(2).inner_text(), await row.locator("td.rate").inner_text())
+
+
+async def test_the_coordinator_ticks_the_sheet_and_sees_the_inspection_move(browser: Any, bank: Console) -> None:
+    await _school_with_sessions(bank)
+    page = await signed_in(browser, bank, "school")
+    assert page.url.endswith("/console/school")
+    assert await page.locator("#term").inner_text() == "2026-2027-1"
+    week = page.locator("#week tbody tr")
+    assert await week.count() == 2
+    assert "整本书阅读教学研讨" in await week.nth(0).inner_text()
+    assert (await _rate(page, TEACHER_A))[0] == "0/2"
+
+    # Tuesday's sheet: tick 李华 only, post it (the form carries the session's CSRF token).
+    await page.locator(".sheet-link").nth(0).click()
+    await page.wait_for_selector("#attendance-form")
+    assert "李华" in await page.locator("#attendance-form").inner_text()
+    await page.check(f"#attendance-form input[value='{TEACHER_A}']")
+    async with page.expect_navigation():
+        await page.click("#attendance-form button[type=submit]")
+    assert "签到已记录" in await page.locator("#attendance-result").inner_text()
+    attended, rate = await _rate(page, TEACHER_A)
+    assert attended == "1/2"
+    assert (await _rate(page, TEACHER_B))[0] == "0/2"
+    # The page shows the API's own figures, read after the write.
+    r = await bank.client.get(
+        f"/v1/schools/{SCHOOL}/inspection", params={"term": "2026-2027-1"}, headers=bank.auth("school")
+    )
+    answer = {t["learner_id"]: t for t in (await r.json())["attendance"]["teachers"]}
+    assert rate == str(answer[TEACHER_A]["rate"]) and answer[TEACHER_A]["attended"] == 1
+    await shot(page, "school")
+
+    # The inspection as xlsx, through the session (no bearer token in the browser).
+    reply = await page.request.get(bank.base + await page.get_attribute("#inspection-xlsx", "href"))
+    assert reply.status == 200 and reply.headers["content-type"].startswith(XLSX)
+    book = openpyxl.load_workbook(io.BytesIO(await reply.body()))
+    cells = {str(c.value) for sheet in book.worksheets for row in sheet.iter_rows() for c in row}
+    assert TEACHER_A in cells
+
+    # A school token may not open HR's or the auditor's pages.
+    for path in ("/console/hr", "/console/learners", "/console/auditor"):
+        r = await page.goto(bank.base + path)
+        assert r is not None and r.status == 403, path
+    await page.context.close()
+
+
+async def test_other_roles_may_not_open_the_school_pages(browser: Any, bank: Console) -> None:
+    for role in ("hr", "institution", "learner"):
+        page = await signed_in(browser, bank, role)
+        for path in ("/console/school", "/console/school/inspection.xlsx"):
+            r = await page.goto(bank.base + path)
+            assert r is not None and r.status == 403, (role, path)
+        await page.context.close()
