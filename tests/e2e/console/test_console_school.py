@@ -26,7 +26,13 @@ async def _school_with_sessions(bank: Console) -> None:
     r = await bank.client.post(
         "/v1/schools",
         headers=bank.auth("hr"),
-        json={"school_id": SCHOOL, "name": "长春市绿园区第一实验小学", "jurisdiction": "220106", "kind": "urban", "teachers": 60},
+        json={
+            "school_id": SCHOOL,
+            "name": "长春市绿园区第一实验小学",
+            "jurisdiction": "220106",
+            "kind": "urban",
+            "teachers": 60,
+        },
     )
     assert r.status == 201, await r.text()
     roster = [
@@ -87,6 +93,7 @@ async def test_the_coordinator_ticks_the_sheet_and_sees_the_inspection_move(brow
     async with page.expect_navigation():
         await page.click("#attendance-form button[type=submit]")
     assert "签到已记录" in await page.locator("#attendance-result").inner_text()
+    assert await page.is_checked(f"#attendance-form input[value='{TEACHER_A}']")
     attended, rate = await _rate(page, TEACHER_A)
     assert attended == "1/2"
     assert (await _rate(page, TEACHER_B))[0] == "0/2"
