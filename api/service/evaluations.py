@@ -28,6 +28,7 @@ from api.service.evaluation_schemas import (
 from api.service.http import (
     answer,
     authorize_learner,
+    check_jurisdiction_scope,
     load_body,
     load_query,
     resolve_position,
@@ -125,14 +126,7 @@ async def post_review(request: web.Request) -> web.Response:
 async def get_ranking(request: web.Request) -> web.Response:
     query = load_query(request, ranking_query_schema)
     jurisdiction = query["jurisdiction"]
-    caller = principal(request)
-    if not caller.covers_jurisdiction(jurisdiction):
-        raise Problem(
-            403,
-            "forbidden",
-            "Outside your scope",
-            f"this token covers jurisdiction {caller.jurisdiction}, not {jurisdiction}",
-        )
+    check_jurisdiction_scope(request, jurisdiction)
     async with services(request).reads.acquire() as conn:
         position = await resolve_position(conn, request, query)
         ranked = await evaluations.ranking(conn, jurisdiction, position)
