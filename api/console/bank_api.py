@@ -6,7 +6,10 @@ Invariants:
   routes table, middleware and handlers authorise it exactly as they would a program, so a
   page can never show what the token could not read through the API, and a write decides on
   the ledger the way the API's write does;
-- an answer is handed back as it came (status and JSON), never reinterpreted as allowed.
+- an answer is handed back as it came (status and JSON), never reinterpreted as allowed;
+- JSON calls carry ``Accept-Language`` of the page's language, so a problem's title and
+  detail come in the reader's words (the API's own Chinese); a download asks for nothing,
+  so a spreadsheet's headers are what the path's own ``lang`` asks for.
 """
 
 from __future__ import annotations
@@ -44,14 +47,15 @@ def _base(request: web.Request) -> str:
 class Api:
     """The API as one token (or none, for public reads) sees it."""
 
-    def __init__(self, request: web.Request, token: str | None) -> None:
+    def __init__(self, request: web.Request, token: str | None, language: str = "en") -> None:
         self._http = request.app[CLIENT]
         self._base = _base(request)
         self._headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._json_headers = {**self._headers, "Accept-Language": language}
 
     async def get(self, path: str, **params: Any) -> Reply:
         query = {k: str(v) for k, v in params.items() if v is not None and v != ""}
-        async with self._http.get(self._base + path, params=query, headers=self._headers) as r:
+        async with self._http.get(self._base + path, params=query, headers=self._json_headers) as r:
             return Reply(r.status, await _body(r))
 
     async def download(self, path: str, accept: str, **params: Any) -> tuple[int, bytes]:
@@ -63,7 +67,7 @@ class Api:
 
     async def post(self, path: str, body: Any, **params: Any) -> Reply:
         query = {k: str(v) for k, v in params.items() if v is not None}
-        async with self._http.post(self._base + path, json=body, params=query, headers=self._headers) as r:
+        async with self._http.post(self._base + path, json=body, params=query, headers=self._json_headers) as r:
             return Reply(r.status, await _body(r))
 
 

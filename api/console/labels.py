@@ -1,8 +1,9 @@
 """What the console says, in Chinese (the default) or English (``?lang=en``).
 
 Invariants: vocabulary codes are labelled from ``ledger.vocabulary.LABELS`` only (an unknown
-code shows as itself, never as a guess); the console's own words and the Chinese reasons of
-refusals (by problem ``code``) live here, each with both languages.
+code shows as itself, never as a guess); the words of a refusal are the ledger's and the
+API's own (``REASONS``, read from their tables by code); the console's own words live here,
+each with both languages.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
+from api.service.problem_labels import problem_labels
 from ledger.vocabulary import LABELS
 
 LANGS: Final = ("zh", "en")
@@ -197,33 +199,9 @@ WORDS: Final[dict[str, tuple[str, str]]] = {
     "language": ("English", "中文"),
 }
 
-#: Refusals in Chinese, by the problem code the ledger or the API gives.
-REASONS: Final[dict[str, tuple[str, str]]] = {
-    "validation_failed": ("格式不正确", "not in the expected form"),
-    "learner_not_found": ("教师编号未注册", "no such learner is registered"),
-    "provider_not_found": ("培训机构未注册", "no such institution"),
-    "provider_suspended": ("培训机构已被暂停", "the institution is suspended"),
-    "outside_accreditation": ("超出本机构资质范围（类别、级别或有效期）", "outside the institution's accreditation"),
-    "completion_in_future": ("完成日期晚于今天", "completed after today"),
-    "completion_dates_out_of_order": ("开始日期晚于完成日期", "started after it was completed"),
-    "hours_invalid": ("学时不正确（须为正数，最多两位小数）", "hours must be positive, two decimals at most"),
-    "completion_conflict": (
-        "该记录编号已以不同内容记录；更正须先撤销再新记",
-        "this record id was recorded with other facts",
-    ),
-    "repeated_in_batch": ("文件中记录编号重复", "the record id repeats in this file"),
-    "unknown_code": ("代码不在词表中", "the code is not in the vocabulary"),
-    "code_not_in_force": ("该代码在此地区未启用", "the code is not in force there"),
-    "identifier_invalid": ("编号格式不正确", "the identifier is not valid"),
-    "identifier_reserved": ("编号为保留值", "the identifier is reserved"),
-    "text_invalid": ("文字含有不允许的字符", "the text holds a character not allowed"),
-    "forbidden": ("超出您的管辖范围", "outside your scope"),
-    "learner_already_registered": ("教师已以不同信息注册", "registered with other details"),
-    "account_closed": ("该教师的档案已转出", "the learner's record was transferred away"),
-    "completion_not_found": ("没有这条记录", "no such record"),
-    "revocation_not_permitted": ("只能撤销本机构的记录", "only the posting institution may revoke it"),
-    "posting_as_another_provider": ("不能以其他机构名义提交", "cannot post as another institution"),
-}
+#: Refusals by problem code, (Chinese title, English title): read from the ledger's and the
+#: API's own words (``ledger.error_labels``, ``api.service.problem_labels``), never restated.
+REASONS: Final[dict[str, tuple[str, str]]] = {code: (w.zh, w.en) for code, w in problem_labels().items()}
 
 
 #: A malformed cell, in Chinese, by the field it was meant for (``validation_failed``).

@@ -53,7 +53,7 @@ class Page:
 
     @property
     def api(self) -> Api:
-        return Api(self.request, self.session.token if self.session else None)
+        return Api(self.request, self.session.token if self.session else None, self.lang)
 
     def render(self, template: str, status: int = 200, **context: Any) -> web.Response:
         lang = self.lang

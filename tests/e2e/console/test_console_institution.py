@@ -135,9 +135,9 @@ async def test_two_thousand_rows_three_rejected_in_chinese_fixed_and_nothing_dou
         cells = await rejected.nth(i).locator("td").all_inner_texts()
         found[cells[0]] = (cells[2], cells[3])
     assert found == {
-        "12": ("教师编号未注册", "B 工号"),
+        "12": ("无此教师", "B 工号"),
         "502": ("学时须为正数，最多两位小数", "G 学时"),
-        "1502": ("超出本机构资质范围（类别、级别或有效期）", "E 类别"),
+        "1502": ("超出机构的认定范围", "E 类别"),
     }
     await shot(page, "upload-rejections")
     await _press(page, "#commit")
@@ -180,7 +180,7 @@ async def test_an_institution_uploads_csv_and_revokes_its_own_record(
     await page.fill("input[name=record_id]", "NO-SUCH")
     await page.fill("input[name=reason]", "试试")
     await _press(page, "#revocation-form button")
-    assert "没有这条记录" in await page.inner_text("#revocation-result")
+    assert "无此培训记录" in await page.inner_text("#revocation-result")
     await settle(bank)
     r = await bank.client.get("/v1/learners/220106201500004/balance", headers=bank.auth("hr"))
     assert (await r.json())["total"]["hours"] == "0"
