@@ -3,9 +3,26 @@
   "use strict";
   // No animation: a chart shows its figures at once (and a screenshot shows them right).
   if (window.Chart) window.Chart.defaults.animation = false;
+  // A chart whose figures are all whole numbers (the cohort's counts of teachers) gets
+  // whole-number ticks on its value axis: 0.5 of a teacher is never a tick. A chart with a
+  // fractional figure (hours such as 1.5) keeps Chart.js's own ticks.
+  function countAxis(spec) {
+    var data = (spec.data && spec.data.datasets) || [];
+    var whole = data.length > 0 && data.every(function (d) {
+      return (d.data || []).every(function (v) { return v === null || Number.isInteger(Number(v)); });
+    });
+    if (!whole) return;
+    var options = spec.options = spec.options || {};
+    var scales = options.scales = options.scales || {};
+    var axis = options.indexAxis === "y" ? "x" : "y";
+    var scale = scales[axis] = scales[axis] || {};
+    scale.ticks = Object.assign({precision: 0}, scale.ticks || {});
+    scale.beginAtZero = true;
+  }
   function chart(el) {
     if (!window.Chart) return;
     var spec = JSON.parse(el.getAttribute("data-chart"));
+    countAxis(spec);
     new window.Chart(el, spec);
   }
   document.querySelectorAll("canvas[data-chart]").forEach(chart);
