@@ -1,49 +1,74 @@
-"""The term-end inspection as a spreadsheet: rows for CSV, and an xlsx workbook (openpyxl).
+"""The term-end inspection as a spreadsheet: CSV, and an xlsx workbook of several sheets,
+both written by ``api.service.spreadsheet`` (its ``Column``s, ``XlsxBook``/``XlsxSheet``,
+``csv_header``/``csv_row``), so a teacher number is text here as in every export.
 
 Invariants:
-- headers are Chinese (the users'), one header row per sheet;
+- headers are Chinese (the users'), one header row per sheet, from ``spreadsheet.COLUMNS``;
 - identifiers (school ids, teacher numbers, session ids, content keys) are text cells
   (``@`` format, written as strings), so a spreadsheet never turns 220106… into a number; in
-  CSV they follow ``api.service.spreadsheet`` (a leading ``'``);
+  CSV they follow ``api.service.spreadsheet`` (a leading ``'``); a session's day and hours
+  are text cells too, as the inspection has always written them;
 - no text cell is ever a formula: in xlsx every text cell is a string cell whatever it starts
   with, in CSV ``spreadsheet.text`` marks it;
-- rates are shown as percentages of the exact decimal the JSON gives, never a float.
+- counts are numeric cells; rates are shown as percentages of the exact decimal the JSON
+  gives (``50.0%``), never a float.
 """
 
 from __future__ import annotations
 
-import io
 from decimal import Decimal
 from typing import Any, Final
 
-from openpyxl import Workbook
-from openpyxl.worksheet.worksheet import Worksheet
-
 from api.service import spreadsheet
+from api.service.spreadsheet import Column, Kind
 from ledger.hours import format_hours
 from ledger.school import SCHOOL_KINDS
 
-XLSX: Final = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+XLSX: Final = spreadsheet.XLSX_TYPE
 
-TEACHER_HEADERS: Final = ("教师编号", "姓名", "出勤次数", "应出勤次数", "出勤率", "低于出勤率要求")
-RANKING_HEADERS: Final = (
-    "名次",
-    "学校代码",
-    "学校名称",
-    "类型",
-    "计划已备案",
-    "计划按时",
-    "培训次数",
-    "周数",
-    "达到频次的周数",
-    "平均出勤率",
-    "教师人数",
-    "低于出勤率要求的教师",
-    "校长主讲",
+TEACHER_COLUMNS: Final = (
+    Column("learner_id", "identifier"),
+    Column("name"),
+    Column("attended", "count"),
+    Column("held", "count"),
+    Column("rate"),
+    Column("below_threshold"),
 )
-#: Columns (0-based) of each table that hold identifiers: written as text cells.
-_TEACHER_IDS: Final = frozenset({0})
-_RANKING_IDS: Final = frozenset({1, 11})
+RANKING_COLUMNS: Final = (
+    Column("rank", "count"),
+    Column("school_id", "identifier"),
+    Column("school_name"),
+    Column("kind"),
+    Column("plan_filed"),
+    Column("plan_on_time"),
+    Column("sessions_held", "count"),
+    Column("weeks", "count"),
+    Column("weeks_meeting_frequency", "count"),
+    Column("average_rate"),
+    Column("teachers", "count"),
+    Column("teachers_below_threshold", "identifier"),
+    Column("principal_lectured"),
+)
+SUMMARY_COLUMNS: Final = (Column("item"), Column("content"))
+SESSION_COLUMNS: Final = (
+    Column("held_on", "identifier"),
+    Column("slot"),
+    Column("session_id", "identifier"),
+    Column("content_key", "identifier"),
+    Column("programme_title"),
+    Column("hours", "identifier"),
+    Column("instructor", "identifier"),
+    Column("by_principal"),
+)
+LECTURER_COLUMNS: Final = (
+    Column("instructor", "identifier"),
+    Column("name"),
+    Column("lectures", "count"),
+    Column("principal"),
+)
+#: The headers of the teachers' and the ranking's sheet, as they read.
+TEACHER_HEADERS: Final = tuple(c.header("zh") for c in TEACHER_COLUMNS)
+RANKING_HEADERS: Final = tuple(c.header("zh") for c in RANKING_COLUMNS)
 
 
 def percent(rate: Decimal | None) -> str:
@@ -51,106 +76,85 @@ def percent(rate: Decimal | None) -> str:
 
 
 def _yes(value: bool) -> str:
-    return "是" if value else "否"
+    return spreadsheet.yes_no(value, "zh")
 
 
 def teacher_rows(report: dict[str, Any]) -> list[list[Any]]:
-    rows: list[list[Any]] = [list(TEACHER_HEADERS)]
-    for t in report["attendance"]["teachers"]:
-        rows.append(
-            [t["learner_id"], t["name"] or "", t["attended"], t["held"], percent(t["rate"]), _yes(t["below_threshold"])]
-        )
-    return rows
+    return [
+        [t["learner_id"], t["name"] or "", t["attended"], t["held"], percent(t["rate"]), _yes(t["below_threshold"])]
+        for t in report["attendance"]["teachers"]
+    ]
 
 
 def ranking_rows(body: dict[str, Any]) -> list[list[Any]]:
-    rows: list[list[Any]] = [list(RANKING_HEADERS)]
-    for s in body["schools"]:
-        rows.append(
-            [
-                s["rank"],
-                s["school_id"],
-                s["name"],
-                SCHOOL_KINDS.get(s["kind"], s["kind"]),
-                _yes(s["plan_filed"]),
-                _yes(s["plan_on_time"]),
-                s["sessions_held"],
-                s["weeks"],
-                s["weeks_meeting_frequency"],
-                percent(s["average_rate"]),
-                s["teachers"],
-                "、".join(s["below_threshold"]),
-                _yes(s["principal_lectured"]),
-            ]
-        )
-    return rows
+    return [
+        [
+            s["rank"],
+            s["school_id"],
+            s["name"],
+            SCHOOL_KINDS.get(s["kind"], s["kind"]),
+            _yes(s["plan_filed"]),
+            _yes(s["plan_on_time"]),
+            s["sessions_held"],
+            s["weeks"],
+            s["weeks_meeting_frequency"],
+            percent(s["average_rate"]),
+            s["teachers"],
+            "、".join(s["below_threshold"]),
+            _yes(s["principal_lectured"]),
+        ]
+        for s in body["schools"]
+    ]
 
 
-def csv_document(rows: list[list[Any]], id_columns: frozenset[int]) -> bytes:
-    """``rows`` (a header row first) as CSV by the bank's spreadsheet rule."""
-    made = [[spreadsheet.text(v) for v in rows[0]]]
-    for row in rows[1:]:
-        made.append([spreadsheet.identifier(v) if i in id_columns else spreadsheet.text(v) for i, v in enumerate(row)])
-    return spreadsheet.document(made)
+def _csv(columns: tuple[Column, ...], rows: list[list[Any]]) -> bytes:
+    return spreadsheet.csv_header(columns, "zh") + b"".join(spreadsheet.csv_row(columns, r) for r in rows)
 
 
 def teacher_csv(report: dict[str, Any]) -> bytes:
-    return csv_document(teacher_rows(report), _TEACHER_IDS)
+    return _csv(TEACHER_COLUMNS, teacher_rows(report))
 
 
 def ranking_csv(body: dict[str, Any]) -> bytes:
-    return csv_document(ranking_rows(body), _RANKING_IDS)
+    return _csv(RANKING_COLUMNS, ranking_rows(body))
 
 
-def _sheet(sheet: Worksheet, rows: list[list[Any]], text_columns: frozenset[int]) -> None:
-    for r, row in enumerate(rows, start=1):
-        for c, value in enumerate(row, start=1):
-            cell = sheet.cell(row=r, column=c)
-            if isinstance(value, (int, Decimal)) and not isinstance(value, bool) and c - 1 not in text_columns:
-                cell.value = value
-                continue
-            cell.value = "" if value is None else str(value)
-            # A string cell whatever it starts with: "=…" in a name stays text, never a formula.
-            cell.data_type = "s"
-            if r > 1 and c - 1 in text_columns:
-                cell.number_format = "@"
-    sheet.freeze_panes = "A2"
-
-
-def _summary_rows(report: dict[str, Any]) -> list[list[Any]]:
+def _summary_rows(report: dict[str, Any]) -> list[tuple[str, Any, Kind]]:
+    """(item, value, the value's kind): the school's id and name are text cells (``@``)."""
     plan = report["plan"]
     sessions = report["sessions"]
     principals = [i for i in report["instructors"] if i["principal"]]
     return [
-        ["项目", "内容"],
-        ["学校代码", report["school_id"]],
-        ["学校名称", report["name"]],
-        ["学期", report["term"]],
-        ["培训计划", "未备案" if plan is None else f"{plan['title']}({plan['filed_on']}备案)"],
-        ["计划是否按时", "" if plan is None else _yes(plan["on_time"])],
-        ["备案截止日期", "" if plan is None else str(plan["deadline"])],
-        ["培训次数", sessions["held"]],
-        ["培训内容数", sessions["contents"]],
-        ["每周要求次数", sessions["required_per_week"]],
-        ["达到频次的周数", f"{sessions['weeks_meeting_frequency']}/{sessions['weeks']}"],
-        ["出勤率要求", percent(report["attendance"]["threshold"])],
-        ["平均出勤率", percent(report["attendance"]["average_rate"])],
-        ["低于要求的教师", "、".join(report["attendance"]["below_threshold"])],
-        ["校长主讲", "、".join(f"{p['name'] or p['learner_id']}({p['sessions']}次)" for p in principals) or "否"],
+        ("学校代码", report["school_id"], "identifier"),
+        ("学校名称", report["name"], "identifier"),
+        ("学期", report["term"], "text"),
+        ("培训计划", "未备案" if plan is None else f"{plan['title']}({plan['filed_on']}备案)", "text"),
+        ("计划是否按时", "" if plan is None else _yes(plan["on_time"]), "text"),
+        ("备案截止日期", "" if plan is None else str(plan["deadline"]), "text"),
+        ("培训次数", sessions["held"], "count"),
+        ("培训内容数", sessions["contents"], "count"),
+        ("每周要求次数", sessions["required_per_week"], "count"),
+        ("达到频次的周数", f"{sessions['weeks_meeting_frequency']}/{sessions['weeks']}", "text"),
+        ("出勤率要求", percent(report["attendance"]["threshold"]), "text"),
+        ("平均出勤率", percent(report["attendance"]["average_rate"]), "text"),
+        ("低于要求的教师", "、".join(report["attendance"]["below_threshold"]), "text"),
+        (
+            "校长主讲",
+            "、".join(f"{p['name'] or p['learner_id']}({p['sessions']}次)" for p in principals) or "否",
+            "text",
+        ),
     ]
 
 
 def inspection_xlsx(report: dict[str, Any]) -> bytes:
-    book = Workbook()
-    summary = book.active
-    assert summary is not None
-    summary.title = "检查概况"
-    _sheet(summary, _summary_rows(report), frozenset())
-    for row in summary.iter_rows(min_row=2, max_row=3, min_col=2, max_col=2):
-        for cell in row:
-            cell.number_format = "@"
-    _sheet(book.create_sheet("教师出勤"), teacher_rows(report), _TEACHER_IDS)
-    sessions = [["日期", "节次", "培训编号", "内容编号", "培训项目", "学时", "主讲教师编号", "校长主讲"]]
+    book = spreadsheet.XlsxBook()
+    summary = book.sheet("检查概况", SUMMARY_COLUMNS, "zh")
+    for item, value, kind in _summary_rows(report):
+        summary.append([item, value], kinds=["text", kind])
+    teachers = book.sheet("教师出勤", TEACHER_COLUMNS, "zh")
+    for row in teacher_rows(report):
+        teachers.append(row)
+    sessions = book.sheet("培训记录", SESSION_COLUMNS, "zh")
     for s in report["sessions"]["list"]:
         sessions.append(
             [
@@ -164,25 +168,15 @@ def inspection_xlsx(report: dict[str, Any]) -> bytes:
                 _yes(s["by_principal"]),
             ]
         )
-    _sheet(book.create_sheet("培训记录"), sessions, frozenset({0, 2, 3, 5, 6}))
-    lecturers = [["主讲教师编号", "姓名", "主讲次数", "校长"]]
-    lecturers += [
-        [i["learner_id"] or "", i["name"] or "", i["sessions"], _yes(i["principal"])] for i in report["instructors"]
-    ]
-    _sheet(book.create_sheet("主讲教师"), lecturers, frozenset({0}))
-    return _saved(book)
+    lecturers = book.sheet("主讲教师", LECTURER_COLUMNS, "zh")
+    for i in report["instructors"]:
+        lecturers.append([i["learner_id"] or "", i["name"] or "", i["sessions"], _yes(i["principal"])])
+    return book.content()
 
 
 def inspections_xlsx(body: dict[str, Any]) -> bytes:
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.title = "学校排名"
-    _sheet(sheet, ranking_rows(body), _RANKING_IDS)
-    return _saved(book)
-
-
-def _saved(book: Workbook) -> bytes:
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    book = spreadsheet.XlsxBook()
+    sheet = book.sheet("学校排名", RANKING_COLUMNS, "zh")
+    for row in ranking_rows(body):
+        sheet.append(row)
+    return book.content()

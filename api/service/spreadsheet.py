@@ -2,8 +2,9 @@
 identifier a number, headers in the reader's language.
 
 An export names its ``Column``s once (code and kind) and hands rows of plain values to
-``csv_header``/``csv_row`` or ``XlsxSheet``; the console and every export use these, so a
-teacher number is text the same way everywhere.
+``csv_header``/``csv_row`` or ``XlsxSheet``; a workbook of several sheets (the term-end
+inspection) is an ``XlsxBook`` whose sheets are ``XlsxSheet``s; the console and every export
+use these, so a teacher number is text the same way everywhere.
 
 Invariants of the xlsx (``XlsxSheet``, openpyxl in write-only mode):
 - identifiers (kind ``identifier``) and free text (``text``) are string cells, never numbers nor
@@ -123,6 +124,34 @@ COLUMNS: Final[dict[str, Label]] = {
     "hours": Label("学时", "hours"),
     "detail": Label("说明", "detail"),
     "events": Label("事件", "events"),
+    # -- the term-end inspection (期末专项检查)
+    "item": Label("项目", "item"),
+    "content": Label("内容", "content"),
+    "attended": Label("出勤次数", "sessions attended"),
+    "held": Label("应出勤次数", "sessions held"),
+    "rate": Label("出勤率", "attendance rate"),
+    "below_threshold": Label("低于出勤率要求", "below the threshold"),
+    "rank": Label("名次", "rank"),
+    "school_id": Label("学校代码", "school id"),
+    "school_name": Label("学校名称", "school name"),
+    "plan_filed": Label("计划已备案", "plan filed"),
+    "plan_on_time": Label("计划按时", "plan on time"),
+    "sessions_held": Label("培训次数", "sessions held"),
+    "weeks": Label("周数", "weeks"),
+    "weeks_meeting_frequency": Label("达到频次的周数", "weeks meeting the frequency"),
+    "average_rate": Label("平均出勤率", "average attendance rate"),
+    "teachers": Label("教师人数", "teachers"),
+    "teachers_below_threshold": Label("低于出勤率要求的教师", "teachers below the threshold"),
+    "principal_lectured": Label("校长主讲", "principal lectured"),
+    "held_on": Label("日期", "held on"),
+    "slot": Label("节次", "slot"),
+    "session_id": Label("培训编号", "session id"),
+    "content_key": Label("内容编号", "content key"),
+    "programme_title": Label("培训项目", "programme"),
+    "instructor": Label("主讲教师编号", "instructor"),
+    "by_principal": Label("校长主讲", "by the principal"),
+    "lectures": Label("主讲次数", "sessions given"),
+    "principal": Label("校长", "principal"),
 }
 
 #: A yes/no cell in each header language (a verdict's ``eligible``).
@@ -208,13 +237,25 @@ XLSX_IN_MEMORY: Final = 4 * 1024 * 1024
 
 class XlsxSheet:
     """One worksheet written row by row (openpyxl write-only): ``append`` each row of plain
-    values, then ``chunks()`` for the finished file."""
+    values, then ``chunks()`` for the finished file. Given ``book``, the sheet is one more of
+    that workbook (``XlsxBook.sheet``), and the book is saved once."""
 
-    def __init__(self, title: str, columns: Sequence[Column], language: HeaderLanguage) -> None:
+    def __init__(
+        self,
+        title: str,
+        columns: Sequence[Column],
+        language: HeaderLanguage,
+        *,
+        book: Workbook | None = None,
+        freeze_header: bool = False,
+    ) -> None:
         self.columns = tuple(columns)
-        self.workbook = Workbook(write_only=True)
+        self.workbook = Workbook(write_only=True) if book is None else book
         # Sheet titles are at most 31 characters and take no []:*?/\.
         self.sheet = self.workbook.create_sheet(title[:31].translate(str.maketrans("", "", "[]:*?/\\")) or "sheet")
+        if freeze_header:
+            # Before any row: a write-only sheet writes its view ahead of the rows.
+            self.sheet.freeze_panes = "A2"
         bold = Font(bold=True)
         heads = []
         for column in self.columns:
@@ -242,8 +283,11 @@ class XlsxSheet:
         made.number_format = _FORMATS[kind]
         return made
 
-    def append(self, values: Sequence[Any]) -> None:
-        self.sheet.append([self.cell(c.kind, v) for c, v in zip(self.columns, values, strict=True)])
+    def append(self, values: Sequence[Any], kinds: Sequence[Kind] | None = None) -> None:
+        """One row; ``kinds`` overrides the columns' kinds for a row of another shape (a
+        summary sheet's item/value rows, where one row's value is a count, the next an id)."""
+        chosen = kinds if kinds is not None else [c.kind for c in self.columns]
+        self.sheet.append([self.cell(k, v) for k, v in zip(chosen, values, strict=True)])
 
     async def chunks(self) -> AsyncIterator[bytes]:
         """The finished file: zipped on a worker thread (it is CPU work), held in memory up
@@ -253,3 +297,20 @@ class XlsxSheet:
             out.seek(0)
             while chunk := out.read(XLSX_CHUNK):
                 yield chunk
+
+
+class XlsxBook:
+    """A workbook of several ``XlsxSheet``s (openpyxl write-only), in the order they are
+    made; each sheet is written whole before the next is made (write-only sheets are
+    streamed). For a small workbook (one school's inspection) ``content()`` gives the bytes."""
+
+    def __init__(self) -> None:
+        self.workbook = Workbook(write_only=True)
+
+    def sheet(self, title: str, columns: Sequence[Column], language: HeaderLanguage) -> XlsxSheet:
+        return XlsxSheet(title, columns, language, book=self.workbook, freeze_header=True)
+
+    def content(self) -> bytes:
+        out = io.BytesIO()
+        self.workbook.save(out)
+        return out.getvalue()
