@@ -152,7 +152,7 @@ async def _school_in_scope(conn: Any, request: web.Request, school_id: str, posi
 async def get_school(request: web.Request) -> web.Response:
     school_id = request.match_info["school_id"]
     query = load_query(request, school_read_query_schema)
-    async with services(request).pool.acquire() as conn:
+    async with services(request).reads.acquire() as conn:
         position = await resolve_position(conn, request, query)
         found = await _school_in_scope(conn, request, school_id, position)
     return answer({**found, "kind_label": SCHOOL_KINDS.get(found["kind"], found["kind"]), "position": position})
@@ -162,7 +162,7 @@ async def get_schools(request: web.Request) -> web.Response:
     query = load_query(request, schools_query_schema)
     caller = principal(request)
     _check_jurisdiction(request, query["jurisdiction"])
-    async with services(request).pool.acquire() as conn:
+    async with services(request).reads.acquire() as conn:
         position = await resolve_position(conn, request, query)
         found = await schools.schools_in(conn, query["jurisdiction"], position)
     if caller.role == "school":
@@ -184,7 +184,7 @@ async def get_inspection(request: web.Request) -> web.Response:
     query = load_query(request, inspection_query_schema)
     term = _term(query["term"])
     svc = services(request)
-    async with svc.pool.acquire() as conn:
+    async with svc.reads.acquire() as conn:
         position = await resolve_position(conn, request, query)
         found = await _school_in_scope(conn, request, school_id, position)
         report = await schools.inspection(conn, found, term, svc.today(), position)
@@ -198,7 +198,7 @@ async def get_inspections(request: web.Request) -> web.Response:
     term = _term(query["term"])
     _check_jurisdiction(request, query["jurisdiction"])
     svc = services(request)
-    async with svc.pool.acquire() as conn:
+    async with svc.reads.acquire() as conn:
         position = await resolve_position(conn, request, query)
         reports = [
             await schools.inspection(conn, s, term, svc.today(), position)
