@@ -247,8 +247,8 @@ async def test_an_unreachable_standby_is_passed_over_and_named_by_readyz(
 
 async def test_the_school_reads_answer_from_the_standby(replicated: tuple[Database, Database], tmp_path: Path) -> None:
     primary, standby = replicated
-    school = {"school_id": "S-REPLICA", "name": "绿园区第二小学", "jurisdiction": "220106", "kind": "urban"}
-    school["teachers"] = 40
+    school: dict[str, Any] = {"school_id": "S-REPLICA", "name": "绿园区第二小学", "jurisdiction": "220106"}
+    school |= {"kind": "urban", "teachers": 40}
     async with _bank(primary, tmp_path, standby.url) as bank:
         await seed(bank)
         await asyncio.to_thread(_replay, standby, paused=True)
