@@ -148,6 +148,10 @@ def create_app(
     """The service. ``database`` overrides the configured one (tests, the demo)."""
     app = web.Application(
         client_max_size=settings.max_body_bytes,
+        # aiohttp has no header timeout of its own; its keep-alive timer runs from the moment a
+        # connection opens (and from each answer) and closes it while no whole request line and
+        # headers have come in, so it bounds a slow sender's hold on the connection.
+        handler_args={"keepalive_timeout": settings.header_timeout_seconds},
         middlewares=[metrics_middleware, problem_middleware, auth_middleware],
     )
     app[SETTINGS] = settings
