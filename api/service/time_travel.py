@@ -57,11 +57,13 @@ async def day_judged(conn: asyncpg.Connection, request: web.Request, query: dict
     """The day a read at ``position`` (``resolve_position``'s) judges as "today"."""
     svc = services(request)
     if "as_of" in query:
-        return min(query["as_of"], svc.today())
+        as_of: date = query["as_of"]
+        return min(as_of, svc.today())
     if "at_position" in query:
         recorded = await conn.fetchval(
             "SELECT recorded_at FROM rm_event_index WHERE position <= $1 ORDER BY position DESC LIMIT 1", position
         )
         if recorded is not None:
-            return min(recorded.astimezone(svc.zone).date(), svc.today())
+            day: date = recorded.astimezone(svc.zone).date()
+            return min(day, svc.today())
     return svc.today()
