@@ -602,11 +602,18 @@ class CreditBank(Application[UUID]):
 
     def correct_learner(self, learner_id: str, correction: LearnerCorrection, *, scope: str | None = None) -> Written:
         """Correct a learner's name, school or hire date (``Learner.Corrected``); the same
-        values again answer "unchanged" and record nothing."""
+        values again answer "unchanged" and record nothing. A new school is one on the roll
+        of the learner's current jurisdiction, as for a new registration (``UnknownSchool``;
+        none named, or a jurisdiction with no school registered yet, stands)."""
         correction.check()
 
         def command() -> Written:
             learner = self.learner_in_scope(learner_id, scope)
+            if "school" in correction.fields and correction.fields["school"] != learner.school:
+                jurisdiction = current_jurisdiction(learner, self.account_of(learner.learner_id))
+                roll = self.get(school_roll_uuid(jurisdiction), SchoolRoll, fresh=True)
+                if roll is not None:
+                    roll.check_known(correction.fields["school"], "school")
             subject = learner.learner_id
             key = self.recorder.vault_keys([subject]).get(subject)  # type: ignore[attr-defined]
             if key is None:

@@ -436,3 +436,22 @@ async def test_an_inspection_answers_as_known_at_a_position_or_a_day(bank: Bank)
     ranked = await r.json()
     assert r.status == 200 and ranked["position"] == first["position"], ranked
     assert {s["school_id"]: s["sessions_held"] for s in ranked["schools"]}[SCHOOL] == 1
+
+
+async def test_a_teacher_is_moved_only_to_a_school_on_the_roll(bank: Bank):
+    await _schools(bank)
+
+    async def move(school: str) -> tuple[int, dict[str, Any]]:
+        r = await bank.client.patch(
+            f"/v1/learners/{TEACHER_A}", headers=bank.auth("hr"), json={"school": school, "reason": "调动"}
+        )
+        return r.status, await r.json()
+
+    status, refused = await move("no-such-school")
+    assert (status, refused["code"], list(refused["errors"])) == (422, "unknown_school", ["school"]), refused
+    status, moved = await move(RURAL)
+    assert (status, moved["status"]) == (201, "recorded"), moved
+    r = await bank.client.get(
+        f"/v1/learners/{TEACHER_A}", params={"min_position": str(moved["position"])}, headers=bank.auth("hr")
+    )
+    assert (await r.json())["school"] == RURAL
