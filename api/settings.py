@@ -52,6 +52,10 @@ class Settings:
     #: Longest wait for a request body to arrive once its headers are in (a declared
     #: ``Content-Length`` never sent must not hold a connection).
     body_timeout_seconds: float = 30.0
+    #: Longest wait for a request's line and headers once a connection is open or its last
+    #: answer sent (aiohttp's ``keepalive_timeout``, which also closes a connection idle that
+    #: long): a client sending its headers slowly must not hold a connection forever.
+    header_timeout_seconds: float = 30.0
 
     @property
     def public_base(self) -> str:
@@ -92,6 +96,7 @@ class Settings:
                 checkpoint_seconds=_seconds(env, "CREDITBANK_CHECKPOINT_SECONDS", 60.0),
                 public_url=public_url(env["CREDITBANK_PUBLIC_URL"]) if env.get("CREDITBANK_PUBLIC_URL") else None,
                 body_timeout_seconds=_seconds(env, "CREDITBANK_BODY_TIMEOUT_SECONDS", 30.0, positive=True),
+                header_timeout_seconds=_seconds(env, "CREDITBANK_HEADER_TIMEOUT_SECONDS", 30.0, positive=True),
             )
         except SettingsError:
             raise

@@ -64,6 +64,7 @@ from ledger.errors import (
     PersonalDataUnreadable,
     PolicyInvalid,
     PolicyNotFound,
+    PolicyVersionConflict,
     ProviderNotFound,
     RepeatedInRoster,
 )
@@ -601,11 +602,18 @@ class CreditBank(Application[UUID]):
 
     def correct_learner(self, learner_id: str, correction: LearnerCorrection, *, scope: str | None = None) -> Written:
         """Correct a learner's name, school or hire date (``Learner.Corrected``); the same
-        values again answer "unchanged" and record nothing."""
+        values again answer "unchanged" and record nothing. A new school is one on the roll
+        of the learner's current jurisdiction, as for a new registration (``UnknownSchool``;
+        none named, or a jurisdiction with no school registered yet, stands)."""
         correction.check()
 
         def command() -> Written:
             learner = self.learner_in_scope(learner_id, scope)
+            if "school" in correction.fields and correction.fields["school"] != learner.school:
+                jurisdiction = current_jurisdiction(learner, self.account_of(learner.learner_id))
+                roll = self.get(school_roll_uuid(jurisdiction), SchoolRoll, fresh=True)
+                if roll is not None:
+                    roll.check_known(correction.fields["school"], "school")
             subject = learner.learner_id
             key = self.recorder.vault_keys([subject]).get(subject)  # type: ignore[attr-defined]
             if key is None:
@@ -935,12 +943,40 @@ class CreditBank(Application[UUID]):
 
     def publish_shipped_policies(self, *, include_districts: bool = False) -> list[Written]:
         """Publish the seed policies shipped with the bank: national, provincial and city
-        ones, and the districts' too when asked (the demo); again, it records nothing."""
-        return [
-            self.publish_policy(data)
-            for data in shipped_policies()
-            if include_districts or data["jurisdiction"] == "CN" or data["jurisdiction"][4:] == "00"
-        ]
+        ones, and the districts' too when asked (the demo); again, it records nothing.
+
+        A shipped document whose version number the store already holds with other content
+        (the file was edited in place after an older bank published it) is not published:
+        the stored version stays in force, since verdicts were given under it, and its
+        answer is ``unchanged`` with ``detail`` naming the policy, the version and what
+        differs, for the caller to report. The other documents still publish."""
+        written = []
+        for data in shipped_policies():
+            if not (include_districts or data["jurisdiction"] == "CN" or data["jurisdiction"][4:] == "00"):
+                continue
+            try:
+                written.append(self.publish_policy(data))
+            except PolicyVersionConflict:
+                written.append(Written(None, "unchanged", self._shipped_difference(data)))
+        return written
+
+    def _shipped_difference(self, data: Mapping[str, Any]) -> dict[str, Any]:
+        """What a shipped document changes in the stored version of the same number."""
+        shipped = parse_policy(data)
+        policy = self.get(policy_uuid(shipped.policy_id), Policy, fresh=True)
+        assert policy is not None and shipped.version is not None  # a conflict names a stored version
+        stored = policy.versions[shipped.version - 1].content()
+        new = shipped.content()
+        stored_rules = {r["id"]: r for r in stored.pop("rules")}
+        new_rules = {r["id"]: r for r in new.pop("rules")}
+        return {
+            "policy_id": shipped.policy_id,
+            "version": shipped.version,
+            "fields": sorted(k for k in new if new[k] != stored[k]),
+            "rules": sorted(
+                r for r in stored_rules.keys() | new_rules.keys() if stored_rules.get(r) != new_rules.get(r)
+            ),
+        }
 
 
 def _owners(aggregates: Iterable[Aggregate]) -> list[tuple[str, UUID]]:

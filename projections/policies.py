@@ -272,6 +272,31 @@ def division_range(jurisdiction: str) -> tuple[str, str]:
     return prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)
 
 
+#: A learner in the jurisdiction at $5 is there now or was a transfer's origin or destination
+#: (the prefilter, on the indexes); the jurisdiction at $5 is then ``_FACTS_SQL``'s.
+_COHORT_SQL: Final = """
+SELECT learner_id FROM (
+  SELECT l.learner_id, coalesce(
+    (SELECT m.jurisdiction FROM (
+        SELECT t.position AS at, t.destination AS jurisdiction FROM rm_transfers t
+        WHERE t.learner_id = l.learner_id AND t.position <= $5
+        UNION ALL
+        SELECT t.reversed_position, t.origin FROM rm_transfers t
+        WHERE t.learner_id = l.learner_id AND t.reversed_position <= $5) m
+     ORDER BY m.at DESC LIMIT 1),
+    (SELECT t.origin FROM rm_transfers t WHERE t.learner_id = l.learner_id ORDER BY t.position LIMIT 1),
+    l.jurisdiction) AS jurisdiction_then
+  FROM rm_learners l
+  WHERE ((l.jurisdiction >= $1 AND l.jurisdiction < $2) OR l.learner_id IN (
+           SELECT t.learner_id FROM rm_transfers t
+           WHERE (t.origin >= $1 AND t.origin < $2) OR (t.destination >= $1 AND t.destination < $2)))
+    AND ($3::text IS NULL OR l.school = $3) AND l.learner_id > $4 AND l.registered_position <= $5
+) found
+WHERE jurisdiction_then >= $1 AND jurisdiction_then < $2
+ORDER BY learner_id LIMIT $6
+"""
+
+
 async def cohort(
     conn: Any,
     jurisdiction: str,
@@ -281,12 +306,11 @@ async def cohort(
     after: str = "",
     limit: int = 100,
 ) -> list[str]:
-    """Learner ids in scope (registered by the position), in id order, after ``after``."""
+    """Learner ids in scope (registered by the position, in the jurisdiction that held their
+    account at the position, as ``learner_facts_many`` has it), in id order, after ``after``."""
     low, high = division_range(jurisdiction)
     rows = await conn.fetch(
-        "SELECT learner_id FROM rm_learners WHERE jurisdiction >= $1 AND jurisdiction < $2"
-        " AND ($3::text IS NULL OR school = $3) AND learner_id > $4 AND registered_position <= $5"
-        " ORDER BY learner_id LIMIT $6",
+        _COHORT_SQL,
         low,
         high,
         school,

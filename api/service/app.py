@@ -148,6 +148,10 @@ def create_app(
     """The service. ``database`` overrides the configured one (tests, the demo)."""
     app = web.Application(
         client_max_size=settings.max_body_bytes,
+        # aiohttp has no header timeout of its own; its keep-alive timer runs from the moment a
+        # connection opens (and from each answer) and closes it while no whole request line and
+        # headers have come in, so it bounds a slow sender's hold on the connection.
+        handler_args={"keepalive_timeout": settings.header_timeout_seconds},
         middlewares=[metrics_middleware, problem_middleware, auth_middleware],
     )
     app[SETTINGS] = settings
@@ -193,7 +197,17 @@ def create_app(
             bank = await asyncio.to_thread(CreditBank, db.event_store_env(), today=clock)
             committer = Committer(bank)
             # A new bank judges by the national rules out of the box (idempotent).
-            await asyncio.wrap_future(committer.submit(lambda b: b.publish_shipped_policies()))
+            shipped = await asyncio.wrap_future(committer.submit(lambda b: b.publish_shipped_policies()))
+            for kept in (w.detail for w in shipped if w.status == "unchanged" and w.detail):
+                # Loud, not fatal: the store's version stays in force (see publish_shipped_policies).
+                log.error(
+                    "shipped policy %s version %s differs from the one this database holds (fields %s, rules %s);"
+                    " the stored version stays in force; ship the change as a new version starting later",
+                    kept["policy_id"],
+                    kept["version"],
+                    ", ".join(kept["fields"]) or "none",
+                    ", ".join(kept["rules"]) or "none",
+                )
             runner = ProjectionRunner(pool, connect_kwargs=db.asyncpg_kwargs())
             # Late-bound: the handlers run only after ``tokens`` exists.
             notifications = Notifications(

@@ -58,7 +58,7 @@ async def get_pending(request: web.Request) -> web.Response:
     secret = _secret(request)
     ids = [c["completion_id"] for c in completions]
     marks = await run_in_writer(request, lambda bank: evaluation_marks(bank, secret, learner_id, ids))
-    async with services(request).pool.acquire() as conn:
+    async with services(request).reads.acquire() as conn:
         made = await evaluations.marks_made(conn, list(marks.values()))
     pending = [
         {k: v for k, v in c.items() if k != "completion_id"}

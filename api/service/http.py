@@ -35,7 +35,7 @@ from api.service.problems import Problem, flatten_messages, without_surrogates
 from api.service.replicas import on_standby, wait_on_standby
 from ledger.errors import DomainError, LearnerNotFound
 from ledger.hours import format_hours
-from projections import eventlog, queries
+from projections import eventlog, incidents, queries
 from projections.events import json_ready
 
 log = logging.getLogger(__name__)
@@ -290,6 +290,23 @@ def load_query(request: web.Request, schema: Schema) -> dict[str, Any]:
     return load(schema, dict(request.query))
 
 
+async def _refuse_if_stuck(conn: asyncpg.Connection, wanted: int, current: int) -> None:
+    """Refuse with ``projection_stuck`` when an incident holds the read models below
+    ``wanted``: they will not get there by themselves, so "retry shortly" would mislead."""
+    incident = await incidents.current(conn, eventlog.PROJECTION)
+    if incident is None or incident.position > wanted:
+        return
+    raise Problem(
+        503,
+        "projection_stuck",
+        "The read models are stopped by an incident",
+        f"asked for position {wanted}; the read models are stopped at position {current} by an incident: "
+        f"the event at position {incident.position} ({incident.topic}) cannot be applied; see /readyz",
+        position=current,
+        incident={"position": incident.position, "event_id": incident.event_id, "topic": incident.topic},
+    )
+
+
 async def resolve_position(conn: asyncpg.Connection, request: web.Request, query: dict[str, Any]) -> int:
     """The position a read answers for: waits (bounded) when asked for a newer one."""
     svc = services(request)
@@ -320,6 +337,7 @@ async def resolve_position(conn: asyncpg.Connection, request: web.Request, query
         else:
             current = await svc.runner.wait_for(wanted, MAX_WAIT_SECONDS)
         if current < wanted:
+            await _refuse_if_stuck(conn, wanted, current)
             raise Problem(
                 503,
                 "projection_behind",

@@ -35,7 +35,7 @@ async def get_milestones(request: web.Request) -> web.Response:
     jurisdiction, role = query["jurisdiction"], query["role"]
     check_jurisdiction_scope(request, jurisdiction)
     svc = services(request)
-    async with svc.pool.acquire() as conn:
+    async with svc.reads.acquire() as conn:
         position = await resolve_position(conn, request, query)
         today = svc.today()
         calendar = await policy_reads.calendar_in_force(conn, jurisdiction, today, position)

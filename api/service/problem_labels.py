@@ -64,6 +64,13 @@ API_WORDS: Final[dict[str, tuple[str, ErrorWords]]] = {
         "The read models have not reached that position yet",
         ErrorWords("查询数据尚未更新到该位置", "查询数据尚未追上所请求的位置，请稍后重试。"),
     ),
+    "projection_stuck": (
+        "The read models are stopped by an incident",
+        ErrorWords(
+            "查询数据因故障停在某一位置",
+            "查询数据停在某一日志位置：该位置的事件无法应用（见 /readyz 的 incident），排除故障前重试无效。",
+        ),
+    ),
     "unknown_target": (
         "No such target",
         ErrorWords("无此考核目标", "该辖区的政策未定义此目标；可用的目标见 targets。"),

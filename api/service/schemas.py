@@ -257,6 +257,9 @@ class ProblemSchema(Answer):
     code = fields.String(required=True)
     errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
     position = fields.Integer(metadata={"description": "the position the read models had reached"})
+    incident = fields.Dict(
+        metadata={"description": "projection_stuck: the event the read models cannot apply (position, event_id, topic)"}
+    )
 
 
 class WrittenSchema(Answer):

@@ -12,6 +12,7 @@ from api.service.schemas import (
     Day,
     FullMatch,
     Hours,
+    ReadQuerySchema,
     Strict,
     Text,
     Whole,
@@ -87,11 +88,12 @@ class SchoolReadQuerySchema(Strict):
     min_position = Whole(validate=validate.Range(min=0, max=MAX_POSITION))
 
 
-class InspectionQuerySchema(Strict):
+class InspectionQuerySchema(ReadQuerySchema):
+    """An inspection as the bank knew it (``as_of``/``at_position``), judged on that day."""
+
     term = fields.String(
         required=True, validate=FullMatch(TERM_PATTERN, error="must be a term YYYY-YYYY-1 (autumn) or -2 (spring)")
     )
-    min_position = Whole(validate=validate.Range(min=0, max=MAX_POSITION))
 
 
 class InspectionsQuerySchema(InspectionQuerySchema):

@@ -5,7 +5,8 @@ Invariants:
 - a school token acts for and reads its own school only (403 otherwise), checked from the
   token before anything is loaded; an HR token's jurisdiction is checked by the ledger's
   command on a write and against the school's jurisdiction on a read;
-- every write answers ``position``; every read takes ``min_position``;
+- every write answers ``position``; every read takes ``min_position``; an inspection also
+  takes ``as_of``/``at_position`` and is judged on that day (``judged_on``);
 - the exports state identifiers (school, teacher numbers) as text, never as numbers.
 """
 
@@ -38,6 +39,7 @@ from api.service.school_schemas import (
     schools_query_schema,
     session_schema,
 )
+from api.service.time_travel import day_judged
 from ledger import school_commands
 from ledger.errors import SchoolNotFound
 from ledger.school import SCHOOL_KINDS, PlanFiling, SchoolRegistration, SessionFacts, school_terms_for
@@ -152,7 +154,7 @@ async def _school_in_scope(conn: Any, request: web.Request, school_id: str, posi
 async def get_school(request: web.Request) -> web.Response:
     school_id = request.match_info["school_id"]
     query = load_query(request, school_read_query_schema)
-    async with services(request).pool.acquire() as conn:
+    async with services(request).reads.acquire() as conn:
         position = await resolve_position(conn, request, query)
         found = await _school_in_scope(conn, request, school_id, position)
     return answer({**found, "kind_label": SCHOOL_KINDS.get(found["kind"], found["kind"]), "position": position})
@@ -162,7 +164,7 @@ async def get_schools(request: web.Request) -> web.Response:
     query = load_query(request, schools_query_schema)
     caller = principal(request)
     _check_jurisdiction(request, query["jurisdiction"])
-    async with services(request).pool.acquire() as conn:
+    async with services(request).reads.acquire() as conn:
         position = await resolve_position(conn, request, query)
         found = await schools.schools_in(conn, query["jurisdiction"], position)
     if caller.role == "school":
@@ -184,11 +186,13 @@ async def get_inspection(request: web.Request) -> web.Response:
     query = load_query(request, inspection_query_schema)
     term = _term(query["term"])
     svc = services(request)
-    async with svc.pool.acquire() as conn:
+    async with svc.reads.acquire() as conn:
         position = await resolve_position(conn, request, query)
         found = await _school_in_scope(conn, request, school_id, position)
-        report = await schools.inspection(conn, found, term, svc.today(), position)
+        on = await day_judged(conn, request, query, position)
+        report = await schools.inspection(conn, found, term, on, position)
     report["position"] = position
+    report["judged_on"] = on.isoformat()
     exports = (school_exports.inspection_xlsx, school_exports.teacher_csv)
     return _in_kind(request, report, f"inspection-{school_id}-{term}", *exports)
 
@@ -198,19 +202,21 @@ async def get_inspections(request: web.Request) -> web.Response:
     term = _term(query["term"])
     _check_jurisdiction(request, query["jurisdiction"])
     svc = services(request)
-    async with svc.pool.acquire() as conn:
+    async with svc.reads.acquire() as conn:
         position = await resolve_position(conn, request, query)
+        on = await day_judged(conn, request, query, position)
         reports = [
-            await schools.inspection(conn, s, term, svc.today(), position)
+            await schools.inspection(conn, s, term, on, position)
             for s in await schools.schools_in(conn, query["jurisdiction"], position)
         ]
-        calendar = await calendar_in_force(conn, query["jurisdiction"], svc.today(), position)
+        calendar = await calendar_in_force(conn, query["jurisdiction"], on, position)
     body = {
         "jurisdiction": query["jurisdiction"],
         "term": str(term),
         "threshold": school_terms_for(calendar).attendance_threshold,
         "schools": schools.ranked(reports),
         "position": position,
+        "judged_on": on.isoformat(),
     }
     exports = (school_exports.inspections_xlsx, school_exports.ranking_csv)
     return _in_kind(request, body, f"inspections-{query['jurisdiction']}-{term}", *exports)

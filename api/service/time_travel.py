@@ -8,7 +8,9 @@ Invariants:
   answer and not in the first;
 - ``as_of=D`` stays what it was: judged on D as known on D; ``at_position=N``: as known
   at N, judged on the day N was recorded;
-- every verdict says which question it answered (``question``), in words and as fields.
+- every verdict says which question it answered (``question``), in words and as fields;
+- a read that judges "today" (an inspection's weeks so far) judges the day its timeline
+  names: ``as_of``'s day, the day ``at_position`` was recorded, else today (``day_judged``).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 import asyncpg
 from aiohttp import web
 
+from api.service.context import services
 from api.service.http import resolve_position
 
 
@@ -48,3 +51,19 @@ def question(query: dict[str, Any], on: date, position: int) -> dict[str, Any]:
         "at_position": f"as known at position {position}",
     }[knowledge]
     return {"knowledge": knowledge, "question": f"eligible on {on.isoformat()}, {known} (position {position})"}
+
+
+async def day_judged(conn: asyncpg.Connection, request: web.Request, query: dict[str, Any], position: int) -> date:
+    """The day a read at ``position`` (``resolve_position``'s) judges as "today"."""
+    svc = services(request)
+    if "as_of" in query:
+        as_of: date = query["as_of"]
+        return min(as_of, svc.today())
+    if "at_position" in query:
+        recorded = await conn.fetchval(
+            "SELECT recorded_at FROM rm_event_index WHERE position <= $1 ORDER BY position DESC LIMIT 1", position
+        )
+        if recorded is not None:
+            day: date = recorded.astimezone(svc.zone).date()
+            return min(day, svc.today())
+    return svc.today()

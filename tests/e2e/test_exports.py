@@ -205,3 +205,19 @@ async def test_a_body_declared_and_never_sent_does_not_hold_the_connection(datab
         writer.close()
         assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
         assert b"body_timeout" in answer and took < 5, took
+
+
+async def test_headers_sent_slowly_do_not_hold_the_connection(database: Database, tmp_path: Path) -> None:
+    async with running_bank(database, tmp_path / "keys", TOKENS, header_timeout_seconds=0.5) as bank:
+        server = bank.client.server
+        reader, writer = await asyncio.open_connection(server.host, server.port)
+        writer.write(b"GET /hea")  # half a request line, and nothing more
+        await writer.drain()
+        started = asyncio.get_running_loop().time()
+        answer = await asyncio.wait_for(reader.read(), timeout=10)  # read() returns when the server closes
+        took = asyncio.get_running_loop().time() - started
+        writer.close()
+        assert answer == b"" and took < 5, (answer[:200], took)
+        # A request sent whole in time is answered as ever.
+        r = await bank.client.get("/healthz")
+        assert r.status == 200

@@ -83,6 +83,19 @@ async def test_an_event_the_read_models_cannot_store_is_named_and_nothing_else_s
     assert incident["error"] == "CharacterNotInRepertoireError" and "0x00" in incident["description"]
     assert incident["attempts"] >= 1 and incident["event_id"]
 
+    # A read that waits for a position past the incident is told why, not to retry shortly.
+    r = await bank.client.get(f"/v1/learners/T-0001/balance?min_position={after}", headers=bank.auth("hr"))
+    refused = await r.json()
+    assert r.status == 503 and refused["code"] == "projection_stuck", refused
+    assert "Retry-After" not in r.headers
+    assert refused["position"] == good
+    assert refused["incident"] == {"position": bad, "event_id": incident["event_id"], "topic": incident["topic"]}
+    assert f"stopped at position {good}" in refused["detail"]
+    r = await bank.client.get(
+        f"/v1/learners/T-0001/balance?min_position={after}", headers={**bank.auth("hr"), "Accept-Language": "zh"}
+    )
+    assert (await r.json())["title"] == "查询数据因故障停在某一位置"
+
     metrics = await _metrics(bank)
     assert (
         f'creditbank_projection_stuck{{position="{bad}",topic="ledger.provider:Provider.Accredited",'

@@ -243,3 +243,32 @@ async def test_an_unreachable_standby_is_passed_over_and_named_by_readyz(
         reachable = by_name[f"127.0.0.1:{standby.port}"]
         assert reachable["status"] == "ok", reachable
         assert 0 <= reachable["lag"] <= ready["head"]
+
+
+async def test_the_school_reads_answer_from_the_standby(replicated: tuple[Database, Database], tmp_path: Path) -> None:
+    primary, standby = replicated
+    school: dict[str, Any] = {"school_id": "S-REPLICA", "name": "绿园区第二小学", "jurisdiction": "220106"}
+    school |= {"kind": "urban", "teachers": 40}
+    async with _bank(primary, tmp_path, standby.url) as bank:
+        await seed(bank)
+        await asyncio.to_thread(_replay, standby, paused=True)
+        try:
+            r = await bank.client.post("/v1/schools", headers=bank.auth("hr"), json=school)
+            assert r.status == 201, await r.text()
+            written = (await r.json())["position"]
+            reads = [
+                f"/v1/schools/{school['school_id']}",
+                "/v1/schools?jurisdiction=220106",
+                f"/v1/schools/{school['school_id']}/inspection?term=2025-2026-1",
+                "/v1/inspections?jurisdiction=220106&term=2025-2026-1",
+                "/v1/milestones?jurisdiction=220106&role=teacher&years=10",
+            ]
+            answers = {}
+            for path in reads:
+                sep = "&" if "?" in path else "?"
+                r = await bank.client.get(f"{path}{sep}min_position={written}", headers=bank.auth("hr"))
+                answers[path] = (r.status, (await r.json())["code"])
+        finally:
+            await asyncio.to_thread(_replay, standby, paused=False)
+        # Each waited for the paused standby, which never had the school: none read the primary.
+        assert answers == {path: (503, "projection_behind") for path in reads}

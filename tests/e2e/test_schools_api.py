@@ -14,6 +14,7 @@ from typing import Any
 
 import openpyxl
 
+from tests.conftest import TODAY
 from tests.e2e.conftest import Bank, settle
 from tests.e2e.test_privacy import _dump
 
@@ -395,3 +396,62 @@ async def test_a_countys_policy_states_the_sessions_a_week_and_the_attendance_th
         "/v1/inspections", params={"jurisdiction": "220106", "term": "2026-2027-1"}, headers=bank.auth("hr")
     )
     assert (await r.json())["threshold"] == "0.5"
+
+
+async def test_an_inspection_answers_as_known_at_a_position_or_a_day(bank: Bank):
+    tokens = await _schools(bank)
+    own = tokens["own"]
+    status, first = await _post(
+        bank, f"/v1/schools/{SCHOOL}/sessions", own, _session("s1", "2026-11-17", "tue-3", "2026-w47-maths", "研讨")
+    )
+    assert status == 201
+    status, second = await _post(
+        bank, f"/v1/schools/{SCHOOL}/sessions", own, _session("s2", "2026-11-19", "thu-3", "2026-w47-maths", "研讨")
+    )
+    assert status == 201
+
+    async def inspection(**params: str) -> tuple[int, dict[str, Any]]:
+        r = await bank.client.get(
+            f"/v1/schools/{SCHOOL}/inspection", params={"term": "2026-2027-1", **params}, headers=bank.auth("hr")
+        )
+        return r.status, await r.json()
+
+    status, now = await inspection(min_position=str(second["position"]))
+    assert status == 200 and now["sessions"]["held"] == 2, now
+    status, then = await inspection(at_position=str(first["position"]))
+    assert status == 200, then
+    assert (then["sessions"]["held"], then["position"]) == (1, first["position"])
+    assert then["judged_on"] == TODAY.isoformat()
+    # Before the school was recorded, the bank knew no such school.
+    status, before = await inspection(as_of="2026-01-01")
+    assert (status, before["code"]) == (404, "school_not_found"), before
+    # One timeline at a time.
+    status, both = await inspection(as_of="2026-11-20", at_position=str(first["position"]))
+    assert status == 422 and both["code"] == "validation_failed", both
+    r = await bank.client.get(
+        "/v1/inspections",
+        params={"jurisdiction": "220106", "term": "2026-2027-1", "at_position": str(first["position"])},
+        headers=bank.auth("hr"),
+    )
+    ranked = await r.json()
+    assert r.status == 200 and ranked["position"] == first["position"], ranked
+    assert {s["school_id"]: s["sessions_held"] for s in ranked["schools"]}[SCHOOL] == 1
+
+
+async def test_a_teacher_is_moved_only_to_a_school_on_the_roll(bank: Bank):
+    await _schools(bank)
+
+    async def move(school: str) -> tuple[int, dict[str, Any]]:
+        r = await bank.client.patch(
+            f"/v1/learners/{TEACHER_A}", headers=bank.auth("hr"), json={"school": school, "reason": "调动"}
+        )
+        return r.status, await r.json()
+
+    status, refused = await move("no-such-school")
+    assert (status, refused["code"], list(refused["errors"])) == (422, "unknown_school", ["school"]), refused
+    status, moved = await move(RURAL)
+    assert (status, moved["status"]) == (201, "recorded"), moved
+    r = await bank.client.get(
+        f"/v1/learners/{TEACHER_A}", params={"min_position": str(moved["position"])}, headers=bank.auth("hr")
+    )
+    assert (await r.json())["school"] == RURAL

@@ -58,3 +58,30 @@ async def test_a_transfer_closes_the_origin_and_is_reversible(bank: Bank) -> Non
         await asyncio.sleep(0.1)
     else:
         raise AssertionError("the reversal was not projected")
+
+
+async def test_a_cohort_at_a_position_before_a_transfer_counts_the_learner_where_she_was(bank: Bank) -> None:
+    await seed(bank)
+    r = await bank.client.post("/v1/completions", headers=bank.auth("institution"), json=completion("A-1"))
+    before = (await r.json())["position"]
+    r = await bank.client.post(
+        f"/v1/transfers?min_position={before}",
+        headers=bank.auth("hr"),
+        json={"transfer_id": "mv-1", "learner_id": "T-0001", "destination": "330300"},
+    )
+    moved = await r.json()
+    assert r.status == 201, moved
+
+    async def cohort(token: str, jurisdiction: str, position: int) -> set[str]:
+        r = await bank.client.get(
+            "/v1/eligibility",
+            params={"target": "teacher_cycle", "jurisdiction": jurisdiction, "at_position": str(position)},
+            headers=bank.auth(token),
+        )
+        assert r.status == 200, await r.text()
+        return {row["learner_id"] for row in (await r.json())["learners"]}
+
+    assert "T-0001" in await cohort("hr", "220106", before)
+    assert "T-0001" not in await cohort("foreign_hr", "330300", before)
+    assert "T-0001" not in await cohort("hr", "220106", moved["position"])
+    assert "T-0001" in await cohort("foreign_hr", "330300", moved["position"])

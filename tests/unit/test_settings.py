@@ -49,3 +49,11 @@ def test_read_standbys_are_one_or_more_postgresql_urls_separated_by_commas() -> 
 def test_a_read_standby_that_is_not_a_postgresql_url_is_refused(value: str) -> None:
     with pytest.raises(SettingsError, match="CREDITBANK_READ_DATABASE_URL"):
         Settings.from_env({"CREDITBANK_READ_DATABASE_URL": value})
+
+
+@pytest.mark.parametrize("seconds", ["0", "-1", "inf", "nan", "soon"])
+def test_the_header_timeout_must_be_a_positive_number_of_seconds(seconds: str) -> None:
+    with pytest.raises(SettingsError):
+        Settings.from_env({"CREDITBANK_HEADER_TIMEOUT_SECONDS": seconds})
+    assert Settings.from_env({"CREDITBANK_HEADER_TIMEOUT_SECONDS": "2.5"}).header_timeout_seconds == 2.5
+    assert Settings.from_env({}).header_timeout_seconds == 30.0
