@@ -123,6 +123,10 @@ COLUMNS: Final[dict[str, Label]] = {
     "hours": Label("学时", "hours"),
     "detail": Label("说明", "detail"),
     "events": Label("事件", "events"),
+    "role": Label("岗位", "role"),
+    "years": Label("任职年限", "years of service"),
+    "reached_on": Label("达到日期", "reached on"),
+    "school_year": Label("学年", "school year"),
 }
 
 #: A yes/no cell in each header language (a verdict's ``eligible``).
