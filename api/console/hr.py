@@ -1,5 +1,5 @@
 """HR pages: the cohort dashboard and its downloads, learner search, the learner page, the
-roster upload.
+roster upload, the service milestones and their download.
 
 Invariants: every figure comes from the API as the session's token (cohort, profile,
 balance, verdicts, plan, history); the search reads the learners' register but shows only
@@ -19,6 +19,7 @@ from aiohttp import web
 from api.console import labels, sheets
 from api.console.bank_api import Api, Reply
 from api.console.web import Page, page
+from api.service import spreadsheet
 from api.service.context import SERVICES
 from projections.queries import find_learners
 
@@ -306,7 +307,86 @@ async def roster_post(current: Page) -> web.StreamResponse:
     return current.render("roster.html", results=results, summary=reply.data, columns=ROSTER_COLUMNS, failure=None)
 
 
+#: The roles whose years of service the milestones page offers (the API takes any role code).
+MILESTONE_ROLES: Final = ("teacher", "head_teacher", "principal")
+DEFAULT_YEARS: Final = "25"
+#: The milestones' xlsx, written by the bank's one spreadsheet writer.
+MILESTONE_COLUMNS: Final = (
+    spreadsheet.Column("learner_id", "identifier"),
+    spreadsheet.Column("name"),
+    spreadsheet.Column("school"),
+    spreadsheet.Column("jurisdiction", "identifier"),
+    spreadsheet.Column("role"),
+    spreadsheet.Column("years", "count"),
+    spreadsheet.Column("reached_on", "date"),
+    spreadsheet.Column("school_year"),
+)
+
+
+def _milestones_asked(current: Page) -> dict[str, str]:
+    q = current.request.query
+    return {
+        "jurisdiction": _jurisdiction(current),
+        "role": q.get("role") or "teacher",
+        "years": q.get("years") or DEFAULT_YEARS,
+        "school_year": q.get("school_year", ""),
+        "school": q.get("school", ""),
+    }
+
+
+async def _milestones_found(current: Page) -> tuple[dict[str, str], dict[str, Any] | web.Response]:
+    """The question the page asks and the API's answer to it (or the page of its refusal)."""
+    asked = _milestones_asked(current)
+    reply = await current.api.get("/v1/milestones", **asked)
+    if not reply.ok:
+        return asked, current.render("error.html", status=reply.status, message=_problem(reply, current.lang))
+    return asked, reply.data
+
+
+@page(COHORT_READERS)
+async def milestones(current: Page) -> web.StreamResponse:
+    """Who reaches N years of service this school year, as ``GET /v1/milestones`` answers the token."""
+    asked, found = await _milestones_found(current)
+    if isinstance(found, web.Response):
+        return found
+    return current.render("hr_milestones.html", asked=asked, roles=MILESTONE_ROLES, found=found)
+
+
+@page(COHORT_READERS)
+async def milestones_download(current: Page) -> web.StreamResponse:
+    _, found = await _milestones_found(current)
+    if isinstance(found, web.Response):
+        return found
+    language: spreadsheet.HeaderLanguage = "en" if current.lang == "en" else "zh"
+    sheet = spreadsheet.XlsxSheet(f"milestones {found['school_year']}", MILESTONE_COLUMNS, language)
+    role = labels.label("role", found["role"], current.lang)
+    for r in found["learners"]:
+        sheet.append(
+            [
+                r["learner_id"],
+                r["name"],
+                r["school"],
+                r["jurisdiction"],
+                role,
+                r["years"],
+                r["reached_on"],
+                found["school_year"],
+            ]
+        )
+    name = f"milestones-{found['role']}-{found['jurisdiction']}-{found['school_year']}.xlsx"
+    response = web.StreamResponse(
+        headers={"Content-Type": spreadsheet.XLSX_TYPE, "Content-Disposition": spreadsheet.disposition(name)}
+    )
+    await response.prepare(current.request)
+    async for chunk in sheet.chunks():
+        await response.write(chunk)
+    await response.write_eof()
+    return response
+
+
 ROUTES = [
+    web.get("/console/hr/milestones", milestones),
+    web.get("/console/hr/milestones.xlsx", milestones_download),
     web.get("/console/hr", cohort),
     web.get("/console/hr/cohort.{kind}", cohort_download),
     web.get("/console/learners", search),

@@ -152,6 +152,10 @@ COLUMNS: Final[dict[str, Label]] = {
     "by_principal": Label("校长主讲", "by the principal"),
     "lectures": Label("主讲次数", "sessions given"),
     "principal": Label("校长", "principal"),
+    "role": Label("岗位", "role"),
+    "years": Label("任职年限", "years of service"),
+    "reached_on": Label("达到日期", "reached on"),
+    "school_year": Label("学年", "school year"),
 }
 
 #: A yes/no cell in each header language (a verdict's ``eligible``).

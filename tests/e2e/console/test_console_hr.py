@@ -165,3 +165,50 @@ async def test_hr_uploads_a_roster_as_xlsx(browser: Any, bank: Console, tmp_path
     profile = await r.json()
     assert profile["name"] == "孙亮" and profile["roles"][0]["role"] == "head_teacher"
     await page.context.close()
+
+
+async def test_hr_sees_who_reaches_25_years_this_school_year_and_downloads_them(
+    browser: Any, bank: Console, tmp_path: Path
+) -> None:
+    veteran = {
+        "learner_id": "220106200100001",
+        "name": "周老师",
+        "jurisdiction": "220106",
+        "school": "绿园区第二中学",
+        "hired_on": "2001-09-01",
+        "roles": [{"role": "teacher", "since": "2001-09-01"}],
+    }
+    r = await bank.client.post("/v1/learners", headers=bank.auth("hr"), json={"learners": [veteran]})
+    assert r.status == 207 and (await r.json())["recorded"] == 1
+    await settle(bank)
+    page = await signed_in(browser, bank, "hr")
+    await page.click("header a[href='/console/hr/milestones']")
+    await page.wait_for_load_state()
+    table = await page.inner_text("#milestones")
+    assert "220106200100001" in table and "周老师" in table and "2026-09-01" in table
+    assert "220106201500001" not in table  # eleven years, not 25
+    assert await page.inner_text("#count-25") == "1"
+    await shot(page, "hr-milestones")
+
+    # Asked for 11 and 25 years: the three teachers of 2015 join the veteran.
+    await page.goto(bank.base + "/console/hr/milestones?role=teacher&years=11,25")
+    assert await page.inner_text("#count-11") == "3"
+    async with page.expect_download() as download:
+        await page.click("#download-xlsx")
+    saved = tmp_path / "milestones.xlsx"
+    await (await download.value).save_as(saved)
+    rows = list(load_workbook(saved).worksheets[0].iter_rows())
+    assert [c.value for c in rows[0]][:7] == ["教师编号", "姓名", "学校", "辖区", "岗位", "任职年限", "达到日期"]
+    by_number = {r[0].value: r for r in rows[1:]}
+    assert set(by_number) == {"220106200100001", "220106201500001", "220106201500003", "220106201500004"}
+    zhou = by_number["220106200100001"]
+    assert zhou[0].data_type == "s" and zhou[1].value == "周老师" and zhou[5].value == 25
+    assert zhou[6].value.date().isoformat() == "2026-09-01"
+    await page.context.close()
+
+    # Another district's HR office may not read this one's milestones (the API's 403).
+    page = await signed_in(browser, bank, "foreign_hr")
+    response = await page.goto(bank.base + "/console/hr/milestones?jurisdiction=220106")
+    assert response.status == 403
+    assert "220106200100001" not in await page.content()
+    await page.context.close()
