@@ -123,6 +123,14 @@ COLUMNS: Final[dict[str, Label]] = {
     "hours": Label("学时", "hours"),
     "detail": Label("说明", "detail"),
     "events": Label("事件", "events"),
+    "record_id": Label("记录编号", "record id"),
+    "programme_code": Label("课程代码", "programme code"),
+    "programme_title": Label("课程名称", "programme title"),
+    "category": Label("类别", "category"),
+    "level": Label("级别", "level"),
+    "assessment": Label("考核结果", "assessment"),
+    "completed_on": Label("完成日期", "completed on"),
+    "status": Label("状态", "status"),
 }
 
 #: A yes/no cell in each header language (a verdict's ``eligible``).
