@@ -164,4 +164,6 @@ CREATE TABLE IF NOT EXISTS rm_completions (
     revoked_by text NULL
 );
 CREATE INDEX IF NOT EXISTS rm_completions_learner ON rm_completions (learner_id, completed_on);
+-- A provider's own postings, newest first (projections.provider_completions).
+CREATE INDEX IF NOT EXISTS rm_completions_provider ON rm_completions (provider_id, recorded_position);
 """

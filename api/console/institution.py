@@ -1,6 +1,13 @@
-"""Institution pages: its accreditation, and the upload of completions from a spreadsheet.
+"""Institution pages: its accreditation and its learners' evaluation summary, the list of
+the completions it posted (with their revocation), and the upload of completions from a
+spreadsheet.
 
 Invariants:
+- the evaluation summary shows a programme's figures only once the API publishes them
+  (``scores`` present: ``minimum`` ballots or more); below that the page says so and shows
+  no number at all, not even the count, so no rater can be told by a change in it;
+- the list of postings and its downloads are the API's own
+  (``GET /v1/providers/{id}/completions``), as this token: an institution sees only its own;
 - an upload is always judged by a dry run first (``POST /v1/completions?dry_run=true``: the
   ledger checks every row on the state it loads from the event store, exactly as the post
   would, and saves nothing); the commit posts the same rows, parsed from the same bytes
@@ -19,13 +26,14 @@ import binascii
 import json
 from collections.abc import AsyncIterator
 from typing import Any, Final
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from aiohttp import web
 
-from api.console import labels, sheets
+from api.console import labels, page_words, sheets
 from api.console.bank_api import Reply
-from api.console.web import Page, page
+from api.console.web import Page, page, see_other
+from api.service import spreadsheet
 from api.service.context import SERVICES
 
 INSTITUTION: Final = frozenset({"institution"})
@@ -71,10 +79,107 @@ async def home(current: Page) -> web.StreamResponse:
     return await _home(current, None)
 
 
+def _words(current: Page) -> dict[str, Any]:
+    """The word function of these pages (their own words, then the console's)."""
+    lang = current.lang
+    return {"t": lambda key, **values: page_words.word(key, lang).format(**values)}
+
+
 async def _home(current: Page, revocation: dict[str, Any] | None, status: int = 200) -> web.StreamResponse:
-    reply = await current.api.get(f"/v1/providers/{quote(_provider(current), safe='')}")
+    base = f"/v1/providers/{quote(_provider(current), safe='')}"
+    reply = await current.api.get(base)
+    evaluations = await current.api.get(f"{base}/evaluations")
+    summary = evaluations.data if evaluations.ok else None
     return current.render(
-        "institution.html", status=status, provider=reply.data if reply.ok else None, revocation=revocation
+        "institution.html",
+        status=status,
+        provider=reply.data if reply.ok else None,
+        revocation=revocation,
+        evaluations=summary,
+        chart=_evaluation_chart(summary, current.lang),
+        **_words(current),
+    )
+
+
+def _evaluation_chart(summary: dict[str, Any] | None, lang: str) -> dict[str, Any] | None:
+    """Averages per criterion of the programmes whose tallies are published (else none)."""
+    shown = [p for p in (summary or {}).get("programmes", []) if p.get("scores")]
+    if not shown:
+        return None
+    criteria = list(shown[0]["scores"])
+    return {
+        "labels": [p["programme"] for p in shown],
+        "datasets": [
+            {"label": labels.label("evaluation_criterion", c, lang), "data": [p["scores"][c]["average"] for p in shown]}
+            for c in criteria
+        ],
+    }
+
+
+#: The query parameters of the postings page the API takes as they are.
+LIST_PARAMETERS: Final = ("from", "to", "after")
+
+
+def _list_query(current: Page) -> dict[str, str]:
+    return {k: current.request.query[k] for k in LIST_PARAMETERS if current.request.query.get(k)}
+
+
+@page(INSTITUTION)
+async def postings(current: Page) -> web.StreamResponse:
+    return await _postings(current, None)
+
+
+async def _postings(current: Page, revocation: dict[str, Any] | None, status: int = 200) -> web.StreamResponse:
+    query = _list_query(current)
+    path = f"/v1/providers/{quote(_provider(current), safe='')}/completions"
+    # After a revocation: read the list as it stands after it (read your write).
+    seen = current.request.query.get("min_position", "")
+    reply = await current.api.get(path, limit=PAGE_SIZE, min_position=seen if seen.isdigit() else None, **query)
+    problem = None if reply.ok else _problem_text(reply, current.lang)
+    return current.render(
+        "postings.html",
+        status=status if reply.ok else reply.status,
+        listing=reply.data if reply.ok else None,
+        problem=problem,
+        query=query,
+        filters={k: v for k, v in query.items() if k != "after"},
+        revocation=revocation,
+        just_revoked=current.request.query.get("revoked", "")[:128],
+        **_words(current),
+    )
+
+
+#: Rows per page of the postings list.
+PAGE_SIZE: Final = 50
+
+
+def _problem_text(reply: Reply, lang: str) -> str:
+    data = reply.data if isinstance(reply.data, dict) else {}
+    fields = "、".join(data.get("errors") or {})
+    return " ".join(x for x in (labels.reason(data.get("code"), lang), fields, str(data.get("detail") or "")) if x)
+
+
+#: The downloads of the postings: the API's own spreadsheets, handed on as they came.
+DOWNLOADS: Final = {
+    "csv": ("text/csv", "text/csv; charset=utf-8"),
+    "xlsx": (spreadsheet.XLSX_TYPE, spreadsheet.XLSX_TYPE),
+}
+
+
+@page(INSTITUTION)
+async def postings_download(current: Page) -> web.StreamResponse:
+    kind = current.request.match_info["kind"]
+    if kind not in DOWNLOADS:
+        return current.error(404, labels.word("not_found", current.lang))
+    accept, media_type = DOWNLOADS[kind]
+    query = {k: v for k, v in _list_query(current).items() if k != "after"}
+    path = f"/v1/providers/{quote(_provider(current), safe='')}/completions"
+    status, body = await current.api.download(path, accept, lang=current.lang, **query)
+    if status != 200:
+        return current.error(status, body.decode(errors="replace")[:300])
+    name = f"completions-{_provider(current)}.{kind}"
+    return web.Response(
+        body=body, headers={"Content-Type": media_type, "Content-Disposition": f'attachment; filename="{name}"'}
     )
 
 
@@ -91,6 +196,13 @@ async def revoke(current: Page) -> web.StreamResponse:
         errors = reply.data.get("errors") if isinstance(reply.data, dict) else None
         outcome["reason"] = labels.item_reason(code, list(errors or {}), current.lang)
         outcome["detail"] = reply.data.get("detail") if isinstance(reply.data, dict) else ""
+    if form.get("back") == "postings":
+        if reply.ok:
+            # Back to the list the row was on, which now shows it revoked.
+            back = {k: str(form.get(k, "")) for k in LIST_PARAMETERS if form.get(k)}
+            done = {"revoked": record_id, "min_position": reply.data["position"]}
+            return see_other("/console/institution/completions?" + urlencode({**back, **done}))
+        return await _postings(current, outcome, 422)
     return await _home(current, outcome, 200 if reply.ok else 422)
 
 
@@ -233,6 +345,8 @@ async def upload_post(current: Page) -> web.StreamResponse:
 ROUTES = [
     web.get("/console/institution", home),
     web.post("/console/institution/revocation", revoke),
+    web.get("/console/institution/completions", postings),
+    web.get("/console/institution/completions.{kind}", postings_download),
     web.get("/console/institution/upload", upload_form),
     web.post("/console/institution/upload", upload_post),
 ]

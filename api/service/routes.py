@@ -35,6 +35,8 @@ from api.service import (
     policy_schemas,
     privacy,
     privacy_schemas,
+    provider_completion_schemas,
+    provider_completions,
     read_schemas,
     reads,
     record_schemas,
@@ -98,6 +100,19 @@ ROUTES: tuple[Route, ...] = (
         "A training institution and its accreditation",
         frozenset({"admin", "auditor", "institution"}),
         responses={200: ("the institution", None)},
+    ),
+    Route(
+        "GET",
+        "/v1/providers/{provider_id}/completions",
+        provider_completions.get_provider_completions,
+        "The completions the institution posted, newest first (by log position), each recorded or revoked "
+        "as of the read's position; from/to filter on completed_on; paged by after/limit (next_after); "
+        "Accept: text/csv or the xlsx type for the whole range as a spreadsheet. An institution reads only "
+        "its own",
+        frozenset({"admin", "auditor", "institution"}),
+        query=provider_completion_schemas.provider_completions_query_schema,
+        responses={200: ("the postings, or CSV (UTF-8 with BOM), or xlsx", None)},
+        content_types=("application/json", "text/csv", spreadsheet.XLSX_TYPE),
     ),
     Route(
         "POST",

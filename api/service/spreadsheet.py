@@ -156,6 +156,13 @@ COLUMNS: Final[dict[str, Label]] = {
     "years": Label("任职年限", "years of service"),
     "reached_on": Label("达到日期", "reached on"),
     "school_year": Label("学年", "school year"),
+    "record_id": Label("记录编号", "record id"),
+    "programme_code": Label("课程代码", "programme code"),
+    "category": Label("类别", "category"),
+    "level": Label("级别", "level"),
+    "assessment": Label("考核结果", "assessment"),
+    "completed_on": Label("完成日期", "completed on"),
+    "status": Label("状态", "status"),
 }
 
 #: A yes/no cell in each header language (a verdict's ``eligible``).

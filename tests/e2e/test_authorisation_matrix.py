@@ -117,6 +117,9 @@ PROBES: dict[tuple[str, str], Probe] = {
         },
     ),
     ("GET", "/v1/providers/{provider_id}"): Probe("/v1/providers/JLU-TTC", "provider"),
+    ("GET", "/v1/providers/{provider_id}/completions"): Probe(
+        "/v1/providers/JLU-TTC/completions?from=2020-01-01", "provider"
+    ),
     ("POST", "/v1/providers/{provider_id}/suspension"): Probe(
         "/v1/providers/OTHER/suspension", body={"reason": "审计"}
     ),

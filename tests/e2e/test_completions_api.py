@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import io
 from decimal import Decimal
 from typing import Any
 
+from openpyxl import load_workbook
+
+from api.service import spreadsheet
 from tests.e2e.conftest import Bank, completion, seed, settle
 
 
@@ -244,3 +248,90 @@ async def test_a_dry_run_judges_on_the_ledger_and_records_nothing(bank: Bank) ->
     assert real["recorded"] == 1
     r = await bank.client.post("/v1/completions?dry_run=yes", headers=bank.auth("institution"), json=completion("D-4"))
     assert r.status == 422
+
+
+async def test_an_institution_lists_its_own_postings_newest_first_paged_and_by_date(bank: Bank) -> None:
+    await seed(bank)
+    days = ["2024-05-10", "2024-06-01", "2024-07-15", "2024-08-20", "2024-09-30"]
+    batch = await post_batch(
+        bank,
+        [
+            completion(f"L-{i}", completed_on=day, learner_id="P-0001" if i == 2 else "T-0001")
+            for i, day in enumerate(days)
+        ],
+    )
+    r = await bank.client.post(
+        "/v1/completions/JLU-TTC/L-1/revocation", headers=bank.auth("institution"), json={"reason": "学员信息有误"}
+    )
+    revoked_at = (await r.json())["position"]
+    url = "/v1/providers/JLU-TTC/completions"
+
+    r = await bank.client.get(f"{url}?limit=2&min_position={revoked_at}", headers=bank.auth("institution"))
+    assert r.status == 200, await r.text()
+    first = await r.json()
+    assert [c["record_id"] for c in first["completions"]] == ["L-4", "L-3"]
+    assert set(first["completions"][0]) == {
+        "record_id",
+        "learner_id",
+        "programme",
+        "hours",
+        "assessment",
+        "completed_on",
+        "started_on",
+        "status",
+        "revocation_reason",
+        "position",
+        "revoked_position",
+        "event_id",
+    }  # nothing of the learner but the number the institution posted
+    seen = [c["record_id"] for c in first["completions"]]
+    after = first["next_after"]
+    while after is not None:
+        r = await bank.client.get(f"{url}?limit=2&after={after}", headers=bank.auth("institution"))
+        page = await r.json()
+        seen += [c["record_id"] for c in page["completions"]]
+        after = page["next_after"]
+    assert seen == ["L-4", "L-3", "L-2", "L-1", "L-0"]
+
+    r = await bank.client.get(f"{url}?from=2024-06-01&to=2024-07-15", headers=bank.auth("auditor"))
+    ranged = (await r.json())["completions"]
+    assert [(c["record_id"], c["status"]) for c in ranged] == [("L-2", "recorded"), ("L-1", "revoked")]
+    assert ranged[1]["revocation_reason"] == "学员信息有误" and ranged[1]["revoked_position"] == revoked_at
+
+    # As known before the revocation, L-1 was still recorded.
+    r = await bank.client.get(
+        f"{url}?from=2024-06-01&to=2024-06-01&at_position={batch['position']}", headers=bank.auth("admin")
+    )
+    assert [c["status"] for c in (await r.json())["completions"]] == ["recorded"]
+
+    # Another institution may not read these; HR and teachers may not at all.
+    for role, status in (("other_institution", 403), ("hr", 403), ("learner", 403)):
+        r = await bank.client.get(url, headers=bank.auth(role))
+        assert r.status == status, role
+    r = await bank.client.get("/v1/providers/OTHER/completions", headers=bank.auth("other_institution"))
+    assert r.status == 200 and (await r.json())["completions"] == []
+
+    # Bad queries name the field.
+    for query, field in (("from=2024-07-01&to=2024-06-01", "to"), ("limit=0", "limit"), ("colour=red", "colour")):
+        r = await bank.client.get(f"{url}?{query}", headers=bank.auth("institution"))
+        assert r.status == 422, query
+        assert field in (await r.json())["errors"], query
+
+
+async def test_an_institutions_postings_as_csv_and_xlsx(bank: Bank) -> None:
+    await seed(bank)
+    await post_batch(bank, [completion("X-1", hours="2.55"), completion("X-2", completed_on="2024-06-02")])
+    await settle(bank)
+    url = "/v1/providers/JLU-TTC/completions?lang=zh&from=2024-05-01&to=2024-05-31"
+    r = await bank.client.get(url, headers={**bank.auth("institution"), "Accept": "text/csv"})
+    assert r.status == 200 and "attachment" in r.headers["Content-Disposition"]
+    lines = (await r.read()).decode("utf-8-sig").splitlines()
+    assert lines[0].split(",")[:3] == ["记录编号", "教师编号", "课程代码"]
+    assert len(lines) == 2 and lines[1].startswith("'X-1,'T-0001,") and ",2.55," in lines[1]
+
+    r = await bank.client.get(url, headers={**bank.auth("institution"), "Accept": spreadsheet.XLSX_TYPE})
+    assert r.status == 200
+    sheet = load_workbook(io.BytesIO(await r.read())).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][0] == "记录编号" and rows[1][:2] == ("X-1", "T-0001") and str(rows[1][6]) == "2.55"
+    assert len(rows) == 2

@@ -1,0 +1,119 @@
+"""A provider's own postings: ``GET /v1/providers/{provider_id}/completions``.
+
+Invariants:
+- an institution token reads only its own provider (403 before anything is read); admin and
+  auditor read any; nobody else (the routes table);
+- what is answered is what the institution posted, nothing more of the learner
+  (``projections.provider_completions``);
+- JSON is paged (``after``/``limit``, ``next_after``); a spreadsheet (``Accept: text/csv`` or
+  the xlsx type) holds the whole date range, written by ``api.service.spreadsheet``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from aiohttp import web
+
+from api.service import spreadsheet
+from api.service.context import principal, services
+from api.service.http import answer, load_query, resolve_position, stream
+from api.service.problems import Problem
+from api.service.provider_completion_schemas import provider_completions_query_schema
+from projections import provider_completions, queries
+
+COLUMNS: Final = (
+    spreadsheet.Column("record_id", "identifier"),
+    spreadsheet.Column("learner_id", "identifier"),
+    spreadsheet.Column("programme_code", "identifier"),
+    spreadsheet.Column("programme_title"),
+    spreadsheet.Column("category"),
+    spreadsheet.Column("level"),
+    spreadsheet.Column("hours", "hours"),
+    spreadsheet.Column("assessment"),
+    spreadsheet.Column("completed_on", "date"),
+    spreadsheet.Column("status"),
+    spreadsheet.Column("detail"),
+    spreadsheet.Column("position", "count"),
+)
+
+
+def _cells(row: dict[str, Any]) -> list[Any]:
+    p = row["programme"]
+    return [
+        row["record_id"],
+        row["learner_id"],
+        p["code"],
+        p["title"],
+        p["category"],
+        p["level"],
+        row["hours"],
+        row["assessment"],
+        row["completed_on"],
+        row["status"],
+        row["revocation_reason"],
+        row["position"],
+    ]
+
+
+async def _sheet(
+    request: web.Request, provider_id: str, query: dict[str, Any], position: int, kind: str
+) -> web.StreamResponse:
+    language = spreadsheet.header_language(query.get("lang"), request.headers.get("Accept-Language"))
+    name = f"completions-{provider_id}.{kind}"
+    async with services(request).reads.acquire() as conn:
+        rows = [
+            _cells(r)
+            async for r in provider_completions.all_provider_completions(
+                conn, provider_id, start=query.get("start"), end=query.get("end"), at_position=position
+            )
+        ]
+    if kind == "csv":
+        body = spreadsheet.csv_header(COLUMNS, language) + b"".join(spreadsheet.csv_row(COLUMNS, r) for r in rows)
+        return web.Response(
+            body=body,
+            headers={"Content-Type": "text/csv; charset=utf-8", "Content-Disposition": spreadsheet.disposition(name)},
+        )
+    sheet = spreadsheet.XlsxSheet(provider_id, COLUMNS, language)
+    for r in rows:
+        sheet.append(r)
+    response = web.StreamResponse(
+        headers={"Content-Type": spreadsheet.XLSX_TYPE, "Content-Disposition": spreadsheet.disposition(name)}
+    )
+    return await stream(request, response, sheet.chunks())
+
+
+async def get_provider_completions(request: web.Request) -> web.StreamResponse:
+    provider_id = request.match_info["provider_id"]
+    caller = principal(request)
+    if caller.role == "institution" and caller.provider_id != provider_id:
+        raise Problem(403, "forbidden", "Outside your scope", "an institution reads only its own completions")
+    query = load_query(request, provider_completions_query_schema)
+    async with services(request).reads.acquire() as conn:
+        position = await resolve_position(conn, request, query)
+        if await queries.provider_view(conn, provider_id) is None:
+            raise Problem(404, "provider_not_found", "No such training institution", f"no provider {provider_id}")
+        kind = spreadsheet.wanted_format(request.headers.get("Accept"))
+        if kind is None:
+            found = await provider_completions.provider_completions(
+                conn,
+                provider_id,
+                start=query.get("start"),
+                end=query.get("end"),
+                before=query.get("after"),
+                limit=query["limit"] + 1,
+                at_position=position,
+            )
+    if kind is not None:
+        return await _sheet(request, provider_id, query, position, kind)
+    page = found[: query["limit"]]
+    return answer(
+        {
+            "provider_id": provider_id,
+            "completions": page,
+            "next_after": page[-1]["position"] if len(found) > len(page) else None,
+            "from": query["start"].isoformat() if "start" in query else None,
+            "to": query["end"].isoformat() if "end" in query else None,
+            "position": position,
+        }
+    )
