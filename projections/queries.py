@@ -143,13 +143,40 @@ async def learner_balance(
     hours). Only passed, unrevoked completions count; the rest are listed with why."""
     bound = eventlog.bound(at_position)
     rows = await conn.fetch(
-        "SELECT provider_id, record_id, category, hours, assessment, completed_on, event_id,"
-        " recorded_position, revoked_position, revoked_event_id, revocation_reason"
-        " FROM rm_completions WHERE learner_id = $1 AND recorded_position <= $2"
+        f"SELECT {BALANCE_COLUMNS} FROM rm_completions WHERE learner_id = $1 AND recorded_position <= $2"
         " ORDER BY completed_on, recorded_position",
         learner_id,
         bound,
     )
+    return balance_of_rows(
+        learner_id,
+        rows,
+        at_position=at_position,
+        today=today,
+        cycle_anchor_year=cycle_anchor_year,
+        cycle_years=cycle_years,
+    )
+
+
+#: The ``rm_completions`` columns ``balance_of_rows`` reads.
+BALANCE_COLUMNS: Final = (
+    "provider_id, record_id, category, hours, assessment, completed_on, event_id,"
+    " recorded_position, revoked_position, revoked_event_id, revocation_reason"
+)
+
+
+def balance_of_rows(
+    learner_id: str,
+    rows: Sequence[Any],
+    *,
+    at_position: int | None,
+    today: date,
+    cycle_anchor_year: int,
+    cycle_years: int,
+) -> dict[str, Any]:
+    """``learner_balance`` from the learner's completion rows (``BALANCE_COLUMNS``) recorded
+    by the position, in (completed_on, recorded_position) order."""
+    bound = eventlog.bound(at_position)
 
     def cycle_start(year: int) -> int:
         return cycle_anchor_year + (year - cycle_anchor_year) // cycle_years * cycle_years

@@ -355,10 +355,22 @@ async def resolve_position(conn: asyncpg.Connection, request: web.Request, query
 
 async def authorize_learner(conn: asyncpg.Connection, request: web.Request, learner_id: str) -> None:
     """Refuse unless the caller may see this learner; 404 if there is no such learner."""
+    check_learner_caller(request, learner_id)
+    check_learner_scope(request, learner_id, await queries.learner_jurisdiction(conn, learner_id))
+
+
+def check_learner_caller(request: web.Request, learner_id: str) -> None:
+    """Refuse a learner token for another learner (before anything about them is read)."""
     caller = principal(request)
     if caller.role == "learner" and caller.learner_id != learner_id:
         raise Problem(403, "forbidden", "Outside your scope", "a learner token reads only its own learner")
-    found = await queries.learner_jurisdiction(conn, learner_id)
+
+
+def check_learner_scope(request: web.Request, learner_id: str, found: tuple[str, str | None] | None) -> None:
+    """``authorize_learner`` once the learner's (jurisdiction, school) are known (``None``:
+    no such learner), for a read that fetched them along with its answer."""
+    caller = principal(request)
+    check_learner_caller(request, learner_id)
     if found is None:
         raise LearnerNotFound(f"no learner {learner_id} is known")
     if caller.role == "school" and caller.school_id != found[1]:

@@ -3,7 +3,9 @@
 Invariants:
 - every answer names the ``position`` it reflects; the same request at the same
   position gives the same answer;
-- personal data is read only after the caller's scope has been checked.
+- personal data is read only after the caller's scope has been checked (the balance,
+  hours and event ids only, is read in the same statement as the learner's scope and
+  answered only once the scope is checked: ``projections.fast_balance``).
 """
 
 from __future__ import annotations
@@ -11,13 +13,22 @@ from __future__ import annotations
 from aiohttp import web
 
 from api.service.context import principal, services
-from api.service.http import answer, authorize_learner, load_query, resolve_position
+from api.service.http import (
+    answer,
+    authorize_learner,
+    check_learner_caller,
+    check_learner_scope,
+    load_query,
+    resolve_position,
+)
 from api.service.problems import Problem
 from api.service.schemas import events_query_schema, history_query_schema, read_query_schema
-from ledger.credits import with_credits
 from ledger.errors import LearnerNotFound
 from projections import certificates, eventlog, queries, service_record
-from projections import policies as policy_reads
+from projections.fast_balance import BalanceReader
+
+#: The balance read's fast path (``projections.fast_balance``): one statement per read.
+_BALANCES = BalanceReader()
 
 
 def _timeline(query: dict[str, object], position: int) -> dict[str, object]:
@@ -54,10 +65,11 @@ async def get_balance(request: web.Request) -> web.Response:
     svc = services(request)
     learner_id = request.match_info["learner_id"]
     query = load_query(request, read_query_schema)
+    # A learner token for someone else learns nothing, not even whether they exist.
+    check_learner_caller(request, learner_id)
     async with svc.reads.acquire() as conn:
         position = await resolve_position(conn, request, query)
-        await authorize_learner(conn, request, learner_id)
-        balance = await queries.learner_balance(
+        found = await _BALANCES.balance(
             conn,
             learner_id,
             at_position=position,
@@ -65,17 +77,11 @@ async def get_balance(request: web.Request) -> web.Response:
             cycle_anchor_year=svc.settings.cycle_anchor_year,
             cycle_years=svc.settings.cycle_years,
         )
-        where = await queries.learner_jurisdiction(conn, learner_id)
-        day = query.get("as_of") or svc.today()
-        ratio = None if where is None else await policy_reads.credit_ratio_in_force(conn, where[0], day, position)
-    if ratio is not None:
-        # Credits beside hours where the jurisdiction sets a ratio (ledger.credits).
-        balance = {
-            **balance,
-            **{key: with_credits(balance[key], ratio) for key in ("total", "by_category", "by_year", "cycles")},
-            "credit_ratio": ratio.as_dict(),
-        }
-    return answer({"learner_id": learner_id, **balance, **_timeline(query, position)})
+    # The scope is checked, on what the same statement read, before any of it is answered.
+    if found is None:
+        raise LearnerNotFound(f"no learner {learner_id} is known")
+    check_learner_scope(request, learner_id, (found.jurisdiction, found.school))
+    return answer({"learner_id": learner_id, **found.answer, **_timeline(query, position)})
 
 
 async def get_history(request: web.Request) -> web.Response:

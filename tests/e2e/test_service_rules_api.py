@@ -270,10 +270,17 @@ async def test_balances_show_credits_beside_hours_where_the_district_sets_a_rati
     await seed(bank)  # T-0001 of 220106, whose district policy (seed 002) sets 10 h a credit
     r = await bank.client.post("/v1/policies", headers=bank.auth("admin"), json=district_policy())
     assert r.status == 201, await r.text()
+    published = (await r.json())["position"]
     r = await bank.client.post(
         "/v1/completions", headers=bank.auth("institution"), json=completion("C-1", hours="12.5")
     )
     position = (await r.json())["position"]
+    # The ratio is remembered by the last publication a read sees: a read from before the
+    # policy, asked after one that saw it, still answers without it.
+    r = await bank.client.get(f"/v1/learners/T-0001/balance?min_position={position}", headers=bank.auth("hr"))
+    assert "credit_ratio" in await r.json()
+    r = await bank.client.get(f"/v1/learners/T-0001/balance?at_position={published - 1}", headers=bank.auth("hr"))
+    assert "credit_ratio" not in await r.json()
     r = await bank.client.get(f"/v1/learners/T-0001/balance?min_position={position}", headers=bank.auth("hr"))
     balance = await r.json()
     assert balance["total"] == {**balance["total"], "hours": "12.5", "credits": "1.25"}

@@ -3,7 +3,9 @@
 For any sequence of postings, re-postings and revocations:
 - the projected balance equals the sum of recorded, passed, unrevoked completions;
 - re-posting a completion never changes a balance;
-- concurrent posts for one learner lose nothing.
+- concurrent posts for one learner lose nothing;
+- the balance read's fast path (``projections.fast_balance``) answers exactly what the plain
+  one does, at every position of the learner's history and on any day.
 Each example uses learners of its own inside one database, so examples do not interfere.
 """
 
@@ -23,7 +25,8 @@ from hypothesis import strategies as st
 from api.database import Database
 from ledger.application import Accreditation, CreditBank, LearnerRegistration
 from ledger.completion import CompletionFacts
-from projections import queries
+from projections import eventlog, queries
+from projections.fast_balance import BalanceReader, plain_balance
 from tests.conftest import TODAY
 from tests.integration.conftest import read_projected
 
@@ -66,6 +69,29 @@ def facts(learner_id: str, index: int, posting: tuple[str, Decimal, str, date]) 
     )
 
 
+def fast_and_plain(database: Database, learner_id: str, days: list[date]) -> list[tuple[Any, Any]]:
+    """(fast, plain) answers for ``learner_id`` at every position of the log and each day."""
+
+    async def both(conn: asyncpg.Connection) -> list[tuple[Any, Any]]:
+        reader = BalanceReader()
+        pairs = []
+        head = await eventlog.applied_position(conn)
+        for position in range(head + 1):
+            for day in days:
+                kwargs: dict[str, Any] = {
+                    "at_position": position,
+                    "today": day,
+                    "cycle_anchor_year": 2021,
+                    "cycle_years": 5,
+                }
+                pairs.append(
+                    (await reader.balance(conn, learner_id, **kwargs), await plain_balance(conn, learner_id, **kwargs))
+                )
+        return pairs
+
+    return asyncio.run(read_projected(database, both))
+
+
 def projected_total(database: Database, learner_id: str) -> Decimal:
     async def total(conn: asyncpg.Connection) -> Decimal:
         balance: dict[str, Any] = await queries.learner_balance(conn, learner_id, today=TODAY)
@@ -94,6 +120,11 @@ def test_the_balance_is_the_sum_of_passed_unrevoked_completions_and_reposting_ch
             Decimal(0),
         )
         assert projected_total(database, learner_id) == expected
+        days = [TODAY, data.draw(st.dates(min_value=date(2021, 1, 1), max_value=TODAY))]
+        pairs = fast_and_plain(database, learner_id, days)
+        assert all(fast == plain for fast, plain in pairs)
+        # Not vacuous: the learner is found once registered, and their hours are counted.
+        assert pairs[-1][0] is not None and Decimal(pairs[-1][0].answer["total"]["hours"]) == expected
 
         again = data.draw(st.lists(st.sampled_from(batch), min_size=1, max_size=5))
         assert all(o.status == "duplicate" for o in bank.record_completions(again))
