@@ -337,10 +337,21 @@ async def resolve_position(conn: asyncpg.Connection, request: web.Request, query
 
 async def authorize_learner(conn: asyncpg.Connection, request: web.Request, learner_id: str) -> None:
     """Refuse unless the caller may see this learner; 404 if there is no such learner."""
+    check_learner_token(request, learner_id)
+    check_learner_scope(request, learner_id, await queries.learner_jurisdiction(conn, learner_id))
+
+
+def check_learner_token(request: web.Request, learner_id: str) -> None:
+    """Refuse a learner token for another learner (before anything of the learner is read)."""
     caller = principal(request)
     if caller.role == "learner" and caller.learner_id != learner_id:
         raise Problem(403, "forbidden", "Outside your scope", "a learner token reads only its own learner")
-    found = await queries.learner_jurisdiction(conn, learner_id)
+
+
+def check_learner_scope(request: web.Request, learner_id: str, found: tuple[str, str | None] | None) -> None:
+    """Refuse unless the caller may see the learner whose current (jurisdiction, school) is
+    ``found`` (None: no such learner, 404)."""
+    caller = principal(request)
     if found is None:
         raise LearnerNotFound(f"no learner {learner_id} is known")
     if caller.role == "school" and caller.school_id != found[1]:
