@@ -32,7 +32,6 @@ from api.service import spreadsheet
 from api.service.context import principal, services
 from api.service.http import (
     answer,
-    authorize_learner,
     check_jurisdiction_scope,
     check_learner_scope,
     check_learner_token,
