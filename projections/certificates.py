@@ -231,7 +231,15 @@ async def with_certificates(conn: Any, facts: list[Facts], at_position: int | No
         [f.learner_id for f in facts],
         bound(at_position),
     )
-    grouped: dict[UUID, list[Any]] = {}
+    by_learner = certificate_facts(rows)
+    return [replace(f, certificates=tuple(by_learner.get(f.learner_id, ()))) for f in facts]
+
+
+def certificate_facts(rows: Sequence[Any]) -> dict[str, list[CertificateFact]]:
+    """Each learner's certificate facts from status rows in (certificate, position) order:
+    ``learner_id, certificate_id, kind, valid_from, valid_until, event_id, issued_position,
+    status, since`` (dates as dates)."""
+    grouped: dict[UUID | str, list[Any]] = {}
     for r in rows:
         grouped.setdefault(r["certificate_id"], []).append(r)
     by_learner: dict[str, list[CertificateFact]] = {}
@@ -243,7 +251,7 @@ async def with_certificates(conn: Any, facts: list[Facts], at_position: int | No
             by_learner.setdefault(first["learner_id"], []).append(
                 CertificateFact(first["kind"], start, end, str(first["event_id"]), int(first["issued_position"]))
             )
-    return [replace(f, certificates=tuple(by_learner.get(f.learner_id, ()))) for f in facts]
+    return by_learner
 
 
 async def revoked_indexes(conn: Any, purpose: str, list_number: int, at_position: int | None = None) -> list[int]:

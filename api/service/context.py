@@ -22,6 +22,7 @@ from api.service.replicas import ReadPools
 from api.settings import Settings
 from ledger.application import CreditBank
 from ledger.committer import Committer
+from projections.fast_eligibility import PolicyCache
 from projections.runner import ProjectionRunner
 
 
@@ -49,6 +50,8 @@ class Services:
     #: The one clock: the ``today`` given to ``create_app`` (else the local date in ``zone``),
     #: shared with the ledger, so every read and write that asks for today gets the same day.
     clock: Callable[[], date]
+    #: The published policy versions, in memory for verdicts (``projections.fast_eligibility``).
+    policies: PolicyCache = field(default_factory=PolicyCache)
 
     async def hear_erasures(self) -> None:
         """Before a write: every erasure committed by another process before now has

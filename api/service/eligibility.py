@@ -32,8 +32,9 @@ from api.service import spreadsheet
 from api.service.context import principal, services
 from api.service.http import (
     answer,
-    authorize_learner,
     check_jurisdiction_scope,
+    check_learner_caller,
+    check_learner_scope,
     load_query,
     read_json_object,
     resolve_position,
@@ -56,6 +57,7 @@ from ledger.errors import LearnerNotFound
 from ledger.facts import holds
 from ledger.policy import PolicyVersion
 from ledger.vocabulary import LABELS, Label, covers, parent_chain
+from projections import fast_eligibility
 from projections import policies as policy_reads
 
 #: The most learners judged per chunk of a cohort.
@@ -115,9 +117,12 @@ async def _when(conn: asyncpg.Connection, request: web.Request, query: dict[str,
     return svc.today(), position
 
 
+def _chains(facts: list[Facts]) -> list[str]:
+    return sorted({j for f in facts for j in parent_chain(f.jurisdiction)})
+
+
 async def _policies_for(conn: asyncpg.Connection, facts: list[Facts], on: date, position: int) -> list[PolicyVersion]:
-    chains = {j for f in facts for j in parent_chain(f.jurisdiction)}
-    return await policy_reads.policies_in_force(conn, sorted(chains), on, position)
+    return await policy_reads.policies_in_force(conn, _chains(facts), on, position)
 
 
 async def _known_target(
@@ -125,9 +130,11 @@ async def _known_target(
 ) -> None:
     """Refuse a target no policy for ``jurisdiction`` defines (see ``policy_reads.policies_known``):
     judged by no rule, it would read as "nobody is short"."""
-    known = sorted(
-        {t for v in await policy_reads.policies_known(conn, jurisdiction, position, below=below) for t in v.targets()}
-    )
+    _refuse_unknown(target, jurisdiction, await policy_reads.policies_known(conn, jurisdiction, position, below=below))
+
+
+def _refuse_unknown(target: str, jurisdiction: str, versions: list[PolicyVersion]) -> None:
+    known = sorted({t for v in versions for t in v.targets()})
     if target not in known:
         raise Problem(
             422,
@@ -140,20 +147,33 @@ async def _known_target(
 
 
 async def _verdict(request: web.Request) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(the verdict, where it answers: ``position`` and the credit ``ratio`` in force)."""
+    """(the verdict, where it answers: ``position`` and the credit ``ratio`` in force).
+
+    The fast path (``projections.fast_eligibility``): one round trip for the scope check and
+    the facts, the policies from memory made to fit that round trip's snapshot. The plain
+    queries (``authorize_learner``, ``policy_reads.learner_facts``, ``_policies_for``,
+    ``_known_target``) give the same inputs (``tests/e2e/test_fast_eligibility.py``)."""
     learner_id = request.match_info["learner_id"]
     query = load_query(request, verdict_query_schema)
+    cache = services(request).policies
     async with services(request).reads.acquire() as conn:
         # The wait first, so min_position holds for the scope check too.
         on, position = await _when(conn, request, query)
-        await authorize_learner(conn, request, learner_id)
-        facts = await policy_reads.learner_facts(conn, learner_id, position)
-        if facts is None:
-            raise LearnerNotFound(f"{learner_id} was not registered by then")
-        policies = await _policies_for(conn, [facts], on, position)
-        # A rule in force names the target: it is known, no second query (the usual case).
-        if all(query["target"] not in version.targets() for version in policies):
-            await _known_target(conn, query["target"], facts.jurisdiction, position, below=False)
+        check_learner_caller(request, learner_id)
+        inputs = await fast_eligibility.verdict_inputs(conn, cache, learner_id, position)
+    check_learner_scope(request, learner_id, inputs.scope)
+    facts = inputs.facts
+    if facts is None:
+        raise LearnerNotFound(f"{learner_id} was not registered by then")
+    policies = cache.in_force(_chains([facts]), on, position)
+    if all(query["target"] not in version.targets() for version in policies):
+        _refuse_unknown(query["target"], facts.jurisdiction, cache.known(facts.jurisdiction, position))
+    return _judged(query, facts, policies, on, position)
+
+
+def _judged(
+    query: dict[str, Any], facts: Facts, policies: list[PolicyVersion], on: date, position: int
+) -> tuple[dict[str, Any], dict[str, Any]]:
     verdict = {**evaluate(query["target"], facts, policies, on, _asked(query)), **question(query, on, position)}
     return verdict, {"position": position, "at_position": position, "ratio": ratio_of(policies, facts.jurisdiction, on)}
 
