@@ -164,26 +164,13 @@ def _sheet_rows(report: dict[str, Any]) -> list[list[Any]]:
 
 
 async def _institution_sheet(
-    request: web.Request, report: dict[str, Any], kind: str, lang: str | None
+    request: web.Request, report: dict[str, Any], kind: spreadsheet.SheetKind, lang: str | None
 ) -> web.StreamResponse:
     language = spreadsheet.header_language(lang, request.headers.get("Accept-Language"))
     name = f"institution-audit-{report['provider_id']}-{report['month']}.{kind}"
-    rows = _sheet_rows(report)
-    if kind == "csv":
-        body = spreadsheet.csv_header(INSTITUTION_COLUMNS, language) + b"".join(
-            spreadsheet.csv_row(INSTITUTION_COLUMNS, r) for r in rows
-        )
-        return web.Response(
-            body=body,
-            headers={"Content-Type": "text/csv; charset=utf-8", "Content-Disposition": spreadsheet.disposition(name)},
-        )
-    sheet = spreadsheet.XlsxSheet(report["month"], INSTITUTION_COLUMNS, language)
-    for r in rows:
-        sheet.append(r)
-    response = web.StreamResponse(
-        headers={"Content-Type": spreadsheet.XLSX_TYPE, "Content-Disposition": spreadsheet.disposition(name)}
-    )
-    return await stream(request, response, sheet.chunks())
+    response = web.StreamResponse(headers=spreadsheet.sheet_headers(kind, name))
+    chunks = spreadsheet.sheet_chunks(kind, report["month"], INSTITUTION_COLUMNS, language, _sheet_rows(report))
+    return await stream(request, response, chunks)
 
 
 async def get_institution_audit(request: web.Request) -> web.StreamResponse:

@@ -392,16 +392,11 @@ def _missing_hours(row: dict[str, Any], language: spreadsheet.HeaderLanguage) ->
     )
 
 
-async def _cohort_sheet(request: web.Request, query: dict[str, Any], kind: str) -> web.StreamResponse:
+async def _cohort_sheet(request: web.Request, query: dict[str, Any], kind: spreadsheet.SheetKind) -> web.StreamResponse:
     svc = services(request)
     language = spreadsheet.header_language(query.get("lang"), request.headers.get("Accept-Language"))
     name = f"eligibility-{query['target']}-{query['jurisdiction']}"
-    response = web.StreamResponse(
-        headers={
-            "Content-Type": spreadsheet.XLSX_TYPE if kind == "xlsx" else "text/csv; charset=utf-8",
-            "Content-Disposition": spreadsheet.disposition(f"{name}.{kind}"),
-        }
-    )
+    response = web.StreamResponse(headers=spreadsheet.sheet_headers(kind, f"{name}.{kind}"))
     async with svc.reads.acquire() as conn:
         on, position = await _when(conn, request, query)
         await _known_target(conn, query["target"], query["jurisdiction"], position, below=True)
@@ -421,19 +416,8 @@ async def _cohort_sheet(request: web.Request, query: dict[str, Any], kind: str) 
                     position,
                 ]
 
-        async def csv_lines() -> AsyncIterator[bytes]:
-            yield spreadsheet.csv_header(COHORT_COLUMNS, language)
-            async for values in rows():
-                yield spreadsheet.csv_row(COHORT_COLUMNS, values)
-
-        async def xlsx_chunks() -> AsyncIterator[bytes]:
-            sheet = spreadsheet.XlsxSheet(query["target"], COHORT_COLUMNS, language)
-            async for values in rows():
-                sheet.append(values)
-            async for chunk in sheet.chunks():
-                yield chunk
-
-        return await stream(request, response, xlsx_chunks() if kind == "xlsx" else csv_lines())
+        chunks = spreadsheet.sheet_chunks(kind, query["target"], COHORT_COLUMNS, language, rows())
+        return await stream(request, response, chunks)
 
 
 async def post_impact(request: web.Request) -> web.Response:

@@ -6,7 +6,8 @@ Invariants:
 - what is answered is what the institution posted, nothing more of the learner
   (``projections.provider_completions``);
 - JSON is paged (``after``/``limit``, ``next_after``); a spreadsheet (``Accept: text/csv`` or
-  the xlsx type) holds the whole date range, written by ``api.service.spreadsheet``.
+  the xlsx type) holds the whole date range, streamed as it is read and written by
+  ``api.service.spreadsheet``.
 """
 
 from __future__ import annotations
@@ -57,30 +58,23 @@ def _cells(row: dict[str, Any]) -> list[Any]:
 
 
 async def _sheet(
-    request: web.Request, provider_id: str, query: dict[str, Any], position: int, kind: str
+    request: web.Request,
+    conn: Any,
+    provider_id: str,
+    query: dict[str, Any],
+    position: int,
+    kind: spreadsheet.SheetKind,
 ) -> web.StreamResponse:
+    """The whole date range as a sheet, streamed from the read models as it is written."""
     language = spreadsheet.header_language(query.get("lang"), request.headers.get("Accept-Language"))
-    name = f"completions-{provider_id}.{kind}"
-    async with services(request).reads.acquire() as conn:
-        rows = [
-            _cells(r)
-            async for r in provider_completions.all_provider_completions(
-                conn, provider_id, start=query.get("start"), end=query.get("end"), at_position=position
-            )
-        ]
-    if kind == "csv":
-        body = spreadsheet.csv_header(COLUMNS, language) + b"".join(spreadsheet.csv_row(COLUMNS, r) for r in rows)
-        return web.Response(
-            body=body,
-            headers={"Content-Type": "text/csv; charset=utf-8", "Content-Disposition": spreadsheet.disposition(name)},
+    response = web.StreamResponse(headers=spreadsheet.sheet_headers(kind, f"completions-{provider_id}.{kind}"))
+    rows = (
+        _cells(r)
+        async for r in provider_completions.all_provider_completions(
+            conn, provider_id, start=query.get("start"), end=query.get("end"), at_position=position
         )
-    sheet = spreadsheet.XlsxSheet(provider_id, COLUMNS, language)
-    for r in rows:
-        sheet.append(r)
-    response = web.StreamResponse(
-        headers={"Content-Type": spreadsheet.XLSX_TYPE, "Content-Disposition": spreadsheet.disposition(name)}
     )
-    return await stream(request, response, sheet.chunks())
+    return await stream(request, response, spreadsheet.sheet_chunks(kind, provider_id, COLUMNS, language, rows))
 
 
 async def get_provider_completions(request: web.Request) -> web.StreamResponse:
@@ -94,18 +88,17 @@ async def get_provider_completions(request: web.Request) -> web.StreamResponse:
         if await queries.provider_view(conn, provider_id) is None:
             raise Problem(404, "provider_not_found", "No such training institution", f"no provider {provider_id}")
         kind = spreadsheet.wanted_format(request.headers.get("Accept"))
-        if kind is None:
-            found = await provider_completions.provider_completions(
-                conn,
-                provider_id,
-                start=query.get("start"),
-                end=query.get("end"),
-                before=query.get("after"),
-                limit=query["limit"] + 1,
-                at_position=position,
-            )
-    if kind is not None:
-        return await _sheet(request, provider_id, query, position, kind)
+        if kind is not None:
+            return await _sheet(request, conn, provider_id, query, position, kind)
+        found = await provider_completions.provider_completions(
+            conn,
+            provider_id,
+            start=query.get("start"),
+            end=query.get("end"),
+            before=query.get("after"),
+            limit=query["limit"] + 1,
+            at_position=position,
+        )
     page = found[: query["limit"]]
     return answer(
         {

@@ -2,7 +2,8 @@
 identifier a number, headers in the reader's language.
 
 An export names its ``Column``s once (code and kind) and hands rows of plain values to
-``csv_header``/``csv_row`` or ``XlsxSheet``; a workbook of several sheets (the term-end
+``csv_header``/``csv_row`` or ``XlsxSheet`` (or to ``sheet_chunks``, which writes either kind
+as the rows come: every downloaded sheet of the API goes through it); a workbook of several sheets (the term-end
 inspection) is an ``XlsxBook`` whose sheets are ``XlsxSheet``s; the console and every export
 use these, so a teacher number is text the same way everywhere.
 
@@ -42,7 +43,7 @@ import asyncio
 import csv
 import io
 import tempfile
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -195,7 +196,11 @@ def yes_no(value: bool | None, language: HeaderLanguage) -> str:
     return "" if value is None else YES_NO[language][0 if value else 1]
 
 
-def wanted_format(accept: str | None) -> Literal["xlsx", "csv"] | None:
+#: The two kinds of sheet the bank writes.
+SheetKind = Literal["xlsx", "csv"]
+
+
+def wanted_format(accept: str | None) -> SheetKind | None:
     """Which spreadsheet ``Accept`` asks for, if any (xlsx before CSV when both are named)."""
     accept = accept or ""
     if XLSX_TYPE in accept:
@@ -325,3 +330,45 @@ class XlsxBook:
         out = io.BytesIO()
         self.workbook.save(out)
         return out.getvalue()
+
+
+# -- one sheet, either kind -----------------------------------------------------------
+
+
+async def sheet_chunks(
+    kind: SheetKind,
+    title: str,
+    columns: Sequence[Column],
+    language: HeaderLanguage,
+    rows: AsyncIterable[Sequence[Any]] | Iterable[Sequence[Any]],
+) -> AsyncIterator[bytes]:
+    """The bytes of one sheet of ``rows`` as CSV (a line per row, as they come) or as xlsx
+    (``XlsxSheet``: rows to its temporary file as they come, then the finished file)."""
+    sheet = XlsxSheet(title, columns, language) if kind == "xlsx" else None
+    if sheet is None:
+        yield csv_header(columns, language)
+    async for values in _each(rows):
+        if sheet is None:
+            yield csv_row(columns, values)
+        else:
+            sheet.append(values)
+    if sheet is not None:
+        async for chunk in sheet.chunks():
+            yield chunk
+
+
+async def _each(rows: AsyncIterable[Sequence[Any]] | Iterable[Sequence[Any]]) -> AsyncIterator[Sequence[Any]]:
+    if isinstance(rows, AsyncIterable):
+        async for values in rows:
+            yield values
+    else:
+        for values in rows:
+            yield values
+
+
+def sheet_headers(kind: SheetKind, filename: str) -> dict[str, str]:
+    """The headers of a downloaded sheet: its type and its file name."""
+    return {
+        "Content-Type": XLSX_TYPE if kind == "xlsx" else "text/csv; charset=utf-8",
+        "Content-Disposition": disposition(filename),
+    }
