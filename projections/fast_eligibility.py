@@ -20,7 +20,7 @@ Invariants:
   ``min_position``, on a standby or the primary) sees exactly the versions the plain query
   would, whatever the cache was loaded from;
 - the learner's scope row (current jurisdiction and school, as ``authorize_learner`` reads
-  it), the facts as of the position (``projections.policies._FACTS_SQL``), certificates and
+  it), the facts as of the position (``projections.policies.FACTS_SQL``), certificates and
   service record come from that same single statement, so from one snapshot.
 """
 
@@ -39,7 +39,7 @@ from ledger.service_record import fact_of, with_record
 from ledger.vocabulary import parent_chain
 from projections import core
 from projections.certificates import certificate_facts
-from projections.policies import _FACTS_SQL, _facts, _parsed, division_range
+from projections.policies import FACTS_SQL, division_range, facts_of_row, parsed_version
 
 #: Policies are few (dozens); the memo of filtered lists is bounded all the same.
 MEMO_SIZE: Final = 4096
@@ -69,7 +69,7 @@ SELECT s.jurisdiction AS scope_jurisdiction, s.school AS scope_school,
    FROM rm_service_record r WHERE r.learner_id = ANY($1) AND r.position <= $2) AS service_record,
   f.*
 FROM (SELECT jurisdiction, school FROM rm_learners WHERE learner_id = ANY($1)) s
-LEFT JOIN LATERAL ({_FACTS_SQL}) f ON true
+LEFT JOIN LATERAL ({FACTS_SQL}) f ON true
 """
 
 
@@ -111,7 +111,7 @@ class PolicyCache:
                 return
             rows = await conn.fetch(_LOAD_SQL)
             loaded = tuple(
-                _Row(_parsed(r["data"]), r["jurisdiction"], r["effective_from"], int(r["published_position"]))
+                _Row(parsed_version(r["data"]), r["jurisdiction"], r["effective_from"], int(r["published_position"]))
                 for r in rows
             )
             self.rows = loaded
@@ -194,7 +194,7 @@ async def verdict_inputs(conn: Any, cache: PolicyCache, learner_id: str, positio
             for x in json.loads(r["certificates"])
         ]
     )
-    facts = replace(_facts(r), certificates=tuple(certificates.get(learner_id, ())))
+    facts = replace(facts_of_row(r), certificates=tuple(certificates.get(learner_id, ())))
     record = []
     for x in json.loads(r["service_record"]):
         fact = fact_of(x["event"], x["data"], str(x["event_id"]), int(x["position"]))

@@ -96,11 +96,11 @@ def row(e: Decoded) -> tuple[Any, ...]:
 
 
 def _version(r: Any) -> PolicyVersion:
-    return _parsed(r["data"])
+    return parsed_version(r["data"])
 
 
 @lru_cache(maxsize=1024)
-def _parsed(data: str) -> PolicyVersion:
+def parsed_version(data: str) -> PolicyVersion:
     # A published version never changes, so its text is a safe key; parsing it on every
     # verdict was a fifth of an eligibility read.
     return parse_policy(json.loads(data))
@@ -179,25 +179,30 @@ async def policy_versions(conn: Any, policy_id: str, at_position: int | None = N
     return out
 
 
-_FACTS_SQL: Final = f"""
+def _jurisdiction_at(position: str) -> str:
+    """SQL for the jurisdiction holding learner ``l``'s account at ``position`` (a parameter):
+    the last move by then (a transfer's destination, a reversal's origin), else the first
+    transfer's origin (the registration), else the registration itself (rm_learners follows
+    the latest move, see projections.transfers)."""
+    return f"""coalesce(
+    (SELECT m.jurisdiction FROM (
+        SELECT t.position AS at, t.destination AS jurisdiction FROM rm_transfers t
+        WHERE t.learner_id = l.learner_id AND t.position <= {position}
+        UNION ALL
+        SELECT t.reversed_position, t.origin FROM rm_transfers t
+        WHERE t.learner_id = l.learner_id AND t.reversed_position <= {position}) m
+     ORDER BY m.at DESC LIMIT 1),
+    (SELECT t.origin FROM rm_transfers t WHERE t.learner_id = l.learner_id ORDER BY t.position LIMIT 1),
+    l.jurisdiction)"""
+
+
+FACTS_SQL: Final = f"""
 SELECT l.learner_id,
   -- As of the position: a correction after it kept the details then (projections.core).
   CASE WHEN b.position IS NULL THEN l.name ELSE b.name_before END AS name,
   CASE WHEN b.position IS NULL THEN l.school ELSE b.school_before END AS school,
   CASE WHEN b.position IS NULL THEN l.hired_on ELSE b.hired_on_before END AS hired_on,
-  -- The jurisdiction holding the account at the position: the last move by then (a transfer's
-  -- destination, a reversal's origin), else the first transfer's origin (the registration),
-  -- else the registration itself (rm_learners follows the latest move, see projections.transfers).
-  coalesce(
-    (SELECT m.jurisdiction FROM (
-        SELECT t.position AS at, t.destination AS jurisdiction FROM rm_transfers t
-        WHERE t.learner_id = l.learner_id AND t.position <= $2
-        UNION ALL
-        SELECT t.reversed_position, t.origin FROM rm_transfers t
-        WHERE t.learner_id = l.learner_id AND t.reversed_position <= $2) m
-     ORDER BY m.at DESC LIMIT 1),
-    (SELECT t.origin FROM rm_transfers t WHERE t.learner_id = l.learner_id ORDER BY t.position LIMIT 1),
-    l.jurisdiction) AS jurisdiction,
+  {_jurisdiction_at("$2")} AS jurisdiction,
   (SELECT coalesce(json_agg(json_build_object(
       'role', r.role, 'since', r.since,
       'until', CASE WHEN r.ended_position <= $2 THEN r.until END,
@@ -218,7 +223,7 @@ WHERE l.learner_id = ANY($1) AND l.registered_position <= $2
 """
 
 
-def _facts(r: Any) -> Facts:
+def facts_of_row(r: Any) -> Facts:
     roles = tuple(
         RoleFact(
             x["role"],
@@ -247,8 +252,8 @@ def _facts(r: Any) -> Facts:
 
 
 async def learner_facts_many(conn: Any, learner_ids: Sequence[str], at_position: int | None = None) -> list[Facts]:
-    rows = await conn.fetch(_FACTS_SQL, list(learner_ids), bound(at_position), core.EARNING_ASSESSMENTS)
-    found = {r["learner_id"]: _facts(r) for r in rows}
+    rows = await conn.fetch(FACTS_SQL, list(learner_ids), bound(at_position), core.EARNING_ASSESSMENTS)
+    found = {r["learner_id"]: facts_of_row(r) for r in rows}
     # Certificates and the service record come from their own read models, a query each.
     facts = await with_certificates(conn, [found[i] for i in learner_ids if i in found], at_position)
     return await with_service_record(conn, facts, at_position)
@@ -273,19 +278,10 @@ def division_range(jurisdiction: str) -> tuple[str, str]:
 
 
 #: A learner in the jurisdiction at $5 is there now or was a transfer's origin or destination
-#: (the prefilter, on the indexes); the jurisdiction at $5 is then ``_FACTS_SQL``'s.
-_COHORT_SQL: Final = """
+#: (the prefilter, on the indexes); the jurisdiction at $5 is then ``FACTS_SQL``'s.
+_COHORT_SQL: Final = f"""
 SELECT learner_id FROM (
-  SELECT l.learner_id, coalesce(
-    (SELECT m.jurisdiction FROM (
-        SELECT t.position AS at, t.destination AS jurisdiction FROM rm_transfers t
-        WHERE t.learner_id = l.learner_id AND t.position <= $5
-        UNION ALL
-        SELECT t.reversed_position, t.origin FROM rm_transfers t
-        WHERE t.learner_id = l.learner_id AND t.reversed_position <= $5) m
-     ORDER BY m.at DESC LIMIT 1),
-    (SELECT t.origin FROM rm_transfers t WHERE t.learner_id = l.learner_id ORDER BY t.position LIMIT 1),
-    l.jurisdiction) AS jurisdiction_then
+  SELECT l.learner_id, {_jurisdiction_at("$5")} AS jurisdiction_then
   FROM rm_learners l
   WHERE ((l.jurisdiction >= $1 AND l.jurisdiction < $2) OR l.learner_id IN (
            SELECT t.learner_id FROM rm_transfers t
