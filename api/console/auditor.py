@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from api.console.hr import _problem
+from api.console.hr import problem_words
 from api.console.web import Page, page
 from api.service.audit import key_ring
 from api.service.context import SERVICES
@@ -62,7 +62,7 @@ async def institution(current: Page) -> web.StreamResponse:
     report, failure = None, None
     if provider and month:
         reply = await current.api.get(f"/v1/audit/institutions/{quote(provider, safe='')}", month=month)
-        report, failure = (reply.data, None) if reply.ok else (None, _problem(reply, current.lang))
+        report, failure = (reply.data, None) if reply.ok else (None, problem_words(reply, current.lang))
     return current.render("audit_institution.html", provider=provider, month=month, report=report, failure=failure)
 
 
@@ -72,7 +72,7 @@ async def events(current: Page) -> web.StreamResponse:
     after = after if after.isdigit() else "0"
     reply = await current.api.get("/v1/events", after=after, limit=50)
     if not reply.ok:
-        return current.error(reply.status, _problem(reply, current.lang))
+        return current.error(reply.status, problem_words(reply, current.lang))
     return current.render(
         "events.html", events=reply.data["events"], after=int(after), next_after=reply.data.get("next_after")
     )

@@ -78,7 +78,7 @@ async def cohort(current: Page) -> web.StreamResponse:
         api.get("/v1/targets", jurisdiction=jurisdiction), _cohort(api, target, jurisdiction, None)
     )
     if not reply.ok:
-        return current.render("error.html", status=reply.status, message=_problem(reply, current.lang))
+        return current.render("error.html", status=reply.status, message=problem_words(reply, current.lang))
     every = reply.data["learners"]
     schools = sorted({r["school"] or "" for r in every})
     rows = [r for r in every if school is None or r["school"] == school]
@@ -128,7 +128,7 @@ async def _cohort_sheet(current: Page) -> tuple[str, list[list[Any]]] | web.Resp
     jurisdiction = _jurisdiction(current)
     reply = await _cohort(current.api, target, jurisdiction, q.get("school") or None)
     if not reply.ok:
-        return current.render("error.html", status=reply.status, message=_problem(reply, "zh"))
+        return current.render("error.html", status=reply.status, message=problem_words(reply, "zh"))
     rows = [
         [
             r["learner_id"],
@@ -172,7 +172,7 @@ async def cohort_download(current: Page) -> web.StreamResponse:
     )
 
 
-def _problem(reply: Reply, lang: str) -> str:
+def problem_words(reply: Reply, lang: str) -> str:
     if isinstance(reply.data, dict):
         code = reply.data.get("code")
         if code == "forbidden":
@@ -206,7 +206,7 @@ async def learner_view(current: Page, learner_id: str) -> dict[str, Any] | web.R
         api.get(base), api.get(f"{base}/balance"), api.get(f"{base}/history")
     )
     if not profile.ok:
-        return current.render("error.html", status=profile.status, message=_problem(profile, current.lang))
+        return current.render("error.html", status=profile.status, message=problem_words(profile, current.lang))
     jurisdiction = profile.data.get("jurisdiction") or "CN"
     targets = await api.get("/v1/targets", jurisdiction=jurisdiction)
     names = [t["target"] for t in targets.data.get("targets", [])] if targets.ok else [DEFAULT_TARGET]
@@ -301,7 +301,7 @@ async def roster_post(current: Page) -> web.StreamResponse:
             status=reply.status,
             results=None,
             columns=ROSTER_COLUMNS,
-            failure=_problem(reply, current.lang),
+            failure=problem_words(reply, current.lang),
         )
     results = [{**r, "row": i + 2} for i, r in enumerate(reply.data["results"])]
     return current.render("roster.html", results=results, summary=reply.data, columns=ROSTER_COLUMNS, failure=None)
@@ -339,7 +339,7 @@ async def _milestones_found(current: Page) -> tuple[dict[str, str], dict[str, An
     asked = _milestones_asked(current)
     reply = await current.api.get("/v1/milestones", **asked)
     if not reply.ok:
-        return asked, current.render("error.html", status=reply.status, message=_problem(reply, current.lang))
+        return asked, current.render("error.html", status=reply.status, message=problem_words(reply, current.lang))
     return asked, reply.data
 
 

@@ -30,7 +30,7 @@ from urllib.parse import quote, urlencode
 
 from aiohttp import web
 
-from api.console import labels, page_words, sheets
+from api.console import labels, sheets
 from api.console.bank_api import Reply
 from api.console.web import Page, page, see_other
 from api.service import spreadsheet
@@ -82,7 +82,7 @@ async def home(current: Page) -> web.StreamResponse:
 def _words(current: Page) -> dict[str, Any]:
     """The word function of these pages (their own words, then the console's)."""
     lang = current.lang
-    return {"t": lambda key, **values: page_words.word(key, lang).format(**values)}
+    return {"t": lambda key, **values: labels.word(key, lang).format(**values)}
 
 
 async def _home(current: Page, revocation: dict[str, Any] | None, status: int = 200) -> web.StreamResponse:

@@ -174,17 +174,13 @@ async def record_session(current: Page) -> web.StreamResponse:
         "hours": _field(form, "hours"),
         "instructor": _field(form, "instructor"),
     }
-    reply = await current.api.post(f"/v1/schools/{quote(_school(current), safe='')}/sessions", body)
-    if not reply.ok:
-        return await _home(current, None, forms={"session": {**_refusal(reply, current.lang), "form": dict(form)}})
-    done = {"session": {"status": reply.data.get("status"), "session_id": body["session_id"]}}
-    position = reply.data.get("position")
-    return await _home(current, None, position if isinstance(position, int) else None, forms=done)
+    return await _post_school_form(current, "sessions", "session", body, shown=("session_id",))
 
 
 @page(SCHOOL)
 async def file_plan(current: Page) -> web.StreamResponse:
-    """File the school year's training plan, or replace it (the API answers late or on time)."""
+    """File the school year's training plan (the API answers late or on time; a second, different
+    plan for the year is refused)."""
     form = current.form()
     body = {
         "school_year": _field(form, "school_year"),
@@ -192,12 +188,22 @@ async def file_plan(current: Page) -> web.StreamResponse:
         "filed_on": _field(form, "filed_on"),
         "document_sha256": _field(form, "document_sha256").lower(),
     }
-    reply = await current.api.post(f"/v1/schools/{quote(_school(current), safe='')}/plans", body)
+    return await _post_school_form(current, "plans", "plan", body, shown=("late",))
+
+
+async def _post_school_form(
+    current: Page, collection: str, name: str, body: dict[str, Any], *, shown: tuple[str, ...]
+) -> web.StreamResponse:
+    """Post one of the school's forms to ``/v1/schools/{id}/<collection>`` and show the page
+    again: the API's refusal (in the page's language) beside the form as it was filled in, or
+    what was recorded (its status and the ``shown`` fields, from the answer or else the body)."""
+    form = current.form()
+    reply = await current.api.post(f"/v1/schools/{quote(_school(current), safe='')}/{collection}", body)
     if not reply.ok:
-        return await _home(current, None, forms={"plan": {**_refusal(reply, current.lang), "form": dict(form)}})
-    done = {"plan": {"status": reply.data.get("status"), "late": reply.data.get("late")}}
+        return await _home(current, None, forms={name: {**_refusal(reply, current.lang), "form": dict(form)}})
     position = reply.data.get("position")
-    return await _home(current, None, position if isinstance(position, int) else None, forms=done)
+    recorded = {name: {"status": reply.data.get("status"), **{k: reply.data.get(k, body.get(k)) for k in shown}}}
+    return await _home(current, None, position if isinstance(position, int) else None, forms=recorded)
 
 
 @page(SCHOOL)

@@ -20,7 +20,7 @@ import qrcode.image.svg
 from aiohttp import web
 from markupsafe import Markup
 
-from api.console import page_words
+from api.console import labels
 from api.console.hr import learner_view
 from api.console.web import Page, page
 from api.service.context import SETTINGS
@@ -55,7 +55,7 @@ async def me(current: Page) -> web.StreamResponse:
         link = verification_link(base, c["certificate_id"])
         certificates.append({**c, "link": link, "qr": qr_svg(link)})
     lang = current.lang
-    return current.render("me.html", certificates=certificates, t=lambda key: page_words.word(key, lang), **view)
+    return current.render("me.html", certificates=certificates, t=lambda key: labels.word(key, lang), **view)
 
 
 def _own_learner(current: Page) -> str:
@@ -83,7 +83,7 @@ async def _evaluations(
         criteria=CRITERIA,
         scores=list(SCORES),
         comment_length=COMMENT_LENGTH,
-        t=lambda key, **values: page_words.word(key, lang).format(**values),
+        t=lambda key, **values: labels.word(key, lang).format(**values),
     )
 
 
