@@ -52,6 +52,26 @@ HORIZON_WAIT_SECONDS: Final = 5.0
 MAX_REMEMBERED: Final = 200_000
 
 
+async def vault_keys(conn: Any, subjects: Iterable[str]) -> dict[str, bytes]:
+    """The keys of those ``subjects`` still in the vault (an erased learner's is not)."""
+    wanted = list(set(subjects))
+    if not wanted:
+        return {}
+    try:
+        rows = await conn.fetch(f"SELECT subject, data_key FROM {VAULT_TABLE} WHERE subject = ANY($1::text[])", wanted)
+    except asyncpg.UndefinedTableError:
+        return {}  # nothing was ever enrolled in this database
+    return {r[0]: bytes(r[1]) for r in rows}
+
+
+async def open_sealed(conn: Any, sealed: dict[str, Any], name: str) -> dict[str, Any]:
+    """Per pseudonym, the field ``name`` of its sealed value, ``None`` once the key is gone
+    (asked of the vault now, so an erasure shows at once)."""
+    keys = await vault_keys(conn, sealed)
+    opened = {s: PersonalData.opened(keys.get(s), s, v) for s, v in sealed.items()}
+    return {s: None if o is None else o.get(name) for s, o in opened.items()}
+
+
 def _subject_of(event: Decoded) -> str | None:
     value = event.fields.get("learner_id") if event.known else None
     return value if isinstance(value, str) and not value.startswith("erased:") else None
@@ -65,16 +85,7 @@ class PersonalData:
         self._decoder = decoder or FastEventDecoder()
 
     async def keys(self, conn: Any, subjects: Iterable[str]) -> dict[str, bytes]:
-        wanted = list(set(subjects))
-        if not wanted:
-            return {}
-        try:
-            rows = await conn.fetch(
-                f"SELECT subject, data_key FROM {VAULT_TABLE} WHERE subject = ANY($1::text[])", wanted
-            )
-        except asyncpg.UndefinedTableError:
-            return {}  # nothing was ever enrolled in this database
-        return {r[0]: bytes(r[1]) for r in rows}
+        return await vault_keys(conn, subjects)
 
     async def reveal(self, conn: Any, events: Sequence[Decoded]) -> None:
         subjects = {s for s in map(_subject_of, events) if s is not None}
@@ -106,7 +117,7 @@ class PersonalData:
                 f["jws"] = self._open(keys.get(subject), subject, f["jws"], "jws")
             elif e.topic in SEALED_TOPICS:
                 # The service record's free text and an override's reason: sealed in ``personal``.
-                opened = self._unseal(keys.get(subject), subject, f.pop("personal", None)) or {}
+                opened = self.opened(keys.get(subject), subject, f.pop("personal", None)) or {}
                 for name in SEALED_TOPICS[e.topic]:
                     f[name] = opened.get(name)
             elif e.topic == LEARNER_ERASED:
@@ -116,7 +127,7 @@ class PersonalData:
 
     def _open_registration(self, e: Decoded, keys: dict[str, bytes]) -> None:
         subject = e.fields["learner_id"]
-        opened = self._unseal(keys.get(subject), subject, e.fields.get("personal"))
+        opened = self.opened(keys.get(subject), subject, e.fields.get("personal"))
         if opened is not None:
             e.fields["name"] = opened.get("name")
             self._keep(subject, str(opened["learner_id"]))
@@ -150,7 +161,8 @@ class PersonalData:
         self._numbers[subject] = number
 
     @staticmethod
-    def _unseal(key: bytes | None, subject: str, sealed: Any) -> dict[str, Any] | None:
+    def opened(key: bytes | None, subject: str, sealed: Any) -> dict[str, Any] | None:
+        """What ``sealed`` holds, ``None`` without the key or if it does not open."""
         if key is None or not isinstance(sealed, str):
             return None
         try:
@@ -159,7 +171,7 @@ class PersonalData:
             return None
 
     def _open(self, key: bytes | None, subject: str, sealed: Any, name: str) -> Any:
-        opened = self._unseal(key, subject, sealed)
+        opened = self.opened(key, subject, sealed)
         return None if opened is None else opened.get(name)
 
 

@@ -5,9 +5,10 @@ Invariants:
 - rows are derived from the ``School`` events alone; a sheet's rows are those of the sheet
   in force (a correction replaces the session's rows and keeps the correction's position
   and reason in ``rm_school_sheets``); nothing is deleted but a corrected sheet's rows;
-- no absence reason reaches these tables: it is sealed in the log (personal free text);
-  learners are named here only by pseudonym (``subject``) and joined to ``rm_learners``
-  when read, so an erasure leaves nothing to scrub;
+- an absence reason (personal free text) reaches these tables only as the log holds it,
+  sealed under the absent learner's key, and is opened when read (``sheet``); learners are
+  named here only by pseudonym (``subject``) and joined to ``rm_learners`` when read, so an
+  erasure (which destroys the key) leaves nothing to scrub;
 - the inspection counts a teacher's attendance as the distinct content keys they were
   present for over the distinct content keys the school held in the term (the Tuesday and
   the Thursday run of one content are one), against the jurisdiction's threshold
@@ -21,10 +22,13 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Final
 
+from ledger.hours import format_hours
 from ledger.school import School, school_provider_id, school_terms_for
 from ledger.school_year import Term
+from ledger.vault import tombstone
 from projections.eventlog import bound, topic
 from projections.events import Decoded
+from projections.personal import open_sealed
 from projections.policies import calendar_in_force
 
 REGISTERED: Final = topic(School, "Registered")
@@ -87,15 +91,20 @@ CREATE TABLE IF NOT EXISTS rm_school_sheets (
     PRIMARY KEY (school_id, session_id, position)
 );
 
--- The sheet in force: one row per learner on it (pseudonym), present or absent.
+-- The sheet in force: one row per learner on it (pseudonym), present or absent; an
+-- absent learner's reason as the log holds it, sealed under their key.
 CREATE TABLE IF NOT EXISTS rm_school_attendance (
     school_id text NOT NULL,
     session_id text NOT NULL,
     subject text NOT NULL,
     present boolean NOT NULL,
     position bigint NOT NULL,
+    sealed_reason text NULL,
     PRIMARY KEY (school_id, session_id, subject)
 );
+-- Tables made before reasons were kept: the column comes last, as in a new table, so the
+-- digests agree; their rows have no reason until ``creditbank projections rebuild``.
+ALTER TABLE rm_school_attendance ADD COLUMN IF NOT EXISTS sealed_reason text NULL;
 """
 
 
@@ -156,12 +165,12 @@ async def _apply_sheet(conn: Any, school_id: str, e: Decoded) -> None:
     await conn.execute(
         "DELETE FROM rm_school_attendance WHERE school_id = $1 AND session_id = $2", school_id, f["session_id"]
     )
-    rows = [(school_id, f["session_id"], s, True, e.position) for s in f["present"]]
-    rows += [(school_id, f["session_id"], a["learner_id"], False, e.position) for a in f["absent"]]
+    rows = [(school_id, f["session_id"], s, True, e.position, None) for s in f["present"]]
+    rows += [(school_id, f["session_id"], a["learner_id"], False, e.position, a["reason"]) for a in f["absent"]]
     if rows:
         await conn.executemany(
-            "INSERT INTO rm_school_attendance (school_id, session_id, subject, present, position)"
-            " VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO rm_school_attendance (school_id, session_id, subject, present, position, sealed_reason)"
+            " VALUES ($1, $2, $3, $4, $5, $6)",
             rows,
         )
     await conn.execute(
@@ -212,6 +221,63 @@ async def schools_in(conn: Any, jurisdiction: str, at_position: int | None = Non
         bound(at_position),
     )
     return [_school(r) for r in rows]
+
+
+async def sheet(conn: Any, school_id: str, session_id: str, at_position: int | None = None) -> dict[str, Any] | None:
+    """A session of the school and its sheet in force: who was present, who was absent and
+    why (the reason opened now: ``None`` once the learner is erased), and each sheet
+    recorded (the first, then the corrections with their reasons); ``None`` if no session."""
+    upper = bound(at_position)
+    session = await conn.fetchrow(
+        "SELECT session_id, held_on, slot, content_key, programme_code, programme_title, hours, position"
+        " FROM rm_school_sessions WHERE school_id = $1 AND session_id = $2 AND position <= $3",
+        school_id,
+        session_id,
+        upper,
+    )
+    if session is None:
+        return None
+    recorded = await conn.fetch(
+        "SELECT position, correction_reason, present, absent FROM rm_school_sheets"
+        " WHERE school_id = $1 AND session_id = $2 AND position <= $3 ORDER BY position",
+        school_id,
+        session_id,
+        upper,
+    )
+    lines = await conn.fetch(
+        "SELECT a.subject, a.present, a.sealed_reason, l.learner_id, l.name FROM rm_school_attendance a"
+        " LEFT JOIN rm_learners l ON l.subject = a.subject"
+        " WHERE a.school_id = $1 AND a.session_id = $2 AND a.position <= $3 ORDER BY l.learner_id, a.subject",
+        school_id,
+        session_id,
+        upper,
+    )
+    reasons = await open_sealed(conn, {r["subject"]: r["sealed_reason"] for r in lines if not r["present"]}, "reason")
+
+    def teacher(r: Any) -> dict[str, Any]:
+        return {"learner_id": r["learner_id"] or tombstone(r["subject"]), "name": r["name"]}
+
+    return {
+        "school_id": school_id,
+        "session_id": session["session_id"],
+        "held_on": session["held_on"],
+        "slot": session["slot"],
+        "content_key": session["content_key"],
+        "programme": {"code": session["programme_code"], "title": session["programme_title"]},
+        "hours": format_hours(session["hours"]),
+        "session_position": int(session["position"]),
+        "sheets": [
+            {
+                "position": int(r["position"]),
+                "correction_reason": r["correction_reason"],
+                "present": r["present"],
+                "absent": r["absent"],
+            }
+            for r in recorded
+        ],
+        "present": [teacher(r) for r in lines if r["present"]],
+        "absent": [teacher(r) | {"reason": reasons.get(r["subject"])} for r in lines if not r["present"]],
+    }
 
 
 def _rate(attended: int, held: int) -> Decimal | None:

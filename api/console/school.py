@@ -6,9 +6,11 @@ Invariants:
 - only a ``school`` session opens them, and always for the token's own school (the API
   refuses any other); every figure is the API's inspection answer, read as this token;
 - the term is the bank's day's term (``ledger.school_year``) unless ``?term=`` asks another;
-- the tick list is the inspection's ``attendance.teachers`` (the school's registered teachers);
-  posting it is the API's attendance write (the ticked teachers present), and the page
-  reads the inspection again at the write's ``position``, so the rates shown include it;
+- the tick list is the inspection's ``attendance.teachers`` (the school's registered teachers),
+  ticked as the API's read of the session's sheet in force (present, absent with the reason),
+  so a reload shows what was recorded; posting it is the API's attendance write (the ticked
+  teachers present), and the page reads the inspection again at the write's ``position``, so
+  the rates shown include it;
   an unticked teacher with a reason typed beside the name is posted as absent with it, and
   each teacher's line of the API's answer is shown in the page's language;
 - a session or plan is the API's write with the form's fields as they were typed; a refusal
@@ -42,6 +44,7 @@ LINE_STATUS: Final[dict[str, tuple[str, str]]] = {
     "credited": ("已出勤，已记学时", "present, hours credited"),
     "duplicate_content": ("已出勤（同一内容已记学时，不重复计）", "present (this content was credited already)"),
     "absent": ("缺席", "absent"),
+    "present": ("已出勤", "present"),
     "withdrawn": ("更正后不再计为出勤", "no longer present after the correction"),
     "unchanged": ("与已记录的相同", "as recorded before"),
 }
@@ -79,18 +82,34 @@ async def _home(
         return current.error(inspection.status, labels.reason(_code(inspection.data), current.lang))
     sessions = inspection.data["sessions"]["list"]
     chosen = current.request.query.get("session") or (outcome or {}).get("session_id")
+    sheet = next((s for s in sessions if s["session_id"] == chosen), None)
     return current.render(
         "school.html",
         school=found.data if found.ok else {"school_id": school_id},
         term=term,
         inspection=inspection.data,
         week=_week(current.request.app[SERVICES].today(), sessions),
-        sheet=next((s for s in sessions if s["session_id"] == chosen), None),
+        sheet=sheet,
+        recorded=None if sheet is None else await _recorded(current, f"{base}/sessions", sheet, position),
         outcome=outcome,
         forms=forms or {},
         pct=_percent,
         line_status=lambda status: _line_status(status, current.lang),
     )
+
+
+async def _recorded(current: Page, sessions: str, sheet: dict[str, Any], position: int | None) -> dict[str, Any]:
+    """The session's sheet in force as the API reads it: the ticks and reasons to show again."""
+    reply = await current.api.get(f"{sessions}/{quote(sheet['session_id'], safe='')}/attendance", min_position=position)
+    data = reply.data if reply.ok else {}
+    present = [t["learner_id"] for t in data.get("present", [])]
+    absent = {t["learner_id"]: t["reason"] or "" for t in data.get("absent", [])}
+    return {
+        "sheets": len(data.get("sheets", [])),
+        "present": present,
+        "absent": absent,
+        "lines": {learner: "present" for learner in present} | {learner: "absent" for learner in absent},
+    }
 
 
 def _percent(rate: object) -> str:

@@ -697,6 +697,17 @@ ROUTES: tuple[Route, ...] = (
     ),
     Route(
         "GET",
+        "/v1/schools/{school_id}/sessions/{session_id}/attendance",
+        schools.get_attendance,
+        "The session and its attendance sheet in force: who was present, who was absent and the absence "
+        "reason (null once the learner is erased), and each sheet recorded (the first, then each correction "
+        "with its reason); no sheet yet: empty lists. A session the school did not record answers 404",
+        SCHOOL_READERS,
+        query=school_schemas.school_read_query_schema,
+        responses={200: ("the sheet", school_schemas.SessionSheetSchema())},
+    ),
+    Route(
+        "GET",
         "/v1/schools/{school_id}/inspection",
         schools.get_inspection,
         "The term-end inspection (期末专项检查): plan filed and on time, sessions per week against the "

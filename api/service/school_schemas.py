@@ -113,6 +113,41 @@ class AttendanceResultSchema(Answer):
     results = fields.List(fields.Nested(AttendanceLineSchema), required=True)
 
 
+class SheetTeacherSchema(Answer):
+    learner_id = fields.String(required=True, metadata={"description": "erased:<pseudonym> once erased"})
+    name = fields.String(required=True, allow_none=True)
+
+
+class SheetAbsenceSchema(SheetTeacherSchema):
+    reason = fields.String(
+        required=True, allow_none=True, metadata={"description": "The absence reason; null once the learner is erased"}
+    )
+
+
+class SheetRecordedSchema(Answer):
+    position = fields.Integer(required=True)
+    correction_reason = fields.String(required=True, allow_none=True)
+    present = fields.Integer(required=True)
+    absent = fields.Integer(required=True)
+
+
+class SessionSheetSchema(Answer):
+    """A session and its attendance sheet in force; ``sheets`` empty: no sheet recorded yet."""
+
+    school_id = fields.String(required=True)
+    session_id = fields.String(required=True)
+    held_on = fields.Date(required=True)
+    slot = fields.String(required=True)
+    content_key = fields.String(required=True)
+    programme = fields.Nested(SessionProgrammeSchema, required=True)
+    hours = fields.String(required=True)
+    session_position = fields.Integer(required=True)
+    sheets = fields.List(fields.Nested(SheetRecordedSchema), required=True)
+    present = fields.List(fields.Nested(SheetTeacherSchema), required=True)
+    absent = fields.List(fields.Nested(SheetAbsenceSchema), required=True)
+    position = fields.Integer(required=True)
+
+
 class PlanResultSchema(Answer):
     status = fields.String(required=True, metadata={"enum": ["recorded", "duplicate"]})
     position = fields.Integer(required=True, allow_none=True)

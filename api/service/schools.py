@@ -41,7 +41,7 @@ from api.service.school_schemas import (
 )
 from api.service.time_travel import day_judged
 from ledger import school_commands
-from ledger.errors import SchoolNotFound
+from ledger.errors import SchoolNotFound, SessionNotFound
 from ledger.school import SCHOOL_KINDS, PlanFiling, SchoolRegistration, SessionFacts, school_terms_for
 from ledger.school_commands import Absence, AttendanceSheet
 from ledger.school_year import parse_school_year, parse_term
@@ -170,6 +170,19 @@ async def get_schools(request: web.Request) -> web.Response:
     if caller.role == "school":
         found = [s for s in found if s["school_id"] == caller.school_id]
     return answer({"jurisdiction": query["jurisdiction"], "schools": found, "position": position})
+
+
+async def get_attendance(request: web.Request) -> web.Response:
+    school_id = request.match_info["school_id"]
+    session_id = request.match_info["session_id"]
+    query = load_query(request, school_read_query_schema)
+    async with services(request).reads.acquire() as conn:
+        position = await resolve_position(conn, request, query)
+        await _school_in_scope(conn, request, school_id, position)
+        found = await schools.sheet(conn, school_id, session_id, position)
+    if found is None:
+        raise SessionNotFound(f"no session {session_id} is recorded at school {school_id}", field="session_id")
+    return answer({**found, "position": position})
 
 
 def _term(value: str) -> Any:

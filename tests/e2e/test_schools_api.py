@@ -276,7 +276,11 @@ async def test_a_school_token_cannot_touch_another_school(bank: Bank):
         {"school_year": "2026-2027", "title": "方案", "filed_on": "2026-09-10", "document_sha256": "ab" * 32},
     )
     assert status == 403
-    for path in (f"/v1/schools/{SCHOOL}", f"/v1/schools/{SCHOOL}/inspection?term=2026-2027-1"):
+    for path in (
+        f"/v1/schools/{SCHOOL}",
+        f"/v1/schools/{SCHOOL}/inspection?term=2026-2027-1",
+        f"/v1/schools/{SCHOOL}/sessions/s1/attendance",
+    ):
         assert (await bank.client.get(path, headers=as_rural)).status == 403
     for path in (f"/v1/learners/{TEACHER_A}", f"/v1/learners/{TEACHER_A}/balance"):
         assert (await bank.client.get(path, headers=as_rural)).status == 403
@@ -316,6 +320,62 @@ async def test_once_schools_are_registered_a_new_learner_must_name_one(bank: Ban
     assert "school" in problem["errors"]
 
 
+async def _sheet(bank: Bank, token: str, session_id: str, position: int) -> tuple[int, dict[str, Any]]:
+    r = await bank.client.get(
+        f"/v1/schools/{SCHOOL}/sessions/{session_id}/attendance",
+        params={"min_position": str(position)},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    return r.status, await r.json()
+
+
+async def test_a_sessions_sheet_reads_back_who_attended_who_was_absent_and_why(bank: Bank):
+    own = (await _schools(bank))["own"]
+    status, held = await _post(
+        bank, f"/v1/schools/{SCHOOL}/sessions", own, _session("s1", "2026-11-24", "tue-3", "w48", "研讨")
+    )
+    # Held, no sheet yet: the session with empty lists.
+    status, empty = await _sheet(bank, own, "s1", held["position"])
+    assert status == 200, empty
+    assert (empty["sheets"], empty["present"], empty["absent"]) == ([], [], [])
+    assert (empty["held_on"], empty["slot"], empty["hours"]) == ("2026-11-24", "tue-3", "1.5")
+
+    path = f"/v1/schools/{SCHOOL}/sessions/s1/attendance"
+    sheet = {
+        "present": [TEACHER_A, PRINCIPAL],
+        "absent": [{"learner_id": TEACHER_B, "reason": "病假"}],
+    }
+    status, marked = await _post(bank, path, own, sheet)
+    assert status == 201, marked
+    status, read = await _sheet(bank, own, "s1", marked["position"])
+    assert status == 200, read
+    assert read["present"] == [{"learner_id": PRINCIPAL, "name": "赵校长"}, {"learner_id": TEACHER_A, "name": "李华"}]
+    assert read["absent"] == [{"learner_id": TEACHER_B, "name": "王芳", "reason": "病假"}]
+    assert read["sheets"] == [{"position": marked["position"], "correction_reason": None, "present": 2, "absent": 1}]
+    assert read["position"] >= marked["position"]
+
+    # A correction: the sheet in force is the corrected one, both sheets are listed. HR reads it too.
+    corrected_sheet = {
+        "present": [TEACHER_A, PRINCIPAL, TEACHER_B],
+        "absent": [],
+        "reason": "王芳迟到，补签",
+    }
+    status, corrected = await _post(bank, path, own, corrected_sheet)
+    assert status == 201, corrected
+    status, read = await _sheet(bank, bank.tokens["hr"], "s1", corrected["position"])
+    assert status == 200, read
+    assert [t["learner_id"] for t in read["present"]] == [PRINCIPAL, TEACHER_A, TEACHER_B]
+    assert read["absent"] == []
+    assert [(s["position"], s["correction_reason"]) for s in read["sheets"]] == [
+        (marked["position"], None),
+        (corrected["position"], "王芳迟到，补签"),
+    ]
+
+    # A session the school did not record: 404 with the session's own code.
+    status, missing = await _sheet(bank, own, "no-such-session", corrected["position"])
+    assert (status, missing["code"]) == (404, "session_not_found")
+
+
 async def test_an_absence_reason_is_nowhere_in_the_database_and_erasure_leaves_the_inspection_whole(bank: Bank):
     own = (await _schools(bank))["own"]
     await _post(bank, f"/v1/schools/{SCHOOL}/sessions", own, _session("s1", "2026-11-24", "tue-3", "w48", "研讨"))
@@ -340,6 +400,12 @@ async def test_an_absence_reason_is_nowhere_in_the_database_and_erasure_leaves_t
     assert r.status == 200
     teachers = [t["learner_id"] for t in (await r.json())["attendance"]["teachers"]]
     assert TEACHER_B not in teachers and TEACHER_A in teachers
+    # The sheet keeps the absence, but neither her number, her name nor the reason: the key is gone.
+    status, read = await _sheet(bank, own, "s1", position)
+    assert status == 200, read
+    assert [t["learner_id"] for t in read["present"]] == [TEACHER_A]
+    [gone] = read["absent"]
+    assert gone["learner_id"].startswith("erased:") and (gone["name"], gone["reason"]) == (None, None)
 
 
 async def test_a_countys_policy_states_the_sessions_a_week_and_the_attendance_threshold(bank: Bank):

@@ -149,6 +149,23 @@ async def test_an_unticked_teacher_is_posted_absent_with_the_reason_typed_beside
     present = await page.locator(f".ticks li[data-learner='{TEACHER_A}'] .line-status").inner_text()
     assert present == "已出勤，已记学时"
     assert (await _rate(page, TEACHER_B))[0] == "0/2"
+
+    # Opened again later (a fresh load of the sheet's link): the ticks and the reason are the
+    # API's read of the sheet on record, not what the browser remembered.
+    await page.goto(bank.base + "/console/school?term=2026-2027-1&session=2026-11-24-tue")
+    await page.wait_for_selector("#attendance-form")
+    assert await page.inner_text("#sheet-recorded") == "已记录的签到表"
+    assert await page.is_checked(f"#attendance-form input[value='{TEACHER_A}']")
+    assert not await page.is_checked(f"#attendance-form input[value='{TEACHER_B}']")
+    assert await page.input_value(f"#attendance-form input[name='absent-{TEACHER_B}']") == "病假"
+    assert await page.inner_text(f".ticks li[data-learner='{TEACHER_B}'] .line-status") == "缺席（病假）"
+    assert await page.inner_text(f".ticks li[data-learner='{TEACHER_A}'] .line-status") == "已出勤"
+    # Thursday's sheet was never posted: nothing ticked, no reason.
+    await page.goto(bank.base + "/console/school?term=2026-2027-1&session=2026-11-26-thu")
+    await page.wait_for_selector("#attendance-form")
+    assert await page.inner_text("#sheet-recorded") == "尚未记录签到"
+    assert await page.locator("#attendance-form input[name=present]:checked").count() == 0
+    assert await page.locator(".ticks .line-status").count() == 0
     await page.context.close()
 
 
