@@ -129,27 +129,41 @@ INSTITUTION_COLUMNS = (
 )
 
 
-def _sheet_rows(report: dict[str, Any]) -> list[list[Any]]:
+def _sheet_rows(report: dict[str, Any], language: spreadsheet.HeaderLanguage) -> list[list[Any]]:
     """One row per figure, revocation, code of refusal and anomaly, in INSTITUTION_COLUMNS."""
     head = [report["provider_id"], report["month"]]
+
+    def section(code: str) -> str:
+        return spreadsheet.coded("audit_section", code, language)
+
     posted = report["posted"]
     rows: list[list[Any]] = [
-        [*head, "posted", None, None, None, posted["count"], posted["hours"], f"{posted['learners']} learners", None],
-        [*head, "revoked", None, None, None, report["revoked"]["count"], None, None, None],
+        [
+            *head,
+            section("posted"),
+            None,
+            None,
+            None,
+            posted["count"],
+            posted["hours"],
+            f"{posted['learners']} 名教师" if language == "zh" else f"{posted['learners']} learners",
+            None,
+        ],
+        [*head, section("revoked"), None, None, None, report["revoked"]["count"], None, None, None],
     ]
     rows += [
-        [*head, "revoked", "revocation", item["learner_id"], None, 1, None, item["reason"], item["event_id"]]
+        [*head, section("revoked"), "revocation", item["learner_id"], None, 1, None, item["reason"], item["event_id"]]
         for item in report["revoked"]["items"]
     ]
-    rows.append([*head, "rejected", None, None, None, report["rejected"]["count"], None, None, None])
+    rows.append([*head, section("rejected"), None, None, None, report["rejected"]["count"], None, None, None])
     rows += [
-        [*head, "rejected", code, None, None, count, None, None, None]
+        [*head, section("rejected"), code, None, None, count, None, None, None]
         for code, count in report["rejected"]["by_code"].items()
     ]
     rows += [
         [
             *head,
-            "anomaly",
+            section("anomaly"),
             a["kind"],
             a.get("learner_id"),
             a.get("date"),
@@ -169,7 +183,9 @@ async def _institution_sheet(
     language = spreadsheet.header_language(lang, request.headers.get("Accept-Language"))
     name = f"institution-audit-{report['provider_id']}-{report['month']}.{kind}"
     response = web.StreamResponse(headers=spreadsheet.sheet_headers(kind, name))
-    chunks = spreadsheet.sheet_chunks(kind, report["month"], INSTITUTION_COLUMNS, language, _sheet_rows(report))
+    chunks = spreadsheet.sheet_chunks(
+        kind, report["month"], INSTITUTION_COLUMNS, language, _sheet_rows(report, language)
+    )
     return await stream(request, response, chunks)
 
 

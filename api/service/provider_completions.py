@@ -39,19 +39,19 @@ COLUMNS: Final = (
 )
 
 
-def _cells(row: dict[str, Any]) -> list[Any]:
+def _cells(row: dict[str, Any], language: spreadsheet.HeaderLanguage) -> list[Any]:
     p = row["programme"]
     return [
         row["record_id"],
         row["learner_id"],
         p["code"],
         p["title"],
-        p["category"],
-        p["level"],
+        spreadsheet.coded("category", p["category"], language),
+        spreadsheet.coded("level", p["level"], language),
         row["hours"],
-        row["assessment"],
+        spreadsheet.coded("assessment", row["assessment"], language),
         row["completed_on"],
-        row["status"],
+        spreadsheet.coded("posting_status", row["status"], language),
         row["revocation_reason"],
         row["position"],
     ]
@@ -69,7 +69,7 @@ async def _sheet(
     language = spreadsheet.header_language(query.get("lang"), request.headers.get("Accept-Language"))
     response = web.StreamResponse(headers=spreadsheet.sheet_headers(kind, f"completions-{provider_id}.{kind}"))
     rows = (
-        _cells(r)
+        _cells(r, language)
         async for r in provider_completions.all_provider_completions(
             conn, provider_id, start=query.get("start"), end=query.get("end"), at_position=position
         )

@@ -22,7 +22,6 @@ from typing import Any, Final
 from api.service import spreadsheet
 from api.service.spreadsheet import Column, Kind
 from ledger.hours import format_hours
-from ledger.school import SCHOOL_KINDS
 
 XLSX: Final = spreadsheet.XLSX_TYPE
 
@@ -92,7 +91,7 @@ def ranking_rows(body: dict[str, Any]) -> list[list[Any]]:
             s["rank"],
             s["school_id"],
             s["name"],
-            SCHOOL_KINDS.get(s["kind"], s["kind"]),
+            spreadsheet.coded("school_kind", s["kind"], "zh"),
             _yes(s["plan_filed"]),
             _yes(s["plan_on_time"]),
             s["sessions_held"],

@@ -35,6 +35,11 @@ program must drop it; people should take the xlsx, programs the JSON or the CSV.
 
 Headers (``header_language``): the stable column codes for programs unless Chinese is asked
 for (``?lang=zh`` or ``Accept-Language`` preferring ``zh``); ``?lang=en`` gives English words.
+A cell holding a code (a category, level, assessment, target, school kind, a posting's status,
+an audit's section; ``coded``) and a yes/no cell (``yes_no``) follow the headers: a sheet with
+code headers (for programs) keeps the codes, a sheet for people has the label in its language
+(``ledger.vocabulary.LABELS``, else the bank's own ``CELLS``; both served in
+``GET /v1/vocabulary``); a code without a label (a jurisdiction's own) is written as it is.
 """
 
 from __future__ import annotations
@@ -55,7 +60,7 @@ from openpyxl.cell.cell import Cell
 from openpyxl.styles import Font
 
 from api.service.problem_labels import preferred_language
-from ledger.vocabulary import Label
+from ledger.vocabulary import LABELS, Label
 
 #: Leading characters a spreadsheet takes for a formula (ASCII, full-width, small forms),
 #: and the apostrophe itself (see the module's reading rule).
@@ -170,6 +175,19 @@ COLUMNS: Final[dict[str, Label]] = {
 YES_NO: Final[dict[HeaderLanguage, tuple[str, str]]] = {"code": ("yes", "no"), "en": ("yes", "no"), "zh": ("是", "否")}
 
 
+#: The codes of the bank's own that exports write in cells (not the vocabulary's), with
+#: their labels; served in ``GET /v1/vocabulary`` under these names.
+CELLS: Final[dict[str, dict[str, Label]]] = {
+    "posting_status": {"recorded": Label("已记录", "recorded"), "revoked": Label("已撤销", "revoked")},
+    "audit_section": {
+        "posted": Label("已上报", "posted"),
+        "revoked": Label("已撤销", "revoked"),
+        "rejected": Label("被拒绝", "rejected"),
+        "anomaly": Label("异常", "anomaly"),
+    },
+}
+
+
 @dataclass(frozen=True)
 class Column:
     code: str
@@ -194,6 +212,17 @@ def header_language(lang: str | None, accept_language: str | None) -> HeaderLang
 def yes_no(value: bool | None, language: HeaderLanguage) -> str:
     """A verdict's yes/no in the sheet's language; an unknown verdict is an empty cell."""
     return "" if value is None else YES_NO[language][0 if value else 1]
+
+
+def coded(field: str, code: str | None, language: HeaderLanguage) -> str:
+    """A code of ``field`` (a vocabulary field or one of ``CELLS``) in the sheet's language:
+    the code itself under code headers, else its label; a code without one as it is."""
+    if code is None:
+        return ""
+    label = (LABELS.get(field) or CELLS.get(field) or {}).get(code)
+    if language == "code" or label is None:
+        return code
+    return label.zh if language == "zh" else label.en
 
 
 #: The two kinds of sheet the bank writes.

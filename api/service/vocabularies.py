@@ -9,8 +9,9 @@ Invariants:
   known at the end of D (``on`` defaults to that day);
 - beside the ledger's codes it lists the words the service answers in: ``problem`` (every
   problem code's title, ``api.service.problem_labels``) and ``column`` (the headers of the
-  CSV and xlsx exports, ``api.service.spreadsheet``), so a client labels everything from
-  one answer.
+  CSV and xlsx exports, ``api.service.spreadsheet``) and the codes of its own the exports
+  write in cells (``spreadsheet.CELLS``: ``posting_status``, ``audit_section``), so a client
+  labels everything from one answer.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ async def get_vocabulary(request: web.Request) -> web.Response:
     async with services(request).reads.acquire() as conn:
         position = await resolve_position(conn, request, query)
         codes = await vocabulary_in_force(conn, query["jurisdiction"], on, position)
-    for field, labels in (("problem", problem_labels()), ("column", spreadsheet.COLUMNS)):
+    words = (("problem", problem_labels()), ("column", spreadsheet.COLUMNS), *spreadsheet.CELLS.items())
+    for field, labels in words:
         codes[field] = {code: {"zh": lab.zh, "en": lab.en, "source": NATIONAL} for code, lab in labels.items()}
     return answer({"jurisdiction": query["jurisdiction"], "on": on.isoformat(), "codes": codes, "position": position})

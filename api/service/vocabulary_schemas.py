@@ -38,8 +38,9 @@ class VocabularySchema(Answer):
     codes = fields.Dict(
         metadata={
             "description": "field (category, level, assessment, role, appraisal_grade, certificate, target, "
-            "token_role, problem, column) -> code -> {zh, en, source}. problem: every problem code's title; "
-            "column: the headers of the CSV and xlsx exports"
+            "token_role, problem, column, posting_status, audit_section) -> code -> {zh, en, source}. problem: "
+            "every problem code's title; column: the headers of the CSV and xlsx exports; posting_status and "
+            "audit_section: the bank's own codes the exports write in cells"
         }
     )
     position = fields.Integer()

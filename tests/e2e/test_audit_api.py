@@ -208,6 +208,14 @@ async def test_an_institutions_month_counts_refusals_and_flags_anomalies(bank: B
     assert lines[0].startswith("provider_id,month,section,kind")
     assert any(",rejected,outside_accreditation," in line for line in lines)
     assert not any("backdated_burst" in line for line in lines)  # 6 < the default burst of 20
+    # For people (Chinese asked): the section in Chinese; the refusal's code stays, it is the key.
+    r = await bank.client.get(
+        f"/v1/audit/institutions/JLU-TTC?month={month}&lang=zh",
+        headers={**bank.auth("auditor"), "Accept": "text/csv"},
+    )
+    lines = (await r.read()).decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("机构编号,月份,部分,类型")
+    assert any(",被拒绝,outside_accreditation," in line for line in lines)
 
     # A suspended institution's attempts are refused and counted.
     r = await bank.client.post("/v1/providers/OTHER/suspension", headers=bank.auth("admin"), json={"reason": "审计"})

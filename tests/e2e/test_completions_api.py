@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 from decimal import Decimal
 from typing import Any
@@ -335,3 +336,16 @@ async def test_an_institutions_postings_as_csv_and_xlsx(bank: Bank) -> None:
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[0][0] == "记录编号" and rows[1][:2] == ("X-1", "T-0001") and str(rows[1][6]) == "2.55"
     assert len(rows) == 2
+    # Code cells in the reader's language: category, level, assessment, status.
+    assert (rows[1][4], rows[1][5], rows[1][7], rows[1][9]) == ("师德/职业道德", "省级", "合格", "已记录")
+    # Asked in English, English words; for a program (no language asked), the codes.
+    for asked, words in (
+        ("lang=en&", ("professional ethics", "provincial", "pass", "recorded")),
+        ("", ("ethics", "provincial", "pass", "recorded")),
+    ):
+        r = await bank.client.get(
+            url.replace("lang=zh&", asked), headers={**bank.auth("institution"), "Accept": "text/csv"}
+        )
+        header, row = list(csv.reader(io.StringIO((await r.read()).decode("utf-8-sig"))))
+        cells = dict(zip(header, row, strict=True))
+        assert (cells["category"], cells["level"], cells["assessment"], cells["status"]) == words, asked

@@ -115,6 +115,12 @@ async def test_cohort_as_json_and_as_csv_with_bom(bank: Bank) -> None:
     assert raw.startswith(b"\xef\xbb\xbf")
     text = raw.decode("utf-8-sig")
     assert "王芳" in text and "李强" in text and text.splitlines()[0].startswith("learner_id,name")
+    assert ",teacher_annual," in text.splitlines()[1]  # a program's sheet: the target's code
+    r = await bank.client.get(
+        f"/v1/eligibility?{query}", headers={**bank.auth("hr"), "Accept": "text/csv", "Accept-Language": "zh-CN"}
+    )
+    lines = (await r.read()).decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("教师编号,姓名") and ",教师年度培训," in lines[1]
 
     r = await bank.client.get(
         "/v1/eligibility?target=teacher_annual&jurisdiction=220106", headers=bank.auth("foreign_hr")

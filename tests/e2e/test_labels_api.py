@@ -61,6 +61,8 @@ async def test_the_vocabulary_labels_every_code_problem_and_column(bank: Bank) -
         "token_role",
         "problem",
         "column",
+        "posting_status",
+        "audit_section",
     ):
         assert codes[field], field
         for code, label in codes[field].items():
@@ -183,7 +185,7 @@ async def test_a_cohort_as_xlsx_opens_with_every_digit_and_chinese_headers(bank:
     assert teacher[0].data_type == "s" and teacher[0].number_format == "@"  # text: not 2.20106E+14
     assert teacher[1].value == "王芳" and teacher[2].value == "绿园区第一实验小学"
     assert teacher[3].value == "220106" and teacher[3].data_type == "s"
-    assert teacher[4].value == "teacher_cycle"
+    assert teacher[4].value == "教师周期培训"  # the target's label, as the headers are Chinese
     judged = (await (await bank.client.get(url, headers=bank.auth("hr"))).json())["on"]
     assert teacher[5].is_date and teacher[5].value.date().isoformat() == judged
     assert teacher[6].value in {"是", "否"}
@@ -219,7 +221,7 @@ async def test_an_institution_month_as_xlsx(bank: Bank) -> None:
     header, posted, *_ = list(sheet.iter_rows())
     assert [c.value for c in header][:4] == ["机构编号", "月份", "部分", "类型"]
     assert posted[0].value == "JLU-TTC" and posted[0].data_type == "s"
-    assert posted[2].value == "posted" and posted[6].value == 1
+    assert posted[2].value == "已上报" and posted[6].value == 1
     assert str(posted[7].value) == "2.5" and posted[7].data_type == "n"
 
 

@@ -103,6 +103,18 @@ def test_the_header_language_and_the_format_asked_for() -> None:
     assert spreadsheet.yes_no(True, "zh") == "是" and spreadsheet.yes_no(None, "zh") == ""
 
 
+def test_a_code_cell_follows_the_headers_and_keeps_a_code_it_has_no_label_for() -> None:
+    assert spreadsheet.coded("category", "ethics", "zh") == "师德/职业道德"
+    assert spreadsheet.coded("category", "ethics", "en") == "professional ethics"
+    assert spreadsheet.coded("category", "ethics", "code") == "ethics"  # for programs
+    assert spreadsheet.coded("level", "provincial", "zh") == "省级"
+    assert spreadsheet.coded("posting_status", "revoked", "zh") == "已撤销"
+    assert spreadsheet.coded("audit_section", "rejected", "zh") == "被拒绝"
+    # A jurisdiction's own category (no national label): the code as it is, never empty.
+    assert spreadsheet.coded("category", "jl_rural_special", "zh") == "jl_rural_special"
+    assert spreadsheet.coded("assessment", None, "zh") == ""
+
+
 def test_every_export_column_has_labels() -> None:
     from api.service.audit import INSTITUTION_COLUMNS
     from api.service.eligibility import COHORT_COLUMNS

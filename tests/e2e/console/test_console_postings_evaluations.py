@@ -81,7 +81,9 @@ async def test_an_institution_pages_filters_revokes_and_downloads_its_postings(b
     table = list(sheet.iter_rows(values_only=True))
     assert table[0][:2] == ("记录编号", "教师编号") and len(table) == 1 + 28
     by_record = {r[0]: r for r in table[1:]}
-    assert by_record["P-40"][9] == "revoked" and by_record["P-40"][10] == "学员信息有误"
+    assert by_record["P-40"][9] == "已撤销" and by_record["P-40"][10] == "学员信息有误"
+    # Category, level and assessment as the page's reader reads them, not as codes.
+    assert by_record["P-41"][4:6] == ("师德/职业道德", "省级") and by_record["P-41"][9] == "已记录"
     assert by_record["P-41"][1] == numbers[41 % 5]  # the number as text, every digit
 
     async with page.expect_download() as csv_download:
