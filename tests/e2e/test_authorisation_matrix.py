@@ -273,6 +273,9 @@ PROBES: dict[tuple[str, str], Probe] = {
     ("POST", "/v1/schools/{school_id}/sessions/{session_id}/attendance"): Probe(
         f"{SCHOOL_PATH}/sessions/matrix-s1/attendance", "school", body={"present": []}
     ),
+    ("GET", "/v1/schools/{school_id}/sessions/{session_id}/attendance"): Probe(
+        f"{SCHOOL_PATH}/sessions/matrix-s1/attendance", "school"
+    ),
     ("GET", "/v1/schools/{school_id}/inspection"): Probe(f"{SCHOOL_PATH}/inspection?term=2026-2027-1", "school"),
     ("GET", "/v1/inspections"): Probe("/v1/inspections?jurisdiction=220106&term=2026-2027-1", "jurisdiction"),
     ("GET", "/healthz"): Probe("/healthz"),
