@@ -261,6 +261,8 @@ WORDS: Final[dict[str, tuple[str, str]]] = {
     "evaluation_refused": ("评价未能提交：", "The evaluation was not submitted: "),
     "no_pending": ("没有待评价的课程。", "Nothing to evaluate."),
     "score_help": ("1 分最低，5 分最高", "1 lowest, 5 highest"),
+    # The score select's empty first choice: a required select with it cannot be sent unchosen.
+    "choose_score": ("请选择", "Choose"),
     "home": ("首页", "Home"),
     "language": ("English", "中文"),
 }

@@ -88,6 +88,7 @@ async def _evaluations(
 
 
 def _score(value: object) -> int | None:
+    # An unchosen score ("请选择", the empty value) is sent as null: the API refuses it (422).
     text = str(value or "")
     return int(text) if text.isdigit() and int(text) in SCORES else None
 

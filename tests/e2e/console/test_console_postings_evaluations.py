@@ -123,7 +123,16 @@ async def test_teachers_evaluate_in_the_console_and_the_institution_sees_tallies
     page = await _teacher_page(browser, bank, numbers[0])
     assert "匿名" in await page.inner_text("#anonymity")
     assert await page.locator("form.evaluation").count() == 2
+    # Each score starts unchosen ("请选择"); a form with one left so is not sent at all.
+    first = page.locator("form.evaluation[data-record='EV-ONL']")
+    for name in ("content", "teaching", "organisation"):
+        chosen = first.locator(f"select[name={name}] option:checked")
+        assert (await chosen.inner_text(), await chosen.get_attribute("value")) == ("请选择", "")
     await shot(page, "teacher-evaluations")
+    await first.locator("select[name=content]").select_option("4")
+    await first.locator("button[type=submit]").click()
+    assert await first.locator("select[name=teaching]").evaluate("s => s.validity.valueMissing") is True
+    assert page.url.endswith("/console/me/evaluations") and await page.locator("#evaluated").count() == 0
     stale = await page.context.new_page()  # the same list in a second tab, left as it is
     await stale.goto(bank.base + "/console/me/evaluations")
     await _evaluate(page, "EV-ONL", (2, 3, 4))
