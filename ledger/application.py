@@ -95,7 +95,13 @@ A = TypeVar("A", bound=Aggregate)
 T = TypeVar("T")
 
 #: How often a command is run again after another writer won a race for its aggregates.
-MAX_ATTEMPTS = 8
+#: A command that loads much (an appointment judges the learner's whole standing) has a wide
+#: window between load and save; against a writer posting for the same learner every few
+#: milliseconds it can lose many rounds in a row, so the count is generous and the pause capped.
+MAX_ATTEMPTS = 16
+
+#: The longest pause between two attempts, in seconds (the pauses double up to it).
+MAX_RETRY_PAUSE = 0.2
 
 #: Registered learner ids remembered by the writer (16 bytes of id each, plus set overhead).
 MAX_KNOWN_LEARNERS = 500_000
@@ -419,7 +425,7 @@ class CreditBank(Application[UUID]):
                 # Another writer recorded first; what we cached is stale (evicted in
                 # record), so run the checks again against the store. The pause grows
                 # and is jittered so two writers that keep colliding fall out of step.
-                time.sleep(random.uniform(0, 0.005 * 2**attempt))  # noqa: S311 - not crypto
+                time.sleep(random.uniform(0, min(0.005 * 2**attempt, MAX_RETRY_PAUSE)))  # noqa: S311 - not crypto
         raise ConcurrentWriteConflict(
             f"another writer changed the same records {MAX_ATTEMPTS} times in a row; retry shortly"
         )
