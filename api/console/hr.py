@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Callable
 from typing import Any, Final
 
 from aiohttp import web
 
 from api.console import labels, sheets
 from api.console.bank_api import Api, Reply
-from api.console.web import Page, page
-from api.service import spreadsheet
+from api.console.web import Page, page, problem_words
 from api.service.context import SERVICES
 from projections.queries import find_learners
 
@@ -109,77 +107,17 @@ async def cohort(current: Page) -> web.StreamResponse:
     )
 
 
-COHORT_HEADERS: Final = (
-    "教师编号",
-    "姓名",
-    "学校",
-    "行政区划",
-    "考核目标",
-    "判定日期",
-    "是否达标",
-    "缺少学时",
-    "未满足的规则",
-)
-
-
-async def _cohort_sheet(current: Page) -> tuple[str, list[list[Any]]] | web.Response:
-    q = current.request.query
-    target = q.get("target") or DEFAULT_TARGET
-    jurisdiction = _jurisdiction(current)
-    reply = await _cohort(current.api, target, jurisdiction, q.get("school") or None)
-    if not reply.ok:
-        return current.render("error.html", status=reply.status, message=problem_words(reply, "zh"))
-    rows = [
-        [
-            r["learner_id"],
-            r["name"],
-            r["school"],
-            r["jurisdiction"],
-            labels.label("target", target, "zh"),
-            reply.data["on"],
-            "" if r["eligible"] is None else ("达标" if r["eligible"] else "未达标"),
-            _missing_text(r["missing"], "zh"),
-            " ".join(r["unmet"]),
-        ]
-        for r in reply.data["learners"]
-    ]
-    return f"{target}-{jurisdiction}", rows
-
-
-#: The downloads of the cohort: (media type, how the sheet is written).
-DOWNLOADS: Final[dict[str, tuple[str, Callable[[list[list[Any]]], bytes]]]] = {
-    "xlsx": (
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        lambda rows: sheets.xlsx("达标情况", COHORT_HEADERS, rows, identifiers={0, 3}),
-    ),
-    "csv": ("text/csv; charset=utf-8", lambda rows: sheets.csv_document(COHORT_HEADERS, rows, identifiers={0, 3})),
-}
-
-
 @page(COHORT_READERS)
 async def cohort_download(current: Page) -> web.StreamResponse:
-    kind = current.request.match_info["kind"]
-    if kind not in DOWNLOADS:
-        return current.error(404, labels.word("not_found", current.lang))
-    made = await _cohort_sheet(current)
-    if isinstance(made, web.Response):
-        return made
-    name, rows = made
-    media_type, write = DOWNLOADS[kind]
-    return web.Response(
-        body=write(rows),
-        headers={"Content-Type": media_type, "Content-Disposition": f'attachment; filename="cohort-{name}.{kind}"'},
+    """The cohort as the API's own sheet (every learner in scope, streamed)."""
+    q = current.request.query
+    return await current.sheet(
+        "/v1/eligibility",
+        current.request.match_info["kind"],
+        target=q.get("target") or DEFAULT_TARGET,
+        jurisdiction=_jurisdiction(current),
+        school=q.get("school") or None,
     )
-
-
-def problem_words(reply: Reply, lang: str) -> str:
-    if isinstance(reply.data, dict):
-        code = reply.data.get("code")
-        if code == "forbidden":
-            return labels.word("forbidden", lang)
-        detail = reply.data.get("detail", "")
-        return f"{labels.reason(code, lang)}: {detail}" if code in labels.REASONS else str(detail or code)
-    return str(reply.status)
 
 
 @page(LEARNER_READERS)
@@ -310,17 +248,6 @@ async def roster_post(current: Page) -> web.StreamResponse:
 #: The roles whose years of service the milestones page offers (the API takes any role code).
 MILESTONE_ROLES: Final = ("teacher", "head_teacher", "principal")
 DEFAULT_YEARS: Final = "25"
-#: The milestones' xlsx, written by the bank's one spreadsheet writer.
-MILESTONE_COLUMNS: Final = (
-    spreadsheet.Column("learner_id", "identifier"),
-    spreadsheet.Column("name"),
-    spreadsheet.Column("school"),
-    spreadsheet.Column("jurisdiction", "identifier"),
-    spreadsheet.Column("role"),
-    spreadsheet.Column("years", "count"),
-    spreadsheet.Column("reached_on", "date"),
-    spreadsheet.Column("school_year"),
-)
 
 
 def _milestones_asked(current: Page) -> dict[str, str]:
@@ -354,34 +281,8 @@ async def milestones(current: Page) -> web.StreamResponse:
 
 @page(COHORT_READERS)
 async def milestones_download(current: Page) -> web.StreamResponse:
-    _, found = await _milestones_found(current)
-    if isinstance(found, web.Response):
-        return found
-    language: spreadsheet.HeaderLanguage = "en" if current.lang == "en" else "zh"
-    sheet = spreadsheet.XlsxSheet(f"milestones {found['school_year']}", MILESTONE_COLUMNS, language)
-    role = labels.label("role", found["role"], current.lang)
-    for r in found["learners"]:
-        sheet.append(
-            [
-                r["learner_id"],
-                r["name"],
-                r["school"],
-                r["jurisdiction"],
-                role,
-                r["years"],
-                r["reached_on"],
-                found["school_year"],
-            ]
-        )
-    name = f"milestones-{found['role']}-{found['jurisdiction']}-{found['school_year']}.xlsx"
-    response = web.StreamResponse(
-        headers={"Content-Type": spreadsheet.XLSX_TYPE, "Content-Disposition": spreadsheet.disposition(name)}
-    )
-    await response.prepare(current.request)
-    async for chunk in sheet.chunks():
-        await response.write(chunk)
-    await response.write_eof()
-    return response
+    """The milestones as the API's own sheet."""
+    return await current.sheet("/v1/milestones", "xlsx", **_milestones_asked(current))
 
 
 ROUTES = [

@@ -33,7 +33,6 @@ from aiohttp import web
 from api.console import labels, sheets
 from api.console.bank_api import Reply
 from api.console.web import Page, page, see_other
-from api.service import spreadsheet
 from api.service.context import SERVICES
 
 INSTITUTION: Final = frozenset({"institution"})
@@ -159,28 +158,12 @@ def _problem_text(reply: Reply, lang: str) -> str:
     return " ".join(x for x in (labels.reason(data.get("code"), lang), fields, str(data.get("detail") or "")) if x)
 
 
-#: The downloads of the postings: the API's own spreadsheets, handed on as they came.
-DOWNLOADS: Final = {
-    "csv": ("text/csv", "text/csv; charset=utf-8"),
-    "xlsx": (spreadsheet.XLSX_TYPE, spreadsheet.XLSX_TYPE),
-}
-
-
 @page(INSTITUTION)
 async def postings_download(current: Page) -> web.StreamResponse:
-    kind = current.request.match_info["kind"]
-    if kind not in DOWNLOADS:
-        return current.error(404, labels.word("not_found", current.lang))
-    accept, media_type = DOWNLOADS[kind]
+    """The institution's postings as the API's own sheet, streamed."""
     query = {k: v for k, v in _list_query(current).items() if k != "after"}
     path = f"/v1/providers/{quote(_provider(current), safe='')}/completions"
-    status, body = await current.api.download(path, accept, lang=current.lang, **query)
-    if status != 200:
-        return current.error(status, body.decode(errors="replace")[:300])
-    name = f"completions-{_provider(current)}.{kind}"
-    return web.Response(
-        body=body, headers={"Content-Type": media_type, "Content-Disposition": f'attachment; filename="{name}"'}
-    )
+    return await current.sheet(path, current.request.match_info["kind"], **query)
 
 
 @page(INSTITUTION)

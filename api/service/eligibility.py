@@ -405,7 +405,7 @@ async def _cohort_sheet(request: web.Request, query: dict[str, Any], kind: sprea
                     row["name"],
                     row["school"],
                     row["jurisdiction"],
-                    query["target"],
+                    spreadsheet.term("target", query["target"], language),
                     on,
                     spreadsheet.yes_no(row["eligible"], language),
                     " ".join(row["unmet"]),

@@ -388,11 +388,12 @@ ROUTES: tuple[Route, ...] = (
         milestones.get_milestones,
         "Who reaches each number of years of service in a role during a school year, and on which day "
         "(calendar anniversaries; spells summed; intern service counts where the jurisdiction's "
-        "service_milestone rule says so); Accept: text/csv for a spreadsheet",
+        "service_milestone rule says so); Accept: text/csv or the xlsx type for a spreadsheet (headers and "
+        "the role in the reader's language: ?lang=zh|en or Accept-Language)",
         frozenset({"admin", "hr", "auditor"}),
         query=milestone_schemas.milestones_query_schema,
-        responses={200: ("the learners reaching each milestone, or CSV", None)},
-        content_types=("application/json", "text/csv"),
+        responses={200: ("the learners reaching each milestone, or the sheet", None)},
+        content_types=("application/json", "text/csv", spreadsheet.XLSX_TYPE),
     ),
     Route(
         "GET",

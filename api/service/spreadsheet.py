@@ -55,7 +55,7 @@ from openpyxl.cell.cell import Cell
 from openpyxl.styles import Font
 
 from api.service.problem_labels import preferred_language
-from ledger.vocabulary import Label
+from ledger.vocabulary import LABELS, Label
 
 #: Leading characters a spreadsheet takes for a formula (ASCII, full-width, small forms),
 #: and the apostrophe itself (see the module's reading rule).
@@ -194,6 +194,15 @@ def header_language(lang: str | None, accept_language: str | None) -> HeaderLang
 def yes_no(value: bool | None, language: HeaderLanguage) -> str:
     """A verdict's yes/no in the sheet's language; an unknown verdict is an empty cell."""
     return "" if value is None else YES_NO[language][0 if value else 1]
+
+
+def term(vocabulary: str, code: str, language: HeaderLanguage) -> str:
+    """A vocabulary code (a target, a role, ...) as a cell in the sheet's language: its label
+    in Chinese or English, the code itself for programs (and for a code without a label)."""
+    label = LABELS.get(vocabulary, {}).get(code)
+    if label is None or language == "code":
+        return code
+    return label.zh if language == "zh" else label.en
 
 
 #: The two kinds of sheet the bank writes.

@@ -183,7 +183,7 @@ async def test_a_cohort_as_xlsx_opens_with_every_digit_and_chinese_headers(bank:
     assert teacher[0].data_type == "s" and teacher[0].number_format == "@"  # text: not 2.20106E+14
     assert teacher[1].value == "王芳" and teacher[2].value == "绿园区第一实验小学"
     assert teacher[3].value == "220106" and teacher[3].data_type == "s"
-    assert teacher[4].value == "teacher_cycle"
+    assert teacher[4].value == "教师周期培训"  # the target's label, as the headers are Chinese
     judged = (await (await bank.client.get(url, headers=bank.auth("hr"))).json())["on"]
     assert teacher[5].is_date and teacher[5].value.date().isoformat() == judged
     assert teacher[6].value in {"是", "否"}

@@ -91,28 +91,27 @@ async def test_hr_finds_who_is_short_sees_why_and_downloads_the_list(
         "教师编号",
         "姓名",
         "学校",
-        "行政区划",
+        "辖区",
         "考核目标",
         "判定日期",
         "是否达标",
-        "缺少学时",
-        "未满足的规则",
+        "未达标的规则",
+        "尚缺学时",
+        "日志位置",
     ]
     by_number = {r[0].value: r for r in rows[1:]}
     assert set(by_number) == {f"22010620150000{i}" for i in range(1, 6)}
     zhang = by_number["220106201500003"]
     assert zhang[0].data_type == "s" and zhang[0].number_format == "@"
     assert zhang[3].data_type == "s" and zhang[3].value == "220106"
-    assert [c.value for c in zhang[1:8]] == [
-        "张伟",
-        "绿园区第二中学",
-        "220106",
-        "教师年度培训",
-        "2026-11-26",
-        "未达标",
-        "远程/网络研修 60 学时 (截止 2026-12-31)",
+    assert [c.value for c in zhang[1:5]] == ["张伟", "绿园区第二中学", "220106", "教师年度培训"]
+    assert zhang[5].is_date and zhang[5].value.date().isoformat() == "2026-11-26"
+    assert [c.value for c in zhang[6:9]] == [
+        "否",
+        "220106-teacher-training#online-90h-a-year",
+        "远程/网络研修 60 学时（期限 2026-12-31）",
     ]
-    assert by_number["220106201500001"][6].value == "达标"
+    assert by_number["220106201500001"][6].value == "是"
 
     # And as CSV: the byte order mark, Chinese headers, the number marked as text.
     async with page.expect_download() as download:
@@ -122,7 +121,7 @@ async def test_hr_finds_who_is_short_sees_why_and_downloads_the_list(
     with open(saved_csv, encoding="utf-8") as f:  # noqa: ASYNC230 - a small local file
         text = f.read()
     assert text.startswith("\ufeff教师编号,姓名,")
-    assert "'220106201500003,张伟,绿园区第二中学,'220106" in text
+    assert "'220106201500003,张伟,绿园区第二中学,'220106,教师年度培训," in text
     await page.context.close()
 
 
