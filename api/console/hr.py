@@ -1,5 +1,5 @@
 """HR pages: the cohort dashboard and its downloads, learner search, the learner page, the
-roster upload, the service milestones and their download.
+service milestones and their download (the roster upload is ``api.console.roster``).
 
 Invariants: every figure comes from the API as the session's token (cohort, profile,
 balance, verdicts, plan, history); the search reads the learners' register but shows only
@@ -23,7 +23,6 @@ from projections.queries import find_learners
 
 COHORT_READERS: Final = frozenset({"hr", "admin", "auditor"})
 LEARNER_READERS: Final = frozenset({"hr", "admin", "auditor"})
-ROSTER_WRITERS: Final = frozenset({"hr", "admin"})
 DEFAULT_TARGET: Final = "teacher_annual"
 
 
@@ -181,70 +180,6 @@ async def learner(current: Page) -> web.StreamResponse:
     return current.render("learner.html", **view)
 
 
-ROSTER_COLUMNS: Final = {
-    "learner_id": ("教师编号", "teacher number"),
-    "name": ("姓名", "name"),
-    "school": ("学校", "school"),
-    "hired_on": ("入职日期", "hired on"),
-    "role": ("岗位", "role"),
-    "since": ("任职起始", "since"),
-    "jurisdiction": ("行政区划", "jurisdiction"),
-}
-
-
-def _roster_item(headers: list[str], row: list[str], default_jurisdiction: str) -> dict[str, Any]:
-    at = {h: i for i, h in enumerate(headers)}
-
-    def cell(field: str) -> str:
-        for name in ROSTER_COLUMNS[field]:
-            if name in at:
-                return row[at[name]].strip()
-        return ""
-
-    item: dict[str, Any] = {
-        "learner_id": cell("learner_id"),
-        "name": cell("name"),
-        "jurisdiction": cell("jurisdiction") or default_jurisdiction,
-        "school": cell("school") or None,
-        "hired_on": cell("hired_on") or None,
-        "roles": [],
-    }
-    role = cell("role")
-    if role:
-        item["roles"] = [{"role": labels.code_of_label("role", role), "since": cell("since") or cell("hired_on")}]
-    return item
-
-
-@page(ROSTER_WRITERS)
-async def roster_form(current: Page) -> web.StreamResponse:
-    return current.render("roster.html", results=None, columns=ROSTER_COLUMNS, failure=None)
-
-
-@page(ROSTER_WRITERS)
-async def roster_post(current: Page) -> web.StreamResponse:
-    upload = current.form().get("file")
-    if not isinstance(upload, web.FileField):
-        return current.render("roster.html", status=422, results=None, columns=ROSTER_COLUMNS, failure="file")
-    try:
-        headers, rows = sheets.read_table(upload.file.read(), upload.filename)
-    except sheets.SheetUnreadable as error:
-        return current.render("roster.html", status=422, results=None, columns=ROSTER_COLUMNS, failure=str(error))
-    assert current.session is not None
-    default = current.session.scope.get("jurisdiction") or ""
-    items = [_roster_item(headers, row, default) for row in rows]
-    reply = await current.api.post("/v1/learners", {"learners": items})
-    if reply.status != 207:
-        return current.render(
-            "roster.html",
-            status=reply.status,
-            results=None,
-            columns=ROSTER_COLUMNS,
-            failure=problem_words(reply, current.lang),
-        )
-    results = [{**r, "row": i + 2} for i, r in enumerate(reply.data["results"])]
-    return current.render("roster.html", results=results, summary=reply.data, columns=ROSTER_COLUMNS, failure=None)
-
-
 #: The roles whose years of service the milestones page offers (the API takes any role code).
 MILESTONE_ROLES: Final = ("teacher", "head_teacher", "principal")
 DEFAULT_YEARS: Final = "25"
@@ -292,6 +227,4 @@ ROUTES = [
     web.get("/console/hr/cohort.{kind}", cohort_download),
     web.get("/console/learners", search),
     web.get("/console/learners/{learner_id}", learner),
-    web.get("/console/hr/roster", roster_form),
-    web.post("/console/hr/roster", roster_post),
 ]

@@ -74,6 +74,20 @@ WORDS: Final[dict[str, tuple[str, str]]] = {
         "This token may not read the history (auditors and the learner only).",
     ),
     "roster": ("花名册导入", "Roster upload"),
+    "roster_help": (
+        "先试运行：账本逐行判定（与正式登记的规则相同），不保存任何内容；确认后再正式登记。",
+        "A dry run first: the ledger judges every row as a registration would, saving nothing; then commit.",
+    ),
+    "roster_commit": ("确认登记", "Register them"),
+    "would_register": ("将登记", "would be registered"),
+    "registered": ("已登记", "registered"),
+    "registered_before": ("此前已登记（信息相同）", "registered before (same details)"),
+    "already_registered": ("此前已登记", "registered before"),
+    "roster_committed": ("已登记。", "Registered."),
+    "roster_nothing_new": (
+        "全部已登记：文件中可以登记的教师此前均已登记，本次没有新登记任何人。",
+        "All registered already: every teacher of this file who could be was registered before; nobody new.",
+    ),
     "upload": ("上传", "Upload"),
     "file": ("文件 (xlsx 或 CSV)", "File (xlsx or CSV)"),
     "institution": ("培训机构", "Institution"),
@@ -279,14 +293,24 @@ FIELD_REASONS: Final[dict[str, tuple[str, str]]] = {
     "programme.level": ("级别不在词表中", "the level is not in the vocabulary"),
     "assessment": ("考核结果应为 合格、优秀 或 不合格", "assessment: pass, excellent or fail"),
     "name": ("姓名缺失或含有不允许的字符", "the name is missing or holds a character not allowed"),
+    "school": ("学校代码过长或含有不允许的字符", "the school is too long or holds a character not allowed"),
+    "jurisdiction": ("行政区划代码不正确", "the jurisdiction code is not valid"),
+    "roles.role": ("岗位不在词表中", "the role is not in the vocabulary"),
+    "roles.since": ("任职起始日期应为 YYYY-MM-DD", "since: YYYY-MM-DD"),
 }
+
+
+def field_of(path: str) -> str:
+    """The field an error path names, without the item of the batch or any index:
+    ``learners[2].roles[0].since`` -> ``roles.since``, ``topics[3]`` -> ``topics``."""
+    # A roster's batch names the item first (``learners[2].``); a completion batch does not.
+    return re.sub(r"\[\d+\]", "", re.sub(r"^[a-z_]+\[\d+\]\.", "", path))
 
 
 def item_reason(code: object, fields: list[str], lang: str) -> str:
     """The reason of a refused row: by field for a malformed cell, else by the problem code."""
     if code == "validation_failed":
-        # A batch names the item first (``learners[2].learner_id``): the field is what follows.
-        bare = [re.sub(r"^[a-z_]+\[\d+\]\.", "", f) for f in fields]
+        bare = [field_of(f) for f in fields]
         named = [FIELD_REASONS[f] for f in bare if f in FIELD_REASONS]
         if named:
             return "；".join(en if lang == "en" else zh for zh, en in named)

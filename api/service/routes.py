@@ -136,12 +136,14 @@ ROUTES: tuple[Route, ...] = (
         "/v1/learners",
         writes.post_learner,
         "Register a learner, or a roster {learners: [...]} of up to 10,000 (HR: each item's jurisdiction "
-        "must be in scope, else that item is rejected with code forbidden)",
+        "must be in scope, else that item is rejected with code forbidden); with ?dry_run=true every item "
+        "is judged on the ledger as a registration would be and nothing is recorded",
         frozenset({"admin", "hr"}),
         body=(write_schemas.learner_schema, write_schemas.learner_batch_schema),
+        query=write_schemas.dry_run_query_schema,
         responses={
-            201: ("registered", schemas.WrittenSchema()),
-            200: ("already registered", schemas.WrittenSchema()),
+            201: ("registered", write_schemas.RegisteredSchema()),
+            200: ("already registered, or the verdict of a dry run", write_schemas.RegisteredSchema()),
             207: ("roster: one result per item", write_schemas.LearnerBatchResultSchema()),
         },
     ),
@@ -234,7 +236,7 @@ ROUTES: tuple[Route, ...] = (
         "is judged on the ledger as a post would be and nothing is recorded",
         frozenset({"institution"}),
         body=(write_schemas.completion_schema, write_schemas.completion_batch_schema),
-        query=write_schemas.completion_query_schema,
+        query=write_schemas.dry_run_query_schema,
         responses={
             201: ("recorded", write_schemas.CompletionResultSchema()),
             200: ("duplicate of an earlier post", write_schemas.CompletionResultSchema()),

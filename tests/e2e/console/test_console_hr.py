@@ -1,13 +1,13 @@
 """An HR officer finds who is short for teacher_annual, clicks into one teacher and sees why,
-downloads the list (xlsx and CSV) with every number intact, finds a teacher by name, and
-uploads a roster."""
+downloads the list (xlsx and CSV) with every number intact, finds a teacher by name
+(the roster upload: ``test_console_roster.py``)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 
 from tests.e2e.conftest import settle
 from tests.e2e.console.conftest import Console, shot, signed_in
@@ -138,31 +138,6 @@ async def test_hr_finds_a_teacher_by_name_or_number_within_its_scope(browser: An
     assert "220106201500001" not in await page.inner_text("#found")
     response = await page.goto(bank.base + "/console/learners/220106201500001")
     assert response.status == 403
-    await page.context.close()
-
-
-async def test_hr_uploads_a_roster_as_xlsx(browser: Any, bank: Console, tmp_path: Path) -> None:
-    book = Workbook()
-    sheet = book.active
-    sheet.append(["教师编号", "姓名", "学校", "入职日期", "岗位", "任职起始"])
-    sheet.append([220106202600001, "赵敏", "绿园区第三小学", "2026-09-01", "教师", "2026-09-01"])
-    sheet.append([220106202600002, "孙亮", "绿园区第三小学", "2026-09-01", "班主任", "2026-09-01"])
-    sheet.append(["", "缺编号", "绿园区第三小学", "2026-09-01", "教师", "2026-09-01"])
-    path = tmp_path / "花名册.xlsx"
-    book.save(path)
-    page = await signed_in(browser, bank, "hr")
-    await page.goto(bank.base + "/console/hr/roster")
-    await page.set_input_files("input[name=file]", str(path))
-    async with page.expect_navigation():
-        await page.click("main button[type=submit]")
-    summary = await page.inner_text("#roster-summary")
-    assert "已记录 2" in summary and "拒绝 1" in summary
-    results = await page.inner_text("#roster-results")
-    assert "教师编号缺失或格式不正确" in results and "learner_id" in results
-    await settle(bank)
-    r = await bank.client.get("/v1/learners/220106202600002", headers=bank.auth("hr"))
-    profile = await r.json()
-    assert profile["name"] == "孙亮" and profile["roles"][0]["role"] == "head_teacher"
     await page.context.close()
 
 
