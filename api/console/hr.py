@@ -15,7 +15,7 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from api.console import labels, sheets
+from api.console import labels
 from api.console.bank_api import Api, Reply
 from api.console.web import Page, page, problem_words
 from api.service.context import SERVICES
