@@ -257,7 +257,9 @@ def render(results: dict[str, Any]) -> str:
     sizes = results.get("sizes", {})
     out: list[str] = ["# Benchmarks", ""]
     out.append(
-        f"Size `{results.get('size')}`: {_n(sizes.get('learners'))} learners, "
+        f"Size `{results.get('size')}`: {_n(sizes.get('learners'))} learners"
+        + (f" ({_n(sizes['cohort'])} of them in one district, exported whole)" if sizes.get("cohort") else "")
+        + ", "
         f"{_n(sizes.get('completions'))} completions through `POST /v1/completions`, "
         "run against the real server (`creditbank serve`, a subprocess) and real PostgreSQL "
         "over loopback. "
@@ -645,7 +647,14 @@ def render(results: dict[str, Any]) -> str:
             f"{_n(counts['completion_events'])} `Completion.Recorded` events for "
             f"{_n(counts['distinct_completions'])} distinct completions, {_n(counts['rm_completions'])} rows "
             f"in `rm_completions`; event head {_n(counts['head'])} = `/readyz` head and position; re-posting "
-            "the first batch answered 1,000 duplicates and recorded nothing.",
+            "the first batch answered 1,000 duplicates and recorded nothing."
+            + (
+                f" Every learner registered once: {_n(counts['learners'])} learners,"
+                f" {_n(counts['learner_events'])} `Learner.Registered` events, {_n(counts['rm_learners'])} rows in"
+                f" `rm_learners`, {_n(counts['rm_learners_in_cohort'])} of them in the exported district."
+                if "learners" in counts
+                else ""
+            ),
             "",
         ]
     if NOTES.exists():

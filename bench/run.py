@@ -3,11 +3,13 @@
 
 It starts PostgreSQL (the embedded one in a temp dir, or a fresh database on
 ``--database-url``), starts ``creditbank serve`` as a subprocess on a free loopback
-port, creates its own data through the HTTP API and runs the scenarios of issue 6,
-then the two references (the eventsourcing library saving the same events; PostgreSQL
-COPY of the same rows). It writes the figures (``--out``, and the raw results next to
-it as JSON) and exits non-zero on any HTTP error or any wrong count: every posted
-completion must be recorded exactly once.
+port, creates its own data through the HTTP API (the learners in rosters) and runs the
+scenarios of issues 6 and 16 (a district's whole cohort as CSV and xlsx, the HR console's
+pages under the verdict reads), then the two references (the eventsourcing library saving
+the same events; PostgreSQL COPY of the same rows). It writes the figures (``--out``, and
+the raw results next to it as JSON) and exits non-zero on any HTTP error or any wrong
+count: every posted completion and every learner recorded exactly once, every exported
+row the district's.
 """
 
 from __future__ import annotations
@@ -766,6 +768,13 @@ async def scenarios(
             " FROM creditbank_events"
         )
         projected = await conn.fetchval("SELECT count(*) FROM rm_completions")
+        learners = await conn.fetchrow(
+            "SELECT count(*) AS learners, count(*) FILTER (WHERE jurisdiction = $1) AS cohort,"
+            " (SELECT count(*) FROM creditbank_events WHERE topic = 'ledger.learner:Learner.Registered')"
+            "   AS registered"
+            " FROM rm_learners",
+            COHORT_JURISDICTION,
+        )
     finally:
         await conn.close()
     counts = {
@@ -777,6 +786,10 @@ async def scenarios(
         "completion_events": row["completions"],
         "distinct_completions": row["distinct_completions"],
         "rm_completions": projected,
+        "learners": sizes.learners,
+        "learner_events": learners["registered"],
+        "rm_learners": learners["learners"],
+        "rm_learners_in_cohort": learners["cohort"],
         "events_before_ingest": events_before,
         "head_after_repost": after_repost,
         "readyz_head": final["head"],
@@ -799,6 +812,13 @@ async def scenarios(
         )
     if projected != posted:
         problems.append(f"rm_completions holds {projected} rows for {posted} posted")
+    if learners["registered"] != sizes.learners or learners["learners"] != sizes.learners:
+        problems.append(
+            f"{learners['registered']} registrations and {learners['learners']} rows in rm_learners"
+            f" for {sizes.learners} learners"
+        )
+    if learners["cohort"] != sizes.cohort:
+        problems.append(f"rm_learners holds {learners['cohort']} learners of {COHORT_JURISDICTION}, not {sizes.cohort}")
     if problems:
         raise Failure("; ".join(problems))
     log(f"counts ok: {counts}")
