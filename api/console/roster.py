@@ -22,8 +22,7 @@ from typing import Any, Final
 from aiohttp import web
 
 from api.console import labels, sheets, uploads
-from api.console.hr import problem_words
-from api.console.web import Page, page
+from api.console.web import Page, page, problem_words
 
 ROSTER_WRITERS: Final = frozenset({"hr", "admin"})
 
