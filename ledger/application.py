@@ -23,7 +23,8 @@ Invariants:
 - starting the role ``principal`` or ``head_teacher`` is judged inside the command on the
   learner's standing and the policies in force on ``since`` (``ledger.appointments``),
   refused with the verdict unless an admin overrides it; the verdict's summary and the
-  override's reason (sealed) are recorded with the role;
+  override's reason (sealed) are recorded with the role; its dry run (``judge_appointment``)
+  loads and judges the same way and saves nothing;
 - the application holds no clock of its own: ``today`` is given to it;
 - commands take the national teacher number (``learner_id`` at the edge) and turn it into
   the learner's pseudonym through the vault (``ledger.vault``) before anything is recorded:
@@ -121,6 +122,15 @@ class Written:
     status: Literal["recorded", "duplicate", "unchanged"]
     #: What the command adds to its answer (an appointment's verdict summary).
     detail: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class AppointmentJudged:
+    """A dry run of an appointment: the verdict it would be judged by (None: the role is
+    not judged), on the event store as it stood at ``position`` or later."""
+
+    verdict: Mapping[str, Any] | None
+    position: int | None
 
 
 @dataclass(frozen=True)
@@ -715,15 +725,13 @@ class CreditBank(Application[UUID]):
                 learner = self.learner_in_scope(learner_id, scope)
                 learner.start_role(role, since, recorded_by=dict(recorded_by) if recorded_by else None)
                 return Written(self.record(learner), "recorded")
-            standing = self.standing(learner_id)
-            standing.check_scope(scope)
+            standing, policies = self._appointment_case(learner_id, role, since, scope)
             learner = standing.learner
-            learner.check_start(role, since)
             appointment = appointments.check_appointment(
                 role,
                 since,
                 standing.facts,
-                self.policies_for(parent_chain(standing.jurisdiction), since),
+                policies,
                 override=override_reason is not None,
                 may_override=may_override,
             )
@@ -740,6 +748,30 @@ class CreditBank(Application[UUID]):
             return Written(self.record(learner), "recorded", detail={"appointment": appointment})
 
         return self.unit_of_work(command)
+
+    def _appointment_case(
+        self, learner_id: str, role: str, since: date, scope: str | None
+    ) -> tuple[Standing, list[PolicyVersion]]:
+        """What an appointment to ``role`` from ``since`` is judged on, loaded fresh, once the
+        spell itself may start (in scope, not held, no overlap)."""
+        standing = self.standing(learner_id)
+        standing.check_scope(scope)
+        standing.learner.check_start(role, since)
+        return standing, self.policies_for(parent_chain(standing.jurisdiction), since)
+
+    def judge_appointment(
+        self, learner_id: str, role: str, since: date, *, scope: str | None = None
+    ) -> AppointmentJudged:
+        """A dry run of ``start_role``: the same checks on the same state loaded the same way,
+        and nothing saved. A role that is not judged answers no verdict; what would refuse
+        the spell itself (out of scope, held already, overlapping, erased) is raised as the
+        write raises it."""
+        position = self.recorder.max_notification_id()
+        if not appointments.judged(role):
+            self.learner_in_scope(learner_id, scope).check_start(role, since)
+            return AppointmentJudged(None, position)
+        standing, policies = self._appointment_case(learner_id, role, since, scope)
+        return AppointmentJudged(appointments.verdict_for(role, since, standing.facts, policies), position)
 
     def end_role(self, learner_id: str, role: str, until: date, *, scope: str | None = None) -> Written:
         def command() -> Written:

@@ -15,7 +15,7 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from api.console import labels
+from api.console import evidence, labels
 from api.console.bank_api import Api, Reply
 from api.console.web import Page, page, problem_words
 from api.service.context import SERVICES
@@ -153,6 +153,8 @@ async def learner_view(current: Page, learner_id: str) -> dict[str, Any] | web.R
     plan = await api.get(f"{base}/plan", target=plan_target, on=plan_on)
     judged = [v.data for v in verdicts if v.ok and v.data.get("applies", True) is not False]
     events = history.data.get("events", []) if history.ok else None
+    # Who may not read the history (HR) follows a figure to the records the answers name.
+    cited = evidence.index(judged, profile.data, current.lang) if events is None else []
     by_category = balance.data.get("by_category", {}) if balance.ok else {}
     chart = {
         "labels": [labels.label("category", c, current.lang) for c in by_category],
@@ -168,6 +170,8 @@ async def learner_view(current: Page, learner_id: str) -> dict[str, Any] | web.R
         "plan_on": plan_on or "",
         "targets": names,
         "events": events,
+        "evidence": cited,
+        "evidence_ids": {e["event_id"] for e in cited},
         "chart": chart,
     }
 

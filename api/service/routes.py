@@ -19,6 +19,7 @@ from aiohttp import web
 from marshmallow import Schema, ValidationError, validate
 
 from api.service import (
+    appointments,
     audit,
     audit_schemas,
     certificate_schemas,
@@ -160,6 +161,19 @@ ROUTES: tuple[Route, ...] = (
         frozenset({"admin", "hr"}),
         body=write_schemas.role_change_schema,
         responses={201: ("recorded", record_schemas.RoleWrittenSchema())},
+    ),
+    Route(
+        "GET",
+        "/v1/learners/{learner_id}/appointment-check",
+        appointments.get_appointment_check,
+        "A dry run of starting a role on a day (on, default today): the verdict the appointment check of "
+        "POST /v1/learners/{learner_id}/roles would judge it by (principal: principal_appointment, "
+        "head_teacher: head_teacher_post), on the event store as that write reads it; nothing is recorded. "
+        "may_appoint false: the write would answer 422 appointment_not_eligible. A spell that could not "
+        "start at all (role held, overlap, out of scope) is refused as the write refuses it",
+        frozenset({"admin", "hr"}),
+        query=record_schemas.appointment_check_query_schema,
+        responses={200: ("the dry run", record_schemas.AppointmentCheckSchema())},
     ),
     Route(
         "POST",

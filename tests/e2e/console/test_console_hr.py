@@ -70,9 +70,9 @@ async def test_hr_finds_who_is_short_sees_why_and_downloads_the_list(
     verdict = await page.inner_text("#verdict-teacher_annual")
     assert "未达标" in verdict and "online-90h-a-year" in verdict and "90" in verdict and "30" in verdict
     assert "三(二)2(3)" in verdict  # the article of the district's plan
-    # The evidence by position; not a link, as HR may not read the history it would open.
-    assert await page.locator("#verdict-teacher_annual .evidence").count() == 1
-    assert await page.locator("#verdict-teacher_annual a.evidence").count() == 0
+    # The evidence by position, linked to the page's evidence index (HR may not read the history).
+    assert await page.locator("#verdict-teacher_annual a.evidence").count() == 1
+    assert "远程/网络研修 30 学时" in await page.inner_text("#evidence-index")
     assert await page.inner_text("#total-hours") == "30"
     record = await page.inner_text("#service-record")
     assert "年度考核" in record and "2025-2026" in record and "优秀" in record
