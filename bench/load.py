@@ -16,6 +16,7 @@ import aiohttp
 class Call:
     method: str
     path: str
+    #: A bearer token; "" sends none (a console page, signed in by the session's cookie).
     token: str
     body: bytes | None = None
     #: What the handler needs to check the answer (the items posted, ...).
@@ -97,7 +98,7 @@ async def drive(
                 call = next(calls)
             except StopIteration:
                 return
-            headers = {"Authorization": f"Bearer {call.token}"}
+            headers = {"Authorization": f"Bearer {call.token}"} if call.token else {}
             if call.body is not None:
                 headers["Content-Type"] = "application/json"
             t0 = time.perf_counter()

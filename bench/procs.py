@@ -189,6 +189,8 @@ class MemorySampler:
     pid: int
     interval: float = 0.1
     peak_rss_kb: int = 0
+    #: The latest sample: with the first one, what a stretch of work kept.
+    last_rss_kb: int = 0
     window_rss_kb: int = 0
     hwm_kb: int = 0
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -203,6 +205,7 @@ class MemorySampler:
         pids = [self.pid, *descendants(self.pid)]
         rss = sum(_status_kb(p, "VmRSS") for p in pids)
         hwm = max((_status_kb(p, "VmHWM") for p in pids), default=0)
+        self.last_rss_kb = rss
         self.peak_rss_kb = max(self.peak_rss_kb, rss)
         self.window_rss_kb = max(self.window_rss_kb, rss)
         self.hwm_kb = max(self.hwm_kb, hwm)
@@ -222,6 +225,29 @@ class MemorySampler:
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
+
+
+@contextlib.contextmanager
+def rss_during(pid: int, interval: float = 0.2) -> Iterator[dict[str, float]]:
+    """The resident memory of ``pid`` and its children around the block, sampled every
+    ``interval`` s: in MB, before, peak, after, growth (peak − before) and kept (after −
+    before); the dict is filled in when the block ends."""
+    memory = MemorySampler(pid, interval=interval)
+    memory.sample()
+    before = memory.last_rss_kb
+    figures: dict[str, float] = {}
+    memory.start()
+    try:
+        yield figures
+    finally:
+        memory.stop()
+        figures.update(
+            rss_before_mb=before / 1024,
+            peak_rss_mb=memory.peak_rss_kb / 1024,
+            rss_after_mb=memory.last_rss_kb / 1024,
+            growth_mb=(memory.peak_rss_kb - before) / 1024,
+            kept_mb=(memory.last_rss_kb - before) / 1024,
+        )
 
 
 # -- the server ----------------------------------------------------------------------

@@ -147,6 +147,8 @@ def _cpu(s: dict[str, Any]) -> str:
 
 #: (key, label, unit, higher is better) of the figures compared across runs.
 KEY_FIGURES = (
+    ("roster", "Roster registration", "learners/s", True),
+    ("roster_p99", "Roster registration p99 per roster", "ms", False),
     ("batch", "Batch ingest", "completions/s", True),
     ("batch_p99", "Batch ingest p99 per batch", "ms", False),
     ("single", "Single-record ingest", "req/s", True),
@@ -158,6 +160,11 @@ KEY_FIGURES = (
     ("projection_during_ingest", "Projections applied during batch ingest", "events/s", True),
     ("rebuild", "Projection rebuild from zero", "events/s", True),
     ("audit", "Audit verification (HTTP)", "events/s", True),
+    ("console_learner_p99", "Console learner page p99", "ms", False),
+    ("console_dashboard_p99", "Console cohort dashboard p99", "ms", False),
+    ("cohort_csv", "Cohort export CSV, to the last byte", "s", False),
+    ("cohort_xlsx", "Cohort export xlsx, to the last byte", "s", False),
+    ("cohort_rss", "Server peak RSS during the cohort exports", "MB", False),
     ("server_rss", "Server peak RSS, whole run", "MB", False),
     ("worker_rss", "Projection worker peak RSS, whole run", "MB", False),
     ("ref_library", "Reference: library `save`", "events/s", True),
@@ -175,7 +182,12 @@ def key_figures(results: dict[str, Any]) -> dict[str, float | None]:
         return None if "skipped" in s or value is None else float(value)
 
     pdi = (sc.get("batch") or {}).get("projection_during_ingest") or {}
+    pages = sc.get("console") or {}
+    export = sc.get("cohort_export") or {}
+    kinds = [export[k] for k in ("csv", "xlsx") if k in export]
     return {
+        "roster": get("roster", "items_per_s"),
+        "roster_p99": get("roster", "p99_ms"),
         "batch": get("batch", "items_per_s"),
         "batch_p99": get("batch", "p99_ms"),
         "single": get("single", "requests_per_s"),
@@ -187,6 +199,11 @@ def key_figures(results: dict[str, Any]) -> dict[str, float | None]:
         "projection_during_ingest": pdi.get("events_per_s"),
         "rebuild": get("rebuild", "events_per_s"),
         "audit": get("audit", "events_per_s"),
+        "console_learner_p99": (pages.get("learner_page") or {}).get("p99_ms"),
+        "console_dashboard_p99": (pages.get("dashboard") or {}).get("p99_ms"),
+        "cohort_csv": (export.get("csv") or {}).get("seconds"),
+        "cohort_xlsx": (export.get("xlsx") or {}).get("seconds"),
+        "cohort_rss": max((k["peak_rss_mb"] for k in kinds), default=None),
         "server_rss": results.get("server_peak_rss_mb"),
         "worker_rss": results.get("worker_peak_rss_mb"),
         "ref_library": get("ref_library", "items_per_s"),
@@ -222,7 +239,7 @@ def _comparison(results: dict[str, Any]) -> list[str]:
             change = f"{ratio:.2f}× ({'better' if better else 'worse' if ratio != 1 else 'same'})"
         else:
             change = "–"
-        digits = 1 if unit == "ms" else 0
+        digits = 1 if unit in ("ms", "s") else 0
         out.append(
             f"| {label} | {_n(a, digits)} {unit if a is not None else ''} | {_n(b, digits)} "
             f"{unit if b is not None else ''} | {change} |"
@@ -231,12 +248,18 @@ def _comparison(results: dict[str, Any]) -> list[str]:
     return out
 
 
+#: A summary row: scenario, throughput, latency, peak RSS (MB, or text), target, verdict.
+Row = tuple[str, str, str, Any, str, str]
+
+
 def render(results: dict[str, Any]) -> str:
     sc = results.get("scenarios", {})
     sizes = results.get("sizes", {})
     out: list[str] = ["# Benchmarks", ""]
     out.append(
-        f"Size `{results.get('size')}`: {_n(sizes.get('learners'))} learners, "
+        f"Size `{results.get('size')}`: {_n(sizes.get('learners'))} learners"
+        + (f" ({_n(sizes['cohort'])} of them in one district, exported whole)" if sizes.get("cohort") else "")
+        + ", "
         f"{_n(sizes.get('completions'))} completions through `POST /v1/completions`, "
         "run against the real server (`creditbank serve`, a subprocess) and real PostgreSQL "
         "over loopback. "
@@ -271,7 +294,19 @@ def render(results: dict[str, Any]) -> str:
         "| scenario | throughput | p50 / p99 | peak RSS | target | verdict |",
         "|---|---|---|---|---|---|",
     ]
-    summary_rows = []
+    summary_rows: list[Row] = []
+    if "roster" in sc:
+        s = sc["roster"]
+        summary_rows.append(
+            (
+                f"Roster registration ({_n(s.get('batch'))}/roster, {s.get('concurrency')} clients)",
+                f"{_n(s['items_per_s'])} learners/s",
+                f"{_n(s['p50_ms'])} / {_n(s['p99_ms'])} ms per roster",
+                _rss(s),
+                "≥ 5,000 learners/s",
+                _at_least(s["items_per_s"], 5_000, "learners/s"),
+            )
+        )
     if "batch" in sc:
         s = sc["batch"]
         summary_rows.append(
@@ -315,6 +350,8 @@ def render(results: dict[str, Any]) -> str:
                 "; ".join(verdicts),
             )
         )
+    summary_rows += _console_summary(sc.get("console"))
+    summary_rows += _export_summary(sc.get("cohort_export"))
     if "rebuild" in sc:
         s = sc["rebuild"]
         limit = 60 * max(s["events"], 1) / 1_000_000
@@ -439,9 +476,10 @@ def render(results: dict[str, Any]) -> str:
 
     out += ["## Scenarios", ""]
     if "learners" in sc:
-        out += ["### Setup: learner registration (`POST /v1/learners`, no target)", ""]
+        out += ["### Setup: learner registration one per request (`POST /v1/learners`, no target)", ""]
         out += _load_table(sc["learners"], "learner", [("", "–", "setup, no target")])
         out.append("")
+    out += _roster_section(sc.get("roster"))
     if "batch" in sc:
         s = sc["batch"]
         out += [
@@ -514,6 +552,8 @@ def render(results: dict[str, Any]) -> str:
             ],
         )
         out.append("")
+    out += _console_section(sc.get("console"))
+    out += _export_section(sc.get("cohort_export"))
     if "catchup" in sc or "rebuild" in sc:
         out += ["### Projections", "", "| figure | measured | target | verdict |", "|---|---|---|---|"]
         c = sc.get("catchup")
@@ -607,12 +647,198 @@ def render(results: dict[str, Any]) -> str:
             f"{_n(counts['completion_events'])} `Completion.Recorded` events for "
             f"{_n(counts['distinct_completions'])} distinct completions, {_n(counts['rm_completions'])} rows "
             f"in `rm_completions`; event head {_n(counts['head'])} = `/readyz` head and position; re-posting "
-            "the first batch answered 1,000 duplicates and recorded nothing.",
+            "the first batch answered 1,000 duplicates and recorded nothing."
+            + (
+                f" Every learner registered once: {_n(counts['learners'])} learners,"
+                f" {_n(counts['learner_events'])} `Learner.Registered` events, {_n(counts['rm_learners'])} rows in"
+                f" `rm_learners`, {_n(counts['rm_learners_in_cohort'])} of them in the exported district."
+                if "learners" in counts
+                else ""
+            ),
             "",
         ]
     if NOTES.exists():
         out += [NOTES.read_text().rstrip(), ""]
     return "\n".join(out) + "\n"
+
+
+def _console_summary(c: dict[str, Any] | None) -> list[Row]:
+    if not c:
+        return []
+    rows: list[Row] = []
+    for key, label in (
+        ("learner_page", f"Console: learner page ({c['learner_page'].get('concurrency')} clients)"),
+        ("dashboard", f"Console: cohort dashboard of {_n(c.get('cohort'))} learners (1 client)"),
+    ):
+        s = c[key]
+        rows.append(
+            (
+                label + f", beside {c['reads'].get('concurrency')} verdict readers",
+                f"{_n(s['requests_per_s'], 1)} pages/s ({_n(s['requests'])} pages)",
+                f"{_n(s['p50_ms'], 1)} / {_n(s['p99_ms'], 1)} ms",
+                _rss(c),
+                "p99 < 200 ms",
+                _page_verdict(s),
+            )
+        )
+    alone = c.get("dashboard_alone")
+    if alone:
+        rows.append(
+            (
+                "Console: cohort dashboard alone, after the load",
+                f"HTTP {alone['status']}, {_bytes(alone['bytes'])}",
+                f"{_n(alone['seconds'] * 1000, 1)} ms",
+                alone["peak_rss_mb"],
+                "< 200 ms; server < 300 MB",
+                _at_most(alone["seconds"] * 1000, 200, "ms") + "; " + _at_most(alone["peak_rss_mb"], 300, "MB"),
+            )
+        )
+    return rows
+
+
+def _page_verdict(s: dict[str, Any]) -> str:
+    if s.get("errors"):
+        sample = (s.get("error_samples") or [""])[0]
+        return f"**failed**: {s['errors']} of {s['requests']} pages ({sample[:200]})"
+    return _at_most(s["p99_ms"], 200, "ms")
+
+
+def _export_summary(e: dict[str, Any] | None) -> list[Row]:
+    if not e:
+        return []
+    rows: list[Row] = []
+    for kind in ("csv", "xlsx"):
+        k = e.get(kind)
+        if not k:
+            continue
+        rows.append(
+            (
+                f"Cohort export {kind} ({_n(k.get('rows'))} learners of one district)",
+                f"{_n(k['seconds'], 1)} s to the last byte ({_n(k.get('rows_per_s'))} rows/s, {_bytes(k['bytes'])})",
+                f"first byte {_n(k.get('first_byte_s'), 1)} s",
+                k["peak_rss_mb"],
+                "server < 300 MB throughout",
+                _at_most(k["peak_rss_mb"], 300, "MB"),
+            )
+        )
+    return rows
+
+
+def _cpu_per_row(k: dict[str, Any]) -> str:
+    used = (k.get("cpu") or {}).get("server", 0) * k["seconds"]
+    return f"{used / k['rows'] * 1000:.3f} ms" if k.get("rows") else "–"
+
+
+def _bytes(size: float) -> str:
+    return f"{_n(size / 1e6, 1)} MB" if size >= 1e6 else f"{_n(size / 1e3)} kB"
+
+
+def _roster_section(s: dict[str, Any] | None) -> list[str]:
+    if not s:
+        return []
+    out = [
+        "### Roster registration",
+        "",
+        f'`POST /v1/learners` with `{{"learners": [...]}}` of {_n(s.get("batch"))} learners each, '
+        f"{s.get('concurrency')} rosters in flight: the bank's learners but those registered one per request "
+        f"({_n(s['items'])}); every answer checked (207, every learner `recorded`), then the first roster "
+        "posted again.",
+        "",
+    ]
+    out += _load_table(s, "learner", [("", "≥ 5,000/s", _at_least(s["items_per_s"], 5_000, "learners/s"))])
+    cpu = s.get("cpu") or {}
+    if cpu.get("postgres") is not None and s.get("items_per_s"):
+        out.append(f"| PostgreSQL CPU per learner | {cpu['postgres'] / s['items_per_s'] * 1000:.3f} ms | | |")
+    again = s.get("repost")
+    if again:
+        out.append(
+            f"| the first roster again | {_n(again['duplicates'])} of {_n(again['learners'])} duplicates in"
+            f" {_n(again['seconds'], 2)} s, head moved by {again['moved']} | all duplicates, nothing recorded |"
+            f" {'ok' if again['duplicates'] == again['learners'] and not again['moved'] else '**failed**'} |"
+        )
+    out.append("")
+    return out
+
+
+def _console_section(c: dict[str, Any] | None) -> list[str]:
+    if not c:
+        return []
+    reads = c["reads"]
+    out = [
+        "### Console pages under the read load",
+        "",
+        f"An HR console session (signed in over plain HTTP: the form's CSRF field, `POST /console/login`, "
+        f"the session cookie) asks for `/console/learners/{{id}}` (random learners, "
+        f"{c['learner_page'].get('concurrency')} clients) and `{c.get('dashboard_path')}` (the whole "
+        f"{_n(c.get('cohort'))}-learner district, 1 client) while {reads.get('concurrency')} clients read "
+        "`GET /v1/learners/{id}/eligibility?target=teacher_cycle`; a page counts only if it came back signed "
+        "in and showing what was asked.",
+        "",
+        "| page | pages | pages/s | p50 / p99 / max | target | verdict |",
+        "|---|---|---|---|---|---|",
+    ]
+    for key, label in (("learner_page", "learner page"), ("dashboard", "cohort dashboard")):
+        s = c[key]
+        out.append(
+            f"| {label} | {_n(s['requests'])} | {_n(s['requests_per_s'], 1)} | {_n(s['p50_ms'], 1)} /"
+            f" {_n(s['p99_ms'], 1)} / {_n(s['max_ms'], 1)} ms | p99 < 200 ms | {_page_verdict(s)} |"
+        )
+    alone = c.get("dashboard_alone")
+    if alone:
+        took = alone["seconds"] * 1000
+        out.append(
+            f"| cohort dashboard alone, after the load (HTTP {alone['status']}, {_bytes(alone['bytes'])}; server RSS"
+            f" {_n(alone['rss_before_mb'])} → peak {_n(alone['peak_rss_mb'])} → {_n(alone['rss_after_mb'])} MB)"
+            f" | 1 | | {_n(took, 1)} ms | < 200 ms | {_at_most(took, 200, 'ms')} |"
+        )
+    out.append(
+        f"| verdict reads beside them | {_n(reads['requests'])} | {_n(reads['requests_per_s'])} |"
+        f" {_n(reads['p50_ms'], 1)} / {_n(reads['p99_ms'], 1)} / {_n(reads['max_ms'], 1)} ms | | |"
+    )
+    out += [
+        "",
+        f"Server peak RSS meanwhile {_rss(c)}; CPU used, in cores: {_cpu(c)}.",
+        "",
+    ]
+    return out
+
+
+def _export_section(e: dict[str, Any] | None) -> list[str]:
+    if not e:
+        return []
+    out = [
+        "### Cohort export of one district",
+        "",
+        f"`GET {e.get('path')}` with `Accept: text/csv`, then with the xlsx type, read to the last byte "
+        f"into a file; the rows are counted by reading the file back (csv; openpyxl read-only) and must be "
+        f"the district's {_n(e.get('cohort'))} learners, each once; the server's resident memory (its "
+        "processes summed) sampled every 0.2 s while each streams.",
+        "",
+        "| figure | CSV | xlsx | target |",
+        "|---|---|---|---|",
+    ]
+    kinds = [e.get("csv") or {}, e.get("xlsx") or {}]
+
+    def row(label: str, cell: Any, target: str = "") -> None:
+        out.append(f"| {label} | {' | '.join(cell(k) if k else '–' for k in kinds)} | {target} |")
+
+    row("seconds to the first / last byte", lambda k: f"{_n(k['first_byte_s'], 2)} / {_n(k['seconds'], 2)} s")
+    row("bytes", lambda k: f"{_n(k['bytes'])} ({_bytes(k['bytes'])})")
+    row("rows read back (header + learners)", lambda k: f"1 + {_n(k.get('rows'))}", f"1 + {_n(e.get('cohort'))}")
+    row("rows per second", lambda k: _n(k.get("rows_per_s")))
+    row("server CPU per row (the least load-dependent figure)", _cpu_per_row)
+    row(
+        "server RSS before → peak → after",
+        lambda k: f"{_n(k['rss_before_mb'])} → {_n(k['peak_rss_mb'])} → {_n(k['rss_after_mb'])} MB",
+    )
+    row(
+        "growth while streaming (peak − before) / kept (after − before)",
+        lambda k: f"{_n(k['growth_mb'])} / {_n(k['kept_mb'])} MB",
+    )
+    row("verdict", lambda k: _at_most(k["peak_rss_mb"], 300, "MB"), "< 300 MB throughout")
+    row("CPU used, in cores", lambda k: _cpu(k))
+    out.append("")
+    return out
 
 
 def write(results: dict[str, Any], out: Path) -> None:

@@ -3,11 +3,13 @@
 
 It starts PostgreSQL (the embedded one in a temp dir, or a fresh database on
 ``--database-url``), starts ``creditbank serve`` as a subprocess on a free loopback
-port, creates its own data through the HTTP API and runs the scenarios of issue 6,
-then the two references (the eventsourcing library saving the same events; PostgreSQL
-COPY of the same rows). It writes the figures (``--out``, and the raw results next to
-it as JSON) and exits non-zero on any HTTP error or any wrong count: every posted
-completion must be recorded exactly once.
+port, creates its own data through the HTTP API (the learners in rosters) and runs the
+scenarios of issues 6 and 16 (a district's whole cohort as CSV and xlsx, the HR console's
+pages under the verdict reads), then the two references (the eventsourcing library saving
+the same events; PostgreSQL COPY of the same rows). It writes the figures (``--out``, and
+the raw results next to it as JSON) and exits non-zero on any HTTP error or any wrong
+count: every posted completion and every learner recorded exactly once, every exported
+row the district's.
 """
 
 from __future__ import annotations
@@ -32,44 +34,30 @@ import aiohttp
 import asyncpg
 
 from api.database import Database
-from bench import procs
-from bench.data import SIZES, Sizes, batches, completion_item, learner_body, learner_id, provider_body, provider_ids
+from bench import console, exports, procs
+from bench.data import (
+    COHORT_JURISDICTION,
+    COHORT_TARGET,
+    SIZES,
+    Sizes,
+    batches,
+    cohort_policy,
+    completion_item,
+    learner_body,
+    learner_id,
+    provider_body,
+    provider_ids,
+)
 from bench.load import Call, Stats, drive, dumps
 
 BATCH_CONCURRENCY = 4
 LEARNER_CONCURRENCY = 16
+#: Rosters in flight at once (each up to 10,000 learners, one writer transaction).
+ROSTER_CONCURRENCY = 2
 SINGLE_CONCURRENCY = 64
 READ_CONCURRENCY = 32
-#: Learners registered through POST /v1/learners; the rest are seeded directly.
-HTTP_LEARNERS = 2_000
-
-
-def seed_learners(url: str, start: int, stop: int) -> None:
-    from datetime import date
-
-    from ledger.application import CreditBank, LearnerRegistration
-
-    bank = CreditBank(Database.from_url(url).event_store_env(), today=lambda: date(2026, 11, 26))
-    try:
-        for lo in range(start, stop, 500):
-            registrations = []
-            for n in range(lo, min(stop, lo + 500)):
-                b = learner_body(n)
-                since = date.fromisoformat(b["hired_on"])
-                registrations.append(
-                    LearnerRegistration(
-                        learner_id=b["learner_id"],
-                        name=b["name"],
-                        jurisdiction=b["jurisdiction"],
-                        school=b["school"],
-                        hired_on=since,
-                        roles=(("teacher", since),),
-                    )
-                )
-            # Enrols them in the vault and saves 500 sealed registrations per transaction.
-            bank.register_new_learners(registrations)
-    finally:
-        bank.close()
+#: Console clients on the learner page; the cohort dashboard has one (it reads a whole district).
+CONSOLE_CONCURRENCY = 4
 
 
 def log(message: str) -> None:
@@ -94,19 +82,24 @@ def expect_status(expected: int) -> Any:
     return handle
 
 
-def check_batch(call: Call, status: int, raw: bytes, stats: Stats) -> None:
-    expected = call.context
-    if status != 207:
-        stats.error(f"batch: HTTP {status} {raw[:300]!r}")
-        return
-    body = json.loads(raw)
-    if body["recorded"] != expected or body["duplicates"] or body["rejected"]:
-        bad = [r for r in body["results"] if r["status"] != "recorded"][:3]
-        stats.error(
-            f"batch: recorded {body['recorded']}/{expected}, duplicates {body['duplicates']},"
-            f" rejected {body['rejected']}: {bad}"
-        )
-    stats.items += body["recorded"]
+def all_recorded(name: str) -> Any:
+    """A batch's check (completions or a roster): 207, and every item of it ``recorded``."""
+
+    def handle(call: Call, status: int, raw: bytes, stats: Stats) -> None:
+        expected = call.context
+        if status != 207:
+            stats.error(f"{name}: HTTP {status} {raw[:300]!r}")
+            return
+        body = json.loads(raw)
+        if body["recorded"] != expected or body["duplicates"] or body["rejected"]:
+            bad = [r for r in body["results"] if r["status"] != "recorded"][:3]
+            stats.error(
+                f"{name}: recorded {body['recorded']}/{expected}, duplicates {body['duplicates']},"
+                f" rejected {body['rejected']}: {bad}"
+            )
+        stats.items += body["recorded"]
+
+    return handle
 
 
 def check_single(call: Call, status: int, raw: bytes, stats: Stats) -> None:
@@ -251,6 +244,30 @@ def profile_if_asked(args: argparse.Namespace, server: Any, scenario: str) -> li
     return profilers
 
 
+async def measured(
+    session: aiohttp.ClientSession,
+    server: procs.Server,
+    pg_pid: int | None,
+    args: argparse.Namespace,
+    calls: Any,
+    *,
+    name: str,
+    concurrency: int,
+    max_seconds: float,
+    handle: Any,
+) -> tuple[Stats, dict[str, Any]]:
+    """``drive`` as one scenario: py-spy on it when ``--profile-scenario`` names it, and
+    (the stats, their summary with the concurrency, the peak RSS and the CPU used over it)."""
+    profilers = profile_if_asked(args, server, name)
+    server.window()
+    meter = CpuMeter(server, pg_pid)
+    stats = await drive(
+        session, server.base, calls, name=name, concurrency=concurrency, max_seconds=max_seconds, handle=handle
+    )
+    stop_profilers(profilers)
+    return stats, {**stats.summary(), "concurrency": concurrency, **server.window(), "cpu": meter.since()}
+
+
 def stop_profilers(profilers: list[subprocess.Popen[bytes] | None]) -> None:
     for profiler in profilers:
         stop_profiler(profiler)
@@ -268,6 +285,212 @@ def stop_profiler(proc: subprocess.Popen[bytes] | None) -> None:
 
 
 # -- the run -------------------------------------------------------------------------
+
+
+async def roster(
+    session: aiohttp.ClientSession,
+    server: procs.Server,
+    pg_pid: int | None,
+    token: str,
+    sizes: Sizes,
+    start: int,
+    args: argparse.Namespace,
+    scen: dict[str, Any],
+) -> None:
+    """Learners ``start`` onwards in rosters of ``sizes.roster_batch`` (``POST /v1/learners``
+    with ``{"learners": [...]}``, ROSTER_CONCURRENCY in flight, every item ``recorded``); then
+    the first roster again, which must answer every learner a duplicate and record nothing."""
+    base = server.base
+    if start >= sizes.learners:
+        return
+    log(
+        f"roster: learners {start:,}..{sizes.learners:,} in rosters of {sizes.roster_batch:,}"
+        f" ({ROSTER_CONCURRENCY} clients)"
+    )
+
+    def body(lo: int) -> tuple[bytes, int]:
+        hi = min(sizes.learners, lo + sizes.roster_batch)
+        return dumps({"learners": [learner_body(n, sizes) for n in range(lo, hi)]}), hi - lo
+
+    def calls() -> Any:
+        for lo in range(start, sizes.learners, sizes.roster_batch):
+            data, count = body(lo)
+            yield Call("POST", "/v1/learners", token, data, context=count)
+
+    stats, summary = await measured(
+        session,
+        server,
+        pg_pid,
+        args,
+        calls(),
+        name="roster",
+        concurrency=ROSTER_CONCURRENCY,
+        max_seconds=3600,
+        handle=all_recorded("roster"),
+    )
+    summary["batch"] = sizes.roster_batch
+    scen["roster"] = summary
+    log(_line(summary))
+    if stats.items != sizes.learners - start or stats.error_count:
+        raise Failure(f"rosters registered {stats.items} of {sizes.learners - start} learners: {stats.errors}")
+    head = (await readyz(session, base))["head"]
+    data, count = body(start)
+    t0 = time.perf_counter()
+    async with session.post(
+        base + "/v1/learners",
+        data=data,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    ) as r:
+        again = await r.json()
+    seconds = time.perf_counter() - t0
+    moved = (await readyz(session, base))["head"] - head
+    summary["repost"] = {"learners": count, "duplicates": again.get("duplicates"), "seconds": seconds, "moved": moved}
+    if r.status != 207 or again.get("duplicates") != count or again.get("recorded") or moved:
+        raise Failure(
+            f"re-posted roster: {r.status} recorded {again.get('recorded')} duplicates {again.get('duplicates')}"
+            f" of {count}; the head moved by {moved}"
+        )
+
+
+async def console_pages(
+    session: aiohttp.ClientSession,
+    server: procs.Server,
+    pg_pid: int | None,
+    tokens: dict[str, str],
+    sizes: Sizes,
+    scen: dict[str, Any],
+) -> list[str]:
+    """The HR console, signed in over plain HTTP, while READ_CONCURRENCY clients read verdicts
+    through the API: the learner page (CONSOLE_CONCURRENCY clients) and the cohort dashboard
+    of the whole cohort district (one client), p50/p99 per page. The dashboard's errors are
+    returned, to fail the run at its end: the page reads a whole district, and a district too
+    large for it should not cost the run's other figures."""
+    base = server.base
+    dashboard = f"/console/hr?target={COHORT_TARGET}&jurisdiction={COHORT_JURISDICTION}"
+    verdict_rng, page_rng = random.Random(200), random.Random(201)
+
+    def verdicts() -> Any:
+        for _ in range(sizes.read_requests):
+            who = learner_id(verdict_rng.randrange(sizes.learners))
+            yield Call("GET", f"/v1/learners/{who}/eligibility?target=teacher_cycle", tokens["hr"])
+
+    def learner_pages() -> Any:
+        for _ in range(sizes.read_requests):
+            who = learner_id(page_rng.randrange(sizes.learners))
+            yield Call("GET", f"/console/learners/{who}", "", context=who.encode())
+
+    def dashboards() -> Any:
+        while True:
+            yield Call("GET", dashboard, "", context=COHORT_JURISDICTION.encode())
+
+    log(f"console: learner page and cohort dashboard ({dashboard}) beside verdict reads")
+    async with console.browser(timeout=1800) as browser:
+        home = await console.sign_in(browser, base, tokens["hr"])
+        server.window()
+        meter = CpuMeter(server, pg_pid)
+        seconds = sizes.read_seconds
+        reads, pages, boards = await asyncio.gather(
+            drive(
+                session,
+                base,
+                verdicts(),
+                name="eligibility",
+                concurrency=READ_CONCURRENCY,
+                max_seconds=seconds,
+                handle=expect_status(200),
+            ),
+            drive(
+                browser,
+                base,
+                learner_pages(),
+                name="learner page",
+                concurrency=CONSOLE_CONCURRENCY,
+                max_seconds=seconds,
+                handle=console.check_page,
+            ),
+            drive(
+                browser,
+                base,
+                dashboards(),
+                name="cohort dashboard",
+                concurrency=1,
+                max_seconds=seconds,
+                handle=console.check_page,
+            ),
+        )
+        errors = list(boards.errors)
+        log("console: the cohort dashboard alone")
+        t0 = time.perf_counter()
+        with procs.rss_during(server.pid) as memory:
+            try:
+                async with browser.get(base + dashboard) as r:
+                    status, page = r.status, await r.read()
+            except (aiohttp.ClientError, TimeoutError) as error:
+                status, page = 0, f"{type(error).__name__}: {error}".encode()
+        alone = {"seconds": time.perf_counter() - t0, "status": status, "bytes": len(page), **memory}
+        wrong = console.refusal(dashboard, status, page, COHORT_JURISDICTION.encode())
+        if wrong:
+            errors.append(f"alone: {wrong} {page[:300]!r}")
+        log(
+            f"cohort dashboard alone: {status} in {alone['seconds']:.1f} s, {len(page):,} bytes; server RSS"
+            f" {alone['rss_before_mb']:.0f} → peak {alone['peak_rss_mb']:.0f} → {alone['rss_after_mb']:.0f} MB"
+        )
+    scen["console"] = {
+        "signed_in_to": home,
+        "dashboard_path": dashboard,
+        "cohort": sizes.cohort,
+        "reads": {**reads.summary(), "concurrency": READ_CONCURRENCY},
+        "learner_page": {**pages.summary(), "concurrency": CONSOLE_CONCURRENCY},
+        "dashboard": {**boards.summary(), "concurrency": 1},
+        "dashboard_alone": alone,
+        **server.window(),
+        "cpu": meter.since(),
+    }
+    for stats in (reads, pages, boards):
+        done = stats.summary()
+        log(
+            f"{done['name']}: {done['requests']:,} requests in {done['seconds']:.1f} s,"
+            f" p50 {done['p50_ms']:.1f} ms, p99 {done['p99_ms']:.1f} ms, errors {done['errors']}"
+        )
+    if reads.errors or pages.errors:
+        raise Failure(f"console pages: {reads.errors + pages.errors}")
+    return [f"console cohort dashboard: {e}" for e in errors]
+
+
+async def cohort_export(
+    session: aiohttp.ClientSession,
+    server: procs.Server,
+    pg_pid: int | None,
+    token: str,
+    sizes: Sizes,
+    workdir: Path,
+    scen: dict[str, Any],
+) -> None:
+    """The cohort district's whole cohort for COHORT_TARGET as CSV, then as xlsx: every row
+    read back from the file (the district's ``sizes.cohort`` learners, each once, none from
+    elsewhere), the server's memory sampled while each streams."""
+    path = f"/v1/eligibility?target={COHORT_TARGET}&jurisdiction={COHORT_JURISDICTION}"
+    scen["cohort_export"] = result = {"path": path, "cohort": sizes.cohort}
+    for kind in ("csv", "xlsx"):
+        log(f"cohort export: {path} as {kind}")
+        server.window()
+        meter = CpuMeter(server, pg_pid)
+        got = await exports.download(session, server.base, path, token, kind, workdir / f"cohort.{kind}", server.pid)
+        got["cpu"] = meter.since()
+        result[kind] = got
+        if got["status"] != 200:
+            raise Failure(f"cohort {kind}: HTTP {got['status']} {got['body']}")
+        log(
+            f"cohort {kind}: {got['rows']:,} rows, {got['bytes'] / 1e6:.1f} MB in {got['seconds']:.1f} s"
+            f" (first byte {got['first_byte_s']:.1f} s); server RSS {got['rss_before_mb']:.0f} →"
+            f" peak {got['peak_rss_mb']:.0f} → {got['rss_after_mb']:.0f} MB"
+        )
+        wrong = {d: n for d, n in got["districts"].items() if d != COHORT_JURISDICTION}
+        if got["rows"] != sizes.cohort or got["distinct_learners"] != sizes.cohort or wrong:
+            raise Failure(
+                f"cohort {kind}: {got['rows']} rows for {got['distinct_learners']} learners, expected"
+                f" {sizes.cohort} of {COHORT_JURISDICTION}; other districts {wrong}"
+            )
 
 
 async def scenarios(
@@ -302,42 +525,37 @@ async def scenarios(
             ) as r:
                 if r.status not in (200, 201):
                     raise Failure(f"POST /v1/providers {p}: {r.status} {await r.text()}")
+        district = cohort_policy()
+        async with session.post(
+            base + "/v1/policies",
+            data=dumps(district),
+            headers={"Authorization": f"Bearer {tokens['admin']}", "Content-Type": "application/json"},
+        ) as r:
+            if r.status not in (200, 201):
+                raise Failure(f"POST /v1/policies {district['policy_id']}: {r.status} {await r.text()}")
         # An institution's token names a registered institution, so these come second.
         tokens |= procs.mint_tokens(url, workdir, {p: ["--role", "institution", "--provider", p] for p in providers})
 
-        over_http = min(sizes.learners, HTTP_LEARNERS)
-        log(f"registering {over_http:,} learners over HTTP ({LEARNER_CONCURRENCY} clients)")
-        server.window()
-        meter = CpuMeter(server, pg_pid)
+        over_http = min(sizes.learners, sizes.single_learners)
+        log(f"registering {over_http:,} learners one per request ({LEARNER_CONCURRENCY} clients)")
         learner_calls = (
-            Call("POST", "/v1/learners", tokens["admin"], dumps(learner_body(n))) for n in range(over_http)
+            Call("POST", "/v1/learners", tokens["admin"], dumps(learner_body(n, sizes))) for n in range(over_http)
         )
-        stats = await drive(
+        stats, scen["learners"] = await measured(
             session,
-            base,
+            server,
+            pg_pid,
+            args,
             learner_calls,
             name="learners",
             concurrency=LEARNER_CONCURRENCY,
             max_seconds=3600,
             handle=expect_status(201),
         )
-        scen["learners"] = {
-            **stats.summary(),
-            "concurrency": LEARNER_CONCURRENCY,
-            **server.window(),
-            "cpu": meter.since(),
-        }
         log(_line(scen["learners"]))
         if stats.items != over_http:
             raise Failure(f"registered {stats.items} of {over_http} learners: {stats.errors}")
-        if sizes.learners > over_http:
-            # One HTTP registration is one transaction (one WAL flush): ~85/s here, so
-            # the rest of the bank is seeded through the ledger's own application.
-            log(f"seeding learners {over_http:,}..{sizes.learners:,} directly (CreditBank.save, 500 per call)")
-            t0 = time.perf_counter()
-            await asyncio.to_thread(seed_learners, url, over_http, sizes.learners)
-            scen["learners"]["seeded_directly"] = sizes.learners - over_http
-            scen["learners"]["seed_seconds"] = time.perf_counter() - t0
+        await roster(session, server, pg_pid, tokens["admin"], sizes, over_http, args, scen)
         drained = await drain(session, base, max_seconds=600)
         if not drained["caught_up"]:
             raise Failure(f"projections did not catch up after registration: {drained}")
@@ -359,28 +577,19 @@ async def scenarios(
 
         sampler = ReadyzSampler(session, base)
         sampler.start()
-        profilers = profile_if_asked(args, server, "batch")
-        server.window()
-        meter = CpuMeter(server, pg_pid)
-        stats = await drive(
+        stats, summary = await measured(
             session,
-            base,
+            server,
+            pg_pid,
+            args,
             batch_calls(),
             name="batch",
             concurrency=BATCH_CONCURRENCY,
             max_seconds=7200,
-            handle=check_batch,
+            handle=all_recorded("batch"),
         )
-        stop_profilers(profilers)
         await sampler.stop()
-        summary = stats.summary()
-        summary.update(
-            concurrency=BATCH_CONCURRENCY,
-            batch=sizes.batch,
-            **server.window(),
-            slices=_slices(stats, sizes.completions),
-            cpu=meter.since(),
-        )
+        summary.update(batch=sizes.batch, slices=_slices(stats, sizes.completions))
         projected = [s for s in sampler.samples if s[0] <= stats.seconds + 1]
         if len(projected) >= 2:
             (ta, pa, _), (tb, pb, hb) = projected[0], projected[-1]
@@ -428,25 +637,17 @@ async def scenarios(
                 p = providers[n % len(providers)]
                 yield Call("POST", "/v1/completions", tokens[p], dumps(completion_item(rng, "S", n, sizes.learners)))
 
-        profilers = profile_if_asked(args, server, "single")
-        server.window()
-        meter = CpuMeter(server, pg_pid)
-        stats = await drive(
+        stats, scen["single"] = await measured(
             session,
-            base,
+            server,
+            pg_pid,
+            args,
             single_calls(),
             name="single",
             concurrency=SINGLE_CONCURRENCY,
             max_seconds=sizes.single_seconds,
             handle=check_single,
         )
-        stop_profilers(profilers)
-        scen["single"] = {
-            **stats.summary(),
-            "concurrency": SINGLE_CONCURRENCY,
-            **server.window(),
-            "cpu": meter.since(),
-        }
         log(_line(scen["single"]))
         if stats.error_count:
             raise Failure(f"single-record ingest: {stats.errors}")
@@ -461,25 +662,17 @@ async def scenarios(
             for _ in range(sizes.read_requests):
                 yield Call("GET", path.format(learner_id(rng.randrange(sizes.learners))), tokens["hr"])
 
-        profilers = profile_if_asked(args, server, "balance")
-        server.window()
-        meter = CpuMeter(server, pg_pid)
-        stats = await drive(
+        stats, scen["balance"] = await measured(
             session,
-            base,
+            server,
+            pg_pid,
+            args,
             read_calls("/v1/learners/{}/balance"),
             name="balance",
             concurrency=READ_CONCURRENCY,
             max_seconds=sizes.read_seconds,
             handle=expect_status(200),
         )
-        stop_profilers(profilers)
-        scen["balance"] = {
-            **stats.summary(),
-            "concurrency": READ_CONCURRENCY,
-            **server.window(),
-            "cpu": meter.since(),
-        }
         log(_line(scen["balance"]))
         if stats.error_count:
             raise Failure(f"balance reads: {stats.errors}")
@@ -489,28 +682,24 @@ async def scenarios(
             scen["eligibility"] = {"skipped": "GET /v1/learners/{id}/eligibility answers 404 (no such route yet)"}
             log("eligibility: skipped, the route does not exist yet")
         else:
-            profilers = profile_if_asked(args, server, "eligibility")
-            server.window()
-            meter = CpuMeter(server, pg_pid)
-            stats = await drive(
+            stats, scen["eligibility"] = await measured(
                 session,
-                base,
+                server,
+                pg_pid,
+                args,
                 read_calls("/v1/learners/{}/eligibility?target=teacher_cycle"),
                 name="eligibility",
                 concurrency=READ_CONCURRENCY,
                 max_seconds=sizes.read_seconds,
                 handle=expect_status(200),
             )
-            stop_profilers(profilers)
-            scen["eligibility"] = {
-                **stats.summary(),
-                "concurrency": READ_CONCURRENCY,
-                **server.window(),
-                "cpu": meter.since(),
-            }
             log(_line(scen["eligibility"]))
             if stats.error_count:
                 raise Failure(f"eligibility reads: {stats.errors}")
+
+        # -- the console and the district's cohort, after the reads -------------------------
+        dashboard_errors = await console_pages(session, server, pg_pid, tokens, sizes, scen)
+        await cohort_export(session, server, pg_pid, tokens["hr"], sizes, workdir, scen)
 
         # -- audit verification -----------------------------------------------------------
         if await _route_missing(session, base, "/v1/audit/verification?to=1", tokens["auditor"]):
@@ -579,6 +768,13 @@ async def scenarios(
             " FROM creditbank_events"
         )
         projected = await conn.fetchval("SELECT count(*) FROM rm_completions")
+        learners = await conn.fetchrow(
+            "SELECT count(*) AS learners, count(*) FILTER (WHERE jurisdiction = $1) AS cohort,"
+            " (SELECT count(*) FROM creditbank_events WHERE topic = 'ledger.learner:Learner.Registered')"
+            "   AS registered"
+            " FROM rm_learners",
+            COHORT_JURISDICTION,
+        )
     finally:
         await conn.close()
     counts = {
@@ -590,6 +786,10 @@ async def scenarios(
         "completion_events": row["completions"],
         "distinct_completions": row["distinct_completions"],
         "rm_completions": projected,
+        "learners": sizes.learners,
+        "learner_events": learners["registered"],
+        "rm_learners": learners["learners"],
+        "rm_learners_in_cohort": learners["cohort"],
         "events_before_ingest": events_before,
         "head_after_repost": after_repost,
         "readyz_head": final["head"],
@@ -612,9 +812,18 @@ async def scenarios(
         )
     if projected != posted:
         problems.append(f"rm_completions holds {projected} rows for {posted} posted")
+    if learners["registered"] != sizes.learners or learners["learners"] != sizes.learners:
+        problems.append(
+            f"{learners['registered']} registrations and {learners['learners']} rows in rm_learners"
+            f" for {sizes.learners} learners"
+        )
+    if learners["cohort"] != sizes.cohort:
+        problems.append(f"rm_learners holds {learners['cohort']} learners of {COHORT_JURISDICTION}, not {sizes.cohort}")
     if problems:
         raise Failure("; ".join(problems))
     log(f"counts ok: {counts}")
+    if dashboard_errors:
+        raise Failure("; ".join(dashboard_errors))
 
 
 async def _route_missing(session: aiohttp.ClientSession, base: str, path: str, token: str) -> bool:
@@ -824,7 +1033,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--profile-scenario",
-        choices=("batch", "single", "balance", "eligibility"),
+        choices=("roster", "batch", "single", "balance", "eligibility"),
         default="batch",
         help="the scenario --profile records (default: batch ingest)",
     )

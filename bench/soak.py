@@ -54,12 +54,11 @@ import asyncpg
 from api import auth
 from api.database import Database
 from bench import procs
-from bench.data import completion_item, learner_body, learner_id, provider_body, provider_ids
+from bench.data import cohort_policy, completion_item, learner_body, learner_id, provider_body, provider_ids
 from bench.load import Call, Stats, drive, dumps
 from bench.report import machine_table
 from bench.run import _pg_pid, _server_version, expect_status, log
 from ledger.hours import format_hours
-from ledger.policy import shipped_policies
 from ledger.vocabulary import PASSING_ASSESSMENTS
 
 REPO = Path(__file__).resolve().parent.parent
@@ -740,9 +739,9 @@ async def setup(
         async with session.post(base + "/v1/providers", data=dumps(provider_body(p)), headers=admin) as r:
             if r.status not in (200, 201):
                 raise RuntimeError(f"POST /v1/providers {p}: {r.status} {await r.text()}")
-    # The district's own policy (seed 002), which defines the teacher_annual target the
-    # cohort and verdict reads ask for; the server publishes only the higher levels' itself.
-    district = next(d for d in shipped_policies() if d["jurisdiction"] == "220106")
+    # The district's own policy, which defines the teacher_annual target the cohort and
+    # verdict reads ask for.
+    district = cohort_policy()
     async with session.post(base + "/v1/policies", data=dumps(district), headers=admin) as r:
         if r.status not in (200, 201):
             raise RuntimeError(f"POST /v1/policies {district['policy_id']}: {r.status} {await r.text()}")

@@ -5,6 +5,8 @@ Invariants:
 - a batch of completions, and a roster of learners (``register_learners``), is atomic per
   item: an item is recorded whole, answered as a duplicate, or rejected whole, and one bad
   item never stops the good ones;
+- a dry run (``judge_completions``, ``judge_learners``) runs the same checks on the same
+  state loaded from the store and saves nothing, in the event store or the vault;
 - a learner's details change only by a correction (``correct_learner``), never in place;
 - ``(provider_id, record_id)`` names a completion once: the same facts again answer the
   original position and record nothing; other facts under that id are a conflict;
@@ -21,7 +23,8 @@ Invariants:
 - starting the role ``principal`` or ``head_teacher`` is judged inside the command on the
   learner's standing and the policies in force on ``since`` (``ledger.appointments``),
   refused with the verdict unless an admin overrides it; the verdict's summary and the
-  override's reason (sealed) are recorded with the role;
+  override's reason (sealed) are recorded with the role; its dry run (``judge_appointment``)
+  loads and judges the same way and saves nothing;
 - the application holds no clock of its own: ``today`` is given to it;
 - commands take the national teacher number (``learner_id`` at the edge) and turn it into
   the learner's pseudonym through the vault (``ledger.vault``) before anything is recorded:
@@ -88,6 +91,7 @@ from ledger.standing import Standing, check_scope, current_jurisdiction, standin
 from ledger.store import jurisdiction_key, learner_key
 from ledger.transcodings import register_ledger_transcodings
 from ledger.transfer import Account, account_uuid
+from ledger.vault import Enrolment
 from ledger.vocabulary import CATEGORIES, NATIONAL, ROLES, parent_chain
 from ledger.vocabulary_document import Vocabularies, VocabularyDocument, categories_named
 
@@ -95,7 +99,13 @@ A = TypeVar("A", bound=Aggregate)
 T = TypeVar("T")
 
 #: How often a command is run again after another writer won a race for its aggregates.
-MAX_ATTEMPTS = 8
+#: A command that loads much (an appointment judges the learner's whole standing) has a wide
+#: window between load and save; against a writer posting for the same learner every few
+#: milliseconds it can lose many rounds in a row, so the count is generous and the pause capped.
+MAX_ATTEMPTS = 16
+
+#: The longest pause between two attempts, in seconds (the pauses double up to it).
+MAX_RETRY_PAUSE = 0.2
 
 #: Registered learner ids remembered by the writer (16 bytes of id each, plus set overhead).
 MAX_KNOWN_LEARNERS = 500_000
@@ -112,6 +122,15 @@ class Written:
     status: Literal["recorded", "duplicate", "unchanged"]
     #: What the command adds to its answer (an appointment's verdict summary).
     detail: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class AppointmentJudged:
+    """A dry run of an appointment: the verdict it would be judged by (None: the role is
+    not judged), on the event store as it stood at ``position`` or later."""
+
+    verdict: Mapping[str, Any] | None
+    position: int | None
 
 
 @dataclass(frozen=True)
@@ -419,7 +438,7 @@ class CreditBank(Application[UUID]):
                 # Another writer recorded first; what we cached is stale (evicted in
                 # record), so run the checks again against the store. The pause grows
                 # and is jittered so two writers that keep colliding fall out of step.
-                time.sleep(random.uniform(0, 0.005 * 2**attempt))  # noqa: S311 - not crypto
+                time.sleep(random.uniform(0, min(0.005 * 2**attempt, MAX_RETRY_PAUSE)))  # noqa: S311 - not crypto
         raise ConcurrentWriteConflict(
             f"another writer changed the same records {MAX_ATTEMPTS} times in a row; retry shortly"
         )
@@ -466,6 +485,20 @@ class CreditBank(Application[UUID]):
         duplicate (the same details again), or rejected alone (bad grammar, outside
         ``scope``, registered with other details, erased, repeated in the roster). One
         vault round trip, one read of those already registered and one insert per call."""
+        return self._registered_roster(registrations, scope, save=True)
+
+    def judge_learners(
+        self, registrations: Sequence[LearnerRegistration], *, scope: str | None = None
+    ) -> list[RegistrationOutcome]:
+        """A dry run of ``register_learners``: the same checks on the same state loaded from
+        the store, one outcome per item, and nothing saved, not even a vault entry. A learner
+        that would be recorded answers ``recorded`` with no position; a duplicate answers the
+        original position."""
+        return self._registered_roster(registrations, scope, save=False)
+
+    def _registered_roster(
+        self, registrations: Sequence[LearnerRegistration], scope: str | None, *, save: bool
+    ) -> list[RegistrationOutcome]:
         outcomes: dict[int, RegistrationOutcome] = {}
         candidates: dict[str, int] = {}
         for index, registration in enumerate(registrations):
@@ -486,44 +519,72 @@ class CreditBank(Application[UUID]):
                 )
 
         def command() -> dict[int, RegistrationOutcome]:
-            decided: dict[int, RegistrationOutcome] = {}
-            enrolments = self.recorder.vault_enrol(list(candidates))  # type: ignore[attr-defined]
-            ids = {n: learner_uuid(e.subject) for n, e in enrolments.items()}
-            existing = self.get_many(ids.values())
-            fresh: list[tuple[int, Learner]] = []
-            duplicates: list[tuple[int, UUID]] = []
-            for number, index in candidates.items():
-                registration, enrolment = registrations[index], enrolments[number]
-                found = existing.get(ids[number])
-                if not isinstance(found, Learner):
-                    fresh.append((index, self._new_learner(registration, enrolment.subject, enrolment.key)))
-                    continue
-                try:
-                    self._check_same_registration(registration, found, enrolment.key)
-                except DomainError as error:
-                    decided[index] = RegistrationOutcome(number, "rejected", error=error)
-                    continue
-                duplicates.append((index, found.id))
-            unknown = self.check_schools_known([registrations[i] for i, _ in fresh])
-            for n, refusal in unknown.items():
-                index = fresh[n][0]
-                decided[index] = RegistrationOutcome(registrations[index].learner_id, "rejected", error=refusal)
-            fresh = [item for n, item in enumerate(fresh) if n not in unknown]
-            first = self.creation_positions([i for _, i in duplicates]) if duplicates else {}
-            for index, learner_id_ in duplicates:
-                number = registrations[index].learner_id
-                decided[index] = RegistrationOutcome(number, "duplicate", first.get(learner_id_))
-            if fresh:
-                recordings = self.save(*(learner for _, learner in fresh))
-                for (index, _), recording in zip(fresh, recordings, strict=True):
-                    number = registrations[index].learner_id
-                    decided[index] = RegistrationOutcome(number, "recorded", recording.notification.id)
-                    self._subjects[number] = enrolments[number].subject
-            return decided
+            # A dry run reads the vault and never enrols: a new number leaves nothing behind.
+            enrol = self.recorder.vault_enrol if save else self._enrolled  # type: ignore[attr-defined]
+            enrolments = enrol(list(candidates))
+            return self._roster_outcomes(registrations, candidates, enrolments, save=save)
 
         if candidates:
             outcomes.update(self.unit_of_work(command))
         return [outcomes[i] for i in range(len(registrations))]
+
+    def _enrolled(self, learner_ids: Iterable[str]) -> dict[str, Enrolment]:
+        """The vault entries of those of these teacher numbers that have one, read only: a
+        number without one names no registered learner (``vault_enrol`` would make it)."""
+        subjects = self.subjects_of(learner_ids)
+        keys = self.recorder.vault_keys(subjects.values())  # type: ignore[attr-defined]
+        return {n: Enrolment(s, keys[s]) for n, s in subjects.items() if s in keys}
+
+    def _roster_outcomes(
+        self,
+        registrations: Sequence[LearnerRegistration],
+        candidates: Mapping[str, int],
+        enrolments: Mapping[str, Enrolment],
+        *,
+        save: bool,
+    ) -> dict[int, RegistrationOutcome]:
+        """By index, the outcome of each candidate (a teacher number's first item): judged
+        on the learners loaded fresh, and recorded when ``save``."""
+        decided: dict[int, RegistrationOutcome] = {}
+        ids = {n: learner_uuid(e.subject) for n, e in enrolments.items()}
+        existing = self.get_many(ids.values())
+        fresh: list[int] = []
+        duplicates: list[tuple[int, UUID]] = []
+        for number, index in candidates.items():
+            found = existing.get(ids[number]) if number in ids else None
+            if not isinstance(found, Learner):
+                fresh.append(index)
+                continue
+            try:
+                self._check_same_registration(registrations[index], found, enrolments[number].key)
+            except DomainError as error:
+                decided[index] = RegistrationOutcome(number, "rejected", error=error)
+                continue
+            duplicates.append((index, found.id))
+        unknown = self.check_schools_known([registrations[i] for i in fresh])
+        for n, refusal in unknown.items():
+            index = fresh[n]
+            decided[index] = RegistrationOutcome(registrations[index].learner_id, "rejected", error=refusal)
+        fresh = [index for n, index in enumerate(fresh) if n not in unknown]
+        first = self.creation_positions([i for _, i in duplicates]) if duplicates else {}
+        for index, learner_id_ in duplicates:
+            number = registrations[index].learner_id
+            decided[index] = RegistrationOutcome(number, "duplicate", first.get(learner_id_))
+        if not save:
+            for index in fresh:
+                decided[index] = RegistrationOutcome(registrations[index].learner_id, "recorded")
+            return decided
+        learners = []
+        for index in fresh:
+            enrolment = enrolments[registrations[index].learner_id]
+            learners.append(self._new_learner(registrations[index], enrolment.subject, enrolment.key))
+        if learners:
+            recordings = self.save(*learners)
+            for index, recording in zip(fresh, recordings, strict=True):
+                number = registrations[index].learner_id
+                decided[index] = RegistrationOutcome(number, "recorded", recording.notification.id)
+                self._subjects[number] = enrolments[number].subject
+        return decided
 
     def check_schools_known(self, registrations: Sequence[LearnerRegistration]) -> dict[int, DomainError]:
         """By index, the refusals of those of these new registrations that
@@ -664,15 +725,13 @@ class CreditBank(Application[UUID]):
                 learner = self.learner_in_scope(learner_id, scope)
                 learner.start_role(role, since, recorded_by=dict(recorded_by) if recorded_by else None)
                 return Written(self.record(learner), "recorded")
-            standing = self.standing(learner_id)
-            standing.check_scope(scope)
+            standing, policies = self._appointment_case(learner_id, role, since, scope)
             learner = standing.learner
-            learner.check_start(role, since)
             appointment = appointments.check_appointment(
                 role,
                 since,
                 standing.facts,
-                self.policies_for(parent_chain(standing.jurisdiction), since),
+                policies,
                 override=override_reason is not None,
                 may_override=may_override,
             )
@@ -689,6 +748,30 @@ class CreditBank(Application[UUID]):
             return Written(self.record(learner), "recorded", detail={"appointment": appointment})
 
         return self.unit_of_work(command)
+
+    def _appointment_case(
+        self, learner_id: str, role: str, since: date, scope: str | None
+    ) -> tuple[Standing, list[PolicyVersion]]:
+        """What an appointment to ``role`` from ``since`` is judged on, loaded fresh, once the
+        spell itself may start (in scope, not held, no overlap)."""
+        standing = self.standing(learner_id)
+        standing.check_scope(scope)
+        standing.learner.check_start(role, since)
+        return standing, self.policies_for(parent_chain(standing.jurisdiction), since)
+
+    def judge_appointment(
+        self, learner_id: str, role: str, since: date, *, scope: str | None = None
+    ) -> AppointmentJudged:
+        """A dry run of ``start_role``: the same checks on the same state loaded the same way,
+        and nothing saved. A role that is not judged answers no verdict; what would refuse
+        the spell itself (out of scope, held already, overlapping, erased) is raised as the
+        write raises it."""
+        position = self.recorder.max_notification_id()
+        if not appointments.judged(role):
+            self.learner_in_scope(learner_id, scope).check_start(role, since)
+            return AppointmentJudged(None, position)
+        standing, policies = self._appointment_case(learner_id, role, since, scope)
+        return AppointmentJudged(appointments.verdict_for(role, since, standing.facts, policies), position)
 
     def end_role(self, learner_id: str, role: str, until: date, *, scope: str | None = None) -> Written:
         def command() -> Written:

@@ -13,7 +13,9 @@ Invariants:
 - the summary recorded with the role (``summary``) names the target, the day, the policies
   and the unmet rules, and whether it was overridden; it holds nothing personal (the
   override's reason is sealed by the caller);
-- roles given at registration are not judged (an import of staff in post), nor other roles.
+- roles given at registration are not judged (an import of staff in post), nor other roles;
+- a dry run (``CreditBank.judge_appointment``) asks ``verdict_for``, as the check does, so
+  the verdict a check page shows is the one the appointment would be judged by.
 """
 
 from __future__ import annotations
@@ -32,6 +34,12 @@ TARGETS: Final = {"principal": "principal_appointment", "head_teacher": "head_te
 
 def judged(role: str) -> bool:
     return role in TARGETS
+
+
+def verdict_for(role: str, since: date, facts: Facts, policies: Sequence[PolicyVersion]) -> dict[str, Any]:
+    """The verdict an appointment to ``role`` (one of ``TARGETS``) from ``since`` is judged by."""
+    # Judged as the holder of the post from ``since``: rules for that role are for the candidate.
+    return evaluate(TARGETS[role], as_appointed(facts, role, since), policies, since)
 
 
 def summary(verdict: Mapping[str, Any], *, overridden: bool) -> dict[str, Any]:
@@ -64,8 +72,7 @@ def check_appointment(
 ) -> dict[str, Any]:
     """The summary to record with the appointment; refuses it (see the module invariants)."""
     check_override(override=override, may_override=may_override)
-    # Judged as the holder of the post from ``since``: rules for that role are for the candidate.
-    verdict = evaluate(TARGETS[role], as_appointed(facts, role, since), policies, since)
+    verdict = verdict_for(role, since, facts, policies)
     if verdict["eligible"] is False and not override:
         unmet = ", ".join(f"{m['policy_id']}#{m['rule']}" for m in verdict["missing"])
         raise AppointmentNotEligible(

@@ -2,7 +2,8 @@
 
 Invariants:
 - plain SQL reads the role spells of the learners in scope (a jurisdiction and every one
-  under it, optionally one school) as known at the position: spells started by then, an
+  under it, optionally one school; the jurisdiction, school and name each learner had at the
+  position) as known at the position: spells started by then, an
   end recorded after it not known yet (as ``projections.policies`` reads them);
 - the years are the ledger's (``ledger.rule_parts.service_reached``): calendar anniversaries
   of the first start, spells summed, the days between spells pushing the anniversary back;
@@ -21,15 +22,24 @@ from typing import Any, Final
 
 from ledger.rule_parts import service_reached
 from projections.eventlog import bound
-from projections.policies import division_range
+from projections.policies import IN_SCOPE_THEN_SQL, details_then_sql, division_range, jurisdiction_at_sql
 
-_SPELLS: Final = """
-SELECT l.learner_id, l.name, l.school, l.jurisdiction, r.role, r.since,
-       CASE WHEN r.ended_position <= $5 THEN r.until END AS until, r.started_position
-FROM rm_learners l JOIN rm_learner_roles r ON r.learner_id = l.learner_id
-WHERE l.jurisdiction >= $1 AND l.jurisdiction < $2 AND ($3::text IS NULL OR l.school = $3)
-  AND r.role = ANY($4) AND r.started_position <= $5 AND l.registered_position <= $5
-ORDER BY l.learner_id, r.since
+#: The spells of learners in scope at $5: the jurisdiction and the school then, and the name
+#: then (``projections.policies`` has them so for a learner's facts and a cohort).
+_SPELLS: Final = f"""
+SELECT * FROM (
+  SELECT l.learner_id,
+    CASE WHEN b.position IS NULL THEN l.name ELSE b.name_before END AS name,
+    CASE WHEN b.position IS NULL THEN l.school ELSE b.school_before END AS school,
+    {jurisdiction_at_sql("$5")} AS jurisdiction,
+    r.role, r.since, CASE WHEN r.ended_position <= $5 THEN r.until END AS until, r.started_position
+  FROM rm_learners l JOIN rm_learner_roles r ON r.learner_id = l.learner_id
+  {details_then_sql("$5")}
+  WHERE {IN_SCOPE_THEN_SQL}
+    AND r.role = ANY($4) AND r.started_position <= $5 AND l.registered_position <= $5
+) spells
+WHERE jurisdiction >= $1 AND jurisdiction < $2 AND ($3::text IS NULL OR school = $3)
+ORDER BY learner_id, since
 """
 
 

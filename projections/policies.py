@@ -179,7 +179,7 @@ async def policy_versions(conn: Any, policy_id: str, at_position: int | None = N
     return out
 
 
-def _jurisdiction_at(position: str) -> str:
+def jurisdiction_at_sql(position: str) -> str:
     """SQL for the jurisdiction holding learner ``l``'s account at ``position`` (a parameter):
     the last move by then (a transfer's destination, a reversal's origin), else the first
     transfer's origin (the registration), else the registration itself (rm_learners follows
@@ -196,13 +196,22 @@ def _jurisdiction_at(position: str) -> str:
     l.jurisdiction)"""
 
 
+def details_then_sql(position: str) -> str:
+    """SQL joining ``b``: the first correction of learner ``l`` after ``position`` (a
+    parameter), whose ``*_before`` columns hold the details as of the position; no row when
+    none came after (rm_learners' own columns hold them then, see projections.core)."""
+    return f"""LEFT JOIN LATERAL (
+  SELECT c.position, c.name_before, c.school_before, c.hired_on_before FROM rm_learner_corrections c
+  WHERE c.learner_id = l.learner_id AND c.position > {position} ORDER BY c.position LIMIT 1) b ON true"""
+
+
 FACTS_SQL: Final = f"""
 SELECT l.learner_id,
   -- As of the position: a correction after it kept the details then (projections.core).
   CASE WHEN b.position IS NULL THEN l.name ELSE b.name_before END AS name,
   CASE WHEN b.position IS NULL THEN l.school ELSE b.school_before END AS school,
   CASE WHEN b.position IS NULL THEN l.hired_on ELSE b.hired_on_before END AS hired_on,
-  {_jurisdiction_at("$2")} AS jurisdiction,
+  {jurisdiction_at_sql("$2")} AS jurisdiction,
   (SELECT coalesce(json_agg(json_build_object(
       'role', r.role, 'since', r.since,
       'until', CASE WHEN r.ended_position <= $2 THEN r.until END,
@@ -216,9 +225,7 @@ SELECT l.learner_id,
    WHERE c.learner_id = l.learner_id AND c.recorded_position <= $2
      AND {core.earns_hours_sql("c", position="$2", assessments="$3")}) AS completions
 FROM rm_learners l
-LEFT JOIN LATERAL (
-  SELECT c.position, c.name_before, c.school_before, c.hired_on_before FROM rm_learner_corrections c
-  WHERE c.learner_id = l.learner_id AND c.position > $2 ORDER BY c.position LIMIT 1) b ON true
+{details_then_sql("$2")}
 WHERE l.learner_id = ANY($1) AND l.registered_position <= $2
 """
 
@@ -277,18 +284,28 @@ def division_range(jurisdiction: str) -> tuple[str, str]:
     return prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)
 
 
-#: A learner in the jurisdiction at $5 is there now or was a transfer's origin or destination
-#: (the prefilter, on the indexes); the jurisdiction at $5 is then ``FACTS_SQL``'s.
-_COHORT_SQL: Final = f"""
-SELECT learner_id FROM (
-  SELECT l.learner_id, {_jurisdiction_at("$5")} AS jurisdiction_then
-  FROM rm_learners l
-  WHERE ((l.jurisdiction >= $1 AND l.jurisdiction < $2) OR l.learner_id IN (
+#: The prefilter of learners who may have been in jurisdiction [$1, $2) at school $3 (NULL: any)
+#: at a position: there now or a transfer's origin or destination, at the school now or
+#: before a correction (on the indexes); the exact test is on the values then.
+IN_SCOPE_THEN_SQL: Final = """((l.jurisdiction >= $1 AND l.jurisdiction < $2) OR l.learner_id IN (
            SELECT t.learner_id FROM rm_transfers t
            WHERE (t.origin >= $1 AND t.origin < $2) OR (t.destination >= $1 AND t.destination < $2)))
-    AND ($3::text IS NULL OR l.school = $3) AND l.learner_id > $4 AND l.registered_position <= $5
+    AND ($3::text IS NULL OR l.school = $3 OR l.learner_id IN (
+           SELECT c.learner_id FROM rm_learner_corrections c WHERE c.school_before = $3))"""
+
+#: A learner in the jurisdiction at $5 is there now or was a transfer's origin or destination,
+#: and at the school $3 is there now or was before a correction (the prefilter, on the
+#: indexes); the jurisdiction and the school at $5 are then ``FACTS_SQL``'s.
+_COHORT_SQL: Final = f"""
+SELECT learner_id FROM (
+  SELECT l.learner_id, {jurisdiction_at_sql("$5")} AS jurisdiction_then,
+    CASE WHEN b.position IS NULL THEN l.school ELSE b.school_before END AS school_then
+  FROM rm_learners l
+  {details_then_sql("$5")}
+  WHERE {IN_SCOPE_THEN_SQL}
+    AND l.learner_id > $4 AND l.registered_position <= $5
 ) found
-WHERE jurisdiction_then >= $1 AND jurisdiction_then < $2
+WHERE jurisdiction_then >= $1 AND jurisdiction_then < $2 AND ($3::text IS NULL OR school_then = $3)
 ORDER BY learner_id LIMIT $6
 """
 
@@ -303,7 +320,8 @@ async def cohort(
     limit: int = 100,
 ) -> list[str]:
     """Learner ids in scope (registered by the position, in the jurisdiction that held their
-    account at the position, as ``learner_facts_many`` has it), in id order, after ``after``."""
+    account and at the school they were at, both at the position, as ``learner_facts_many``
+    has them), in id order, after ``after``."""
     low, high = division_range(jurisdiction)
     rows = await conn.fetch(
         _COHORT_SQL,

@@ -16,7 +16,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from api.console import auditor, hr, institution, login, school, teacher, verify
+from api.console import appointment, auditor, hr, institution, login, roster, school, teacher, verify
 from api.console.bank_api import CLIENT
 from api.console.session import Sealer, load_key
 from api.console.web import HERE, SEALER
@@ -45,6 +45,8 @@ def install(app: web.Application) -> None:
     routes: list[web.RouteDef] = [
         *login.ROUTES,
         *hr.ROUTES,
+        *roster.ROUTES,
+        *appointment.ROUTES,
         *institution.ROUTES,
         *auditor.ROUTES,
         *teacher.ROUTES,

@@ -18,8 +18,7 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from api.console.hr import problem_words
-from api.console.web import Page, page
+from api.console.web import Page, page, problem_words
 from api.service.audit import key_ring
 from api.service.context import SERVICES
 from projections import bundle, eventlog

@@ -65,10 +65,32 @@ class Api:
         async with self._http.get(self._base + path, params=query, headers=headers) as r:
             return r.status, await r.read()
 
+    async def relay(self, request: web.Request, path: str, accept: str, **params: Any) -> Reply | web.StreamResponse:
+        """The API's spreadsheet for ``accept``, streamed on to the page's reader as it comes
+        (its type and file name kept): a district's sheet is never held whole here. A refusal
+        is handed back as a ``Reply`` (JSON) for the page to show in the reader's words."""
+        query = {k: str(v) for k, v in params.items() if v is not None and v != ""}
+        headers = {**self._json_headers, "Accept": accept}
+        async with self._http.get(self._base + path, params=query, headers=headers) as r:
+            if r.status != 200:
+                return Reply(r.status, await _body(r))
+            response = web.StreamResponse(
+                headers={name: r.headers[name] for name in _RELAYED if name in r.headers},
+            )
+            await response.prepare(request)
+            async for chunk in r.content.iter_chunked(64 * 1024):
+                await response.write(chunk)
+            await response.write_eof()
+            return response
+
     async def post(self, path: str, body: Any, **params: Any) -> Reply:
         query = {k: str(v) for k, v in params.items() if v is not None}
         async with self._http.post(self._base + path, json=body, params=query, headers=self._json_headers) as r:
             return Reply(r.status, await _body(r))
+
+
+#: The headers of a relayed sheet the reader needs: what it is and what to call the file.
+_RELAYED: Final = ("Content-Type", "Content-Disposition")
 
 
 async def _body(response: aiohttp.ClientResponse) -> Any:

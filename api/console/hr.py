@@ -1,5 +1,5 @@
 """HR pages: the cohort dashboard and its downloads, learner search, the learner page, the
-roster upload, the service milestones and their download.
+service milestones and their download (the roster upload is ``api.console.roster``).
 
 Invariants: every figure comes from the API as the session's token (cohort, profile,
 balance, verdicts, plan, history); the search reads the learners' register but shows only
@@ -11,21 +11,18 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Callable
 from typing import Any, Final
 
 from aiohttp import web
 
-from api.console import labels, sheets
+from api.console import evidence, labels
 from api.console.bank_api import Api, Reply
-from api.console.web import Page, page
-from api.service import spreadsheet
+from api.console.web import Page, page, problem_words
 from api.service.context import SERVICES
 from projections.queries import find_learners
 
 COHORT_READERS: Final = frozenset({"hr", "admin", "auditor"})
 LEARNER_READERS: Final = frozenset({"hr", "admin", "auditor"})
-ROSTER_WRITERS: Final = frozenset({"hr", "admin"})
 DEFAULT_TARGET: Final = "teacher_annual"
 
 
@@ -109,77 +106,17 @@ async def cohort(current: Page) -> web.StreamResponse:
     )
 
 
-COHORT_HEADERS: Final = (
-    "教师编号",
-    "姓名",
-    "学校",
-    "行政区划",
-    "考核目标",
-    "判定日期",
-    "是否达标",
-    "缺少学时",
-    "未满足的规则",
-)
-
-
-async def _cohort_sheet(current: Page) -> tuple[str, list[list[Any]]] | web.Response:
-    q = current.request.query
-    target = q.get("target") or DEFAULT_TARGET
-    jurisdiction = _jurisdiction(current)
-    reply = await _cohort(current.api, target, jurisdiction, q.get("school") or None)
-    if not reply.ok:
-        return current.render("error.html", status=reply.status, message=problem_words(reply, "zh"))
-    rows = [
-        [
-            r["learner_id"],
-            r["name"],
-            r["school"],
-            r["jurisdiction"],
-            labels.label("target", target, "zh"),
-            reply.data["on"],
-            "" if r["eligible"] is None else ("达标" if r["eligible"] else "未达标"),
-            _missing_text(r["missing"], "zh"),
-            " ".join(r["unmet"]),
-        ]
-        for r in reply.data["learners"]
-    ]
-    return f"{target}-{jurisdiction}", rows
-
-
-#: The downloads of the cohort: (media type, how the sheet is written).
-DOWNLOADS: Final[dict[str, tuple[str, Callable[[list[list[Any]]], bytes]]]] = {
-    "xlsx": (
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        lambda rows: sheets.xlsx("达标情况", COHORT_HEADERS, rows, identifiers={0, 3}),
-    ),
-    "csv": ("text/csv; charset=utf-8", lambda rows: sheets.csv_document(COHORT_HEADERS, rows, identifiers={0, 3})),
-}
-
-
 @page(COHORT_READERS)
 async def cohort_download(current: Page) -> web.StreamResponse:
-    kind = current.request.match_info["kind"]
-    if kind not in DOWNLOADS:
-        return current.error(404, labels.word("not_found", current.lang))
-    made = await _cohort_sheet(current)
-    if isinstance(made, web.Response):
-        return made
-    name, rows = made
-    media_type, write = DOWNLOADS[kind]
-    return web.Response(
-        body=write(rows),
-        headers={"Content-Type": media_type, "Content-Disposition": f'attachment; filename="cohort-{name}.{kind}"'},
+    """The cohort as the API's own sheet (every learner in scope, streamed)."""
+    q = current.request.query
+    return await current.sheet(
+        "/v1/eligibility",
+        current.request.match_info["kind"],
+        target=q.get("target") or DEFAULT_TARGET,
+        jurisdiction=_jurisdiction(current),
+        school=q.get("school") or None,
     )
-
-
-def problem_words(reply: Reply, lang: str) -> str:
-    if isinstance(reply.data, dict):
-        code = reply.data.get("code")
-        if code == "forbidden":
-            return labels.word("forbidden", lang)
-        detail = reply.data.get("detail", "")
-        return f"{labels.reason(code, lang)}: {detail}" if code in labels.REASONS else str(detail or code)
-    return str(reply.status)
 
 
 @page(LEARNER_READERS)
@@ -216,6 +153,8 @@ async def learner_view(current: Page, learner_id: str) -> dict[str, Any] | web.R
     plan = await api.get(f"{base}/plan", target=plan_target, on=plan_on)
     judged = [v.data for v in verdicts if v.ok and v.data.get("applies", True) is not False]
     events = history.data.get("events", []) if history.ok else None
+    # Who may not read the history (HR) follows a figure to the records the answers name.
+    cited = evidence.index(judged, profile.data, current.lang) if events is None else []
     by_category = balance.data.get("by_category", {}) if balance.ok else {}
     chart = {
         "labels": [labels.label("category", c, current.lang) for c in by_category],
@@ -231,6 +170,8 @@ async def learner_view(current: Page, learner_id: str) -> dict[str, Any] | web.R
         "plan_on": plan_on or "",
         "targets": names,
         "events": events,
+        "evidence": cited,
+        "evidence_ids": {e["event_id"] for e in cited},
         "chart": chart,
     }
 
@@ -243,84 +184,9 @@ async def learner(current: Page) -> web.StreamResponse:
     return current.render("learner.html", **view)
 
 
-ROSTER_COLUMNS: Final = {
-    "learner_id": ("教师编号", "teacher number"),
-    "name": ("姓名", "name"),
-    "school": ("学校", "school"),
-    "hired_on": ("入职日期", "hired on"),
-    "role": ("岗位", "role"),
-    "since": ("任职起始", "since"),
-    "jurisdiction": ("行政区划", "jurisdiction"),
-}
-
-
-def _roster_item(headers: list[str], row: list[str], default_jurisdiction: str) -> dict[str, Any]:
-    at = {h: i for i, h in enumerate(headers)}
-
-    def cell(field: str) -> str:
-        for name in ROSTER_COLUMNS[field]:
-            if name in at:
-                return row[at[name]].strip()
-        return ""
-
-    item: dict[str, Any] = {
-        "learner_id": cell("learner_id"),
-        "name": cell("name"),
-        "jurisdiction": cell("jurisdiction") or default_jurisdiction,
-        "school": cell("school") or None,
-        "hired_on": cell("hired_on") or None,
-        "roles": [],
-    }
-    role = cell("role")
-    if role:
-        item["roles"] = [{"role": labels.code_of_label("role", role), "since": cell("since") or cell("hired_on")}]
-    return item
-
-
-@page(ROSTER_WRITERS)
-async def roster_form(current: Page) -> web.StreamResponse:
-    return current.render("roster.html", results=None, columns=ROSTER_COLUMNS, failure=None)
-
-
-@page(ROSTER_WRITERS)
-async def roster_post(current: Page) -> web.StreamResponse:
-    upload = current.form().get("file")
-    if not isinstance(upload, web.FileField):
-        return current.render("roster.html", status=422, results=None, columns=ROSTER_COLUMNS, failure="file")
-    try:
-        headers, rows = sheets.read_table(upload.file.read(), upload.filename)
-    except sheets.SheetUnreadable as error:
-        return current.render("roster.html", status=422, results=None, columns=ROSTER_COLUMNS, failure=str(error))
-    assert current.session is not None
-    default = current.session.scope.get("jurisdiction") or ""
-    items = [_roster_item(headers, row, default) for row in rows]
-    reply = await current.api.post("/v1/learners", {"learners": items})
-    if reply.status != 207:
-        return current.render(
-            "roster.html",
-            status=reply.status,
-            results=None,
-            columns=ROSTER_COLUMNS,
-            failure=problem_words(reply, current.lang),
-        )
-    results = [{**r, "row": i + 2} for i, r in enumerate(reply.data["results"])]
-    return current.render("roster.html", results=results, summary=reply.data, columns=ROSTER_COLUMNS, failure=None)
-
-
 #: The roles whose years of service the milestones page offers (the API takes any role code).
 MILESTONE_ROLES: Final = ("teacher", "head_teacher", "principal")
 DEFAULT_YEARS: Final = "25"
-#: The milestones' xlsx, written by the bank's one spreadsheet writer.
-MILESTONE_COLUMNS: Final = (
-    spreadsheet.Column("learner_id", "identifier"),
-    spreadsheet.Column("name"),
-    spreadsheet.Column("school"),
-    spreadsheet.Column("jurisdiction", "identifier"),
-    spreadsheet.Column("role"),
-    spreadsheet.Column("years", "count"),
-    spreadsheet.Column("reached_on", "date"),
-    spreadsheet.Column("school_year"),
-)
 
 
 def _milestones_asked(current: Page) -> dict[str, str]:
@@ -354,34 +220,8 @@ async def milestones(current: Page) -> web.StreamResponse:
 
 @page(COHORT_READERS)
 async def milestones_download(current: Page) -> web.StreamResponse:
-    _, found = await _milestones_found(current)
-    if isinstance(found, web.Response):
-        return found
-    language: spreadsheet.HeaderLanguage = "en" if current.lang == "en" else "zh"
-    sheet = spreadsheet.XlsxSheet(f"milestones {found['school_year']}", MILESTONE_COLUMNS, language)
-    role = labels.label("role", found["role"], current.lang)
-    for r in found["learners"]:
-        sheet.append(
-            [
-                r["learner_id"],
-                r["name"],
-                r["school"],
-                r["jurisdiction"],
-                role,
-                r["years"],
-                r["reached_on"],
-                found["school_year"],
-            ]
-        )
-    name = f"milestones-{found['role']}-{found['jurisdiction']}-{found['school_year']}.xlsx"
-    response = web.StreamResponse(
-        headers={"Content-Type": spreadsheet.XLSX_TYPE, "Content-Disposition": spreadsheet.disposition(name)}
-    )
-    await response.prepare(current.request)
-    async for chunk in sheet.chunks():
-        await response.write(chunk)
-    await response.write_eof()
-    return response
+    """The milestones as the API's own sheet."""
+    return await current.sheet("/v1/milestones", "xlsx", **_milestones_asked(current))
 
 
 ROUTES = [
@@ -391,6 +231,4 @@ ROUTES = [
     web.get("/console/hr/cohort.{kind}", cohort_download),
     web.get("/console/learners", search),
     web.get("/console/learners/{learner_id}", learner),
-    web.get("/console/hr/roster", roster_form),
-    web.post("/console/hr/roster", roster_post),
 ]

@@ -11,7 +11,7 @@ Invariants:
 - an upload is always judged by a dry run first (``POST /v1/completions?dry_run=true``: the
   ledger checks every row on the state it loads from the event store, exactly as the post
   would, and saves nothing); the commit posts the same rows, parsed from the same bytes
-  (carried in the form, so any server process can take the commit);
+  (``api.console.uploads``, which the roster upload shares);
 - each row's result names the spreadsheet row, the column (by the mapping) and the reason in
   Chinese; a second upload of the same file records nothing (every row ``duplicate``) and the
   page says so;
@@ -21,25 +21,21 @@ Invariants:
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any, Final
 from urllib.parse import quote, urlencode
 
 from aiohttp import web
 
-from api.console import labels, sheets
+from api.console import labels, sheets, uploads
 from api.console.bank_api import Reply
 from api.console.web import Page, page, see_other
-from api.service import spreadsheet
 from api.service.context import SERVICES
 
 INSTITUTION: Final = frozenset({"institution"})
 
-#: (API field path, Chinese header, English header, required)
-FIELDS: Final = (
+FIELDS: Final[tuple[uploads.Field, ...]] = (
     ("record_id", "记录编号", "record id", True),
     ("learner_id", "教师编号", "teacher number", True),
     ("programme.code", "课程代码", "programme code", True),
@@ -159,28 +155,12 @@ def _problem_text(reply: Reply, lang: str) -> str:
     return " ".join(x for x in (labels.reason(data.get("code"), lang), fields, str(data.get("detail") or "")) if x)
 
 
-#: The downloads of the postings: the API's own spreadsheets, handed on as they came.
-DOWNLOADS: Final = {
-    "csv": ("text/csv", "text/csv; charset=utf-8"),
-    "xlsx": (spreadsheet.XLSX_TYPE, spreadsheet.XLSX_TYPE),
-}
-
-
 @page(INSTITUTION)
 async def postings_download(current: Page) -> web.StreamResponse:
-    kind = current.request.match_info["kind"]
-    if kind not in DOWNLOADS:
-        return current.error(404, labels.word("not_found", current.lang))
-    accept, media_type = DOWNLOADS[kind]
+    """The institution's postings as the API's own sheet, streamed."""
     query = {k: v for k, v in _list_query(current).items() if k != "after"}
     path = f"/v1/providers/{quote(_provider(current), safe='')}/completions"
-    status, body = await current.api.download(path, accept, lang=current.lang, **query)
-    if status != 200:
-        return current.error(status, body.decode(errors="replace")[:300])
-    name = f"completions-{_provider(current)}.{kind}"
-    return web.Response(
-        body=body, headers={"Content-Type": media_type, "Content-Disposition": f'attachment; filename="{name}"'}
-    )
+    return await current.sheet(path, current.request.match_info["kind"], **query)
 
 
 @page(INSTITUTION)
@@ -225,24 +205,7 @@ async def _remember(current: Page, mapping: dict[str, str]) -> None:
         )
 
 
-def _mapping(headers: list[str], asked: dict[str, str], remembered: dict[str, str]) -> dict[str, str]:
-    """Field -> header: as asked in the form, else as remembered, else the header of that name."""
-    chosen: dict[str, str] = {}
-    for path, zh, en, _ in FIELDS:
-        for candidate in (asked.get(path), remembered.get(path), zh, en, path):
-            if candidate and candidate in headers:
-                chosen[path] = candidate
-                break
-    return chosen
-
-
-def _item(headers: list[str], row: list[str], mapping: dict[str, str]) -> dict[str, Any]:
-    at = {h: i for i, h in enumerate(headers)}
-
-    def cell(path: str) -> str:
-        header = mapping.get(path)
-        return row[at[header]].strip() if header is not None else ""
-
+def _item(cell: Callable[[str], str]) -> dict[str, Any]:
     item: dict[str, Any] = {
         "record_id": cell("record_id"),
         "learner_id": cell("learner_id"),
@@ -261,35 +224,6 @@ def _item(headers: list[str], row: list[str], mapping: dict[str, str]) -> dict[s
     return item
 
 
-def _column_of(path: str, headers: list[str], mapping: dict[str, str]) -> str:
-    """The spreadsheet column an error path points at (``programme.category`` -> ``E 类别``)."""
-    field = path.split("[")[0]
-    header = mapping.get(field) or next((mapping[p] for p in mapping if field.startswith(p)), None)
-    if header is None:
-        return path
-    return f"{sheets.column_letter(headers.index(header))} {header}"
-
-
-def _row_results(reply: Reply, headers: list[str], mapping: dict[str, str], lang: str) -> list[dict[str, Any]]:
-    rows = []
-    for index, result in enumerate(reply.data["results"]):
-        errors = result.get("errors") or {}
-        rows.append(
-            {
-                "row": index + 2,  # the header is row 1
-                "record_id": result.get("record_id"),
-                "status": result["status"],
-                "position": result.get("position"),
-                "reason": labels.item_reason(result.get("code"), list(errors), lang)
-                if result["status"] == "rejected"
-                else "",
-                "columns": "；".join(_column_of(p, headers, mapping) for p in errors),
-                "detail": "；".join(m for messages in errors.values() for m in messages),
-            }
-        )
-    return rows
-
-
 @page(INSTITUTION)
 async def upload_form(current: Page) -> web.StreamResponse:
     return current.render("upload.html", stage="choose", fields=FIELDS, failure=None)
@@ -298,29 +232,16 @@ async def upload_form(current: Page) -> web.StreamResponse:
 @page(INSTITUTION)
 async def upload_post(current: Page) -> web.StreamResponse:
     form = current.form()
-    upload = form.get("file")
-    if isinstance(upload, web.FileField):
-        content, filename = upload.file.read(), upload.filename
-    else:
-        try:
-            content = base64.b64decode(str(form.get("content", "")), validate=True)
-        except binascii.Error:
-            content = b""
-        filename = str(form.get("filename", ""))
-    if not content:
-        return current.render("upload.html", status=422, stage="choose", fields=FIELDS, failure="file")
     try:
-        headers, rows = sheets.read_table(content, filename)
+        upload = uploads.uploaded(form)
     except sheets.SheetUnreadable as error:
         return current.render("upload.html", status=422, stage="choose", fields=FIELDS, failure=str(error))
+    headers = upload.headers
     asked = {path: str(form.get(f"map.{path}", "")) for path, *_ in FIELDS}
-    mapping = _mapping(headers, asked, await _remembered(current))
+    mapping = uploads.column_mapping(headers, FIELDS, asked, await _remembered(current))
     commit = form.get("step") == "commit"
-    items = [_item(headers, row, mapping) for row in rows]
-    if commit:
-        reply = await current.api.post("/v1/completions", {"completions": items})
-    else:
-        reply = await current.api.post("/v1/completions", {"completions": items}, dry_run="true")
+    items = [_item(uploads.cells(headers, row, mapping)) for row in upload.rows]
+    reply = await uploads.post_batch(current.api, "/v1/completions", {"completions": items}, commit=commit)
     if reply.status != 207:
         return current.render(
             "upload.html", status=reply.status, stage="choose", fields=FIELDS, failure=str(reply.data)
@@ -334,11 +255,11 @@ async def upload_post(current: Page) -> web.StreamResponse:
         failure=None,
         headers=headers,
         mapping=mapping,
-        results=_row_results(reply, headers, mapping, current.lang),
+        results=uploads.row_results(reply.data["results"], headers, mapping, current.lang),
         summary=reply.data,
         nothing_new=commit and reply.data["recorded"] == 0 and reply.data["rejected"] == 0,
-        content=base64.b64encode(content).decode(),
-        filename=filename,
+        content=uploads.carried(upload.content),
+        filename=upload.filename,
     )
 
 

@@ -74,6 +74,20 @@ WORDS: Final[dict[str, tuple[str, str]]] = {
         "This token may not read the history (auditors and the learner only).",
     ),
     "roster": ("花名册导入", "Roster upload"),
+    "roster_help": (
+        "先试运行：账本逐行判定（与正式登记的规则相同），不保存任何内容；确认后再正式登记。",
+        "A dry run first: the ledger judges every row as a registration would, saving nothing; then commit.",
+    ),
+    "roster_commit": ("确认登记", "Register them"),
+    "would_register": ("将登记", "would be registered"),
+    "registered": ("已登记", "registered"),
+    "registered_before": ("此前已登记（信息相同）", "registered before (same details)"),
+    "already_registered": ("此前已登记", "registered before"),
+    "roster_committed": ("已登记。", "Registered."),
+    "roster_nothing_new": (
+        "全部已登记：文件中可以登记的教师此前均已登记，本次没有新登记任何人。",
+        "All registered already: every teacher of this file who could be was registered before; nobody new.",
+    ),
     "upload": ("上传", "Upload"),
     "file": ("文件 (xlsx 或 CSV)", "File (xlsx or CSV)"),
     "institution": ("培训机构", "Institution"),
@@ -263,6 +277,61 @@ WORDS: Final[dict[str, tuple[str, str]]] = {
     "score_help": ("1 分最低，5 分最高", "1 lowest, 5 highest"),
     # The score select's empty first choice: a required select with it cannot be sent unchosen.
     "choose_score": ("请选择", "Choose"),
+    # -- the appointment check (持证上岗) and the evidence behind a learner's figures
+    "appointment_check": ("核对任职资格", "Check an appointment"),
+    "appointment_help": (
+        "输入教师编号、拟任岗位和任职日期：账本按正式任命时的同一规则、同一记录判定。核对不保存任何内容，也不任命。",
+        "A teacher number, the role and the day it would start: the ledger judges it by the rule and "
+        "the records an appointment is judged by. Nothing is saved, nobody is appointed.",
+    ),
+    "appoint_role": ("拟任岗位", "Role"),
+    "appoint_on": ("任职日期", "Starting on"),
+    "check": ("核对", "Check"),
+    "may_appoint": ("可以任命", "May be appointed"),
+    "may_not_appoint": ("不可任命：未满足任职条件", "May not be appointed: requirements not met"),
+    "not_judged": ("该岗位的任命不作资格核对", "This role starts without an appointment check"),
+    "no_policy": (
+        "现行政策未规定该岗位的任职条件，任命不作核对",
+        "No policy in force defines this appointment's requirements: it is not judged",
+    ),
+    "judged_on": ("判定日期", "Judged on"),
+    "judged_by": ("判定依据", "Judged by"),
+    "unmet": ("未满足", "Not met"),
+    "to_learner": ("查看该教师", "Open the teacher's page"),
+    "kind_min_hours": ("学时要求", "hours"),
+    "kind_min_hours_each_year": ("每年学时要求", "hours each year"),
+    "kind_category_present": ("必修内容", "required content"),
+    "kind_certificate_held": ("持证要求", "certificate held"),
+    "kind_role_held_years": ("任职经历", "years in a role"),
+    "kind_service_milestone": ("任职年限", "years of service"),
+    "kind_not_refused_head_teacher_post": ("未无故拒任班主任", "no post refused without reason"),
+    "kind_credit_ratio": ("学时学分换算", "hours per credit"),
+    "unit_hours": ("学时", "h"),
+    "unit_hours each year": ("学时/年", "h a year"),
+    "unit_completions": ("项", "completions"),
+    "unit_years": ("年", "years"),
+    "unit_years of service": ("年", "years"),
+    "unit_unjustified refusals": ("次无正当理由拒任", "unjustified refusals"),
+    "unit_hours per credit": ("学时/学分", "h per credit"),
+    "unit_credits": ("学分", "credits"),
+    "unit_certificate": ("", ""),
+    "missing_completions": ("项培训", "completions"),
+    "missing_years": ("年", "years"),
+    "refusals_bar": ("学年内无正当理由拒任班主任", "school year: head-teacher post refused without reason"),
+    "free_from": ("解除日期", "free from"),
+    "evidence_index": ("依据记录明细", "The records behind the figures"),
+    "evidence_help": (
+        "上文各项数字所依据的记录（#号为账本中的位置）；本页只列出您有权查看的内容。",
+        "The records behind the figures above (# is the position in the ledger), as far as your role may read them.",
+    ),
+    "ev_completion": ("培训记录", "completion"),
+    "ev_role": ("任职", "role"),
+    "ev_refusal": ("拒任记录", "refusal"),
+    "ev_appraisal": ("年度考核", "appraisal"),
+    "ev_qualification": ("教师资格", "qualification"),
+    "ev_certificate": ("证书", "certificate"),
+    "ev_record": ("记录", "record"),
+    "in_post": ("至今", "to date"),
     "home": ("首页", "Home"),
     "language": ("English", "中文"),
 }
@@ -284,14 +353,24 @@ FIELD_REASONS: Final[dict[str, tuple[str, str]]] = {
     "programme.level": ("级别不在词表中", "the level is not in the vocabulary"),
     "assessment": ("考核结果应为 合格、优秀 或 不合格", "assessment: pass, excellent or fail"),
     "name": ("姓名缺失或含有不允许的字符", "the name is missing or holds a character not allowed"),
+    "school": ("学校代码过长或含有不允许的字符", "the school is too long or holds a character not allowed"),
+    "jurisdiction": ("行政区划代码不正确", "the jurisdiction code is not valid"),
+    "roles.role": ("岗位不在词表中", "the role is not in the vocabulary"),
+    "roles.since": ("任职起始日期应为 YYYY-MM-DD", "since: YYYY-MM-DD"),
 }
+
+
+def field_of(path: str) -> str:
+    """The field an error path names, without the item of the batch or any index:
+    ``learners[2].roles[0].since`` -> ``roles.since``, ``topics[3]`` -> ``topics``."""
+    # A roster's batch names the item first (``learners[2].``); a completion batch does not.
+    return re.sub(r"\[\d+\]", "", re.sub(r"^[a-z_]+\[\d+\]\.", "", path))
 
 
 def item_reason(code: object, fields: list[str], lang: str) -> str:
     """The reason of a refused row: by field for a malformed cell, else by the problem code."""
     if code == "validation_failed":
-        # A batch names the item first (``learners[2].learner_id``): the field is what follows.
-        bare = [re.sub(r"^[a-z_]+\[\d+\]\.", "", f) for f in fields]
+        bare = [field_of(f) for f in fields]
         named = [FIELD_REASONS[f] for f in bare if f in FIELD_REASONS]
         if named:
             return "；".join(en if lang == "en" else zh for zh, en in named)

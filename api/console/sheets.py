@@ -4,24 +4,19 @@ Invariants:
 - an uploaded file is read as a header row and data rows of text cells: a number Excel
   stored for a teacher number comes back with every digit (``220106201500009``, never
   ``2.20106E+14``), a date cell as ``YYYY-MM-DD``, a decimal as written (``2.5``);
-- in a written xlsx every identifier column is a text cell (type ``s``, format ``@``), so
-  Excel keeps the digits; no cell is ever a formula (a value that starts like one is text);
-- a written CSV follows ``api.service.spreadsheet`` (BOM, marked identifiers and formulas).
+- the console writes no sheet of its own: every download is the API's
+  (``api.service.spreadsheet``), handed on by ``Page.sheet``.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from openpyxl import Workbook, load_workbook
-from openpyxl.cell.cell import TYPE_STRING
-
-from api.service import spreadsheet
+from openpyxl import load_workbook
 
 MAX_ROWS = 10_000
 
@@ -86,42 +81,3 @@ def column_letter(index: int) -> str:
         index, rest = divmod(index - 1, 26)
         name = chr(65 + rest) + name
     return name
-
-
-def xlsx(title: str, headers: Sequence[str], rows: Sequence[Sequence[Any]], identifiers: set[int]) -> bytes:
-    """A workbook of one sheet; the columns at ``identifiers`` are text cells."""
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.title = title[:31]
-    sheet.append(list(headers))
-    for row in rows:
-        sheet.append([_written(v, i in identifiers) for i, v in enumerate(row)])
-    for index in identifiers:
-        for cell in sheet[column_letter(index)][1:]:
-            cell.number_format = "@"
-            if cell.value is not None:
-                cell.data_type = TYPE_STRING
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
-
-
-def _written(value: Any, identifier: bool) -> Any:
-    if value is None:
-        return None
-    if identifier or isinstance(value, str):
-        # openpyxl writes a string starting with "=" as a formula: never one from the bank.
-        shown = str(value)
-        return " " + shown if shown.startswith("=") else shown
-    if isinstance(value, Decimal):
-        return float(value) if value == value.quantize(Decimal("0.01")) else str(value)
-    return value
-
-
-def csv_document(headers: Sequence[str], rows: Sequence[Sequence[Any]], identifiers: set[int]) -> bytes:
-    cells = [
-        [spreadsheet.identifier(v) if i in identifiers else spreadsheet.text(v) for i, v in enumerate(row)]
-        for row in rows
-    ]
-    return spreadsheet.document([list(headers), *cells])

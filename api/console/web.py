@@ -23,8 +23,9 @@ from aiohttp import web
 from multidict import MultiDictProxy
 
 from api.console import labels
-from api.console.bank_api import Api
+from api.console.bank_api import Api, Reply
 from api.console.session import SESSION_COOKIE, Sealer, Session, csrf_matches
+from api.service import spreadsheet
 from api.service.context import SERVICES, SETTINGS
 
 HERE: Final = Path(__file__).parent
@@ -76,6 +77,17 @@ class Page:
     def error(self, status: int, message: str) -> web.Response:
         return self.render("error.html", status=status, message=message)
 
+    async def sheet(self, path: str, kind: str, **params: Any) -> web.StreamResponse:
+        """The API's own sheet at ``path`` as ``kind`` (xlsx or csv), headers and labelled cells
+        in the page's language, streamed on as it comes; a refusal as the error page."""
+        accept = SHEET_TYPES.get(kind)
+        if accept is None:
+            return self.error(404, labels.word("not_found", self.lang))
+        relayed = await self.api.relay(self.request, path, accept, lang=self.lang, **params)
+        if isinstance(relayed, Reply):
+            return self.error(relayed.status, problem_words(relayed, self.lang))
+        return relayed
+
     def form(self) -> MultiDictProxy[Any]:
         return self.request[FORM]
 
@@ -94,6 +106,21 @@ def secure_cookies(request: web.Request) -> bool:
 
 
 PageHandler = Callable[[Page], Awaitable[web.StreamResponse]]
+
+
+#: The sheets a page may hand on, by the file's extension: what the API is asked for.
+SHEET_TYPES: Final = {"xlsx": spreadsheet.XLSX_TYPE, "csv": spreadsheet.CSV_TYPE}
+
+
+def problem_words(reply: Reply, lang: str) -> str:
+    """A refusal of the API in the reader's words: the reason's label and the API's detail."""
+    if isinstance(reply.data, dict):
+        code = reply.data.get("code")
+        if code == "forbidden":
+            return labels.word("forbidden", lang)
+        detail = reply.data.get("detail", "")
+        return f"{labels.reason(code, lang)}: {detail}" if code in labels.REASONS else str(detail or code)
+    return str(reply.status)
 
 
 def page(

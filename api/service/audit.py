@@ -134,7 +134,7 @@ def _sheet_rows(report: dict[str, Any], language: spreadsheet.HeaderLanguage) ->
     head = [report["provider_id"], report["month"]]
 
     def section(code: str) -> str:
-        return spreadsheet.coded("audit_section", code, language)
+        return spreadsheet.term("audit_section", code, language)
 
     posted = report["posted"]
     rows: list[list[Any]] = [

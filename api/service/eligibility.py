@@ -49,7 +49,7 @@ from api.service.policy_schemas import (
 )
 from api.service.problems import Problem
 from api.service.schemas import read_query_schema
-from api.service.time_travel import judged_on, question
+from api.service.time_travel import day_recorded, judged_on, question
 from api.service.writes import answer_written
 from ledger.credits import ratio_of, with_credits
 from ledger.eligibility import Facts, evaluate, plan, policies_applied
@@ -107,14 +107,11 @@ async def _when(conn: asyncpg.Connection, request: web.Request, query: dict[str,
     position = await resolve_position(conn, request, query)
     if "as_of" in query:
         return query["as_of"], position
-    svc = services(request)
     if "at_position" in query:
-        recorded = await conn.fetchval(
-            "SELECT recorded_at FROM rm_event_index WHERE position <= $1 ORDER BY position DESC LIMIT 1", position
-        )
-        if recorded is not None:
-            return recorded.astimezone(svc.zone).date(), position
-    return svc.today(), position
+        day = await day_recorded(conn, request, position)
+        if day is not None:
+            return day, position
+    return services(request).today(), position
 
 
 def _chains(facts: list[Facts]) -> list[str]:
@@ -408,7 +405,7 @@ async def _cohort_sheet(request: web.Request, query: dict[str, Any], kind: sprea
                     row["name"],
                     row["school"],
                     row["jurisdiction"],
-                    spreadsheet.coded("target", query["target"], language),
+                    spreadsheet.term("target", query["target"], language),
                     on,
                     spreadsheet.yes_no(row["eligible"], language),
                     " ".join(row["unmet"]),

@@ -10,7 +10,17 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, validate
 
-from api.service.schemas import AT_POSITION, MAX_POSITION, MIN_POSITION, FullMatch, Strict, Text, Whole, jurisdiction
+from api.service.schemas import (
+    AT_POSITION,
+    MAX_POSITION,
+    MIN_POSITION,
+    SHEET_LANG,
+    FullMatch,
+    Strict,
+    Text,
+    Whole,
+    jurisdiction,
+)
 from ledger.grammar import NAME_PATTERN
 from ledger.school_year import SchoolYear, parse_school_year
 
@@ -70,6 +80,7 @@ class MilestonesQuerySchema(Strict):
         }
     )
     school = Text(validate=validate.Length(min=1, max=200))
+    lang = fields.String(validate=validate.OneOf(["zh", "en"]), metadata={"description": SHEET_LANG})
     at_position = Whole(validate=validate.Range(min=0, max=MAX_POSITION), metadata={"description": AT_POSITION})
     min_position = Whole(validate=validate.Range(min=0, max=MAX_POSITION), metadata={"description": MIN_POSITION})
 

@@ -1,5 +1,6 @@
 """Service milestones (seed 001 二(五)12): who reaches each number of years of service in a
-role during a school year, and on which day; JSON, or CSV by ``Accept: text/csv``.
+role during a school year, and on which day; JSON, or a spreadsheet by ``Accept: text/csv`` or
+the xlsx type (``api.service.spreadsheet``: headers and the role in the sheet's language).
 
 Invariants:
 - scope is checked before personal data is read: an hr token sees its jurisdiction only;
@@ -13,13 +14,13 @@ Invariants:
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, Final
 
 from aiohttp import web
 
 from api.service import spreadsheet
 from api.service.context import services
-from api.service.http import answer, check_jurisdiction_scope, load_query, resolve_position
+from api.service.http import answer, check_jurisdiction_scope, load_query, resolve_position, stream
 from api.service.milestone_schemas import milestones_query_schema
 from ledger.eligibility import policies_applied
 from ledger.rules import ServiceMilestone
@@ -27,10 +28,20 @@ from ledger.vocabulary import parent_chain
 from projections import milestones as milestone_reads
 from projections import policies as policy_reads
 
-_CSV_COLUMNS = ("learner_id", "name", "school", "jurisdiction", "role", "years", "reached_on", "school_year")
+#: The milestones' sheet (CSV and xlsx).
+COLUMNS: Final = (
+    spreadsheet.Column("learner_id", "identifier"),
+    spreadsheet.Column("name"),
+    spreadsheet.Column("school"),
+    spreadsheet.Column("jurisdiction", "identifier"),
+    spreadsheet.Column("role"),
+    spreadsheet.Column("years", "count"),
+    spreadsheet.Column("reached_on", "date"),
+    spreadsheet.Column("school_year"),
+)
 
 
-async def get_milestones(request: web.Request) -> web.Response:
+async def get_milestones(request: web.Request) -> web.StreamResponse:
     query = load_query(request, milestones_query_schema)
     jurisdiction, role = query["jurisdiction"], query["role"]
     check_jurisdiction_scope(request, jurisdiction)
@@ -45,17 +56,9 @@ async def get_milestones(request: web.Request) -> web.Response:
         rows = await milestone_reads.reaching(
             conn, jurisdiction, counted, query["years"], (first, last), school=query.get("school"), at_position=position
         )
-    if "text/csv" in request.headers.get("Accept", ""):
-        lines = [spreadsheet.BOM + spreadsheet.line(_CSV_COLUMNS)]
-        for r in rows:
-            cells = (r["name"], r["school"], r["jurisdiction"], role, r["years"], r["reached_on"], str(year))
-            lines.append(spreadsheet.line([spreadsheet.identifier(r["learner_id"]), *map(spreadsheet.text, cells)]))
-        return web.Response(
-            body=b"".join(lines),
-            content_type="text/csv",
-            charset="utf-8",
-            headers={"Content-Disposition": f'attachment; filename="milestones-{role}-{jurisdiction}-{year}.csv"'},
-        )
+    kind = spreadsheet.wanted_format(request.headers.get("Accept"))
+    if kind is not None:
+        return await _sheet(request, query, kind, str(year), rows)
     return answer(
         {
             "jurisdiction": jurisdiction,
@@ -71,6 +74,23 @@ async def get_milestones(request: web.Request) -> web.Response:
             "counts": {str(n): sum(1 for r in rows if r["years"] == n) for n in query["years"]},
             "learners": rows,
         }
+    )
+
+
+async def _sheet(
+    request: web.Request, query: dict[str, Any], kind: spreadsheet.SheetKind, year: str, rows: list[dict[str, Any]]
+) -> web.StreamResponse:
+    language = spreadsheet.header_language(query.get("lang"), request.headers.get("Accept-Language"))
+    role = query["role"]
+    role_cell = spreadsheet.term("role", role, language)
+    cells = (
+        [r["learner_id"], r["name"], r["school"], r["jurisdiction"], role_cell, r["years"], r["reached_on"], year]
+        for r in rows
+    )
+    name = f"milestones-{role}-{query['jurisdiction']}-{year}.{kind}"
+    response = web.StreamResponse(headers=spreadsheet.sheet_headers(kind, name))
+    return await stream(
+        request, response, spreadsheet.sheet_chunks(kind, f"milestones {year}", COLUMNS, language, cells)
     )
 
 

@@ -1,5 +1,6 @@
 """The bodies of the service-record writes (``api.service.records``): refusals, appraisals,
-teaching qualifications, attested prior certificates, and an appointment's override.
+teaching qualifications, attested prior certificates, and an appointment's override; and
+the question and answer of an appointment's dry run (``api.service.appointments``).
 
 Invariants: the shared fields and rules of ``api.service.schemas`` apply (unknown fields
 refused, known vocabulary codes, the ledger's grammar of text); a school year is written
@@ -12,7 +13,8 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, validate
 
-from api.service.schemas import Answer, Day, Strict, Text
+from api.service.policy_schemas import VerdictSchema
+from api.service.schemas import MAX_POSITION, Answer, Day, Strict, Text, Whole, role
 from ledger.school_year import parse_school_year
 from ledger.vocabulary import APPRAISAL_GRADES, CERTIFICATES, POSTS, QUALIFICATIONS
 
@@ -101,7 +103,36 @@ class RoleWrittenSchema(Answer):
     appointment = fields.Nested(AppointmentSchema, metadata={"description": "principal and head_teacher only"})
 
 
+class AppointmentCheckQuerySchema(Strict):
+    role = fields.String(required=True, validate=role, metadata={"description": "The role to start, e.g. principal."})
+    on = Day(metadata={"description": "The day the role would start (since); default today."})
+    min_position = Whole(
+        validate=validate.Range(min=0, max=MAX_POSITION),
+        metadata={"description": "Always met: the check reads the event store itself, as the write would."},
+    )
+
+
+class AppointmentCheckSchema(Answer):
+    learner_id = fields.String(required=True)
+    role = fields.String(required=True)
+    on = fields.Date(required=True)
+    judged = fields.Boolean(required=True, metadata={"description": "false: the role starts without a check"})
+    target = fields.String(required=True, allow_none=True, metadata={"description": "null when not judged"})
+    may_appoint = fields.Boolean(
+        required=True,
+        metadata={"description": "true when POST .../roles with this role and since would start it without override"},
+    )
+    verdict = fields.Nested(
+        VerdictSchema,
+        required=True,
+        allow_none=True,
+        metadata={"description": "the verdict judged; null if not judged"},
+    )
+    position = fields.Integer(required=True, allow_none=True)
+
+
 refusal_schema = RefusalSchema()
 appraisal_schema = AppraisalSchema()
 qualification_schema = QualificationSchema()
 prior_certificate_schema = PriorCertificateSchema()
+appointment_check_query_schema = AppointmentCheckQuerySchema()

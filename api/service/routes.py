@@ -19,6 +19,7 @@ from aiohttp import web
 from marshmallow import Schema, ValidationError, validate
 
 from api.service import (
+    appointments,
     audit,
     audit_schemas,
     certificate_schemas,
@@ -136,12 +137,14 @@ ROUTES: tuple[Route, ...] = (
         "/v1/learners",
         writes.post_learner,
         "Register a learner, or a roster {learners: [...]} of up to 10,000 (HR: each item's jurisdiction "
-        "must be in scope, else that item is rejected with code forbidden)",
+        "must be in scope, else that item is rejected with code forbidden); with ?dry_run=true every item "
+        "is judged on the ledger as a registration would be and nothing is recorded",
         frozenset({"admin", "hr"}),
         body=(write_schemas.learner_schema, write_schemas.learner_batch_schema),
+        query=write_schemas.dry_run_query_schema,
         responses={
-            201: ("registered", schemas.WrittenSchema()),
-            200: ("already registered", schemas.WrittenSchema()),
+            201: ("registered", write_schemas.RegisteredSchema()),
+            200: ("already registered, or the verdict of a dry run", write_schemas.RegisteredSchema()),
             207: ("roster: one result per item", write_schemas.LearnerBatchResultSchema()),
         },
     ),
@@ -158,6 +161,19 @@ ROUTES: tuple[Route, ...] = (
         frozenset({"admin", "hr"}),
         body=write_schemas.role_change_schema,
         responses={201: ("recorded", record_schemas.RoleWrittenSchema())},
+    ),
+    Route(
+        "GET",
+        "/v1/learners/{learner_id}/appointment-check",
+        appointments.get_appointment_check,
+        "A dry run of starting a role on a day (on, default today): the verdict the appointment check of "
+        "POST /v1/learners/{learner_id}/roles would judge it by (principal: principal_appointment, "
+        "head_teacher: head_teacher_post), on the event store as that write reads it; nothing is recorded. "
+        "may_appoint false: the write would answer 422 appointment_not_eligible. A spell that could not "
+        "start at all (role held, overlap, out of scope) is refused as the write refuses it",
+        frozenset({"admin", "hr"}),
+        query=record_schemas.appointment_check_query_schema,
+        responses={200: ("the dry run", record_schemas.AppointmentCheckSchema())},
     ),
     Route(
         "POST",
@@ -234,7 +250,7 @@ ROUTES: tuple[Route, ...] = (
         "is judged on the ledger as a post would be and nothing is recorded",
         frozenset({"institution"}),
         body=(write_schemas.completion_schema, write_schemas.completion_batch_schema),
-        query=write_schemas.completion_query_schema,
+        query=write_schemas.dry_run_query_schema,
         responses={
             201: ("recorded", write_schemas.CompletionResultSchema()),
             200: ("duplicate of an earlier post", write_schemas.CompletionResultSchema()),
@@ -388,11 +404,12 @@ ROUTES: tuple[Route, ...] = (
         milestones.get_milestones,
         "Who reaches each number of years of service in a role during a school year, and on which day "
         "(calendar anniversaries; spells summed; intern service counts where the jurisdiction's "
-        "service_milestone rule says so); Accept: text/csv for a spreadsheet",
+        "service_milestone rule says so); Accept: text/csv or the xlsx type for a spreadsheet (headers and "
+        "the role in the reader's language: ?lang=zh|en or Accept-Language)",
         frozenset({"admin", "hr", "auditor"}),
         query=milestone_schemas.milestones_query_schema,
-        responses={200: ("the learners reaching each milestone, or CSV", None)},
-        content_types=("application/json", "text/csv"),
+        responses={200: ("the learners reaching each milestone, or the sheet", None)},
+        content_types=("application/json", "text/csv", spreadsheet.XLSX_TYPE),
     ),
     Route(
         "GET",

@@ -91,7 +91,7 @@ def ranking_rows(body: dict[str, Any]) -> list[list[Any]]:
             s["rank"],
             s["school_id"],
             s["name"],
-            spreadsheet.coded("school_kind", s["kind"], "zh"),
+            spreadsheet.term("school_kind", s["kind"], "zh"),
             _yes(s["plan_filed"]),
             _yes(s["plan_on_time"]),
             s["sessions_held"],

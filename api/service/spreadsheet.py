@@ -36,7 +36,7 @@ program must drop it; people should take the xlsx, programs the JSON or the CSV.
 Headers (``header_language``): the stable column codes for programs unless Chinese is asked
 for (``?lang=zh`` or ``Accept-Language`` preferring ``zh``); ``?lang=en`` gives English words.
 A cell holding a code (a category, level, assessment, target, school kind, a posting's status,
-an audit's section; ``coded``) and a yes/no cell (``yes_no``) follow the headers: a sheet with
+an audit's section; ``term``) and a yes/no cell (``yes_no``) follow the headers: a sheet with
 code headers (for programs) keeps the codes, a sheet for people has the label in its language
 (``ledger.vocabulary.LABELS``, else the bank's own ``CELLS``; both served in
 ``GET /v1/vocabulary``); a code without a label (a jurisdiction's own) is written as it is.
@@ -214,13 +214,14 @@ def yes_no(value: bool | None, language: HeaderLanguage) -> str:
     return "" if value is None else YES_NO[language][0 if value else 1]
 
 
-def coded(field: str, code: str | None, language: HeaderLanguage) -> str:
-    """A code of ``field`` (a vocabulary field or one of ``CELLS``) in the sheet's language:
-    the code itself under code headers, else its label; a code without one as it is."""
+def term(vocabulary: str, code: str | None, language: HeaderLanguage) -> str:
+    """A code of ``vocabulary`` (a vocabulary field, a target, a role, ..., or one of ``CELLS``)
+    as a cell in the sheet's language: its label in Chinese or English, the code itself for
+    programs (and for a code without a label)."""
     if code is None:
         return ""
-    label = (LABELS.get(field) or CELLS.get(field) or {}).get(code)
-    if language == "code" or label is None:
+    label = (LABELS.get(vocabulary) or CELLS.get(vocabulary) or {}).get(code)
+    if label is None or language == "code":
         return code
     return label.zh if language == "zh" else label.en
 

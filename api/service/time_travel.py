@@ -60,10 +60,19 @@ async def day_judged(conn: asyncpg.Connection, request: web.Request, query: dict
         as_of: date = query["as_of"]
         return min(as_of, svc.today())
     if "at_position" in query:
-        recorded = await conn.fetchval(
-            "SELECT recorded_at FROM rm_event_index WHERE position <= $1 ORDER BY position DESC LIMIT 1", position
-        )
-        if recorded is not None:
-            day: date = recorded.astimezone(svc.zone).date()
+        day = await day_recorded(conn, request, position)
+        if day is not None:
             return min(day, svc.today())
     return svc.today()
+
+
+async def day_recorded(conn: asyncpg.Connection, request: web.Request, position: int) -> date | None:
+    """The bank's day (in its zone) on which the event at ``position``, or the last before
+    it, was recorded; None before the first event."""
+    recorded = await conn.fetchval(
+        "SELECT recorded_at FROM rm_event_index WHERE position <= $1 ORDER BY position DESC LIMIT 1", position
+    )
+    if recorded is None:
+        return None
+    day: date = recorded.astimezone(services(request).zone).date()
+    return day

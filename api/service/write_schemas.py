@@ -20,6 +20,7 @@ from api.service.schemas import (
     Hours,
     Strict,
     Text,
+    WrittenSchema,
     assessment,
     category,
     identifier,
@@ -114,6 +115,17 @@ class LearnerBatchSchema(Strict):
     learners = batch_of(LearnerSchema, "learners")
 
 
+class RegisteredSchema(WrittenSchema):
+    """The answer to one registration, or to its dry run."""
+
+    dry_run = fields.Boolean(
+        metadata={
+            "description": "true when nothing was recorded (?dry_run=true): position is null for a learner "
+            "that would be recorded, the original position for one registered already"
+        }
+    )
+
+
 class LearnerResultSchema(Answer):
     #: null for a rejected item that had no usable learner_id
     learner_id = fields.String(allow_none=True)
@@ -162,7 +174,9 @@ class CompletionResultSchema(Answer):
     errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
 
 
-class CompletionQuerySchema(Strict):
+class DryRunQuerySchema(Strict):
+    """The query of a post that may be a dry run (completions, learners)."""
+
     dry_run = fields.Boolean(
         load_default=False,
         truthy={"true"},
@@ -188,7 +202,7 @@ class LearnerBatchResultSchema(BatchResultSchema):
 
 
 completion_schema = CompletionSchema()
-completion_query_schema = CompletionQuerySchema()
+dry_run_query_schema = DryRunQuerySchema()
 completion_batch_schema = CompletionBatchSchema()
 provider_schema = ProviderSchema()
 suspension_schema = SuspensionSchema()

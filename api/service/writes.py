@@ -35,9 +35,9 @@ from api.service.records import recorded_by
 from api.service.schemas import revocation_schema
 from api.service.write_schemas import (
     completion_batch_schema,
-    completion_query_schema,
     completion_schema,
     correction_schema,
+    dry_run_query_schema,
     learner_batch_schema,
     learner_schema,
     provider_schema,
@@ -110,12 +110,19 @@ def _registration(data: dict[str, Any]) -> LearnerRegistration:
 
 
 async def post_learner(request: web.Request) -> web.Response:
+    dry_run: bool = load_query(request, dry_run_query_schema)["dry_run"]
     body = await read_json(request)
     if isinstance(body, dict) and "learners" in body:
-        return await _post_roster(request, body)
+        return await _post_roster(request, body, dry_run)
     data = load(learner_schema, body)
     check_jurisdiction_scope(request, data["jurisdiction"])
     registration = _registration(data)
+    if dry_run:
+        (outcome,) = await run_in_writer(request, lambda bank: bank.judge_learners([registration]))
+        if outcome.error is not None:
+            # Refused as the post would be: the same problem, nothing recorded.
+            raise outcome.error
+        return answer({"status": outcome.status, "position": outcome.position, "dry_run": True})
     result = await run_in_writer(request, lambda bank: bank.register_learner(registration))
     return answer_written(result)
 
@@ -131,7 +138,7 @@ def _roster_result(index: int, outcome: RegistrationOutcome) -> dict[str, Any]:
     return result
 
 
-async def _post_roster(request: web.Request, body: dict[str, Any]) -> web.Response:
+async def _post_roster(request: web.Request, body: dict[str, Any], dry_run: bool) -> web.Response:
     load(learner_batch_schema, body)
     items = batch_items(request, body, "learners")
     results: list[dict[str, Any] | None] = [None] * len(items)
@@ -151,10 +158,17 @@ async def _post_roster(request: web.Request, body: dict[str, Any]) -> web.Respon
             continue
         slots.append(index)
     scope = write_scope(request)
-    outcomes = await run_in_writer(request, lambda bank: bank.register_learners(registrations, scope=scope))
+
+    def command(bank: CreditBank) -> list[RegistrationOutcome]:
+        if dry_run:
+            return bank.judge_learners(registrations, scope=scope)
+        return bank.register_learners(registrations, scope=scope)
+
+    outcomes = await run_in_writer(request, command)
     for index, outcome in zip(slots, outcomes, strict=True):
         results[index] = _roster_result(index, outcome)
-    return answer(batch_answer([r for r in results if r is not None], request), 207)
+    final = batch_answer([r for r in results if r is not None], request)
+    return answer({**final, "dry_run": True} if dry_run else final, 207)
 
 
 def batch_items(request: web.Request, body: dict[str, Any], name: str) -> list[Any]:
@@ -280,7 +294,7 @@ async def _outcomes(request: web.Request, facts: list[CompletionFacts], dry_run:
 
 
 async def post_completions(request: web.Request) -> web.Response:
-    dry_run: bool = load_query(request, completion_query_schema)["dry_run"]
+    dry_run: bool = load_query(request, dry_run_query_schema)["dry_run"]
     body = await read_json(request)
     if isinstance(body, dict) and "completions" in body:
         return await _post_batch(request, body, dry_run)

@@ -130,6 +130,9 @@ PROBES: dict[tuple[str, str], Probe] = {
     ("POST", "/v1/learners/{learner_id}/roles"): Probe(
         "/v1/learners/P-0001/roles", "learner", body={"role": "teacher", "since": "2020-01-01"}
     ),
+    ("GET", "/v1/learners/{learner_id}/appointment-check"): Probe(
+        "/v1/learners/P-0001/appointment-check?role=principal&on=2026-11-26", "learner"
+    ),
     ("POST", "/v1/learners/{learner_id}/refusals"): Probe(
         "/v1/learners/P-0001/refusals",
         "learner",

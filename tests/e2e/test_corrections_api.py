@@ -62,6 +62,21 @@ async def test_correcting_a_teachers_school_shows_in_profile_history_and_time_tr
         rows = {v["learner_id"]: v for v in (await r.json())["learners"]}
         assert rows["T-0001"]["school"] == school, at
 
+    # A school's cohort as of a position before the correction lists her there, not at the
+    # school she was corrected to; at the correction, the other way round.
+    for at, school, listed in (
+        (corrected_at - 1, "绿园区第一实验小学", ["P-0001", "T-0001"]),
+        (corrected_at - 1, SECOND_SCHOOL, []),
+        (corrected_at, SECOND_SCHOOL, ["T-0001"]),
+    ):
+        r = await bank.client.get(
+            "/v1/eligibility",
+            params={"target": "teacher_cycle", "jurisdiction": "220106", "school": school, "at_position": str(at)},
+            headers=bank.auth("hr"),
+        )
+        assert r.status == 200, await r.text()
+        assert sorted(v["learner_id"] for v in (await r.json())["learners"]) == listed, (at, school)
+
     # The same values again record nothing.
     r = await patch(bank, {"school": SECOND_SCHOOL, "reason": "再次核对"})
     assert r.status == 200

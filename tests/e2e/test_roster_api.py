@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import asyncpg
+
+from ledger.vault import VAULT_TABLE
 from tests.e2e.conftest import Bank, settle
 
 
@@ -95,3 +98,73 @@ async def test_a_roster_is_refused_whole_when_its_envelope_is_wrong(bank: Bank) 
     assert "learners.1" in (await r.json())["errors"] or "learners[1]" in (await r.json())["detail"]
     r = await bank.client.get("/v1/learners/330300-000001", headers=bank.auth("admin"))
     assert r.status == 404
+
+
+async def test_a_dry_run_judges_every_item_on_the_ledger_and_records_nothing(bank: Bank) -> None:
+    r = await bank.client.post(
+        "/v1/schools",
+        headers=bank.auth("hr"),
+        json={"school_id": "S-1", "name": "绿园区第一小学", "jurisdiction": "220106", "kind": "urban", "teachers": 40},
+    )
+    assert r.status == 201, await r.text()
+    first = await post_roster(bank, [teacher(1, school="S-1")])
+    assert first["recorded"] == 1
+    head = await settle(bank)
+    enrolled = await _vault_entries(bank)
+    roster = [
+        teacher(0, school="S-1"),  # would be recorded
+        teacher(1, school="S-1"),  # registered already, the same details: the original position
+        teacher(1, school="S-1", name="别人"),  # repeated in the roster
+        teacher(2, school="S-9"),  # a school not on the district's roll
+        teacher(3, school="S-1", jurisdiction="330300"),  # outside this HR office's scope
+        teacher(4, school="S-1", hired_on="2015-02-30"),  # no such day
+    ]
+    r = await bank.client.post("/v1/learners?dry_run=true", headers=bank.auth("hr"), json={"learners": roster})
+    judged = await r.json()
+    assert r.status == 207 and judged["dry_run"] is True, judged
+    assert [x["status"] for x in judged["results"]] == ["recorded", "duplicate"] + ["rejected"] * 4
+    assert [x.get("code") for x in judged["results"][2:]] == [
+        "repeated_in_batch",
+        "unknown_school",
+        "forbidden",
+        "validation_failed",
+    ]
+    assert judged["results"][0]["position"] is None
+    assert judged["results"][1]["position"] == first["results"][0]["position"]
+    assert "learners[3].school" in judged["results"][3]["errors"]
+    assert (judged["recorded"], judged["duplicates"], judged["rejected"]) == (1, 1, 4)
+    assert judged["position"] == first["position"]  # the last position named: the duplicate's
+
+    # Nothing was written: the log's head is where it was, the new teacher is unknown everywhere,
+    # not even given a pseudonym in the vault.
+    assert await settle(bank) == head
+    assert await _vault_entries(bank) == enrolled
+    for path in ("/v1/learners/330300-000000", "/v1/learners/330300-000000/balance"):
+        r = await bank.client.get(path, headers=bank.auth("admin"))
+        assert r.status == 404, path
+    single = await bank.client.post("/v1/learners?dry_run=true", headers=bank.auth("hr"), json=roster[0])
+    assert single.status == 200
+    assert await single.json() == {"status": "recorded", "position": None, "dry_run": True}
+    # A single item the post would refuse is refused alike, with the same problem.
+    refused = await bank.client.post("/v1/learners?dry_run=true", headers=bank.auth("hr"), json=roster[3])
+    problem = await refused.json()
+    assert (refused.status, problem["code"], list(problem["errors"])) == (422, "unknown_school", ["school"])
+    assert await settle(bank) == head
+    assert await _vault_entries(bank) == enrolled
+
+    # The real post answers what the dry run said.
+    real = await bank.client.post("/v1/learners", headers=bank.auth("hr"), json={"learners": roster})
+    body = await real.json()
+    assert [x["status"] for x in body["results"]] == [x["status"] for x in judged["results"]]
+    assert "dry_run" not in body and body["recorded"] == 1
+    for query in ("dry_run=yes", "dryrun=true"):  # a misspelt dry run never registers for real
+        r = await bank.client.post(f"/v1/learners?{query}", headers=bank.auth("hr"), json=teacher(7))
+        assert r.status == 422, query
+
+
+async def _vault_entries(bank: Bank) -> int:
+    conn = await asyncpg.connect(**bank.database.asyncpg_kwargs())
+    try:
+        return int(await conn.fetchval(f"SELECT count(*) FROM {VAULT_TABLE}"))
+    finally:
+        await conn.close()

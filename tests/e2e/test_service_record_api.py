@@ -179,6 +179,37 @@ async def test_an_appointment_to_head_teacher_is_judged_refused_and_overridden_b
     )
 
 
+async def test_an_appointment_check_answers_the_verdict_the_write_would_and_records_nothing(bank: Bank) -> None:
+    await wenzhou(bank, "W-0005")
+    hr = bank.auth("foreign_hr")
+    check = await ok(
+        bank.client.get("/v1/learners/W-0005/appointment-check?role=head_teacher&on=2026-09-01", headers=hr), 200
+    )
+    assert check["judged"] is True and check["target"] == "head_teacher_post" and check["on"] == "2026-09-01"
+    assert check["may_appoint"] is False and check["verdict"]["eligible"] is False
+    pre_post = rule(check["verdict"], "pre-post-training")
+    assert pre_post["met"] is False and pre_post["source"]["article"]
+    # The write, asked the same, refuses on the same verdict: one rule, one state.
+    refused = await ok(
+        bank.client.post("/v1/learners/W-0005/roles", headers=hr, json={"role": "head_teacher", "since": "2026-09-01"}),
+        422,
+    )
+    assert refused["verdict"] == check["verdict"]
+    # Nothing was recorded by the check (nor by the refused write).
+    history = await ok(bank.client.get("/v1/learners/W-0005/history", headers=bank.auth("auditor")), 200)
+    assert [e["type"] for e in history["events"]].count("LearnerRoleStarted") == 0
+    assert check["position"] >= history["position"]
+    # A role not judged starts without a verdict; a role held already cannot start at all.
+    trainer = await ok(bank.client.get("/v1/learners/W-0005/appointment-check?role=trainer", headers=hr), 200)
+    assert trainer["judged"] is False and trainer["may_appoint"] is True and trainer["verdict"] is None
+    held = await ok(bank.client.get("/v1/learners/W-0005/appointment-check?role=teacher", headers=hr), 409)
+    assert held["code"] == "role_already_held"
+    # Another district's HR, and the teacher, may not ask.
+    await ok(bank.client.get("/v1/learners/W-0005/appointment-check?role=principal", headers=bank.auth("hr")), 403)
+    bad = await ok(bank.client.get("/v1/learners/W-0005/appointment-check?role=mayor", headers=hr), 422)
+    assert "role" in bad["errors"]
+
+
 async def test_a_paper_certificate_counts_for_certificate_held_and_is_shown_as_attested(bank: Bank) -> None:
     await wenzhou(bank, "W-0003")
     before = await verdict(bank, "W-0003", "head_teacher_post", on="2026-09-01")

@@ -167,6 +167,29 @@ async def test_who_reaches_25_years_of_head_teacher_service_this_school_year(ban
     assert (await r.json())["counts"] == page["counts"]
 
 
+async def test_a_schools_milestones_at_a_past_position_list_who_was_there_then(bank: Bank) -> None:
+    await register(bank, "W-25-A", "1999-08-25", [{"role": "head_teacher", "since": "2001-09-01"}])
+    r = await bank.client.patch(
+        "/v1/learners/W-25-A",
+        headers=bank.auth(WENZHOU_HR),
+        json={"school": "温州市第三实验小学", "name": "陈晶", "reason": "调入第三实验小学"},
+    )
+    assert r.status == 201, await r.text()
+    corrected = int((await r.json())["position"])
+
+    async def listed(school: str, at: int) -> list[tuple[str, str, str]]:
+        query = f"jurisdiction=330300&role=head_teacher&years=25&school_year=2026-2027&at_position={at}"
+        r = await bank.client.get(f"/v1/milestones?{query}&school={school}", headers=bank.auth(WENZHOU_HR))
+        assert r.status == 200, await r.text()
+        return [(row["learner_id"], row["name"], row["school"]) for row in (await r.json())["learners"]]
+
+    # Before the correction she was at the second school, under her name then.
+    assert await listed("温州市第二实验小学", corrected - 1) == [("W-25-A", "陈静", "温州市第二实验小学")]
+    assert await listed("温州市第三实验小学", corrected - 1) == []
+    assert await listed("温州市第二实验小学", corrected) == []
+    assert await listed("温州市第三实验小学", corrected) == [("W-25-A", "陈晶", "温州市第三实验小学")]
+
+
 async def test_cohorts_list_only_those_a_target_is_for_with_totals(bank: Bank) -> None:
     await register(
         bank,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import inspect
 
-from api.service import audit, certificates, ops
+from api.service import appointments, audit, certificates, ops
 from api.service.routes import ROUTES
 
 PRIMARY_ONLY = {
@@ -22,6 +22,8 @@ PRIMARY_ONLY = {
     audit.get_institution_audit: "the audit routes stay on the primary",
     # A revocation must show at once in the list a verifier fetches, not after a lag.
     certificates.get_status_list: "a revocation shows at once",
+    # The appointment check is the write's dry run: the ledger judges on the event store.
+    appointments.get_appointment_check: "judges on the event store, as the write would",
     # Readiness and metrics report the primary's own state (and the standbys' beside it).
     ops.readyz: "reports whether the primary answers",
     ops.metrics: "reports the primary's positions and pool",

@@ -26,6 +26,7 @@ from ledger.errors import (
     OutsideJurisdiction,
     PriorCertificateConflict,
     RefusalConflict,
+    RoleAlreadyHeld,
     ServiceRecordInFuture,
     UnknownCode,
 )
@@ -188,6 +189,25 @@ def test_an_appointment_to_head_teacher_is_judged_and_an_admin_may_override() ->
     written = bank.start_role(LI_HUA, "head_teacher", date(2026, 9, 1), override_reason="学校急需", recorded_by=ADMIN)
     assert written.detail is not None and written.detail["appointment"]["overridden"] is True
     assert bank.standing(LI_HUA).facts.roles[-1].role == "head_teacher"
+
+
+def test_the_dry_run_of_an_appointment_judges_as_the_write_and_saves_nothing() -> None:
+    bank = wenzhou_bank()
+    before = len(list(all_notifications(bank)))
+    judged = bank.judge_appointment(LI_HUA, "head_teacher", date(2026, 9, 1), scope="330300")
+    assert judged.verdict is not None and judged.verdict["eligible"] is False
+    assert judged.position == before
+    with pytest.raises(AppointmentNotEligible) as refused:
+        bank.start_role(LI_HUA, "head_teacher", date(2026, 9, 1), scope="330300", recorded_by=HR)
+    assert refused.value.context["verdict"] == judged.verdict
+    assert len(list(all_notifications(bank))) == before
+    # What would refuse the spell itself is refused by the dry run too; other roles are not judged.
+    with pytest.raises(OutsideJurisdiction):
+        bank.judge_appointment(LI_HUA, "head_teacher", date(2026, 9, 1), scope="220106")
+    with pytest.raises(RoleAlreadyHeld):
+        bank.judge_appointment(LI_HUA, "teacher", date(2026, 9, 1), scope="330300")
+    assert bank.judge_appointment(LI_HUA, "trainer", date(2026, 9, 1)).verdict is None
+    assert len(list(all_notifications(bank))) == before
 
 
 def test_other_roles_and_jurisdictions_without_the_target_are_not_judged() -> None:

@@ -104,15 +104,15 @@ def test_the_header_language_and_the_format_asked_for() -> None:
 
 
 def test_a_code_cell_follows_the_headers_and_keeps_a_code_it_has_no_label_for() -> None:
-    assert spreadsheet.coded("category", "ethics", "zh") == "师德/职业道德"
-    assert spreadsheet.coded("category", "ethics", "en") == "professional ethics"
-    assert spreadsheet.coded("category", "ethics", "code") == "ethics"  # for programs
-    assert spreadsheet.coded("level", "provincial", "zh") == "省级"
-    assert spreadsheet.coded("posting_status", "revoked", "zh") == "已撤销"
-    assert spreadsheet.coded("audit_section", "rejected", "zh") == "被拒绝"
+    assert spreadsheet.term("category", "ethics", "zh") == "师德/职业道德"
+    assert spreadsheet.term("category", "ethics", "en") == "professional ethics"
+    assert spreadsheet.term("category", "ethics", "code") == "ethics"  # for programs
+    assert spreadsheet.term("level", "provincial", "zh") == "省级"
+    assert spreadsheet.term("posting_status", "revoked", "zh") == "已撤销"
+    assert spreadsheet.term("audit_section", "rejected", "zh") == "被拒绝"
     # A jurisdiction's own category (no national label): the code as it is, never empty.
-    assert spreadsheet.coded("category", "jl_rural_special", "zh") == "jl_rural_special"
-    assert spreadsheet.coded("assessment", None, "zh") == ""
+    assert spreadsheet.term("category", "jl_rural_special", "zh") == "jl_rural_special"
+    assert spreadsheet.term("assessment", None, "zh") == ""
 
 
 def test_every_export_column_has_labels() -> None:

@@ -18,6 +18,7 @@ from typing import Any
 import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from openpyxl import Workbook
 
 import ledger
 from api import auth, console
@@ -141,3 +142,23 @@ async def signed_in(browser: Any, bank: Console, role: str, *, width: int = 1200
 async def shot(page: Any, name: str, *, full_page: bool = True) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
+
+
+def workbook(path: Path, headers: list[str], rows: list[list[Any]]) -> Path:
+    """An xlsx of one sheet as a clerk fills it in: a header row, then the rows as given
+    (a number stays a number cell, a datetime a date cell)."""
+    book = Workbook()
+    sheet = book.active
+    sheet.append(headers)
+    for row in rows:
+        sheet.append(row)
+    book.save(path)
+    return path
+
+
+async def upload(page: Any, url: str, path: Path) -> None:
+    """Choose ``path`` on the upload page at ``url`` and send it (the page's dry run)."""
+    await page.goto(url)
+    await page.set_input_files("input[name=file]", str(path))
+    async with page.expect_navigation():
+        await page.click("main button[type=submit]")

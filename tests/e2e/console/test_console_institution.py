@@ -9,29 +9,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from openpyxl import Workbook
-
 from tests.e2e.conftest import settle
-from tests.e2e.console.conftest import TEACHERS, Console, shot, signed_in
+from tests.e2e.console.conftest import TEACHERS, Console, shot, signed_in, upload, workbook
 
 HEADERS = ["记录编号", "教师编号", "课程代码", "课程名称", "类别", "级别", "学时", "考核结果", "完成日期"]
 
 
-def _book(path: Path, headers: list[str], rows: list[list[Any]]) -> Path:
-    book = Workbook()
-    sheet = book.active
-    sheet.append(headers)
-    for row in rows:
-        sheet.append(row)
-    book.save(path)
-    return path
-
-
 async def _upload(page: Any, bank: Console, path: Path) -> None:
-    await page.goto(bank.base + "/console/institution/upload")
-    await page.set_input_files("input[name=file]", str(path))
-    async with page.expect_navigation():
-        await page.click("main button[type=submit]")
+    await upload(page, bank.base + "/console/institution/upload", path)
 
 
 async def _press(page: Any, selector: str) -> None:
@@ -61,7 +46,7 @@ async def test_upload_dry_run_then_commit_then_the_same_file_again(browser: Any,
         ["ETH-2", "220106201500003", "ETH-2026", "师德师风专题", "ethics", "provincial", "3", "pass", "2026-05-11"],
         ["ONL-1", "220106201500003", "ONL-7", "网络研修", "远程/网络研修", "国家级", 12, "优秀", "2026-06-01"],
     ]
-    path = _book(tmp_path / "completions.xlsx", HEADERS, rows)
+    path = workbook(tmp_path / "completions.xlsx", HEADERS, rows)
     page = await signed_in(browser, bank, "institution")
     await shot(page, "institution")
     before = await _events(bank)
@@ -122,7 +107,7 @@ async def test_two_thousand_rows_three_rejected_in_chinese_fixed_and_nothing_dou
     # The registrar's own headers: the teacher number is "工号"; the mapping is chosen once.
     headers = [h if h != "教师编号" else "工号" for h in HEADERS]
     page = await signed_in(browser, bank, "institution")
-    await _upload(page, bank, _book(tmp_path / "bad.xlsx", headers, _big(bad=True)))
+    await _upload(page, bank, workbook(tmp_path / "bad.xlsx", headers, _big(bad=True)))
     assert await page.inner_text("#n-rejected") == "2000"  # no column is the teacher number yet
     await page.select_option("select[name='map.learner_id']", "工号")
     await _press(page, "#dry-run-again")
@@ -145,7 +130,7 @@ async def test_two_thousand_rows_three_rejected_in_chinese_fixed_and_nothing_dou
 
     # Fixed, and uploaded again: the mapping is remembered, nothing is doubled.
     fixed = _big(bad=False)
-    await _upload(page, bank, _book(tmp_path / "fixed.xlsx", headers, fixed))
+    await _upload(page, bank, workbook(tmp_path / "fixed.xlsx", headers, fixed))
     assert await page.input_value("select[name='map.learner_id']") == "工号"
     assert await page.inner_text("#n-recorded") == "3" and await page.inner_text("#n-duplicate") == "1997"
     await _press(page, "#commit")
