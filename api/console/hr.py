@@ -10,13 +10,11 @@ and the learner page it links to is again the API's to allow or refuse.
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
 from typing import Any, Final
 
 from aiohttp import web
 
 from api.console import evidence, labels
-from api.console.bank_api import Api, Reply
 from api.console.web import Page, page, problem_words
 from api.service.context import SERVICES
 from projections.queries import find_learners
@@ -30,22 +28,6 @@ def _jurisdiction(current: Page) -> str:
     asked = current.request.query.get("jurisdiction", "").strip()
     assert current.session is not None
     return asked or current.session.scope.get("jurisdiction") or "CN"
-
-
-async def _cohort(api: Api, target: str, jurisdiction: str, school: str | None) -> Reply:
-    """Every learner's verdict in scope, page after page (the API's cursor)."""
-    rows: list[dict[str, Any]] = []
-    after = ""
-    while True:
-        reply = await api.get(
-            "/v1/eligibility", target=target, jurisdiction=jurisdiction, school=school, after=after, limit=1000
-        )
-        if not reply.ok:
-            return reply
-        rows.extend(reply.data["learners"])
-        after = reply.data.get("next_after") or ""
-        if not after:
-            return Reply(200, {**reply.data, "learners": rows})
 
 
 def _missing_text(missing: list[dict[str, Any]], lang: str) -> str:
@@ -64,32 +46,48 @@ def _missing_text(missing: list[dict[str, Any]], lang: str) -> str:
     return "；".join(parts)
 
 
+#: Learners short of the target shown per page of the dashboard (the API's cursor pages on).
+SHORT_PAGE: Final = 100
+
+
 @page(COHORT_READERS)
 async def cohort(current: Page) -> web.StreamResponse:
+    """Counts of the whole jurisdiction per school (one judging of every learner, by the API's
+    totals) and one page of who is short, judged at the same position and day."""
     q = current.request.query
     target = q.get("target") or DEFAULT_TARGET
     jurisdiction = _jurisdiction(current)
     school = q.get("school") or None
     api = current.api
-    targets, reply = await asyncio.gather(
-        api.get("/v1/targets", jurisdiction=jurisdiction), _cohort(api, target, jurisdiction, None)
+    targets, totals = await asyncio.gather(
+        api.get("/v1/targets", jurisdiction=jurisdiction),
+        api.get("/v1/eligibility", target=target, jurisdiction=jurisdiction, limit=1, totals="true"),
     )
-    if not reply.ok:
-        return current.render("error.html", status=reply.status, message=problem_words(reply, current.lang))
-    every = reply.data["learners"]
-    schools = sorted({r["school"] or "" for r in every})
-    rows = [r for r in every if school is None or r["school"] == school]
-    counts = Counter("yes" if r["eligible"] else ("no" if r["eligible"] is False else "na") for r in rows)
-    per_school: dict[str, Counter[str]] = {}
-    for r in every:
-        per_school.setdefault(r["school"] or "", Counter())[
-            "yes" if r["eligible"] else "no" if r["eligible"] is False else "na"
-        ] += 1
-    short = [{**r, "missing_text": _missing_text(r["missing"], current.lang)} for r in rows if r["eligible"] is False]
+    if not totals.ok:
+        return current.render("error.html", status=totals.status, message=problem_words(totals, current.lang))
+    on, position = totals.data["on"], totals.data["position"]
+    short_page = await api.get(
+        "/v1/eligibility",
+        target=target,
+        jurisdiction=jurisdiction,
+        school=school,
+        eligible="false",
+        on=on,
+        at_position=position,
+        after=q.get("after", ""),
+        limit=SHORT_PAGE,
+        totals="false",
+    )
+    if not short_page.ok:
+        return current.render("error.html", status=short_page.status, message=problem_words(short_page, current.lang))
+    per_school: dict[str, dict[str, int]] = totals.data["counts_by_school"]
+    found = per_school.get(school or "", {}) if school else totals.data["counts"]
+    counts = {"yes": found.get("eligible", 0), "no": found.get("not_eligible", 0), "na": found.get("not_applicable", 0)}
+    short = [{**r, "missing_text": _missing_text(r["missing"], current.lang)} for r in short_page.data["learners"]]
     chart = {
         "labels": list(per_school),
-        "eligible": [c["yes"] for c in per_school.values()],
-        "not_eligible": [c["no"] for c in per_school.values()],
+        "eligible": [c["eligible"] for c in per_school.values()],
+        "not_eligible": [c["not_eligible"] for c in per_school.values()],
     }
     return current.render(
         "hr_cohort.html",
@@ -97,12 +95,13 @@ async def cohort(current: Page) -> web.StreamResponse:
         targets=[t["target"] for t in targets.data.get("targets", [])] if targets.ok else [target],
         jurisdiction=jurisdiction,
         school=school or "",
-        schools=schools,
+        schools=[s for s in per_school if s],
         counts=counts,
         short=short,
+        next_after=short_page.data.get("next_after"),
         chart=chart,
-        on=reply.data.get("on"),
-        position=reply.data.get("position"),
+        on=on,
+        position=position,
     )
 
 

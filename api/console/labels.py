@@ -245,6 +245,7 @@ WORDS: Final[dict[str, tuple[str, str]]] = {
     "revoke_short": ("撤销", "Revoke"),
     "revoke_reason": ("撤销原因", "Reason to revoke"),
     "next_page": ("下一页（更早）", "Next page (older)"),
+    "next_short": ("后面的未达标人员", "More who are short"),
     "first_page": ("回到最新", "Back to the newest"),
     "no_postings": ("该范围内没有上报记录。", "Nothing posted in this range."),
     "evaluation_summary": ("学员评价汇总（匿名）", "Evaluations by learners (anonymous)"),

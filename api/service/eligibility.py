@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import date
-from typing import Any
+from typing import Any, Final
 
 import asyncpg
 from aiohttp import web
@@ -317,6 +317,14 @@ async def _cohort_rows(
             yield f.learner_id, _cohort_row(f, verdict)
 
 
+#: How a verdict is counted in a cohort's totals.
+_COUNTED: Final = {True: "eligible", False: "not_eligible", None: "not_applicable"}
+
+
+def _no_counts() -> dict[str, int]:
+    return {"eligible": 0, "not_eligible": 0, "not_applicable": 0}
+
+
 async def get_cohort(request: web.Request) -> web.StreamResponse:
     query = load_query(request, cohort_query_schema)
     check_jurisdiction_scope(request, query["jurisdiction"])
@@ -333,10 +341,13 @@ async def get_cohort(request: web.Request) -> web.StreamResponse:
         # judged, the page stops filling at ``limit`` and the rest is only counted. That costs a
         # CSV export, so by default only the first page carries them.
         totals = query.get("totals", query["after"] == "")
-        counts = {"eligible": 0, "not_eligible": 0, "not_applicable": 0}
+        counts = _no_counts()
+        by_school: dict[str, dict[str, int]] = {}
         start = "" if totals else query["after"]
         async for learner_id, row in _cohort_rows(conn, query, on, position, start, query["limit"]):
-            counts[{True: "eligible", False: "not_eligible", None: "not_applicable"}[row["eligible"]]] += 1
+            kind = _COUNTED[row["eligible"]]
+            counts[kind] += 1
+            by_school.setdefault(row["school"] or "", _no_counts())[kind] += 1
             if learner_id <= query["after"]:
                 continue  # before the page: counted only
             if len(rows) < query["limit"]:
@@ -356,6 +367,7 @@ async def get_cohort(request: web.Request) -> web.StreamResponse:
             "on": on.isoformat(),
             "position": position,
             "counts": counts if totals else None,
+            "counts_by_school": dict(sorted(by_school.items())) if totals else None,
             "learners": rows,
             "next_after": cursor,
         }

@@ -391,7 +391,8 @@ ROUTES: tuple[Route, ...] = (
         eligibility.get_cohort,
         "Verdicts for every learner in scope, paged; filters role (held on the day judged), school and "
         "applies=true (only learners the target is for); counts (eligible, not eligible, not applicable) over "
-        "the whole filtered cohort on the first page or with totals=true; Accept: text/csv (UTF-8 with BOM) "
+        "the whole filtered cohort on the first page or with totals=true, and per school (counts_by_school; "
+        'a learner without a school under ""); Accept: text/csv (UTF-8 with BOM) '
         "or the xlsx type for all of them as a spreadsheet (headers by lang or Accept-Language)",
         frozenset({"admin", "hr", "auditor"}),
         query=policy_schemas.cohort_query_schema,

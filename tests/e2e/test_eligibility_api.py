@@ -103,6 +103,8 @@ async def test_cohort_as_json_and_as_csv_with_bom(bank: Bank) -> None:
     # The prospective principal holds no teacher role: the yearly online hours are not for her.
     assert {row["learner_id"]: row["eligible"] for row in page["learners"]} == {"P-0001": None, "T-0001": False}
     assert page["counts"] == {"eligible": 0, "not_eligible": 1, "not_applicable": 1}
+    # The same totals per school (both teach at the same school here).
+    assert page["counts_by_school"] == {"绿园区第一实验小学": page["counts"]}
     r = await bank.client.get(f"/v1/eligibility?{query}&eligible=true", headers=bank.auth("hr"))
     assert (await r.json())["learners"] == []
     r = await bank.client.get(f"/v1/eligibility?{query}&limit=1", headers=bank.auth("hr"))
