@@ -7,10 +7,9 @@ Invariants:
   the event index shows of it anyway), ``rm_evaluation_ballots`` one row per ballot of a
   ``Tallied`` event, with the tally's position: the ballots as published, five or more at a
   time, never linked to a receipt or a mark;
-- a programme shows nothing of its ballots, not even how many it received (``withheld``),
-  until ``TALLY_SIZE`` are published: a group smaller than that hides its writers less; from
-  then on the count received, the averages and counts per score of the published ballots,
-  and their comments sorted by text (an order of their own, not of arrival);
+- a programme shows only its count of ballots until ``TALLY_SIZE`` are published; from then
+  on the averages and counts per score of the published ballots, and their comments sorted
+  by text (an order of their own, not of arrival);
 - reads take a position bound (``at_position``, ``as_of``) like every read of the bank;
 - nothing here writes outside ``apply`` (called inside the runner's transaction).
 """
@@ -163,8 +162,8 @@ def _average(total: int, count: int) -> str:
 async def programme_evaluations(
     conn: Any, provider_id: str, programme: str | None, at_position: int | None
 ) -> list[dict[str, Any]]:
-    """Per programme of the provider (or only ``programme``): from ``TALLY_SIZE`` published
-    on, the count of ballots, their averages, counts per score and comments; below, none."""
+    """Per programme of the provider (or only ``programme``): the count of ballots and,
+    from ``TALLY_SIZE`` published on, their averages, counts per score and comments."""
     upper = bound(at_position)
     boxes = await conn.fetch(
         "SELECT b.box_id, b.programme,"
@@ -207,8 +206,7 @@ def _programme(code: str, received: int, ballots: Sequence[Any]) -> dict[str, An
         comments = sorted(b["comment"] for b in ballots if b["comment"] is not None)
     return {
         "programme": code,
-        "count": received if shown else None,
-        "withheld": not shown,
+        "count": received,
         "published": published,
         "minimum": TALLY_SIZE,
         "scores": scores,

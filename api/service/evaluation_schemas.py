@@ -7,16 +7,7 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, validate
 
-from api.service.schemas import (
-    JURISDICTION_PATTERN,
-    Answer,
-    Day,
-    FullMatch,
-    ReadQuerySchema,
-    Strict,
-    Text,
-    identifier,
-)
+from api.service.schemas import JURISDICTION_PATTERN, Day, FullMatch, ReadQuerySchema, Strict, Text, identifier
 from ledger.evaluation import COMMENT_LENGTH, FINDINGS_LENGTH, REVIEW_KINDS
 
 
@@ -64,49 +55,6 @@ class RankingQuerySchema(ReadQuerySchema):
     jurisdiction = fields.String(
         required=True, validate=FullMatch(JURISDICTION_PATTERN, error="CN or a six-digit division code")
     )
-
-
-class CriterionSummarySchema(Answer):
-    average = fields.String(required=True, metadata={"description": "two decimals, e.g. 4.00"})
-    counts = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
-
-
-class ProgrammeEvaluationsSchema(Answer):
-    """A programme's evaluations: nothing but ``withheld`` while fewer than ``minimum`` are
-    published (a smaller group would hide its writers less)."""
-
-    programme = fields.String(required=True)
-    count = fields.Integer(
-        required=True, allow_none=True, metadata={"description": "evaluations received; null while withheld"}
-    )
-    withheld = fields.Boolean(required=True, metadata={"description": "true while fewer than minimum are published"})
-    published = fields.Integer(required=True, metadata={"description": "0 while withheld, else minimum or more"})
-    minimum = fields.Integer(required=True)
-    scores = fields.Dict(
-        keys=fields.String(),
-        values=fields.Nested(CriterionSummarySchema),
-        required=True,
-        allow_none=True,
-        metadata={"description": "per criterion (content, teaching, organisation); null while withheld"},
-    )
-    comments = fields.List(fields.String(), required=True, allow_none=True)
-
-
-class ProviderReviewSchema(Answer):
-    kind = fields.String(required=True, metadata={"enum": list(REVIEW_KINDS)})
-    on = fields.Date(required=True)
-    findings = fields.String(required=True)
-    rating = fields.Integer(required=True)
-    position = fields.Integer(required=True)
-    event_id = fields.String(required=True)
-
-
-class ProviderEvaluationsSchema(Answer):
-    provider_id = fields.String(required=True)
-    minimum = fields.Integer(required=True)
-    programmes = fields.List(fields.Nested(ProgrammeEvaluationsSchema), required=True)
-    reviews = fields.List(fields.Nested(ProviderReviewSchema), required=True)
-    position = fields.Integer(required=True)
 
 
 evaluation_schema = EvaluationSchema()

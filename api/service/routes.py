@@ -587,12 +587,11 @@ ROUTES: tuple[Route, ...] = (
         "GET",
         "/v1/providers/{provider_id}/evaluations",
         evaluations.get_provider_evaluations,
-        "Per programme (or ?programme=CODE), from 5 published on: the count of evaluations, their averages, "
-        "counts per score and comments (sorted by text); below 5 nothing, not even the count (withheld: true, "
-        "count null); with the provider's expert and third-party reviews",
+        "Per programme (or ?programme=CODE): the count of evaluations, and from 5 published on their averages, "
+        "counts per score and comments (sorted by text); with the provider's expert and third-party reviews",
         frozenset({"admin", "hr", "auditor", "institution"}),
         query=evaluation_schemas.provider_evaluations_query_schema,
-        responses={200: ("evaluations and reviews", evaluation_schemas.ProviderEvaluationsSchema())},
+        responses={200: ("evaluations and reviews", None)},
     ),
     Route(
         "POST",
