@@ -28,8 +28,9 @@ Invariants:
   recomputation per learner per batch (``refresh``), from their ``rm_completions`` rows.
   A batch of ``DEFER_AT`` events or more (a rebuild, a catch-up) instead drops the answers
   it touches and lists their learners in ``rm_balance_pending``, and ``settle`` stores them
-  once the runner has caught up: once per learner, not once per batch they appear in. A
-  learner without a stored answer is read the plain way, so nothing is ever answered stale;
+  once the runner has caught up: once per learner, not once per batch they appear in (and
+  so for every learner of a database projected before this table existed). A learner
+  without a stored answer is read the plain way, so nothing is ever answered stale;
 - an erasure's scrub renames the row like every other ``learner_id``; nothing in the
   bytes names the learner.
 """
@@ -69,10 +70,15 @@ CREATE TABLE IF NOT EXISTS rm_balance_answers (
     position bigint NOT NULL,
     answer bytea NOT NULL
 );
--- Learners whose answer a long batch dropped, for settle to store.
-CREATE TABLE IF NOT EXISTS rm_balance_pending (
-    learner_id text PRIMARY KEY
-);
+-- Learners whose answer a long batch dropped, for settle to store. Made once: the learners
+-- projected before there were stored answers (none in a new database) are its first rows.
+DO $$
+BEGIN
+    IF to_regclass('rm_balance_pending') IS NULL THEN
+        CREATE TABLE rm_balance_pending (learner_id text PRIMARY KEY);
+        INSERT INTO rm_balance_pending SELECT learner_id FROM rm_learners;
+    END IF;
+END $$;
 """
 TOPICS: Final = frozenset({LEARNER_REGISTERED, COMPLETION_RECORDED, COMPLETION_REVOKED})
 
@@ -274,12 +280,15 @@ async def apply(conn: Any, events: Sequence[Decoded]) -> None:
         await conn.execute("INSERT INTO rm_balance_pending SELECT unnest($1::text[]) ON CONFLICT DO NOTHING", learners)
 
 
-async def settle(conn: Any) -> int:
-    """Store the answers long batches left pending, ``SETTLE_CHUNK`` learners a transaction,
-    each locking the tracking row as a batch does (so none runs in between); answer how many."""
+async def settle(conn: Any, *, chunks: int | None = None) -> int:
+    """Store the answers long batches left pending, ``SETTLE_CHUNK`` learners a transaction
+    (at most ``chunks`` of them), each locking the tracking row as a batch does (so none
+    runs in between); answer how many."""
     done = 0
     # Asked first outside a transaction: the runner asks whenever it has caught up.
-    while await conn.fetchval("SELECT EXISTS (SELECT 1 FROM rm_balance_pending)"):
+    while (chunks is None or done < chunks * SETTLE_CHUNK) and await conn.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM rm_balance_pending)"
+    ):
         async with conn.transaction():
             await conn.execute(f"SELECT 1 FROM {TRACKING_TABLE} WHERE projection = $1 FOR UPDATE", PROJECTION)
             learners = [

@@ -519,9 +519,9 @@ class ProjectionRunner:
                         continue
                     log.info("projection runner is now the applier")
                     self._loaded = False
-                if await self._apply_next(conn) < self._batch_size:
-                    # Caught up: what long batches left for later is stored now.
-                    await balance_answer.settle(conn)
+                # Caught up: what long batches left for later is stored, a chunk at a time
+                # so that new events wait for one chunk at most.
+                if await self._apply_next(conn) < self._batch_size and not await balance_answer.settle(conn, chunks=1):
                     await self._sleep(self._poll_interval)
         finally:
             self._active = False

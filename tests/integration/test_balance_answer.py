@@ -222,3 +222,28 @@ def test_an_erased_learner_keeps_no_stored_answer_under_their_number(database: D
         assert await BalanceReader().balance(conn, "T-ERASE-9", at_position=10**9, today=TODAY, **_CYCLE) is None
 
     asyncio.run(read_projected(database, check))
+
+
+def test_a_database_projected_before_stored_answers_gets_them_once_caught_up(database: Database) -> None:
+    bank = CreditBank(database.event_store_env(), today=lambda: TODAY)
+    try:
+        prepare(bank)
+        register(bank, "C1")
+        run(bank, "C1", [("post", [("online", Decimal("6"), "pass", date(2025, 3, 1))] * 2), ("revoke", 0)])
+    finally:
+        bank.close()
+
+    async def live(conn: asyncpg.Connection) -> tuple[int, bytes]:
+        return await _stored(conn, "C1")
+
+    before = asyncio.run(read_projected(database, live))
+
+    async def as_before_the_table(conn: asyncpg.Connection) -> int:
+        await conn.execute("DROP TABLE rm_balance_answers, rm_balance_pending")
+        await ensure_schema(conn)  # what the next start runs: every learner is pending
+        assert await conn.fetchval("SELECT count(*) FROM rm_balance_answers") == 0
+        return int(await conn.fetchval("SELECT count(*) FROM rm_balance_pending WHERE learner_id = 'C1'"))
+
+    assert asyncio.run(read_projected(database, as_before_the_table)) == 1
+    # The next catch-up stores the same answer, at the same position, as applying did.
+    assert asyncio.run(read_projected(database, live)) == before
