@@ -4,12 +4,17 @@ The plain version, ``plain_balance``, asks three questions in three round trips:
 learner is (their jurisdiction and school, for the scope check), their completions
 (``queries.learner_balance``) and the credit ratio in force for their jurisdiction
 (``policies.credit_ratio_in_force``). ``balance`` asks them in one statement and keeps the
-ratio in memory.
+ratio in memory; where the projection's stored answer holds for the position asked
+(``projections.balance_answer``), that statement reads it instead of the completions, so
+the read's cost does not grow with the learner's history.
 
 Invariants:
-- ``balance`` answers exactly what ``plain_balance`` answers, for every learner, position
-  and day (``tests/integration/test_balance_properties.py`` compares them);
-- one round trip when the ratio is remembered, two when it is not;
+- ``balance`` answers exactly what ``plain_balance`` answers, byte for byte, for every
+  learner, position and day (``tests/integration/test_balance_properties.py`` and
+  ``test_balance_answer.py`` compare them);
+- one round trip when the ratio is remembered and the stored answer holds, one more for
+  each that does not (a position before the answer's, a cycle setting other than
+  ``balance_answer.CYCLE``, a cycle after today's);
 - the ratio remembered is exact: it depends only on the policies published by the
   position, and those are the same set for every position with the same last
   publication at or before it, so it is keyed by (jurisdiction, day, that last
@@ -23,9 +28,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Final
 
+import orjson
+
 from ledger.credits import Ratio, with_credits
 from projections import eventlog, queries
 from projections import policies as policy_reads
+from projections.balance_answer import CYCLE, Filler
 
 #: The parts of a balance that carry hours (and so credits, where a ratio is in force).
 _WITH_HOURS: Final = ("total", "by_category", "by_year", "cycles")
@@ -42,17 +50,30 @@ _BALANCE_SQL: Final = (
     " WHERE l.learner_id = $1 ORDER BY c.completed_on, c.recorded_position"
 )
 
+# The learner's row, their stored answer and the last policy publication by the position.
+_STORED_SQL: Final = (
+    "SELECT l.jurisdiction AS learner_jurisdiction, l.school AS learner_school,"
+    " (SELECT max(published_position) FROM rm_policies WHERE published_position <= $2) AS policy_position,"
+    " a.position AS answer_position, a.answer"
+    " FROM rm_learners l LEFT JOIN rm_balance_answers a ON a.learner_id = l.learner_id"
+    " WHERE l.learner_id = $1"
+)
+
 #: Bounded: (jurisdiction, day, policy position) keys; a day's worth is a few hundred.
 _RATIO_MEMO_SIZE: Final = 4096
 
 
 @dataclass(frozen=True)
 class Balance:
-    """A learner's balance as the read answers it, and where the learner is (for scope)."""
+    """A learner's balance as the read answers it (encoded), and where the learner is (for scope)."""
 
     jurisdiction: str
     school: str | None
-    answer: dict[str, Any]
+    body: bytes
+
+    @property
+    def answer(self) -> dict[str, Any]:
+        return dict(orjson.loads(self.body))
 
 
 def credited(balance: dict[str, Any], ratio: Ratio | None) -> dict[str, Any]:
@@ -88,7 +109,7 @@ async def plain_balance(
         cycle_years=cycle_years,
     )
     ratio = await policy_reads.credit_ratio_in_force(conn, where[0], today, at_position)
-    return Balance(where[0], where[1], credited(found, ratio))
+    return Balance(where[0], where[1], orjson.dumps(credited(found, ratio)))
 
 
 class BalanceReader:
@@ -96,6 +117,7 @@ class BalanceReader:
 
     def __init__(self) -> None:
         self._ratios: dict[tuple[str, date, int], Ratio | None] = {}
+        self._filler = Filler()
 
     async def balance(
         self,
@@ -108,7 +130,19 @@ class BalanceReader:
         cycle_years: int,
     ) -> Balance | None:
         """What ``plain_balance`` answers (``None``: no such learner)."""
-        rows = await conn.fetch(_BALANCE_SQL, learner_id, eventlog.bound(at_position))
+        bound = eventlog.bound(at_position)
+        if (cycle_anchor_year, cycle_years) == CYCLE:
+            row = await conn.fetchrow(_STORED_SQL, learner_id, bound)
+            if row is None:
+                return None
+            # An answer stored after the position asked may hold events it must not count.
+            if row["answer"] is not None and row["answer_position"] <= bound:
+                where: str = row["learner_jurisdiction"]
+                ratio = await self._ratio(conn, where, today, at_position, int(row["policy_position"] or 0))
+                body = self._filler.filled(row["answer"], learner_id, at_position=at_position, today=today, ratio=ratio)
+                if body is not None:
+                    return Balance(where, row["learner_school"], body)
+        rows = await conn.fetch(_BALANCE_SQL, learner_id, bound)
         if not rows:
             return None
         first = rows[0]
@@ -122,7 +156,7 @@ class BalanceReader:
             cycle_years=cycle_years,
         )
         ratio = await self._ratio(conn, jurisdiction, today, at_position, int(first["policy_position"] or 0))
-        return Balance(jurisdiction, first["learner_school"], credited(found, ratio))
+        return Balance(jurisdiction, first["learner_school"], orjson.dumps(credited(found, ratio)))
 
     async def _ratio(
         self, conn: Any, jurisdiction: str, day: date, at_position: int, policy_position: int

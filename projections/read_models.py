@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from projections import (
+    balance_answer,
     certificates,
     core,
     degree_credits,
@@ -47,6 +48,10 @@ class ReadModel:
 READ_MODELS: Final = (
     ReadModel("core", core.TABLES, core.DDL, core.TOPICS),
     ReadModel("policies", policies.TABLES, policies.DDL, frozenset({policies.POLICY_PUBLISHED})),
+    # Reads the completions ``projections.apply`` has just written for the batch.
+    ReadModel(
+        "balance answers", balance_answer.TABLES, balance_answer.DDL, balance_answer.TOPICS, apply=balance_answer.apply
+    ),
     ReadModel(
         "certificates",
         certificates.TABLES,

@@ -23,6 +23,9 @@ Invariants:
   by the transaction that applies it, so the notice exists exactly when the batch does. A
   process that does not apply follows the notices (``heard_applied``) and asks
   ``rm_tracking`` whenever it may have missed one (``applied_position``, ``lost_track``);
+- once caught up (``catch_up``, ``rebuild``, ``run`` between batches) it stores the balance
+  answers long batches left pending (``balance_answer.settle``, serialised with batches on
+  the tracking row);
 - ``run`` survives database errors: it logs, waits with capped exponential backoff and
   reconnects; it ends only on ``stop``;
 - an event that cannot be applied is an incident, not a silent stall: when a batch fails
@@ -44,7 +47,7 @@ from typing import Any, Final
 
 import asyncpg
 
-from projections import personal
+from projections import balance_answer, personal
 from projections.apply import apply_batch
 from projections.chain import GENESIS, chain_hashes
 from projections.eventlog import (
@@ -393,6 +396,7 @@ class ProjectionRunner:
                 await self._reload(conn)
                 while await self._apply_next(conn):
                     pass
+                await balance_answer.settle(conn)
         finally:
             self._drop_read_ahead()
         return self._position
@@ -417,6 +421,7 @@ class ProjectionRunner:
                     while await self._apply_next(conn):
                         if progress is not None:
                             progress(self._position, max(total, self._position))
+                await balance_answer.settle(conn)
             finally:
                 self._drop_read_ahead()
                 with contextlib.suppress(Exception):
@@ -514,7 +519,9 @@ class ProjectionRunner:
                         continue
                     log.info("projection runner is now the applier")
                     self._loaded = False
-                if await self._apply_next(conn) < self._batch_size:
+                # Caught up: what long batches left for later is stored, a chunk at a time
+                # so that new events wait for one chunk at most.
+                if await self._apply_next(conn) < self._batch_size and not await balance_answer.settle(conn, chunks=1):
                     await self._sleep(self._poll_interval)
         finally:
             self._active = False

@@ -79,6 +79,11 @@ def answer(data: Any, status: int = 200) -> web.Response:
     return web.Response(body=body, status=status, content_type="application/json")
 
 
+def answer_encoded(body: bytes, after: dict[str, Any]) -> web.Response:
+    """The answer ``body`` (an object, already encoded) with ``after``'s keys added at its end."""
+    return web.Response(body=body[:-1] + b"," + _encoded(after)[1:], content_type="application/json")
+
+
 def written(status: str, position: int | None, *, status_new: int = 201, **extra: Any) -> web.Response:
     """The answer to a write: ``status_new`` (201) when something was recorded, else 200
     (a duplicate, or a no-op answered as such), with the position of its last event."""

@@ -5,7 +5,8 @@ Invariants:
   position gives the same answer;
 - personal data is read only after the caller's scope has been checked (the balance,
   hours and event ids only, is read in the same statement as the learner's scope and
-  answered only once the scope is checked: ``projections.fast_balance``).
+  answered only once the scope is checked: ``projections.fast_balance``, which serves the
+  answer the projection keeps ready, ``projections.balance_answer``, where it holds).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from aiohttp import web
 from api.service.context import principal, services
 from api.service.http import (
     answer,
+    answer_encoded,
     authorize_learner,
     check_learner_caller,
     check_learner_scope,
@@ -27,7 +29,8 @@ from ledger.errors import LearnerNotFound
 from projections import certificates, eventlog, queries, service_record
 from projections.fast_balance import BalanceReader
 
-#: The balance read's fast path (``projections.fast_balance``): one statement per read.
+#: The balance read's fast path (``projections.fast_balance``): one statement per read, its
+#: answer stored by the projection.
 _BALANCES = BalanceReader()
 
 
@@ -81,7 +84,7 @@ async def get_balance(request: web.Request) -> web.Response:
     if found is None:
         raise LearnerNotFound(f"no learner {learner_id} is known")
     check_learner_scope(request, learner_id, (found.jurisdiction, found.school))
-    return answer({"learner_id": learner_id, **found.answer, **_timeline(query, position)})
+    return answer_encoded(found.body, _timeline(query, position))
 
 
 async def get_history(request: web.Request) -> web.Response:
