@@ -146,10 +146,13 @@ async def learner_view(current: Page, learner_id: str) -> dict[str, Any] | web.R
     jurisdiction = profile.data.get("jurisdiction") or "CN"
     targets = await api.get("/v1/targets", jurisdiction=jurisdiction)
     names = [t["target"] for t in targets.data.get("targets", [])] if targets.ok else [DEFAULT_TARGET]
-    verdicts = await asyncio.gather(*(api.get(f"{base}/eligibility", target=t) for t in names))
     plan_target = current.request.query.get("plan_target") or DEFAULT_TARGET
     plan_on = current.request.query.get("on") or None
-    plan = await api.get(f"{base}/plan", target=plan_target, on=plan_on)
+    # The plan and the verdicts are independent reads: one round of calls, not two.
+    plan, *verdicts = await asyncio.gather(
+        api.get(f"{base}/plan", target=plan_target, on=plan_on),
+        *(api.get(f"{base}/eligibility", target=t) for t in names),
+    )
     judged = [v.data for v in verdicts if v.ok and v.data.get("applies", True) is not False]
     events = history.data.get("events", []) if history.ok else None
     # Who may not read the history (HR) follows a figure to the records the answers name.
