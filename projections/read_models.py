@@ -22,6 +22,7 @@ from projections import (
     core,
     degree_credits,
     evaluations,
+    moves,
     policies,
     schools,
     service_record,
@@ -56,6 +57,7 @@ READ_MODELS: Final = (
         certificates.apply,
     ),
     ReadModel("transfers", transfers.TABLES, transfers.DDL, transfers.TOPICS, transfers.TOPICS, transfers.apply),
+    ReadModel("moves", moves.TABLES, moves.DDL, moves.TOPICS, moves.TOPICS, moves.apply),
     ReadModel(
         "degree credits",
         degree_credits.TABLES,
