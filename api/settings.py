@@ -6,9 +6,10 @@ the ``Settings`` it needs (or the plain values in it).
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,12 @@ class Settings:
     #: answer sent (aiohttp's ``keepalive_timeout``, which also closes a connection idle that
     #: long): a client sending its headers slowly must not hold a connection forever.
     header_timeout_seconds: float = 30.0
+    #: This bank's id among the provincial banks (``220000``): the origin it signs departure
+    #: records as, and the destination arrivals must name. ``None``: no moves between banks.
+    bank_id: str | None = None
+    #: The other banks this one trusts for arrivals: bank id -> its public key set (JWKS, as
+    #: its ``GET /v1/keys`` serves it), from the JSON file ``CREDITBANK_PEER_KEYS_FILE``.
+    peer_keys: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     @property
     def public_base(self) -> str:
@@ -97,6 +104,8 @@ class Settings:
                 public_url=public_url(env["CREDITBANK_PUBLIC_URL"]) if env.get("CREDITBANK_PUBLIC_URL") else None,
                 body_timeout_seconds=_seconds(env, "CREDITBANK_BODY_TIMEOUT_SECONDS", 30.0, positive=True),
                 header_timeout_seconds=_seconds(env, "CREDITBANK_HEADER_TIMEOUT_SECONDS", 30.0, positive=True),
+                bank_id=env.get("CREDITBANK_BANK_ID", "").strip() or None,
+                peer_keys=peer_keys(env.get("CREDITBANK_PEER_KEYS_FILE", "").strip()),
             )
         except SettingsError:
             raise
@@ -105,6 +114,21 @@ class Settings:
         settings = replace(settings, **overrides) if overrides else settings
         _check_names(settings)
         return settings
+
+
+def peer_keys(path: str) -> dict[str, Mapping[str, Any]]:
+    """``CREDITBANK_PEER_KEYS_FILE``: a JSON object of bank id -> JWKS (``{"keys": [...]}``)."""
+    if not path:
+        return {}
+    try:
+        found = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise SettingsError(f"CREDITBANK_PEER_KEYS_FILE {path!r} is not a readable JSON file: {error}") from None
+    if not isinstance(found, dict) or not all(
+        isinstance(k, str) and isinstance(v, dict) and isinstance(v.get("keys"), list) for k, v in found.items()
+    ):
+        raise SettingsError(f'CREDITBANK_PEER_KEYS_FILE {path!r} must map bank ids to key sets ({{"keys": [...]}})')
+    return found
 
 
 def read_urls(value: str) -> tuple[str, ...]:

@@ -12,7 +12,7 @@ Invariants:
   original position and record nothing; other facts under that id are a conflict;
 - a concurrent writer elsewhere surfaces as a version conflict in the event store; the
   command evicts what it had cached and runs again, so nothing is lost or doubled;
-- every command, here and in ``ledger.certificate_commands``, ``ledger.transfer_commands``
+- every command, here and in ``ledger.certificate_commands``, ``ledger.transfer_commands``, ``ledger.federation``
   and ``ledger.degree_commands``, runs one way: in ``unit_of_work`` (run again from the
   start on a version conflict), loading what it decides on fresh from the event store
   (``get``, ``get_many``, ``standing``, ``policies_for``), never from a read model, asking
@@ -260,12 +260,23 @@ class CreditBank(Application[UUID]):
     def position_of(self, aggregate_id: UUID, suffix: str, **match: Any) -> int | None:
         """The position of this aggregate's first event whose topic ends with ``suffix``
         and whose fields equal ``match``."""
+        found = self.event_of(aggregate_id, suffix, **match)
+        return found[1] if found is not None else None
+
+    def event_of(
+        self, aggregate_id: UUID, suffix: str, *, latest: bool = False, **match: Any
+    ) -> tuple[object, int] | None:
+        """This aggregate's first (``latest``: last) event whose topic ends with ``suffix``
+        and whose fields equal ``match``, with its position."""
+        found = None
         for stored, position in self.recorder.select_with_positions([aggregate_id]):  # type: ignore[attr-defined]
             if stored.topic.endswith(suffix):
                 decoded = self.mapper.to_domain_event(stored)
                 if all(getattr(decoded, k, None) == v for k, v in match.items()):
-                    return int(position)
-        return None
+                    found = decoded, int(position)
+                    if not latest:
+                        return found
+        return found
 
     def account_of(self, subject: str) -> Account | None:
         """The account of the learner with this pseudonym, if it was ever transferred."""
@@ -281,6 +292,7 @@ class CreditBank(Application[UUID]):
         aggregates: dict[UUID, Aggregate] = {}
         first: dict[UUID, int] = {}
         learner_events: list[tuple[object, int]] = []
+        account_events: list[tuple[object, int]] = []
         for stored, position in rows:
             domain_event = self.mapper.to_domain_event(stored)
             aggregate_id = stored.originator_id
@@ -288,14 +300,23 @@ class CreditBank(Application[UUID]):
             first.setdefault(aggregate_id, position)
             if aggregate_id == learner_id_:
                 learner_events.append((domain_event, position))
+            elif aggregate_id == account_uuid(subject):
+                account_events.append((domain_event, position))
         learner = aggregates.get(learner_id_)
         if not isinstance(learner, Learner):
             raise LearnerNotFound(f"no learner {learner_id} is registered", field="learner_id")
         learner.check_not_erased()
         account = aggregates.get(account_uuid(subject))
+        if isinstance(account, Account):
+            account.check_open()
         owned = {i: (aggregates[i], first[i]) for i in owned_ids if i in aggregates}
         return standing_of(
-            learner_id, learner, learner_events, account if isinstance(account, Account) else None, owned
+            learner_id,
+            learner,
+            learner_events,
+            account if isinstance(account, Account) else None,
+            owned,
+            account_events,
         )
 
     def policies_for(self, jurisdictions: Iterable[str], on: date) -> list[PolicyVersion]:
@@ -334,6 +355,11 @@ class CreditBank(Application[UUID]):
             self._subjects.update(fetched)
             found.update(fetched)
         return found
+
+    def enrol(self, learner_id: str) -> tuple[str, bytes]:
+        """The pseudonym and key of this teacher number, made in the vault if it has none."""
+        enrolment = self.recorder.vault_enrol([learner_id])[learner_id]  # type: ignore[attr-defined]
+        return enrolment.subject, enrolment.key
 
     def subject_of(self, learner_id: str) -> str:
         subject = self.subjects_of([learner_id]).get(learner_id)
@@ -459,7 +485,7 @@ class CreditBank(Application[UUID]):
             refused = self.check_schools_known([registration])
             if refused:
                 raise refused[0]
-            learner = self._new_learner(registration, subject, enrolment.key)
+            learner = self.new_learner(registration, subject, enrolment.key)
             position = self.record(learner)
             self._subjects[registration.learner_id] = subject
             return Written(position, "recorded")
@@ -467,7 +493,7 @@ class CreditBank(Application[UUID]):
         return self.unit_of_work(command)
 
     @staticmethod
-    def _new_learner(registration: LearnerRegistration, subject: str, key: bytes) -> Learner:
+    def new_learner(registration: LearnerRegistration, subject: str, key: bytes) -> Learner:
         personal = seal(key, subject, {"learner_id": registration.learner_id, "name": registration.name})
         return Learner(
             learner_id=subject,
@@ -577,7 +603,7 @@ class CreditBank(Application[UUID]):
         learners = []
         for index in fresh:
             enrolment = enrolments[registrations[index].learner_id]
-            learners.append(self._new_learner(registrations[index], enrolment.subject, enrolment.key))
+            learners.append(self.new_learner(registrations[index], enrolment.subject, enrolment.key))
         if learners:
             recordings = self.save(*learners)
             for index, recording in zip(fresh, recordings, strict=True):
@@ -629,7 +655,7 @@ class CreditBank(Application[UUID]):
             registration.check()
         enrolments = self.recorder.vault_enrol([r.learner_id for r in registrations])  # type: ignore[attr-defined]
         learners = [
-            self._new_learner(r, enrolments[r.learner_id].subject, enrolments[r.learner_id].key) for r in registrations
+            self.new_learner(r, enrolments[r.learner_id].subject, enrolments[r.learner_id].key) for r in registrations
         ]
         try:
             position = self.record(*learners)
@@ -696,8 +722,11 @@ class CreditBank(Application[UUID]):
         """The learner (fresh), if ``scope`` (an HR caller's jurisdiction; None: any) covers
         the learner's current jurisdiction: the open account's once transferred."""
         learner = self.learner(learner_id, fresh=True)
+        account = self.account_of(learner.learner_id)
+        if account is not None:
+            account.check_open()
         if scope is not None:
-            check_scope(scope, current_jurisdiction(learner, self.account_of(learner.learner_id)))
+            check_scope(scope, current_jurisdiction(learner, account))
         return learner
 
     def start_role(

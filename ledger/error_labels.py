@@ -94,6 +94,22 @@ ERROR_WORDS: Final[dict[str, ErrorWords]] = {
     "certificate_dates_invalid": ErrorWords("证书日期无效", "证书的日期顺序不正确，或晚于今天。"),
     # -- transfers and degree credits
     "account_closed": ErrorWords("该辖区的学时账户已关闭", "该教师在此辖区的学时账户已因转移而关闭。"),
+    "account_departed": ErrorWords(
+        "该教师的学时账户已转出本库",
+        "该教师的学时账户已转至其他省份的学分银行，本库不再记录其新的内容。",
+    ),
+    "departure_invalid": ErrorWords(
+        "转出记录无效",
+        "该转出记录不是本库信任的学分银行签发的，或并非转入本库，或其摘要与学时记录不符。",
+    ),
+    "arrival_conflict": ErrorWords(
+        "该教师的学时账户已在本库开立",
+        "该教师的学时账户在本库处于开立状态，不能再次转入。",
+    ),
+    "federation_not_configured": ErrorWords(
+        "本库未配置银行编号",
+        "本库未设置银行编号（CREDITBANK_BANK_ID），不能办理跨省转移。",
+    ),
     "transfer_invalid": ErrorWords("转移无效", "该转移的内容不符合要求。"),
     "transfer_not_found": ErrorWords("无此转移", "未找到该转移记录，请核对转移编号。"),
     "transfer_already_reversed": ErrorWords("转移已撤回", "该转移已经撤回过。"),

@@ -299,6 +299,33 @@ class AccountClosed(DomainError):
     title = "The learner's account in this jurisdiction was closed by a transfer"
 
 
+class AccountDeparted(DomainError):
+    code = "account_departed"
+    status = 409
+    title = "The learner's account left this bank for another province's bank"
+
+
+class DepartureInvalid(DomainError):
+    """A departure record another bank presents is not one this bank can accept: not signed
+    by a bank it trusts, meant for another bank, or its digest does not match its history."""
+
+    code = "departure_invalid"
+    status = 422
+    title = "The departure record is not valid here"
+
+
+class ArrivalConflict(DomainError):
+    code = "arrival_conflict"
+    status = 409
+    title = "The learner's account is open in this bank already"
+
+
+class FederationNotConfigured(DomainError):
+    code = "federation_not_configured"
+    status = 409
+    title = "This bank has no bank id, so it can take part in no moves between banks"
+
+
 class TransferInvalid(DomainError):
     code = "transfer_invalid"
     status = 422

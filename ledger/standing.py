@@ -10,6 +10,8 @@ Invariants:
   certificates among the certificates;
 - the learner's current jurisdiction is the open account's (``ledger.transfer``) once the
   account was moved, else the registration's;
+- completions an arrival from another bank carried (``ledger.federation``) count like the
+  learner's own, each named by the ``Arrived`` event and its position, as the read side has them;
 - pure: no clock, no I/O.
 """
 
@@ -102,6 +104,7 @@ def standing_of(
     learner_events: Positioned,
     account: Account | None,
     owned: dict[UUID, tuple[Aggregate, int]],
+    account_events: Positioned = (),
 ) -> Standing:
     """The standing of the learner with teacher number ``number`` (the facts name the learner
     by it, as the read side does) from its aggregates; ``owned`` maps each completion and
@@ -124,6 +127,8 @@ def standing_of(
                 CertificateFact(aggregate.kind, start, end, event_id, position)
                 for start, end in valid_spans(aggregate.valid_from, aggregate.valid_until, history)
             )
+    if account is not None:
+        counted.extend(carried_facts(account.id, account_events))
     facts = Facts(
         learner_id=number,
         jurisdiction=current_jurisdiction(learner, account),
@@ -135,3 +140,19 @@ def standing_of(
     )
     facts = with_record(facts, record_facts(learner.id, learner_events))
     return Standing(learner, account, facts, completions)
+
+
+def carried_facts(account_id: UUID, events: Positioned) -> list[CompletionFact]:
+    """The completions the arrivals among an account's events carried in from other banks."""
+    found: list[CompletionFact] = []
+    for version, (domain_event, position) in enumerate(events, start=1):
+        if type(domain_event).__name__ != "Arrived":
+            continue
+        event_id = str(event_uuid(account_id, version))
+        found.extend(
+            CompletionFact(
+                event_id, position, c["category"], c["level"], c["hours"], c["completed_on"], tuple(c["topics"])
+            )
+            for c in domain_event.__dict__["completions"]
+        )
+    return found

@@ -14,7 +14,12 @@ Invariants:
   one none, so the sum over jurisdictions equals the learner's counted hours whatever
   the transfers (``spendable``);
 - a transfer is reversed by a compensating event (the latest unreversed one only), which
-  reopens the origin and closes the destination; a transfer id names one transfer.
+  reopens the origin and closes the destination; a transfer id names one transfer;
+- a departure to another bank (``Departed``, see ``ledger.federation``) closes the account
+  in this bank whole: no completion, transfer or change of the learner is recorded here
+  afterwards (``AccountDeparted``) until an arrival back (``Arrived``) reopens it; an arrival
+  carries the origin's counted completions, which count here as the learner's from then on,
+  and is recorded once under its arrival id.
 """
 
 from __future__ import annotations
@@ -31,7 +36,14 @@ from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from ledger.errors import AccountClosed, TransferAlreadyReversed, TransferInvalid, TransferNotFound
+from ledger.errors import (
+    AccountClosed,
+    AccountDeparted,
+    TransferAlreadyReversed,
+    TransferConflict,
+    TransferInvalid,
+    TransferNotFound,
+)
 from ledger.grammar import REASON_LENGTH, check_identifier, check_text
 from ledger.hours import format_hours
 from ledger.ids import NAMESPACE
@@ -75,9 +87,89 @@ class Account(Aggregate):
         self.closed: list[str] = []
         self.transfers: dict[str, dict[str, Any]] = {}
         self.order: list[str] = []
+        #: The move that took the account to another bank, while it is away (else None).
+        self.departed: dict[str, Any] | None = None
+        #: Arrivals from other banks, by arrival id (``ledger.federation.arrival_id``).
+        self.arrivals: dict[str, dict[str, Any]] = {}
+
+    def check_open(self) -> None:
+        """Refuse any write for a learner whose account departed to another bank."""
+        if self.departed is not None:
+            raise AccountDeparted(
+                f"the learner's account left this bank for {self.departed['destination']} "
+                f"on {self.departed['on']}; it is kept there now",
+                field="learner_id",
+            )
+
+    def carried(self) -> list[dict[str, Any]]:
+        """The completions arrivals carried into this bank, in arrival order."""
+        return [c for arrival in self.arrivals.values() for c in arrival["completions"]]
+
+    def depart(self, destination: str, on: date, completions: list[dict[str, Any]], digest: str) -> None:
+        """Close the account here for ``destination`` (another bank's id); ``completions``
+        the counted ones it takes along, ``digest`` their ``history_digest``."""
+        self.check_open()
+        hours = sum((c["hours"] for c in completions), Decimal(0))
+        self._departed(
+            learner_id=self.learner_id,
+            origin=self.jurisdiction,
+            destination=destination,
+            on=on,
+            hours=hours,
+            completions=completions,
+            digest=digest,
+        )
+
+    @event("Departed")
+    def _departed(
+        self,
+        learner_id: str,
+        origin: str,
+        destination: str,
+        on: date,
+        hours: Decimal,
+        completions: list[dict[str, Any]],
+        digest: str,
+    ) -> None:
+        self.departed = {"destination": destination, "on": on, "hours": hours, "digest": digest}
+
+    def arrive(self, arrival: dict[str, Any]) -> None:
+        """Open the account here from another bank's departure (``ledger.federation``:
+        ``arrival_id``, ``origin``, ``origin_position``, ``jurisdiction``, ``on``, ``hours``,
+        ``completions``, ``digest``, all checked there; the caller knows the account is not
+        open here: the learner is new to this bank or departed from it)."""
+        if arrival["arrival_id"] in self.arrivals:
+            raise TransferConflict(f"arrival {arrival['arrival_id']} is recorded already", field="departure")
+        self._arrived(learner_id=self.learner_id, **arrival)
+
+    @event("Arrived")
+    def _arrived(
+        self,
+        learner_id: str,
+        arrival_id: str,
+        origin: str,
+        origin_position: int,
+        jurisdiction: str,
+        on: date,
+        hours: Decimal,
+        completions: list[dict[str, Any]],
+        digest: str,
+    ) -> None:
+        self.arrivals[arrival_id] = {
+            "arrival_id": arrival_id,
+            "origin": origin,
+            "origin_position": origin_position,
+            "on": on,
+            "hours": hours,
+            "digest": digest,
+            "completions": completions,
+        }
+        self.departed = None
+        self.jurisdiction = jurisdiction
 
     def transfer(self, transfer_id: str, destination: str, on: date, carried: Sequence[Carried]) -> None:
         check_identifier(transfer_id, "transfer_id")
+        self.check_open()
         if not is_jurisdiction(destination):
             raise TransferInvalid(f"{destination!r} is not a jurisdiction code", field="destination")
         if destination == self.jurisdiction:
@@ -121,6 +213,7 @@ class Account(Aggregate):
 
     def check_may_post(self, provider_jurisdiction: str) -> None:
         """Refuse a posting into a closed account (see the module invariants)."""
+        self.check_open()
         if covers(provider_jurisdiction, self.jurisdiction):
             return
         for closed in self.closed:

@@ -23,6 +23,7 @@ from projections import (
     core,
     degree_credits,
     evaluations,
+    moves,
     policies,
     schools,
     service_record,
@@ -61,6 +62,7 @@ READ_MODELS: Final = (
         certificates.apply,
     ),
     ReadModel("transfers", transfers.TABLES, transfers.DDL, transfers.TOPICS, transfers.TOPICS, transfers.apply),
+    ReadModel("moves", moves.TABLES, moves.DDL, moves.TOPICS, moves.TOPICS, moves.apply),
     ReadModel(
         "degree credits",
         degree_credits.TABLES,

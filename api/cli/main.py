@@ -30,7 +30,7 @@ from aiohttp import web
 from marshmallow import ValidationError
 
 from api import auth, console
-from api.cli import audit, certificates
+from api.cli import audit, certificates, national
 from api.cli.errors import CliError, invalid_fields
 from api.cli.progress import Progress
 from api.database import Database, DatabaseUnavailable, open_database
@@ -501,6 +501,7 @@ def parser() -> argparse.ArgumentParser:
     ).add_argument("file")
     certificates.add_parsers(sub)
     audit.add_parsers(sub)
+    national.add_parsers(sub)
     return root
 
 
@@ -513,6 +514,7 @@ COMMANDS = {
     "degree-mappings": cmd_degree_mappings,
     **certificates.COMMANDS,
     **audit.COMMANDS,
+    **national.COMMANDS,
 }
 
 

@@ -29,6 +29,8 @@ from api.service import (
     eligibility,
     evaluation_schemas,
     evaluations,
+    federation,
+    federation_schemas,
     milestone_schemas,
     milestones,
     ops,
@@ -559,6 +561,44 @@ ROUTES: tuple[Route, ...] = (
         LEARNER_READERS,
         query=schemas.read_query_schema,
         responses={200: ("transfers", None)},
+    ),
+    # -- moves between provincial banks --
+    Route(
+        "POST",
+        "/v1/learners/{learner_id}/departures",
+        federation.post_departure,
+        "Close the learner's account in this bank for another provincial bank: answers the departure record "
+        "(the counted completions carried, their digest, its position) signed with this bank's key, for the "
+        "destination's POST /v1/arrivals; the same departure again answers the same record",
+        frozenset({"admin", "hr"}),
+        body=federation_schemas.departure_schema,
+        responses={
+            201: ("departed", federation_schemas.DepartedSchema()),
+            200: ("the same departure again", federation_schemas.DepartedSchema()),
+        },
+    ),
+    Route(
+        "POST",
+        "/v1/arrivals",
+        federation.post_arrival,
+        "Open a learner's account in this bank from another bank's signed departure record (verified with the "
+        "origin's configured public key, addressed to this bank, digest recomputed), registering the learner if "
+        "new here; the carried hours count here from then on; the same arrival again answers duplicate",
+        frozenset({"admin", "hr"}),
+        body=federation_schemas.arrival_schema,
+        responses={
+            201: ("arrived", federation_schemas.ArrivedSchema()),
+            200: ("the same arrival again", federation_schemas.ArrivedSchema()),
+        },
+    ),
+    Route(
+        "GET",
+        "/v1/learners/{learner_id}/moves",
+        federation.get_moves,
+        "The learner's departures to and arrivals from other provincial banks, and whether the account is here",
+        LEARNER_READERS,
+        query=schemas.read_query_schema,
+        responses={200: ("moves", federation_schemas.MovesSchema())},
     ),
     # -- anonymous evaluation of programmes (seed 000 §8) --
     Route(

@@ -232,6 +232,16 @@ PROBES: dict[tuple[str, str], Probe] = {
         "/v1/transfers/mv-0/reversal", "learner", body={"learner_id": "P-0001", "reason": "录入错误"}
     ),
     ("GET", "/v1/learners/{learner_id}/transfers"): Probe("/v1/learners/P-0001/transfers", "learner"),
+    # A bank without a bank id (this one) records no move: the probes leave P-0001's account open.
+    ("POST", "/v1/learners/{learner_id}/departures"): Probe(
+        "/v1/learners/P-0001/departures", "learner", body={"destination": "330000"}
+    ),
+    ("POST", "/v1/arrivals"): Probe(
+        "/v1/arrivals",
+        "jurisdiction",
+        body={"departure": "a.b.c", "learner": {"learner_id": "T-0009", "name": "赵敏", "jurisdiction": "220106"}},
+    ),
+    ("GET", "/v1/learners/{learner_id}/moves"): Probe("/v1/learners/P-0001/moves", "learner"),
     ("GET", "/v1/learners/{learner_id}/evaluations/pending"): Probe(
         "/v1/learners/P-0001/evaluations/pending", "learner"
     ),
