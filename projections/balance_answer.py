@@ -20,9 +20,9 @@ Invariants:
   day, with the cycles of ``CYCLE`` (``tests/integration/test_balance_answer.py``);
   a cycle after the current one (a completion dated in the future) answers ``None``: the
   caller reads the plain way;
-- only completions change the stored part (``Completion.Recorded`` and ``Revoked``); a
-  registration stores an empty one. ``position`` is that of the last such event for the
-  learner, so whatever a batch rewrote is newer than any position read before it
+- only completions change the stored part (``Completion.Recorded`` and ``Revoked``, and an
+  arrival's carried completions, ``projections.moves``); a registration stores an empty
+  one. ``position`` is that of the last such event for the learner, so whatever a batch rewrote is newer than any position read before it
   committed, in every batching (the digests of two builds agree);
 - written in the projection's transaction for the batch, with the tracking row; one
   recomputation per learner per batch (``refresh``), from their ``rm_completions`` rows.
@@ -52,6 +52,7 @@ from projections import queries
 from projections.core import COMPLETION_RECORDED, COMPLETION_REVOKED, LEARNER_REGISTERED
 from projections.eventlog import PROJECTION, TRACKING_TABLE
 from projections.events import Decoded
+from projections.moves import ARRIVED
 
 #: The training cycle stored answers are grouped by: (anchor year, years), the settings'
 #: defaults. A deployment with other cycles reads the plain way.
@@ -80,7 +81,7 @@ BEGIN
     END IF;
 END $$;
 """
-TOPICS: Final = frozenset({LEARNER_REGISTERED, COMPLETION_RECORDED, COMPLETION_REVOKED})
+TOPICS: Final = frozenset({LEARNER_REGISTERED, COMPLETION_RECORDED, COMPLETION_REVOKED, ARRIVED})
 
 _HOLE: Final = b"\x00"
 # Far enough that every cycle with hours is at or before its cycle (whose empty self is
@@ -263,7 +264,7 @@ async def apply(conn: Any, events: Sequence[Decoded]) -> None:
     for e in events:
         if not e.known:
             continue
-        if e.topic == COMPLETION_RECORDED or e.topic == LEARNER_REGISTERED:
+        if e.topic == COMPLETION_RECORDED or e.topic == LEARNER_REGISTERED or e.topic == ARRIVED:
             changed[e.fields["learner_id"]] = e.position
         elif e.topic == COMPLETION_REVOKED:
             revoked[e.originator_id] = e.position

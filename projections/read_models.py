@@ -49,10 +49,6 @@ class ReadModel:
 READ_MODELS: Final = (
     ReadModel("core", core.TABLES, core.DDL, core.TOPICS),
     ReadModel("policies", policies.TABLES, policies.DDL, frozenset({policies.POLICY_PUBLISHED})),
-    # Reads the completions ``projections.apply`` has just written for the batch.
-    ReadModel(
-        "balance answers", balance_answer.TABLES, balance_answer.DDL, balance_answer.TOPICS, apply=balance_answer.apply
-    ),
     ReadModel(
         "certificates",
         certificates.TABLES,
@@ -63,6 +59,11 @@ READ_MODELS: Final = (
     ),
     ReadModel("transfers", transfers.TABLES, transfers.DDL, transfers.TOPICS, transfers.TOPICS, transfers.apply),
     ReadModel("moves", moves.TABLES, moves.DDL, moves.TOPICS, moves.TOPICS, moves.apply),
+    # Reads the completions ``projections.apply`` and the arrivals (``moves``) have just
+    # written for the batch, so it comes after both.
+    ReadModel(
+        "balance answers", balance_answer.TABLES, balance_answer.DDL, balance_answer.TOPICS, apply=balance_answer.apply
+    ),
     ReadModel(
         "degree credits",
         degree_credits.TABLES,

@@ -32,7 +32,7 @@ from api.service.http import (
     written,
 )
 from api.service.schemas import read_query_schema
-from api.service.writes import _registration as registration_of
+from api.service.writes import registration_of
 from ledger.federation import arrive_learner, depart_learner, sign_record, verify_record
 from ledger.keys import KeyRing, public_key_from_jwk
 from projections.moves import learner_moves

@@ -98,7 +98,7 @@ async def delete_suspension(request: web.Request) -> web.Response:
 # -- learners --------------------------------------------------------------------
 
 
-def _registration(data: dict[str, Any]) -> LearnerRegistration:
+def registration_of(data: dict[str, Any]) -> LearnerRegistration:
     return LearnerRegistration(
         learner_id=data["learner_id"],
         name=data["name"],
@@ -116,7 +116,7 @@ async def post_learner(request: web.Request) -> web.Response:
         return await _post_roster(request, body, dry_run)
     data = load(learner_schema, body)
     check_jurisdiction_scope(request, data["jurisdiction"])
-    registration = _registration(data)
+    registration = registration_of(data)
     if dry_run:
         (outcome,) = await run_in_writer(request, lambda bank: bank.judge_learners([registration]))
         if outcome.error is not None:
@@ -146,7 +146,7 @@ async def _post_roster(request: web.Request, body: dict[str, Any], dry_run: bool
     slots: list[int] = []
     for index, item in enumerate(items):
         try:
-            registrations.append(_registration(learner_schema.load(item)))
+            registrations.append(registration_of(learner_schema.load(item)))
         except ValidationError as error:
             given = item.get("learner_id") if isinstance(item, dict) else None
             results[index] = {
