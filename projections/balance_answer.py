@@ -22,8 +22,9 @@ Invariants:
   caller reads the plain way;
 - only completions change the stored part (``Completion.Recorded`` and ``Revoked``, and an
   arrival's carried completions, ``projections.moves``); a registration stores an empty
-  one. ``position`` is that of the last such event for the learner, so whatever a batch rewrote is newer than any position read before it
-  committed, in every batching (the digests of two builds agree);
+  one. ``position`` is that of the last such event for the learner, so whatever a batch
+  rewrote is newer than any position read before it committed, in every batching (the
+  digests of two builds agree);
 - written in the projection's transaction for the batch, with the tracking row; one
   recomputation per learner per batch (``refresh``), from their ``rm_completions`` rows.
   A batch of ``DEFER_AT`` events or more (a rebuild, a catch-up) instead drops the answers
