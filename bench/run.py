@@ -502,7 +502,7 @@ async def scenarios(
     results: dict[str, Any],
 ) -> None:
     base = server.base
-    pg_pid = _pg_pid(workdir)
+    pg_pid = postgres_pid(workdir)
     providers = provider_ids(sizes.providers)
     specs: dict[str, list[str]] = {
         "admin": ["--role", "admin"],
@@ -835,7 +835,7 @@ async def _route_missing(session: aiohttp.ClientSession, base: str, path: str, t
         return True
 
 
-def _pg_pid(workdir: Path) -> int | None:
+def postgres_pid(workdir: Path) -> int | None:
     """The embedded cluster's postmaster (None for an external PostgreSQL)."""
     with contextlib.suppress(OSError, ValueError, IndexError):
         return int((workdir / "pgdata" / "postmaster.pid").read_text().split()[0])
@@ -914,7 +914,7 @@ def references(ref_url: str, size: str, workdir: Path, results: dict[str, Any]) 
         )
 
 
-async def _server_version(db: Database) -> str:
+async def postgres_version(db: Database) -> str:
     conn = await asyncpg.connect(**db.asyncpg_kwargs())
     try:
         return str(await conn.fetchval("SHOW server_version"))
@@ -958,7 +958,7 @@ def run(args: argparse.Namespace) -> int:
             for db in (main_db, ref_db):
                 db.drop()
                 db.ensure_exists()
-            results["postgres"] = {"kind": kind, "version": asyncio.run(_server_version(cluster))}
+            results["postgres"] = {"kind": kind, "version": asyncio.run(postgres_version(cluster))}
             url, ref_url = procs.database_url(main_db), procs.database_url(ref_db)
             try:
                 workers = args.server_workers

@@ -57,7 +57,7 @@ from bench import procs
 from bench.data import cohort_policy, completion_item, learner_body, learner_id, provider_body, provider_ids
 from bench.load import Call, Stats, drive, dumps
 from bench.report import machine_table
-from bench.run import _pg_pid, _server_version, expect_status, log
+from bench.run import expect_status, log, postgres_pid, postgres_version
 from ledger.hours import format_hours
 from ledger.vocabulary import PASSING_ASSESSMENTS
 
@@ -765,7 +765,7 @@ async def soak(config: SoakConfig, server: procs.Server, url: str, workdir: Path
     async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=120)) as session:
         run, results["registration"] = await setup(config, session, base, url, workdir)
         results["tally"], results["model"] = run.tally, run.model
-        processes = Processes(server, _pg_pid(workdir))
+        processes = Processes(server, postgres_pid(workdir))
         samples: list[tuple[float, dict[str, float]]] = []
         results["samples"] = samples
         stop = asyncio.Event()
@@ -977,7 +977,7 @@ def run_soak(config: SoakConfig, database_url: str | None = None, out: Path | No
             db = cluster.with_dbname(f"creditbank_soak_{stamp}_{os.getpid()}")
             db.drop()
             db.ensure_exists()
-            results["postgres"] = {"kind": kind, "version": asyncio.run(_server_version(cluster))}
+            results["postgres"] = {"kind": kind, "version": asyncio.run(postgres_version(cluster))}
             url = procs.database_url(db)
             try:
                 serve_args = ("--workers", str(config.server_workers)) if config.server_workers > 1 else ()
