@@ -17,7 +17,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from api.service.context import services
-from api.service.http import answer, load_query, run_in_writer, write_scope
+from api.service.http import answer, load_query, refuse_unwritten, run_in_writer, write_scope
 from api.service.record_schemas import appointment_check_query_schema
 from ledger.application import AppointmentJudged, CreditBank
 from ledger.appointments import TARGETS
@@ -33,6 +33,9 @@ async def get_appointment_check(request: web.Request) -> web.Response:
         return bank.judge_appointment(learner_id, role, on, scope=scope)
 
     judged: AppointmentJudged = await run_in_writer(request, dry_run)
+    # The check reads the event store itself, so any written position is met; one beyond
+    # the log's end is refused as on every other read.
+    await refuse_unwritten(services(request).pool, query, judged.position or 0)
     verdict = judged.verdict
     return answer(
         {

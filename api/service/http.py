@@ -312,6 +312,26 @@ async def _refuse_if_stuck(conn: asyncpg.Connection, wanted: int, current: int) 
     )
 
 
+async def refuse_unwritten(conn: Any, query: dict[str, Any], current: int) -> None:
+    """422 ``position_not_written`` when the query's ``min_position`` or ``at_position`` lies
+    beyond the log's end on the primary (``conn``: a connection or pool of it): not a lag to
+    wait out, no event has that position yet. ``current``: the position the read stands at."""
+    wanted = max(query.get("min_position") or 0, query.get("at_position") or 0)
+    if wanted <= current:
+        return
+    head = await eventlog.head(conn)
+    if wanted > head:
+        field = "at_position" if query.get("at_position", 0) > head else "min_position"
+        raise Problem(
+            422,
+            "position_not_written",
+            "No event has that position yet",
+            f"the log ends at position {head}; asked for {wanted}",
+            errors={field: [f"must be at most {head}, the last position written"]},
+            position=current,
+        )
+
+
 async def resolve_position(conn: asyncpg.Connection, request: web.Request, query: dict[str, Any]) -> int:
     """The position a read answers for: waits (bounded) when asked for a newer one."""
     svc = services(request)
@@ -325,18 +345,7 @@ async def resolve_position(conn: asyncpg.Connection, request: web.Request, query
         current = await svc.runner.applied_position(conn, hearing=svc.notifications.listening)
     if wanted > current:
         # The log's end as the primary has it: a standby may not have replayed it yet.
-        head = await eventlog.head(svc.pool if standby else conn)
-        if wanted > head:
-            # Not a lag to wait out: no event has that position yet.
-            field = "at_position" if query.get("at_position", 0) > head else "min_position"
-            raise Problem(
-                422,
-                "position_not_written",
-                "No event has that position yet",
-                f"the log ends at position {head}; asked for {wanted}",
-                errors={field: [f"must be at most {head}, the last position written"]},
-                position=current,
-            )
+        await refuse_unwritten(svc.pool if standby else conn, query, current)
         if standby:
             current = await wait_on_standby(conn, wanted, MAX_WAIT_SECONDS)
         else:

@@ -108,7 +108,10 @@ class AppointmentCheckQuerySchema(Strict):
     on = Day(metadata={"description": "The day the role would start (since); default today."})
     min_position = Whole(
         validate=validate.Range(min=0, max=MAX_POSITION),
-        metadata={"description": "Always met: the check reads the event store itself, as the write would."},
+        metadata={
+            "description": "Met by any written position (the check reads the event store itself, as the write "
+            "would); beyond the log's end: 422 position_not_written."
+        },
     )
 
 

@@ -208,6 +208,11 @@ async def test_an_appointment_check_answers_the_verdict_the_write_would_and_reco
     await ok(bank.client.get("/v1/learners/W-0005/appointment-check?role=principal", headers=bank.auth("hr")), 403)
     bad = await ok(bank.client.get("/v1/learners/W-0005/appointment-check?role=mayor", headers=hr), 422)
     assert "role" in bad["errors"]
+    # Any written position is met (the check reads the event store); one beyond the log is not.
+    url = "/v1/learners/W-0005/appointment-check?role=trainer&min_position="
+    await ok(bank.client.get(url + str(check["position"]), headers=hr), 200)
+    beyond = await ok(bank.client.get(url + "999999999", headers=hr), 422)
+    assert beyond["code"] == "position_not_written" and "min_position" in beyond["errors"]
 
 
 async def test_a_paper_certificate_counts_for_certificate_held_and_is_shown_as_attested(bank: Bank) -> None:
