@@ -15,7 +15,7 @@ import pytest
 from api.database import Database
 from ledger.application import CreditBank
 from ledger.policy import shipped_policies
-from tests.e2e.conftest import TOKENS, running_bank
+from tests.e2e.conftest import TOKENS, running_bank, settle
 
 POLICY = "cn-teacher-cycle"
 
@@ -43,6 +43,9 @@ async def test_a_shipped_policy_edited_in_place_leaves_the_stored_version_and_sa
 
     caplog.set_level(logging.ERROR, logger="api.service.app")
     async with running_bank(database, tmp_path / "keys", TOKENS) as started:
+        # A read without min_position answers what the read models hold: wait until they hold
+        # everything written (the older edition was written before the bank started).
+        await settle(started)
         r = await started.client.get(f"/v1/policies/{POLICY}", headers=started.auth("hr"))
         assert r.status == 200, await r.text()
         versions = (await r.json())["versions"]
