@@ -5,7 +5,6 @@ schemas take (``Whole``, ``Day``)."""
 from __future__ import annotations
 
 import json
-import time
 from datetime import date
 from decimal import Decimal
 
@@ -70,7 +69,9 @@ def test_a_body_that_is_not_utf8_or_not_json_is_refused() -> None:
     assert "line 1 column" in _refused(b'{"a":}').detail
 
 
-def test_a_batch_of_ten_thousand_completions_is_read_quickly() -> None:
+def test_a_batch_of_ten_thousand_completions_is_read_whole() -> None:
+    # How fast it is read is the batch-ingest benchmark's figure (server CPU per completion),
+    # not a test's: a timed assertion fails on a busy machine and proves nothing on a quiet one.
     item = {
         "record_id": "R-1",
         "learner_id": "T-1",
@@ -81,9 +82,9 @@ def test_a_batch_of_ten_thousand_completions_is_read_quickly() -> None:
         "topics": ["a"],
     }
     raw = json.dumps({"completions": [item] * 10_000}, ensure_ascii=False).encode()
-    began = time.perf_counter()
-    assert len(parse_json(raw)["completions"]) == 10_000
-    assert time.perf_counter() - began < 1.0  # ~0.1 s on the CI machine; json.loads alone ~0.06 s
+    completions = parse_json(raw)["completions"]
+    assert len(completions) == 10_000
+    assert all(c == item for c in completions)
 
 
 @pytest.mark.parametrize("value", ["+5", " 5", "5 ", "1_0", "５", "٥", "5.0", "1e1", "-1", "", "0x5", "9" * 20])
