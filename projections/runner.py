@@ -19,6 +19,8 @@ Invariants:
 - at most one process applies while ``run`` is used: it holds a session advisory lock on
   its dedicated connection, and losing that connection loses both lock and applier role
   at once. Others stand by and retry; ``catch_up`` alone is safe anywhere (the CAS);
+- the position this runner answers (``applied_position``) never runs behind the tracking
+  row it has read: it takes the applier role only once it has loaded that row;
 - each applied batch is announced (``NOTIFY creditbank_applied``, payload: the position)
   by the transaction that applies it, so the notice exists exactly when the batch does. A
   process that does not apply follows the notices (``heard_applied``) and asks
@@ -513,12 +515,16 @@ class ProjectionRunner:
             self._loaded = False
             while not self._stopping:
                 if not self._active:
-                    self._active = bool(await conn.fetchval("SELECT pg_try_advisory_lock($1)", APPLIER_LOCK_KEY))
-                    if not self._active:
+                    if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", APPLIER_LOCK_KEY):
                         await self._sleep(max(self._poll_interval, 1.0))
                         continue
+                    # While it applies, reads take this runner's position as the read models':
+                    # it must be the tracking row's before the role is taken, never the one it
+                    # started with (0) or held before another applier moved on.
+                    await self._reload(conn)
+                    self._active = True
+                    self._advance(self._position, self._head)
                     log.info("projection runner is now the applier")
-                    self._loaded = False
                 # Caught up: what long batches left for later is stored, a chunk at a time
                 # so that new events wait for one chunk at most.
                 if await self._apply_next(conn) < self._batch_size and not await balance_answer.settle(conn, chunks=1):
