@@ -107,11 +107,15 @@ MAX_ATTEMPTS = 16
 #: The longest pause between two attempts, in seconds (the pauses double up to it).
 MAX_RETRY_PAUSE = 0.2
 
-#: Registered learner ids remembered by the writer (16 bytes of id each, plus set overhead).
-MAX_KNOWN_LEARNERS = 500_000
+#: Registered learner ids remembered by the writer (about 130 bytes each with the set's
+#: overhead: 13 MB at most). Past it the set starts again, and a miss costs one ids-only query
+#: per batch.
+MAX_KNOWN_LEARNERS = 100_000
 
-#: Teacher number -> pseudonym pairs remembered by the writer (about 200 bytes each).
-MAX_KNOWN_SUBJECTS = 500_000
+#: Teacher number -> pseudonym pairs remembered by the writer (about 200 bytes each: 20 MB).
+#: Every way a pair is learnt goes through the bound: registrations had kept theirs past it,
+#: and a roster of 500,000 took the server to 311 MB, past the 300 MB it must stay under.
+MAX_KNOWN_SUBJECTS = 100_000
 
 
 @dataclass(frozen=True)
@@ -350,11 +354,21 @@ class CreditBank(Application[UUID]):
         missing = wanted - found.keys()
         if missing:
             fetched = self.recorder.vault_subjects(missing)  # type: ignore[attr-defined]
-            if len(self._subjects) > MAX_KNOWN_SUBJECTS:
-                self._subjects.clear()
-            self._subjects.update(fetched)
+            self._remember_subjects(fetched)
             found.update(fetched)
         return found
+
+    @property
+    def remembered(self) -> tuple[int, int]:
+        """How many learner ids and teacher number -> pseudonym pairs this writer remembers."""
+        return len(self._known_learners), len(self._subjects)
+
+    def _remember_subjects(self, pairs: Mapping[str, str]) -> None:
+        """Keep these teacher number -> pseudonym pairs: at most ``MAX_KNOWN_SUBJECTS`` of them,
+        or one call's if that is more (past the bound the memory starts again)."""
+        if len(self._subjects) + len(pairs) > MAX_KNOWN_SUBJECTS:
+            self._subjects.clear()
+        self._subjects.update(pairs)
 
     def enrol(self, learner_id: str) -> tuple[str, bytes]:
         """The pseudonym and key of this teacher number, made in the vault if it has none."""
@@ -487,7 +501,7 @@ class CreditBank(Application[UUID]):
                 raise refused[0]
             learner = self.new_learner(registration, subject, enrolment.key)
             position = self.record(learner)
-            self._subjects[registration.learner_id] = subject
+            self._remember_subjects({registration.learner_id: subject})
             return Written(position, "recorded")
 
         return self.unit_of_work(command)
@@ -609,7 +623,8 @@ class CreditBank(Application[UUID]):
             for index, recording in zip(fresh, recordings, strict=True):
                 number = registrations[index].learner_id
                 decided[index] = RegistrationOutcome(number, "recorded", recording.notification.id)
-                self._subjects[number] = enrolments[number].subject
+            numbers = [registrations[index].learner_id for index in fresh]
+            self._remember_subjects({number: enrolments[number].subject for number in numbers})
         return decided
 
     def check_schools_known(self, registrations: Sequence[LearnerRegistration]) -> dict[int, DomainError]:
@@ -661,8 +676,7 @@ class CreditBank(Application[UUID]):
             position = self.record(*learners)
         except IntegrityError as error:
             raise LearnerAlreadyRegistered("one of these learners is registered already", field="learner_id") from error
-        for r in registrations:
-            self._subjects[r.learner_id] = enrolments[r.learner_id].subject
+        self._remember_subjects({r.learner_id: enrolments[r.learner_id].subject for r in registrations})
         return position
 
     def erase_learner(self, learner_id: str, reason: str) -> Written:

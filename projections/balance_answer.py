@@ -32,6 +32,12 @@ Invariants:
   once the runner has caught up: once per learner, not once per batch they appear in (and
   so for every learner of a database projected before this table existed). A learner
   without a stored answer is read the plain way, so nothing is ever answered stale;
+- a batch's work per learner is bounded, whatever the history: a learner with more than
+  ``LONG_HISTORY`` completions is left to ``settle`` like a long batch's (a batch reads at
+  most ``LONG_HISTORY + 1`` of their rows to find out). Under a steady load ``settle`` runs
+  between batches, a few learners at a time, so a learner posted for many times meanwhile
+  is recomputed once (a soak's learners of 400 completions each had held the projection
+  17,671 events behind, recomputed in every batch that touched them);
 - an erasure's scrub renames the row like every other ``learner_id``; nothing in the
   bytes names the learner.
 """
@@ -64,6 +70,11 @@ DEFER_AT: Final = 500
 #: Learners ``settle`` stores per transaction (each holds the tracking row's lock, so batches
 #: wait for it: kept short).
 SETTLE_CHUNK: Final = 500
+#: A learner with more completions than this is recomputed by ``settle``, not by each batch.
+LONG_HISTORY: Final = 64
+#: Learners of long histories ``settle`` stores per transaction between two batches of a
+#: steady load: a few hundred of their rows each, so a batch waits some tens of ms at most.
+BETWEEN_BATCHES: Final = 20
 #: Learners whose rows one query of ``refresh`` reads: their whole histories are held at once,
 #: so memory is bounded by this times the longest history, not by the batch (a soak's learners
 #: with 400 completions each, 2,000 at a time, took the worker to 880 MB).
@@ -107,6 +118,12 @@ _CHANGED_SQL: Final = (
 _ROWS_SQL: Final = (
     f"SELECT learner_id, {queries.BALANCE_COLUMNS} FROM rm_completions WHERE learner_id = ANY($1)"
     " ORDER BY learner_id, completed_on, recorded_position"
+)
+# The same, at most $2 rows per learner: enough to tell a long history without reading it.
+_BOUNDED_ROWS_SQL: Final = (
+    f"SELECT l.learner_id, c.* FROM unnest($1::text[]) AS l (learner_id) CROSS JOIN LATERAL"
+    f" (SELECT {queries.BALANCE_COLUMNS} FROM rm_completions c WHERE c.learner_id = l.learner_id"
+    " ORDER BY completed_on, recorded_position LIMIT $2) c"
 )
 
 
@@ -248,19 +265,34 @@ class Filler:
         return piece
 
 
-async def refresh(conn: Any, learners: Mapping[str, int]) -> None:
+async def refresh(conn: Any, learners: Mapping[str, int], *, bounded: bool = False) -> None:
     """Store anew the answers of ``learners`` (number -> the position of the last event that
-    changed their balance), from their completions as the read models hold them now."""
+    changed their balance), from their completions as the read models hold them now;
+    ``bounded``: those with more than ``LONG_HISTORY`` completions are left to ``settle``."""
     numbers = list(learners)
     for start in range(0, len(numbers), REFRESH_GROUP):
         group = numbers[start : start + REFRESH_GROUP]
         rows: dict[str, list[Any]] = defaultdict(list)
-        for row in await conn.fetch(_ROWS_SQL, group):
+        if bounded:
+            found = await conn.fetch(_BOUNDED_ROWS_SQL, group, LONG_HISTORY + 1)
+        else:
+            found = await conn.fetch(_ROWS_SQL, group)
+        for row in found:
             rows[row["learner_id"]].append(row)
+        long = [learner for learner in group if len(rows.get(learner, ())) > LONG_HISTORY] if bounded else []
+        if long:
+            await _defer(conn, long)
         await conn.executemany(
-            _UPSERT, [(learner, learners[learner], template(rows.get(learner, ()))) for learner in group]
+            _UPSERT,
+            [(learner, learners[learner], template(rows.get(learner, ()))) for learner in group if learner not in long],
         )
-        del rows
+        del rows, found
+
+
+async def _defer(conn: Any, learners: list[str]) -> None:
+    """Drop the answers of ``learners`` and list them for ``settle``."""
+    await conn.execute("DELETE FROM rm_balance_answers WHERE learner_id = ANY($1)", learners)
+    await conn.execute("INSERT INTO rm_balance_pending SELECT unnest($1::text[]) ON CONFLICT DO NOTHING", learners)
 
 
 async def apply(conn: Any, events: Sequence[Decoded]) -> None:
@@ -282,20 +314,18 @@ async def apply(conn: Any, events: Sequence[Decoded]) -> None:
         ):
             changed[learner] = max(changed.get(learner, 0), revoked[completion_id])
     if len(events) < DEFER_AT:
-        await refresh(conn, changed)
+        await refresh(conn, changed, bounded=True)
     elif changed:
-        learners = list(changed)
-        await conn.execute("DELETE FROM rm_balance_answers WHERE learner_id = ANY($1)", learners)
-        await conn.execute("INSERT INTO rm_balance_pending SELECT unnest($1::text[]) ON CONFLICT DO NOTHING", learners)
+        await _defer(conn, list(changed))
 
 
-async def settle(conn: Any, *, chunks: int | None = None) -> int:
-    """Store the answers long batches left pending, ``SETTLE_CHUNK`` learners a transaction
-    (at most ``chunks`` of them), each locking the tracking row as a batch does (so none
-    runs in between); answer how many."""
+async def settle(conn: Any, *, chunks: int | None = None, chunk: int = SETTLE_CHUNK) -> int:
+    """Store the answers left pending, ``chunk`` learners a transaction (at most ``chunks``
+    of them), each locking the tracking row as a batch does (so none runs in between);
+    answer how many."""
     done = 0
     # Asked first outside a transaction: the runner asks whenever it has caught up.
-    while (chunks is None or done < chunks * SETTLE_CHUNK) and await conn.fetchval(
+    while (chunks is None or done < chunks * chunk) and await conn.fetchval(
         "SELECT EXISTS (SELECT 1 FROM rm_balance_pending)"
     ):
         async with conn.transaction():
@@ -305,7 +335,7 @@ async def settle(conn: Any, *, chunks: int | None = None) -> int:
                 for r in await conn.fetch(
                     "DELETE FROM rm_balance_pending WHERE learner_id IN"
                     " (SELECT learner_id FROM rm_balance_pending LIMIT $1) RETURNING learner_id",
-                    SETTLE_CHUNK,
+                    chunk,
                 )
             ]
             await refresh(conn, {r[0]: int(r[1]) for r in await conn.fetch(_CHANGED_SQL, learners)})

@@ -525,9 +525,13 @@ class ProjectionRunner:
                     self._active = True
                     self._advance(self._position, self._head)
                     log.info("projection runner is now the applier")
-                # Caught up: what long batches left for later is stored, a chunk at a time
-                # so that new events wait for one chunk at most.
-                if await self._apply_next(conn) < self._batch_size and not await balance_answer.settle(conn, chunks=1):
+                # Caught up: what was left for later is stored a chunk at a time, a short one
+                # while events keep arriving, so that they wait for little.
+                applied = await self._apply_next(conn)
+                if applied >= self._batch_size:
+                    continue
+                chunk = balance_answer.BETWEEN_BATCHES if applied else balance_answer.SETTLE_CHUNK
+                if not await balance_answer.settle(conn, chunks=1, chunk=chunk):
                     await self._sleep(self._poll_interval)
         finally:
             self._active = False

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from api.database import Database
 from ledger.application import CreditBank
 from projections import eventlog
-from projections.balance_answer import DEFER_AT, Filler
+from projections.balance_answer import DEFER_AT, LONG_HISTORY, Filler, refresh, settle
 from projections.digests import read_model_digests
 from projections.fast_balance import BalanceReader, plain_balance
 from projections.policies import credit_ratio_in_force
@@ -247,3 +247,37 @@ def test_a_database_projected_before_stored_answers_gets_them_once_caught_up(dat
     assert asyncio.run(read_projected(database, as_before_the_table)) == 1
     # The next catch-up stores the same answer, at the same position, as applying did.
     assert asyncio.run(read_projected(database, live)) == before
+
+
+def test_a_long_history_is_stored_between_batches_not_by_each(database: Database) -> None:
+    """A batch refreshes a learner of at most ``LONG_HISTORY`` completions itself; a longer
+    history it leaves to ``settle`` (the answer dropped meanwhile, so the read is the plain
+    one, never stale), which stores the very bytes the batch would have."""
+    bank = CreditBank(database.event_store_env(), today=lambda: TODAY)
+    try:
+        prepare(bank)
+        register(bank, "L1")
+        register(bank, "L2")
+        long = [("online", Decimal("1.5"), "pass", date(2022 + i % 4, 1 + i % 12, 1)) for i in range(LONG_HISTORY + 1)]
+        run(bank, "L1", [("post", long[:4]), ("post", long[4:])])
+        run(bank, "L2", [("post", long[:LONG_HISTORY])])
+    finally:
+        bank.close()
+
+    async def check(conn: asyncpg.Connection) -> None:
+        head = await eventlog.applied_position(conn)
+        settled = {learner: await _stored(conn, learner) for learner in ("L1", "L2")}
+        async with conn.transaction():
+            await refresh(conn, {"L1": settled["L1"][0], "L2": settled["L2"][0]}, bounded=True)
+        # L2 (LONG_HISTORY completions) is stored as before; L1 (one more) waits for settle.
+        assert await _stored(conn, "L2") == settled["L2"]
+        assert await conn.fetchval("SELECT count(*) FROM rm_balance_answers WHERE learner_id = 'L1'") == 0
+        assert await conn.fetchval("SELECT count(*) FROM rm_balance_pending WHERE learner_id = 'L1'") == 1
+        plain = await plain_balance(conn, "L1", at_position=head, today=TODAY, **_CYCLE)
+        fast = await BalanceReader().balance(conn, "L1", at_position=head, today=TODAY, **_CYCLE)
+        assert plain is not None and fast == plain and len(plain.answer["total"]["events"]) == LONG_HISTORY + 1
+        assert await settle(conn) == 1
+        assert await _stored(conn, "L1") == settled["L1"]
+        assert Filler().filled(settled["L1"][1], "L1", at_position=head, today=TODAY, ratio=None) == plain.body
+
+    asyncio.run(read_projected(database, check))

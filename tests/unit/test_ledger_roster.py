@@ -49,3 +49,21 @@ def test_an_erased_teacher_judged_again_would_be_registered_anew_as_the_post_doe
 
     assert (judged.status, judged.position) == ("recorded", None)
     assert posted.status == "recorded" and posted.position is not None
+
+
+def test_a_writer_remembers_a_bounded_number_of_pseudonyms_however_many_it_registers(monkeypatch):
+    """Rosters, single registrations and lookups learn teacher number -> pseudonym pairs through
+    one bound (a roster of 500,000 had kept every pair, and the server grew past 300 MB); past
+    it the memory starts again and a lookup asks the vault, with the same answer."""
+    monkeypatch.setattr("ledger.application.MAX_KNOWN_SUBJECTS", 3)
+    bank = new_bank()
+    numbers = [f"T-{i:04d}" for i in range(8)]
+    for start in (0, 2):
+        bank.register_learners([li_hua(learner_id=n) for n in numbers[start : start + 2]])
+        assert bank.remembered[1] <= 3
+    bank.register_learner(li_hua(learner_id=numbers[4]))
+    bank.register_learners([li_hua(learner_id=n) for n in numbers[5:]])  # one roster past the bound
+    assert bank.remembered[1] <= 3
+
+    subjects = bank.subjects_of(numbers)
+    assert subjects == bank.recorder.vault_subjects(numbers) and len(subjects) == 8
