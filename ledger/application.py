@@ -445,12 +445,18 @@ class CreditBank(Application[UUID]):
         """Which of these learners are registered. A learner, once registered, stays
         registered, so a positive answer is kept for good (in a bounded set of ids) and
         only unknown ids cost one ids-only query: no learner is rebuilt to post for it."""
-        unknown = ids - self._known_learners
+        registered = ids & self._known_learners
+        unknown = ids - registered
         if unknown:
-            if len(self._known_learners) > MAX_KNOWN_LEARNERS:
-                self._known_learners.clear()
-            self._known_learners |= self.recorder.select_existing(unknown)  # type: ignore[attr-defined]
-        return ids & self._known_learners
+            found = self.recorder.select_existing(unknown)  # type: ignore[attr-defined]
+            # Past the bound the memory starts again, with this batch's learners in it: the
+            # answer is what was known plus what was found, never what survived the clearing
+            # (a 500,000-learner bank had its known learners of a batch refused as unknown).
+            if len(self._known_learners) + len(found) > MAX_KNOWN_LEARNERS:
+                self._known_learners = set(registered)
+            self._known_learners |= found
+            registered |= found
+        return registered
 
     def _save_new_completions(self, completions: list[Completion]) -> list[Recording[UUID]]:
         """``save`` for freshly made completions, without the library's per-object

@@ -11,7 +11,10 @@ Invariants:
   the key they become ``None``: the name, the credential and the erasure's reason are gone, the hours, dates and verdict
   inputs stay; an erasure's reason recorded in the clear (older events) is never shown;
 - per batch: one query for the keys, at most one for pseudonyms seen before (``rm_learners``)
-  and at most one for registrations not yet projected (the log itself).
+  and at most one for registrations not yet projected (the log itself);
+- a batch is shown from the pairs it found itself: the bounded memory starting again never
+  drops a pair the batch needs (it had shown registered learners as erased once a bank held
+  more learners than the memory).
 """
 
 from __future__ import annotations
@@ -92,15 +95,18 @@ class PersonalData:
         if not subjects:
             return
         keys = await self.keys(conn, subjects)
+        # The batch is shown from its own pairs, found before the memory may start again.
+        numbers = {s: self._numbers[s] for s in subjects if s in self._numbers}
         for e in events:
             if e.topic == LEARNER_REGISTERED and _subject_of(e) in keys:
-                self._open_registration(e, keys)
-        await self._remember(conn, {s for s in subjects if s in keys and s not in self._numbers}, keys)
+                self._open_registration(e, keys, numbers)
+        await self._remember(conn, {s for s in subjects if s in keys and s not in numbers}, keys, numbers)
+        self._keep(numbers)
         for e in events:
             subject = _subject_of(e)
             if subject is None:
                 continue
-            shown = self._numbers.get(subject) if subject in keys else None
+            shown = numbers.get(subject) if subject in keys else None
             f = e.fields
             f["learner_id"] = shown if shown is not None else tombstone(subject)
             f["subject"] = subject
@@ -125,23 +131,24 @@ class PersonalData:
                 # (before reasons were sealed) is not shown either: it may name the person.
                 f["reason"] = self._open(keys.get(subject), subject, f.get("reason"), "reason")
 
-    def _open_registration(self, e: Decoded, keys: dict[str, bytes]) -> None:
+    def _open_registration(self, e: Decoded, keys: dict[str, bytes], numbers: dict[str, str]) -> None:
         subject = e.fields["learner_id"]
         opened = self.opened(keys.get(subject), subject, e.fields.get("personal"))
         if opened is not None:
             e.fields["name"] = opened.get("name")
-            self._keep(subject, str(opened["learner_id"]))
+            numbers[subject] = str(opened["learner_id"])
 
-    async def _remember(self, conn: Any, subjects: set[str], keys: dict[str, bytes]) -> None:
-        """Find the teacher numbers of pseudonyms met before (projected, or only logged)."""
+    async def _remember(self, conn: Any, subjects: set[str], keys: dict[str, bytes], numbers: dict[str, str]) -> None:
+        """Find the teacher numbers of pseudonyms met before (projected, or only logged),
+        into ``numbers``."""
         if not subjects:
             return
         for subject, number in await conn.fetch(
             "SELECT subject, learner_id FROM rm_learners WHERE subject = ANY($1::text[])", list(subjects)
         ):
             if not number.startswith("erased:"):
-                self._keep(subject, number)
-        rest = [s for s in subjects if s not in self._numbers]
+                numbers[subject] = number
+        rest = [s for s in subjects if s not in numbers]
         if not rest:
             return
         # Registered ahead of the projection (a reader running ahead of it): open the log's copy.
@@ -153,12 +160,14 @@ class PersonalData:
         for r in rows:
             decoded = self._decoder.decode(r[0], r[1], r[2], r[3], bytes(r[4]))
             if decoded.topic == LEARNER_REGISTERED and _subject_of(decoded) in keys:
-                self._open_registration(decoded, keys)
+                self._open_registration(decoded, keys, numbers)
 
-    def _keep(self, subject: str, number: str) -> None:
-        if len(self._numbers) >= MAX_REMEMBERED:
-            self._numbers.clear()
-        self._numbers[subject] = number
+    def _keep(self, numbers: dict[str, str]) -> None:
+        """Remember a batch's pairs: at most ``MAX_REMEMBERED``, or one batch's if that is more
+        (past the bound the memory starts again)."""
+        if len(self._numbers) + len(numbers.keys() - self._numbers.keys()) > MAX_REMEMBERED:
+            self._numbers = {}
+        self._numbers.update(numbers)
 
     @staticmethod
     def opened(key: bytes | None, subject: str, sealed: Any) -> dict[str, Any] | None:

@@ -26,6 +26,7 @@ from tests.unit.ledger_examples import (
     WANG_FANG,
     ethics_course,
     last_position,
+    li_hua,
     opened_bank,
     reloaded,
     school_session,
@@ -302,3 +303,20 @@ def test_a_dry_run_answers_what_a_post_would_and_records_nothing():
     [conflict] = bank.judge_completions([ethics_course(hours=Decimal("13"))])
     assert conflict.status == "rejected" and conflict.error.code == "completion_conflict"
     assert last_position(bank) == posted.position
+
+
+def test_a_batch_past_the_writers_memory_of_learners_is_judged_on_every_learner(monkeypatch):
+    """The writer remembers a bounded number of registered learners. A batch that fills that
+    memory starts it again; the learners of the batch it already knew are still registered (a
+    500,000-learner bank had refused a fifth of each such batch as ``learner_not_found``)."""
+    monkeypatch.setattr("ledger.application.MAX_KNOWN_LEARNERS", 3)
+    bank = opened_bank()
+    numbers = [f"T-{i:04d}" for i in range(6)]
+    bank.register_learners([li_hua(learner_id=n) for n in numbers])
+    first = bank.record_completions([ethics_course(f"A-{i}", learner_id=n) for i, n in enumerate(numbers[:4])])
+    assert [o.status for o in first] == ["recorded"] * 4 and bank.remembered[0] == 4
+
+    # Four are remembered (past the bound of 3); the other two are found, and the memory starts again.
+    batch = [ethics_course(f"B-{i}", learner_id=n) for i, n in enumerate(numbers)]
+    assert [o.status for o in bank.record_completions(batch)] == ["recorded"] * 6
+    assert bank.remembered[0] == 6
