@@ -21,17 +21,31 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final
 
+from bench.report import key_figures
+
 #: How much worse the larger run may be (the issue: "5m figures within 15% of 1m").
 WITHIN: Final = 0.15
 
-#: (scenario, label, throughput field, unit of one item).
+#: (scenario, label, unit of one item): its throughput and p99 are ``key_figures``'.
 _SCENARIOS: Final = (
-    ("roster", "Roster registration", "items_per_s", "learner"),
-    ("batch", "Batch ingest", "items_per_s", "completion"),
-    ("single", "Single-record ingest", "requests_per_s", "request"),
-    ("balance", "Reads: balance", "requests_per_s", "request"),
-    ("eligibility", "Reads: eligibility", "requests_per_s", "request"),
+    ("roster", "Roster registration", "learner"),
+    ("batch", "Batch ingest", "completion"),
+    ("single", "Single-record ingest", "request"),
+    ("balance", "Reads: balance", "request"),
+    ("eligibility", "Reads: eligibility", "request"),
 )
+#: The other figures judged, by their ``key_figures`` key: (key, label, unit, digits, higher is better).
+_FIGURES: Final = (
+    ("rebuild", "Projection rebuild from zero", "events/s", 0, True),
+    ("audit", "Audit verification (HTTP)", "events/s", 0, True),
+    ("console_learner_p99", "Console learner page p99", "ms", 1, False),
+    ("console_dashboard_p99", "Console cohort dashboard p99", "ms", 1, False),
+    ("cohort_csv", "Cohort CSV (same district), to the last byte", "s", 1, False),
+    ("cohort_xlsx", "Cohort xlsx (same district), to the last byte", "s", 1, False),
+    ("server_rss", "Server peak RSS, whole run", "MB", 0, False),
+    ("worker_rss", "Projection worker peak RSS, whole run", "MB", 0, False),
+)
+_REFERENCES: Final = (("ref_library", "Reference: library `save`"), ("ref_copy", "Reference: PostgreSQL COPY"))
 
 
 def _n(value: float | None, digits: int = 0) -> str:
@@ -49,16 +63,9 @@ def _ratio(small: float | None, large: float | None) -> str:
     return f"{large / small:.2f}×" if small and large is not None else "–"
 
 
-def _cpu_per_item(s: dict[str, Any], field: str) -> float | None:
-    rate, cpu = s.get(field), (s.get("cpu") or {}).get("server")
+def _cpu_per_item(results: dict[str, Any], key: str, rate: float | None) -> float | None:
+    cpu = ((results.get("scenarios", {}).get(key) or {}).get("cpu") or {}).get("server")
     return cpu / rate * 1000 if rate and cpu is not None else None
-
-
-def _get(results: dict[str, Any], path: str) -> Any:
-    value: Any = results
-    for part in path.split("."):
-        value = value.get(part) if isinstance(value, dict) else None
-    return value
 
 
 def render(small: dict[str, Any], large: dict[str, Any]) -> str:
@@ -74,29 +81,17 @@ def render(small: dict[str, Any], large: dict[str, Any]) -> str:
             f" {_verdict(x, y, higher_is_better=higher)} |"
         )
 
-    for key, label, field, item in _SCENARIOS:
-        s, t = small.get("scenarios", {}).get(key) or {}, large.get("scenarios", {}).get(key) or {}
-        row(label, s.get(field), t.get(field), "/s", 0, True)
-        row(f"{label}: p99", s.get("p99_ms"), t.get("p99_ms"), "ms", 1, False)
-        row(f"{label}: server CPU per {item}", _cpu_per_item(s, field), _cpu_per_item(t, field), "ms", 3, False)
-    figures: tuple[tuple[str, str, str, int, bool], ...] = (
-        ("Projection rebuild from zero", "scenarios.rebuild.events_per_s", "events/s", 0, True),
-        ("Audit verification (HTTP)", "scenarios.audit.events_per_s", "events/s", 0, True),
-        ("Console learner page p99", "scenarios.console.learner_page.p99_ms", "ms", 1, False),
-        ("Console cohort dashboard p99", "scenarios.console.dashboard.p99_ms", "ms", 1, False),
-        ("Cohort CSV (same district), to the last byte", "scenarios.cohort_export.csv.seconds", "s", 1, False),
-        ("Cohort xlsx (same district), to the last byte", "scenarios.cohort_export.xlsx.seconds", "s", 1, False),
-        ("Server peak RSS, whole run", "server_peak_rss_mb", "MB", 0, False),
-        ("Projection worker peak RSS, whole run", "worker_peak_rss_mb", "MB", 0, False),
-    )
-    for label, path, unit, digits, higher in figures:
-        row(label, _get(small, path), _get(large, path), unit, digits, higher)
-    references: tuple[tuple[str, str], ...] = (
-        ("Reference: library `save`", "scenarios.ref_library.items_per_s"),
-        ("Reference: PostgreSQL COPY", "scenarios.ref_copy.items_per_s"),
-    )
-    for label, path in references:
-        x, y = _get(small, path), _get(large, path)
+    a_figures, b_figures = key_figures(small), key_figures(large)
+    for key, label, item in _SCENARIOS:
+        x, y = a_figures.get(key), b_figures.get(key)
+        row(label, x, y, "/s", 0, True)
+        row(f"{label}: p99", a_figures.get(f"{key}_p99"), b_figures.get(f"{key}_p99"), "ms", 1, False)
+        cpu = (_cpu_per_item(small, key, x), _cpu_per_item(large, key, y))
+        row(f"{label}: server CPU per {item}", *cpu, "ms", 3, False)
+    for key, label, unit, digits, higher in _FIGURES:
+        row(label, a_figures.get(key), b_figures.get(key), unit, digits, higher)
+    for key, label in _REFERENCES:
+        x, y = a_figures.get(key), b_figures.get(key)
         out.append(f"| {label} | {_n(x)} /s | {_n(y)} /s | {_ratio(x, y)} | (the machine, not the bank) |")
     return "\n".join(out) + "\n"
 

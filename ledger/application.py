@@ -81,6 +81,7 @@ from ledger.grammar import (
 )
 from ledger.ids import completion_uuid, learner_uuid, policy_uuid, provider_uuid, vocabulary_uuid
 from ledger.learner import Learner
+from ledger.memory import BoundedMemory
 from ledger.policy import Policy, PolicyVersion, check_replacements, parse_policy, shipped_policies
 from ledger.provider import Accreditation as Accreditation  # commands name it from here
 from ledger.provider import Provider
@@ -205,8 +206,8 @@ class CreditBank(Application[UUID]):
     def __init__(self, env: dict[str, str] | None = None, *, today: Callable[[], date]) -> None:
         super().__init__(env)
         self._today = today
-        self._known_learners: set[UUID] = set()
-        self._subjects: dict[str, str] = {}
+        self._known_learners: BoundedMemory[UUID, None] = BoundedMemory(MAX_KNOWN_LEARNERS)
+        self._subjects: BoundedMemory[str, str] = BoundedMemory(MAX_KNOWN_SUBJECTS)
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -350,11 +351,11 @@ class CreditBank(Application[UUID]):
         once seen, is kept until an erasure (``forget_learner``), so a batch for known
         learners costs no query."""
         wanted = set(learner_ids)
-        found = {i: self._subjects[i] for i in wanted if i in self._subjects}
+        found = self._subjects.known(wanted)
         missing = wanted - found.keys()
         if missing:
             fetched = self.recorder.vault_subjects(missing)  # type: ignore[attr-defined]
-            self._remember_subjects(fetched)
+            self._subjects.keep(fetched)
             found.update(fetched)
         return found
 
@@ -362,13 +363,6 @@ class CreditBank(Application[UUID]):
     def remembered(self) -> tuple[int, int]:
         """How many learner ids and teacher number -> pseudonym pairs this writer remembers."""
         return len(self._known_learners), len(self._subjects)
-
-    def _remember_subjects(self, pairs: Mapping[str, str]) -> None:
-        """Keep these teacher number -> pseudonym pairs: at most ``MAX_KNOWN_SUBJECTS`` of them,
-        or one call's if that is more (past the bound the memory starts again)."""
-        if len(self._subjects) + len(pairs) > MAX_KNOWN_SUBJECTS:
-            self._subjects.clear()
-        self._subjects.update(pairs)
 
     def enrol(self, learner_id: str) -> tuple[str, bytes]:
         """The pseudonym and key of this teacher number, made in the vault if it has none."""
@@ -383,15 +377,15 @@ class CreditBank(Application[UUID]):
 
     def forget_learner(self, learner_id: str) -> None:
         """Drop what this process remembers of a teacher number (another process erased it)."""
-        subject = self._subjects.pop(learner_id, None)
+        subject = self._subjects.pop(learner_id)
         if subject is not None:
             self._evict([learner_uuid(subject)])
 
     def forget_subject(self, subject: str) -> None:
         """Drop what this process remembers of the learner ``subject`` (another process erased
         them; the notice names the pseudonym, never the teacher number)."""
-        for number in [n for n, s in self._subjects.items() if s == subject]:
-            del self._subjects[number]
+        for number in self._subjects.keys_with(subject):
+            self._subjects.pop(number)
         self._evict([learner_uuid(subject)])
 
     def forget_all_learners(self) -> None:
@@ -445,17 +439,13 @@ class CreditBank(Application[UUID]):
         """Which of these learners are registered. A learner, once registered, stays
         registered, so a positive answer is kept for good (in a bounded set of ids) and
         only unknown ids cost one ids-only query: no learner is rebuilt to post for it."""
-        registered = ids & self._known_learners
+        registered = set(self._known_learners.known(ids))
         unknown = ids - registered
         if unknown:
+            # The answer is what was known plus what was found (``ledger.memory``).
             found = self.recorder.select_existing(unknown)  # type: ignore[attr-defined]
-            # Past the bound the memory starts again, with this batch's learners in it: the
-            # answer is what was known plus what was found, never what survived the clearing
-            # (a 500,000-learner bank had its known learners of a batch refused as unknown).
-            if len(self._known_learners) + len(found) > MAX_KNOWN_LEARNERS:
-                self._known_learners = set(registered)
-            self._known_learners |= found
             registered |= found
+            self._known_learners.keep(dict.fromkeys(registered))
         return registered
 
     def _save_new_completions(self, completions: list[Completion]) -> list[Recording[UUID]]:
@@ -507,7 +497,7 @@ class CreditBank(Application[UUID]):
                 raise refused[0]
             learner = self.new_learner(registration, subject, enrolment.key)
             position = self.record(learner)
-            self._remember_subjects({registration.learner_id: subject})
+            self._subjects.keep({registration.learner_id: subject})
             return Written(position, "recorded")
 
         return self.unit_of_work(command)
@@ -630,7 +620,7 @@ class CreditBank(Application[UUID]):
                 number = registrations[index].learner_id
                 decided[index] = RegistrationOutcome(number, "recorded", recording.notification.id)
             numbers = [registrations[index].learner_id for index in fresh]
-            self._remember_subjects({number: enrolments[number].subject for number in numbers})
+            self._subjects.keep({number: enrolments[number].subject for number in numbers})
         return decided
 
     def check_schools_known(self, registrations: Sequence[LearnerRegistration]) -> dict[int, DomainError]:
@@ -682,7 +672,7 @@ class CreditBank(Application[UUID]):
             position = self.record(*learners)
         except IntegrityError as error:
             raise LearnerAlreadyRegistered("one of these learners is registered already", field="learner_id") from error
-        self._remember_subjects({r.learner_id: enrolments[r.learner_id].subject for r in registrations})
+        self._subjects.keep({r.learner_id: enrolments[r.learner_id].subject for r in registrations})
         return position
 
     def erase_learner(self, learner_id: str, reason: str) -> Written:

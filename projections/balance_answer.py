@@ -123,7 +123,7 @@ _ROWS_SQL: Final = (
 _BOUNDED_ROWS_SQL: Final = (
     f"SELECT l.learner_id, c.* FROM unnest($1::text[]) AS l (learner_id) CROSS JOIN LATERAL"
     f" (SELECT {queries.BALANCE_COLUMNS} FROM rm_completions c WHERE c.learner_id = l.learner_id"
-    " ORDER BY completed_on, recorded_position LIMIT $2) c"
+    " ORDER BY completed_on, recorded_position LIMIT $2) c ORDER BY l.learner_id, c.completed_on, c.recorded_position"
 )
 
 
@@ -279,9 +279,9 @@ async def refresh(conn: Any, learners: Mapping[str, int], *, bounded: bool = Fal
             found = await conn.fetch(_ROWS_SQL, group)
         for row in found:
             rows[row["learner_id"]].append(row)
-        long = [learner for learner in group if len(rows.get(learner, ())) > LONG_HISTORY] if bounded else []
+        long = {learner for learner in group if len(rows.get(learner, ())) > LONG_HISTORY} if bounded else set()
         if long:
-            await _defer(conn, long)
+            await _defer(conn, sorted(long))
         await conn.executemany(
             _UPSERT,
             [(learner, learners[learner], template(rows.get(learner, ()))) for learner in group if learner not in long],

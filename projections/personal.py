@@ -31,6 +31,7 @@ from ledger.certificate import Certificate
 from ledger.errors import PersonalDataUnreadable
 from ledger.ids import learner_uuid
 from ledger.learner import Learner
+from ledger.memory import BoundedMemory
 from ledger.sealing import unseal
 from ledger.service_record import SEALED
 from ledger.vault import VAULT_TABLE, tombstone
@@ -84,7 +85,7 @@ class PersonalData:
     """Rewrites decoded events in place: pseudonym -> teacher number or tombstone."""
 
     def __init__(self, decoder: EventDecoder | None = None) -> None:
-        self._numbers: dict[str, str] = {}
+        self._numbers: BoundedMemory[str, str] = BoundedMemory(MAX_REMEMBERED)
         self._decoder = decoder or FastEventDecoder()
 
     async def keys(self, conn: Any, subjects: Iterable[str]) -> dict[str, bytes]:
@@ -96,12 +97,12 @@ class PersonalData:
             return
         keys = await self.keys(conn, subjects)
         # The batch is shown from its own pairs, found before the memory may start again.
-        numbers = {s: self._numbers[s] for s in subjects if s in self._numbers}
+        numbers = self._numbers.known(subjects)
         for e in events:
             if e.topic == LEARNER_REGISTERED and _subject_of(e) in keys:
                 self._open_registration(e, keys, numbers)
         await self._remember(conn, {s for s in subjects if s in keys and s not in numbers}, keys, numbers)
-        self._keep(numbers)
+        self._numbers.keep(numbers)
         for e in events:
             subject = _subject_of(e)
             if subject is None:
@@ -161,13 +162,6 @@ class PersonalData:
             decoded = self._decoder.decode(r[0], r[1], r[2], r[3], bytes(r[4]))
             if decoded.topic == LEARNER_REGISTERED and _subject_of(decoded) in keys:
                 self._open_registration(decoded, keys, numbers)
-
-    def _keep(self, numbers: dict[str, str]) -> None:
-        """Remember a batch's pairs: at most ``MAX_REMEMBERED``, or one batch's if that is more
-        (past the bound the memory starts again)."""
-        if len(self._numbers) + len(numbers.keys() - self._numbers.keys()) > MAX_REMEMBERED:
-            self._numbers = {}
-        self._numbers.update(numbers)
 
     @staticmethod
     def opened(key: bytes | None, subject: str, sealed: Any) -> dict[str, Any] | None:
